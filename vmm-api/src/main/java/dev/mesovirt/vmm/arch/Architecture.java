@@ -1,0 +1,53 @@
+package dev.mesovirt.vmm.arch;
+
+import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.util.List;
+
+/**
+ * The instruction-set-specific half of a machine, found with {@link java.util.ServiceLoader}. Like the JDK's
+ * {@code jdk.internal.foreign.abi} leaves, an implementation computes plain data (a {@link MemoryLayout}, an
+ * {@link Irq}, a {@link BootPlan}) that the architecture-neutral machine code acts on, and does the few steps that
+ * only it can do (interrupt controller creation, guest loading with firmware tables, vCPU register set-up).
+ *
+ * <p>The machine calls, in order: {@link #requiredCapabilities}, {@link #memoryLayout}, {@link #vmType},
+ * {@link #createIrqChip}, {@link #platformDevices}, {@link #loadGuest}, then {@link #configureVcpu} for each vCPU
+ * (after creating all of them), then {@link IrqChip#finishAfterVcpus}.
+ */
+public interface Architecture {
+    /** The ISA name, e.g. {@code x86_64}, {@code aarch64}, {@code riscv64}. */
+    String name();
+
+    /** Whether this implementation drives KVM on a host whose {@code os.arch} is {@code osArch}. */
+    boolean runsOn(String osArch);
+
+    /** The guest device name of the first serial port, for {@code console=}. */
+    String serialConsoleName();
+
+    /** KVM capabilities without which this architecture cannot build a machine. */
+    List<KvmCapability> requiredCapabilities();
+
+    /** The guest-physical map for a machine of this size; rejects sizes the architecture cannot lay out. */
+    MemoryLayout memoryLayout(long ramBytes, int vcpus);
+
+    /** The machine-type word for KVM_CREATE_VM. */
+    long vmType(Kvm kvm, MemoryLayout layout);
+
+    /** Creates the in-kernel interrupt controller; called before any vCPU exists. */
+    IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus);
+
+    /** Architecture-specific devices every machine has (e.g. x86's RTC, i8042 and ACPI sleep registers). */
+    List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power);
+
+    /**
+     * Loads the kernel and initrd into guest memory and writes the firmware tables (x86: boot_params and ACPI;
+     * arm64 and riscv64: a device tree) that describe {@code request.devices()}.
+     */
+    BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException;
+
+    /** Sets a vCPU's architectural state (registers, CPUID, MSRs...) so that vCPU 0 enters the kernel. */
+    void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan);
+}

@@ -1,0 +1,10 @@
+package dev.mesovirt.vmm.arch;
+
+/** A device as the firmware tables announce it to the guest. */
+public sealed interface DeviceDescription {
+    /** A 16550-compatible UART. */
+    record Serial(BusKind bus, long base, int registerShift, Irq irq) implements DeviceDescription {}
+
+    /** A virtio-mmio transport slot (possibly empty, for hot-plug). */
+    record VirtioMmio(long base, long size, Irq irq) implements DeviceDescription {}
+}

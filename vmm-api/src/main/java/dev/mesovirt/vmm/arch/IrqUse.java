@@ -1,0 +1,7 @@
+package dev.mesovirt.vmm.arch;
+
+/** What an interrupt is for, so that an architecture can honour fixed assignments (x86 COM1 is IRQ 4). */
+public enum IrqUse {
+    SERIAL,
+    VIRTIO
+}

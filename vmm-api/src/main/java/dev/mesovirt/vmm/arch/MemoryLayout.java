@@ -1,0 +1,44 @@
+package dev.mesovirt.vmm.arch;
+
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.util.List;
+
+/**
+ * An architecture's guest-physical map for one machine: where RAM lies (possibly split around holes), the window
+ * of virtio-mmio slots, and where the first UART sits.
+ *
+ * @param ram the RAM regions, ascending
+ * @param virtioMmioBase guest-physical address of virtio-mmio slot 0
+ * @param virtioMmioSlotSize bytes per slot (0x200 is the virtio-mmio register block rounded up)
+ * @param virtioMmioSlots how many slots the window holds
+ * @param serial where the 16550 UART is
+ */
+public record MemoryLayout(
+        List<GuestMemory.Region> ram,
+        long virtioMmioBase,
+        long virtioMmioSlotSize,
+        int virtioMmioSlots,
+        SerialPlacement serial) {
+
+    public MemoryLayout {
+        ram = List.copyOf(ram);
+        if (ram.isEmpty()) {
+            throw new IllegalArgumentException("a machine needs RAM");
+        }
+    }
+
+    /** The guest-physical address of virtio-mmio slot {@code index}. */
+    public long virtioMmioSlot(int index) {
+        if (index < 0 || index >= virtioMmioSlots) {
+            throw new IllegalArgumentException("virtio-mmio slot " + index + " out of range 0.." + (virtioMmioSlots - 1));
+        }
+        return virtioMmioBase + index * virtioMmioSlotSize;
+    }
+
+    public long ramSize() {
+        return ram.stream().mapToLong(GuestMemory.Region::size).sum();
+    }
+
+    /** Where the UART's 8 registers are: I/O port base on x86, MMIO address elsewhere. */
+    public record SerialPlacement(BusKind bus, long base, int registerShift) {}
+}

@@ -1,0 +1,130 @@
+package dev.mesovirt.vmm.kvm;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+import dev.mesovirt.vmm.sys.EventFd;
+import dev.mesovirt.vmm.sys.Sys;
+
+/** A KVM virtual machine: memory slots, interrupt lines, irqfd, ioeventfd, devices and vCPU creation. */
+public final class Vm implements AutoCloseable {
+    private static final int IRQFD_FLAG_DEASSIGN = 1;
+    private static final int IOEVENTFD_FLAG_DATAMATCH = 1;
+    private static final int IOEVENTFD_FLAG_PIO = 2;
+    private static final int IOEVENTFD_FLAG_DEASSIGN = 4;
+
+    private final Kvm kvm;
+    private final int fd;
+    private final Memory irqLevel = new Memory(Layouts.IRQ_LEVEL_SIZE);
+
+    Vm(Kvm kvm, int fd) {
+        this.kvm = kvm;
+        this.fd = fd;
+    }
+
+    public Kvm kvm() {
+        return kvm;
+    }
+
+    public int fd() {
+        return fd;
+    }
+
+    /** KVM_CHECK_EXTENSION on the VM fd, which answers per-VM (e.g. the arm64 IPA size, vCPU limits). */
+    public int checkExtension(KvmCapability capability) {
+        return Sys.ioctl(fd, KvmIoctls.CHECK_EXTENSION, capability.number(), "KVM_CHECK_EXTENSION(vm)");
+    }
+
+    public void setUserMemoryRegion(int slot, int flags, long guestAddress, long size, long hostAddress) {
+        try (Memory m = new Memory(Layouts.USERSPACE_MEMORY_REGION_SIZE)) {
+            m.setInt(0, slot);
+            m.setInt(4, flags);
+            m.setLong(8, guestAddress);
+            m.setLong(16, size);
+            m.setLong(24, hostAddress);
+            Sys.ioctl(fd, KvmIoctls.SET_USER_MEMORY_REGION, m, "KVM_SET_USER_MEMORY_REGION");
+        }
+    }
+
+    /** KVM_IRQ_LINE: drives an interrupt line; {@code line} is encoded the architecture's way. */
+    public void setIrqLine(int line, boolean level) {
+        synchronized (irqLevel) {
+            irqLevel.setInt(0, line);
+            irqLevel.setInt(4, level ? 1 : 0);
+            Sys.ioctl(fd, KvmIoctls.IRQ_LINE, irqLevel, "KVM_IRQ_LINE");
+        }
+    }
+
+    /** KVM_IRQFD: a write to {@code eventFd} injects {@code gsi} without leaving the kernel. */
+    public void registerIrqfd(EventFd eventFd, int gsi) {
+        irqfd(eventFd, gsi, 0);
+    }
+
+    public void unregisterIrqfd(EventFd eventFd, int gsi) {
+        irqfd(eventFd, gsi, IRQFD_FLAG_DEASSIGN);
+    }
+
+    private void irqfd(EventFd eventFd, int gsi, int flags) {
+        try (Memory m = new Memory(Layouts.IRQFD_SIZE)) {
+            m.clear();
+            m.setInt(0, eventFd.fd());
+            m.setInt(4, gsi);
+            m.setInt(8, flags);
+            Sys.ioctl(fd, KvmIoctls.IRQFD, m, "KVM_IRQFD");
+        }
+    }
+
+    /**
+     * KVM_IOEVENTFD: a guest write of {@code length} bytes to {@code address} (port I/O when {@code pio}) signals
+     * {@code eventFd} in-kernel, with no exit to the VMM; {@code dataMatch} restricts it to one written value.
+     */
+    public void registerIoeventfd(EventFd eventFd, long address, int length, boolean pio, Long dataMatch) {
+        ioeventfd(eventFd, address, length, pio, dataMatch, 0);
+    }
+
+    public void unregisterIoeventfd(EventFd eventFd, long address, int length, boolean pio, Long dataMatch) {
+        ioeventfd(eventFd, address, length, pio, dataMatch, IOEVENTFD_FLAG_DEASSIGN);
+    }
+
+    private void ioeventfd(EventFd eventFd, long address, int length, boolean pio, Long dataMatch, int extra) {
+        try (Memory m = new Memory(Layouts.IOEVENTFD_SIZE)) {
+            m.clear();
+            int flags = extra | (pio ? IOEVENTFD_FLAG_PIO : 0) | (dataMatch != null ? IOEVENTFD_FLAG_DATAMATCH : 0);
+            m.setLong(0, dataMatch == null ? 0 : dataMatch);
+            m.setLong(8, address);
+            m.setInt(16, length);
+            m.setInt(20, eventFd.fd());
+            m.setInt(24, flags);
+            Sys.ioctl(fd, KvmIoctls.IOEVENTFD, m, "KVM_IOEVENTFD");
+        }
+    }
+
+    /** KVM_CREATE_DEVICE: an in-kernel device such as the arm64 vGIC or the riscv64 AIA. */
+    public KvmDevice createDevice(int type) {
+        try (Memory m = new Memory(Layouts.CREATE_DEVICE_SIZE)) {
+            m.clear();
+            m.setInt(0, type);
+            Sys.ioctl(fd, KvmIoctls.CREATE_DEVICE, m, "KVM_CREATE_DEVICE(type " + type + ")");
+            return new KvmDevice(type, m.getInt(4));
+        }
+    }
+
+    public Vcpu createVcpu(int id) {
+        int vcpuFd = Sys.ioctl(fd, KvmIoctls.CREATE_VCPU, id, "KVM_CREATE_VCPU(" + id + ")");
+        return new Vcpu(id, vcpuFd, kvm.vcpuMmapSize());
+    }
+
+    /** A VM ioctl with a pointer argument, for architecture modules. */
+    public int ioctl(long request, Pointer argument, String name) {
+        return Sys.ioctl(fd, request, argument, name);
+    }
+
+    /** A VM ioctl with an integer argument, for architecture modules. */
+    public int ioctl(long request, long argument, String name) {
+        return Sys.ioctl(fd, request, argument, name);
+    }
+
+    @Override
+    public void close() {
+        Sys.close(fd);
+    }
+}

@@ -1,0 +1,310 @@
+package dev.mesovirt.vmm.memory;
+
+import com.sun.jna.Pointer;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.sys.LibC;
+import dev.mesovirt.vmm.sys.Sys;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Guest RAM: anonymous mappings in this process, registered with KVM as memory slots. Every access is checked
+ * against the RAM ranges before it touches memory, so a guest-supplied address can only ever produce a
+ * {@link GuestMemoryException}. Each region is viewed through direct ByteBuffers of at most 1 GiB (a ByteBuffer is
+ * int-indexed); an access that straddles two views is split.
+ */
+public final class GuestMemory implements AutoCloseable {
+    /** A range of guest-physical RAM. */
+    public record Region(long guestAddress, long size) {
+        public Region {
+            if (guestAddress < 0 || size <= 0 || guestAddress + size < guestAddress) {
+                throw new IllegalArgumentException("bad guest RAM region 0x" + Long.toHexString(guestAddress)
+                        + " size 0x" + Long.toHexString(size));
+            }
+        }
+
+        public long end() {
+            return guestAddress + size;
+        }
+    }
+
+    private static final long CHUNK = 1L << 30;
+    private static final long PAGE = 4096;
+
+    private final List<Region> regions;
+    private final List<Pointer> mappings = new ArrayList<>();
+    private final long[] chunkStart;
+    private final long[] chunkEnd;
+    private final ByteBuffer[] chunks;
+    private final long[] chunkHost;
+    private boolean closed;
+
+    private GuestMemory(List<Region> regions, boolean dumpable) {
+        List<Region> sorted = new ArrayList<>(regions);
+        sorted.sort(Comparator.comparingLong(Region::guestAddress));
+        for (int i = 1; i < sorted.size(); i++) {
+            if (sorted.get(i).guestAddress() < sorted.get(i - 1).end()) {
+                throw new IllegalArgumentException("guest RAM regions overlap: " + sorted.get(i - 1) + " and " + sorted.get(i));
+            }
+        }
+        this.regions = List.copyOf(sorted);
+        List<long[]> bounds = new ArrayList<>();
+        List<ByteBuffer> views = new ArrayList<>();
+        for (Region r : this.regions) {
+            if (r.guestAddress() % PAGE != 0 || r.size() % PAGE != 0) {
+                throw new IllegalArgumentException("guest RAM region not page aligned: " + r);
+            }
+            Pointer host = Sys.mmap(r.size(), LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "guest RAM");
+            mappings.add(host);
+            if (!dumpable) {
+                try {
+                    LibC.madvise(host, r.size(), LibC.MADV_DONTDUMP);
+                } catch (com.sun.jna.LastErrorException ignored) {
+                    // Only affects core dumps; not worth failing the VM for.
+                }
+            }
+            for (long off = 0; off < r.size(); off += CHUNK) {
+                long len = Math.min(CHUNK, r.size() - off);
+                bounds.add(new long[] {r.guestAddress() + off, r.guestAddress() + off + len, Pointer.nativeValue(host) + off});
+                views.add(host.getByteBuffer(off, len).order(ByteOrder.LITTLE_ENDIAN));
+            }
+        }
+        int n = bounds.size();
+        chunkStart = new long[n];
+        chunkEnd = new long[n];
+        chunkHost = new long[n];
+        chunks = views.toArray(new ByteBuffer[0]);
+        for (int i = 0; i < n; i++) {
+            chunkStart[i] = bounds.get(i)[0];
+            chunkEnd[i] = bounds.get(i)[1];
+            chunkHost[i] = bounds.get(i)[2];
+        }
+    }
+
+    /** Maps the given RAM regions (page aligned, non-overlapping). */
+    public static GuestMemory allocate(List<Region> regions) {
+        return new GuestMemory(regions, true);
+    }
+
+    /** As {@link #allocate(List)}, optionally keeping guest RAM out of the VMM's core dumps. */
+    public static GuestMemory allocate(List<Region> regions, boolean dumpable) {
+        return new GuestMemory(regions, dumpable);
+    }
+
+    /** Registers every region with KVM as a memory slot, numbered from {@code firstSlot}. */
+    public void registerWith(Vm vm, int firstSlot) {
+        int slot = firstSlot;
+        for (int i = 0; i < regions.size(); i++) {
+            Region r = regions.get(i);
+            vm.setUserMemoryRegion(slot++, 0, r.guestAddress(), r.size(), Pointer.nativeValue(mappings.get(i)));
+        }
+    }
+
+    public List<Region> regions() {
+        return regions;
+    }
+
+    public long totalSize() {
+        long total = 0;
+        for (Region r : regions) {
+            total += r.size();
+        }
+        return total;
+    }
+
+    /** True when [address, address+length) lies entirely in guest RAM. */
+    public boolean contains(long address, long length) {
+        if (length < 0 || address < 0) {
+            return false;
+        }
+        long end = address + length;
+        if (end < address) {
+            return false;
+        }
+        for (Region r : regions) {
+            if (address >= r.guestAddress() && end <= r.end()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int chunkOf(long address) {
+        int lo = 0;
+        int hi = chunkStart.length - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (address < chunkStart[mid]) {
+                hi = mid - 1;
+            } else if (address >= chunkEnd[mid]) {
+                lo = mid + 1;
+            } else {
+                return mid;
+            }
+        }
+        return -1;
+    }
+
+    private GuestMemoryException outside(long address, long length) {
+        return new GuestMemoryException("guest access outside RAM: 0x" + Long.toHexString(address) + " length " + length);
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new GuestMemoryException("guest memory is closed");
+        }
+    }
+
+    /** The chunk holding the whole access [address, address+length), or an exception. */
+    private int chunkFor(long address, int length) {
+        checkOpen();
+        int c = chunkOf(address);
+        if (c < 0 || length < 0 || chunkEnd[c] - address < length) {
+            throw outside(address, length);
+        }
+        return c;
+    }
+
+    public void read(long address, byte[] destination, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, destination.length);
+        if (!contains(address, length)) {
+            throw outside(address, length);
+        }
+        checkOpen();
+        int done = 0;
+        while (done < length) {
+            long a = address + done;
+            int c = chunkOf(a);
+            int n = (int) Math.min(length - done, chunkEnd[c] - a);
+            chunks[c].get((int) (a - chunkStart[c]), destination, offset + done, n);
+            done += n;
+        }
+    }
+
+    public byte[] read(long address, int length) {
+        if (!contains(address, length)) {
+            throw outside(address, length);
+        }
+        byte[] data = new byte[length];
+        read(address, data, 0, length);
+        return data;
+    }
+
+    public void write(long address, byte[] source, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, source.length);
+        if (!contains(address, length)) {
+            throw outside(address, length);
+        }
+        checkOpen();
+        int done = 0;
+        while (done < length) {
+            long a = address + done;
+            int c = chunkOf(a);
+            int n = (int) Math.min(length - done, chunkEnd[c] - a);
+            chunks[c].put((int) (a - chunkStart[c]), source, offset + done, n);
+            done += n;
+        }
+    }
+
+    public void write(long address, byte[] source) {
+        write(address, source, 0, source.length);
+    }
+
+    /** Fills [address, address+length) with zeros. */
+    public void zero(long address, long length) {
+        if (!contains(address, length)) {
+            throw outside(address, length);
+        }
+        byte[] zeros = new byte[(int) Math.min(length, 1 << 16)];
+        for (long done = 0; done < length; done += zeros.length) {
+            write(address + done, zeros, 0, (int) Math.min(zeros.length, length - done));
+        }
+    }
+
+    public byte readByte(long address) {
+        int c = chunkFor(address, 1);
+        return chunks[c].get((int) (address - chunkStart[c]));
+    }
+
+    public short readShort(long address) {
+        int c = chunkFor(address, 2);
+        return chunks[c].getShort((int) (address - chunkStart[c]));
+    }
+
+    public int readInt(long address) {
+        int c = chunkFor(address, 4);
+        return chunks[c].getInt((int) (address - chunkStart[c]));
+    }
+
+    public long readLong(long address) {
+        int c = chunkFor(address, 8);
+        return chunks[c].getLong((int) (address - chunkStart[c]));
+    }
+
+    public void writeByte(long address, byte value) {
+        int c = chunkFor(address, 1);
+        chunks[c].put((int) (address - chunkStart[c]), value);
+    }
+
+    public void writeShort(long address, short value) {
+        int c = chunkFor(address, 2);
+        chunks[c].putShort((int) (address - chunkStart[c]), value);
+    }
+
+    public void writeInt(long address, int value) {
+        int c = chunkFor(address, 4);
+        chunks[c].putInt((int) (address - chunkStart[c]), value);
+    }
+
+    public void writeLong(long address, long value) {
+        int c = chunkFor(address, 8);
+        chunks[c].putLong((int) (address - chunkStart[c]), value);
+    }
+
+    /**
+     * A little-endian view of [address, address+length) for zero-copy I/O (e.g. a FileChannel reading straight into
+     * guest RAM). The range must lie in one 1 GiB view; use {@link #slices} for ranges that may straddle one.
+     */
+    public ByteBuffer slice(long address, int length) {
+        int c = chunkFor(address, length);
+        return chunks[c].slice((int) (address - chunkStart[c]), length).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Views covering [address, address+length) in order, split where the range crosses a view boundary. */
+    public List<ByteBuffer> slices(long address, long length) {
+        if (!contains(address, length)) {
+            throw outside(address, length);
+        }
+        List<ByteBuffer> out = new ArrayList<>(1);
+        long done = 0;
+        while (done < length) {
+            long a = address + done;
+            int c = chunkOf(a);
+            int n = (int) Math.min(length - done, chunkEnd[c] - a);
+            out.add(chunks[c].slice((int) (a - chunkStart[c]), n).order(ByteOrder.LITTLE_ENDIAN));
+            done += n;
+        }
+        return out;
+    }
+
+    /** Host virtual address of a guest address, for the kernel APIs that want one (KVM memslots, vhost). */
+    public long hostAddress(long address) {
+        int c = chunkFor(address, 0);
+        return chunkHost[c] + (address - chunkStart[c]);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (int i = 0; i < mappings.size(); i++) {
+            Sys.munmap(mappings.get(i), regions.get(i).size());
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.mesovirt.vmm.sys;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Platform;
+import com.sun.jna.Pointer;
+
+/**
+ * The libc calls a VMM needs, declared once. JNA direct mapping is used because it is the cheapest JNA call path
+ * (no proxy, no per-call reflection), which matters on the vCPU exit path. Every call reports failure through
+ * {@link LastErrorException}; callers go through {@link Sys}, which turns errno into an {@link ErrnoException}
+ * that names the call.
+ */
+public final class LibC {
+    static final NativeLibrary LIBRARY = NativeLibrary.getInstance(Platform.C_LIBRARY_NAME);
+
+    static {
+        Native.register(LibC.class, LIBRARY);
+    }
+
+    private LibC() {}
+
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0x40;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_CLOEXEC = 0x80000;
+
+    public static final int PROT_READ = 1;
+    public static final int PROT_WRITE = 2;
+    public static final int MAP_SHARED = 1;
+    public static final int MAP_PRIVATE = 2;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    public static final int MADV_DONTDUMP = 16;
+
+    public static final int EFD_NONBLOCK = O_NONBLOCK;
+    public static final int EFD_CLOEXEC = O_CLOEXEC;
+
+    public static final int EINTR = 4;
+    public static final int EAGAIN = 11;
+
+    public static native int open(String path, int flags, int mode) throws LastErrorException;
+
+    public static native int close(int fd) throws LastErrorException;
+
+    public static native long read(int fd, Pointer buffer, long count) throws LastErrorException;
+
+    public static native long write(int fd, Pointer buffer, long count) throws LastErrorException;
+
+    public static native int ioctl(int fd, long request, Pointer argument) throws LastErrorException;
+
+    public static native int ioctl(int fd, long request, long argument) throws LastErrorException;
+
+    public static native Pointer mmap(Pointer address, long length, int protection, int flags, int fd, long offset)
+            throws LastErrorException;
+
+    public static native int munmap(Pointer address, long length) throws LastErrorException;
+
+    public static native int madvise(Pointer address, long length, int advice) throws LastErrorException;
+
+    public static native int eventfd(int initialValue, int flags) throws LastErrorException;
+
+    public static native int epoll_create1(int flags) throws LastErrorException;
+
+    public static native int epoll_ctl(int epollFd, int op, int fd, Pointer event) throws LastErrorException;
+
+    public static native int epoll_wait(int epollFd, Pointer events, int maxEvents, int timeoutMillis)
+            throws LastErrorException;
+
+    public static native int isatty(int fd);
+
+    public static native int tcgetattr(int fd, Pointer termios) throws LastErrorException;
+
+    public static native int tcsetattr(int fd, int optionalActions, Pointer termios) throws LastErrorException;
+
+    public static native void cfmakeraw(Pointer termios);
+
+    public static native long pthread_self();
+
+    public static native int pthread_kill(long thread, int signal);
+
+    public static native Pointer signal(int signal, Pointer handler) throws LastErrorException;
+
+    public static native int __libc_current_sigrtmin();
+
+    public static native int getpid();
+
+    public static native String strerror(int errno);
+}
