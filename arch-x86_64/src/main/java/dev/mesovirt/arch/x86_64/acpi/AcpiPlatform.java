@@ -1,0 +1,227 @@
+package dev.mesovirt.arch.x86_64.acpi;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What the guest must be told about the x86_64 microVM through ACPI: CPUs, interrupt controllers,
+ * legacy ports and virtio-mmio slots. Validation happens here so that {@link AcpiTables#build}
+ * never emits tables that a Linux guest would misread.
+ *
+ * @param vcpus         number of vCPUs; APIC ID and ACPI processor UID are the index 0..vcpus-1,
+ *                      so at most 255 (xAPIC ID 0xFF is the broadcast ID and UID 0xFF means "all
+ *                      processors" in the MADT NMI entry)
+ * @param lapicAddress  physical base of the local APICs (normally {@link #DEFAULT_LAPIC_ADDRESS})
+ * @param ioapicId      I/O APIC ID (QEMU and Firecracker use 0)
+ * @param ioapicAddress physical base of the single I/O APIC (normally {@link #DEFAULT_IOAPIC_ADDRESS})
+ * @param ioapicGsiBase first GSI served by the I/O APIC; every GSI the tables mention (ISA IRQs,
+ *                      the timer override's GSI 2, virtio GSIs) must be at or above it
+ * @param serial        the 16550 UART described as {@code \_SB.COM1}
+ * @param virtioSlots   virtio-mmio transports, described as {@code \_SB.VR00}, {@code VR01}, ...
+ * @param sleep         hardware-reduced sleep control/status and reset registers (FADT)
+ * @param pvpanicPort   I/O port of a pvpanic device, described as {@code \_SB.PEVT}, if present
+ * @param rtcPresent    whether an MC146818 CMOS RTC answers at ports 0x70-0x71 on ISA IRQ 8
+ */
+public record AcpiPlatform(
+        int vcpus,
+        long lapicAddress,
+        int ioapicId,
+        long ioapicAddress,
+        int ioapicGsiBase,
+        SerialPort serial,
+        List<VirtioMmioSlot> virtioSlots,
+        SleepRegisters sleep,
+        Optional<Integer> pvpanicPort,
+        boolean rtcPresent) {
+
+    /** Architectural default local APIC base (IA32_APIC_BASE reset value). */
+    public static final long DEFAULT_LAPIC_ADDRESS = 0xFEE0_0000L;
+    /** Conventional I/O APIC base on PCs, also used by KVM's in-kernel I/O APIC. */
+    public static final long DEFAULT_IOAPIC_ADDRESS = 0xFEC0_0000L;
+    /** Largest vCPU count: APIC IDs 0..254, since 0xFF is the xAPIC broadcast ID. */
+    public static final int MAX_VCPUS = 255;
+    /** Virtio device names carry the slot index as two hex digits (VR00..VRFF). */
+    public static final int MAX_VIRTIO_SLOTS = 256;
+    /** ISA IRQ 0 (the PIT) arrives on GSI 2, hence the MADT interrupt source override. */
+    static final int TIMER_GSI = 2;
+    /** The CMOS RTC's ISA IRQ. */
+    static final int RTC_IRQ = 8;
+    static final int RTC_PORT = 0x70;
+    static final int RTC_PORT_COUNT = 2;
+    static final int SERIAL_PORT_COUNT = 8;
+
+    public AcpiPlatform {
+        Objects.requireNonNull(serial, "serial");
+        Objects.requireNonNull(virtioSlots, "virtioSlots");
+        Objects.requireNonNull(sleep, "sleep");
+        Objects.requireNonNull(pvpanicPort, "pvpanicPort");
+        virtioSlots = List.copyOf(virtioSlots); // also rejects null elements
+
+        if (vcpus < 1 || vcpus > MAX_VCPUS) {
+            throw new IllegalArgumentException("vcpus must be in 1.." + MAX_VCPUS + " but was " + vcpus);
+        }
+        require32BitAddress("lapicAddress", lapicAddress);
+        if ((lapicAddress & 0xFFF) != 0) {
+            throw new IllegalArgumentException("lapicAddress must be 4 KiB aligned but was " + hex(lapicAddress));
+        }
+        if (ioapicId < 0 || ioapicId > 0xFF) {
+            throw new IllegalArgumentException("ioapicId must be in 0..255 but was " + ioapicId);
+        }
+        require32BitAddress("ioapicAddress", ioapicAddress);
+        if (ioapicGsiBase < 0) {
+            throw new IllegalArgumentException("ioapicGsiBase must not be negative but was " + ioapicGsiBase);
+        }
+        requireRoutable("serial IRQ " + serial.irq(), serial.irq(), ioapicGsiBase);
+        requireRoutable("timer override GSI " + TIMER_GSI, TIMER_GSI, ioapicGsiBase);
+        if (rtcPresent) {
+            requireRoutable("RTC IRQ " + RTC_IRQ, RTC_IRQ, ioapicGsiBase);
+        }
+        if (virtioSlots.size() > MAX_VIRTIO_SLOTS) {
+            throw new IllegalArgumentException(
+                    "at most " + MAX_VIRTIO_SLOTS + " virtio slots are supported but got " + virtioSlots.size());
+        }
+        validateVirtioSlots(virtioSlots, ioapicGsiBase, serial, rtcPresent);
+        if (pvpanicPort.isPresent()) {
+            int port = pvpanicPort.get();
+            if (port < 0 || port > 0xFFFF) {
+                throw new IllegalArgumentException("pvpanicPort must be in 0..0xFFFF but was " + port);
+            }
+            if (overlaps(port, 1, serial.ioPort(), SERIAL_PORT_COUNT)) {
+                throw new IllegalArgumentException("pvpanicPort " + hex(port) + " overlaps the serial port at "
+                        + hex(serial.ioPort()));
+            }
+            if (rtcPresent && overlaps(port, 1, RTC_PORT, RTC_PORT_COUNT)) {
+                throw new IllegalArgumentException("pvpanicPort " + hex(port) + " overlaps the RTC ports 0x70-0x71");
+            }
+        }
+        if (rtcPresent && overlaps(serial.ioPort(), SERIAL_PORT_COUNT, RTC_PORT, RTC_PORT_COUNT)) {
+            throw new IllegalArgumentException("serial port " + hex(serial.ioPort()) + " overlaps the RTC ports");
+        }
+    }
+
+    /**
+     * A 16550-compatible UART on the ISA I/O space (8 ports) and an ISA IRQ.
+     *
+     * @param ioPort first I/O port, e.g. 0x3F8 for COM1
+     * @param irq    ISA IRQ 0..15, e.g. 4 for COM1
+     */
+    public record SerialPort(int ioPort, int irq) {
+        public SerialPort {
+            if (ioPort < 0 || ioPort > 0xFFFF - (SERIAL_PORT_COUNT - 1)) {
+                throw new IllegalArgumentException("serial ioPort must be in 0..0xFFF8 but was " + ioPort);
+            }
+            if (irq < 0 || irq > 15) {
+                throw new IllegalArgumentException("serial irq must be an ISA IRQ 0..15 but was " + irq);
+            }
+            if (irq == 0 || irq == 2) {
+                // IRQ 0 is the timer (overridden to GSI 2) and IRQ 2 the 8259 cascade.
+                throw new IllegalArgumentException("serial irq must not be the timer's IRQ 0 or the cascade IRQ 2");
+            }
+        }
+
+        /** The first PC serial port: I/O 0x3F8-0x3FF, IRQ 4. */
+        public static SerialPort com1() {
+            return new SerialPort(0x3F8, 4);
+        }
+    }
+
+    /**
+     * One virtio-mmio transport window and its level-triggered interrupt.
+     *
+     * @param base physical base address; the window must lie below 4 GiB (Memory32Fixed)
+     * @param size window size in bytes (virtio-mmio uses 0x200)
+     * @param gsi  global system interrupt on the I/O APIC
+     */
+    public record VirtioMmioSlot(long base, long size, int gsi) {
+        public VirtioMmioSlot {
+            if (base < 0 || base >= 0x1_0000_0000L || size <= 0 || size > 0x1_0000_0000L - base) {
+                throw new IllegalArgumentException("virtio slot [" + hex(base) + ", +" + hex(size)
+                        + ") must be non-empty and lie below 4 GiB");
+            }
+            if (gsi < 0) {
+                throw new IllegalArgumentException("virtio slot gsi must not be negative but was " + gsi);
+            }
+        }
+    }
+
+    /**
+     * Hardware-reduced ACPI registers in system memory, each accessed as a single byte. Linux only
+     * offers S5 (power off) when both sleep registers are non-zero, and the FADT advertises
+     * RESET_REG_SUP, so all three addresses must be set.
+     *
+     * @param controlAddress SLEEP_CONTROL_REG; the guest writes (SLP_TYP &lt;&lt; 2) | SLP_EN(0x20)
+     * @param statusAddress  SLEEP_STATUS_REG; the guest polls WAK_STS (bit 7) here
+     * @param resetAddress   RESET_REG; the guest writes {@code resetValue} here to reboot
+     * @param resetValue     byte value written to RESET_REG
+     */
+    public record SleepRegisters(long controlAddress, long statusAddress, long resetAddress, int resetValue) {
+        public SleepRegisters {
+            requireNonZero("sleep controlAddress", controlAddress);
+            requireNonZero("sleep statusAddress", statusAddress);
+            requireNonZero("resetAddress", resetAddress);
+            if (resetValue < 0 || resetValue > 0xFF) {
+                throw new IllegalArgumentException("resetValue must be a byte 0..255 but was " + resetValue);
+            }
+        }
+
+        private static void requireNonZero(String what, long address) {
+            if (address == 0) {
+                throw new IllegalArgumentException(what + " must not be 0");
+            }
+        }
+    }
+
+    private static void validateVirtioSlots(List<VirtioMmioSlot> slots, int gsiBase, SerialPort serial,
+                                            boolean rtcPresent) {
+        Set<Integer> gsis = new HashSet<>();
+        for (int i = 0; i < slots.size(); i++) {
+            VirtioMmioSlot slot = slots.get(i);
+            String what = "virtio slot " + i + " gsi " + slot.gsi();
+            requireRoutable(what, slot.gsi(), gsiBase);
+            if (!gsis.add(slot.gsi())) {
+                // The descriptor says Exclusive, so sharing a GSI would contradict the tables.
+                throw new IllegalArgumentException(what + " is used by another virtio slot");
+            }
+            if (slot.gsi() == TIMER_GSI || slot.gsi() == serial.irq() || (rtcPresent && slot.gsi() == RTC_IRQ)) {
+                throw new IllegalArgumentException(what + " collides with an ISA interrupt (timer GSI 2, serial IRQ "
+                        + serial.irq() + (rtcPresent ? ", RTC IRQ 8)" : ")"));
+            }
+        }
+        List<VirtioMmioSlot> sorted = new ArrayList<>(slots);
+        sorted.sort(Comparator.comparingLong(VirtioMmioSlot::base));
+        for (int i = 1; i < sorted.size(); i++) {
+            VirtioMmioSlot prev = sorted.get(i - 1);
+            VirtioMmioSlot next = sorted.get(i);
+            if (prev.base() + prev.size() > next.base()) {
+                throw new IllegalArgumentException("virtio slots at " + hex(prev.base()) + " and " + hex(next.base())
+                        + " overlap");
+            }
+        }
+    }
+
+    private static void requireRoutable(String what, int gsi, int gsiBase) {
+        if (gsi < gsiBase) {
+            throw new IllegalArgumentException(what + " is below the I/O APIC GSI base " + gsiBase
+                    + " and could not be routed");
+        }
+    }
+
+    private static void require32BitAddress(String what, long address) {
+        if (address <= 0 || address > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException(what + " must be a non-zero 32-bit address but was " + hex(address));
+        }
+    }
+
+    private static boolean overlaps(long startA, long lengthA, long startB, long lengthB) {
+        return startA < startB + lengthB && startB < startA + lengthA;
+    }
+
+    private static String hex(long value) {
+        return "0x" + Long.toHexString(value).toUpperCase(java.util.Locale.ROOT);
+    }
+}

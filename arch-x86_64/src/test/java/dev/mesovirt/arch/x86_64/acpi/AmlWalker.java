@@ -1,0 +1,270 @@
+package dev.mesovirt.arch.x86_64.acpi;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Independent, test-only AML reader for the subset our DSDT uses. It re-derives every length from
+ * the bytes and fails on anything inconsistent (a PkgLength that overruns its parent, a Package
+ * whose element count differs from NumElements, a resource template without its End Tag...), so
+ * it checks the encoder without trusting it and without iasl.
+ */
+final class AmlWalker {
+
+    /** A named object found in the namespace, e.g. {@code \_SB_.VR00._CRS}, with its value kind. */
+    record Named(String path, String kind) {
+    }
+
+    static final class AmlFormatException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        AmlFormatException(String message) {
+            super(message);
+        }
+    }
+
+    private final byte[] b;
+    private final List<Named> names = new ArrayList<>();
+    private int resourceTemplates;
+
+    private AmlWalker(byte[] b) {
+        this.b = b;
+    }
+
+    /** Walks a whole definition block (header included) and returns the objects it defines. */
+    static List<Named> walkTable(byte[] table) {
+        AmlWalker w = new AmlWalker(table);
+        if (ImageReader.u32(table, 4) != table.length) {
+            throw new AmlFormatException("header length " + ImageReader.u32(table, 4) + " != " + table.length);
+        }
+        w.termList(36, table.length, "\\");
+        return w.names;
+    }
+
+    static int resourceTemplateCount(byte[] table) {
+        AmlWalker w = new AmlWalker(table);
+        w.termList(36, table.length, "\\");
+        return w.resourceTemplates;
+    }
+
+    /** Decoded PkgLength: its value and how many bytes encode it. */
+    record PkgLength(int value, int size) {
+    }
+
+    static PkgLength decodePkgLength(byte[] b, int at) {
+        int lead = b[at] & 0xFF;
+        int follow = lead >>> 6;
+        if (follow == 0) {
+            return new PkgLength(lead & 0x3F, 1);
+        }
+        if ((lead & 0x30) != 0) {
+            throw new AmlFormatException("PkgLength lead byte has reserved bits set: 0x" + Integer.toHexString(lead));
+        }
+        int value = lead & 0x0F;
+        for (int i = 1; i <= follow; i++) {
+            value |= (b[at + i] & 0xFF) << (4 + 8 * (i - 1));
+        }
+        return new PkgLength(value, 1 + follow);
+    }
+
+    /** Reads a PkgLength at {@code at} and returns the end offset of the package it measures. */
+    private int pkgEnd(int at, int parentEnd) {
+        PkgLength p = decodePkgLength(b, at);
+        if (p.size() > 1 && p.value() <= (p.size() == 2 ? 0x3F : p.size() == 3 ? 0xFFF : 0xFFFFF)) {
+            throw new AmlFormatException("non-minimal PkgLength at " + at);
+        }
+        int end = at + p.value();
+        if (p.value() < p.size() || end > parentEnd) {
+            throw new AmlFormatException("PkgLength at " + at + " (" + p.value() + ") overruns its parent ending at "
+                    + parentEnd);
+        }
+        return end;
+    }
+
+    private void termList(int pos, int end, String scope) {
+        while (pos < end) {
+            pos = term(pos, end, scope);
+        }
+        if (pos != end) {
+            throw new AmlFormatException("term list overran its end: " + pos + " > " + end);
+        }
+    }
+
+    private int term(int pos, int end, String scope) {
+        int op = b[pos] & 0xFF;
+        switch (op) {
+            case Aml.NAME_OP -> {
+                String[] name = new String[1];
+                int at = nameString(pos + 1, name);
+                String path = join(scope, name[0]);
+                String[] kind = new String[1];
+                int next = dataObject(at, end, path, kind);
+                names.add(new Named(path, kind[0]));
+                return next;
+            }
+            case Aml.SCOPE_OP, Aml.METHOD_OP -> {
+                int pkgEnd = pkgEnd(pos + 1, end);
+                String[] name = new String[1];
+                int at = nameString(pos + 1 + decodePkgLength(b, pos + 1).size(), name);
+                String path = join(scope, name[0]);
+                if (op == Aml.SCOPE_OP) {
+                    termList(at, pkgEnd, path);
+                } else {
+                    names.add(new Named(path, "Method"));
+                    // Method bodies are not interpreted here; only their extent is checked.
+                }
+                return pkgEnd;
+            }
+            case Aml.EXT_OP_PREFIX -> {
+                if ((b[pos + 1] & 0xFF) != Aml.DEVICE_OP) {
+                    throw new AmlFormatException("unexpected extended opcode 0x" + Integer.toHexString(b[pos + 1]));
+                }
+                int pkgEnd = pkgEnd(pos + 2, end);
+                String[] name = new String[1];
+                int at = nameString(pos + 2 + decodePkgLength(b, pos + 2).size(), name);
+                String path = join(scope, name[0]);
+                names.add(new Named(path, "Device"));
+                termList(at, pkgEnd, path);
+                return pkgEnd;
+            }
+            default -> throw new AmlFormatException("unexpected opcode 0x" + Integer.toHexString(op) + " at " + pos);
+        }
+    }
+
+    private int dataObject(int pos, int end, String path, String[] kind) {
+        int op = b[pos] & 0xFF;
+        int next = switch (op) {
+            case Aml.ZERO_OP, Aml.ONE_OP, Aml.ONES_OP -> pos + 1;
+            case Aml.BYTE_PREFIX -> pos + 2;
+            case Aml.WORD_PREFIX -> pos + 3;
+            case Aml.DWORD_PREFIX -> pos + 5;
+            case Aml.QWORD_PREFIX -> pos + 9;
+            case Aml.STRING_PREFIX -> {
+                int at = pos + 1;
+                while (at < end && b[at] != 0) {
+                    at++;
+                }
+                if (at >= end) {
+                    throw new AmlFormatException("unterminated string at " + pos);
+                }
+                kind[0] = "String";
+                yield at + 1;
+            }
+            case Aml.PACKAGE_OP -> {
+                int pkgEnd = pkgEnd(pos + 1, end);
+                int at = pos + 1 + decodePkgLength(b, pos + 1).size();
+                int count = b[at++] & 0xFF;
+                int seen = 0;
+                while (at < pkgEnd) {
+                    at = dataObject(at, pkgEnd, path + "[" + seen + "]", new String[1]);
+                    seen++;
+                }
+                if (seen != count || at != pkgEnd) {
+                    throw new AmlFormatException("package " + path + " declares " + count + " elements, holds " + seen);
+                }
+                kind[0] = "Package";
+                yield pkgEnd;
+            }
+            case Aml.BUFFER_OP -> {
+                int pkgEnd = pkgEnd(pos + 1, end);
+                int at = pos + 1 + decodePkgLength(b, pos + 1).size();
+                long size = integerValue(at);
+                at = dataObject(at, pkgEnd, path, new String[1]);
+                if (size != pkgEnd - at) {
+                    throw new AmlFormatException("buffer " + path + " declares " + size + " bytes, holds " + (pkgEnd - at));
+                }
+                if (path.endsWith("._CRS")) {
+                    resourceTemplate(at, pkgEnd, path);
+                    resourceTemplates++;
+                }
+                kind[0] = "Buffer";
+                yield pkgEnd;
+            }
+            default -> throw new AmlFormatException("unexpected data opcode 0x" + Integer.toHexString(op) + " at " + pos);
+        };
+        if (kind[0] == null) {
+            kind[0] = "Integer";
+        }
+        if (next > end) {
+            throw new AmlFormatException("data object at " + pos + " overruns its parent");
+        }
+        return next;
+    }
+
+    private long integerValue(int pos) {
+        int op = b[pos] & 0xFF;
+        return switch (op) {
+            case Aml.ZERO_OP -> 0;
+            case Aml.ONE_OP -> 1;
+            case Aml.ONES_OP -> -1;
+            case Aml.BYTE_PREFIX -> ImageReader.u8(b, pos + 1);
+            case Aml.WORD_PREFIX -> ImageReader.u16(b, pos + 1);
+            case Aml.DWORD_PREFIX -> ImageReader.u32(b, pos + 1);
+            case Aml.QWORD_PREFIX -> ImageReader.u64(b, pos + 1);
+            default -> throw new AmlFormatException("expected an integer at " + pos);
+        };
+    }
+
+    /** Small and large resource descriptors must tile the buffer exactly, ending with an End Tag. */
+    private void resourceTemplate(int pos, int end, String path) {
+        while (pos < end) {
+            int tag = b[pos] & 0xFF;
+            if ((tag & 0x80) == 0) {
+                int length = tag & 0x07;
+                if ((tag >>> 3) == 0x0F) { // End Tag
+                    if (length != 1 || pos + 2 != end) {
+                        throw new AmlFormatException(path + ": End Tag is not the last 2 bytes");
+                    }
+                    return;
+                }
+                pos += 1 + length;
+            } else {
+                pos += 3 + ImageReader.u16(b, pos + 1);
+            }
+        }
+        throw new AmlFormatException(path + ": resource template lacks an End Tag");
+    }
+
+    private int nameString(int pos, String[] out) {
+        StringBuilder sb = new StringBuilder();
+        int at = pos;
+        if (b[at] == Aml.ROOT_CHAR) {
+            sb.append('\\');
+            at++;
+        }
+        while (b[at] == Aml.PARENT_PREFIX) {
+            sb.append('^');
+            at++;
+        }
+        int segments;
+        if (b[at] == Aml.DUAL_NAME_PREFIX) {
+            segments = 2;
+            at++;
+        } else if (b[at] == Aml.MULTI_NAME_PREFIX) {
+            segments = b[at + 1] & 0xFF;
+            at += 2;
+        } else if (b[at] == Aml.NULL_NAME) {
+            segments = 0;
+            at++;
+        } else {
+            segments = 1;
+        }
+        for (int i = 0; i < segments; i++) {
+            String seg = ImageReader.ascii(b, at, 4);
+            if (!seg.matches("[A-Z_][A-Z0-9_]{3}")) {
+                throw new AmlFormatException("bad name segment \"" + seg + "\" at " + at);
+            }
+            sb.append(i > 0 ? "." : "").append(seg);
+            at += 4;
+        }
+        out[0] = sb.toString();
+        return at;
+    }
+
+    private static String join(String scope, String name) {
+        if (name.startsWith("\\")) {
+            return name;
+        }
+        return scope.equals("\\") ? "\\" + name : scope + "." + name;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.mesovirt.arch.x86_64.acpi;
+
+import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.SerialPort;
+import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.SleepRegisters;
+import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.VirtioMmioSlot;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+
+/** Platform fixtures shared by the ACPI tests. */
+final class Platforms {
+
+    static final long BASE = 0xE0000L;
+    static final SleepRegisters GED_LIKE = new SleepRegisters(0xFEA0_0200L, 0xFEA0_0201L, 0xFEA0_0202L, 0x42);
+
+    private Platforms() {
+    }
+
+    static List<VirtioMmioSlot> slots(int count) {
+        List<VirtioMmioSlot> slots = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            slots.add(new VirtioMmioSlot(0xD000_0000L + 0x1000L * i, 0x200, 5 + i + (5 + i >= 8 ? 1 : 0)));
+        }
+        return slots;
+    }
+
+    static AcpiPlatform platform(int vcpus, int virtioSlots, Optional<Integer> pvpanic, boolean rtc) {
+        return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0, AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0,
+                SerialPort.com1(), slots(virtioSlots), GED_LIKE, pvpanic, rtc);
+    }
+
+    /** Two vCPUs, two virtio slots, pvpanic at 0x505, RTC present. */
+    static AcpiPlatform typical() {
+        return platform(2, 2, Optional.of(0x505), true);
+    }
+
+    /** A random valid platform: 1..64 vCPUs, 0..8 virtio slots, random addresses and options. */
+    static AcpiPlatform random(Random rnd) {
+        int vcpus = 1 + rnd.nextInt(64);
+        boolean rtc = rnd.nextBoolean();
+        int serialIrq = rnd.nextBoolean() ? 4 : 3;
+        int serialPort = rnd.nextBoolean() ? 0x3F8 : 0x2F8;
+        List<Integer> gsis = new ArrayList<>();
+        for (int g = 5; g < 24; g++) {
+            if (g != serialIrq && g != AcpiPlatform.RTC_IRQ) {
+                gsis.add(g);
+            }
+        }
+        Collections.shuffle(gsis, rnd);
+        int count = rnd.nextInt(9);
+        List<VirtioMmioSlot> slots = new ArrayList<>();
+        long base = 0xC000_0000L + 0x1000L * rnd.nextInt(0x1000);
+        for (int i = 0; i < count; i++) {
+            long size = 0x200L << rnd.nextInt(4);
+            slots.add(new VirtioMmioSlot(base, size, gsis.get(i)));
+            base += size + 0x200L * rnd.nextInt(4);
+        }
+        Collections.shuffle(slots, rnd); // slot order need not follow addresses
+        Optional<Integer> pvpanic = rnd.nextBoolean() ? Optional.of(0x500 + rnd.nextInt(0x100)) : Optional.empty();
+        SleepRegisters sleep = new SleepRegisters(
+                0xFE00_0000L + rnd.nextInt(0x10000), 0xFE01_0000L + rnd.nextInt(0x10000),
+                0xFE02_0000L + rnd.nextInt(0x10000), rnd.nextInt(256));
+        return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, rnd.nextInt(256),
+                0xFEC0_0000L + 0x1000L * rnd.nextInt(16), 0, new SerialPort(serialPort, serialIrq), slots, sleep,
+                pvpanic, rtc);
+    }
+
+    /** A random 16-byte aligned base in the legacy BIOS area 0xE0000-0xEFFF0. */
+    static long randomBase(Random rnd) {
+        return 0xE0000L + 16L * rnd.nextInt(0x1000);
+    }
+}
