@@ -1,0 +1,75 @@
+package dev.mesovirt.arch.x86_64;
+
+import com.sun.jna.Memory;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * KVM's in-kernel PC interrupt controllers (two 8259 PICs, a 24-pin IOAPIC, a local APIC per vCPU) and the
+ * i8254 PIT. COM1 keeps its ISA IRQ 4 (edge); virtio devices get IOAPIC pins 16-23, which no ISA device
+ * claims and which the ACPI DSDT declares level-triggered, active-high.
+ */
+final class X86IrqChip implements IrqChip {
+    private static final Logger LOG = LoggerFactory.getLogger(X86IrqChip.class);
+    /** Where KVM on Intel VMX puts its three-page TSS and identity-map page: just below the 4 GiB BIOS ROM. */
+    static final long TSS_ADDRESS = 0xfffb_d000L;
+    static final long IDENTITY_MAP_ADDRESS = 0xfffb_c000L;
+    static final int SERIAL_IRQ = 4;
+    static final int FIRST_DEVICE_GSI = 16;
+    static final int LAST_DEVICE_GSI = 23;
+    /** KVM_PIT_SPEAKER_DUMMY: the PIT answers port 0x61 so the guest's speaker probing does not exit. */
+    private static final int PIT_SPEAKER_DUMMY = 1;
+
+    private int nextGsi = FIRST_DEVICE_GSI;
+
+    X86IrqChip(Vm vm) {
+        // VMX needs these two ranges; SVM and kvm_pvm do not, and the latter rejects them with EINVAL.
+        try {
+            vm.ioctl(X86Ioctls.SET_TSS_ADDR, TSS_ADDRESS, "KVM_SET_TSS_ADDR");
+        } catch (ErrnoException e) {
+            LOG.warn("{}; continuing (only Intel VMX hosts need it)", e.getMessage());
+        }
+        try (Memory m = new Memory(8)) {
+            m.setLong(0, IDENTITY_MAP_ADDRESS);
+            vm.ioctl(X86Ioctls.SET_IDENTITY_MAP_ADDR, m, "KVM_SET_IDENTITY_MAP_ADDR");
+        } catch (ErrnoException e) {
+            LOG.warn("{}; continuing (only Intel VMX hosts need it)", e.getMessage());
+        }
+        vm.ioctl(X86Ioctls.CREATE_IRQCHIP, 0L, "KVM_CREATE_IRQCHIP");
+        try (Memory pit = new Memory(X86Ioctls.PIT_CONFIG_SIZE)) {
+            pit.clear();
+            pit.setInt(0, PIT_SPEAKER_DUMMY);
+            vm.ioctl(X86Ioctls.CREATE_PIT2, pit, "KVM_CREATE_PIT2");
+        }
+    }
+
+    @Override
+    public synchronized Irq allocate(IrqUse use) {
+        return switch (use) {
+            case SERIAL -> new Irq(SERIAL_IRQ, SERIAL_IRQ, SERIAL_IRQ, false);
+            case VIRTIO -> {
+                if (nextGsi > LAST_DEVICE_GSI) {
+                    throw new IllegalArgumentException("no free IOAPIC pin for another device (pins "
+                            + FIRST_DEVICE_GSI + "-" + LAST_DEVICE_GSI + " are in use)");
+                }
+                int gsi = nextGsi++;
+                yield new Irq(gsi, gsi, gsi, true);
+            }
+        };
+    }
+
+    @Override
+    public void finishAfterVcpus() {
+        // The in-kernel PC chips need nothing after vCPU creation.
+    }
+
+    @Override
+    public String description() {
+        return "KVM in-kernel PIC + IOAPIC + LAPIC, PIT";
+    }
+}

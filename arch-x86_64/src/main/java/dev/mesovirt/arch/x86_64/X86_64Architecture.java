@@ -1,0 +1,239 @@
+package dev.mesovirt.arch.x86_64;
+
+import dev.mesovirt.arch.x86_64.acpi.AcpiImage;
+import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform;
+import dev.mesovirt.arch.x86_64.acpi.AcpiTables;
+import dev.mesovirt.arch.x86_64.boot.BootParams;
+import dev.mesovirt.arch.x86_64.boot.BzImage;
+import dev.mesovirt.arch.x86_64.boot.InvalidKernelException;
+import dev.mesovirt.arch.x86_64.boot.KernelCommandLine;
+import dev.mesovirt.arch.x86_64.boot.KernelPlacement;
+import dev.mesovirt.arch.x86_64.boot.KernelPlacementException;
+import dev.mesovirt.arch.x86_64.boot.LongModeSetup;
+import dev.mesovirt.arch.x86_64.boot.LowMemoryMap;
+import dev.mesovirt.arch.x86_64.devices.AcpiSleepRegisters;
+import dev.mesovirt.arch.x86_64.devices.CmosRtc;
+import dev.mesovirt.arch.x86_64.devices.I8042;
+import dev.mesovirt.arch.x86_64.devices.PvPanic;
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.BootException;
+import dev.mesovirt.vmm.arch.BootPlan;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * x86_64: a PC-like microVM in the manner of QEMU's and StratoVirt's microvm. RAM from 0 up to 3 GiB and the
+ * rest from 4 GiB; the 32-bit hole holds the virtio-mmio window (0xFEB00000), the ACPI sleep registers
+ * (0xFEA00200), the IOAPIC and the local APICs. The kernel is a bzImage entered at its 64-bit entry point with
+ * boot_params; devices are announced through ACPI (Debian's kernels need it: the cloud flavour has no MP-table
+ * parser and no virtio-mmio command-line devices).
+ */
+public final class X86_64Architecture implements Architecture {
+    /** RAM below this address; the rest of the 32-bit space is the MMIO hole, as in StratoVirt's microvm. */
+    static final long LOW_RAM_LIMIT = 0xC000_0000L;
+    static final long VIRTIO_MMIO_BASE = 0xFEB0_0000L;
+    static final long VIRTIO_MMIO_SLOT_SIZE = 0x200;
+    /** One slot per free IOAPIC pin (16-23). */
+    static final int VIRTIO_MMIO_SLOTS = X86IrqChip.LAST_DEVICE_GSI - X86IrqChip.FIRST_DEVICE_GSI + 1;
+    static final long ACPI_SLEEP_REGISTERS = 0xFEA0_0200L;
+    static final int ACPI_RESET_VALUE = 0x42;
+    static final int COM1_PORT = 0x3f8;
+    static final int RTC_PORT = 0x70;
+    static final int I8042_PORT = 0x60;
+    static final int PVPANIC_PORT = 0x505;
+    /** The smallest machine: the kernel's decompression area alone needs tens of MiB. */
+    static final long MIN_RAM = 64L << 20;
+
+    @Override
+    public String name() {
+        return "x86_64";
+    }
+
+    @Override
+    public boolean runsOn(String osArch) {
+        return "amd64".equals(osArch) || "x86_64".equals(osArch);
+    }
+
+    @Override
+    public String serialConsoleName() {
+        return "ttyS0";
+    }
+
+    @Override
+    public List<KvmCapability> requiredCapabilities() {
+        return List.of(KvmCapability.IRQCHIP, KvmCapability.PIT2, KvmCapability.EXT_CPUID);
+    }
+
+    @Override
+    public MemoryLayout memoryLayout(long ramBytes, int vcpus) {
+        if (ramBytes < MIN_RAM) {
+            throw new IllegalArgumentException("too little memory: " + (ramBytes >> 20) + " MiB (x86_64 needs at least "
+                    + (MIN_RAM >> 20) + " MiB)");
+        }
+        if (vcpus < 1 || vcpus > AcpiPlatform.MAX_VCPUS) {
+            throw new IllegalArgumentException("x86_64 supports 1.." + AcpiPlatform.MAX_VCPUS + " vCPUs, not " + vcpus);
+        }
+        List<GuestMemory.Region> ram = new ArrayList<>(2);
+        long low = Math.min(ramBytes, LOW_RAM_LIMIT);
+        ram.add(new GuestMemory.Region(0, low));
+        if (ramBytes > low) {
+            ram.add(new GuestMemory.Region(LowMemoryMap.HIGH_RAM_START, ramBytes - low));
+        }
+        return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
+                new MemoryLayout.SerialPlacement(BusKind.PIO, COM1_PORT, 0));
+    }
+
+    @Override
+    public long vmType(Kvm kvm, MemoryLayout layout) {
+        return 0;
+    }
+
+    @Override
+    public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
+        return new X86IrqChip(vm);
+    }
+
+    @Override
+    public List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+        return List.of(
+                new PlatformDevice("rtc", BusKind.PIO, RTC_PORT, 2, new CmosRtc()),
+                new PlatformDevice("i8042", BusKind.PIO, I8042_PORT, I8042.LENGTH, new I8042(power)),
+                new PlatformDevice("pvpanic", BusKind.PIO, PVPANIC_PORT, 1, new PvPanic(power)),
+                new PlatformDevice("acpi-sleep", BusKind.MMIO, ACPI_SLEEP_REGISTERS, AcpiSleepRegisters.LENGTH,
+                        new AcpiSleepRegisters(power, ACPI_RESET_VALUE)));
+    }
+
+    @Override
+    public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException {
+        BzImage kernel = parseKernel(request.kernel());
+        long lowRamEnd = layout.ram().get(0).end();
+        long highRam = layout.ram().size() > 1 ? layout.ram().get(1).size() : 0;
+        long initrdLength = initrdLength(request.initrd());
+
+        KernelPlacement placement;
+        try {
+            placement = KernelPlacement.compute(kernel, lowRamEnd, initrdLength);
+        } catch (KernelPlacementException e) {
+            throw new BootException(e.getMessage(), e);
+        }
+        ByteBuffer code = kernel.protectedModeCode();
+        byte[] codeBytes = new byte[code.remaining()];
+        code.get(codeBytes);
+        memory.write(placement.kernelLoadAddress(), codeBytes);
+        if (request.initrd().isPresent()) {
+            loadFile(memory, request.initrd().get(), placement.initrdAddress(), initrdLength);
+        }
+
+        KernelCommandLine cmdline;
+        try {
+            cmdline = KernelCommandLine.forKernel(kernel.header()).append(request.commandLine());
+        } catch (IllegalArgumentException e) {
+            throw new BootException("bad kernel command line: " + e.getMessage(), e);
+        }
+        memory.write(LowMemoryMap.CMDLINE_ADDR, cmdline.toBytes());
+
+        AcpiImage acpi = AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(request));
+        memory.write(acpi.baseAddress(), acpi.bytes());
+
+        byte[] zeroPage = BootParams.builder(kernel)
+                .commandLine(LowMemoryMap.CMDLINE_ADDR)
+                .placement(placement)
+                .acpiRsdp(acpi.rsdpAddress())
+                .e820(LowMemoryMap.e820(lowRamEnd, highRam))
+                .build();
+        memory.write(LowMemoryMap.ZERO_PAGE_ADDR, zeroPage);
+        for (Map.Entry<Long, byte[]> e : LongModeSetup.memoryImage().entrySet()) {
+            memory.write(e.getKey(), e.getValue());
+        }
+        return new BootPlan(placement.entry64(), LowMemoryMap.ZERO_PAGE_ADDR, placement.kernelLoadAddress(),
+                placement.kernelEnd(), placement.initrdAddress(), placement.initrdSize(), cmdline.toString());
+    }
+
+    private static BzImage parseKernel(Path path) throws BootException {
+        try {
+            return BzImage.parse(path);
+        } catch (NoSuchFileException e) {
+            throw new BootException("kernel " + path + ": no such file");
+        } catch (IOException e) {
+            throw new BootException("kernel " + path + ": cannot read: " + e.getMessage(), e);
+        } catch (InvalidKernelException e) {
+            throw new BootException("kernel " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static long initrdLength(Optional<Path> initrd) throws BootException {
+        if (initrd.isEmpty()) {
+            return 0;
+        }
+        try {
+            long size = Files.size(initrd.get());
+            if (size == 0) {
+                throw new BootException("initrd " + initrd.get() + " is empty");
+            }
+            return size;
+        } catch (IOException e) {
+            throw new BootException("initrd " + initrd.get() + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a file straight into guest RAM, without an intermediate heap copy. */
+    private static void loadFile(GuestMemory memory, Path file, long address, long length) throws BootException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long done = 0;
+            for (ByteBuffer target : memory.slices(address, length)) {
+                while (target.hasRemaining()) {
+                    int n = ch.read(target, done);
+                    if (n < 0) {
+                        throw new BootException(file + " shrank while it was being loaded");
+                    }
+                    done += n;
+                }
+            }
+        } catch (IOException e) {
+            throw new BootException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static AcpiPlatform acpiPlatform(BootRequest request) {
+        List<AcpiPlatform.VirtioMmioSlot> virtio = new ArrayList<>();
+        AcpiPlatform.SerialPort serial = AcpiPlatform.SerialPort.com1();
+        for (DeviceDescription d : request.devices()) {
+            switch (d) {
+                case DeviceDescription.Serial s -> serial = new AcpiPlatform.SerialPort((int) s.base(), s.irq().firmwareNumber());
+                case DeviceDescription.VirtioMmio v -> virtio.add(
+                        new AcpiPlatform.VirtioMmioSlot(v.base(), v.size(), v.irq().firmwareNumber()));
+            }
+        }
+        return new AcpiPlatform(request.vcpus(), AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
+                AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, serial, virtio,
+                new AcpiPlatform.SleepRegisters(ACPI_SLEEP_REGISTERS, ACPI_SLEEP_REGISTERS + 1,
+                        ACPI_SLEEP_REGISTERS + 2, ACPI_RESET_VALUE),
+                Optional.of(PVPANIC_PORT), true);
+    }
+
+    @Override
+    public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
+        VcpuConfigurator.configure(vcpu, CpuidTable.supported(vm.kvm()), vcpuCount, plan.entry(), plan.firmwareAddress());
+    }
+}

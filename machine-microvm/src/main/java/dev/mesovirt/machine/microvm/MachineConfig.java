@@ -1,0 +1,66 @@
+package dev.mesovirt.machine.microvm;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Everything a {@link LightMachine} is built from: plain data, produced by the CLI parser or by a program.
+ *
+ * @param name the VM's name (-name), for logs and QMP
+ * @param uuid the VM's UUID (-uuid)
+ * @param memoryBytes guest RAM in bytes (-m)
+ * @param vcpus number of vCPUs (-smp)
+ * @param kernel the kernel image (-kernel)
+ * @param initrd an optional initramfs (-initrd)
+ * @param commandLine the kernel command line (-append)
+ * @param serial where the first UART's bytes go (-serial)
+ * @param dumpGuestCore whether guest RAM appears in the VMM's core dumps (-machine dump-guest-core=)
+ */
+public record MachineConfig(
+        String name,
+        Optional<UUID> uuid,
+        long memoryBytes,
+        int vcpus,
+        Path kernel,
+        Optional<Path> initrd,
+        String commandLine,
+        SerialConfig serial,
+        boolean dumpGuestCore) {
+
+    public static final long DEFAULT_MEMORY = 256L << 20;
+
+    public MachineConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(uuid, "uuid");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(commandLine, "commandLine");
+        Objects.requireNonNull(serial, "serial");
+        if (vcpus < 1 || vcpus > 254) {
+            throw new IllegalArgumentException("vCPU count " + vcpus + " out of range 1..254");
+        }
+        if (memoryBytes <= 0 || memoryBytes % (1 << 20) != 0) {
+            throw new IllegalArgumentException("memory size must be a positive number of MiB: " + memoryBytes);
+        }
+    }
+
+    /** A configuration with defaults: 256 MiB, 1 vCPU, serial on stdio. */
+    public static MachineConfig of(Path kernel, Optional<Path> initrd, String commandLine) {
+        return new MachineConfig("mesovirt", Optional.empty(), DEFAULT_MEMORY, 1, kernel, initrd, commandLine,
+                new SerialConfig.Stdio(), true);
+    }
+
+    public MachineConfig withMemory(long bytes) {
+        return new MachineConfig(name, uuid, bytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore);
+    }
+
+    public MachineConfig withVcpus(int count) {
+        return new MachineConfig(name, uuid, memoryBytes, count, kernel, initrd, commandLine, serial, dumpGuestCore);
+    }
+
+    public MachineConfig withSerial(SerialConfig s) {
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, s, dumpGuestCore);
+    }
+}
