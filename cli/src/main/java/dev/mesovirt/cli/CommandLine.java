@@ -1,0 +1,429 @@
+package dev.mesovirt.cli;
+
+import dev.mesovirt.machine.microvm.MachineConfig;
+import dev.mesovirt.machine.microvm.SerialConfig;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.LongSupplier;
+
+/**
+ * Parses StratoVirt/QEMU-style options ({@code -kernel bzImage -m 512M -smp 2 -append "console=ttyS0"}) into a
+ * {@link MachineConfig}. Both {@code -opt} and {@code --opt} are accepted; every option that takes a value takes it
+ * as the next argument. The options are listed in {@link Opt}.
+ *
+ * <p>Parsing is two passes: the first walks the arguments and only checks syntax (unknown option, missing argument,
+ * option given twice) and stops at -h/-V, so that {@code mesovirt -kernel typo --help} prints help; the second
+ * validates the values (files exist, sizes, counts). The first problem found is thrown as a {@link UsageException};
+ * any other exception escaping {@link #parse} is a bug.
+ *
+ * <p>Start-up matters (this runs on every boot): no regex, no lambdas, no String.format.
+ */
+public final class CommandLine {
+    /** The smallest guest we agree to boot. */
+    public static final long MIN_MEMORY = 64L << 20;
+    public static final int MAX_VCPUS = 254;
+    /** The machine types -machine accepts. */
+    static final String[] MACHINE_TYPES = {"microvm"};
+
+    private static final Map<String, Opt> BY_NAME = new HashMap<>(64);
+
+    static {
+        for (Opt opt : Opt.values()) {
+            BY_NAME.put(opt.name, opt);
+            if (opt.alias != null) {
+                BY_NAME.put(opt.alias, opt);
+            }
+        }
+    }
+
+    private final LongSupplier hostMemory;
+
+    /** A parser that limits -m to the host's RAM (read from /proc/meminfo when -m is given). */
+    public CommandLine() {
+        // An anonymous class, not a method reference: a lambda's bootstrap costs start-up time.
+        this(new LongSupplier() {
+            @Override
+            public long getAsLong() {
+                return HostMemory.totalBytes();
+            }
+        });
+    }
+
+    /**
+     * @param hostMemory the host's RAM in bytes, the largest -m accepted; a value &lt;= 0 means unknown (no limit)
+     */
+    public CommandLine(LongSupplier hostMemory) {
+        this.hostMemory = hostMemory;
+    }
+
+    public ParseResult parse(List<String> args) throws UsageException {
+        return parse(args.toArray(new String[0]));
+    }
+
+    public ParseResult parse(String... args) throws UsageException {
+        // Pass 1: syntax. values[opt.ordinal()] is the option's argument ("" for flags and for -D without a file).
+        String[] values = new String[Opt.values().length];
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            Opt opt = lookup(arg);
+            if (opt == null) {
+                if (arg.length() > 1 && arg.charAt(0) == '-') {
+                    throw new UsageException("unknown option '" + arg + "' (try --help)");
+                }
+                throw new UsageException("unexpected argument '" + arg + "' (options start with '-'; try --help)");
+            }
+            switch (opt.support) {
+                case FUTURE -> throw new UsageException("option " + opt.display() + " is not supported yet");
+                case NEVER -> throw new UsageException("option " + opt.display() + " is not supported");
+                case SUPPORTED -> { }
+            }
+            if (opt == Opt.HELP) {
+                return new ParseResult.Help();
+            }
+            if (opt == Opt.VERSION) {
+                return new ParseResult.Version();
+            }
+            String value = "";
+            switch (opt.arg) {
+                case REQUIRED -> {
+                    if (i + 1 >= args.length) {
+                        throw new UsageException("option " + opt.display() + " needs an argument"
+                                + (opt.argHelp == null ? "" : " (" + opt.argHelp + ")"));
+                    }
+                    value = args[++i];
+                }
+                case OPTIONAL -> {
+                    if (i + 1 < args.length && !args[i + 1].startsWith("-")) {
+                        value = args[++i];
+                    }
+                }
+                case NONE -> { }
+            }
+            if (values[opt.ordinal()] != null && opt != Opt.DISABLE_SECCOMP) {
+                throw new UsageException("option " + opt.display() + " given more than once");
+            }
+            values[opt.ordinal()] = value;
+        }
+
+        // Pass 2: semantics.
+        boolean dumpGuestCore = parseMachine(values[Opt.MACHINE.ordinal()]);
+        String kernelArg = values[Opt.KERNEL.ordinal()];
+        if (kernelArg == null) {
+            throw new UsageException("no kernel: -kernel FILE is required (try --help)");
+        }
+        Path kernel = readableFile(Opt.KERNEL, kernelArg);
+        String initrdArg = values[Opt.INITRD.ordinal()];
+        Optional<Path> initrd = initrdArg == null ? Optional.empty() : Optional.of(readableFile(Opt.INITRD, initrdArg));
+        String append = values[Opt.APPEND.ordinal()];
+        String memoryArg = values[Opt.MEMORY.ordinal()];
+        long memory = memoryArg == null ? MachineConfig.DEFAULT_MEMORY : parseMemory(memoryArg);
+        String smpArg = values[Opt.SMP.ordinal()];
+        int vcpus = smpArg == null ? 1 : parseSmp(smpArg);
+        String serialArg = values[Opt.SERIAL.ordinal()];
+        SerialConfig serial = serialArg == null ? new SerialConfig.Stdio() : parseSerial(serialArg);
+        String name = values[Opt.NAME.ordinal()];
+        if (name != null && name.isEmpty()) {
+            throw new UsageException("-name: the name must not be empty");
+        }
+        String uuidArg = values[Opt.UUID.ordinal()];
+        Optional<UUID> uuid = uuidArg == null ? Optional.empty() : Optional.of(parseUuid(uuidArg));
+        String logArg = values[Opt.LOG.ordinal()];
+        Optional<Path> logFile = logArg == null || logArg.isEmpty() ? Optional.empty() : Optional.of(logFile(logArg));
+
+        MachineConfig config = new MachineConfig(name == null ? "mesovirt" : name, uuid, memory, vcpus, kernel, initrd,
+                append == null ? "" : append, serial, dumpGuestCore);
+        return new ParseResult.Run(config, logFile, logArg != null);
+    }
+
+    /** The option an argument names, or null; "-x" and "--x" are the same option. */
+    private static Opt lookup(String arg) {
+        if (arg.length() < 2 || arg.charAt(0) != '-') {
+            return null;
+        }
+        int start = arg.charAt(1) == '-' ? 2 : 1;
+        return BY_NAME.get(arg.substring(start));
+    }
+
+    /** -machine [type=]microvm[,dump-guest-core=on|off]; returns dump-guest-core (default on, as in QEMU). */
+    private static boolean parseMachine(String text) throws UsageException {
+        if (text == null) {
+            return true;
+        }
+        String what = "-machine " + text;
+        KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core");
+        String type = kv.get("type");
+        if (type != null && !isSupportedMachine(type)) {
+            throw new UsageException(what + ": machine type '" + type + "' is not supported (supported: "
+                    + KeyValues.list(MACHINE_TYPES) + ")");
+        }
+        String dump = kv.get("dump-guest-core");
+        return dump == null || onOff(what, "dump-guest-core", dump);
+    }
+
+    private static boolean isSupportedMachine(String type) {
+        for (String t : MACHINE_TYPES) {
+            if (t.equals(type)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean onOff(String what, String key, String value) throws UsageException {
+        if (value.equals("on")) {
+            return true;
+        }
+        if (value.equals("off")) {
+            return false;
+        }
+        throw new UsageException(what + ": " + key + " must be on or off, not '" + value + "'");
+    }
+
+    /** A path to an existing, readable regular file. */
+    private static Path readableFile(Opt opt, String text) throws UsageException {
+        String what = opt.display() + " " + text;
+        if (text.isEmpty()) {
+            throw new UsageException(opt.display() + ": empty file name");
+        }
+        Path path = path(what, text);
+        BasicFileAttributes attributes;
+        try {
+            attributes = Files.readAttributes(path, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            throw new UsageException(what + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new UsageException(what + ": permission denied");
+        } catch (FileSystemException e) {
+            throw new UsageException(what + ": " + (e.getReason() == null ? "cannot access" : e.getReason()));
+        } catch (IOException | SecurityException e) {
+            throw new UsageException(what + ": cannot access (" + e.getMessage() + ")");
+        }
+        if (attributes.isDirectory()) {
+            throw new UsageException(what + ": is a directory, not a file");
+        }
+        if (!attributes.isRegularFile()) {
+            throw new UsageException(what + ": not a regular file");
+        }
+        if (!Files.isReadable(path)) {
+            throw new UsageException(what + ": permission denied");
+        }
+        return path;
+    }
+
+    private static Path path(String what, String text) throws UsageException {
+        try {
+            return Path.of(text);
+        } catch (InvalidPathException e) {
+            throw new UsageException(what + ": invalid path (" + e.getReason() + ")");
+        }
+    }
+
+    /** -m [size=]SIZE. */
+    private long parseMemory(String text) throws UsageException {
+        String what = "-m " + text;
+        String sizeText = KeyValues.parse(what, text, "size").get("size");
+        long bytes = Sizes.parseSize(sizeText);
+        if (bytes == Sizes.INVALID) {
+            throw new UsageException(what + ": invalid size '" + sizeText
+                    + "' (a number of MiB, or a number with suffix K, M, G or T)");
+        }
+        if (bytes != Sizes.TOO_LARGE && bytes < MIN_MEMORY) {
+            throw new UsageException(what + ": too little memory (the minimum is 64 MiB)");
+        }
+        long host = hostMemory.getAsLong();
+        if (bytes == Sizes.TOO_LARGE || (host > 0 && bytes > host)) {
+            throw new UsageException(what + ": more memory than the host has"
+                    + (host > 0 ? " (" + (host >> 20) + " MiB)" : ""));
+        }
+        if ((bytes & ((1L << 20) - 1)) != 0) {
+            throw new UsageException(what + ": not a whole number of MiB");
+        }
+        return bytes;
+    }
+
+    /**
+     * -smp [cpus=]N[,maxcpus=N][,sockets=S][,cores=C][,threads=T]. The topology is only checked (the microvm has
+     * no way to describe it to the guest yet); missing sockets are derived from the rest as QEMU does, missing cores
+     * and threads are 1, and without cpus the count is maxcpus or sockets*cores*threads.
+     */
+    private static int parseSmp(String text) throws UsageException {
+        String what = "-smp " + text;
+        KeyValues kv = KeyValues.parse(what, text, "cpus", "maxcpus", "sockets", "cores", "threads");
+        int cpus = smpCount(what, kv, "cpus");
+        int maxcpus = smpCount(what, kv, "maxcpus");
+        int sockets = smpCount(what, kv, "sockets");
+        int cores = smpCount(what, kv, "cores");
+        int threads = smpCount(what, kv, "threads");
+        if (cpus > 0 && maxcpus > 0 && maxcpus != cpus) {
+            throw new UsageException(what + ": maxcpus must equal cpus (CPU hotplug is not supported)");
+        }
+        if (cpus == 0) {
+            cpus = maxcpus;
+        }
+        if (sockets > 0 || cores > 0 || threads > 0) {
+            int c = cores > 0 ? cores : 1;
+            int t = threads > 0 ? threads : 1;
+            int s = sockets;
+            if (s == 0) {
+                s = cpus == 0 ? 1 : Math.max(1, cpus / (c * t));
+            }
+            long product = (long) s * c * t;
+            if (cpus == 0) {
+                if (product > MAX_VCPUS) {
+                    throw new UsageException(what + ": sockets*cores*threads = " + product
+                            + " vCPUs, more than the maximum of " + MAX_VCPUS);
+                }
+                cpus = (int) product;
+            } else if (product != cpus) {
+                throw new UsageException(what + ": sockets*cores*threads = " + product + " does not match "
+                        + cpus + " vCPUs");
+            }
+        }
+        if (cpus == 0) {
+            throw new UsageException(what + ": no vCPU count given");
+        }
+        return cpus;
+    }
+
+    /** The value of a -smp count, 1..254, or 0 when absent. */
+    private static int smpCount(String what, KeyValues kv, String key) throws UsageException {
+        String text = kv.get(key);
+        if (text == null) {
+            return 0;
+        }
+        int n = Sizes.parseCount(text);
+        if (n < 0) {
+            throw new UsageException(what + ": " + key + " '" + text + "' is not a number");
+        }
+        if (n < 1 || n > MAX_VCPUS) {
+            throw new UsageException(what + ": " + key + " must be between 1 and " + MAX_VCPUS);
+        }
+        return n;
+    }
+
+    /** -serial stdio|file:PATH|none. */
+    private static SerialConfig parseSerial(String text) throws UsageException {
+        String what = "-serial " + text;
+        if (text.equals("stdio")) {
+            return new SerialConfig.Stdio();
+        }
+        if (text.equals("none")) {
+            return new SerialConfig.None();
+        }
+        if (text.startsWith("file:")) {
+            String file = text.substring(5);
+            if (file.isEmpty()) {
+                throw new UsageException(what + ": missing file name after 'file:'");
+            }
+            Path path = path(what, file);
+            if (Files.isDirectory(path)) {
+                throw new UsageException(what + ": is a directory, not a file");
+            }
+            return new SerialConfig.File(path);
+        }
+        int colon = text.indexOf(':');
+        String backend = colon < 0 ? text : text.substring(0, colon);
+        switch (backend) {
+            case "pty", "vc", "null", "chardev", "tcp", "udp", "telnet", "unix", "pipe", "mon", "msmouse", "braille",
+                 "dev", "parallel" ->
+                    throw new UsageException(what + ": serial backend '" + backend
+                            + "' is not supported (use stdio, file:PATH or none)");
+            default -> throw new UsageException(what + ": unknown serial backend (use stdio, file:PATH or none)");
+        }
+    }
+
+    /** A UUID in the canonical 8-4-4-4-12 hex form (UUID.fromString alone also accepts "1-2-3-4-5"). */
+    private static UUID parseUuid(String text) throws UsageException {
+        boolean ok = text.length() == 36;
+        for (int i = 0; ok && i < 36; i++) {
+            char c = text.charAt(i);
+            if (i == 8 || i == 13 || i == 18 || i == 23) {
+                ok = c == '-';
+            } else {
+                ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+            }
+        }
+        if (!ok) {
+            throw new UsageException("-uuid " + text + ": not a UUID (expected the form 123e4567-e89b-12d3-a456-426614174000)");
+        }
+        return UUID.fromString(text);
+    }
+
+    /** -D LOGFILE: the file is created later (by the logger); here it must not be a directory. */
+    private static Path logFile(String text) throws UsageException {
+        String what = "-D " + text;
+        Path path = path(what, text);
+        if (Files.isDirectory(path)) {
+            throw new UsageException(what + ": is a directory, not a file");
+        }
+        return path;
+    }
+
+    /** The text for --help, generated from the option table. */
+    public static String helpText() {
+        StringBuilder sb = new StringBuilder(2048);
+        sb.append("Usage: mesovirt -kernel FILE [-initrd FILE] [-append CMDLINE] [options]\n")
+          .append("Boots a Linux guest in a KVM microvm; exits when the guest powers off.\n\n")
+          .append("Options (-opt and --opt are the same; every value is the next argument):\n");
+        for (Opt opt : Opt.values()) {
+            if (opt.support != Opt.Support.SUPPORTED) {
+                continue;
+            }
+            int start = sb.length();
+            sb.append("  -").append(opt.name);
+            if (opt.alias != null) {
+                sb.append(", -").append(opt.alias);
+            }
+            if (opt.argHelp != null) {
+                sb.append(' ').append(opt.argHelp);
+            }
+            int width = sb.length() - start;
+            if (width > 30) {
+                sb.append('\n');
+                width = 0;
+            }
+            for (; width < 32; width++) {
+                sb.append(' ');
+            }
+            sb.append(opt.help).append('\n');
+        }
+        sb.append("\nNot supported yet (planned):");
+        for (Opt opt : Opt.values()) {
+            if (opt.support == Opt.Support.FUTURE) {
+                sb.append(' ').append(opt.display());
+            }
+        }
+        sb.append("\nNot supported:");
+        for (Opt opt : Opt.values()) {
+            if (opt.support == Opt.Support.NEVER) {
+                sb.append(' ').append(opt.display());
+            }
+        }
+        sb.append("\n\nEnvironment:\n")
+          .append("  MESOVIRT_LOG=LEVEL            log level: trace, debug, info, warn, error or off\n")
+          .append("                                (default warn, or info with -D)\n")
+          .append("  MESOVIRT_JAVA_OPTS            extra JVM options for the bin/mesovirt launcher\n")
+          .append("  JAVA_HOME                     the Java runtime to use, if it is Java 21 or newer\n")
+          .append("\nExit status: 0 when the guest powers off, reboots or halts; 3 when it panics; 1 for a usage,\n")
+          .append("configuration or VMM error; 2 for an internal error (a bug: the log has the stack trace).\n");
+        return sb.toString();
+    }
+
+    /** The text for --version. */
+    public static String versionText() {
+        String version = CommandLine.class.getPackage().getImplementationVersion();
+        return "mesovirt " + (version == null ? "(development build)" : version)
+                + "\nJava " + System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vm.name") + ")\n";
+    }
+}

@@ -1,0 +1,137 @@
+package dev.mesovirt.cli;
+
+import dev.mesovirt.machine.microvm.LightMachine;
+import dev.mesovirt.machine.microvm.MachineException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The mesovirt command: parse, configure logging, boot, exit with the machine's exit code.
+ *
+ * <p>Exit codes: whatever {@link LightMachine#run()} returns (0 powered off, 3 guest panic, 1 VMM failure); 0 for
+ * --help/--version; 1 for a usage error or a {@link MachineException}; 2 for any other exception (a bug).
+ *
+ * <p>This is on the boot-time critical path, so: no static Logger (slf4j-simple reads its system properties once, at
+ * the first LoggerFactory call, which must come after {@link #configureLogging}), no lambdas, no pattern switches
+ * (both bootstrap through invokedynamic), no String.format.
+ */
+public final class Main {
+    static final int EXIT_USAGE = 1;
+    static final int EXIT_INTERNAL = 2;
+
+    private static final String SIMPLE_LOGGER = "org.slf4j.simpleLogger.";
+    private static final String[] LEVELS = {"trace", "debug", "info", "warn", "error", "off"};
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Everything but System.exit; returns the exit code. */
+    static int run(String[] args) {
+        ParseResult parsed;
+        try {
+            parsed = new CommandLine().parse(args);
+        } catch (UsageException e) {
+            System.err.println("mesovirt: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        if (parsed instanceof ParseResult.Help) {
+            System.out.print(CommandLine.helpText());
+            System.out.flush();
+            return 0;
+        }
+        if (parsed instanceof ParseResult.Version) {
+            System.out.print(CommandLine.versionText());
+            System.out.flush();
+            return 0;
+        }
+        ParseResult.Run run = (ParseResult.Run) parsed;
+        String problem = configureLogging(run.logFile(), run.verboseLog(), System.getenv("MESOVIRT_LOG"));
+        if (problem != null) {
+            System.err.println("mesovirt: " + problem);
+            return EXIT_USAGE;
+        }
+        try {
+            return new LightMachine(run.config()).run();
+        } catch (MachineException e) {
+            // The message is for the user; the cause chain is for whoever raises the log level.
+            logger().debug("machine error", e);
+            System.err.println("mesovirt: " + e.getMessage());
+            return EXIT_USAGE;
+        } catch (Throwable t) {
+            try {
+                logger().error("internal error", t);
+            } catch (Throwable ignored) {
+                t.printStackTrace();
+            }
+            System.err.println("mesovirt: internal error: " + t);
+            return EXIT_INTERNAL;
+        }
+    }
+
+    private static Logger logger() {
+        return LoggerFactory.getLogger(Main.class);
+    }
+
+    /**
+     * Sets slf4j-simple's system properties; must run before the first LoggerFactory call. Properties already set
+     * (e.g. -Dorg.slf4j.simpleLogger.defaultLogLevel=... in MESOVIRT_JAVA_OPTS) win over ours.
+     *
+     * @param logFile -D's file; empty: stderr
+     * @param verbose whether -D was given: info rather than warn
+     * @param envLevel $MESOVIRT_LOG, overriding the level; may be null
+     * @return null, or a one-line error message
+     */
+    static String configureLogging(Optional<Path> logFile, boolean verbose, String envLevel) {
+        String level = verbose ? "info" : "warn";
+        if (envLevel != null && !envLevel.isEmpty()) {
+            String wanted = envLevel.trim().toLowerCase(Locale.ROOT);
+            if (!isLevel(wanted)) {
+                return "MESOVIRT_LOG=" + envLevel + ": unknown log level (expected trace, debug, info, warn, error or off)";
+            }
+            level = wanted;
+        }
+        String target = "System.err";
+        if (logFile.isPresent()) {
+            Path file = logFile.get();
+            // Open it ourselves first: slf4j-simple would print a warning and fall back to stderr.
+            try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                out.flush();
+            } catch (IOException | SecurityException e) {
+                return "-D " + file + ": cannot open the log file (" + e.getMessage() + ")";
+            }
+            target = file.toString();
+        }
+        setDefault(SIMPLE_LOGGER + "defaultLogLevel", level);
+        setDefault(SIMPLE_LOGGER + "logFile", target);
+        setDefault(SIMPLE_LOGGER + "showDateTime", "true");
+        setDefault(SIMPLE_LOGGER + "dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+        setDefault(SIMPLE_LOGGER + "showShortLogName", "true");
+        setDefault(SIMPLE_LOGGER + "levelInBrackets", "true");
+        return null;
+    }
+
+    private static boolean isLevel(String level) {
+        for (String l : LEVELS) {
+            if (l.equals(level)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void setDefault(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+}

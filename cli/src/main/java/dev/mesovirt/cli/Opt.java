@@ -1,0 +1,68 @@
+package dev.mesovirt.cli;
+
+/**
+ * The option table: every option the parser knows, its argument and its --help line. Adding an option is one
+ * constant here plus its case in {@link CommandLine}.
+ *
+ * <p>The FUTURE options are the StratoVirt/QEMU device options that later issues will implement (-drive, -device,
+ * -netdev, -object, -chardev, -qmp, -mon). Today they are rejected with "option -X is not supported yet" rather than
+ * "unknown option", so a user knows the spelling is right. To implement one, change its {@link Support} to
+ * SUPPORTED, give it a help text and handle it in CommandLine (repeatable options collect into a list rather than
+ * the single-value slot).
+ */
+enum Opt {
+    MACHINE("machine", "M", Arg.REQUIRED, Support.SUPPORTED,
+            "[type=]microvm[,dump-guest-core=on|off]", "machine type; only microvm (the default)"),
+    KERNEL("kernel", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "guest kernel image (required)"),
+    INITRD("initrd", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "initial ramdisk"),
+    APPEND("append", null, Arg.REQUIRED, Support.SUPPORTED, "CMDLINE", "kernel command line"),
+    MEMORY("m", null, Arg.REQUIRED, Support.SUPPORTED, "[size=]SIZE",
+            "guest RAM: MiB, or suffix K, M, G or T (default 256M, minimum 64M)"),
+    SMP("smp", null, Arg.REQUIRED, Support.SUPPORTED, "[cpus=]N[,maxcpus=N][,sockets=S,cores=C,threads=T]",
+            "number of vCPUs, 1..254 (default 1); no CPU hotplug: maxcpus must equal cpus"),
+    SERIAL("serial", null, Arg.REQUIRED, Support.SUPPORTED, "stdio|file:PATH|none",
+            "first serial port (default stdio)"),
+    NAME("name", null, Arg.REQUIRED, Support.SUPPORTED, "NAME", "VM name, used in logs (default mesovirt)"),
+    UUID("uuid", null, Arg.REQUIRED, Support.SUPPORTED, "UUID", "VM UUID, e.g. 123e4567-e89b-12d3-a456-426614174000"),
+    LOG("D", null, Arg.OPTIONAL, Support.SUPPORTED, "[LOGFILE]",
+            "log at info level to LOGFILE (truncated), or to stderr without LOGFILE"),
+    DISABLE_SECCOMP("disable-seccomp", null, Arg.NONE, Support.SUPPORTED, null,
+            "accepted for StratoVirt compatibility; does nothing: Mesovirt has no seccomp filter yet"),
+    HELP("help", "h", Arg.NONE, Support.SUPPORTED, null, "print this help and exit"),
+    VERSION("version", "V", Arg.NONE, Support.SUPPORTED, null, "print the version and exit"),
+
+    DAEMONIZE("daemonize", null, Arg.NONE, Support.NEVER, null, null),
+
+    DRIVE("drive", null, Arg.REQUIRED, Support.FUTURE, null, null),
+    DEVICE("device", null, Arg.REQUIRED, Support.FUTURE, null, null),
+    NETDEV("netdev", null, Arg.REQUIRED, Support.FUTURE, null, null),
+    OBJECT("object", null, Arg.REQUIRED, Support.FUTURE, null, null),
+    CHARDEV("chardev", null, Arg.REQUIRED, Support.FUTURE, null, null),
+    QMP("qmp", null, Arg.REQUIRED, Support.FUTURE, null, null),
+    MON("mon", null, Arg.REQUIRED, Support.FUTURE, null, null);
+
+    enum Arg { NONE, REQUIRED, OPTIONAL }
+
+    enum Support { SUPPORTED, FUTURE, NEVER }
+
+    final String name;
+    final String alias;
+    final Arg arg;
+    final Support support;
+    final String argHelp;
+    final String help;
+
+    Opt(String name, String alias, Arg arg, Support support, String argHelp, String help) {
+        this.name = name;
+        this.alias = alias;
+        this.arg = arg;
+        this.support = support;
+        this.argHelp = argHelp;
+        this.help = help;
+    }
+
+    /** The spelling used in messages: "-kernel". */
+    String display() {
+        return "-" + name;
+    }
+}

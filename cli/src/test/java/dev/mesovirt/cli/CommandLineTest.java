@@ -1,0 +1,516 @@
+package dev.mesovirt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.mesovirt.machine.microvm.MachineConfig;
+import dev.mesovirt.machine.microvm.SerialConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class CommandLineTest {
+    private static final long HOST = 8L << 30;
+
+    @TempDir
+    Path dir;
+    private Path kernel;
+    private Path initrd;
+    private final CommandLine parser = new CommandLine(() -> HOST);
+
+    @BeforeEach
+    void files() throws IOException {
+        kernel = Files.write(dir.resolve("bzImage"), new byte[] {1, 2, 3});
+        initrd = Files.write(dir.resolve("initrd.img"), new byte[] {4, 5});
+    }
+
+    /** Parses "-kernel KERNEL" plus {@code more}; the result must be a Run. */
+    private ParseResult.Run run(String... more) throws UsageException {
+        List<String> args = new ArrayList<>(List.of("-kernel", kernel.toString()));
+        args.addAll(Arrays.asList(more));
+        return assertInstanceOf(ParseResult.Run.class, parser.parse(args));
+    }
+
+    private MachineConfig config(String... more) throws UsageException {
+        return run(more).config();
+    }
+
+    /** Parses exactly {@code args}, which must fail; returns the message. */
+    private String error(String... args) {
+        return assertThrows(UsageException.class, () -> parser.parse(args)).getMessage();
+    }
+
+    /** Parses "-kernel KERNEL" plus {@code more}, which must fail; returns the message. */
+    private String errorWithKernel(String... more) {
+        List<String> args = new ArrayList<>(List.of("-kernel", kernel.toString()));
+        args.addAll(Arrays.asList(more));
+        return error(args.toArray(new String[0]));
+    }
+
+    private static void assertContains(String expected, String actual) {
+        assertTrue(actual.contains(expected), () -> "expected '" + expected + "' in: " + actual);
+    }
+
+    // ---- defaults and every option ----
+
+    @Test
+    void defaults() throws UsageException {
+        ParseResult.Run run = run();
+        MachineConfig c = run.config();
+        assertEquals(new MachineConfig("mesovirt", Optional.empty(), 256L << 20, 1, kernel, Optional.empty(), "",
+                new SerialConfig.Stdio(), true), c);
+        assertEquals(Optional.empty(), run.logFile());
+        assertFalse(run.verboseLog());
+    }
+
+    @Test
+    void everyOption() throws UsageException {
+        Path log = dir.resolve("vmm.log");
+        Path serialLog = dir.resolve("serial.log");
+        ParseResult.Run run = assertInstanceOf(ParseResult.Run.class, parser.parse(
+                "-machine", "type=microvm,dump-guest-core=off", "-kernel", kernel.toString(), "-initrd",
+                initrd.toString(), "-append", "console=ttyS0 reboot=k panic=1", "-m", "1G", "-smp", "cpus=4",
+                "-serial", "file:" + serialLog, "-name", "vm1", "-uuid", "123e4567-e89b-12d3-a456-426614174000",
+                "-D", log.toString(), "-disable-seccomp"));
+        assertEquals(new MachineConfig("vm1", Optional.of(UUID.fromString("123e4567-e89b-12d3-a456-426614174000")),
+                1L << 30, 4, kernel, Optional.of(initrd), "console=ttyS0 reboot=k panic=1",
+                new SerialConfig.File(serialLog), false), run.config());
+        assertEquals(Optional.of(log), run.logFile());
+        assertTrue(run.verboseLog());
+    }
+
+    @Test
+    void doubleDashSpellings() throws UsageException {
+        ParseResult r = parser.parse("--machine", "microvm", "--kernel", kernel.toString(), "--initrd",
+                initrd.toString(), "--append", "quiet", "--m", "512", "--smp", "2", "--serial", "none", "--name", "x",
+                "--uuid", "123e4567-e89b-12d3-a456-426614174000", "--D", "--disable-seccomp");
+        MachineConfig c = assertInstanceOf(ParseResult.Run.class, r).config();
+        assertEquals(512L << 20, c.memoryBytes());
+        assertEquals(2, c.vcpus());
+        assertEquals(new SerialConfig.None(), c.serial());
+        assertEquals("quiet", c.commandLine());
+        assertEquals(Optional.of(initrd), c.initrd());
+    }
+
+    // ---- -machine ----
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-machine", "--machine", "-M", "--M"})
+    void machineSpellings(String option) throws UsageException {
+        assertTrue(config(option, "microvm").dumpGuestCore());
+    }
+
+    @Test
+    void machineProperties() throws UsageException {
+        assertTrue(config("-machine", "type=microvm").dumpGuestCore());
+        assertTrue(config("-machine", "microvm,dump-guest-core=on").dumpGuestCore());
+        assertFalse(config("-machine", "microvm,dump-guest-core=off").dumpGuestCore());
+        assertFalse(config("-M", "dump-guest-core=off").dumpGuestCore());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"q35", "pc", "virt", "none", "type=q35", "Microvm"})
+    void unsupportedMachineType(String value) {
+        String message = errorWithKernel("-machine", value);
+        assertContains("is not supported (supported: microvm)", message);
+        assertContains("-machine " + value, message);
+    }
+
+    @Test
+    void badMachineProperties() {
+        assertContains("dump-guest-core must be on or off, not 'yes'",
+                errorWithKernel("-machine", "microvm,dump-guest-core=yes"));
+        assertContains("unknown property 'accel' (expected type or dump-guest-core)",
+                errorWithKernel("-machine", "microvm,accel=kvm"));
+        assertContains("'type' given twice", errorWithKernel("-machine", "microvm,type=microvm"));
+        assertContains("'dump-guest-core' is not of the form key=value",
+                errorWithKernel("-machine", "microvm,dump-guest-core"));
+        assertContains("empty item", errorWithKernel("-machine", "microvm,"));
+        assertContains("empty item", errorWithKernel("-machine", ""));
+        assertContains("empty value for 'type'", errorWithKernel("-machine", "type="));
+    }
+
+    // ---- -kernel, -initrd ----
+
+    @Test
+    void missingKernel() {
+        assertEquals("no kernel: -kernel FILE is required (try --help)", error());
+        assertContains("-kernel FILE is required", error("-m", "256", "-initrd", initrd.toString()));
+    }
+
+    @Test
+    void kernelErrors() throws IOException {
+        assertEquals("-kernel /nonexistent/bzImage: no such file", error("-kernel", "/nonexistent/bzImage"));
+        assertEquals("-kernel " + dir + ": is a directory, not a file", error("-kernel", dir.toString()));
+        assertEquals("-kernel /dev/null: not a regular file", error("-kernel", "/dev/null"));
+        assertEquals("-kernel: empty file name", error("-kernel", ""));
+        assertContains("invalid path", error("-kernel", "a\0b"));
+        assertEquals("-kernel " + kernel + "/x: no such file", error("-kernel", kernel + "/x"));
+        Path link = Files.createSymbolicLink(dir.resolve("dangling"), dir.resolve("missing"));
+        assertEquals("-kernel " + link + ": no such file", error("-kernel", link.toString()));
+    }
+
+    @Test
+    void kernelThroughSymlink() throws IOException, UsageException {
+        Path link = Files.createSymbolicLink(dir.resolve("vmlinuz"), kernel);
+        assertEquals(link, assertInstanceOf(ParseResult.Run.class, parser.parse("-kernel", link.toString()))
+                .config().kernel());
+    }
+
+    @Test
+    void unreadableKernel() throws IOException {
+        assumeTrue(!"root".equals(System.getProperty("user.name")), "root reads everything");
+        Files.setPosixFilePermissions(kernel, PosixFilePermissions.fromString("-w-------"));
+        assertEquals("-kernel " + kernel + ": permission denied", error("-kernel", kernel.toString()));
+    }
+
+    @Test
+    void initrdErrors() {
+        assertEquals("-initrd /nonexistent: no such file", errorWithKernel("-initrd", "/nonexistent"));
+        assertEquals("-initrd " + dir + ": is a directory, not a file", errorWithKernel("-initrd", dir.toString()));
+    }
+
+    // ---- -append ----
+
+    @Test
+    void append() throws UsageException {
+        assertEquals("", config("-append", "").commandLine());
+        assertEquals("root=/dev/vda rw init=/bin/sh -- -x", config("-append", "root=/dev/vda rw init=/bin/sh -- -x")
+                .commandLine());
+        assertEquals("--help", config("-append", "--help").commandLine());
+    }
+
+    // ---- -m ----
+
+    @ParameterizedTest
+    @CsvSource({
+        "256, 256",
+        "64, 64",
+        "256M, 256",
+        "512m, 512",
+        "1G, 1024",
+        "1g, 1024",
+        "65536K, 64",
+        "65536k, 64",
+        "268435456B, 256",
+        "size=2G, 2048",
+        "size=300, 300",
+        "8192, 8192",
+        "8G, 8192",
+    })
+    void memorySizes(String value, long mib) throws UsageException {
+        assertEquals(mib << 20, config("-m", value).memoryBytes());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"12X", "M", "1.5G", "1GB", "1 G", " 1G", "0x100", "+256", "1e3", "256MiB", "G1"})
+    void badSizeSuffix(String value) {
+        assertContains("-m " + value + ": invalid size", errorWithKernel("-m", value));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"32", "0", "63", "65535K", "1K", "0G", "size=32M"})
+    void tooLittleMemory(String value) {
+        assertEquals("-m " + value + ": too little memory (the minimum is 64 MiB)", errorWithKernel("-m", value));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"8193", "9G", "100T", "99999999999999999999", "9999999999999999T"})
+    void moreThanTheHost(String value) {
+        assertEquals("-m " + value + ": more memory than the host has (8192 MiB)", errorWithKernel("-m", value));
+    }
+
+    @Test
+    void moreThanTheRealHost() {
+        long host = HostMemory.totalBytes();
+        assumeTrue(host > 0, "no /proc/meminfo");
+        String message = assertThrows(UsageException.class,
+                () -> new CommandLine().parse("-kernel", kernel.toString(), "-m", "100T")).getMessage();
+        assertEquals("-m 100T: more memory than the host has (" + (host >> 20) + " MiB)", message);
+    }
+
+    @Test
+    void unknownHostMemoryMeansNoLimit() throws UsageException {
+        MachineConfig c = assertInstanceOf(ParseResult.Run.class,
+                new CommandLine(() -> -1).parse("-kernel", kernel.toString(), "-m", "100T")).config();
+        assertEquals(100L << 40, c.memoryBytes());
+        assertContains("more memory than the host has", assertThrows(UsageException.class,
+                () -> new CommandLine(() -> -1).parse("-kernel", kernel.toString(), "-m", "99999999999999999999"))
+                .getMessage());
+    }
+
+    @Test
+    void memoryNotWholeMiB() {
+        assertEquals("-m 65537K: not a whole number of MiB", errorWithKernel("-m", "65537K"));
+        assertEquals("-m 67108865B: not a whole number of MiB", errorWithKernel("-m", "67108865B"));
+    }
+
+    @Test
+    void memoryProperties() {
+        assertContains("unknown property 'maxmem' (expected size)", errorWithKernel("-m", "1G,maxmem=2G"));
+        assertContains("'1G' is not of the form key=value", errorWithKernel("-m", "size=1G,1G"));
+        assertContains("empty value for 'size'", errorWithKernel("-m", "size="));
+        assertContains("empty item", errorWithKernel("-m", ""));
+    }
+
+    // ---- -smp ----
+
+    @ParameterizedTest
+    @CsvSource(delimiter = ';', value = {
+        "1; 1",
+        "254; 254",
+        "cpus=2; 2",
+        "4,maxcpus=4; 4",
+        "maxcpus=3; 3",
+        "4,sockets=2,cores=2; 4",
+        "4,sockets=1,cores=2,threads=2; 4",
+        "4,cores=2; 4",
+        "6,threads=3; 6",
+        "sockets=2,cores=2,threads=2; 8",
+        "cores=4; 4",
+        "maxcpus=4,sockets=4; 4",
+        "007; 7",
+    })
+    void smp(String value, int vcpus) throws UsageException {
+        assertEquals(vcpus, config("-smp", value).vcpus());
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = ';', value = {
+        "0; -smp 0: cpus must be between 1 and 254",
+        "255; -smp 255: cpus must be between 1 and 254",
+        "cpus=0; -smp cpus=0: cpus must be between 1 and 254",
+        "garbage; -smp garbage: cpus 'garbage' is not a number",
+        "-1; -smp -1: cpus '-1' is not a number",
+        "2.5; -smp 2.5: cpus '2.5' is not a number",
+        "9999999999; -smp 9999999999: cpus '9999999999' is not a number",
+        "2,maxcpus=4; -smp 2,maxcpus=4: maxcpus must equal cpus (CPU hotplug is not supported)",
+        "4,sockets=3; -smp 4,sockets=3: sockets*cores*threads = 3 does not match 4 vCPUs",
+        "5,cores=2; -smp 5,cores=2: sockets*cores*threads = 4 does not match 5 vCPUs",
+        "2,cores=4; -smp 2,cores=4: sockets*cores*threads = 4 does not match 2 vCPUs",
+        "sockets=16,cores=16; -smp sockets=16,cores=16: sockets*cores*threads = 256 vCPUs, more than the maximum of 254",
+        "cores=255; -smp cores=255: cores must be between 1 and 254",
+        "2,dies=1; -smp 2,dies=1: unknown property 'dies' (expected cpus, maxcpus, sockets, cores or threads)",
+        "cpus=2,cpus=2; -smp cpus=2,cpus=2: 'cpus' given twice",
+        "cpus=; -smp cpus=: empty value for 'cpus'",
+        "2,4; -smp 2,4: '4' is not of the form key=value",
+    })
+    void badSmp(String value, String message) {
+        assertEquals(message, errorWithKernel("-smp", value));
+    }
+
+    @Test
+    void emptySmp() {
+        assertEquals("-smp : empty item", errorWithKernel("-smp", ""));
+    }
+
+    // ---- -serial ----
+
+    @Test
+    void serial() throws UsageException {
+        assertEquals(new SerialConfig.Stdio(), config("-serial", "stdio").serial());
+        assertEquals(new SerialConfig.None(), config("-serial", "none").serial());
+        assertEquals(new SerialConfig.File(Path.of("/tmp/a,b:c.log")), config("-serial", "file:/tmp/a,b:c.log").serial());
+        assertEquals(new SerialConfig.File(Path.of("rel.log")), config("-serial", "file:rel.log").serial());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"pty", "vc", "null", "tcp:127.0.0.1:4444,server", "unix:/tmp/s", "chardev:c0", "pipe:x"})
+    void unsupportedSerial(String value) {
+        assertContains("' is not supported (use stdio, file:PATH or none)", errorWithKernel("-serial", value));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"foo", "", "STDIO", "file", "stdio:x", "none,x"})
+    void unknownSerial(String value) {
+        assertEquals("-serial " + value + ": unknown serial backend (use stdio, file:PATH or none)",
+                errorWithKernel("-serial", value));
+    }
+
+    @Test
+    void badSerialFile() {
+        assertEquals("-serial file:: missing file name after 'file:'", errorWithKernel("-serial", "file:"));
+        assertEquals("-serial file:" + dir + ": is a directory, not a file", errorWithKernel("-serial", "file:" + dir));
+        assertContains("invalid path", errorWithKernel("-serial", "file:a\0b"));
+    }
+
+    // ---- -name, -uuid ----
+
+    @Test
+    void name() throws UsageException {
+        assertEquals("my vm,1", config("-name", "my vm,1").name());
+        assertEquals("-name: the name must not be empty", errorWithKernel("-name", ""));
+    }
+
+    @Test
+    void uuid() throws UsageException {
+        assertEquals(Optional.of(UUID.fromString("123E4567-E89B-12D3-A456-426614174000")),
+                config("-uuid", "123E4567-E89B-12D3-A456-426614174000").uuid());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "1-2-3-4-5", "not-a-uuid", "123e4567-e89b-12d3-a456-42661417400g",
+        "123e4567e89b12d3a456426614174000", "123e4567-e89b-12d3-a456-4266141740001", "{123e4567-e89b-12d3-a456-426614174000}"})
+    void badUuid(String value) {
+        assertContains("-uuid " + value + ": not a UUID", errorWithKernel("-uuid", value));
+    }
+
+    // ---- -D ----
+
+    @Test
+    void logOption() throws UsageException {
+        ParseResult.Run toStderrAtEnd = run("-D");
+        assertTrue(toStderrAtEnd.verboseLog());
+        assertEquals(Optional.empty(), toStderrAtEnd.logFile());
+
+        ParseResult.Run beforeOption = assertInstanceOf(ParseResult.Run.class,
+                parser.parse("-D", "-kernel", kernel.toString()));
+        assertTrue(beforeOption.verboseLog());
+        assertEquals(Optional.empty(), beforeOption.logFile());
+
+        ParseResult.Run toFile = run("-D", "vmm.log", "-m", "128");
+        assertEquals(Optional.of(Path.of("vmm.log")), toFile.logFile());
+        assertEquals(128L << 20, toFile.config().memoryBytes());
+
+        assertEquals("-D " + dir + ": is a directory, not a file", errorWithKernel("-D", dir.toString()));
+        assertEquals("option -D given more than once", errorWithKernel("-D", "-D"));
+    }
+
+    // ---- flags, help, version ----
+
+    @Test
+    void disableSeccompIsAcceptedAndRepeatable() throws UsageException {
+        assertEquals(run().config(), config("-disable-seccomp", "--disable-seccomp"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-h", "--help", "-help", "--h"})
+    void help(String option) throws UsageException {
+        assertInstanceOf(ParseResult.Help.class, parser.parse(option));
+        // Values are checked after the syntax pass, so help wins over a bad -kernel.
+        assertInstanceOf(ParseResult.Help.class, parser.parse("-kernel", "/nonexistent", "-m", "1", option));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-V", "--version", "-version"})
+    void version(String option) throws UsageException {
+        assertInstanceOf(ParseResult.Version.class, parser.parse(option));
+        assertInstanceOf(ParseResult.Version.class, parser.parse("-smp", "0", option, "-bogus"));
+    }
+
+    @Test
+    void helpTextListsEveryOption() {
+        String help = CommandLine.helpText();
+        for (Opt opt : Opt.values()) {
+            assertContains("-" + opt.name, help);
+        }
+        assertContains("no seccomp filter yet", help);
+        assertContains("Not supported yet (planned): -drive -device -netdev -object -chardev -qmp -mon", help);
+        assertContains("Not supported: -daemonize", help);
+        for (String line : help.split("\n")) {
+            assertTrue(line.length() <= 120, () -> "long help line: " + line);
+        }
+    }
+
+    @Test
+    void versionText() {
+        assertTrue(CommandLine.versionText().startsWith("mesovirt "));
+    }
+
+    // ---- syntax errors ----
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-foo", "--foo", "-d", "-v", "-K", "--", "---kernel", "-kernel=x", "--kernel=x"})
+    void unknownOption(String option) {
+        assertEquals("unknown option '" + option + "' (try --help)", errorWithKernel(option));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"disk.img", "-", ""})
+    void unexpectedArgument(String arg) {
+        assertEquals("unexpected argument '" + arg + "' (options start with '-'; try --help)", errorWithKernel(arg));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-kernel", "-initrd", "-append", "-m", "-smp", "-serial", "-name", "-uuid", "-machine",
+        "-M", "--kernel"})
+    void missingArgument(String option) {
+        String message = error(option);
+        assertTrue(message.startsWith("option -"), message);
+        assertContains(" needs an argument", message);
+    }
+
+    @Test
+    void missingArgumentNamesTheForm() {
+        assertEquals("option -m needs an argument ([size=]SIZE)", errorWithKernel("-m"));
+        assertEquals("option -kernel needs an argument (FILE)", error("-kernel"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "-kernel, -kernel",
+        "-machine, -M",
+        "-m, --m",
+        "-smp, -smp",
+        "-append, -append",
+        "-initrd, -initrd",
+        "-serial, -serial",
+        "-name, -name",
+        "-uuid, -uuid",
+    })
+    void duplicateOption(String canonical, String second) {
+        String value = switch (canonical) {
+            case "-kernel", "-initrd" -> kernel.toString();
+            case "-machine" -> "microvm";
+            case "-m" -> "256";
+            case "-smp" -> "1";
+            case "-serial" -> "stdio";
+            case "-uuid" -> "123e4567-e89b-12d3-a456-426614174000";
+            default -> "x";
+        };
+        assertEquals("option " + canonical + " given more than once",
+                error("-kernel", kernel.toString(), canonical, value, second, value));
+    }
+
+    @Test
+    void daemonizeIsNotSupported() {
+        assertEquals("option -daemonize is not supported", errorWithKernel("-daemonize"));
+        assertEquals("option -daemonize is not supported", errorWithKernel("--daemonize"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"drive", "device", "netdev", "object", "chardev", "qmp", "mon"})
+    void futureOptions(String name) {
+        assertEquals("option -" + name + " is not supported yet", errorWithKernel("-" + name, "x"));
+        assertEquals("option -" + name + " is not supported yet", errorWithKernel("--" + name));
+    }
+
+    @Test
+    void firstErrorWins() {
+        assertEquals("unknown option '-bogus' (try --help)", error("-bogus", "-kernel", "/nonexistent"));
+        // Syntax errors come before value errors.
+        assertEquals("unknown option '-bogus' (try --help)", error("-kernel", "/nonexistent", "-bogus"));
+    }
+
+    @Test
+    void listAndArrayFormsAgree() throws UsageException {
+        assertEquals(parser.parse("-kernel", kernel.toString(), "-m", "1G"),
+                parser.parse(List.of("-kernel", kernel.toString(), "-m", "1G")));
+    }
+}
