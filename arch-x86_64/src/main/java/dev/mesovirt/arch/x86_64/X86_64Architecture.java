@@ -62,6 +62,14 @@ public final class X86_64Architecture implements Architecture {
     static final int RTC_PORT = 0x70;
     static final int I8042_PORT = 0x60;
     static final int PVPANIC_PORT = 0x505;
+    /** The real-mode reset vector, F000:FFF0, inside the e820-reserved BIOS area. */
+    static final long RESET_VECTOR = 0xF_FFF0L;
+    /**
+     * What a guest finds at the reset vector instead of a BIOS: pulse the reset line through the i8042
+     * ({@code mov al, 0xfe; out 0x64, al}), then halt. Linux ends up here when it reboots through the BIOS, which it
+     * does by default on hardware-reduced ACPI without EFI (reboot_type BOOT_EFI falls back to BOOT_BIOS).
+     */
+    static final byte[] RESET_STUB = {(byte) 0xB0, (byte) 0xFE, (byte) 0xE6, 0x64, (byte) 0xF4, (byte) 0xEB, (byte) 0xFD};
     /** The smallest machine: the kernel's decompression area alone needs tens of MiB. */
     static final long MIN_RAM = 64L << 20;
 
@@ -154,6 +162,9 @@ public final class X86_64Architecture implements Architecture {
         memory.write(LowMemoryMap.CMDLINE_ADDR, cmdline.toBytes());
 
         AcpiImage acpi = AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(request));
+        if (acpi.endAddress() > RESET_VECTOR) {
+            throw new BootException("ACPI tables too large: they reach 0x" + Long.toHexString(acpi.endAddress()));
+        }
         memory.write(acpi.baseAddress(), acpi.bytes());
 
         byte[] zeroPage = BootParams.builder(kernel)
@@ -163,6 +174,7 @@ public final class X86_64Architecture implements Architecture {
                 .e820(LowMemoryMap.e820(lowRamEnd, highRam))
                 .build();
         memory.write(LowMemoryMap.ZERO_PAGE_ADDR, zeroPage);
+        memory.write(RESET_VECTOR, RESET_STUB);
         for (Map.Entry<Long, byte[]> e : LongModeSetup.memoryImage().entrySet()) {
             memory.write(e.getKey(), e.getValue());
         }

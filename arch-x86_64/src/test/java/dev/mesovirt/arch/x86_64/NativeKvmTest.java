@@ -109,6 +109,34 @@ class NativeKvmTest {
     }
 
     @Test
+    void theResetVectorStubPulsesTheI8042ResetLine() {
+        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(0);
+                GuestMemory mem = GuestMemory.allocate(List.of(new GuestMemory.Region(0, 0x100000)))) {
+            mem.registerWith(vm, 0);
+            mem.write(X86_64Architecture.RESET_VECTOR, X86_64Architecture.RESET_STUB);
+            try (Vcpu vcpu = vm.createVcpu(0); Memory sregs = new Memory(X86Ioctls.SREGS_SIZE);
+                    Memory regs = new Memory(X86Ioctls.REGS_SIZE)) {
+                // Where Linux's machine_real_restart() jumps: F000:FFF0.
+                vcpu.ioctl(X86Ioctls.GET_SREGS, sregs, "KVM_GET_SREGS");
+                sregs.setLong(Registers.CS + Registers.SEG_BASE, 0xF0000);
+                sregs.setShort(Registers.CS + Registers.SEG_SELECTOR, (short) 0xF000);
+                vcpu.ioctl(X86Ioctls.SET_SREGS, sregs, "KVM_SET_SREGS");
+                regs.clear();
+                regs.setLong(Registers.RIP, 0xFFF0);
+                regs.setLong(Registers.RFLAGS, 2);
+                vcpu.ioctl(X86Ioctls.SET_REGS, regs, "KVM_SET_REGS");
+                VcpuExit.Io out = assertInstanceOf(VcpuExit.Io.class, vcpu.run());
+                assertTrue(out.write());
+                assertEquals(0x64, out.port());
+                byte[] b = new byte[1];
+                vcpu.readRun(out.dataOffset(), b);
+                assertEquals((byte) 0xFE, b[0]);
+                assertInstanceOf(VcpuExit.Halt.class, vcpu.run());
+            }
+        }
+    }
+
+    @Test
     void kickInterruptsAGuestThatNeverExits() throws Exception {
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(0);
                 GuestMemory mem = GuestMemory.allocate(List.of(new GuestMemory.Region(0, 0x10000)))) {
