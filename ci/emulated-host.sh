@@ -1,0 +1,316 @@
+#!/bin/bash
+# Run SCRIPT inside an emulated KVM host and exit with SCRIPT's exit code.
+#
+# usage: ci/emulated-host.sh ARCH SCRIPT [ARGS...]     (ARCH: x86_64 or aarch64; riscv64 exits 2 "not yet supported")
+#
+# Why: this machine's /dev/kvm is kvm_pvm, which cannot boot stock Linux guests. QEMU's software emulation (TCG)
+# with -cpu max emulates AMD SVM + nested paging, so Debian's generic kernel inside it loads kvm_amd and offers a
+# real /dev/kvm. The emulated host mounts this machine's / read-only over 9p and chroots into it, so the JDKs,
+# ~/.m2 and /work/main/* are visible without building a root file system.
+# aarch64: QEMU's virt board with EL2 (virtualization=on) and a GICv3 runs Debian 13 "trixie"'s arm64 kernel, which
+# has KVM built in. Its programs cannot come from this x86_64 machine, so an arm64 userland (JDK 21, bash, busybox)
+# is built from trixie's packages into the cache and shared over 9p; ci/host/init-aarch64.sh composes a root from it
+# plus this machine's non-system directories (/work, /root, ...) at their usual paths. JAVA_HOME is the arm64 JDK.
+#
+# Inside: cwd = the caller's cwd, MESOVIRT_IN_EMULATED_HOST=1, stdin /dev/null, / read-only except fresh (empty)
+# tmpfs on /tmp, /run and /dev/shm. SCRIPT runs with bash. A SCRIPT under /tmp or /run is copied to a run dir in the
+# cache first (it would be invisible inside); its sibling files are NOT copied.
+#
+# Environment:
+#   MESOVIRT_CACHE         cache root (default ~/.cache/mesovirt); must not be under /tmp or /run
+#   MESOVIRT_HOST_TIMEOUT  seconds before the host is killed (default 900); then exit 125
+#   MESOVIRT_HOST_MEM      host memory (default 3G)          MESOVIRT_HOST_SMP  host vCPUs (default 2)
+#   MESOVIRT_HOST_LOG      console log file (default <cache>/host/<arch>/logs/<time>-<pid>.log; last 20 kept)
+#   MESOVIRT_HOST_QUIET=1  do not stream the console; print its tail only on failure
+#   MESOVIRT_HOST_OUT      a directory of this machine mounted READ-WRITE at the same path inside (optional);
+#                          the only way to get files out besides the console
+#   MESOVIRT_HOST_APPEND   extra host kernel command-line arguments
+#   MESOVIRT_HOST_QEMU_ARGS  extra arguments for the outer QEMU (word-split), for debugging
+# All MESOVIRT_* variables, JAVA_HOME, MAVEN_OPTS, JAVA_TOOL_OPTIONS, LANG and HOME are passed to SCRIPT.
+#
+# Exit code: SCRIPT's (from the HOST-RC=<n> console marker); 125 when the host did not boot, has no /dev/kvm, or
+# timed out (no marker); 2 for usage errors and unsupported architectures.
+set -euo pipefail
+# The whole script is one { ... } block: bash then parses all of it before running any of it. Without this, editing
+# this file while a (long) run is in progress makes bash go on reading the NEW file at the old byte offset (seen:
+# a second QEMU started with a garbled command line).
+{
+# shellcheck source=ci/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+[ $# -ge 2 ] || mv_die "usage: $0 ARCH SCRIPT [ARGS...]" 2
+ARCH=$1 SCRIPT=$2
+shift 2
+
+TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-900}
+MEM=${MESOVIRT_HOST_MEM:-3G}
+SMP=${MESOVIRT_HOST_SMP:-2}
+QUIET=${MESOVIRT_HOST_QUIET:-0}
+
+case $ARCH in
+  x86_64)
+    QEMU=qemu-system-x86_64
+    QEMU_PKG=qemu-system-x86
+    KERNEL_META=linux-image-amd64     # the generic flavour: it has kvm_amd and 9p as modules
+    BUSYBOX_PKG=busybox-static
+    # Wanted modules; their dependencies are added and ordered automatically (missing ones: built in, skipped).
+    # kvm-amd: /dev/kvm; virtio_pci + 9p: the shared root; virtio-rng: entropy for the JVM;
+    # tun, bridge, vhost_net, vhost_vsock: for network/vsock tests of the nested VMM (not needed to boot).
+    HOST_MODULES="kvm kvm-amd virtio_pci 9pnet_virtio 9p virtio-rng tun bridge vhost_net vhost_vsock"
+    ;;
+  aarch64)
+    QEMU=qemu-system-aarch64
+    QEMU_PKG=qemu-system-arm
+    MV_FOREIGN="trixie arm64"         # trixie: JDK 21 (bookworm's arm64 userland has only JDK 17)
+    KERNEL_META=linux-image-arm64     # KVM, the vGIC, virtio-pci and the PL011 console are built in
+    BUSYBOX_PKG=busybox-static
+    HOST_MODULES="9pnet_virtio 9p virtio-rng tun bridge vhost_net vhost_vsock"
+    HOST_INIT=$MV_CI_DIR/host/init-aarch64.sh
+    # The userland the script runs in: the JDK and what it needs (as verified in shared/emulated-hosts/aarch64).
+    USERLAND_PKGS="openjdk-21-jre-headless libc6 libgcc-s1 libstdc++6 zlib1g bash libtinfo6 busybox-static"
+    USERLAND_JAVA_HOME=/usr/lib/jvm/java-21-openjdk-arm64
+    ;;
+  *) mv_unsupported_arch "$ARCH" ;;
+esac
+
+[ -f "$SCRIPT" ] || mv_die "no such script: $SCRIPT" 2
+command -v "$QEMU" >/dev/null || mv_die "$QEMU not found: apt-get install $QEMU_PKG" 2
+mv_check_cache_location
+HOSTDIR=$MV_CACHE/host/$ARCH
+mkdir -p "$HOSTDIR/runs" "$HOSTDIR/logs"
+
+# ---- host kernel + initramfs (cached; rebuilt only when package versions, init or this builder change) ----------
+INIT=${HOST_INIT:-$MV_CI_DIR/host/init.sh}
+# shellcheck disable=SC2086
+mv_apt_ready "$KERNEL_META" "$BUSYBOX_PKG" ${USERLAND_PKGS:-}
+read -r _ KPKG KVER < <(mv_kernel_pkgs "$KERNEL_META")
+BBVER=$(mv_candidate "$BUSYBOX_PKG")
+KV=${KPKG#linux-image-}
+declare -A UVER
+USERLAND_STAMP=
+for p in ${USERLAND_PKGS:-}; do
+  UVER[$p]=$(mv_candidate "$p")
+  USERLAND_STAMP="$USERLAND_STAMP $p=${UVER[$p]}"
+done
+WANT="format=1 arch=$ARCH
+$KPKG=$KVER
+$BUSYBOX_PKG=$BBVER
+modules=$HOST_MODULES
+userland=$USERLAND_STAMP
+init.sh sha256=$(mv_sha256 "$INIT")
+builder sha256=$(mv_sha256 "$0" "$MV_CI_DIR/lib.sh")"
+
+host_ready() {
+  [ -f "$HOSTDIR/stamp" ] && [ "$(cat "$HOSTDIR/stamp")" = "$WANT" ] && [ -s "$HOSTDIR/kernel" ] && [ -s "$HOSTDIR/initrd.cpio" ] \
+    && { [ -z "${USERLAND_PKGS:-}" ] || [ -d "$HOSTDIR/userland/usr" ]; }
+}
+
+# The arm64 userland (aarch64): the packages unpacked into one tree, merged-/usr symlinks, busybox applets for the
+# commands no package provides (env, awk, sed, ...), a passwd entry for root (the JVM looks up user.home).
+build_userland() {
+  local dir=$1 p bbx a
+  for p in $USERLAND_PKGS; do cp -a "$(mv_fetch_pkg "$p" "${UVER[$p]}")"/. "$dir"/; done
+  (cd "$dir" && for l in bin sbin lib; do [ -e "$l" ] || ln -s "usr/$l" "$l"; done)
+  mkdir -p "$dir"/{proc,sys,dev,tmp,run,root,etc} "$dir/usr/bin"
+  # The applet list comes from this machine's busybox (the arm64 one cannot run here).
+  bbx=$(MV_FOREIGN='' mv_fetch_pkg busybox-static "$(MV_FOREIGN='' mv_candidate busybox-static)")
+  for a in $("$(ls "$bbx/bin/busybox" "$bbx/usr/bin/busybox" 2>/dev/null | head -1)" --list); do
+    [ -e "$dir/usr/bin/$a" ] || [ -e "$dir/usr/sbin/$a" ] || ln -s busybox "$dir/usr/bin/$a"
+  done
+  printf 'root:x:0:0:root:/root:/bin/bash\n' > "$dir/etc/passwd"
+  printf 'root:x:0:\n' > "$dir/etc/group"
+  [ -x "$dir$USERLAND_JAVA_HOME/bin/java" ] || mv_die "the userland has no $USERLAND_JAVA_HOME/bin/java"
+}
+
+# Dependency closure of the wanted modules in load order (depth-first: dependencies before dependents).
+declare -A SEEN
+ORDER=()
+add_module() {
+  local name=$1 key src dep
+  key=$(printf '%s' "$name" | tr '-' '_')
+  [ -z "${SEEN[$key]:-}" ] || return 0
+  SEEN[$key]=1
+  src=$(mv_find_module "$MTREE" "$name")
+  [ -n "$src" ] || return 0
+  mv_copy_module "$src" "$ROOT/modules/$key.ko"
+  for dep in $(mv_module_depends "$ROOT/modules/$key.ko" | tr ',' ' '); do add_module "$dep"; done
+  ORDER+=("$key")
+}
+
+if ! host_ready; then
+  mv_lock
+  if ! host_ready; then
+    rm -f "$HOSTDIR/stamp"
+    BB_DIR=$(mv_fetch_pkg "$BUSYBOX_PKG" "$BBVER")
+    KDIR=$(mv_fetch_pkg "$KPKG" "$KVER")
+    MTREE=$KDIR/lib/modules/$KV
+    [ -d "$MTREE" ] || MTREE=$KDIR/usr/lib/modules/$KV    # merged-/usr kernel packages (trixie)
+    [ -s "$KDIR/boot/vmlinuz-$KV" ] || mv_die "no boot/vmlinuz-$KV in $KPKG"
+    [ -e "$BB_DIR/bin/busybox" ] || BB_DIR=$BB_DIR/usr    # trixie's busybox is /usr/bin/busybox
+    ROOT=$(mktemp -d "$HOSTDIR/.root.XXXXXX")
+    mkdir -p "$ROOT"/{bin,proc,sys,dev,host,modules}
+    cp "$BB_DIR/bin/busybox" "$ROOT/bin/busybox"
+    cp "$INIT" "$ROOT/init"
+    chmod 755 "$ROOT/init" "$ROOT/bin/busybox"
+    mv_add_console_node "$ROOT"
+    for m in $HOST_MODULES; do add_module "$m"; done
+    printf '%s\n' "${ORDER[@]}" > "$ROOT/modules/order"
+    # Uncompressed: unpacking a gzip'd initramfs costs ~1.5 s of emulated CPU per boot; 7 MB more RAM costs nothing.
+    mv_pack_initramfs "$ROOT" "$HOSTDIR/initrd.cpio"
+    rm -rf "$ROOT"
+    # "kernel": the uncompressed vmlinux (PVH entry, saves ~6 s of emulated decompression per boot), or the bzImage
+    # if its payload cannot be extracted. arm64: Debian's vmlinuz is a plain Image (gunzip'd should it be gzip).
+    if [ "$ARCH" = aarch64 ]; then
+      if gzip -t "$KDIR/boot/vmlinuz-$KV" 2>/dev/null; then
+        gzip -dc "$KDIR/boot/vmlinuz-$KV" > "$HOSTDIR/kernel.tmp"
+      else
+        cp "$KDIR/boot/vmlinuz-$KV" "$HOSTDIR/kernel.tmp"
+      fi
+      KFORM="Image"
+    elif mv_extract_vmlinux "$KDIR/boot/vmlinuz-$KV" "$HOSTDIR/kernel.tmp"; then
+      KFORM="vmlinux (PVH)"
+    else
+      cp "$KDIR/boot/vmlinuz-$KV" "$HOSTDIR/kernel.tmp"
+      KFORM="bzImage"
+    fi
+    mv "$HOSTDIR/kernel.tmp" "$HOSTDIR/kernel"
+    if [ -n "${USERLAND_PKGS:-}" ]; then
+      U=$(mktemp -d "$HOSTDIR/.userland.XXXXXX")
+      build_userland "$U"
+      rm -rf "$HOSTDIR/userland"
+      mv "$U" "$HOSTDIR/userland"
+      KFORM="$KFORM, userland $(du -sm "$HOSTDIR/userland" | cut -f1) MB"
+    fi
+    rm -f "$HOSTDIR/vmlinuz" "$HOSTDIR/initrd.gz"
+    printf '%s\n' "$WANT" > "$HOSTDIR/stamp"
+    mv_log "emulated host: built $HOSTDIR/kernel [$KFORM] + initrd.cpio ($KPKG $KVER; modules: ${ORDER[*]})"
+  fi
+  mv_unlock
+fi
+
+# ---- per-run work dir: the wrapper that sets up the environment and runs SCRIPT ----------------------------------
+RUNDIR=$(mktemp -d "$HOSTDIR/runs/run.XXXXXX")
+QPID=
+cleanup() {
+  [ -n "$QPID" ] && kill "$QPID" 2>/dev/null || true
+  rm -rf "$RUNDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# Stale run dirs of killed runs (older than a day).
+find "$HOSTDIR/runs" -mindepth 1 -maxdepth 1 -mtime +1 -exec rm -rf {} + 2>/dev/null || true
+
+SCRIPT_ABS=$(readlink -f "$SCRIPT")
+case $SCRIPT_ABS in
+  /tmp/*|/run/*) cp "$SCRIPT_ABS" "$RUNDIR/$(basename "$SCRIPT_ABS")"; SCRIPT_ABS=$RUNDIR/$(basename "$SCRIPT_ABS") ;;
+esac
+CWD=$(pwd -P)
+case $CWD/ in
+  /tmp/*|/run/*) mv_log "WARNING: cwd $CWD is under /tmp or /run; inside the emulated host it will not exist (starting in /)"; CWD=/ ;;
+esac
+
+OUT_SHARE=
+if [ -n "${MESOVIRT_HOST_OUT:-}" ]; then
+  mkdir -p "$MESOVIRT_HOST_OUT"
+  OUT_SHARE=$(cd "$MESOVIRT_HOST_OUT" && pwd -P)
+  case $OUT_SHARE/ in /tmp/*|/run/*) mv_die "MESOVIRT_HOST_OUT must not be under /tmp or /run" 2 ;; esac
+fi
+
+{
+  echo '# generated by ci/emulated-host.sh'
+  echo 'export MESOVIRT_IN_EMULATED_HOST=1'
+  printf 'export HOME=%q LANG=%q\n' "$HOME" "${LANG:-C.UTF-8}"
+  for v in $(compgen -e); do
+    case $v in
+      MESOVIRT_*|JAVA_HOME|MAVEN_OPTS|JAVA_TOOL_OPTIONS) [ "$v" = MESOVIRT_IN_EMULATED_HOST ] || printf 'export %s=%q\n' "$v" "${!v}" ;;
+    esac
+  done
+  [ -n "$OUT_SHARE" ] && printf 'export MESOVIRT_HOST_OUT=%q\n' "$OUT_SHARE"
+  # The caller's JDK is an x86_64 one; in the aarch64 host only the userland's arm64 JDK runs.
+  [ -n "${USERLAND_JAVA_HOME:-}" ] && printf 'export JAVA_HOME=%q\n' "$USERLAND_JAVA_HOME"
+  printf 'exec /bin/bash %q' "$SCRIPT_ABS"
+  for a in "$@"; do printf ' %q' "$a"; done
+  echo
+} > "$RUNDIR/wrapper.sh"
+
+b64() { printf '%s' "$1" | base64 -w0; }
+CONSOLE=ttyS0
+[ "$ARCH" = aarch64 ] && CONSOLE=ttyAMA0
+APPEND="console=$CONSOLE panic=-1 quiet host.run=$(b64 "$RUNDIR/wrapper.sh") host.cwd=$(b64 "$CWD")"
+[ -n "$OUT_SHARE" ] && APPEND="$APPEND host.out=$(b64 "$OUT_SHARE")"
+[ -n "${MESOVIRT_HOST_APPEND:-}" ] && APPEND="$APPEND $MESOVIRT_HOST_APPEND"
+
+LOG=${MESOVIRT_HOST_LOG:-$HOSTDIR/logs/$(date +%Y%m%d-%H%M%S)-$$.log}
+mkdir -p "$(dirname "$LOG")"
+: > "$LOG"
+# Keep the last 20 default logs.
+if [ -z "${MESOVIRT_HOST_LOG:-}" ]; then
+  ls -1t "$HOSTDIR/logs"/*.log 2>/dev/null | tail -n +21 | xargs -r rm -f
+fi
+
+if [ "$ARCH" = aarch64 ]; then
+  # EL2 for KVM, GICv3 for the in-kernel vGICv3; pauth=off: emulating pointer authentication makes it ~4x slower.
+  QARGS=(-M virt,virtualization=on,gic-version=3 -cpu max,pauth=off)
+else
+  QARGS=(-cpu max)
+fi
+QARGS+=(-accel tcg -m "$MEM" -smp "$SMP" -nodefaults -no-user-config -display none -monitor none -no-reboot
+  # The console goes to a file, not stdio: works without a TTY (CI), and the log survives for diagnosis.
+  -chardev "file,id=con,path=$LOG,append=on" -serial chardev:con
+  -kernel "$HOSTDIR/kernel" -initrd "$HOSTDIR/initrd.cpio" -append "$APPEND"
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+  -device virtio-rng-pci)
+[ -n "${USERLAND_PKGS:-}" ] && QARGS+=(-virtfs "local,path=$HOSTDIR/userland,mount_tag=userland,security_model=none,readonly=on,multidevs=remap")
+[ -n "$OUT_SHARE" ] && QARGS+=(-virtfs "local,path=$OUT_SHARE,mount_tag=hostout,security_model=none,multidevs=remap")
+# Debugging aid, e.g. MESOVIRT_HOST_QEMU_ARGS="-d cpu_reset,guest_errors -D /root/qemu-debug.log" (word-split).
+# shellcheck disable=SC2206
+[ -n "${MESOVIRT_HOST_QEMU_ARGS:-}" ] && QARGS+=($MESOVIRT_HOST_QEMU_ARGS)
+
+mv_log "emulated host: $QEMU (TCG) -m $MEM -smp $SMP, timeout ${TIMEOUT}s, log $LOG"
+START=$(date +%s.%N)
+timeout -k 10 "$TIMEOUT" "$QEMU" "${QARGS[@]}" </dev/null >>"$LOG" 2>&1 &
+QPID=$!
+TPID=
+if [ "$QUIET" != 1 ]; then
+  # Stream the console while it is written; serial output has CR LF line ends.
+  tail -n +1 -f --pid="$QPID" "$LOG" | tr -d '\r' &
+  TPID=$!
+fi
+set +e
+wait "$QPID"
+QRC=$?
+set -e
+QPID=
+[ -n "$TPID" ] && wait "$TPID" 2>/dev/null
+ELAPSED=$(awk -v s="$START" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+show_tail() {
+  if [ "$QUIET" = 1 ]; then
+    mv_log "---- last 40 lines of $LOG ----"
+    tail -n 40 "$LOG" | tr -d '\r' >&2
+    mv_log "----"
+  fi
+}
+
+RC=$(tr -d '\r' < "$LOG" | sed -n 's/^HOST-RC=\([0-9][0-9]*\)$/\1/p' | tail -n 1)
+if [ -z "$RC" ]; then
+  show_tail
+  if grep -q '^HOST: no /dev/kvm' "$LOG"; then
+    mv_log "ERROR: HOST: no /dev/kvm (KVM did not come up in the emulated host; see $LOG)"
+  elif [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
+    mv_log "ERROR: emulated host timed out after ${TIMEOUT}s (MESOVIRT_HOST_TIMEOUT) without a HOST-RC marker; log $LOG"
+  elif grep -q 'Kernel panic' "$LOG"; then
+    mv_log "ERROR: the emulated host's kernel panicked (qemu exit $QRC after ${ELAPSED}s) before HOST-RC; log $LOG"
+  elif ! grep -q 'reboot: Power down' "$LOG"; then
+    # -no-reboot turns a reset (triple fault, reboot) into a clean QEMU exit, so this is the only trace of it.
+    mv_log "ERROR: the emulated host reset itself or QEMU died (qemu exit $QRC after ${ELAPSED}s, no power-off, no HOST-RC); log $LOG"
+  else
+    mv_log "ERROR: emulated host powered off (qemu exit $QRC after ${ELAPSED}s) without a HOST-RC marker: its init failed (see HOST: lines); log $LOG"
+  fi
+  exit 125
+fi
+[ "$RC" = 0 ] || show_tail
+mv_log "emulated host: script exit code $RC, ${ELAPSED}s wall"
+exit "$RC"
+}
