@@ -1,0 +1,275 @@
+package dev.mesovirt.arch.aarch64;
+
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.BootException;
+import dev.mesovirt.vmm.arch.BootPlan;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * arm64: a microVM laid out like StratoVirt's aarch64 microvm (and QEMU's virt below 1 GiB): GICv3 distributor at
+ * 0x0800_0000 and redistributors from 0x080A_0000, a 16550 UART at 0x0900_0000, virtio-mmio slots from
+ * 0x0A00_0000, RAM from 0x4000_0000. The kernel is an arm64 {@code Image} entered at its load address with a
+ * device tree in x0; vCPUs use PSCI 0.2 through KVM, so PSCI SYSTEM_OFF / SYSTEM_RESET reach the VMM as
+ * {@code KVM_EXIT_SYSTEM_EVENT}, which the architecture-neutral vCPU loop handles.
+ */
+public final class Aarch64Architecture implements Architecture {
+    public static final long GICD_BASE = 0x0800_0000L;
+    public static final long GICR_BASE = 0x080A_0000L;
+    public static final long UART_BASE = 0x0900_0000L;
+    public static final int UART_REGISTER_SHIFT = 0;
+    public static final long VIRTIO_MMIO_BASE = 0x0A00_0000L;
+    public static final long VIRTIO_MMIO_SLOT_SIZE = 0x200;
+    public static final int VIRTIO_MMIO_SLOTS = 32;
+    public static final long RAM_BASE = 0x4000_0000L;
+    /** INTIDs the vGIC implements: 32 private (SGIs, PPIs) + 96 SPIs, enough for the UART and every slot. */
+    public static final int GIC_NR_IRQS = 128;
+    /** The redistributor frames (128 KiB per vCPU) must end before the UART: 123 vCPUs, as in QEMU's virt. */
+    public static final int MAX_VCPUS = (int) ((UART_BASE - GICR_BASE) / Arm64Kvm.VGIC_V3_REDIST_SIZE);
+    public static final long MIN_RAM = 16L << 20;
+    /** The IPA size every arm64 KVM gives a VM created with type 0. */
+    public static final int DEFAULT_IPA_BITS = 40;
+    /** The largest IPA size the architecture defines (FEAT_LPA). */
+    public static final int MAX_IPA_BITS = 52;
+    /** KVM refuses IPA sizes below 32 bits. */
+    public static final int MIN_IPA_BITS = 32;
+    /** arm64's COMMAND_LINE_SIZE, including the terminating NUL. */
+    public static final int COMMAND_LINE_SIZE = 2048;
+    /** Bytes of /chosen/rng-seed. */
+    static final int RNG_SEED_BYTES = 32;
+
+    static {
+        if (GIC_NR_IRQS - Arm64Kvm.SPI_BASE < Gicv3.FIRST_VIRTIO_SPI + VIRTIO_MMIO_SLOTS) {
+            throw new AssertionError("not enough SPIs for the UART and every virtio-mmio slot");
+        }
+    }
+
+    @Override
+    public String name() {
+        return "aarch64";
+    }
+
+    @Override
+    public boolean runsOn(String osArch) {
+        return "aarch64".equals(osArch) || "arm64".equals(osArch);
+    }
+
+    @Override
+    public String serialConsoleName() {
+        return "ttyS0";
+    }
+
+    @Override
+    public List<KvmCapability> requiredCapabilities() {
+        return List.of(KvmCapability.ARM_PSCI_0_2, KvmCapability.DEVICE_CTRL, KvmCapability.ONE_REG);
+    }
+
+    @Override
+    public MemoryLayout memoryLayout(long ramBytes, int vcpus) {
+        if (vcpus < 1 || vcpus > MAX_VCPUS) {
+            throw new IllegalArgumentException("aarch64 supports 1.." + MAX_VCPUS + " vCPUs, not " + vcpus);
+        }
+        if (ramBytes < MIN_RAM) {
+            throw new IllegalArgumentException("too little memory: " + (ramBytes >> 20) + " MiB (aarch64 needs at least "
+                    + (MIN_RAM >> 20) + " MiB)");
+        }
+        if (ramBytes > (1L << MAX_IPA_BITS) - RAM_BASE) {
+            throw new IllegalArgumentException("too much memory: " + (ramBytes >> 20) + " MiB does not fit in the "
+                    + MAX_IPA_BITS + "-bit physical address space above 0x" + Long.toHexString(RAM_BASE));
+        }
+        return new MemoryLayout(List.of(new GuestMemory.Region(RAM_BASE, ramBytes)), VIRTIO_MMIO_BASE,
+                VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
+                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT));
+    }
+
+    /**
+     * 0 (KVM's default 40-bit IPA space, 1 TiB, which every arm64 KVM offers) unless the RAM reaches beyond it or
+     * the host cannot translate 40 bits; then KVM_VM_TYPE_ARM_IPA_SIZE(n) with the n the machine needs, when
+     * KVM_CAP_ARM_VM_IPA_SIZE says the host supports it.
+     */
+    @Override
+    public long vmType(Kvm kvm, MemoryLayout layout) {
+        long ramEnd = layout.ram().get(layout.ram().size() - 1).end();
+        return ipaVmType(ramEnd, kvm.checkExtension(KvmCapability.ARM_VM_IPA_SIZE));
+    }
+
+    /**
+     * @param ramEnd the first guest-physical address above RAM (every MMIO region lies below RAM)
+     * @param hostIpaLimit KVM_CAP_ARM_VM_IPA_SIZE: the largest IPA size the host supports, 0 if it cannot choose
+     */
+    static long ipaVmType(long ramEnd, int hostIpaLimit) {
+        int needed = Math.max(MIN_IPA_BITS, 64 - Long.numberOfLeadingZeros(ramEnd - 1));
+        if (hostIpaLimit <= 0) {
+            if (needed > DEFAULT_IPA_BITS) {
+                throw new IllegalArgumentException(String.format("guest RAM up to 0x%x needs a %d-bit IPA space, but "
+                        + "the host's KVM offers only the default %d bits (no KVM_CAP_ARM_VM_IPA_SIZE)", ramEnd,
+                        needed, DEFAULT_IPA_BITS));
+            }
+            return 0;
+        }
+        int bits = Math.max(needed, Math.min(DEFAULT_IPA_BITS, hostIpaLimit));
+        if (bits > hostIpaLimit) {
+            throw new IllegalArgumentException(String.format("guest RAM up to 0x%x needs a %d-bit IPA space, but the "
+                    + "host's KVM supports at most %d bits (KVM_CAP_ARM_VM_IPA_SIZE): give the machine less memory",
+                    ramEnd, needed, hostIpaLimit));
+        }
+        return bits == DEFAULT_IPA_BITS ? 0 : Arm64Kvm.vmTypeIpaSize(bits);
+    }
+
+    @Override
+    public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
+        return Gicv3.create(vm, GICD_BASE, GICR_BASE, GIC_NR_IRQS);
+    }
+
+    /** None: the UART comes from the neutral machine and power control is PSCI, which KVM implements. */
+    @Override
+    public List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+        return List.of();
+    }
+
+    @Override
+    public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException {
+        Path kernelPath = request.kernel();
+        long kernelSize = fileSize(kernelPath, "kernel");
+        ArmImageHeader header;
+        try {
+            header = ArmImageHeader.parse(readHead(kernelPath, 0x400), kernelSize);
+        } catch (ArmImageHeader.InvalidImageException e) {
+            throw new BootException("kernel " + kernelPath + " " + e.getMessage(), e);
+        }
+        long initrdSize = 0;
+        if (request.initrd().isPresent()) {
+            initrdSize = fileSize(request.initrd().get(), "initrd");
+            if (initrdSize == 0) {
+                throw new BootException("initrd " + request.initrd().get() + " is empty");
+            }
+        }
+        String commandLine = request.commandLine();
+        if (commandLine.getBytes(StandardCharsets.UTF_8).length >= COMMAND_LINE_SIZE) {
+            throw new BootException("kernel command line too long: arm64 Linux takes at most "
+                    + (COMMAND_LINE_SIZE - 1) + " bytes");
+        }
+        GuestMemory.Region ram = layout.ram().get(0);
+        BootPlacement placement;
+        try {
+            placement = BootPlacement.compute(ram.guestAddress(), ram.size(), header, kernelSize, initrdSize);
+        } catch (BootPlacement.PlacementException e) {
+            throw new BootException(e.getMessage(), e);
+        }
+
+        loadFile(memory, kernelPath, placement.kernelLoad(), kernelSize);
+        if (request.initrd().isPresent()) {
+            loadFile(memory, request.initrd().get(), placement.initrdAddress(), initrdSize);
+        }
+        byte[] seed = new byte[RNG_SEED_BYTES];
+        new SecureRandom().nextBytes(seed);
+        byte[] dtb = Aarch64DeviceTree.build(deviceTreeSpec(layout, request, placement, seed));
+        if (dtb.length > BootPlacement.DTB_MAX_SIZE) {
+            throw new BootException("the device tree is " + dtb.length + " bytes; arm64 Linux takes at most 2 MiB");
+        }
+        memory.write(placement.dtbAddress(), dtb);
+        return new BootPlan(placement.kernelLoad(), placement.dtbAddress(), placement.kernelLoad(),
+                placement.kernelEnd(), placement.initrdAddress(), placement.initrdSize(), commandLine);
+    }
+
+    /** What the device tree says about this machine; the CPUs' affinities are KVM's reset MPIDRs. */
+    static Aarch64DeviceTree.Spec deviceTreeSpec(MemoryLayout layout, BootRequest request, BootPlacement placement,
+            byte[] rngSeed) {
+        List<Long> cpus = new ArrayList<>(request.vcpus());
+        for (int i = 0; i < request.vcpus(); i++) {
+            cpus.add(VcpuSetup.affinity(VcpuSetup.expectedMpidr(i)));
+        }
+        MemoryLayout.SerialPlacement sp = layout.serial();
+        Aarch64DeviceTree.Uart uart = new Aarch64DeviceTree.Uart(sp.base(), 8L << sp.registerShift(),
+                sp.registerShift(), Gicv3.SERIAL_SPI, true);
+        List<Aarch64DeviceTree.VirtioMmio> virtio = new ArrayList<>();
+        for (DeviceDescription d : request.devices()) {
+            switch (d) {
+                case DeviceDescription.Serial s -> {
+                    if (s.bus() != BusKind.MMIO) {
+                        throw new IllegalArgumentException("aarch64 has no port I/O: the UART must be on MMIO");
+                    }
+                    uart = new Aarch64DeviceTree.Uart(s.base(), 8L << s.registerShift(), s.registerShift(),
+                            s.irq().firmwareNumber(), s.irq().levelTriggered());
+                }
+                case DeviceDescription.VirtioMmio v -> virtio.add(new Aarch64DeviceTree.VirtioMmio(v.base(), v.size(),
+                        v.irq().firmwareNumber(), v.irq().levelTriggered()));
+            }
+        }
+        Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,
+                Arm64Kvm.VGIC_V3_REDIST_SIZE * request.vcpus());
+        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
+        return new Aarch64DeviceTree.Spec(cpus, layout.ram(), gic, uart, virtio, request.commandLine(), initrd,
+                placement.initrdSize(), rngSeed);
+    }
+
+    @Override
+    public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
+        VcpuSetup.initialise(vm, vcpu);
+        if (vcpu.id() == 0) {
+            VcpuSetup.setBootRegisters(vcpu, plan.entry(), plan.firmwareAddress());
+        }
+    }
+
+    private static long fileSize(Path file, String what) throws BootException {
+        try {
+            if (Files.isDirectory(file)) {
+                throw new BootException(what + " " + file + " is a directory");
+            }
+            return Files.size(file);
+        } catch (NoSuchFileException e) {
+            throw new BootException(what + " " + file + ": no such file");
+        } catch (IOException e) {
+            throw new BootException(what + " " + file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] readHead(Path file, int max) throws BootException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(max);
+        } catch (IOException e) {
+            throw new BootException("kernel " + file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a file straight into guest RAM, without an intermediate heap copy. */
+    private static void loadFile(GuestMemory memory, Path file, long address, long length) throws BootException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long done = 0;
+            for (ByteBuffer target : memory.slices(address, length)) {
+                while (target.hasRemaining()) {
+                    int n = ch.read(target, done);
+                    if (n < 0) {
+                        throw new BootException(file + " shrank while it was being loaded");
+                    }
+                    done += n;
+                }
+            }
+        } catch (IOException e) {
+            throw new BootException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+}

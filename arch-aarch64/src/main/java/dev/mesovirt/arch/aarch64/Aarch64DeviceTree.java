@@ -1,0 +1,201 @@
+package dev.mesovirt.arch.aarch64;
+
+import dev.mesovirt.fdt.FdtWriter;
+import dev.mesovirt.fdt.OpenNode;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The flattened device tree through which the arm64 microVM describes itself to Linux, in the shape of QEMU's
+ * {@code virt} and Firecracker's trees: CPUs started through PSCI, RAM, the GICv3, the architected timer, PSCI,
+ * the 16550 UART, the virtio-mmio slots and {@code /chosen}. Built from plain data, so tests can check it without
+ * KVM.
+ *
+ * <p>Interrupt specifiers use the GICv3 binding's three cells: type (0 SPI, 1 PPI), number (SPI number counted
+ * from INTID 32, or PPI number counted from INTID 16), flags (1 edge rising, 4 level high; the GICv3 binding
+ * defines no CPU mask and no other flags).
+ */
+public final class Aarch64DeviceTree {
+    public static final int GIC_SPI = 0;
+    public static final int GIC_PPI = 1;
+    public static final int IRQ_TYPE_EDGE_RISING = 1;
+    public static final int IRQ_TYPE_LEVEL_HIGH = 4;
+    /** The vGIC maintenance interrupt: PPI 9 (INTID 25), as KVM and QEMU's virt use. */
+    public static final int GIC_MAINTENANCE_PPI = 9;
+    /** Architected timer PPIs in binding order: secure physical 13, non-secure physical 14, virtual 11, hyp 10. */
+    public static final int[] TIMER_PPIS = {13, 14, 11, 10};
+    /** The 16550's input clock: 1.8432 MHz, the classic PC UART crystal (115200 baud × 16). */
+    public static final int UART_CLOCK_HZ = 1_843_200;
+
+    private Aarch64DeviceTree() {}
+
+    /** The interrupt controller: distributor and one contiguous redistributor region. */
+    public record Gic(long distributorBase, long distributorSize, long redistributorBase, long redistributorSize) {}
+
+    /** The 16550 UART. {@code spi} counts from INTID 32 (the DT's GIC_SPI number). */
+    public record Uart(long base, long size, int registerShift, int spi, boolean levelTriggered) {
+        public String nodeName() {
+            return "uart@" + Long.toHexString(base);
+        }
+    }
+
+    /** One virtio-mmio transport slot. */
+    public record VirtioMmio(long base, long size, int spi, boolean levelTriggered) {}
+
+    /**
+     * Everything the tree describes.
+     *
+     * @param cpuAffinities each vCPU's MPIDR_EL1 affinity fields (Aff3 in bits 32-39, Aff2..Aff0 in bits 0-23), in
+     *     vCPU order; they become the {@code reg} of the {@code cpu@} nodes
+     * @param rngSeed bytes for {@code /chosen/rng-seed}, which Linux mixes into its entropy pool; empty for none
+     */
+    public record Spec(List<Long> cpuAffinities, List<GuestMemory.Region> ram, Gic gic, Uart uart,
+            List<VirtioMmio> virtio, String bootargs, Optional<Long> initrdStart, long initrdSize, byte[] rngSeed) {
+        public Spec {
+            cpuAffinities = List.copyOf(cpuAffinities);
+            ram = List.copyOf(ram);
+            virtio = List.copyOf(virtio);
+            Objects.requireNonNull(gic, "gic");
+            Objects.requireNonNull(uart, "uart");
+            Objects.requireNonNull(bootargs, "bootargs");
+            Objects.requireNonNull(initrdStart, "initrdStart");
+            rngSeed = rngSeed.clone();
+            if (cpuAffinities.isEmpty()) {
+                throw new IllegalArgumentException("a machine needs a CPU");
+            }
+        }
+    }
+
+    /** Writes the tree; the result is a DTB (version 17) ready to be copied into guest RAM. */
+    public static byte[] build(Spec spec) {
+        FdtWriter fdt = new FdtWriter();
+        fdt.setBootCpuId((int) (spec.cpuAffinities().get(0) & 0xff_ffff));
+        int gicPhandle = fdt.allocatePhandle();
+
+        OpenNode root = fdt.beginNode("");
+        fdt.propertyString("compatible", "linux,dummy-virt");
+        fdt.propertyU32("#address-cells", 2);
+        fdt.propertyU32("#size-cells", 2);
+        fdt.propertyU32("interrupt-parent", gicPhandle);
+
+        writeChosen(fdt, spec);
+        writeCpus(fdt, spec.cpuAffinities());
+        writeMemory(fdt, spec.ram());
+        writeGic(fdt, spec.gic(), gicPhandle);
+        writeTimer(fdt);
+        writePsci(fdt);
+        writeUart(fdt, spec.uart());
+        for (VirtioMmio v : spec.virtio()) {
+            writeVirtio(fdt, v);
+        }
+
+        fdt.endNode(root);
+        return fdt.finish();
+    }
+
+    private static void writeChosen(FdtWriter fdt, Spec spec) {
+        OpenNode chosen = fdt.beginNode("chosen");
+        fdt.propertyString("bootargs", spec.bootargs());
+        fdt.propertyString("stdout-path", "/" + spec.uart().nodeName());
+        if (spec.initrdStart().isPresent() && spec.initrdSize() > 0) {
+            long start = spec.initrdStart().get();
+            fdt.propertyU64("linux,initrd-start", start);
+            fdt.propertyU64("linux,initrd-end", start + spec.initrdSize());
+        }
+        if (spec.rngSeed().length > 0) {
+            fdt.property("rng-seed", spec.rngSeed());
+        }
+        fdt.endNode(chosen);
+    }
+
+    private static void writeCpus(FdtWriter fdt, List<Long> affinities) {
+        OpenNode cpus = fdt.beginNode("cpus");
+        // Two address cells hold the whole affinity, Aff3 included, as the arm,cpus binding allows.
+        fdt.propertyU32("#address-cells", 2);
+        fdt.propertyU32("#size-cells", 0);
+        for (long aff : affinities) {
+            OpenNode cpu = fdt.beginNode("cpu@" + Long.toHexString(aff));
+            fdt.propertyString("device_type", "cpu");
+            fdt.propertyString("compatible", "arm,arm-v8");
+            fdt.propertyString("enable-method", "psci");
+            fdt.propertyU64("reg", aff);
+            fdt.endNode(cpu);
+        }
+        fdt.endNode(cpus);
+    }
+
+    private static void writeMemory(FdtWriter fdt, List<GuestMemory.Region> ram) {
+        OpenNode memory = fdt.beginNode("memory@" + Long.toHexString(ram.get(0).guestAddress()));
+        fdt.propertyString("device_type", "memory");
+        long[] reg = new long[2 * ram.size()];
+        for (int i = 0; i < ram.size(); i++) {
+            reg[2 * i] = ram.get(i).guestAddress();
+            reg[2 * i + 1] = ram.get(i).size();
+        }
+        fdt.propertyU64Array("reg", reg);
+        fdt.endNode(memory);
+    }
+
+    private static void writeGic(FdtWriter fdt, Gic gic, int phandle) {
+        OpenNode intc = fdt.beginNode("intc@" + Long.toHexString(gic.distributorBase()));
+        fdt.propertyString("compatible", "arm,gic-v3");
+        fdt.propertyU32("#interrupt-cells", 3);
+        fdt.propertyEmpty("interrupt-controller");
+        // No ITS child, but interrupt providers carry #address-cells (dtc checks it) and QEMU's virt has these.
+        fdt.propertyU32("#address-cells", 2);
+        fdt.propertyU32("#size-cells", 2);
+        fdt.propertyEmpty("ranges");
+        fdt.propertyU64Array("reg", gic.distributorBase(), gic.distributorSize(), gic.redistributorBase(),
+                gic.redistributorSize());
+        fdt.propertyCells("interrupts", GIC_PPI, GIC_MAINTENANCE_PPI, IRQ_TYPE_LEVEL_HIGH);
+        fdt.propertyPhandle(phandle);
+        fdt.endNode(intc);
+    }
+
+    private static void writeTimer(FdtWriter fdt) {
+        OpenNode timer = fdt.beginNode("timer");
+        fdt.propertyString("compatible", "arm,armv8-timer");
+        int[] cells = new int[3 * TIMER_PPIS.length];
+        for (int i = 0; i < TIMER_PPIS.length; i++) {
+            cells[3 * i] = GIC_PPI;
+            cells[3 * i + 1] = TIMER_PPIS[i];
+            cells[3 * i + 2] = IRQ_TYPE_LEVEL_HIGH;
+        }
+        fdt.propertyCells("interrupts", cells);
+        fdt.propertyEmpty("always-on");
+        fdt.endNode(timer);
+    }
+
+    private static void writePsci(FdtWriter fdt) {
+        OpenNode psci = fdt.beginNode("psci");
+        fdt.propertyString("compatible", "arm,psci-0.2");
+        fdt.propertyString("method", "hvc");
+        fdt.endNode(psci);
+    }
+
+    private static void writeUart(FdtWriter fdt, Uart uart) {
+        OpenNode node = fdt.beginNode(uart.nodeName());
+        fdt.propertyString("compatible", "ns16550a");
+        fdt.propertyU64Array("reg", uart.base(), uart.size());
+        fdt.propertyU32("reg-shift", uart.registerShift());
+        fdt.propertyU32("clock-frequency", UART_CLOCK_HZ);
+        fdt.propertyCells("interrupts", GIC_SPI, uart.spi(), flags(uart.levelTriggered()));
+        fdt.endNode(node);
+    }
+
+    private static void writeVirtio(FdtWriter fdt, VirtioMmio v) {
+        OpenNode node = fdt.beginNode("virtio_mmio@" + Long.toHexString(v.base()));
+        fdt.propertyString("compatible", "virtio,mmio");
+        fdt.propertyU64Array("reg", v.base(), v.size());
+        fdt.propertyCells("interrupts", GIC_SPI, v.spi(), flags(v.levelTriggered()));
+        // The VMM reads and writes the rings through the same cacheable mapping of guest RAM that the guest uses.
+        fdt.propertyEmpty("dma-coherent");
+        fdt.endNode(node);
+    }
+
+    private static int flags(boolean level) {
+        return level ? IRQ_TYPE_LEVEL_HIGH : IRQ_TYPE_EDGE_RISING;
+    }
+}

@@ -1,0 +1,86 @@
+package dev.mesovirt.arch.aarch64;
+
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.kvm.KvmDevice;
+import dev.mesovirt.vmm.kvm.Vm;
+
+/**
+ * KVM's in-kernel GICv3 ({@code KVM_CREATE_DEVICE} type 7): distributor and redistributor addresses and the number
+ * of interrupts are set when the chip is created, before any vCPU exists; {@code CTRL_INIT} follows once every vCPU
+ * has been created and initialised ({@link #finishAfterVcpus}).
+ *
+ * <p>Interrupt numbering: SPI {@code n} (counted from 0, the device tree's GIC_SPI number) is INTID {@code 32 + n}.
+ * KVM_IRQ_LINE takes {@code KVM_ARM_IRQ_TYPE_SPI << 24 | INTID}; irqfd's default routing, which KVM installs with
+ * the vGIC, maps GSI {@code n} to SPI {@code n}. The UART always has SPI 0; virtio devices get SPIs 1, 2, ...
+ *
+ * <p>Trigger modes: the UART drives its line with KVM_IRQ_LINE and holds it high while it wants service, so it is
+ * level-high. Virtio devices are signalled through irqfd, which injects a pulse (assert and de-assert at once):
+ * that is only reliable on an edge-triggered line (on a level one the vGIC may drop an interrupt whose line fell
+ * before a vCPU took it), and edge-rising is what QEMU's virt, Firecracker and kvmtool declare for virtio-mmio.
+ */
+final class Gicv3 implements IrqChip {
+    /** The UART's SPI number. */
+    static final int SERIAL_SPI = 0;
+    static final int FIRST_VIRTIO_SPI = 1;
+
+    private final KvmDevice device;
+    private final int nrIrqs;
+    private final String description;
+    private int nextSpi = FIRST_VIRTIO_SPI;
+
+    Gicv3(KvmDevice device, int nrIrqs, String description) {
+        this.device = device;
+        this.nrIrqs = nrIrqs;
+        this.description = description;
+    }
+
+    static Gicv3 create(Vm vm, long distributor, long redistributor, int nrIrqs) {
+        validateNrIrqs(nrIrqs);
+        KvmDevice gic = vm.createDevice(Arm64Kvm.DEV_TYPE_ARM_VGIC_V3);
+        gic.setAttribute(Arm64Kvm.VGIC_GRP_ADDR, Arm64Kvm.VGIC_V3_ADDR_TYPE_DIST, distributor, 8);
+        gic.setAttribute(Arm64Kvm.VGIC_GRP_ADDR, Arm64Kvm.VGIC_V3_ADDR_TYPE_REDIST, redistributor, 8);
+        gic.setAttribute(Arm64Kvm.VGIC_GRP_NR_IRQS, 0, nrIrqs, 4);
+        return new Gicv3(gic, nrIrqs, String.format("KVM in-kernel vGICv3 (GICD 0x%x, GICR 0x%x, %d SPIs)",
+                distributor, redistributor, nrIrqs - Arm64Kvm.SPI_BASE));
+    }
+
+    /** KVM accepts 64..1024 interrupts in multiples of 32 (the first 32 being SGIs and PPIs). */
+    static void validateNrIrqs(int nrIrqs) {
+        if (nrIrqs < 64 || nrIrqs > 1024 || nrIrqs % 32 != 0) {
+            throw new IllegalArgumentException("the vGIC's interrupt count must be 64..1024 and a multiple of 32: "
+                    + nrIrqs);
+        }
+    }
+
+    /** The three numbers of SPI {@code spi}. */
+    static Irq spi(int spi, boolean levelTriggered) {
+        int intid = Arm64Kvm.SPI_BASE + spi;
+        return new Irq(spi, Arm64Kvm.spiIrqLine(intid), spi, levelTriggered);
+    }
+
+    @Override
+    public synchronized Irq allocate(IrqUse use) {
+        return switch (use) {
+            case SERIAL -> spi(SERIAL_SPI, true);
+            case VIRTIO -> {
+                if (Arm64Kvm.SPI_BASE + nextSpi >= nrIrqs) {
+                    throw new IllegalArgumentException("the vGIC has no SPI left for another device ("
+                            + (nrIrqs - Arm64Kvm.SPI_BASE) + " SPIs, all in use)");
+                }
+                yield spi(nextSpi++, false);
+            }
+        };
+    }
+
+    @Override
+    public void finishAfterVcpus() {
+        device.setAttribute(Arm64Kvm.VGIC_GRP_CTRL, Arm64Kvm.VGIC_CTRL_INIT);
+    }
+
+    @Override
+    public String description() {
+        return description;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.mesovirt.arch.aarch64;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.Architectures;
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class Aarch64ArchitectureTest {
+    private static final Aarch64Architecture ARCH = Fixtures.ARCH;
+
+    @Test
+    void registeredAsAService() {
+        List<Architecture> all = Architectures.available();
+        assertTrue(all.stream().anyMatch(a -> a instanceof Aarch64Architecture), all.toString());
+    }
+
+    @Test
+    void identity() {
+        assertEquals("aarch64", ARCH.name());
+        assertTrue(ARCH.runsOn("aarch64"));
+        assertFalse(ARCH.runsOn("amd64"));
+        assertFalse(ARCH.runsOn("riscv64"));
+        assertEquals("ttyS0", ARCH.serialConsoleName());
+        assertEquals(List.of(KvmCapability.ARM_PSCI_0_2, KvmCapability.DEVICE_CTRL, KvmCapability.ONE_REG),
+                ARCH.requiredCapabilities());
+    }
+
+    @Test
+    void layoutLikeStratoVirtsMicrovm() {
+        MemoryLayout l = ARCH.memoryLayout(256L << 20, 2);
+        assertEquals(List.of(new GuestMemory.Region(0x4000_0000L, 256L << 20)), l.ram());
+        assertEquals(new MemoryLayout.SerialPlacement(BusKind.MMIO, 0x0900_0000L, 0), l.serial());
+        assertEquals(0x0A00_0000L, l.virtioMmioBase());
+        assertEquals(0x200, l.virtioMmioSlotSize());
+        assertEquals(32, l.virtioMmioSlots());
+        assertEquals(0x0A00_3E00L, l.virtioMmioSlot(31));
+        assertEquals(0x0800_0000L, Aarch64Architecture.GICD_BASE);
+        assertEquals(0x080A_0000L, Aarch64Architecture.GICR_BASE);
+    }
+
+    @Test
+    void mmioRegionsDoNotOverlap() {
+        long gicrEnd = Aarch64Architecture.GICR_BASE + Aarch64Architecture.MAX_VCPUS * Arm64Kvm.VGIC_V3_REDIST_SIZE;
+        assertTrue(Aarch64Architecture.GICD_BASE + Arm64Kvm.VGIC_V3_DIST_SIZE <= Aarch64Architecture.GICR_BASE);
+        assertTrue(gicrEnd <= Aarch64Architecture.UART_BASE);
+        assertTrue(Aarch64Architecture.UART_BASE + 8 <= Aarch64Architecture.VIRTIO_MMIO_BASE);
+        assertTrue(Aarch64Architecture.VIRTIO_MMIO_BASE + 32 * 0x200 <= Aarch64Architecture.RAM_BASE);
+        assertEquals(0, Aarch64Architecture.GICD_BASE % 0x10000);
+        assertEquals(0, Aarch64Architecture.GICR_BASE % 0x10000);
+        assertEquals(123, Aarch64Architecture.MAX_VCPUS);
+    }
+
+    @Test
+    void layoutLimits() {
+        ARCH.memoryLayout(16L << 20, 123);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(256L << 20, 124))
+                .getMessage().contains("1..123"));
+        assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(256L << 20, 0));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(8L << 20, 1))
+                .getMessage().contains("too little memory"));
+        assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(1L << 52, 1));
+    }
+
+    @Test
+    void ipaSize() {
+        long gib = 1L << 30;
+        // Fits KVM's default 40 bits: type 0, whatever the host offers.
+        assertEquals(0, Aarch64Architecture.ipaVmType(0x4000_0000L + 256L * (1 << 20), 48));
+        assertEquals(0, Aarch64Architecture.ipaVmType(0x4000_0000L + 256L * (1 << 20), 0));
+        assertEquals(0, Aarch64Architecture.ipaVmType(1L << 40, 40));
+        // Beyond 1 TiB: ask for the bits RAM needs, if the host has them.
+        assertEquals(41, Aarch64Architecture.ipaVmType((1L << 40) + gib, 48));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> Aarch64Architecture.ipaVmType((1L << 40) + gib, 40)).getMessage().contains("at most 40 bits"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> Aarch64Architecture.ipaVmType((1L << 40) + gib, 0)).getMessage().contains("KVM_CAP_ARM_VM_IPA_SIZE"));
+        // A host that cannot do 40 bits: ask for what it has (avoids KVM's "upgrade your VMM" fallback).
+        assertEquals(36, Aarch64Architecture.ipaVmType(0x4000_0000L + gib, 36));
+        assertEquals(32, Aarch64Architecture.ipaVmType(0x4000_0000L + gib, 32));
+        assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.ipaVmType(0x4000_0000L + 4 * gib, 32));
+    }
+
+    @Test
+    void noPlatformDevices() {
+        assertEquals(List.of(), ARCH.platformDevices(ARCH.memoryLayout(64L << 20, 1), null, null));
+    }
+}

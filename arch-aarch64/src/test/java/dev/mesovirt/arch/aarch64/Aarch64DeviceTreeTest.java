@@ -1,0 +1,242 @@
+package dev.mesovirt.arch.aarch64;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.mesovirt.fdt.DeviceTree;
+import dev.mesovirt.fdt.FdtNode;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+class Aarch64DeviceTreeTest {
+    private static final long MIB = 1L << 20;
+    private static final ArmImageHeader KERNEL = new ArmImageHeader(0, 40 * MIB, 0xa);
+    private static final byte[] SEED = new byte[32];
+
+    /** The tree for a machine of {@code vcpus} CPUs, 256 MiB, {@code slots} virtio slots, optional initrd. */
+    static byte[] dtb(int vcpus, int slots, long initrdSize, String cmdline) throws Exception {
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, vcpus);
+        BootRequest request = Fixtures.request(Path.of("Image"),
+                initrdSize > 0 ? Optional.of(Path.of("initrd")) : Optional.empty(), cmdline, vcpus,
+                Fixtures.devices(layout, slots));
+        BootPlacement placement = BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, 30 * MIB, initrdSize);
+        return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement, SEED));
+    }
+
+    private static int u32(FdtNode n, String p) {
+        return n.property(p).orElseThrow(() -> new AssertionError(n.name() + " lacks " + p)).asU32();
+    }
+
+    private static String str(FdtNode n, String p) {
+        return n.property(p).orElseThrow(() -> new AssertionError(n.name() + " lacks " + p)).asString();
+    }
+
+    private static int[] cells(FdtNode n, String p) {
+        return n.property(p).orElseThrow(() -> new AssertionError(n.name() + " lacks " + p)).asU32Array();
+    }
+
+    private static long[] u64s(FdtNode n, String p) {
+        return n.property(p).orElseThrow(() -> new AssertionError(n.name() + " lacks " + p)).asU64Array();
+    }
+
+    @Test
+    void rootGicTimerPsciAndMemory() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(1, 0, 0, "console=ttyS0"));
+        FdtNode root = t.root();
+        assertEquals("linux,dummy-virt", str(root, "compatible"));
+        assertEquals(2, u32(root, "#address-cells"));
+        assertEquals(2, u32(root, "#size-cells"));
+
+        FdtNode gic = t.node("/intc@8000000");
+        assertEquals(u32(root, "interrupt-parent"), u32(gic, "phandle"));
+        assertEquals("arm,gic-v3", str(gic, "compatible"));
+        assertEquals(3, u32(gic, "#interrupt-cells"));
+        assertTrue(gic.property("interrupt-controller").orElseThrow().isEmpty());
+        assertArrayEquals(new long[] {0x0800_0000L, 0x1_0000, 0x080A_0000L, 0x2_0000}, u64s(gic, "reg"));
+        assertArrayEquals(new int[] {1, 9, 4}, cells(gic, "interrupts"));
+
+        FdtNode timer = t.node("/timer");
+        assertEquals("arm,armv8-timer", str(timer, "compatible"));
+        assertArrayEquals(new int[] {1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4}, cells(timer, "interrupts"));
+        assertTrue(timer.property("always-on").orElseThrow().isEmpty());
+
+        FdtNode psci = t.node("/psci");
+        assertEquals("arm,psci-0.2", str(psci, "compatible"));
+        assertEquals("hvc", str(psci, "method"));
+
+        FdtNode memory = t.node("/memory@40000000");
+        assertEquals("memory", str(memory, "device_type"));
+        assertArrayEquals(new long[] {0x4000_0000L, 256 * MIB}, u64s(memory, "reg"));
+        assertEquals(0, t.bootCpuId());
+        assertEquals(List.of(), t.memoryReservations());
+    }
+
+    @Test
+    void oneCpu() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(1, 0, 0, ""));
+        FdtNode cpus = t.node("/cpus");
+        assertEquals(2, u32(cpus, "#address-cells"));
+        assertEquals(0, u32(cpus, "#size-cells"));
+        assertEquals(List.of("cpu@0"), cpus.children().stream().map(FdtNode::name).toList());
+        FdtNode cpu = t.node("/cpus/cpu@0");
+        assertEquals("cpu", str(cpu, "device_type"));
+        assertEquals("arm,arm-v8", str(cpu, "compatible"));
+        assertEquals("psci", str(cpu, "enable-method"));
+        assertEquals(0L, cpu.property("reg").orElseThrow().asU64());
+    }
+
+    @Test
+    void twoCpusAndTheirRedistributors() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(2, 0, 0, ""));
+        assertEquals(List.of("cpu@0", "cpu@1"), t.node("/cpus").children().stream().map(FdtNode::name).toList());
+        assertEquals(1L, t.node("/cpus/cpu@1").property("reg").orElseThrow().asU64());
+        assertEquals("psci", str(t.node("/cpus/cpu@1"), "enable-method"));
+        assertEquals(2 * 0x2_0000L, u64s(t.node("/intc@8000000"), "reg")[3]);
+    }
+
+    @Test
+    void seventeenCpusUseAff1() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(17, 0, 0, ""));
+        assertEquals(0x100L, t.node("/cpus/cpu@100").property("reg").orElseThrow().asU64());
+        assertEquals(17, t.node("/cpus").children().size());
+    }
+
+    @Test
+    void uartAndChosenWithoutInitrd() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(1, 0, 0, "console=ttyS0 quiet"));
+        FdtNode uart = t.node("/uart@9000000");
+        assertEquals("ns16550a", str(uart, "compatible"));
+        assertArrayEquals(new long[] {0x0900_0000L, 8}, u64s(uart, "reg"));
+        assertEquals(0, u32(uart, "reg-shift"));
+        assertEquals(1_843_200, u32(uart, "clock-frequency"));
+        assertArrayEquals(new int[] {0, 0, 4}, cells(uart, "interrupts"));
+
+        FdtNode chosen = t.node("/chosen");
+        assertEquals("console=ttyS0 quiet", str(chosen, "bootargs"));
+        assertEquals("/uart@9000000", str(chosen, "stdout-path"));
+        assertTrue(t.find(str(chosen, "stdout-path")).isPresent());
+        assertFalse(chosen.property("linux,initrd-start").isPresent());
+        assertFalse(chosen.property("linux,initrd-end").isPresent());
+        assertEquals(32, chosen.property("rng-seed").orElseThrow().length());
+    }
+
+    @Test
+    void chosenWithInitrd() throws Exception {
+        long size = 5 * MIB + 17;
+        BootPlacement p = BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, 30 * MIB, size);
+        FdtNode chosen = DeviceTree.parse(dtb(1, 0, size, "")).node("/chosen");
+        assertEquals(p.initrdAddress(), chosen.property("linux,initrd-start").orElseThrow().asU64());
+        assertEquals(p.initrdAddress() + size, chosen.property("linux,initrd-end").orElseThrow().asU64());
+        assertEquals(8, chosen.property("linux,initrd-start").orElseThrow().length());
+    }
+
+    @Test
+    void virtioSlots() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(1, 3, 0, ""));
+        for (int i = 0; i < 3; i++) {
+            long base = 0x0A00_0000L + 0x200L * i;
+            FdtNode v = t.node("/virtio_mmio@" + Long.toHexString(base));
+            assertEquals("virtio,mmio", str(v, "compatible"));
+            assertArrayEquals(new long[] {base, 0x200}, u64s(v, "reg"));
+            assertArrayEquals(new int[] {0, 1 + i, 1}, cells(v, "interrupts"));
+            assertTrue(v.property("dma-coherent").orElseThrow().isEmpty());
+        }
+        assertFalse(t.find("/virtio_mmio@a000600").isPresent());
+    }
+
+    @Test
+    void pioSerialIsRejected() {
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, 1);
+        BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(Fixtures.pioSerial()));
+        assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
+                BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
+    }
+
+    @Test
+    void treeIsSmall() throws Exception {
+        assertTrue(dtb(123, 32, MIB, "x".repeat(2000)).length < 64 * 1024);
+    }
+
+    // dtc: the reference compiler must decompile our trees without a single warning.
+
+    static Path requireDtc() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            Path p = Path.of(dir, "dtc");
+            if (Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        String message = "dtc not found on PATH; install it with: apt-get install -y device-tree-compiler";
+        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+            fail(message + " (required because CI=true)");
+        }
+        Assumptions.abort(message);
+        return null;
+    }
+
+    record DtcResult(int exit, String stdout, String stderr) {}
+
+    static DtcResult dtc(byte[] dtb) throws IOException, InterruptedException {
+        Path dtc = requireDtc();
+        Path in = Files.createTempFile("aarch64-", ".dtb");
+        Path out = Files.createTempFile("aarch64-", ".dts");
+        Path err = Files.createTempFile("aarch64-", ".err");
+        try {
+            Files.write(in, dtb);
+            Process p = new ProcessBuilder(dtc.toString(), "-I", "dtb", "-O", "dts", in.toString())
+                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                fail("dtc timed out");
+            }
+            return new DtcResult(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                    Files.readString(err, StandardCharsets.UTF_8));
+        } finally {
+            Files.deleteIfExists(in);
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    @Test
+    void dtcDecompilesWithoutWarnings() throws Exception {
+        for (byte[] blob : List.of(dtb(1, 0, 0, "console=ttyS0"), dtb(2, 32, 3 * MIB, "console=ttyS0 quiet"),
+                dtb(123, 8, 0, ""))) {
+            DtcResult r = dtc(blob);
+            assertEquals(0, r.exit(), r.stderr());
+            assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.stdout());
+            assertTrue(r.stdout().contains("compatible = \"arm,gic-v3\";"), r.stdout());
+        }
+    }
+
+    @Test
+    void dtcSeesTheExpectedSource() throws Exception {
+        String dts = dtc(dtb(2, 1, 0, "console=ttyS0")).stdout();
+        for (String line : List.of(
+                "interrupt-parent = <0x01>;",
+                "enable-method = \"psci\";",
+                "reg = <0x00 0x01>;",
+                "reg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 0x40000>;",
+                "interrupts = <0x01 0x0d 0x04 0x01 0x0e 0x04 0x01 0x0b 0x04 0x01 0x0a 0x04>;",
+                "stdout-path = \"/uart@9000000\";",
+                "interrupts = <0x00 0x00 0x04>;",
+                "interrupts = <0x00 0x01 0x01>;",
+                "method = \"hvc\";")) {
+            assertTrue(dts.contains(line), "missing \"" + line + "\" in:\n" + dts);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package dev.mesovirt.arch.aarch64;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The arm64 KVM ABI values: golden numbers (from arch/arm64/include/uapi/asm/kvm.h and include/uapi/linux/kvm.h,
+ * and the ioctl numbers seen working on a real arm64 KVM host), and, where the arm64 uapi headers are at hand, the
+ * same values computed by the C compiler from them. The headers: Debian trixie's linux-libc-dev (all
+ * architectures' asm/ under /usr/include/TRIPLET) or a directory named by MESOVIRT_ARM64_UAPI that holds
+ * {@code linux/kvm.h} and {@code aarch64-linux-gnu/asm/kvm.h}.
+ */
+class Arm64KvmTest {
+    @Test
+    void oneRegIds() {
+        assertEquals(0x6030_0000_0010_0000L, Arm64Kvm.REG_X0);
+        assertEquals(0x6030_0000_0010_0002L, Arm64Kvm.xRegister(1));
+        assertEquals(0x6030_0000_0010_003cL, Arm64Kvm.xRegister(30));
+        assertEquals(0x6030_0000_0010_003eL, Arm64Kvm.REG_SP);
+        assertEquals(0x6030_0000_0010_0040L, Arm64Kvm.REG_PC);
+        assertEquals(0x6030_0000_0010_0042L, Arm64Kvm.REG_PSTATE);
+        assertEquals(0x6030_0000_0013_C005L, Arm64Kvm.REG_MPIDR_EL1);
+        // CNTVCT_EL0 (3, 3, 14, 0, 2): KVM_REG_ARM_TIMER_CVAL's swapped encoding in the uapi header.
+        assertEquals(0x6030_0000_0013_DF02L, Arm64Kvm.systemRegister(3, 3, 14, 0, 2));
+        assertThrows(IllegalArgumentException.class, () -> Arm64Kvm.xRegister(31));
+        assertThrows(IllegalArgumentException.class, () -> Arm64Kvm.coreRegister(4));
+    }
+
+    @Test
+    void ioctlNumbersAndStructSizes() {
+        assertEquals(32, Arm64Kvm.VCPU_INIT_SIZE);
+        assertEquals(0x4020_AEAEL, Arm64Kvm.ARM_VCPU_INIT);
+        assertEquals(0x8020_AEAFL, Arm64Kvm.ARM_PREFERRED_TARGET);
+    }
+
+    @Test
+    void vcpuFeaturesAndBootState() {
+        assertEquals(0b100, VcpuSetup.features(0));
+        assertEquals(0b101, VcpuSetup.features(1));
+        assertEquals(0x3c5, Arm64Kvm.PSTATE_EL1H_DAIF_MASKED);
+    }
+
+    @Test
+    void vgicAttributes() {
+        assertEquals(7, Arm64Kvm.DEV_TYPE_ARM_VGIC_V3);
+        assertEquals(0, Arm64Kvm.VGIC_GRP_ADDR);
+        assertEquals(2, Arm64Kvm.VGIC_V3_ADDR_TYPE_DIST);
+        assertEquals(3, Arm64Kvm.VGIC_V3_ADDR_TYPE_REDIST);
+        assertEquals(3, Arm64Kvm.VGIC_GRP_NR_IRQS);
+        assertEquals(4, Arm64Kvm.VGIC_GRP_CTRL);
+        assertEquals(0, Arm64Kvm.VGIC_CTRL_INIT);
+        assertEquals(0x10000, Arm64Kvm.VGIC_V3_DIST_SIZE);
+        assertEquals(0x20000, Arm64Kvm.VGIC_V3_REDIST_SIZE);
+    }
+
+    @Test
+    void irqLineEncoding() {
+        // irq_type (SPI = 1) in bits 24-27, vcpu_index (ignored for SPIs) in 16-23, INTID in 0-15.
+        assertEquals(0x0100_0020, Arm64Kvm.spiIrqLine(32));
+        assertEquals(0x0100_0021, Arm64Kvm.spiIrqLine(33));
+        assertEquals(0x0100_03fb, Arm64Kvm.spiIrqLine(1019));
+        assertThrows(IllegalArgumentException.class, () -> Arm64Kvm.spiIrqLine(31));
+        assertThrows(IllegalArgumentException.class, () -> Arm64Kvm.spiIrqLine(1020));
+        assertEquals(48, Arm64Kvm.vmTypeIpaSize(48));
+    }
+
+    @Test
+    void mpidrAsKvmResetsIt() {
+        assertEquals(0x8000_0000L, VcpuSetup.expectedMpidr(0));
+        assertEquals(0x8000_0001L, VcpuSetup.expectedMpidr(1));
+        assertEquals(0x8000_000fL, VcpuSetup.expectedMpidr(15));
+        assertEquals(0x8000_0100L, VcpuSetup.expectedMpidr(16));
+        assertEquals(0x8000_0702L, VcpuSetup.expectedMpidr(114));
+        assertEquals(0x0000_0702L, VcpuSetup.affinity(VcpuSetup.expectedMpidr(114)));
+        assertEquals(0x0001_0000L, VcpuSetup.affinity(VcpuSetup.expectedMpidr(4096)));
+    }
+
+    @Test
+    void valuesMatchTheArm64UapiHeaders() throws Exception {
+        Optional<Path> headers = arm64Uapi();
+        assumeTrue(headers.isPresent(), "no arm64 uapi headers (set MESOVIRT_ARM64_UAPI or install trixie's linux-libc-dev)");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/gcc")), "no gcc");
+        String core = "KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG";
+        Map<String, Long> expected = new LinkedHashMap<>();
+        Map<String, String> expr = new LinkedHashMap<>();
+        put(expected, expr, "vcpu_init_size", "sizeof(struct kvm_vcpu_init)", Arm64Kvm.VCPU_INIT_SIZE);
+        put(expected, expr, "features_offset", "offsetof(struct kvm_vcpu_init, features)", Arm64Kvm.VCPU_INIT_FEATURES);
+        put(expected, expr, "vcpu_init", "KVM_ARM_VCPU_INIT", Arm64Kvm.ARM_VCPU_INIT);
+        put(expected, expr, "preferred_target", "KVM_ARM_PREFERRED_TARGET", Arm64Kvm.ARM_PREFERRED_TARGET);
+        put(expected, expr, "x0", core + "(regs.regs[0])", Arm64Kvm.REG_X0);
+        put(expected, expr, "x3", core + "(regs.regs[3])", Arm64Kvm.xRegister(3));
+        put(expected, expr, "sp", core + "(regs.sp)", Arm64Kvm.REG_SP);
+        put(expected, expr, "pc", core + "(regs.pc)", Arm64Kvm.REG_PC);
+        put(expected, expr, "pstate", core + "(regs.pstate)", Arm64Kvm.REG_PSTATE);
+        put(expected, expr, "mpidr", "ARM64_SYS_REG(3, 0, 0, 0, 5)", Arm64Kvm.REG_MPIDR_EL1);
+        put(expected, expr, "power_off", "KVM_ARM_VCPU_POWER_OFF", Arm64Kvm.FEATURE_POWER_OFF);
+        put(expected, expr, "psci_0_2", "KVM_ARM_VCPU_PSCI_0_2", Arm64Kvm.FEATURE_PSCI_0_2);
+        put(expected, expr, "vgic_v3", "KVM_DEV_TYPE_ARM_VGIC_V3", Arm64Kvm.DEV_TYPE_ARM_VGIC_V3);
+        put(expected, expr, "grp_addr", "KVM_DEV_ARM_VGIC_GRP_ADDR", Arm64Kvm.VGIC_GRP_ADDR);
+        put(expected, expr, "grp_nr_irqs", "KVM_DEV_ARM_VGIC_GRP_NR_IRQS", Arm64Kvm.VGIC_GRP_NR_IRQS);
+        put(expected, expr, "grp_ctrl", "KVM_DEV_ARM_VGIC_GRP_CTRL", Arm64Kvm.VGIC_GRP_CTRL);
+        put(expected, expr, "ctrl_init", "KVM_DEV_ARM_VGIC_CTRL_INIT", Arm64Kvm.VGIC_CTRL_INIT);
+        put(expected, expr, "dist", "KVM_VGIC_V3_ADDR_TYPE_DIST", Arm64Kvm.VGIC_V3_ADDR_TYPE_DIST);
+        put(expected, expr, "redist", "KVM_VGIC_V3_ADDR_TYPE_REDIST", Arm64Kvm.VGIC_V3_ADDR_TYPE_REDIST);
+        put(expected, expr, "irq_type_shift", "KVM_ARM_IRQ_TYPE_SHIFT", Arm64Kvm.IRQ_TYPE_SHIFT);
+        put(expected, expr, "irq_vcpu_shift", "KVM_ARM_IRQ_VCPU_SHIFT", Arm64Kvm.IRQ_VCPU_SHIFT);
+        put(expected, expr, "irq_num_mask", "KVM_ARM_IRQ_NUM_MASK", Arm64Kvm.IRQ_NUM_MASK);
+        put(expected, expr, "irq_type_spi", "KVM_ARM_IRQ_TYPE_SPI", Arm64Kvm.IRQ_TYPE_SPI);
+        put(expected, expr, "irq_type_ppi", "KVM_ARM_IRQ_TYPE_PPI", Arm64Kvm.IRQ_TYPE_PPI);
+        put(expected, expr, "cap_ipa", "KVM_CAP_ARM_VM_IPA_SIZE", 165);
+        put(expected, expr, "ipa48", "KVM_VM_TYPE_ARM_IPA_SIZE(48)", Arm64Kvm.vmTypeIpaSize(48));
+        assertEquals(expected, probe(headers.get(), expr));
+    }
+
+    private static void put(Map<String, Long> expected, Map<String, String> expr, String name, String c, long value) {
+        expected.put(name, value);
+        expr.put(name, c);
+    }
+
+    static Optional<Path> arm64Uapi() {
+        String env = System.getenv("MESOVIRT_ARM64_UAPI");
+        for (Path p : env != null ? List.of(Path.of(env)) : List.of(Path.of("/usr/include"))) {
+            if (Files.exists(p.resolve("aarch64-linux-gnu/asm/kvm.h")) && Files.exists(p.resolve("linux/kvm.h"))) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Map<String, Long> probe(Path include, Map<String, String> expressions)
+            throws IOException, InterruptedException {
+        Path dir = Files.createTempDirectory("arm64probe");
+        StringBuilder src = new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include <linux/kvm.h>\n");
+        src.append("int main(void) {\n");
+        expressions.forEach((k, v) -> src.append("  printf(\"%s %llu\\n\", \"").append(k)
+                .append("\", (unsigned long long)(").append(v).append("));\n"));
+        src.append("  return 0;\n}\n");
+        Path c = dir.resolve("probe.c");
+        Files.writeString(c, src);
+        Path exe = dir.resolve("probe");
+        // The arm64 headers first: they use only fixed-size types, so the host compiler computes arm64's layout.
+        run(List.of("gcc", "-I", include.resolve("aarch64-linux-gnu").toString(), "-I", include.toString(), "-o",
+                exe.toString(), c.toString()));
+        Map<String, Long> values = new LinkedHashMap<>();
+        for (String line : run(List.of(exe.toString())).split("\n")) {
+            if (!line.isBlank()) {
+                String[] kv = line.trim().split(" ");
+                values.put(kv[0], Long.parseUnsignedLong(kv[1]));
+            }
+        }
+        return values;
+    }
+
+    private static String run(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new AssertionError(command + " failed:\n" + out);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,110 @@
+package dev.mesovirt.arch.aarch64;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class ArmImageHeaderTest {
+    private static ArmImageHeader parse(byte[] b) throws ArmImageHeader.InvalidImageException {
+        return ArmImageHeader.parse(Arrays.copyOf(b, Math.min(b.length, 0x400)), b.length);
+    }
+
+    private static String error(byte[] b) {
+        return assertThrows(ArmImageHeader.InvalidImageException.class, () -> parse(b)).getMessage();
+    }
+
+    @Test
+    void goodImage() throws Exception {
+        ArmImageHeader h = parse(SyntheticImage.image(0, 0x2a5_0000, 0b1010, 4096));
+        assertEquals(0, h.textOffset());
+        assertEquals(0x2a5_0000, h.imageSize());
+        assertTrue(h.littleEndian());
+        assertTrue(h.placeAnywhere());
+        assertEquals(4, h.pageSizeKiB());
+    }
+
+    @Test
+    void legacyTextOffsetAndFlags() throws Exception {
+        ArmImageHeader h = parse(SyntheticImage.image(0x80000, 0x100_0000, 0, 4096));
+        assertEquals(0x80000, h.textOffset());
+        assertFalse(h.placeAnywhere());
+        assertEquals(0, h.pageSizeKiB());
+        assertEquals(64, parse(SyntheticImage.image(0, 0x100_0000, 0b110, 4096)).pageSizeKiB());
+        assertEquals(16, parse(SyntheticImage.image(0, 0x100_0000, 0b100, 4096)).pageSizeKiB());
+    }
+
+    @Test
+    void badMagic() {
+        byte[] b = SyntheticImage.standard();
+        b[56] = 'X';
+        String m = error(b);
+        assertTrue(m.contains("not an arm64 Image") && m.contains("offset 56"), m);
+    }
+
+    @Test
+    void truncated() {
+        String m = error(Arrays.copyOf(SyntheticImage.standard(), 40));
+        assertTrue(m.contains("truncated") && m.contains("40 bytes"), m);
+        String headerOnly = error(Arrays.copyOf(SyntheticImage.standard(), 64));
+        assertTrue(headerOnly.contains("truncated"), headerOnly);
+        assertTrue(error(new byte[0]).contains("truncated"));
+    }
+
+    @Test
+    void gzipCompressed() {
+        byte[] b = new byte[1000];
+        b[0] = 0x1f;
+        b[1] = (byte) 0x8b;
+        b[2] = 8;
+        String m = error(b);
+        assertTrue(m.contains("gzip") && m.contains("decompress it first"), m);
+    }
+
+    @Test
+    void otherCompressionsAndFormats() {
+        assertTrue(error(new byte[] {(byte) 0xfd, '7', 'z', 'X', 'Z', 0, 0, 0}).contains("xz"));
+        assertTrue(error(new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0}).contains("zstd"));
+        assertTrue(error(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0}).contains("ELF"));
+        byte[] zboot = new byte[128];
+        zboot[0] = 'M';
+        zboot[1] = 'Z';
+        zboot[4] = 'z';
+        zboot[5] = 'i';
+        zboot[6] = 'm';
+        zboot[7] = 'g';
+        assertTrue(error(zboot).contains("zboot"));
+        byte[] bz = new byte[0x400];
+        bz[0x202] = 'H';
+        bz[0x203] = 'd';
+        bz[0x204] = 'r';
+        bz[0x205] = 'S';
+        assertTrue(error(bz).contains("x86 bzImage"));
+    }
+
+    @Test
+    void bigEndianKernelIsRejected() {
+        String m = error(SyntheticImage.image(0, 1 << 20, 0b1011, 4096));
+        assertTrue(m.contains("big-endian"), m);
+    }
+
+    @Test
+    void implausibleFields() {
+        assertTrue(error(SyntheticImage.image(0x80000, 0, 0, 4096)).contains("image_size 0"));
+        assertTrue(error(SyntheticImage.image(0x200000, 1 << 20, 0, 4096)).contains("text_offset"));
+        assertTrue(error(SyntheticImage.image(0x123, 1 << 20, 0, 4096)).contains("text_offset"));
+        assertTrue(error(SyntheticImage.image(0, -1, 0, 4096)).contains("image_size"));
+    }
+
+    @Test
+    void magicIsArmX64InLittleEndian() {
+        byte[] b = SyntheticImage.standard();
+        assertEquals("ARM\u0064", new String(b, 56, 4, java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertEquals(0x644d5241, ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt(56));
+    }
+}

@@ -1,0 +1,61 @@
+package dev.mesovirt.arch.aarch64;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.IrqUse;
+import org.junit.jupiter.api.Test;
+
+class Gicv3Test {
+    @Test
+    void serialIsSpiZeroLevelTriggered() {
+        Gicv3 gic = new Gicv3(null, 128, "test");
+        Irq serial = gic.allocate(IrqUse.SERIAL);
+        assertEquals(new Irq(0, 0x0100_0020, 0, true), serial);
+        assertEquals(serial, gic.allocate(IrqUse.SERIAL));
+    }
+
+    @Test
+    void virtioSpisCountUpFromOneEdgeTriggered() {
+        Gicv3 gic = new Gicv3(null, 128, "test");
+        gic.allocate(IrqUse.SERIAL);
+        Irq first = gic.allocate(IrqUse.VIRTIO);
+        Irq second = gic.allocate(IrqUse.VIRTIO);
+        // gsi for irqfd's default routing (SPI n = GSI n), KVM_IRQ_LINE word, device tree GIC_SPI number.
+        assertEquals(new Irq(1, 0x0100_0021, 1, false), first);
+        assertEquals(new Irq(2, 0x0100_0022, 2, false), second);
+        assertFalse(first.levelTriggered());
+    }
+
+    @Test
+    void everyVirtioSlotGetsAnSpi() {
+        Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
+        for (int i = 0; i < Aarch64Architecture.VIRTIO_MMIO_SLOTS; i++) {
+            Irq irq = gic.allocate(IrqUse.VIRTIO);
+            assertTrue(Arm64Kvm.SPI_BASE + irq.firmwareNumber() < Aarch64Architecture.GIC_NR_IRQS);
+        }
+    }
+
+    @Test
+    void runsOutOfSpis() {
+        Gicv3 gic = new Gicv3(null, 64, "test");
+        for (int i = 1; i < 32; i++) {
+            assertEquals(i, gic.allocate(IrqUse.VIRTIO).gsi());
+        }
+        String m = assertThrows(IllegalArgumentException.class, () -> gic.allocate(IrqUse.VIRTIO)).getMessage();
+        assertTrue(m.contains("no SPI left"), m);
+    }
+
+    @Test
+    void nrIrqsBounds() {
+        Gicv3.validateNrIrqs(64);
+        Gicv3.validateNrIrqs(128);
+        Gicv3.validateNrIrqs(1024);
+        assertThrows(IllegalArgumentException.class, () -> Gicv3.validateNrIrqs(32));
+        assertThrows(IllegalArgumentException.class, () -> Gicv3.validateNrIrqs(100));
+        assertThrows(IllegalArgumentException.class, () -> Gicv3.validateNrIrqs(1056));
+    }
+}
