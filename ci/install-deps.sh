@@ -3,7 +3,7 @@
 # archive, and checks that a JDK 21+ is present (Debian 12 ships only 17; these machines carry Temurin 25 under
 # /usr/lib/jvm, which bin/mesovirt and ci/env.sh pick automatically). Idempotent and quiet when all is there.
 set -euo pipefail
-PKGS=(maven gcc libc6-dev linux-libc-dev qemu-system-x86 busybox-static cpio xz-utils zstd acpica-tools
+PKGS=(maven gcc libc6-dev linux-libc-dev qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils zstd acpica-tools
       device-tree-compiler e2fsprogs strace)
 missing=()
 for p in "${PKGS[@]}"; do
