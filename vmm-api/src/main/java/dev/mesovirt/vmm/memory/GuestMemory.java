@@ -170,19 +170,7 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     public void read(long address, byte[] destination, int offset, int length) {
-        java.util.Objects.checkFromIndexSize(offset, length, destination.length);
-        if (!contains(address, length)) {
-            throw outside(address, length);
-        }
-        checkOpen();
-        int done = 0;
-        while (done < length) {
-            long a = address + done;
-            int c = chunkOf(a);
-            int n = (int) Math.min(length - done, chunkEnd[c] - a);
-            chunks[c].get((int) (a - chunkStart[c]), destination, offset + done, n);
-            done += n;
-        }
+        transfer(address, destination, offset, length, false);
     }
 
     public byte[] read(long address, int length) {
@@ -195,7 +183,12 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     public void write(long address, byte[] source, int offset, int length) {
-        java.util.Objects.checkFromIndexSize(offset, length, source.length);
+        transfer(address, source, offset, length, true);
+    }
+
+    /** Copies between guest RAM and an array, splitting where the range crosses a 1 GiB view. */
+    private void transfer(long address, byte[] array, int offset, int length, boolean toGuest) {
+        java.util.Objects.checkFromIndexSize(offset, length, array.length);
         if (!contains(address, length)) {
             throw outside(address, length);
         }
@@ -205,7 +198,12 @@ public final class GuestMemory implements AutoCloseable {
             long a = address + done;
             int c = chunkOf(a);
             int n = (int) Math.min(length - done, chunkEnd[c] - a);
-            chunks[c].put((int) (a - chunkStart[c]), source, offset + done, n);
+            int at = (int) (a - chunkStart[c]);
+            if (toGuest) {
+                chunks[c].put(at, array, offset + done, n);
+            } else {
+                chunks[c].get(at, array, offset + done, n);
+            }
             done += n;
         }
     }
