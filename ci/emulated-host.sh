@@ -1,7 +1,7 @@
 #!/bin/bash
 # Run SCRIPT inside an emulated KVM host and exit with SCRIPT's exit code.
 #
-# usage: ci/emulated-host.sh ARCH SCRIPT [ARGS...]     (ARCH: x86_64 or aarch64; riscv64 exits 2 "not yet supported")
+# usage: ci/emulated-host.sh ARCH SCRIPT [ARGS...]     (ARCH: x86_64, aarch64 or riscv64)
 #
 # Why: this machine's /dev/kvm is kvm_pvm, which cannot boot stock Linux guests. QEMU's software emulation (TCG)
 # with -cpu max emulates AMD SVM + nested paging, so Debian's generic kernel inside it loads kvm_amd and offers a
@@ -11,6 +11,10 @@
 # has KVM built in. Its programs cannot come from this x86_64 machine, so an arm64 userland (JDK 21, bash, busybox)
 # is built from trixie's packages into the cache and shared over 9p; ci/host/init-aarch64.sh composes a root from it
 # plus this machine's non-system directories (/work, /root, ...) at their usual paths. JAVA_HOME is the arm64 JDK.
+# riscv64: QEMU's virt board with the H extension and the AIA (APLIC + IMSIC, 7 guest interrupt files so that KVM can
+# use hardware-accelerated IMSICs) runs trixie's riscv64 kernel (KVM as a module). Debian 12's QEMU 7.2 hangs with
+# aia=aplic-imsic, so QEMU 10 comes from trixie's amd64 packages, unpacked into the cache (no system install) and
+# run through trixie's own ld.so. The userland (JDK 21 riscv64) and init (ci/host/init-riscv64.sh) work as aarch64's.
 #
 # Inside: cwd = the caller's cwd, MESOVIRT_IN_EMULATED_HOST=1, stdin /dev/null, / read-only except fresh (empty)
 # tmpfs on /tmp, /run and /dev/shm. SCRIPT runs with bash. A SCRIPT under /tmp or /run is copied to a run dir in the
@@ -70,14 +74,59 @@ case $ARCH in
     USERLAND_PKGS="openjdk-21-jre-headless libc6 libgcc-s1 libstdc++6 zlib1g bash libtinfo6 busybox-static"
     USERLAND_JAVA_HOME=/usr/lib/jvm/java-21-openjdk-arm64
     ;;
+  riscv64)
+    QEMU_PKG=qemu-system-riscv        # trixie amd64's QEMU 10, unpacked into a private root (below)
+    MV_FOREIGN="trixie riscv64"
+    KERNEL_META=linux-image-riscv64   # APLIC, IMSIC, virtio-pci and the 8250 console built in; kvm is a module
+    BUSYBOX_PKG=busybox-static
+    HOST_MODULES="kvm 9pnet_virtio 9p virtio-rng"
+    HOST_INIT=$MV_CI_DIR/host/init-riscv64.sh
+    USERLAND_PKGS="openjdk-21-jre-headless libc6 libgcc-s1 libstdc++6 zlib1g bash libtinfo6 busybox-static"
+    USERLAND_JAVA_HOME=/usr/lib/jvm/java-21-openjdk-riscv64
+    ;;
   *) mv_unsupported_arch "$ARCH" ;;
 esac
 
 [ -f "$SCRIPT" ] || mv_die "no such script: $SCRIPT" 2
-command -v "$QEMU" >/dev/null || mv_die "$QEMU not found: apt-get install $QEMU_PKG" 2
+[ "$ARCH" = riscv64 ] || command -v "$QEMU" >/dev/null || mv_die "$QEMU not found: apt-get install $QEMU_PKG" 2
 mv_check_cache_location
 HOSTDIR=$MV_CACHE/host/$ARCH
 mkdir -p "$HOSTDIR/runs" "$HOSTDIR/logs"
+
+# riscv64: QEMU 10 from trixie amd64 with its dependencies (a private apt state with an empty dpkg status, so
+# apt-get --download-only fetches the whole closure), unpacked into HOSTDIR/qemu-root; HOSTDIR/qemu-system-riscv64
+# runs it through that root's own ld.so. Cached by the package's version.
+if [ "$ARCH" = riscv64 ]; then
+  QEMU=$HOSTDIR/qemu-system-riscv64
+  QVER=$(MV_FOREIGN="trixie amd64"; mv_apt_ready "$QEMU_PKG" && mv_candidate "$QEMU_PKG")
+  [ -n "$QVER" ] || mv_die "cannot resolve $QEMU_PKG in trixie amd64" 2
+  if [ ! -x "$QEMU" ] || [ "$(cat "$HOSTDIR/qemu-stamp" 2>/dev/null)" != "$QEMU_PKG=$QVER" ]; then
+    mv_lock
+    (
+      MV_FOREIGN="trixie amd64"
+      mapfile -t o < <(mv_apt_opts)
+      d=$MV_CACHE/apt-trixie-amd64
+      apt-get -q "${o[@]}" install --download-only -y --no-install-recommends "$QEMU_PKG=$QVER" >&2 \
+        || mv_die "apt-get --download-only $QEMU_PKG failed" 2
+      r=$(mktemp -d "$HOSTDIR/.qemu-root.XXXXXX")
+      for deb in "$d"/archives/*.deb; do dpkg-deb -x "$deb" "$r"; done
+      [ -x "$r/usr/bin/qemu-system-riscv64" ] || mv_die "no qemu-system-riscv64 in $QEMU_PKG" 2
+      rm -rf "$HOSTDIR/qemu-root"; mv "$r" "$HOSTDIR/qemu-root"
+    ) || exit 2
+    R=$HOSTDIR/qemu-root
+    cat > "$QEMU.tmp" <<QEOF
+#!/bin/sh
+# trixie's QEMU $QVER from a private root (written by ci/emulated-host.sh). -audio none: no audio modules needed.
+export QEMU_MODULE_DIR=$R/usr/lib/x86_64-linux-gnu/qemu
+exec $R/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $R/usr/lib/x86_64-linux-gnu \
+  $R/usr/bin/qemu-system-riscv64 -L $R/usr/share/qemu -audio none "\$@"
+QEOF
+    chmod 755 "$QEMU.tmp"; mv "$QEMU.tmp" "$QEMU"
+    echo "$QEMU_PKG=$QVER" > "$HOSTDIR/qemu-stamp"
+    mv_unlock
+    mv_log "emulated host: QEMU $("$QEMU" --version | head -1) in $R"
+  fi
+fi
 
 # ---- host kernel + initramfs (cached; rebuilt only when package versions, init or this builder change) ----------
 INIT=${HOST_INIT:-$MV_CI_DIR/host/init.sh}
@@ -145,7 +194,7 @@ if ! host_ready; then
     KDIR=$(mv_fetch_pkg "$KPKG" "$KVER")
     MTREE=$KDIR/lib/modules/$KV
     [ -d "$MTREE" ] || MTREE=$KDIR/usr/lib/modules/$KV    # merged-/usr kernel packages (trixie)
-    [ -s "$KDIR/boot/vmlinuz-$KV" ] || mv_die "no boot/vmlinuz-$KV in $KPKG"
+    [ -s "$KDIR/boot/vmlinuz-$KV" ] || [ -s "$KDIR/boot/vmlinux-$KV" ] || mv_die "no boot/vmlinuz-$KV in $KPKG"
     [ -e "$BB_DIR/bin/busybox" ] || BB_DIR=$BB_DIR/usr    # trixie's busybox is /usr/bin/busybox
     ROOT=$(mktemp -d "$HOSTDIR/.root.XXXXXX")
     mkdir -p "$ROOT"/{bin,proc,sys,dev,host,modules}
@@ -160,7 +209,10 @@ if ! host_ready; then
     rm -rf "$ROOT"
     # "kernel": the uncompressed vmlinux (PVH entry, saves ~6 s of emulated decompression per boot), or the bzImage
     # if its payload cannot be extracted. arm64: Debian's vmlinuz is a plain Image (gunzip'd should it be gzip).
-    if [ "$ARCH" = aarch64 ]; then
+    if [ "$ARCH" = riscv64 ]; then
+      cp "$KDIR/boot/vmlinux-$KV" "$HOSTDIR/kernel.tmp"    # trixie's riscv64 vmlinux-* is the (EFI-stub) Image
+      KFORM="Image"
+    elif [ "$ARCH" = aarch64 ]; then
       if gzip -t "$KDIR/boot/vmlinuz-$KV" 2>/dev/null; then
         gzip -dc "$KDIR/boot/vmlinuz-$KV" > "$HOSTDIR/kernel.tmp"
       else
@@ -249,7 +301,11 @@ if [ -z "${MESOVIRT_HOST_LOG:-}" ]; then
   ls -1t "$HOSTDIR/logs"/*.log 2>/dev/null | tail -n +21 | xargs -r rm -f
 fi
 
-if [ "$ARCH" = aarch64 ]; then
+if [ "$ARCH" = riscv64 ]; then
+  # h: the hypervisor extension; smaia/ssaia + aia=aplic-imsic: the AIA; aia-guests=7: guest interrupt files, without
+  # which KVM offers only the emulated AIA mode; sv57=false: the JVM aborts on "Unsupported satp mode: SV57".
+  QARGS=(-M virt,aia=aplic-imsic,aia-guests=7 -cpu rv64,h=true,smaia=true,ssaia=true,sv57=false -bios default)
+elif [ "$ARCH" = aarch64 ]; then
   # EL2 for KVM, GICv3 for the in-kernel vGICv3; pauth=off: emulating pointer authentication makes it ~4x slower.
   QARGS=(-M virt,virtualization=on,gic-version=3 -cpu max,pauth=off)
 else

@@ -1,11 +1,12 @@
 #!/bin/bash
 # Build (cached) the nested test guest's kernels and initrds for one architecture, from Debian packages only.
 #
-# usage: ci/guest-image.sh ARCH        (ARCH: x86_64 or aarch64; riscv64 exits 2 "not yet supported")
+# usage: ci/guest-image.sh ARCH        (ARCH: x86_64, aarch64 or riscv64)
 # output: ${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/<arch>/
 #   vmlinuz-cloud,   initrd-cloud.gz     Debian's "cloud" flavour (small, needs ACPI MADT for SMP)
 #   vmlinuz-generic, initrd-generic.gz   Debian's generic flavour
 #   aarch64: vmlinuz-generic, initrd-generic.gz   Debian 13 "trixie"'s arm64 kernel (vmlinuz is a plain arm64 Image)
+#   riscv64: vmlinuz-generic, initrd-generic.gz  Debian 13 "trixie"'s riscv64 kernel (its boot/vmlinux-* is the Image)
 #   stamp                                package versions + hashes the outputs were built from
 # Each initrd is a gzip'd newc cpio: static busybox, /init (ci/guest/init.sh) and the modules of THAT kernel as
 # /lib/modules/<name>.ko (the init loads them in a fixed order, so no modules.dep). A run whose stamp matches does
@@ -15,7 +16,7 @@ set -euo pipefail
 # shellcheck source=ci/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] || mv_die "usage: $0 ARCH   (x86_64 or aarch64; riscv64 not yet supported)" 2
+[ $# -eq 1 ] || mv_die "usage: $0 ARCH   (x86_64, aarch64 or riscv64)" 2
 ARCH=$1
 
 # Modules wanted in the guest when the kernel has them as modules (missing = built in or absent: skipped quietly).
@@ -36,6 +37,12 @@ case $ARCH in
     # The same release as the emulated aarch64 host (ci/emulated-host.sh), whose arm64 kernel is also the guest's.
     MV_FOREIGN="trixie arm64"
     FLAVOURS="generic:linux-image-arm64"
+    BUSYBOX_PKG=busybox-static
+    ;;
+  riscv64)
+    # The same release as the emulated riscv64 host, whose kernel is also the guest's.
+    MV_FOREIGN="trixie riscv64"
+    FLAVOURS="generic:linux-image-riscv64"
     BUSYBOX_PKG=busybox-static
     ;;
   *) mv_unsupported_arch "$ARCH" ;;
@@ -108,7 +115,9 @@ for f in $FLAVOURS; do
   pkg=${KPKG[$name]}
   kv=${pkg#linux-image-}
   kdir=$(mv_fetch_pkg "$pkg" "${KVER[$name]}")
-  [ -s "$kdir/boot/vmlinuz-$kv" ] || mv_die "no boot/vmlinuz-$kv in $pkg"
+  kimg=$kdir/boot/vmlinuz-$kv
+  [ -s "$kimg" ] || kimg=$kdir/boot/vmlinux-$kv    # riscv64: the uncompressed (EFI-stub) Image
+  [ -s "$kimg" ] || mv_die "no boot/vmlinuz-$kv in $pkg"
   mtree=$kdir/lib/modules/$kv
   [ -d "$mtree" ] || mtree=$kdir/usr/lib/modules/$kv    # merged-/usr kernel packages (trixie)
 
@@ -138,10 +147,10 @@ for f in $FLAVOURS; do
 
   mv_pack_initramfs "$root" "$OUT/initrd-$name.gz"
   rm -rf "$root"
-  if gzip -t "$kdir/boot/vmlinuz-$kv" 2>/dev/null; then
-    gzip -dc "$kdir/boot/vmlinuz-$kv" > "$OUT/vmlinuz-$name.tmp"    # an arm64 Image.gz: boot the Image inside
+  if gzip -t "$kimg" 2>/dev/null; then
+    gzip -dc "$kimg" > "$OUT/vmlinuz-$name.tmp"    # an arm64 Image.gz: boot the Image inside
   else
-    cp "$kdir/boot/vmlinuz-$kv" "$OUT/vmlinuz-$name.tmp"
+    cp "$kimg" "$OUT/vmlinuz-$name.tmp"
   fi
   mv "$OUT/vmlinuz-$name.tmp" "$OUT/vmlinuz-$name"
   mv_log "$name: $pkg ${KVER[$name]}; modules:${have:- (none)}"

@@ -5,6 +5,8 @@
 set -euo pipefail
 PKGS=(maven gcc libc6-dev linux-libc-dev qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils zstd acpica-tools
       device-tree-compiler e2fsprogs strace)
+# (The riscv64 emulated host needs nothing more here: Debian 12's QEMU 7.2 cannot emulate the AIA, so
+# ci/emulated-host.sh unpacks trixie's QEMU 10 and the riscv64 packages into its cache with a private apt state.)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -20,13 +20,10 @@ MV_FOREIGN=
 mv_log() { printf '%s\n' "$*" >&2; }
 mv_die() { local rc=${2:-1}; printf 'ERROR: %s\n' "$1" >&2; exit "$rc"; }
 
-# Architectures are dispatched by name; the ones without a recipe yet fail with exit 2 so callers can tell
-# "unsupported" apart from "broken".
+# Architectures are dispatched by name; an unknown one fails with exit 2 so callers can tell "unsupported" apart
+# from "broken".
 mv_unsupported_arch() {
-  case $1 in
-    riscv64) mv_die "architecture '$1' is not yet supported by $(basename "$0") (only x86_64 and aarch64 so far; see /work/shared/emulated-hosts/README.md for the recipe)" 2 ;;
-    *) mv_die "unknown architecture '$1' (expected x86_64, aarch64 or riscv64)" 2 ;;
-  esac
+  mv_die "unknown architecture '$1' (expected x86_64, aarch64 or riscv64)" 2
 }
 
 # Refuse to put the cache where the emulated host cannot see it (it mounts fresh tmpfs on /tmp and /run).

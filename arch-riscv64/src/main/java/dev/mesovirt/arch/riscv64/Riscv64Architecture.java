@@ -1,0 +1,272 @@
+package dev.mesovirt.arch.riscv64;
+
+import com.sun.jna.Memory;
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.BootException;
+import dev.mesovirt.vmm.arch.BootPlan;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.KvmIoctls;
+import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * riscv64: a microVM laid out like QEMU's {@code virt} with {@code aia=aplic-imsic} (and kvmtool): the APLIC at
+ * 0x0C00_0000, a 16550 UART at 0x1000_0000, virtio-mmio slots from 0x1001_0000, one IMSIC interrupt file per hart
+ * from 0x2800_0000, RAM from 0x8000_0000. The kernel is a riscv64 {@code Image} entered in S-mode at its load
+ * address with a0 = hart id and a1 = the device tree; secondary harts start stopped and the guest starts them with
+ * SBI HSM, which KVM implements, as it does SBI SRST (system reset/shutdown arrive as {@code KVM_EXIT_SYSTEM_EVENT},
+ * which the architecture-neutral vCPU loop handles). Interrupts go through KVM's in-kernel AIA ({@link Aia}).
+ */
+public final class Riscv64Architecture implements Architecture {
+    private static final Logger LOG = LoggerFactory.getLogger(Riscv64Architecture.class);
+
+    public static final long APLIC_BASE = 0x0C00_0000L;
+    public static final long UART_BASE = 0x1000_0000L;
+    public static final int UART_REGISTER_SHIFT = 0;
+    public static final long VIRTIO_MMIO_BASE = 0x1001_0000L;
+    public static final long VIRTIO_MMIO_SLOT_SIZE = 0x200;
+    public static final int VIRTIO_MMIO_SLOTS = 32;
+    public static final long IMSIC_BASE = 0x2800_0000L;
+    public static final long RAM_BASE = 0x8000_0000L;
+    /** APLIC sources: the UART and one per virtio-mmio slot. */
+    public static final int APLIC_SOURCES = Aia.FIRST_VIRTIO_SOURCE - 1 + VIRTIO_MMIO_SLOTS;
+    /** IMSIC files up to 0x2C00_0000 would allow 16384 harts; KVM's own limit is far lower. */
+    public static final int MAX_VCPUS = 512;
+    public static final long MIN_RAM = 16L << 20;
+    /** Guest RAM ends below 2^40 (Sv39 guests map at most 2^39 bytes of RAM linearly; this leaves room). */
+    public static final long MAX_RAM_END = 1L << 40;
+    public static final int COMMAND_LINE_SIZE = 1024;
+    static final int RNG_SEED_BYTES = 32;
+
+    static {
+        if (APLIC_BASE + RiscvKvm.APLIC_SIZE > UART_BASE || VIRTIO_MMIO_BASE + VIRTIO_MMIO_SLOTS * VIRTIO_MMIO_SLOT_SIZE
+                > IMSIC_BASE || IMSIC_BASE + MAX_VCPUS * RiscvKvm.IMSIC_SIZE > RAM_BASE) {
+            throw new AssertionError("overlapping riscv64 MMIO regions");
+        }
+    }
+
+    /** What KVM's vCPUs look like (read in {@link #createIrqChip}, needed by the device tree in loadGuest). */
+    private volatile HostCpu hostCpu;
+    private volatile Aia.AiaConfig aiaConfig;
+
+    public Riscv64Architecture() {}
+
+    /** For tests: a machine whose KVM facts are given instead of probed. */
+    Riscv64Architecture(HostCpu hostCpu, Aia.AiaConfig aiaConfig) {
+        this.hostCpu = hostCpu;
+        this.aiaConfig = aiaConfig;
+    }
+
+    @Override
+    public String name() {
+        return "riscv64";
+    }
+
+    @Override
+    public boolean runsOn(String osArch) {
+        return "riscv64".equals(osArch);
+    }
+
+    @Override
+    public String serialConsoleName() {
+        return "ttyS0";
+    }
+
+    @Override
+    public List<KvmCapability> requiredCapabilities() {
+        return List.of(KvmCapability.ONE_REG, KvmCapability.DEVICE_CTRL);
+    }
+
+    @Override
+    public MemoryLayout memoryLayout(long ramBytes, int vcpus) {
+        if (vcpus < 1 || vcpus > MAX_VCPUS) {
+            throw new IllegalArgumentException("riscv64 supports 1.." + MAX_VCPUS + " vCPUs, not " + vcpus);
+        }
+        if (ramBytes < MIN_RAM) {
+            throw new IllegalArgumentException("too little memory: " + (ramBytes >> 20) + " MiB (riscv64 needs at least "
+                    + (MIN_RAM >> 20) + " MiB)");
+        }
+        if (ramBytes > MAX_RAM_END - RAM_BASE) {
+            throw new IllegalArgumentException("too much memory: " + (ramBytes >> 20) + " MiB does not fit below 0x"
+                    + Long.toHexString(MAX_RAM_END));
+        }
+        return new MemoryLayout(List.of(new GuestMemory.Region(RAM_BASE, ramBytes)), VIRTIO_MMIO_BASE,
+                VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
+                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT));
+    }
+
+    @Override
+    public long vmType(Kvm kvm, MemoryLayout layout) {
+        return 0;
+    }
+
+    @Override
+    public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
+        hostCpu = HostCpu.probe(vm.kvm());
+        LOG.info("KVM vCPUs: {}, timebase-frequency {} Hz", hostCpu.isaString(), hostCpu.timebaseFrequency());
+        Aia aia = Aia.create(vm, AiaMode.configured(), APLIC_SOURCES, APLIC_BASE, IMSIC_BASE, vcpus);
+        aiaConfig = aia.config();
+        return aia;
+    }
+
+    /** None: the UART comes from the neutral machine, power control is SBI SRST, which KVM implements. */
+    @Override
+    public List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+        return List.of();
+    }
+
+    @Override
+    public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException {
+        HostCpu cpu = hostCpu;
+        Aia.AiaConfig aia = aiaConfig;
+        if (cpu == null || aia == null) {
+            throw new IllegalStateException("loadGuest before createIrqChip: the vCPU and AIA facts are unknown");
+        }
+        Path kernelPath = request.kernel();
+        long kernelSize = fileSize(kernelPath, "kernel");
+        RiscvImageHeader header;
+        try {
+            header = RiscvImageHeader.parse(readHead(kernelPath, 0x400), kernelSize);
+        } catch (RiscvImageHeader.InvalidImageException e) {
+            throw new BootException("kernel " + kernelPath + " " + e.getMessage(), e);
+        }
+        long initrdSize = 0;
+        if (request.initrd().isPresent()) {
+            initrdSize = fileSize(request.initrd().get(), "initrd");
+            if (initrdSize == 0) {
+                throw new BootException("initrd " + request.initrd().get() + " is empty");
+            }
+        }
+        String commandLine = request.commandLine();
+        if (commandLine.getBytes(StandardCharsets.UTF_8).length >= COMMAND_LINE_SIZE) {
+            throw new BootException("kernel command line too long: riscv64 Linux takes at most "
+                    + (COMMAND_LINE_SIZE - 1) + " bytes");
+        }
+        GuestMemory.Region ram = layout.ram().get(0);
+        BootPlacement placement;
+        try {
+            placement = BootPlacement.compute(ram.guestAddress(), ram.size(), header, kernelSize, initrdSize);
+        } catch (BootPlacement.PlacementException e) {
+            throw new BootException(e.getMessage(), e);
+        }
+        loadFile(memory, kernelPath, placement.kernelLoad(), kernelSize);
+        if (request.initrd().isPresent()) {
+            loadFile(memory, request.initrd().get(), placement.initrdAddress(), initrdSize);
+        }
+        byte[] seed = new byte[RNG_SEED_BYTES];
+        new SecureRandom().nextBytes(seed);
+        byte[] dtb = Riscv64DeviceTree.build(deviceTreeSpec(layout, request, placement, cpu, aia, seed));
+        if (dtb.length > BootPlacement.DTB_MAX_SIZE) {
+            throw new BootException("the device tree is " + dtb.length + " bytes, more than 2 MiB");
+        }
+        memory.write(placement.dtbAddress(), dtb);
+        return new BootPlan(placement.kernelLoad(), placement.dtbAddress(), placement.kernelLoad(),
+                placement.kernelEnd(), placement.initrdAddress(), placement.initrdSize(), commandLine);
+    }
+
+    static Riscv64DeviceTree.Spec deviceTreeSpec(MemoryLayout layout, BootRequest request, BootPlacement placement,
+            HostCpu cpu, Aia.AiaConfig aia, byte[] rngSeed) {
+        MemoryLayout.SerialPlacement sp = layout.serial();
+        Riscv64DeviceTree.Uart uart = new Riscv64DeviceTree.Uart(sp.base(), 8L << sp.registerShift(),
+                sp.registerShift(), Aia.SERIAL_SOURCE, true);
+        List<Riscv64DeviceTree.VirtioMmio> virtio = new ArrayList<>();
+        for (DeviceDescription d : request.devices()) {
+            switch (d) {
+                case DeviceDescription.Serial s -> {
+                    if (s.bus() != BusKind.MMIO) {
+                        throw new IllegalArgumentException("riscv64 has no port I/O: the UART must be on MMIO");
+                    }
+                    uart = new Riscv64DeviceTree.Uart(s.base(), 8L << s.registerShift(), s.registerShift(),
+                            s.irq().firmwareNumber(), s.irq().levelTriggered());
+                }
+                case DeviceDescription.VirtioMmio v -> virtio.add(new Riscv64DeviceTree.VirtioMmio(v.base(), v.size(),
+                        v.irq().firmwareNumber(), v.irq().levelTriggered()));
+            }
+        }
+        Riscv64DeviceTree.Aia dtAia = new Riscv64DeviceTree.Aia(aia.aplicBase(), RiscvKvm.APLIC_SIZE, aia.sources(),
+                aia.imsicBase(), RiscvKvm.IMSIC_SIZE, aia.ids(), aia.hartBits());
+        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
+        return new Riscv64DeviceTree.Spec(request.vcpus(), cpu, layout.ram(), dtAia, uart, virtio,
+                request.commandLine(), initrd, placement.initrdSize(), rngSeed);
+    }
+
+    @Override
+    public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
+        if (vcpu.id() == 0) {
+            // boot.rst: S-mode, satp = 0 (both KVM's reset state), a0 = hart id, a1 = the device tree.
+            vcpu.setOneReg(RiscvKvm.CORE_A0, vcpu.id());
+            vcpu.setOneReg(RiscvKvm.CORE_A1, plan.firmwareAddress());
+            vcpu.setOneReg(RiscvKvm.CORE_PC, plan.entry());
+        } else {
+            // KVM powers secondary harts off itself (kvm_arch_vcpu_postcreate); say so explicitly, as kvmtool does.
+            try (Memory state = new Memory(4)) {
+                state.setInt(0, RiscvKvm.MP_STATE_STOPPED);
+                vcpu.ioctl(KvmIoctls.SET_MP_STATE, state, "KVM_SET_MP_STATE(STOPPED)");
+            } catch (RuntimeException e) {
+                LOG.warn("vCPU {}: cannot mark it stopped ({}); relying on KVM's default", vcpu.id(), e.getMessage());
+            }
+        }
+    }
+
+    private static long fileSize(Path file, String what) throws BootException {
+        try {
+            if (Files.isDirectory(file)) {
+                throw new BootException(what + " " + file + " is a directory");
+            }
+            return Files.size(file);
+        } catch (NoSuchFileException e) {
+            throw new BootException(what + " " + file + ": no such file");
+        } catch (IOException e) {
+            throw new BootException(what + " " + file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] readHead(Path file, int max) throws BootException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return in.readNBytes(max);
+        } catch (IOException e) {
+            throw new BootException("kernel " + file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static void loadFile(GuestMemory memory, Path file, long address, long length) throws BootException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long done = 0;
+            for (ByteBuffer target : memory.slices(address, length)) {
+                while (target.hasRemaining()) {
+                    int n = ch.read(target, done);
+                    if (n < 0) {
+                        throw new BootException(file + " shrank while it was being loaded");
+                    }
+                    done += n;
+                }
+            }
+        } catch (IOException e) {
+            throw new BootException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package dev.mesovirt.arch.riscv64;
+
+import static dev.mesovirt.arch.riscv64.Fixtures.MIB;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.mesovirt.fdt.DeviceTree;
+import dev.mesovirt.fdt.FdtNode;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The device tree's content through the project's FDT reader, and dtc's verdict on it. */
+class Riscv64DeviceTreeTest {
+    static byte[] dtb(int vcpus, int virtio, long initrdSize, String cmdline) throws Exception {
+        Riscv64Architecture arch = Fixtures.arch(vcpus);
+        MemoryLayout layout = arch.memoryLayout(256 * MIB, vcpus);
+        BootRequest request = new BootRequest(Path.of("Image"), Optional.empty(), cmdline, vcpus,
+                Fixtures.devices(layout, virtio));
+        BootPlacement placement = BootPlacement.compute(layout.ram().get(0).guestAddress(), layout.ram().get(0).size(),
+                new RiscvImageHeader(2 * MIB, 20 * MIB, 0, 2), 20 * MIB, initrdSize);
+        return Riscv64DeviceTree.build(Riscv64Architecture.deviceTreeSpec(layout, request, placement, Fixtures.cpu(),
+                Fixtures.aia(vcpus), new byte[32]));
+    }
+
+    @Test
+    void describesHartsAiaUartVirtioAndChosen() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(2, 2, 4 * MIB, "console=ttyS0"));
+        FdtNode cpus = t.node("/cpus");
+        assertEquals(10_000_000, cpus.property("timebase-frequency").orElseThrow().asU32());
+        FdtNode cpu1 = t.node("/cpus/cpu@1");
+        assertEquals(1, cpu1.property("reg").orElseThrow().asU32());
+        assertEquals("rv64imafdc_sstc_zicbom_zicboz_ssaia_zicntr_zicsr_zifencei_zihpm",
+                cpu1.property("riscv,isa").orElseThrow().asString());
+        assertEquals("rv64i", cpu1.property("riscv,isa-base").orElseThrow().asString());
+        assertTrue(cpu1.property("riscv,isa-extensions").orElseThrow().asStringList().containsAll(
+                List.of("i", "m", "a", "f", "d", "c", "ssaia", "sstc")));
+        assertEquals("riscv,sv48", cpu1.property("mmu-type").orElseThrow().asString());
+        assertEquals(64, cpu1.property("riscv,cbom-block-size").orElseThrow().asU32());
+        FdtNode intc1 = t.node("/cpus/cpu@1/interrupt-controller");
+        assertEquals("riscv,cpu-intc", intc1.property("compatible").orElseThrow().asString());
+        assertEquals(1, intc1.property("#interrupt-cells").orElseThrow().asU32());
+        int intc0Phandle = t.node("/cpus/cpu@0/interrupt-controller").property("phandle").orElseThrow().asU32();
+        int intc1Phandle = intc1.property("phandle").orElseThrow().asU32();
+
+        FdtNode mem = t.node("/memory@80000000");
+        assertArrayEquals(new long[] {0x8000_0000L, 256 * MIB}, mem.property("reg").orElseThrow().asU64Array());
+
+        FdtNode imsics = t.node("/imsics@28000000");
+        assertEquals("riscv,imsics", imsics.property("compatible").orElseThrow().asString());
+        assertArrayEquals(new long[] {0x2800_0000L, 0x2000}, imsics.property("reg").orElseThrow().asU64Array());
+        assertArrayEquals(new int[] {intc0Phandle, 9, intc1Phandle, 9},
+                imsics.property("interrupts-extended").orElseThrow().asU32Array());
+        assertEquals(255, imsics.property("riscv,num-ids").orElseThrow().asU32());
+        assertEquals(0, imsics.property("#msi-cells").orElseThrow().asU32());
+        assertEquals(0, imsics.property("#interrupt-cells").orElseThrow().asU32());
+        assertTrue(imsics.property("msi-controller").isPresent());
+        assertTrue(imsics.property("interrupt-controller").isPresent());
+        assertEquals(1, imsics.property("riscv,hart-index-bits").orElseThrow().asU32());
+        int imsicPhandle = imsics.property("phandle").orElseThrow().asU32();
+
+        FdtNode aplic = t.node("/aplic@c000000");
+        assertEquals("riscv,aplic", aplic.property("compatible").orElseThrow().asString());
+        assertArrayEquals(new long[] {0x0c00_0000L, 0x4000}, aplic.property("reg").orElseThrow().asU64Array());
+        assertEquals(imsicPhandle, aplic.property("msi-parent").orElseThrow().asU32());
+        assertEquals(33, aplic.property("riscv,num-sources").orElseThrow().asU32());
+        assertEquals(2, aplic.property("#interrupt-cells").orElseThrow().asU32());
+        int aplicPhandle = aplic.property("phandle").orElseThrow().asU32();
+
+        FdtNode uart = t.node("/serial@10000000");
+        assertEquals("ns16550a", uart.property("compatible").orElseThrow().asString());
+        assertEquals(aplicPhandle, uart.property("interrupt-parent").orElseThrow().asU32());
+        assertArrayEquals(new int[] {1, 4}, uart.property("interrupts").orElseThrow().asU32Array());
+
+        FdtNode v1 = t.node("/virtio_mmio@10010200");
+        assertEquals("virtio,mmio", v1.property("compatible").orElseThrow().asString());
+        assertArrayEquals(new long[] {0x1001_0200L, 0x200}, v1.property("reg").orElseThrow().asU64Array());
+        assertArrayEquals(new int[] {3, 1}, v1.property("interrupts").orElseThrow().asU32Array());
+
+        FdtNode chosen = t.node("/chosen");
+        assertEquals("console=ttyS0", chosen.property("bootargs").orElseThrow().asString());
+        assertEquals("/serial@10000000", chosen.property("stdout-path").orElseThrow().asString());
+        long start = chosen.property("linux,initrd-start").orElseThrow().asU64();
+        assertEquals(4 * MIB, chosen.property("linux,initrd-end").orElseThrow().asU64() - start);
+        assertEquals(0, t.bootCpuId());
+    }
+
+    @Test
+    void oneHartNoInitrd() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(1, 0, 0, ""));
+        assertTrue(t.find("/cpus/cpu@1").isEmpty());
+        assertTrue(t.node("/chosen").property("linux,initrd-start").isEmpty());
+        assertTrue(t.find("/virtio_mmio@10010000").isEmpty());
+    }
+
+    // dtc: the reference compiler must decompile our trees without a single warning.
+    static Path requireDtc() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            Path p = Path.of(dir, "dtc");
+            if (Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        String message = "dtc not found on PATH; install it with: apt-get install -y device-tree-compiler";
+        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+            fail(message + " (required because CI=true)");
+        }
+        assumeTrue(false, message);
+        return null;
+    }
+
+    record DtcResult(String stdout, String stderr) {}
+
+    static DtcResult dtc(byte[] dtb) throws IOException, InterruptedException {
+        Path dtc = requireDtc();
+        Path dir = Files.createTempDirectory("rvdtc");
+        Path in = dir.resolve("t.dtb");
+        Path err = dir.resolve("err");
+        Files.write(in, dtb);
+        Process p = new ProcessBuilder(dtc.toString(), "-I", "dtb", "-O", "dts", in.toString())
+                .redirectError(err.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            fail("dtc timed out");
+        }
+        assertEquals(0, p.exitValue(), "dtc failed: " + Files.readString(err));
+        return new DtcResult(out, Files.readString(err));
+    }
+
+    @Test
+    void dtcDecompilesWithoutWarnings() throws Exception {
+        for (byte[] blob : List.of(dtb(1, 0, 0, ""), dtb(2, 2, 4 * MIB, "console=ttyS0"), dtb(8, 32, MIB, "x"))) {
+            DtcResult r = dtc(blob);
+            assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.stdout());
+        }
+    }
+
+    @Test
+    void dtcSeesTheExpectedSource() throws Exception {
+        String dts = dtc(dtb(2, 1, 0, "console=ttyS0")).stdout();
+        assertTrue(dts.contains("compatible = \"riscv,imsics\";"), dts);
+        assertTrue(dts.contains("#msi-cells = <0x00>;"), dts);
+        assertTrue(dts.contains("riscv,isa-base = \"rv64i\";"), dts);
+        assertTrue(dts.contains("compatible = \"riscv,cpu-intc\";"), dts);
+        assertTrue(dts.contains("interrupts = <0x01 0x04>;"), dts);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.mesovirt.arch.riscv64;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.junit.jupiter.api.Test;
+
+class RiscvImageHeaderTest {
+    private static String error(byte[] head) {
+        return assertThrows(RiscvImageHeader.InvalidImageException.class,
+                () -> RiscvImageHeader.parse(head, head.length)).getMessage();
+    }
+
+    @Test
+    void parsesDebians612Header() throws Exception {
+        // The first 64 bytes of Debian trixie's vmlinux-6.12.107+deb13-riscv64 (an EFI-stub Image).
+        byte[] head = Fixtures.image(0x200000, 0x1e6b000, 4096);
+        RiscvImageHeader h = RiscvImageHeader.parse(head, 30_000_000);
+        assertEquals(0x200000, h.textOffset());
+        assertEquals(0x1e6b000, h.imageSize());
+        assertEquals(0, h.flags());
+        assertEquals(2, h.version());
+    }
+
+    @Test
+    void rejectsCompressedAndForeignKernels() {
+        assertTrue(error(new byte[] {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0}).contains("gzip-compressed"));
+        assertTrue(error(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0}).contains("ELF"));
+        assertTrue(error(new byte[] {'M', 'Z', 0, 0, 'z', 'i', 'm', 'g'}).contains("zboot"));
+        assertTrue(error(new byte[] {(byte) 0xfd, '7', 'z', 'X', 'Z', 0, 0, 0}).contains("xz-compressed"));
+        assertTrue(error(new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd}).contains("zstd"));
+        assertTrue(error(new byte[10]).contains("truncated or not a kernel"));
+        byte[] arm = Fixtures.image(0, 1 << 20, 4096);
+        ByteBuffer.wrap(arm).order(ByteOrder.LITTLE_ENDIAN).putInt(56, 0x644d5241);
+        assertTrue(error(arm).contains("it is an arm64 Image"), error(arm));
+        byte[] zero = new byte[4096];
+        assertTrue(error(zero).contains("no \"RSC\\x05\" magic at offset 56"), error(zero));
+    }
+
+    @Test
+    void rejectsImplausibleFields() {
+        assertTrue(error(Fixtures.image(0x1000, 1 << 20, 4096)).contains("text_offset"));
+        assertTrue(error(Fixtures.image(0x200000, 0, 4096)).contains("image_size 0"));
+        byte[] be = Fixtures.image(0x200000, 1 << 20, 4096);
+        be[24] = 1;
+        assertTrue(error(be).contains("big-endian"));
+        byte[] only = Fixtures.image(0x200000, 1 << 20, RiscvImageHeader.SIZE);
+        assertTrue(error(only).contains("ends right after"));
+    }
+
+    @Test
+    void fuzzedHeadersNeverThrowAnythingElse() {
+        java.util.Random r = new java.util.Random(5);
+        for (int i = 0; i < 20_000; i++) {
+            byte[] b = Fixtures.image(0x200000, 1 << 22, 128);
+            for (int k = 0; k < 1 + r.nextInt(6); k++) {
+                b[r.nextInt(64)] = (byte) r.nextInt(256);
+            }
+            try {
+                RiscvImageHeader h = RiscvImageHeader.parse(b, b.length);
+                assertEquals(0, h.textOffset() % RiscvImageHeader.ALIGNMENT);
+                assertTrue(h.imageSize() > 0);
+            } catch (RiscvImageHeader.InvalidImageException expected) {
+                // fine
+            }
+        }
+    }
+}
