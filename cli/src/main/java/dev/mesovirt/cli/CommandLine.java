@@ -2,6 +2,8 @@ package dev.mesovirt.cli;
 
 import dev.mesovirt.machine.microvm.MachineConfig;
 import dev.mesovirt.machine.microvm.SerialConfig;
+import dev.mesovirt.machine.microvm.VirtioConfig;
+import java.util.ArrayList;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
@@ -74,6 +76,11 @@ public final class CommandLine {
     public ParseResult parse(String... args) throws UsageException {
         // Pass 1: syntax. values[opt.ordinal()] is the option's argument ("" for flags and for -D without a file).
         String[] values = new String[Opt.values().length];
+        List<String> drives = new ArrayList<>();
+        List<String> devices = new ArrayList<>();
+        List<String> objects = new ArrayList<>();
+        List<String> chardevs = new ArrayList<>();
+        List<String> netdevs = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             Opt opt = lookup(arg);
@@ -110,6 +117,11 @@ public final class CommandLine {
                 }
                 case NONE -> { }
             }
+            if (opt == Opt.DRIVE || opt == Opt.DEVICE || opt == Opt.OBJECT || opt == Opt.CHARDEV || opt == Opt.NETDEV) {
+                (opt == Opt.DRIVE ? drives : opt == Opt.DEVICE ? devices : opt == Opt.OBJECT ? objects
+                        : opt == Opt.CHARDEV ? chardevs : netdevs).add(value);
+                continue;
+            }
             if (values[opt.ordinal()] != null && opt != Opt.DISABLE_SECCOMP) {
                 throw new UsageException("option " + opt.display() + " given more than once");
             }
@@ -141,8 +153,11 @@ public final class CommandLine {
         String logArg = values[Opt.LOG.ordinal()];
         Optional<Path> logFile = logArg == null || logArg.isEmpty() ? Optional.empty() : Optional.of(logFile(logArg));
 
+        List<VirtioConfig> virtio = DeviceOptions.parse(drives, devices, objects, chardevs, netdevs,
+                serial instanceof SerialConfig.Stdio);
+
         MachineConfig config = new MachineConfig(name == null ? "mesovirt" : name, uuid, memory, vcpus, kernel, initrd,
-                append == null ? "" : append, serial, dumpGuestCore);
+                append == null ? "" : append, serial, dumpGuestCore, virtio);
         return new ParseResult.Run(config, logFile, logArg != null);
     }
 
@@ -180,7 +195,7 @@ public final class CommandLine {
         return false;
     }
 
-    private static boolean onOff(String what, String key, String value) throws UsageException {
+    static boolean onOff(String what, String key, String value) throws UsageException {
         if (value.equals("on")) {
             return true;
         }
@@ -191,7 +206,7 @@ public final class CommandLine {
     }
 
     /** A path to an existing, readable regular file. */
-    private static Path readableFile(Opt opt, String text) throws UsageException {
+    static Path readableFile(Opt opt, String text) throws UsageException {
         String what = opt.display() + " " + text;
         if (text.isEmpty()) {
             throw new UsageException(opt.display() + ": empty file name");
@@ -221,7 +236,7 @@ public final class CommandLine {
         return path;
     }
 
-    private static Path path(String what, String text) throws UsageException {
+    static Path path(String what, String text) throws UsageException {
         try {
             return Path.of(text);
         } catch (InvalidPathException e) {

@@ -33,11 +33,17 @@ enum Opt {
 
     DAEMONIZE("daemonize", null, Arg.NONE, Support.NEVER, null, null),
 
-    DRIVE("drive", null, Arg.REQUIRED, Support.FUTURE, null, null),
-    DEVICE("device", null, Arg.REQUIRED, Support.FUTURE, null, null),
-    NETDEV("netdev", null, Arg.REQUIRED, Support.FUTURE, null, null),
-    OBJECT("object", null, Arg.REQUIRED, Support.FUTURE, null, null),
-    CHARDEV("chardev", null, Arg.REQUIRED, Support.FUTURE, null, null),
+    DRIVE("drive", null, Arg.REQUIRED, Support.SUPPORTED, "id=ID,file=PATH[,readonly=on|off][,direct=on|off][,if=none]",
+            "a raw disk image for a virtio-blk-device (repeatable)"),
+    DEVICE("device", null, Arg.REQUIRED, Support.SUPPORTED, "DRIVER,id=ID[,...]",
+            "virtio-mmio device (repeatable): virtio-blk-device, virtio-net-device,\n"
+            + "                                virtio-rng-device, virtio-serial-device, virtconsole"),
+    OBJECT("object", null, Arg.REQUIRED, Support.SUPPORTED, "rng-random,id=ID,filename=PATH",
+            "an entropy source for a virtio-rng-device (repeatable)"),
+    CHARDEV("chardev", null, Arg.REQUIRED, Support.SUPPORTED, "socket,id=ID,path=PATH,server,nowait|stdio,id=ID",
+            "a character backend for a virtconsole (repeatable)"),
+    NETDEV("netdev", null, Arg.REQUIRED, Support.SUPPORTED, "tap,id=ID,ifname=TAP|tap,id=ID,fds=FD",
+            "a TAP backend for a virtio-net-device (repeatable)"),
     QMP("qmp", null, Arg.REQUIRED, Support.FUTURE, null, null),
     MON("mon", null, Arg.REQUIRED, Support.FUTURE, null, null);
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mesovirt.machine.microvm.MachineConfig;
 import dev.mesovirt.machine.microvm.SerialConfig;
+import dev.mesovirt.machine.microvm.VirtioConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -421,7 +422,7 @@ class CommandLineTest {
             assertContains("-" + opt.name, help);
         }
         assertContains("no seccomp filter yet", help);
-        assertContains("Not supported yet (planned): -drive -device -netdev -object -chardev -qmp -mon", help);
+        assertContains("Not supported yet (planned): -qmp -mon", help);
         assertContains("Not supported: -daemonize", help);
         for (String line : help.split("\n")) {
             assertTrue(line.length() <= 120, () -> "long help line: " + line);
@@ -495,7 +496,7 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"drive", "device", "netdev", "object", "chardev", "qmp", "mon"})
+    @ValueSource(strings = {"qmp", "mon"})
     void futureOptions(String name) {
         assertEquals("option -" + name + " is not supported yet", errorWithKernel("-" + name, "x"));
         assertEquals("option -" + name + " is not supported yet", errorWithKernel("--" + name));
@@ -512,5 +513,48 @@ class CommandLineTest {
     void listAndArrayFormsAgree() throws UsageException {
         assertEquals(parser.parse("-kernel", kernel.toString(), "-m", "1G"),
                 parser.parse(List.of("-kernel", kernel.toString(), "-m", "1G")));
+    }
+
+    @Test
+    void virtioDevices() throws Exception {
+        Path img = Files.write(dir.resolve("disk.img"), new byte[4096]);
+        MachineConfig c = config("-drive", "id=d0,file=" + img + ",readonly=on,direct=off,if=none",
+                "-object", "rng-random,id=r0,filename=/dev/urandom",
+                "-device", "virtio-rng-device,rng=r0,id=rng0",
+                "-device", "virtio-blk-device,drive=d0,id=blk0,serial=abc");
+        assertEquals(List.of(new VirtioConfig.Rng("rng0", Path.of("/dev/urandom")),
+                new VirtioConfig.Block("blk0", img, true, false, java.util.Optional.of("abc"))), c.devices());
+        assertEquals("-device virtio-foo,id=x: unknown device 'virtio-foo' (supported: virtio-blk-device, "
+                + "virtio-net-device, virtio-rng-device, virtio-serial-device or virtconsole)", errorWithKernel("-device", "virtio-foo,id=x"));
+        assertEquals("-device virtio-blk-device,drive=x,id=b: no -drive with id 'x'",
+                errorWithKernel("-device", "virtio-blk-device,drive=x,id=b"));
+        assertEquals("-device virtio-blk-device,drive=d0,id=b: duplicate device id 'b'",
+                errorWithKernel("-drive", "id=d0,file=" + img, "-drive", "id=d1,file=" + img,
+                        "-device", "virtio-blk-device,drive=d1,id=b", "-device", "virtio-blk-device,drive=d0,id=b"));
+        assertEquals("-drive id=d0,file=" + img + ": duplicate drive id 'd0'",
+                errorWithKernel("-drive", "id=d0,file=" + img, "-drive", "id=d0,file=" + img));
+        assertEquals("-drive id=d0,file=/nonexistent.img: /nonexistent.img: no such file",
+                errorWithKernel("-drive", "id=d0,file=/nonexistent.img"));
+        assertEquals("-drive id=d0,file=" + dir + ": " + dir + ": is a directory, not a file",
+                errorWithKernel("-drive", "id=d0,file=" + dir));
+        assertEquals("-device virtio-blk-device,id=b: missing drive=",
+                errorWithKernel("-device", "virtio-blk-device,id=b"));
+        assertEquals("-object rng-egd,id=r: unknown object type 'rng-egd' (supported: rng-random)",
+                errorWithKernel("-object", "rng-egd,id=r"));
+        assertEquals("-device virtio-rng-device,rng=r,id=x: no -object rng-random with id 'r'",
+                errorWithKernel("-device", "virtio-rng-device,rng=r,id=x"));
+        MachineConfig n = config("-netdev", "tap,id=n0,ifname=tap0", "-device", "virtio-net-device,netdev=n0,id=net0,mac=02:00:00:00:00:0a");
+        assertEquals(List.of(new VirtioConfig.Net("net0", java.util.Optional.of("tap0"), -1,
+                List.of((byte) 2, (byte) 0, (byte) 0, (byte) 0, (byte) 0, (byte) 10))), n.devices());
+        assertEquals("-device virtio-net-device,netdev=n1,id=x: no -netdev with id 'n1'",
+                errorWithKernel("-device", "virtio-net-device,netdev=n1,id=x"));
+        Path sock = dir.resolve("c.sock");
+        assertEquals(List.of(new VirtioConfig.Console("vs", java.util.Optional.of(sock))),
+                config("-chardev", "socket,id=c0,path=" + sock + ",server,nowait",
+                        "-device", "virtio-serial-device,id=vs", "-device", "virtconsole,chardev=c0,id=con0,nr=0").devices());
+        assertEquals("-device virtconsole,chardev=c0,id=con0: no -device virtio-serial-device before it",
+                errorWithKernel("-chardev", "stdio,id=c0", "-serial", "none", "-device", "virtconsole,chardev=c0,id=con0"));
+        assertEquals("-chardev stdio,id=c0: stdio is already used by -serial (use -serial none or file:)",
+                errorWithKernel("-chardev", "stdio,id=c0"));
     }
 }

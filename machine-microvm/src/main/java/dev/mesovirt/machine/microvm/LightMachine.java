@@ -25,6 +25,18 @@ import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.EventFd;
+import dev.mesovirt.vmm.virtio.BlockDevice;
+import dev.mesovirt.vmm.virtio.ConsoleBackend;
+import dev.mesovirt.vmm.virtio.ConsoleDevice;
+import dev.mesovirt.vmm.virtio.EventLoop;
+import dev.mesovirt.vmm.virtio.MmioTransport;
+import dev.mesovirt.vmm.virtio.NetDevice;
+import dev.mesovirt.vmm.virtio.RngDevice;
+import dev.mesovirt.vmm.virtio.VirtioDevice;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -68,6 +80,10 @@ public final class LightMachine implements AutoCloseable {
     private SerialBackend serial;
     private BootPlan bootPlan;
     private CountDownLatch vcpusRunning;
+    private EventLoop deviceLoop;
+    private final List<VirtioDevice> virtioDevices = new ArrayList<>();
+    private final List<EventFd> irqFds = new ArrayList<>();
+    private final List<Runnable> afterIrqChip = new ArrayList<>();
 
     public LightMachine(MachineConfig config) {
         this(config, Architectures.host(), Kvm.DEFAULT_PATH);
@@ -171,6 +187,12 @@ public final class LightMachine implements AutoCloseable {
         Uart16550 uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.bus() == BusKind.PIO);
         busFor(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
         described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), serialIrq));
+        if (!config.devices().isEmpty()) {
+            deviceLoop = new EventLoop();
+            for (int i = 0; i < config.devices().size(); i++) {
+                described.add(addVirtio(i, config.devices().get(i), layout, irqChip));
+            }
+        }
 
         BootRequest request = new BootRequest(config.kernel(), config.initrd(), config.commandLine(), config.vcpus(),
                 described);
@@ -185,7 +207,83 @@ public final class LightMachine implements AutoCloseable {
             arch.configureVcpu(vm, v, config.vcpus(), bootPlan);
         }
         irqChip.finishAfterVcpus();
+        afterIrqChip.forEach(Runnable::run);
         serial.start(uart);
+        if (deviceLoop != null) {
+            deviceLoop.start("virtio-io");
+        }
+    }
+
+    /**
+     * Wires one virtio device into slot {@code index}: its transport on the MMIO bus, an ioeventfd per queue on
+     * QueueNotify (datamatch = queue index) handled by the device thread, and its interrupt through an irqfd. On a
+     * level-triggered line (x86 IOAPIC pins) the irqfd has a resample fd: KVM keeps the line asserted until the
+     * guest's EOI, then de-asserts it and signals the resample fd, and the device thread re-asserts it while
+     * InterruptStatus is still non-zero - the level semantics the DSDT promises. A plain irqfd would only pulse the
+     * line, which a level-triggered IOAPIC pin may miss while the previous interrupt is still in service (Remote
+     * IRR), losing an interrupt. On edge-triggered lines (arm64 SPIs) a plain irqfd is exactly right.
+     */
+    private DeviceDescription addVirtio(int index, VirtioConfig dc, MemoryLayout layout, IrqChip irqChip) {
+        long base = layout.virtioMmioSlot(index);
+        long size = layout.virtioMmioSlotSize();
+        VirtioDevice device = openDevice(dc);
+        virtioDevices.add(device);
+        Irq irq = irqChip.allocate(IrqUse.VIRTIO);
+        EventFd irqFd = new EventFd(true);
+        irqFds.add(irqFd);
+        int queues = device.queueSizes().size();
+        EventFd[] notify = new EventFd[queues];
+        for (int q = 0; q < queues; q++) {
+            notify[q] = new EventFd(true);
+        }
+        MmioTransport transport = new MmioTransport(dc.id(), device, memory, irqFd::signal, q -> notify[q].signal());
+        // irqfds are registered once the interrupt controller is complete (arm64's vGIC refuses them, EAGAIN,
+        // before its CTRL_INIT, which needs every vCPU).
+        if (irq.levelTriggered()) {
+            EventFd resample = new EventFd(true);
+            afterIrqChip.add(() -> vm.registerIrqfdResample(irqFd, resample, irq.gsi()));
+            deviceLoop.addEventFd(resample, transport::resample);
+        } else {
+            afterIrqChip.add(() -> vm.registerIrqfd(irqFd, irq.gsi()));
+        }
+        for (int q = 0; q < queues; q++) {
+            int queue = q;
+            vm.registerIoeventfd(notify[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
+            deviceLoop.addEventFd(notify[q], () -> transport.notifyQueue(queue));
+        }
+        for (VirtioDevice.Watch w : device.watches()) {
+            deviceLoop.addEventFd(w.eventFd(), () -> transport.notifyQueue(w.queue()));
+        }
+        mmio.insert(base, size, transport, dc.id());
+        LOG.info("virtio device {} (type {}) at 0x{}, GSI {}", dc.id(), device.deviceType(), Long.toHexString(base),
+                irq.gsi());
+        return new DeviceDescription.VirtioMmio(base, size, irq);
+    }
+
+    private static VirtioDevice openDevice(VirtioConfig dc) {
+        try {
+            return switch (dc) {
+                case VirtioConfig.Block b -> new BlockDevice(b.id(), b.file(), b.readOnly(), b.direct(),
+                        b.serial().orElse(null));
+                case VirtioConfig.Rng r -> new RngDevice(r.id(), r.source());
+                case VirtioConfig.Net n -> {
+                    byte[] mac = new byte[6];
+                    for (int i = 0; i < 6; i++) {
+                        mac[i] = n.mac().get(i);
+                    }
+                    int fd = n.ifname().isPresent() ? NetDevice.openTap(n.ifname().get()) : n.fd();
+                    yield new NetDevice(n.id(), fd, mac);
+                }
+                case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
+                        ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
+            };
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": permission denied");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getMessage());
+        }
     }
 
     private Bus busFor(BusKind kind) {
@@ -290,6 +388,14 @@ public final class LightMachine implements AutoCloseable {
             serial.close();
             serial = null;
         }
+        if (deviceLoop != null) {
+            deviceLoop.close();
+            deviceLoop = null;
+        }
+        for (VirtioDevice d : virtioDevices) {
+            d.close();
+        }
+        virtioDevices.clear();
         if (!allJoined) {
             // A vCPU thread still inside a device could touch guest RAM: leave the mappings to process exit.
             LOG.warn("a vCPU thread did not stop; leaving its resources to process exit");
@@ -303,6 +409,10 @@ public final class LightMachine implements AutoCloseable {
             vm.close();
             vm = null;
         }
+        for (EventFd e : irqFds) {
+            e.close();
+        }
+        irqFds.clear();
         if (memory != null) {
             memory.close();
             memory = null;

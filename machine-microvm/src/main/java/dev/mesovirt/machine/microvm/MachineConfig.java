@@ -17,6 +17,7 @@ import java.util.UUID;
  * @param commandLine the kernel command line (-append)
  * @param serial where the first UART's bytes go (-serial)
  * @param dumpGuestCore whether guest RAM appears in the VMM's core dumps (-machine dump-guest-core=)
+ * @param devices virtio-mmio devices, in slot order (-drive/-device/-object)
  */
 public record MachineConfig(
         String name,
@@ -27,7 +28,8 @@ public record MachineConfig(
         Optional<Path> initrd,
         String commandLine,
         SerialConfig serial,
-        boolean dumpGuestCore) {
+        boolean dumpGuestCore,
+        java.util.List<VirtioConfig> devices) {
 
     public static final long DEFAULT_MEMORY = 256L << 20;
 
@@ -38,6 +40,13 @@ public record MachineConfig(
         Objects.requireNonNull(initrd, "initrd");
         Objects.requireNonNull(commandLine, "commandLine");
         Objects.requireNonNull(serial, "serial");
+        devices = java.util.List.copyOf(devices);
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (VirtioConfig d : devices) {
+            if (!ids.add(d.id())) {
+                throw new IllegalArgumentException("duplicate device id '" + d.id() + "'");
+            }
+        }
         if (vcpus < 1 || vcpus > 254) {
             throw new IllegalArgumentException("vCPU count " + vcpus + " out of range 1..254");
         }
@@ -46,21 +55,31 @@ public record MachineConfig(
         }
     }
 
+    /** A configuration without virtio devices. */
+    public MachineConfig(String name, Optional<UUID> uuid, long memoryBytes, int vcpus, Path kernel,
+            Optional<Path> initrd, String commandLine, SerialConfig serial, boolean dumpGuestCore) {
+        this(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, java.util.List.of());
+    }
+
     /** A configuration with defaults: 256 MiB, 1 vCPU, serial on stdio. */
     public static MachineConfig of(Path kernel, Optional<Path> initrd, String commandLine) {
         return new MachineConfig("mesovirt", Optional.empty(), DEFAULT_MEMORY, 1, kernel, initrd, commandLine,
-                new SerialConfig.Stdio(), true);
+                new SerialConfig.Stdio(), true, java.util.List.of());
     }
 
     public MachineConfig withMemory(long bytes) {
-        return new MachineConfig(name, uuid, bytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore);
+        return new MachineConfig(name, uuid, bytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices);
     }
 
     public MachineConfig withVcpus(int count) {
-        return new MachineConfig(name, uuid, memoryBytes, count, kernel, initrd, commandLine, serial, dumpGuestCore);
+        return new MachineConfig(name, uuid, memoryBytes, count, kernel, initrd, commandLine, serial, dumpGuestCore, devices);
     }
 
     public MachineConfig withSerial(SerialConfig s) {
-        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, s, dumpGuestCore);
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, s, dumpGuestCore, devices);
+    }
+
+    public MachineConfig withDevices(java.util.List<VirtioConfig> d) {
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, d);
     }
 }

@@ -8,6 +8,7 @@ import dev.mesovirt.vmm.sys.Sys;
 /** A KVM virtual machine: memory slots, interrupt lines, irqfd, ioeventfd, devices and vCPU creation. */
 public final class Vm implements AutoCloseable {
     private static final int IRQFD_FLAG_DEASSIGN = 1;
+    private static final int IRQFD_FLAG_RESAMPLE = 2;
     private static final int IOEVENTFD_FLAG_DATAMATCH = 1;
     private static final int IOEVENTFD_FLAG_PIO = 2;
     private static final int IOEVENTFD_FLAG_DEASSIGN = 4;
@@ -63,12 +64,26 @@ public final class Vm implements AutoCloseable {
         irqfd(eventFd, gsi, IRQFD_FLAG_DEASSIGN);
     }
 
+    /**
+     * KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE, for a level-triggered line: a write to {@code eventFd} asserts
+     * {@code gsi} and keeps it asserted until the guest EOIs it; KVM then de-asserts the line and signals
+     * {@code resampleFd}, so the device model can re-assert it if its interrupt condition still holds.
+     */
+    public void registerIrqfdResample(EventFd eventFd, EventFd resampleFd, int gsi) {
+        irqfd(eventFd, gsi, IRQFD_FLAG_RESAMPLE, resampleFd.fd());
+    }
+
     private void irqfd(EventFd eventFd, int gsi, int flags) {
+        irqfd(eventFd, gsi, flags, 0);
+    }
+
+    private void irqfd(EventFd eventFd, int gsi, int flags, int resampleFd) {
         try (Memory m = new Memory(Layouts.IRQFD_SIZE)) {
             m.clear();
             m.setInt(0, eventFd.fd());
             m.setInt(4, gsi);
             m.setInt(8, flags);
+            m.setInt(12, resampleFd);
             Sys.ioctl(fd, KvmIoctls.IRQFD, m, "KVM_IRQFD");
         }
     }

@@ -1,0 +1,104 @@
+package dev.mesovirt.vmm.virtio;
+
+import dev.mesovirt.vmm.sys.Epoll;
+import dev.mesovirt.vmm.sys.EventFd;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The device thread: one epoll over the queues' ioeventfds, the irqfd resample fds and the devices' host fds. All
+ * virtio device work happens here, never on a vCPU thread. A handler that throws is logged; the loop goes on.
+ */
+public final class EventLoop implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
+
+    private final Epoll epoll = new Epoll(64);
+    private final EventFd stopFd = new EventFd(true);
+    private final ConcurrentHashMap<Long, Runnable> handlers = new ConcurrentHashMap<>();
+    private final AtomicLong nextToken = new AtomicLong(1);
+    private final List<EventFd> owned = new ArrayList<>();
+    private volatile boolean stopping;
+    private Thread thread;
+
+    public EventLoop() {
+        epoll.add(stopFd.fd(), Epoll.EPOLLIN, 0);
+    }
+
+    /** Runs {@code handler} whenever {@code fd} has one of {@code events}. */
+    public void add(int fd, int events, Runnable handler) {
+        long token = nextToken.getAndIncrement();
+        handlers.put(token, handler);
+        epoll.add(fd, events, token);
+    }
+
+    /** Watches an eventfd: consumes its counter, then runs {@code handler}. The loop closes it at the end. */
+    public void addEventFd(EventFd efd, Runnable handler) {
+        synchronized (owned) {
+            owned.add(efd);
+        }
+        add(efd.fd(), Epoll.EPOLLIN, () -> {
+            efd.consume();
+            handler.run();
+        });
+    }
+
+    public synchronized void start(String name) {
+        if (thread != null) {
+            return;
+        }
+        thread = new Thread(this::loop, name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void loop() {
+        while (!stopping) {
+            int n = epoll.await(-1);
+            for (int i = 0; i < n && !stopping; i++) {
+                long token = epoll.readyToken(i);
+                Runnable h = handlers.get(token);
+                if (h == null) {
+                    continue;
+                }
+                try {
+                    h.run();
+                } catch (RuntimeException e) {
+                    LOG.error("device event handler failed", e);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        stopping = true;
+        stopFd.signal();
+        Thread t;
+        synchronized (this) {
+            t = thread;
+        }
+        if (t != null) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                LOG.warn("the device thread did not stop; leaving its fds to process exit");
+                return;
+            }
+        }
+        epoll.close();
+        stopFd.close();
+        synchronized (owned) {
+            for (EventFd e : owned) {
+                e.close();
+            }
+            owned.clear();
+        }
+    }
+}

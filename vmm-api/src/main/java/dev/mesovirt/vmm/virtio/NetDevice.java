@@ -1,0 +1,219 @@
+package dev.mesovirt.vmm.virtio;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.EventFd;
+import dev.mesovirt.vmm.sys.LibC;
+import dev.mesovirt.vmm.sys.Sys;
+import java.util.ArrayDeque;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * virtio-net (virtio 1.2 section 5.1) on a TAP device, offloads off: no checksum/TSO features, no mergeable
+ * receive buffers; the 12-byte virtio_net_hdr is stripped on transmit and a zero one (num_buffers 1) prepended on
+ * receive. A reader thread blocks on the TAP fd and queues frames; the event-loop thread copies them into the
+ * guest's receive buffers and writes the guest's frames to the TAP.
+ */
+public final class NetDevice implements VirtioDevice {
+    private static final Logger LOG = LoggerFactory.getLogger(NetDevice.class);
+    static final int QUEUE_SIZE = 256;
+    static final int F_MAC = 5;
+    static final int HDR = 12;
+    static final int MAX_FRAME = 65562;
+    static final int MAX_QUEUED = 256;
+    static final long TUNSETIFF = 0x400454caL;
+    static final int IFF_TAP = 0x0002;
+    static final int IFF_NO_PI = 0x1000;
+
+    private final String id;
+    private final int tapFd;
+    private final byte[] mac;
+    private final EventFd rxReady = new EventFd(true);
+    private final ArrayDeque<byte[]> rxFrames = new ArrayDeque<>();
+    private final Memory txBuffer = new Memory(MAX_FRAME);
+    private volatile boolean closed;
+    private GuestMemory memory;
+    private List<Virtqueue> queues = List.of();
+    private QueueInterrupt interrupt;
+
+    /** Opens TAP {@code ifname} through /dev/net/tun. */
+    public static int openTap(String ifname) {
+        int fd = Sys.open("/dev/net/tun", LibC.O_RDWR);
+        try (Memory ifr = new Memory(40)) {
+            ifr.clear();
+            byte[] name = ifname.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            if (name.length > 15) {
+                Sys.close(fd);
+                throw new IllegalArgumentException("TAP name longer than 15 characters: " + ifname);
+            }
+            ifr.write(0, name, 0, name.length);
+            ifr.setShort(16, (short) (IFF_TAP | IFF_NO_PI));
+            Sys.ioctl(fd, TUNSETIFF, ifr, "TUNSETIFF(" + ifname + ")");
+        } catch (ErrnoException e) {
+            Sys.close(fd);
+            throw e;
+        }
+        return fd;
+    }
+
+    public NetDevice(String id, int tapFd, byte[] mac) {
+        this.id = id;
+        this.tapFd = tapFd;
+        this.mac = mac.clone();
+        Thread t = new Thread(this::readTap, "net-" + id);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void readTap() {
+        try (Memory buf = new Memory(MAX_FRAME)) {
+            while (!closed) {
+                long n;
+                try {
+                    n = LibC.read(tapFd, buf, MAX_FRAME);
+                } catch (LastErrorException e) {
+                    if (e.getErrorCode() == LibC.EINTR || e.getErrorCode() == LibC.EAGAIN) {
+                        continue;
+                    }
+                    if (!closed) {
+                        LOG.warn("{}: TAP read failed: {}", id, LibC.strerror(e.getErrorCode()));
+                    }
+                    return;
+                }
+                if (n <= 0) {
+                    return;
+                }
+                byte[] frame = buf.getByteArray(0, (int) n);
+                synchronized (rxFrames) {
+                    if (rxFrames.size() >= MAX_QUEUED) {
+                        continue; // the guest is not receiving: drop, as a NIC would
+                    }
+                    rxFrames.add(frame);
+                }
+                rxReady.signal();
+            }
+        }
+    }
+
+    @Override
+    public int deviceType() {
+        return VirtioIds.TYPE_NET;
+    }
+
+    @Override
+    public long features() {
+        return 1L << F_MAC;
+    }
+
+    @Override
+    public List<Integer> queueSizes() {
+        return List.of(QUEUE_SIZE, QUEUE_SIZE);
+    }
+
+    @Override
+    public void readConfig(long offset, byte[] data) {
+        for (int i = 0; i < data.length; i++) {
+            long o = offset + i;
+            data[i] = o >= 0 && o < 6 ? mac[(int) o] : 0;
+        }
+    }
+
+    @Override
+    public void activate(GuestMemory mem, List<Virtqueue> qs, long ackedFeatures, QueueInterrupt irq) {
+        memory = mem;
+        queues = qs;
+        interrupt = irq;
+    }
+
+    @Override
+    public void reset() {
+        memory = null;
+        queues = List.of();
+    }
+
+    @Override
+    public List<Watch> watches() {
+        return List.of(new Watch(rxReady, 0));
+    }
+
+    @Override
+    public void process(int index) throws VirtioException {
+        if (index == 0) {
+            receive();
+        } else {
+            transmit();
+        }
+    }
+
+    private void receive() throws VirtioException {
+        Virtqueue q = queues.get(0);
+        boolean any = false;
+        byte[] header = new byte[HDR];
+        header[10] = 1; // num_buffers
+        while (true) {
+            byte[] frame;
+            synchronized (rxFrames) {
+                frame = rxFrames.peek();
+            }
+            if (frame == null) {
+                break;
+            }
+            DescriptorChain chain = q.pop();
+            if (chain == null) {
+                break; // the guest's next receive-queue notification brings us back
+            }
+            synchronized (rxFrames) {
+                rxFrames.poll();
+            }
+            int written = 0;
+            if (chain.writableLength() >= HDR + frame.length) {
+                byte[] packet = new byte[HDR + frame.length];
+                System.arraycopy(header, 0, packet, 0, HDR);
+                System.arraycopy(frame, 0, packet, HDR, frame.length);
+                written = Segments.scatter(memory, chain.writable(), packet);
+            }
+            q.addUsed(chain.head(), written);
+            any = true;
+        }
+        if (any) {
+            interrupt.usedBuffers(0);
+        }
+    }
+
+    private void transmit() throws VirtioException {
+        Virtqueue q = queues.get(1);
+        boolean any = false;
+        for (int n = 0; n < 65536; n++) {
+            DescriptorChain chain = q.pop();
+            if (chain == null) {
+                break;
+            }
+            long total = chain.readableLength();
+            if (total > HDR && total - HDR <= MAX_FRAME) {
+                int len = (int) (total - HDR);
+                byte[] frame = Segments.gather(memory, Segments.range(chain.readable(), HDR, len), len);
+                txBuffer.write(0, frame, 0, len);
+                try {
+                    LibC.write(tapFd, txBuffer, len);
+                } catch (LastErrorException e) {
+                    LOG.debug("{}: TAP write failed: {}", id, LibC.strerror(e.getErrorCode()));
+                }
+            }
+            q.addUsed(chain.head(), 0);
+            any = true;
+        }
+        if (any) {
+            interrupt.usedBuffers(1);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        // The reader thread may be blocked in read(2); it is a daemon and ends with the process.
+    }
+}
