@@ -30,6 +30,7 @@
 #                          the only way to get files out besides the console
 #   MESOVIRT_HOST_APPEND   extra host kernel command-line arguments
 #   MESOVIRT_HOST_QEMU_ARGS  extra arguments for the outer QEMU (word-split), for debugging
+#   MESOVIRT_HOST_QEMU     the outer QEMU binary (default qemu-system-<arch> from PATH; x86_64/aarch64)
 # All MESOVIRT_* variables, JAVA_HOME, MAVEN_OPTS, JAVA_TOOL_OPTIONS, LANG and HOME are passed to SCRIPT.
 #
 # Exit code: SCRIPT's (from the HOST-RC=<n> console marker); 125 when the host did not boot, has no /dev/kvm, or
@@ -87,6 +88,8 @@ case $ARCH in
   *) mv_unsupported_arch "$ARCH" ;;
 esac
 
+# Another QEMU binary for the outer host (e.g. trixie's 10.0 through a wrapper script); for x86_64 and aarch64.
+[ -n "${MESOVIRT_HOST_QEMU:-}" ] && [ "$ARCH" != riscv64 ] && QEMU=$MESOVIRT_HOST_QEMU
 [ -f "$SCRIPT" ] || mv_die "no such script: $SCRIPT" 2
 [ "$ARCH" = riscv64 ] || command -v "$QEMU" >/dev/null || mv_die "$QEMU not found: apt-get install $QEMU_PKG" 2
 mv_check_cache_location

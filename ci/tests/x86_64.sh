@@ -43,7 +43,8 @@ check() {
     echo "  expected: $what"
   fi
 }
-has() { grep -q -- "$2" "$1"; }
+# The guest's console lines end in CR LF (a tty's output processing): match on the text without the CR.
+has() { tr -d '\r' < "$1" | grep -q -- "$2"; }
 
 begin() { CASE=$1; CASE_OK=1; echo "=== $CASE"; }
 finish() {
@@ -59,7 +60,7 @@ finish() {
 boot_markers() { # LOG CPUS
   check "$1" "exit code 0 (guest power-off)" test "$RC" = 0
   check "$1" "GUEST-READY" has "$1" '^GUEST-READY'
-  check "$1" "GUEST-CPUS $2" has "$1" "^GUEST-CPUS $2"$'\r\?$'
+  check "$1" "GUEST-CPUS $2" has "$1" "^GUEST-CPUS $2\$"
   check "$1" "GUEST-DONE" has "$1" '^GUEST-DONE'
 }
 
