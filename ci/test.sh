@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite: unit, layout, property and native-KVM tests (mvn -B verify, which also builds the
 # distribution), then the real-Linux guest tests inside the emulated x86_64, arm64 and riscv64 KVM hosts
-# (ci/tests/x86_64.sh, ci/tests/x86_64-virtio.sh, ci/tests/aarch64-boot.sh, ci/tests/riscv64-boot.sh).
+# (ci/tests/x86_64.sh, ci/tests/x86_64-virtio.sh, ci/tests/aarch64-boot.sh, ci/tests/aarch64-virtio.sh,
+# ci/tests/riscv64-boot.sh).
 # Exit status 0 only if everything passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,5 +26,6 @@ rc=0
 job ci/tests/x86_64.sh || rc=1
 job ci/tests/x86_64-virtio.sh || rc=1
 job ci/tests/aarch64-boot.sh || rc=1
+job ci/tests/aarch64-virtio.sh || rc=1
 job ci/tests/riscv64-boot.sh || rc=1
 exit $rc
