@@ -3,6 +3,7 @@ package dev.mesovirt.arch.riscv64;
 import com.sun.jna.Memory;
 import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.BootException;
+import dev.mesovirt.vmm.arch.BootFiles;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
@@ -17,15 +18,8 @@ import dev.mesovirt.vmm.kvm.KvmIoctls;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -147,16 +141,16 @@ public final class Riscv64Architecture implements Architecture {
             throw new IllegalStateException("loadGuest before createIrqChip: the vCPU and AIA facts are unknown");
         }
         Path kernelPath = request.kernel();
-        long kernelSize = fileSize(kernelPath, "kernel");
+        long kernelSize = BootFiles.size(kernelPath, "kernel");
         RiscvImageHeader header;
         try {
-            header = RiscvImageHeader.parse(readHead(kernelPath, 0x400), kernelSize);
+            header = RiscvImageHeader.parse(BootFiles.head(kernelPath, 0x400), kernelSize);
         } catch (RiscvImageHeader.InvalidImageException e) {
             throw new BootException("kernel " + kernelPath + " " + e.getMessage(), e);
         }
         long initrdSize = 0;
         if (request.initrd().isPresent()) {
-            initrdSize = fileSize(request.initrd().get(), "initrd");
+            initrdSize = BootFiles.size(request.initrd().get(), "initrd");
             if (initrdSize == 0) {
                 throw new BootException("initrd " + request.initrd().get() + " is empty");
             }
@@ -173,9 +167,9 @@ public final class Riscv64Architecture implements Architecture {
         } catch (BootPlacement.PlacementException e) {
             throw new BootException(e.getMessage(), e);
         }
-        loadFile(memory, kernelPath, placement.kernelLoad(), kernelSize);
+        BootFiles.load(memory, kernelPath, placement.kernelLoad(), kernelSize);
         if (request.initrd().isPresent()) {
-            loadFile(memory, request.initrd().get(), placement.initrdAddress(), initrdSize);
+            BootFiles.load(memory, request.initrd().get(), placement.initrdAddress(), initrdSize);
         }
         byte[] seed = new byte[RNG_SEED_BYTES];
         new SecureRandom().nextBytes(seed);
@@ -229,44 +223,6 @@ public final class Riscv64Architecture implements Architecture {
             } catch (RuntimeException e) {
                 LOG.warn("vCPU {}: cannot mark it stopped ({}); relying on KVM's default", vcpu.id(), e.getMessage());
             }
-        }
-    }
-
-    private static long fileSize(Path file, String what) throws BootException {
-        try {
-            if (Files.isDirectory(file)) {
-                throw new BootException(what + " " + file + " is a directory");
-            }
-            return Files.size(file);
-        } catch (NoSuchFileException e) {
-            throw new BootException(what + " " + file + ": no such file");
-        } catch (IOException e) {
-            throw new BootException(what + " " + file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    private static byte[] readHead(Path file, int max) throws BootException {
-        try (InputStream in = Files.newInputStream(file)) {
-            return in.readNBytes(max);
-        } catch (IOException e) {
-            throw new BootException("kernel " + file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    private static void loadFile(GuestMemory memory, Path file, long address, long length) throws BootException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long done = 0;
-            for (ByteBuffer target : memory.slices(address, length)) {
-                while (target.hasRemaining()) {
-                    int n = ch.read(target, done);
-                    if (n < 0) {
-                        throw new BootException(file + " shrank while it was being loaded");
-                    }
-                    done += n;
-                }
-            }
-        } catch (IOException e) {
-            throw new BootException(file + ": cannot read: " + e.getMessage(), e);
         }
     }
 }

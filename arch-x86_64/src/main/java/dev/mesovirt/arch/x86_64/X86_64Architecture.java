@@ -17,6 +17,7 @@ import dev.mesovirt.arch.x86_64.devices.I8042;
 import dev.mesovirt.arch.x86_64.devices.PvPanic;
 import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.BootException;
+import dev.mesovirt.vmm.arch.BootFiles;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
@@ -32,11 +33,9 @@ import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -150,7 +149,7 @@ public final class X86_64Architecture implements Architecture {
         code.get(codeBytes);
         memory.write(placement.kernelLoadAddress(), codeBytes);
         if (request.initrd().isPresent()) {
-            loadFile(memory, request.initrd().get(), placement.initrdAddress(), initrdLength);
+            BootFiles.load(memory, request.initrd().get(), placement.initrdAddress(), initrdLength);
         }
 
         KernelCommandLine cmdline;
@@ -209,23 +208,6 @@ public final class X86_64Architecture implements Architecture {
         }
     }
 
-    /** Reads a file straight into guest RAM, without an intermediate heap copy. */
-    private static void loadFile(GuestMemory memory, Path file, long address, long length) throws BootException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long done = 0;
-            for (ByteBuffer target : memory.slices(address, length)) {
-                while (target.hasRemaining()) {
-                    int n = ch.read(target, done);
-                    if (n < 0) {
-                        throw new BootException(file + " shrank while it was being loaded");
-                    }
-                    done += n;
-                }
-            }
-        } catch (IOException e) {
-            throw new BootException(file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
 
     private static AcpiPlatform acpiPlatform(BootRequest request) {
         List<AcpiPlatform.VirtioMmioSlot> virtio = new ArrayList<>();
