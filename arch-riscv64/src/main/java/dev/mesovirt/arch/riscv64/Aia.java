@@ -124,6 +124,15 @@ final class Aia implements IrqChip {
                 config.ids(), config.hartBits(), mode);
     }
 
+    /**
+     * No: kvm_arch_set_irq_inatomic (arch/riscv/kvm/vm.c) injects an irqfd's level 1 into the APLIC and never the
+     * level 0, so an edge-triggered source saw its first virtio interrupt only (the guest then hung on its disk).
+     */
+    @Override
+    public boolean irqfdPulsesEdges() {
+        return false;
+    }
+
     @Override
     public String description() {
         return description;

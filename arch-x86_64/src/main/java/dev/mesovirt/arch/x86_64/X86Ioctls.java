@@ -27,6 +27,9 @@ public final class X86Ioctls {
     /** struct kvm_cpuid_entry2: function, index, flags, eax, ebx, ecx, edx, padding[3] (all u32). */
     public static final int CPUID_ENTRY2_SIZE = 40;
 
+    /** struct kvm_clock_data: clock u64, flags u32, pad0 u32, realtime u64, host_tsc u64, pad[4] u32. */
+    public static final int CLOCK_DATA_SIZE = 48;
+
     public static final long GET_SUPPORTED_CPUID = iowr(KVMIO, 0x05, CPUID2_HEADER_SIZE);
     public static final long SET_TSS_ADDR = io(KVMIO, 0x47);
     public static final long SET_IDENTITY_MAP_ADDR = iow(KVMIO, 0x48, 8);
@@ -42,6 +45,8 @@ public final class X86Ioctls {
     public static final long GET_LAPIC = ior(KVMIO, 0x8e, LAPIC_SIZE);
     public static final long SET_LAPIC = iow(KVMIO, 0x8f, LAPIC_SIZE);
     public static final long SET_CPUID2 = iow(KVMIO, 0x90, CPUID2_HEADER_SIZE);
+    public static final long SET_CLOCK = iow(KVMIO, 0x7b, CLOCK_DATA_SIZE);
+    public static final long GET_CLOCK = ior(KVMIO, 0x7c, CLOCK_DATA_SIZE);
 
     private X86Ioctls() {}
 }

@@ -60,6 +60,9 @@ class X86UapiLayoutTest {
         ours.put("KVM_SET_LAPIC", X86Ioctls.SET_LAPIC);
         ours.put("KVM_SET_CPUID2", X86Ioctls.SET_CPUID2);
         ours.put("KVM_PIT_SPEAKER_DUMMY", 1L);
+        ours.put("sizeof(struct kvm_clock_data)", (long) X86Ioctls.CLOCK_DATA_SIZE);
+        ours.put("KVM_GET_CLOCK", X86Ioctls.GET_CLOCK);
+        ours.put("KVM_SET_CLOCK", X86Ioctls.SET_CLOCK);
         ours.put("KVM_CPUID_FLAG_SIGNIFCANT_INDEX", (long) CpuidEntry.FLAG_SIGNIFICANT_INDEX);
 
         Map<String, String> c = new LinkedHashMap<>();

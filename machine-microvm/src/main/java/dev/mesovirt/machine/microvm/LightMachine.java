@@ -72,6 +72,10 @@ public final class LightMachine implements AutoCloseable {
     private final Bus pio = new Bus("pio");
     private final Bus mmio = new Bus("mmio");
     private volatile boolean paused;
+    /** vCPU threads waiting in {@link #pausePoint}. */
+    private int parked;
+    private int[] vcpuThreadIds = new int[0];
+    private Architecture.PausedClock pausedClock = Architecture.PausedClock.NONE;
     private volatile boolean started;
     private volatile boolean stopping;
     private Kvm kvm;
@@ -81,8 +85,10 @@ public final class LightMachine implements AutoCloseable {
     private BootPlan bootPlan;
     private CountDownLatch vcpusRunning;
     private EventLoop deviceLoop;
-    private final List<VirtioDevice> virtioDevices = new ArrayList<>();
-    private final List<EventFd> irqFds = new ArrayList<>();
+    private final List<VirtioSlot> slots = new ArrayList<>();
+    /** The replaceable slots (StratoVirt's hot-plug model), by device kind; index = QMP device_add's addr. */
+    private final List<VirtioSlot> blockSlots = new ArrayList<>();
+    private final List<VirtioSlot> netSlots = new ArrayList<>();
     private final List<Runnable> afterIrqChip = new ArrayList<>();
 
     public LightMachine(MachineConfig config) {
@@ -125,9 +131,13 @@ public final class LightMachine implements AutoCloseable {
             throw new MachineException(e.getMessage(), e);
         }
         vcpusRunning = new CountDownLatch(vcpus.size());
+        vcpuThreadIds = new int[vcpus.size()];
         for (Vcpu vcpu : vcpus) {
-            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::stop, () -> stopping, this::pausePoint,
-                    vcpusRunning::countDown);
+            int index = vcpus.indexOf(vcpu);
+            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::stop, () -> stopping, this::pausePoint, () -> {
+                vcpuThreadIds[index] = dev.mesovirt.vmm.sys.Sys.gettid();
+                vcpusRunning.countDown();
+            });
             Thread t = new Thread(loop, "vcpu-" + vcpu.id());
             t.setDaemon(true);
             vcpuThreads.add(t);
@@ -187,10 +197,22 @@ public final class LightMachine implements AutoCloseable {
         Uart16550 uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.bus() == BusKind.PIO);
         busFor(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
         described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), serialIrq));
-        if (!config.devices().isEmpty()) {
+        int hotSlots = config.hotplug().block() + config.hotplug().net();
+        int slotCount = config.devices().size() + hotSlots;
+        if (slotCount > layout.virtioMmioSlots()) {
+            throw new IllegalArgumentException(config.devices().size() + " virtio devices and " + hotSlots
+                    + " hot-plug slots exceed the machine's " + layout.virtioMmioSlots() + " virtio-mmio slots");
+        }
+        if (slotCount > 0) {
             deviceLoop = new EventLoop();
-            for (int i = 0; i < config.devices().size(); i++) {
-                described.add(addVirtio(i, config.devices().get(i), layout, irqChip));
+            for (int i = 0; i < slotCount; i++) {
+                VirtioSlot slot = addSlot(i, layout, irqChip);
+                described.add(new DeviceDescription.VirtioMmio(slot.base(), slot.size(), slot.irq()));
+                if (i < config.devices().size()) {
+                    plug(slot, config.devices().get(i));
+                } else {
+                    (i - config.devices().size() < config.hotplug().block() ? blockSlots : netSlots).add(slot);
+                }
             }
         }
 
@@ -215,49 +237,38 @@ public final class LightMachine implements AutoCloseable {
     }
 
     /**
-     * Wires one virtio device into slot {@code index}: its transport on the MMIO bus, an ioeventfd per queue on
-     * QueueNotify (datamatch = queue index) handled by the device thread, and its interrupt through an irqfd. On a
-     * level-triggered line (x86 IOAPIC pins) the irqfd has a resample fd: KVM keeps the line asserted until the
-     * guest's EOI, then de-asserts it and signals the resample fd, and the device thread re-asserts it while
-     * InterruptStatus is still non-zero - the level semantics the DSDT promises. A plain irqfd would only pulse the
-     * line, which a level-triggered IOAPIC pin may miss while the previous interrupt is still in service (Remote
-     * IRR), losing an interrupt. On edge-triggered lines (arm64 SPIs) a plain irqfd is exactly right.
+     * Makes virtio-mmio slot {@code index}: its register window on the MMIO bus and its interrupt, wired through an
+     * irqfd once the interrupt controller is complete. On a level-triggered line (x86 IOAPIC pins) the irqfd has a
+     * resample fd: KVM keeps the line asserted until the guest's EOI, then de-asserts it and signals the resample
+     * fd, and the device thread re-asserts it while InterruptStatus is still non-zero - the level semantics the DSDT
+     * promises. A plain irqfd would only pulse the line, which a level-triggered IOAPIC pin may miss while the
+     * previous interrupt is still in service (Remote IRR), losing an interrupt. On edge-triggered lines (arm64 SPIs,
+     * riscv64 APLIC MSIs) a plain irqfd is exactly right. Queue notifications come through one ioeventfd per queue
+     * on QueueNotify (datamatch = queue index), handled on the device thread.
      */
-    private DeviceDescription addVirtio(int index, VirtioConfig dc, MemoryLayout layout, IrqChip irqChip) {
+    private VirtioSlot addSlot(int index, MemoryLayout layout, IrqChip irqChip) {
         long base = layout.virtioMmioSlot(index);
         long size = layout.virtioMmioSlotSize();
-        VirtioDevice device = openDevice(dc);
-        virtioDevices.add(device);
         Irq irq = irqChip.allocate(IrqUse.VIRTIO);
-        EventFd irqFd = new EventFd(true);
-        irqFds.add(irqFd);
-        int queues = device.queueSizes().size();
-        EventFd[] notify = new EventFd[queues];
-        for (int q = 0; q < queues; q++) {
-            notify[q] = new EventFd(true);
-        }
-        MmioTransport transport = new MmioTransport(dc.id(), device, memory, irqFd::signal, q -> notify[q].signal());
+        VirtioSlot slot = new VirtioSlot(index, base, size, irq, irqChip.irqfdPulsesEdges(), vm, memory, deviceLoop);
+        slots.add(slot);
         // irqfds are registered once the interrupt controller is complete (arm64's vGIC refuses them, EAGAIN,
         // before its CTRL_INIT, which needs every vCPU).
-        if (irq.levelTriggered()) {
-            EventFd resample = new EventFd(true);
-            afterIrqChip.add(() -> vm.registerIrqfdResample(irqFd, resample, irq.gsi()));
-            deviceLoop.addEventFd(resample, transport::resample);
-        } else {
-            afterIrqChip.add(() -> vm.registerIrqfd(irqFd, irq.gsi()));
+        afterIrqChip.add(slot::connectInterrupt);
+        mmio.insert(base, size, slot, "virtio-mmio@" + Long.toHexString(base));
+        return slot;
+    }
+
+    private void plug(VirtioSlot slot, VirtioConfig dc) {
+        VirtioDevice device = openDevice(dc);
+        try {
+            slot.plug(dc, device);
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
         }
-        for (int q = 0; q < queues; q++) {
-            int queue = q;
-            vm.registerIoeventfd(notify[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
-            deviceLoop.addEventFd(notify[q], () -> transport.notifyQueue(queue));
-        }
-        for (VirtioDevice.Watch w : device.watches()) {
-            deviceLoop.addEventFd(w.eventFd(), () -> transport.notifyQueue(w.queue()));
-        }
-        mmio.insert(base, size, transport, dc.id());
-        LOG.info("virtio device {} (type {}) at 0x{}, GSI {}", dc.id(), device.deviceType(), Long.toHexString(base),
-                irq.gsi());
-        return new DeviceDescription.VirtioMmio(base, size, irq);
+        LOG.info("virtio device {} (type {}) at 0x{}, GSI {}", dc.id(), device.deviceType(),
+                Long.toHexString(slot.base()), slot.irq().gsi());
     }
 
     private static VirtioDevice openDevice(VirtioConfig dc) {
@@ -326,20 +337,169 @@ public final class LightMachine implements AutoCloseable {
         return outcome.get();
     }
 
-    /** Stops the vCPUs at their next exit and keeps them out of the guest until {@link #resume()}. */
+    /**
+     * Stops the vCPUs at their next exit and keeps them out of the guest until {@link #resume()}; returns once every
+     * running vCPU thread is parked (as QEMU's stop does), or after 5 s with a warning.
+     */
     public void pause() {
         synchronized (pauseLock) {
+            if (paused || stopping) {
+                return;
+            }
             paused = true;
         }
         for (Vcpu v : vcpus) {
             v.kick();
         }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        synchronized (pauseLock) {
+            while (parked < liveVcpuThreads() && !stopping) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    LOG.warn("pause: only {} of {} vCPUs parked after 5 s", parked, liveVcpuThreads());
+                    break;
+                }
+                try {
+                    pauseLock.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (!stopping) {
+                try {
+                    pausedClock = arch.pauseClock(vm, vcpus);
+                } catch (RuntimeException e) {
+                    LOG.warn("pause: cannot freeze the guest clock: {}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    private int liveVcpuThreads() {
+        int n = 0;
+        for (Thread t : vcpuThreads) {
+            n += t.isAlive() ? 1 : 0;
+        }
+        return n;
     }
 
     public void resume() {
         synchronized (pauseLock) {
+            if (!paused) {
+                return;
+            }
+            try {
+                pausedClock.resume();
+            } catch (RuntimeException e) {
+                LOG.warn("resume: cannot restore the guest clock: {}", e.getMessage());
+            }
+            pausedClock = Architecture.PausedClock.NONE;
             paused = false;
             pauseLock.notifyAll();
+        }
+    }
+
+    /** Whether the machine is running, paused, or has stopped (its outcome is then known). */
+    public RunState runState() {
+        if (outcome.get() != null) {
+            return RunState.SHUTDOWN;
+        }
+        if (!started || vcpusRunning == null || vcpusRunning.getCount() > 0) {
+            return RunState.PRELAUNCH;
+        }
+        return paused ? RunState.PAUSED : RunState.RUNNING;
+    }
+
+    /** The machine's life cycle states, named as QMP's query-status names them. */
+    public enum RunState {
+        PRELAUNCH("prelaunch"), RUNNING("running"), PAUSED("paused"), SHUTDOWN("shutdown");
+
+        private final String qmpName;
+
+        RunState(String qmpName) {
+            this.qmpName = qmpName;
+        }
+
+        public String qmpName() {
+            return qmpName;
+        }
+    }
+
+    /** The host thread IDs of the vCPU threads, by vCPU index (0 until a thread has started). */
+    public int[] vcpuThreadIds() {
+        return vcpuThreadIds.clone();
+    }
+
+    public MachineConfig config() {
+        return config;
+    }
+
+    /** Every virtio-mmio slot, in address order: what it holds and whether QMP may fill or empty it. */
+    public List<DeviceSlot> deviceSlots() {
+        List<DeviceSlot> out = new ArrayList<>();
+        for (VirtioSlot s : slots) {
+            DeviceSlot.Kind kind = blockSlots.contains(s) ? DeviceSlot.Kind.HOTPLUG_BLOCK
+                    : netSlots.contains(s) ? DeviceSlot.Kind.HOTPLUG_NET : DeviceSlot.Kind.FIXED;
+            int addr = kind == DeviceSlot.Kind.HOTPLUG_BLOCK ? blockSlots.indexOf(s)
+                    : kind == DeviceSlot.Kind.HOTPLUG_NET ? netSlots.indexOf(s) : -1;
+            out.add(new DeviceSlot(s.index(), s.base(), s.irq().gsi(), kind, addr, s.config()));
+        }
+        return out;
+    }
+
+    /**
+     * Fills replaceable slot {@code addr} of the device's kind (virtio-blk: 0..3, virtio-net: 0..1 by default) with
+     * {@code device}: opens its backend, wires its queues, and leaves it for the guest to find by re-probing the
+     * slot's platform device (see the README's QMP section). Throws IllegalArgumentException with a message for
+     * QMP when the slot does not exist or is taken, the id is in use, or the backend cannot be opened.
+     */
+    public synchronized void hotplug(VirtioConfig device, int addr) {
+        requireRunning();
+        List<VirtioSlot> pool = switch (device) {
+            case VirtioConfig.Block b -> blockSlots;
+            case VirtioConfig.Net n -> netSlots;
+            default -> throw new IllegalArgumentException("only virtio-blk and virtio-net devices can be hot-plugged");
+        };
+        for (VirtioSlot s : slots) {
+            if (s.config().map(c -> c.id().equals(device.id())).orElse(false)) {
+                throw new IllegalArgumentException("Duplicate device ID '" + device.id() + "'");
+            }
+        }
+        if (addr < 0 || addr >= pool.size()) {
+            throw new IllegalArgumentException("no hot-plug slot at addr " + addr + " for this device (the machine has "
+                    + pool.size() + ": 0.." + (pool.size() - 1) + ")");
+        }
+        VirtioSlot slot = pool.get(addr);
+        if (slot.config().isPresent()) {
+            throw new IllegalArgumentException("hot-plug slot " + addr + " is in use by '" + slot.config().get().id() + "'");
+        }
+        plug(slot, device);
+    }
+
+    /**
+     * Empties the replaceable slot holding device {@code id} and closes its backend; returns what it held. The guest
+     * should have unbound its driver first (QEMU's device_del asks the guest; a virtio-mmio slot cannot).
+     */
+    public synchronized VirtioConfig hotUnplug(String id) {
+        requireRunning();
+        for (VirtioSlot s : slots) {
+            if (s.config().map(c -> c.id().equals(id)).orElse(false)) {
+                if (!blockSlots.contains(s) && !netSlots.contains(s)) {
+                    throw new IllegalStateException("Device '" + id + "' was given on the command line: its "
+                            + "virtio-mmio slot is not replaceable");
+                }
+                VirtioConfig out = s.unplug().orElseThrow();
+                LOG.info("virtio device {} unplugged from 0x{}", id, Long.toHexString(s.base()));
+                return out;
+            }
+        }
+        throw new java.util.NoSuchElementException("Device '" + id + "' not found");
+    }
+
+    private void requireRunning() {
+        if (!started || deviceLoop == null && slots.isEmpty() || outcome.get() != null) {
+            throw new IllegalStateException("the machine is not running");
         }
     }
 
@@ -350,13 +510,19 @@ public final class LightMachine implements AutoCloseable {
     /** Called by vCPU threads after a kick: waits here while the machine is paused. */
     private void pausePoint() {
         synchronized (pauseLock) {
-            while (paused && !stopping) {
-                try {
+            if (!paused || stopping) {
+                return;
+            }
+            parked++;
+            pauseLock.notifyAll();
+            try {
+                while (paused && !stopping) {
                     pauseLock.wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                parked--;
             }
         }
     }
@@ -392,10 +558,9 @@ public final class LightMachine implements AutoCloseable {
             deviceLoop.close();
             deviceLoop = null;
         }
-        for (VirtioDevice d : virtioDevices) {
-            d.close();
+        for (VirtioSlot slot : slots) {
+            slot.close();
         }
-        virtioDevices.clear();
         if (!allJoined) {
             // A vCPU thread still inside a device could touch guest RAM: leave the mappings to process exit.
             LOG.warn("a vCPU thread did not stop; leaving its resources to process exit");
@@ -409,10 +574,7 @@ public final class LightMachine implements AutoCloseable {
             vm.close();
             vm = null;
         }
-        for (EventFd e : irqFds) {
-            e.close();
-        }
-        irqFds.clear();
+        slots.clear();
         if (memory != null) {
             memory.close();
             memory = null;

@@ -50,4 +50,21 @@ public interface Architecture {
 
     /** Sets a vCPU's architectural state (registers, CPUID, MSRs...) so that vCPU 0 enters the kernel. */
     void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan);
+
+    /**
+     * Called with every vCPU parked (QMP stop): freezes the guest's clock as QEMU does, so that the paused time does
+     * not appear to the guest when it runs again; returns what {@code cont} calls, with the vCPUs still parked, to
+     * let the clock go on from where it stopped. The default freezes nothing (the guest sees the pause as lost time).
+     */
+    default PausedClock pauseClock(Vm vm, List<Vcpu> vcpus) {
+        return PausedClock.NONE;
+    }
+
+    /** A frozen guest clock, released by {@link #resume}. */
+    @FunctionalInterface
+    interface PausedClock {
+        PausedClock NONE = () -> { };
+
+        void resume();
+    }
 }

@@ -8,6 +8,16 @@ public interface IrqChip {
     /** Completes set-up that needs every vCPU to exist (the vGIC's and the AIA's CTRL_INIT). */
     void finishAfterVcpus();
 
+    /**
+     * Whether an irqfd on an edge-triggered line gives one edge per signal. True where KVM injects an irqfd as
+     * assert-then-deassert (arm64's vGIC). riscv64's KVM asserts the APLIC source from the irqfd's atomic path and
+     * never lowers it, so a second signal finds the input still high and makes no edge: there the machine pulses
+     * the line with KVM_IRQ_LINE instead.
+     */
+    default boolean irqfdPulsesEdges() {
+        return true;
+    }
+
     /** A short description for logs, e.g. "KVM IRQCHIP (PIC, IOAPIC, LAPIC) + PIT". */
     String description();
 }

@@ -24,6 +24,9 @@ public final class EventFd implements AutoCloseable {
     /** Adds {@code value} to the counter, waking any reader (or KVM, for an irqfd). */
     public void signal(long value) {
         synchronized (counter) {
+            if (closed) {
+                return; // a late signal from a backend thread must never write to a reused fd number
+            }
             counter.setLong(0, value);
             Sys.write(fd, counter, 8, "eventfd");
         }
@@ -36,6 +39,9 @@ public final class EventFd implements AutoCloseable {
     /** Reads and resets the counter; 0 when a non-blocking eventfd had nothing pending. */
     public long consume() {
         synchronized (counter) {
+            if (closed) {
+                return 0;
+            }
             long n = Sys.read(fd, counter, 8, "eventfd");
             return n == 8 ? counter.getLong(0) : 0;
         }
@@ -43,9 +49,11 @@ public final class EventFd implements AutoCloseable {
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
-            Sys.close(fd);
+        synchronized (counter) {
+            if (!closed) {
+                closed = true;
+                Sys.close(fd);
+            }
         }
     }
 }

@@ -48,6 +48,9 @@ public final class LibC {
 
     public static native long read(int fd, Pointer buffer, long count) throws LastErrorException;
 
+    /** The calling thread's kernel thread ID (glibc 2.30+), what QMP reports as a vCPU's thread-id. */
+    public static native int gettid();
+
     public static native long write(int fd, Pointer buffer, long count) throws LastErrorException;
 
     public static native int ioctl(int fd, long request, Pointer argument) throws LastErrorException;

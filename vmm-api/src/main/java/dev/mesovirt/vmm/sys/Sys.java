@@ -7,6 +7,11 @@ import com.sun.jna.Pointer;
 public final class Sys {
     private Sys() {}
 
+    /** The calling thread's kernel thread ID. */
+    public static int gettid() {
+        return LibC.gettid();
+    }
+
     public static int open(String path, int flags) {
         try {
             return LibC.open(path, flags | LibC.O_CLOEXEC, 0);

@@ -19,6 +19,9 @@ public final class EventLoop implements AutoCloseable {
     private final Epoll epoll = new Epoll(64);
     private final EventFd stopFd = new EventFd(true);
     private final ConcurrentHashMap<Long, Runnable> handlers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Integer, Long> tokens = new ConcurrentHashMap<>();
+    private final EventFd taskFd = new EventFd(true);
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final AtomicLong nextToken = new AtomicLong(1);
     private final List<EventFd> owned = new ArrayList<>();
     private volatile boolean stopping;
@@ -26,13 +29,82 @@ public final class EventLoop implements AutoCloseable {
 
     public EventLoop() {
         epoll.add(stopFd.fd(), Epoll.EPOLLIN, 0);
+        add(taskFd.fd(), Epoll.EPOLLIN, () -> {
+            taskFd.consume();
+            for (Runnable r; (r = tasks.poll()) != null; ) {
+                r.run();
+            }
+        });
     }
 
     /** Runs {@code handler} whenever {@code fd} has one of {@code events}. */
     public void add(int fd, int events, Runnable handler) {
         long token = nextToken.getAndIncrement();
         handlers.put(token, handler);
+        tokens.put(fd, token);
         epoll.add(fd, events, token);
+    }
+
+    /**
+     * Stops watching {@code fd} (a device being unplugged). The caller still owns an fd it added with {@link #add};
+     * an eventfd added with {@link #addEventFd} is closed here. Call it on the loop thread ({@link #call}) so that no
+     * handler of the fd is running.
+     */
+    public void remove(int fd) {
+        Long token = tokens.remove(fd);
+        if (token == null) {
+            return;
+        }
+        handlers.remove(token);
+        epoll.remove(fd);
+        synchronized (owned) {
+            for (java.util.Iterator<EventFd> it = owned.iterator(); it.hasNext(); ) {
+                EventFd e = it.next();
+                if (e.fd() == fd) {
+                    it.remove();
+                    e.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs {@code task} on the device thread, after the handler running now, and waits for it: the way to change
+     * the device set (hot-plug) without racing a handler. Before {@link #start} (or from the device thread itself)
+     * it runs at once on the caller's thread.
+     */
+    public void call(Runnable task) {
+        Thread t;
+        synchronized (this) {
+            t = thread;
+        }
+        if (t == null || t == Thread.currentThread()) {
+            task.run();
+            return;
+        }
+        if (stopping) {
+            throw new IllegalStateException("the device thread has stopped");
+        }
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        tasks.add(() -> {
+            try {
+                task.run();
+                done.complete(null);
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        taskFd.signal();
+        try {
+            done.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted waiting for the device thread", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("the device thread did not run the task within 10 s");
+        }
     }
 
     /** Watches an eventfd: consumes its counter, then runs {@code handler}. The loop closes it at the end. */
@@ -94,6 +166,7 @@ public final class EventLoop implements AutoCloseable {
         }
         epoll.close();
         stopFd.close();
+        taskFd.close();
         synchronized (owned) {
             for (EventFd e : owned) {
                 e.close();

@@ -35,6 +35,8 @@ public final class NetDevice implements VirtioDevice {
     private final EventFd rxReady = new EventFd(true);
     private final ArrayDeque<byte[]> rxFrames = new ArrayDeque<>();
     private final Memory txBuffer = new Memory(MAX_FRAME);
+    private final EventFd stopReader = new EventFd(true);
+    private final Thread reader;
     private volatile boolean closed;
     private GuestMemory memory;
     private List<Virtqueue> queues = List.of();
@@ -64,14 +66,21 @@ public final class NetDevice implements VirtioDevice {
         this.id = id;
         this.tapFd = tapFd;
         this.mac = mac.clone();
-        Thread t = new Thread(this::readTap, "net-" + id);
-        t.setDaemon(true);
-        t.start();
+        reader = new Thread(this::readTap, "net-" + id);
+        reader.setDaemon(true);
+        reader.start();
     }
 
     private void readTap() {
-        try (Memory buf = new Memory(MAX_FRAME)) {
+        // The reader waits in epoll on the TAP and a stop eventfd, so close() can end it before closing the TAP fd
+        // (a read(2) blocked on a closed fd would wake later on whatever file reused its number).
+        try (Memory buf = new Memory(MAX_FRAME); dev.mesovirt.vmm.sys.Epoll epoll = new dev.mesovirt.vmm.sys.Epoll(2)) {
+            epoll.add(tapFd, dev.mesovirt.vmm.sys.Epoll.EPOLLIN, 1);
+            epoll.add(stopReader.fd(), dev.mesovirt.vmm.sys.Epoll.EPOLLIN, 2);
             while (!closed) {
+                if (epoll.await(-1) <= 0 || closed) {
+                    continue;
+                }
                 long n;
                 try {
                     n = LibC.read(tapFd, buf, MAX_FRAME);
@@ -213,7 +222,21 @@ public final class NetDevice implements VirtioDevice {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
-        // The reader thread may be blocked in read(2); it is a daemon and ends with the process.
+        stopReader.signal();
+        try {
+            reader.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (reader.isAlive()) {
+            LOG.warn("{}: the TAP reader did not stop; leaving the TAP fd to process exit", id);
+            return;
+        }
+        Sys.close(tapFd);
+        stopReader.close();
     }
 }
