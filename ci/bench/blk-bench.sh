@@ -1,10 +1,12 @@
 #!/bin/bash
-# virtio-blk benchmark (not a test): guest dd sequential write and read MB/s on the same raw image, Mesovirt's
-# virtio-blk-device vs QEMU's (qemu-system-x86_64 -M microvm -accel kvm, -device virtio-blk-device), alternating,
-# inside the emulated x86_64 KVM host. The guest writes 64 MiB with dd bs=1M conv=fsync, drops its page cache and
-# reads them back, timed in the guest. Both VMMs use the host page cache (QEMU's default
-# cache=writeback; the emulated host's /tmp is tmpfs, which has no O_DIRECT). Prints medians and the ratios.
-# (No fio: the test initramfs is busybox only, so there is no 4 KiB random-read IOPS figure.)
+# virtio-blk benchmark (not a test): guest sequential write and read MB/s and 4 KiB random-read IOPS on the same raw
+# image, Mesovirt's virtio-blk-device vs QEMU's (qemu-system-x86_64 -M microvm -accel kvm, -device
+# virtio-blk-device), alternating, inside the emulated x86_64 KVM host. The guest writes 64 MiB with dd bs=1M
+# conv=fsync, drops its page cache and reads them back, timed in the guest; then ci/bench/randread.c (built here
+# with gcc -static and handed to the guest on a second raw disk, since the test initramfs is busybox only and has no
+# fio) does O_DIRECT 4 KiB reads at random offsets of those 64 MiB for 5 s, queue depth 1. Both VMMs use the host
+# page cache (QEMU's default cache=writeback; the emulated host's /tmp is tmpfs, which has no O_DIRECT). Prints
+# medians and the ratios.
 #
 # usage: ci/bench/blk-bench.sh [N]     (default 3 runs each; needs mvn -B package first)
 # The figures come from software emulation (TCG) running a nested KVM: compare the ratio, not the absolute values.
@@ -13,9 +15,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 N=${1:-3}
 MESOVIRT=${MESOVIRT_BIN:-$ROOT/cli/target/dist/bin/mesovirt}
+TOOLS=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/bench
 if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   [ -x "$MESOVIRT" ] || { echo "blk-bench: run 'mvn -B package' first" >&2; exit 2; }
   bash "$ROOT/ci/guest-image.sh" x86_64 >/dev/null || exit 2
+  # The random-read tool, as a raw disk image the guest copies it from (whole 4 KiB blocks).
+  mkdir -p "$TOOLS"
+  gcc -static -O2 -o "$TOOLS/randread" "$HERE/randread.c" || { echo "blk-bench: gcc -static failed" >&2; exit 2; }
+  cp "$TOOLS/randread" "$TOOLS/tools.img" && truncate -s %4096 "$TOOLS/tools.img"
   exec bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/blk-bench.sh" "$N"
 fi
 
@@ -31,7 +38,8 @@ t0=$(up); dd if=/dev/zero of=$d bs=1M count=64 conv=fsync 2>/dev/null; t1=$(up)
 echo 3 > /proc/sys/vm/drop_caches
 t2=$(up); dd if=$d of=/dev/null bs=1M count=64 2>/dev/null; t3=$(up)
 echo "BENCH-WRITE $(awk -v a=$t0 -v b=$t1 "BEGIN { print b - a }")"
-echo "BENCH-READ $(awk -v a=$t2 -v b=$t3 "BEGIN { print b - a }")"'
+echo "BENCH-READ $(awk -v a=$t2 -v b=$t3 "BEGIN { print b - a }")"
+dd if=/dev/vdb of=/tmp/randread bs=4096 2>/dev/null && chmod +x /tmp/randread && /tmp/randread $d 64 5'
 APPEND="console=ttyS0 quiet guest.cmd=$(printf '%s' "$SCRIPT" | base64 -w0)"
 RESULTS=$WORK/results
 
@@ -45,26 +53,29 @@ run() { # NAME CMD...
   local w r
   w=$(printf '%s\n' "$out" | sed -n 's/^BENCH-WRITE //p' | tr -d '\r')
   r=$(printf '%s\n' "$out" | sed -n 's/^BENCH-READ //p' | tr -d '\r')
-  echo "$name write $(mbps "$w") read $(mbps "$r")   [seconds: ${w:-none} ${r:-none}]" | tee -a "$RESULTS"
+  iops=$(printf '%s\n' "$out" | sed -n 's/^BENCH-IOPS //p' | tr -d '\r')
+  echo "$name write $(mbps "$w") read $(mbps "$r") iops ${iops:-NA}   [seconds: ${w:-none} ${r:-none}]" | tee -a "$RESULTS"
   [ -n "$w" ] || printf '%s\n' "$out" | tail -20
 }
 
 echo "blk-bench: $N runs each, 64 MiB dd bs=1M, emulated host $(uname -r) with $(nproc) CPUs"
 for i in $(seq "$N"); do
   run mesovirt "$MESOVIRT" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" -m 256 -serial stdio \
-    -drive id=d0,file="$DISK",if=none -device virtio-blk-device,drive=d0,id=blk0
+    -drive id=d0,file="$DISK",if=none -device virtio-blk-device,drive=d0,id=blk0 \
+    -drive id=d1,file="$TOOLS/tools.img",readonly=on -device virtio-blk-device,drive=d1,id=blk1
   run qemu qemu-system-x86_64 -M microvm -accel kvm -cpu host -m 256 -nodefaults -no-user-config -nographic \
     -serial stdio -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
-    -drive id=d0,file="$DISK",format=raw,if=none -device virtio-blk-device,drive=d0
+    -drive id=d0,file="$DISK",format=raw,if=none -device virtio-blk-device,drive=d0 \
+    -drive id=d1,file="$TOOLS/tools.img",format=raw,if=none,readonly=on -device virtio-blk-device,drive=d1
 done
 awk '
   function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-  $3 != "NA" && $5 != "NA" { n[$1]++; w[$1, n[$1]] = $3; r[$1, n[$1]] = $5 }
+  $3 != "NA" && $5 != "NA" && $7 != "NA" { n[$1]++; w[$1, n[$1]] = $3; r[$1, n[$1]] = $5; q[$1, n[$1]] = $7 }
   END {
-    for (v in n) { for (i = 1; i <= n[v]; i++) { wa[i] = w[v, i]; ra[i] = r[v, i] }
-      mw[v] = median(wa, n[v]); mr[v] = median(ra, n[v])
-      printf "%-9s runs %d  write median %.1f MB/s  read median %.1f MB/s\n", v, n[v], mw[v], mr[v] }
-    if (mw["qemu"] > 0 && mw["mesovirt"] > 0)
-      printf "ratio mesovirt/qemu: write %.2f, read %.2f\n", mw["mesovirt"] / mw["qemu"], mr["mesovirt"] / mr["qemu"]
+    for (v in n) { for (i = 1; i <= n[v]; i++) { wa[i] = w[v, i]; ra[i] = r[v, i]; qa[i] = q[v, i] }
+      mw[v] = median(wa, n[v]); mr[v] = median(ra, n[v]); mq[v] = median(qa, n[v])
+      printf "%-9s runs %d  write median %.1f MB/s  read median %.1f MB/s  4k randread median %.0f IOPS\n", v, n[v], mw[v], mr[v], mq[v] }
+    if (mw["qemu"] > 0 && mw["mesovirt"] > 0 && mq["qemu"] > 0)
+      printf "ratio mesovirt/qemu: write %.2f, read %.2f, randread IOPS %.2f\n", mw["mesovirt"] / mw["qemu"], mr["mesovirt"] / mr["qemu"], mq["mesovirt"] / mq["qemu"]
   }' "$RESULTS"
