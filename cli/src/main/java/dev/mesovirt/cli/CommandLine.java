@@ -153,12 +153,96 @@ public final class CommandLine {
         String logArg = values[Opt.LOG.ordinal()];
         Optional<Path> logFile = logArg == null || logArg.isEmpty() ? Optional.empty() : Optional.of(logFile(logArg));
 
+        Optional<Path> qmp = parseQmp(values[Opt.QMP.ordinal()], values[Opt.MON.ordinal()], chardevs);
+
         List<VirtioConfig> virtio = DeviceOptions.parse(drives, devices, objects, chardevs, netdevs,
                 serial instanceof SerialConfig.Stdio);
 
         MachineConfig config = new MachineConfig(name == null ? "mesovirt" : name, uuid, memory, vcpus, kernel, initrd,
-                append == null ? "" : append, serial, dumpGuestCore, virtio);
-        return new ParseResult.Run(config, logFile, logArg != null);
+                append == null ? "" : append, serial, dumpGuestCore, virtio,
+                qmp.isPresent() ? MachineConfig.HotplugSlots.STRATOVIRT : MachineConfig.HotplugSlots.NONE);
+        return new ParseResult.Run(config, logFile, logArg != null, qmp);
+    }
+
+    /**
+     * -qmp unix:PATH,server,nowait, or -mon chardev=ID,mode=control naming a -chardev socket,...,server,nowait (which
+     * is taken out of {@code chardevs}, so the virtio console does not see it). One monitor at most.
+     */
+    private static Optional<Path> parseQmp(String qmp, String mon, List<String> chardevs) throws UsageException {
+        if (qmp != null && mon != null) {
+            throw new UsageException("-qmp and -mon: only one QMP monitor is supported");
+        }
+        if (qmp != null) {
+            String what = "-qmp " + qmp;
+            if (!qmp.startsWith("unix:")) {
+                throw new UsageException(what + ": only unix:PATH,server,nowait sockets are supported");
+            }
+            String[] items = qmp.substring("unix:".length()).split(",", -1);
+            return Optional.of(serverSocket(what, items[0], items, 1));
+        }
+        if (mon == null) {
+            return Optional.empty();
+        }
+        String what = "-mon " + mon;
+        KeyValues kv = KeyValues.parse(what, mon, "chardev", "mode", "id", "pretty");
+        String mode = kv.get("mode");
+        if (mode == null || !mode.equals("control")) {
+            throw new UsageException(what + ": only mode=control (QMP) is supported");
+        }
+        String chardev = kv.get("chardev");
+        if (chardev == null) {
+            throw new UsageException(what + ": chardev=ID is required");
+        }
+        for (java.util.Iterator<String> it = chardevs.iterator(); it.hasNext(); ) {
+            String text = it.next();
+            String[] items = text.split(",", -1);
+            String id = null;
+            String path = null;
+            for (String item : items) {
+                if (item.startsWith("id=")) {
+                    id = item.substring(3);
+                } else if (item.startsWith("path=")) {
+                    path = item.substring(5);
+                }
+            }
+            if (!chardev.equals(id)) {
+                continue;
+            }
+            it.remove();
+            if (!items[0].equals("socket") || path == null) {
+                throw new UsageException(what + ": chardev '" + chardev + "' must be socket,id=ID,path=PATH,server,nowait");
+            }
+            return Optional.of(serverSocket("-chardev " + text, path, items, 1));
+        }
+        throw new UsageException(what + ": no -chardev with id '" + chardev + "'");
+    }
+
+    /** Checks the server,nowait flags (also server=on, wait=off) of a socket option; returns its path. */
+    private static Path serverSocket(String what, String pathText, String[] items, int from) throws UsageException {
+        boolean server = false;
+        boolean nowait = false;
+        for (int i = from; i < items.length; i++) {
+            String item = items[i];
+            if (item.equals("server") || item.equals("server=on")) {
+                server = true;
+            } else if (item.equals("nowait") || item.equals("wait=off")) {
+                nowait = true;
+            } else if (!item.startsWith("id=") && !item.startsWith("path=")) {
+                throw new UsageException(what + ": unknown socket option '" + item + "'");
+            }
+        }
+        if (!server || !nowait) {
+            throw new UsageException(what + ": the QMP socket must be a listening one: add ,server,nowait");
+        }
+        if (pathText.isEmpty()) {
+            throw new UsageException(what + ": the socket path is empty");
+        }
+        Path p = path(what, pathText);
+        Path dir = p.toAbsolutePath().getParent();
+        if (dir != null && !java.nio.file.Files.isDirectory(dir)) {
+            throw new UsageException(what + ": directory " + dir + " does not exist");
+        }
+        return p;
     }
 
     /** The option an argument names, or null; "-x" and "--x" are the same option. */
@@ -413,11 +497,14 @@ public final class CommandLine {
             }
             sb.append(opt.help).append('\n');
         }
-        sb.append("\nNot supported yet (planned):");
+        StringBuilder planned = new StringBuilder();
         for (Opt opt : Opt.values()) {
             if (opt.support == Opt.Support.FUTURE) {
-                sb.append(' ').append(opt.display());
+                planned.append(' ').append(opt.display());
             }
+        }
+        if (!planned.isEmpty()) {
+            sb.append("\nNot supported yet (planned):").append(planned);
         }
         sb.append("\nNot supported:");
         for (Opt opt : Opt.values()) {

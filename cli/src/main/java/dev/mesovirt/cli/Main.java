@@ -2,6 +2,9 @@ package dev.mesovirt.cli;
 
 import dev.mesovirt.machine.microvm.LightMachine;
 import dev.mesovirt.machine.microvm.MachineException;
+import dev.mesovirt.machine.microvm.MachineQmp;
+import dev.mesovirt.machine.microvm.Outcome;
+import dev.mesovirt.machine.microvm.qmp.QmpVersion;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -61,6 +64,9 @@ public final class Main {
             return EXIT_USAGE;
         }
         try {
+            if (run.qmpSocket().isPresent()) {
+                return runWithQmp(run);
+            }
             return new LightMachine(run.config()).run();
         } catch (MachineException e) {
             // The message is for the user; the cause chain is for whoever raises the log level.
@@ -76,6 +82,47 @@ public final class Main {
             System.err.println("mesovirt: internal error: " + t);
             return EXIT_INTERNAL;
         }
+    }
+
+    /** Boots with a QMP server on the socket: it listens before the guest starts and says SHUTDOWN at the end. */
+    private static int runWithQmp(ParseResult.Run run) {
+        LightMachine machine = new LightMachine(run.config());
+        MachineQmp qmp = null;
+        try {
+            try {
+                qmp = MachineQmp.start(machine, run.qmpSocket().get(), qmpVersion());
+            } catch (java.io.UncheckedIOException e) {
+                throw new MachineException("-qmp " + run.qmpSocket().get() + ": " + e.getCause().getMessage(), e);
+            }
+            machine.start();
+            Outcome outcome = machine.awaitOutcome();
+            MachineQmp q = qmp;
+            qmp = null;
+            q.close(outcome);
+            return outcome.exitCode();
+        } finally {
+            if (qmp != null) {
+                qmp.close(null);
+            }
+            machine.close();
+        }
+    }
+
+    /** This build's version as QMP's VersionInfo: 0.1.0 from "0.1.0-SNAPSHOT", package "Mesovirt 0.1.0-SNAPSHOT". */
+    static QmpVersion qmpVersion() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        int[] n = new int[3];
+        if (v != null) {
+            String[] parts = v.split("[.-]");
+            for (int i = 0; i < 3 && i < parts.length; i++) {
+                try {
+                    n[i] = Integer.parseInt(parts[i]);
+                } catch (NumberFormatException e) {
+                    break;
+                }
+            }
+        }
+        return new QmpVersion(n[0], n[1], n[2], "Mesovirt " + (v == null ? "development build" : v));
     }
 
     private static Logger logger() {

@@ -4,11 +4,10 @@ package dev.mesovirt.cli;
  * The option table: every option the parser knows, its argument and its --help line. Adding an option is one
  * constant here plus its case in {@link CommandLine}.
  *
- * <p>The FUTURE options are the StratoVirt/QEMU device options that later issues will implement (-drive, -device,
- * -netdev, -object, -chardev, -qmp, -mon). Today they are rejected with "option -X is not supported yet" rather than
- * "unknown option", so a user knows the spelling is right. To implement one, change its {@link Support} to
- * SUPPORTED, give it a help text and handle it in CommandLine (repeatable options collect into a list rather than
- * the single-value slot).
+ * <p>FUTURE options are spellings a later change will implement: they are rejected with "option -X is not supported
+ * yet" rather than "unknown option", so a user knows the spelling is right. To implement one, change its
+ * {@link Support} to SUPPORTED, give it a help text and handle it in CommandLine (repeatable options collect into a
+ * list rather than the single-value slot).
  */
 enum Opt {
     MACHINE("machine", "M", Arg.REQUIRED, Support.SUPPORTED,
@@ -44,8 +43,10 @@ enum Opt {
             "a character backend for a virtconsole (repeatable)"),
     NETDEV("netdev", null, Arg.REQUIRED, Support.SUPPORTED, "tap,id=ID,ifname=TAP|tap,id=ID,fds=FD",
             "a TAP backend for a virtio-net-device (repeatable)"),
-    QMP("qmp", null, Arg.REQUIRED, Support.FUTURE, null, null),
-    MON("mon", null, Arg.REQUIRED, Support.FUTURE, null, null);
+    QMP("qmp", null, Arg.REQUIRED, Support.SUPPORTED, "unix:PATH,server,nowait",
+            "QMP control socket (mode 0600); reserves 4 virtio-blk and 2 virtio-net hot-plug slots"),
+    MON("mon", null, Arg.REQUIRED, Support.SUPPORTED, "chardev=ID,mode=control[,id=ID]",
+            "QMP on a -chardev socket (the same as -qmp)");
 
     enum Arg { NONE, REQUIRED, OPTIONAL }
 

@@ -14,11 +14,14 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param config the machine to build
      * @param logFile where -D sends the log; empty means stderr
      * @param verboseLog whether -D was given (log at info level rather than warn)
+     * @param qmpSocket where the QMP server listens (-qmp unix:PATH or -mon on a socket -chardev)
      */
-    record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog) implements ParseResult {
+    record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket)
+            implements ParseResult {
         public Run {
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
+            Objects.requireNonNull(qmpSocket, "qmpSocket");
             if (logFile.isPresent() && !verboseLog) {
                 throw new IllegalArgumentException("a log file implies verbose logging");
             }
@@ -26,7 +29,7 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
 
         /** -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
-            this(config, logFile, logFile.isPresent());
+            this(config, logFile, logFile.isPresent(), Optional.empty());
         }
     }
 

@@ -422,7 +422,6 @@ class CommandLineTest {
             assertContains("-" + opt.name, help);
         }
         assertContains("no seccomp filter yet", help);
-        assertContains("Not supported yet (planned): -qmp -mon", help);
         assertContains("Not supported: -daemonize", help);
         for (String line : help.split("\n")) {
             assertTrue(line.length() <= 120, () -> "long help line: " + line);
@@ -495,11 +494,44 @@ class CommandLineTest {
         assertEquals("option -daemonize is not supported", errorWithKernel("--daemonize"));
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"qmp", "mon"})
-    void futureOptions(String name) {
-        assertEquals("option -" + name + " is not supported yet", errorWithKernel("-" + name, "x"));
-        assertEquals("option -" + name + " is not supported yet", errorWithKernel("--" + name));
+    // ---- -qmp, -mon ----
+
+    @Test
+    void qmpSocketReservesHotplugSlots() throws UsageException {
+        Path sock = dir.resolve("vm.sock");
+        ParseResult.Run r = run("-qmp", "unix:" + sock + ",server,nowait");
+        assertEquals(Optional.of(sock), r.qmpSocket());
+        assertEquals(MachineConfig.HotplugSlots.STRATOVIRT, r.config().hotplug());
+        assertEquals(Optional.of(sock), run("-qmp", "unix:" + sock + ",server=on,wait=off").qmpSocket());
+        ParseResult.Run none = run();
+        assertEquals(Optional.empty(), none.qmpSocket());
+        assertEquals(MachineConfig.HotplugSlots.NONE, none.config().hotplug());
+    }
+
+    @Test
+    void qmpOnAMonitorChardev() throws UsageException {
+        Path sock = dir.resolve("mon.sock");
+        ParseResult.Run r = run("-chardev", "socket,id=qmp0,path=" + sock + ",server,nowait",
+                "-mon", "chardev=qmp0,id=monitor0,mode=control");
+        assertEquals(Optional.of(sock), r.qmpSocket());
+        assertTrue(r.config().devices().isEmpty(), "the monitor's chardev is not a console");
+    }
+
+    @Test
+    void badQmpOptions() {
+        String sock = dir.resolve("vm.sock").toString();
+        assertContains("only unix:PATH,server,nowait sockets are supported", errorWithKernel("-qmp", "tcp:1.2.3.4:5,server,nowait"));
+        assertContains("must be a listening one: add ,server,nowait", errorWithKernel("-qmp", "unix:" + sock));
+        assertContains("unknown socket option 'bogus'", errorWithKernel("-qmp", "unix:" + sock + ",server,nowait,bogus"));
+        assertContains("the socket path is empty", errorWithKernel("-qmp", "unix:,server,nowait"));
+        assertContains("does not exist", errorWithKernel("-qmp", "unix:/nonexistent/dir/x.sock,server,nowait"));
+        assertContains("only mode=control", errorWithKernel("-chardev", "socket,id=c,path=" + sock + ",server,nowait",
+                "-mon", "chardev=c,mode=readline"));
+        assertContains("no -chardev with id 'c'", errorWithKernel("-mon", "chardev=c,mode=control"));
+        assertContains("only one QMP monitor", errorWithKernel("-qmp", "unix:" + sock + ",server,nowait",
+                "-chardev", "socket,id=c,path=" + sock + "2,server,nowait", "-mon", "chardev=c,mode=control"));
+        assertContains("given more than once", errorWithKernel("-qmp", "unix:" + sock + ",server,nowait",
+                "-qmp", "unix:" + sock + ",server,nowait"));
     }
 
     @Test

@@ -227,4 +227,21 @@ public final class Aarch64Architecture implements Architecture {
             VcpuSetup.setBootRegisters(vcpu, plan.entry(), plan.firmwareAddress());
         }
     }
+
+    /**
+     * The virtual counter, as QEMU keeps it across stop/cont: read while paused, written back at resume (on every vCPU)
+     * so that the guest's counter goes on from where it stopped.
+     */
+    @Override
+    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus) {
+        if (vcpus.isEmpty()) {
+            return PausedClock.NONE;
+        }
+        long value = vcpus.get(0).getOneReg(Arm64Kvm.REG_TIMER_CNT);
+        return () -> {
+            for (Vcpu v : vcpus) {
+                v.setOneReg(Arm64Kvm.REG_TIMER_CNT, value);
+            }
+        };
+    }
 }

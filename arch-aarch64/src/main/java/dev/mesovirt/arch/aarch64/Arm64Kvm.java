@@ -67,6 +67,11 @@ public final class Arm64Kvm {
     public static final long REG_PSTATE = coreRegister(8 * 33);
     /** MPIDR_EL1 = op0 3, op1 0, CRn 0, CRm 0, op2 5: 0x603000000013C005. */
     public static final long REG_MPIDR_EL1 = systemRegister(3, 0, 0, 0, 5);
+    /**
+     * KVM_REG_ARM_TIMER_CNT, the guest's virtual counter (the uapi swaps CNT's and CVAL's encodings): reading it and
+     * writing the value back later moves the VM's counter offset, which is how a pause is hidden from the guest.
+     */
+    public static final long REG_TIMER_CNT = systemRegister(3, 3, 14, 3, 2);
 
     /** PSTATE at kernel entry: EL1h (M = 0b0101) with D, A, I and F masked (booting.rst). */
     public static final long PSTATE_EL1H_DAIF_MASKED = 0x3c5;

@@ -32,6 +32,7 @@ class Arm64KvmTest {
         assertEquals(0x6030_0000_0010_0040L, Arm64Kvm.REG_PC);
         assertEquals(0x6030_0000_0010_0042L, Arm64Kvm.REG_PSTATE);
         assertEquals(0x6030_0000_0013_C005L, Arm64Kvm.REG_MPIDR_EL1);
+        assertEquals(0x6030_0000_0013_DF1AL, Arm64Kvm.REG_TIMER_CNT);
         // CNTVCT_EL0 (3, 3, 14, 0, 2): KVM_REG_ARM_TIMER_CVAL's swapped encoding in the uapi header.
         assertEquals(0x6030_0000_0013_DF02L, Arm64Kvm.systemRegister(3, 3, 14, 0, 2));
         assertThrows(IllegalArgumentException.class, () -> Arm64Kvm.xRegister(31));
@@ -105,6 +106,7 @@ class Arm64KvmTest {
         put(expected, expr, "pc", core + "(regs.pc)", Arm64Kvm.REG_PC);
         put(expected, expr, "pstate", core + "(regs.pstate)", Arm64Kvm.REG_PSTATE);
         put(expected, expr, "mpidr", "ARM64_SYS_REG(3, 0, 0, 0, 5)", Arm64Kvm.REG_MPIDR_EL1);
+        put(expected, expr, "timer_cnt", "KVM_REG_ARM_TIMER_CNT", Arm64Kvm.REG_TIMER_CNT);
         put(expected, expr, "power_off", "KVM_ARM_VCPU_POWER_OFF", Arm64Kvm.FEATURE_POWER_OFF);
         put(expected, expr, "psci_0_2", "KVM_ARM_VCPU_PSCI_0_2", Arm64Kvm.FEATURE_PSCI_0_2);
         put(expected, expr, "vgic_v3", "KVM_DEV_TYPE_ARM_VGIC_V3", Arm64Kvm.DEV_TYPE_ARM_VGIC_V3);

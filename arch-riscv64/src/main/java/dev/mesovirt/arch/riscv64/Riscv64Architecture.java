@@ -225,4 +225,21 @@ public final class Riscv64Architecture implements Architecture {
             }
         }
     }
+
+    /**
+     * The time CSR, as QEMU keeps it across stop/cont: read while paused, written back at resume (on every hart) so
+     * that the guest's time goes on from where it stopped.
+     */
+    @Override
+    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus) {
+        if (vcpus.isEmpty()) {
+            return PausedClock.NONE;
+        }
+        long value = vcpus.get(0).getOneReg(RiscvKvm.TIMER_TIME);
+        return () -> {
+            for (Vcpu v : vcpus) {
+                v.setOneReg(RiscvKvm.TIMER_TIME, value);
+            }
+        };
+    }
 }

@@ -52,6 +52,8 @@ public final class RiscvKvm {
 
     /** struct kvm_riscv_timer's frequency (u64, index 0): the guest's timebase. */
     public static final long TIMER_FREQUENCY = reg(TYPE_TIMER, 0, 0);
+    /** struct kvm_riscv_timer's time: the guest's time CSR; writing it back after a pause hides the pause. */
+    public static final long TIMER_TIME = reg(TYPE_TIMER, 0, 1);
 
     /** KVM_REG_RISCV_ISA_EXT | KVM_REG_RISCV_ISA_SINGLE | id: 1 when extension {@code id} is enabled. */
     public static long isaExtension(int id) {

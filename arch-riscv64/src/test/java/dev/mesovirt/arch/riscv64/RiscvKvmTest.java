@@ -34,6 +34,7 @@ class RiscvKvmTest {
         assertEquals(0x8030_0000_0100_0005L, RiscvKvm.CONFIG_ZICBOZ_BLOCK_SIZE);
         assertEquals(0x8030_0000_0100_0006L, RiscvKvm.CONFIG_SATP_MODE);
         assertEquals(0x8030_0000_0400_0000L, RiscvKvm.TIMER_FREQUENCY);
+        assertEquals(0x8030_0000_0400_0001L, RiscvKvm.TIMER_TIME);
         assertEquals(0x8030_0000_0700_000EL, RiscvKvm.isaExtension(RiscvKvm.ISA_EXT_SSAIA));
         assertEquals(0x8030_0000_0302_0000L, RiscvKvm.CSR_SSTATEEN0);
         assertEquals(14, RiscvKvm.ISA_EXT_SSAIA);
@@ -81,6 +82,7 @@ class RiscvKvmTest {
                 + " | KVM_REG_RISCV_CSR_SMSTATEEN_REG(sstateen0)", RiscvKvm.CSR_SSTATEEN0);
         put(expected, expr, "freq", u64 + "KVM_REG_RISCV_TIMER | KVM_REG_RISCV_TIMER_REG(frequency)",
                 RiscvKvm.TIMER_FREQUENCY);
+        put(expected, expr, "time", u64 + "KVM_REG_RISCV_TIMER | KVM_REG_RISCV_TIMER_REG(time)", RiscvKvm.TIMER_TIME);
         put(expected, expr, "ext_max", "KVM_RISCV_ISA_EXT_MAX", RiscvKvm.ISA_EXTENSIONS.size());
         for (int i = 0; i < RiscvKvm.ISA_EXTENSIONS.size(); i++) {
             String n = RiscvKvm.ISA_EXTENSIONS.get(i).toUpperCase(java.util.Locale.ROOT);

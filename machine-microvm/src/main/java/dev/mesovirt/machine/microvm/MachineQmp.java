@@ -1,0 +1,547 @@
+package dev.mesovirt.machine.microvm;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+import dev.mesovirt.machine.microvm.qmp.QmpArguments;
+import dev.mesovirt.machine.microvm.qmp.QmpCommands;
+import dev.mesovirt.machine.microvm.qmp.QmpException;
+import dev.mesovirt.machine.microvm.qmp.QmpServer;
+import dev.mesovirt.machine.microvm.qmp.QmpVersion;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The microVM's QMP commands (StratoVirt's set, with QEMU's reply shapes) and events, over a {@link QmpServer}:
+ * life cycle (stop, cont, quit, system_reset, system_powerdown), queries, and StratoVirt's hot-plug model
+ * (blockdev-add + device_add virtio-blk-mmio into a replaceable slot, netdev_add + virtio-net-mmio).
+ *
+ * <p>Commands run on the QMP client thread; each machine call they make returns promptly (pause waits at most 5 s
+ * for the vCPUs to park).
+ */
+public final class MachineQmp {
+    /** The events this machine emits (query-events). */
+    static final List<String> EVENTS = List.of("SHUTDOWN", "STOP", "RESUME", "DEVICE_DELETED");
+
+    private final LightMachine machine;
+    private final QmpServer server;
+    private final Path socket;
+    private final QmpVersion version;
+    /** blockdev-add'ed drives by node-name, attached or not. */
+    private final Map<String, Drive> drives = new LinkedHashMap<>();
+    /** netdev_add'ed TAPs by id. */
+    private final Map<String, String> netdevs = new LinkedHashMap<>();
+
+    /** A block backend: its file and options, and the device using it (empty while free). */
+    private record Drive(String nodeName, Path file, boolean readOnly, boolean direct, Optional<String> device) {
+        Drive attachedTo(Optional<String> d) {
+            return new Drive(nodeName, file, readOnly, direct, d);
+        }
+    }
+
+    /**
+     * Starts a QMP server on {@code socket} for {@code machine} (which may still be starting: queries then report
+     * "prelaunch").
+     */
+    public static MachineQmp start(LightMachine machine, Path socket, QmpVersion version) {
+        QmpCommands commands = new QmpCommands();
+        QmpServer server = new QmpServer(socket, version, commands);
+        MachineQmp qmp = new MachineQmp(machine, server, socket, version);
+        qmp.register(commands);
+        for (VirtioConfig d : machine.config().devices()) {
+            if (d instanceof VirtioConfig.Block b) {
+                qmp.drives.put(b.id(), new Drive(b.id(), b.file(), b.readOnly(), b.direct(), Optional.of(b.id())));
+            }
+        }
+        server.start();
+        return qmp;
+    }
+
+    private MachineQmp(LightMachine machine, QmpServer server, Path socket, QmpVersion version) {
+        this.machine = machine;
+        this.server = server;
+        this.socket = socket;
+        this.version = version;
+    }
+
+    /**
+     * Emits SHUTDOWN for how the machine ended (unless a command already did), then closes the server once the
+     * last reply and event are out.
+     */
+    public void close(Outcome outcome) {
+        if (outcome != null) {
+            emitShutdown(outcome);
+        }
+        server.close();
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean shutdownSent = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** The SHUTDOWN event, once, with QEMU's ShutdownCause for the outcome. */
+    private void emitShutdown(Outcome outcome) {
+        if (shutdownSent.compareAndSet(false, true)) {
+            JsonObject data = new JsonObject();
+            String reason = switch (outcome) {
+                case Outcome.PoweredOff p -> "guest-shutdown";
+                case Outcome.Halted h -> "guest-shutdown";
+                case Outcome.Rebooted r -> "guest-reset";
+                case Outcome.Panicked p -> "guest-panic";
+                case Outcome.Quit q -> q.reason().equals(QUIT) ? "host-qmp-quit"
+                        : q.reason().equals(SYSTEM_RESET) ? "host-qmp-system-reset" : "host-signal";
+                case Outcome.Failed f -> "host-error";
+            };
+            data.addProperty("guest", reason.startsWith("guest-"));
+            data.addProperty("reason", reason);
+            server.emit("SHUTDOWN", data);
+        }
+    }
+
+    private static final String QUIT = "QMP quit";
+    private static final String SYSTEM_RESET = "QMP system_reset";
+
+    private void reg(QmpCommands c, String name, QmpCommands.Handler h) {
+        c.register(name, h);
+    }
+
+    private void register(QmpCommands c) {
+        EVENTS.forEach(c::registerEvent);
+        reg(c, "query-status", a -> {
+            a.checkUnexpected();
+            LightMachine.RunState s = machine.runState();
+            JsonObject r = new JsonObject();
+            r.addProperty("status", s.qmpName());
+            r.addProperty("singlestep", false);
+            r.addProperty("running", s == LightMachine.RunState.RUNNING);
+            return r;
+        });
+        reg(c, "stop", a -> {
+            a.checkUnexpected();
+            requireStarted();
+            if (machine.runState() == LightMachine.RunState.RUNNING) {
+                machine.pause();
+                server.emit("STOP", null);
+            }
+            return null;
+        });
+        reg(c, "cont", a -> {
+            a.checkUnexpected();
+            requireStarted();
+            if (machine.runState() == LightMachine.RunState.PAUSED) {
+                machine.resume();
+                server.emit("RESUME", null);
+            }
+            return null;
+        });
+        reg(c, "quit", a -> {
+            a.checkUnexpected();
+            // QEMU's order: the SHUTDOWN event, then the reply; the VM stops as the reply goes out.
+            emitShutdown(new Outcome.Quit(QUIT));
+            machine.stop(new Outcome.Quit(QUIT));
+            return null;
+        });
+        reg(c, "system_reset", a -> {
+            a.checkUnexpected();
+            // The microvm does not reset in place: like a guest reboot, a reset ends the VM (QEMU's -no-reboot
+            // behaviour, Firecracker's too), and SHUTDOWN says why; the manager starts it again.
+            emitShutdown(new Outcome.Quit(SYSTEM_RESET));
+            machine.stop(new Outcome.Quit(SYSTEM_RESET));
+            return null;
+        });
+        reg(c, "system_powerdown", a -> {
+            a.checkUnexpected();
+            throw QmpException.generic("system_powerdown: the " + machine.architecture().name()
+                    + " microvm has no ACPI power button or GPIO power key to signal the guest with");
+        });
+        reg(c, "query-cpus-fast", a -> {
+            a.checkUnexpected();
+            JsonArray out = new JsonArray();
+            int[] tids = machine.vcpuThreadIds();
+            for (int i = 0; i < machine.config().vcpus(); i++) {
+                JsonObject cpu = new JsonObject();
+                cpu.addProperty("thread-id", i < tids.length ? tids[i] : 0);
+                cpu.add("props", cpuProps(i));
+                cpu.addProperty("qom-path", "/machine/unattached/device[" + i + "]");
+                cpu.addProperty("cpu-index", i);
+                cpu.addProperty("target", machine.architecture().name());
+                out.add(cpu);
+            }
+            return out;
+        });
+        reg(c, "query-cpus", a -> {
+            a.checkUnexpected();
+            // Removed from QEMU in 6.0; StratoVirt still answers it, with this shape.
+            JsonArray out = new JsonArray();
+            int[] tids = machine.vcpuThreadIds();
+            for (int i = 0; i < machine.config().vcpus(); i++) {
+                JsonObject cpu = new JsonObject();
+                cpu.addProperty("CPU", i);
+                cpu.addProperty("arch", switch (machine.architecture().name()) {
+                    case "x86_64" -> "x86";
+                    case "riscv64" -> "riscv";
+                    default -> "other";
+                });
+                cpu.addProperty("current", i == 0);
+                cpu.addProperty("halted", false);
+                cpu.add("props", cpuProps(i));
+                cpu.addProperty("qom_path", "/machine/unattached/device[" + i + "]");
+                cpu.addProperty("thread_id", i < tids.length ? tids[i] : 0);
+                out.add(cpu);
+            }
+            return out;
+        });
+        reg(c, "query-hotpluggable-cpus", a -> {
+            a.checkUnexpected();
+            JsonArray out = new JsonArray();
+            for (int i = 0; i < machine.config().vcpus(); i++) {
+                JsonObject cpu = new JsonObject();
+                cpu.add("props", cpuProps(i));
+                cpu.addProperty("qom-path", "/machine/unattached/device[" + i + "]");
+                cpu.addProperty("type", "host-" + machine.architecture().name() + "-cpu");
+                cpu.addProperty("vcpus-count", 1);
+                out.add(cpu);
+            }
+            return out;
+        });
+        reg(c, "query-target", a -> {
+            a.checkUnexpected();
+            JsonObject r = new JsonObject();
+            r.addProperty("arch", machine.architecture().name());
+            return r;
+        });
+        reg(c, "query-kvm", a -> {
+            a.checkUnexpected();
+            JsonObject r = new JsonObject();
+            r.addProperty("enabled", true);
+            r.addProperty("present", true);
+            return r;
+        });
+        reg(c, "query-machines", a -> {
+            a.checkUnexpected();
+            JsonObject m = new JsonObject();
+            m.addProperty("hotpluggable-cpus", false);
+            m.addProperty("name", "microvm");
+            m.addProperty("numa-mem-supported", false);
+            m.addProperty("default-cpu-type", "host-" + machine.architecture().name() + "-cpu");
+            m.addProperty("is-default", true);
+            m.addProperty("cpu-max", 254);
+            m.addProperty("deprecated", false);
+            m.addProperty("default-ram-id", "microvm.ram");
+            JsonArray out = new JsonArray();
+            out.add(m);
+            return out;
+        });
+        reg(c, "query-chardev", a -> {
+            a.checkUnexpected();
+            JsonArray out = new JsonArray();
+            out.add(chardev("compat_monitor0", "unix:" + socket + ",server=on"));
+            out.add(chardev("serial0", switch (machine.config().serial()) {
+                case SerialConfig.Stdio s -> "stdio";
+                case SerialConfig.File f -> "file:" + f.path();
+                case SerialConfig.None n -> "null";
+            }));
+            for (VirtioConfig d : machine.config().devices()) {
+                if (d instanceof VirtioConfig.Console con) {
+                    out.add(chardev(con.id(), con.socketPath().map(p -> "unix:" + p + ",server=on").orElse("stdio")));
+                }
+            }
+            return out;
+        });
+        reg(c, "query-block", a -> {
+            a.checkUnexpected();
+            return queryBlock();
+        });
+        reg(c, "blockdev-add", this::blockdevAdd);
+        reg(c, "blockdev-del", a -> {
+            String node = a.requiredString("node-name");
+            a.checkUnexpected();
+            synchronized (this) {
+                Drive d = drives.get(node);
+                if (d == null) {
+                    throw QmpException.generic("Failed to find node with node-name='" + node + "'");
+                }
+                if (d.device().isPresent()) {
+                    throw QmpException.generic("Node '" + node + "' is busy: block device is in use by device '"
+                            + d.device().get() + "'");
+                }
+                drives.remove(node);
+            }
+            return null;
+        });
+        reg(c, "netdev_add", a -> {
+            String id = a.requiredString("id");
+            Optional<String> type = a.optionalString("type");
+            Optional<String> ifname = a.optionalString("ifname");
+            Optional<String> fds = a.optionalString("fds");
+            a.checkUnexpected();
+            if (type.isPresent() && !type.get().equals("tap")) {
+                throw QmpException.generic("Parameter 'type' expects a netdev backend type (only 'tap' here)");
+            }
+            if (fds.isPresent()) {
+                throw QmpException.generic("netdev_add fds=: file descriptors passed with getfd are not supported"
+                        + " yet; use ifname=");
+            }
+            if (ifname.isEmpty()) {
+                throw QmpException.missingParameter("ifname");
+            }
+            synchronized (this) {
+                if (netdevs.containsKey(id)) {
+                    throw QmpException.generic("Duplicate ID '" + id + "' for netdev");
+                }
+                netdevs.put(id, ifname.get());
+            }
+            return null;
+        });
+        reg(c, "netdev_del", a -> {
+            String id = a.requiredString("id");
+            a.checkUnexpected();
+            synchronized (this) {
+                if (!netdevs.containsKey(id)) {
+                    throw QmpException.deviceNotFound("Device '" + id + "' not found");
+                }
+                for (DeviceSlot s : machine.deviceSlots()) {
+                    if (s.device().filter(d -> d instanceof VirtioConfig.Net && d.id().equals(id)).isPresent()) {
+                        throw QmpException.generic("netdev '" + id + "' is in use by device '" + id + "'");
+                    }
+                }
+                netdevs.remove(id);
+            }
+            return null;
+        });
+        reg(c, "device_add", this::deviceAdd);
+        reg(c, "device_del", a -> {
+            String id = a.requiredString("id");
+            a.checkUnexpected();
+            requireStarted();
+            VirtioConfig removed;
+            synchronized (this) {
+                try {
+                    removed = machine.hotUnplug(id);
+                } catch (java.util.NoSuchElementException e) {
+                    throw QmpException.deviceNotFound("Device '" + id + "' not found");
+                } catch (IllegalStateException e) {
+                    throw QmpException.generic(e.getMessage());
+                }
+                if (removed instanceof VirtioConfig.Block) {
+                    drives.replaceAll((k, d) -> d.device().equals(Optional.of(id)) ? d.attachedTo(Optional.empty()) : d);
+                }
+            }
+            JsonObject data = new JsonObject();
+            data.addProperty("device", id);
+            data.addProperty("path", "/machine/peripheral/" + id);
+            server.emit("DEVICE_DELETED", data);
+            return null;
+        });
+        reg(c, "getfd", a -> {
+            a.requiredString("fdname");
+            a.checkUnexpected();
+            // Receiving descriptors needs SCM_RIGHTS on the socket, which java.nio's UNIX channels do not expose.
+            throw QmpException.generic("No file descriptor supplied via SCM_RIGHTS");
+        });
+    }
+
+    private JsonElement blockdevAdd(QmpArguments a) throws QmpException {
+        String node = a.requiredString("node-name");
+        QmpArguments file = a.requiredObject("file");
+        Optional<QmpArguments> cache = a.optionalObject("cache");
+        boolean readOnly = a.optionalBool("read-only", false);
+        Optional<String> driver = a.optionalString("driver");
+        a.checkUnexpected();
+        if (driver.isPresent() && !driver.get().equals("raw")) {
+            throw QmpException.generic("Block format '" + driver.get() + "' is not supported (only raw images)");
+        }
+        String filename = file.requiredString("filename");
+        Optional<String> fileDriver = file.optionalString("driver");
+        file.checkUnexpected();
+        if (fileDriver.isPresent() && !fileDriver.get().equals("file")) {
+            throw QmpException.generic("Parameter 'file.driver' expects 'file'");
+        }
+        boolean direct = false;
+        if (cache.isPresent()) {
+            direct = cache.get().optionalBool("direct", false);
+            cache.get().optionalBool("no-flush", false);
+            cache.get().checkUnexpected();
+        }
+        Path path = Path.of(filename);
+        if (!Files.isRegularFile(path)) {
+            throw QmpException.generic("Could not open '" + path + "': No such file or directory");
+        }
+        if (!Files.isReadable(path) || !readOnly && !Files.isWritable(path)) {
+            throw QmpException.generic("Could not open '" + path + "': Permission denied");
+        }
+        synchronized (this) {
+            if (drives.containsKey(node)) {
+                throw QmpException.generic("Duplicate nodes with node-name='" + node + "'");
+            }
+            drives.put(node, new Drive(node, path, readOnly, direct, Optional.empty()));
+        }
+        return null;
+    }
+
+    private JsonElement deviceAdd(QmpArguments a) throws QmpException {
+        String driver = a.requiredString("driver");
+        String id = a.requiredString("id");
+        int addr = slotAddress(a.optionalValue("addr"));
+        Optional<String> drive = a.optionalString("drive");
+        Optional<String> serial = a.optionalString("serial");
+        Optional<String> netdev = a.optionalString("netdev");
+        Optional<String> mac = a.optionalString("mac");
+        a.checkUnexpected();
+        requireStarted();
+        synchronized (this) {
+            VirtioConfig config;
+            switch (driver) {
+                case "virtio-blk-mmio", "virtio-blk-device" -> {
+                    String node = drive.orElseThrow(() -> QmpException.missingParameter("drive"));
+                    Drive d = drives.get(node);
+                    if (d == null) {
+                        throw QmpException.generic("Property 'virtio-blk-device.drive' can't find value '" + node + "'");
+                    }
+                    if (d.device().isPresent()) {
+                        throw QmpException.generic("Drive '" + node + "' is already in use by '" + d.device().get() + "'");
+                    }
+                    config = new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), serial);
+                }
+                case "virtio-net-mmio", "virtio-net-device" -> {
+                    String nid = netdev.orElseThrow(() -> QmpException.missingParameter("netdev"));
+                    String ifname = netdevs.get(nid);
+                    if (ifname == null) {
+                        throw QmpException.generic("Property 'virtio-net-device.netdev' can't find value '" + nid + "'");
+                    }
+                    config = new VirtioConfig.Net(id, Optional.of(ifname), -1, parseMac(mac, id));
+                }
+                default -> throw QmpException.generic("'" + driver + "' is not a valid device model name"
+                        + " (hot-pluggable here: virtio-blk-mmio, virtio-net-mmio)");
+            }
+            try {
+                machine.hotplug(config, addr);
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                throw QmpException.generic(e.getMessage());
+            }
+            if (config instanceof VirtioConfig.Block && drive.isPresent()) {
+                drives.computeIfPresent(drive.get(), (k, d) -> d.attachedTo(Optional.of(id)));
+            }
+        }
+        return null;
+    }
+
+    /** device_add's addr: "0x1" or 1, the slot's number among the replaceable slots of its kind (as StratoVirt). */
+    private static int slotAddress(Optional<JsonElement> addr) throws QmpException {
+        if (addr.isEmpty()) {
+            throw QmpException.missingParameter("addr");
+        }
+        JsonElement e = addr.get();
+        if (!e.isJsonPrimitive()) {
+            throw QmpException.invalidParameterType("addr", "string");
+        }
+        JsonPrimitive p = e.getAsJsonPrimitive();
+        try {
+            if (p.isNumber()) {
+                return Math.toIntExact(p.getAsLong());
+            }
+            String s = p.getAsString().trim().toLowerCase(java.util.Locale.ROOT);
+            return s.startsWith("0x") ? Integer.parseInt(s.substring(2), 16) : Integer.parseInt(s);
+        } catch (NumberFormatException | ArithmeticException ex) {
+            throw QmpException.invalidParameterValue("addr", "a slot number such as \"0x0\"");
+        }
+    }
+
+    private static List<Byte> parseMac(Optional<String> mac, String id) throws QmpException {
+        List<Byte> out = new ArrayList<>();
+        if (mac.isEmpty()) {
+            // A stable locally administered address derived from the id, as QEMU derives one per NIC.
+            int h = id.hashCode();
+            byte[] b = {0x52, 0x54, 0x00, (byte) (h >>> 16), (byte) (h >>> 8), (byte) h};
+            for (byte x : b) {
+                out.add(x);
+            }
+            return out;
+        }
+        String[] parts = mac.get().split(":");
+        if (parts.length != 6) {
+            throw QmpException.invalidParameterValue("mac", "a MAC address such as 52:54:00:12:34:56");
+        }
+        try {
+            for (String p : parts) {
+                if (p.length() != 2) {
+                    throw new NumberFormatException(p);
+                }
+                out.add((byte) Integer.parseInt(p, 16));
+            }
+        } catch (NumberFormatException e) {
+            throw QmpException.invalidParameterValue("mac", "a MAC address such as 52:54:00:12:34:56");
+        }
+        return out;
+    }
+
+    private synchronized JsonArray queryBlock() {
+        JsonArray out = new JsonArray();
+        for (Drive d : drives.values()) {
+            JsonObject image = new JsonObject();
+            long size = 0;
+            try {
+                size = Files.size(d.file());
+            } catch (java.io.IOException ignored) {
+                // reported as 0
+            }
+            image.addProperty("virtual-size", size);
+            image.addProperty("filename", d.file().toString());
+            image.addProperty("format", "raw");
+            image.addProperty("dirty-flag", false);
+            JsonObject cache = new JsonObject();
+            cache.addProperty("no-flush", false);
+            cache.addProperty("direct", d.direct());
+            cache.addProperty("writeback", true);
+            JsonObject inserted = new JsonObject();
+            inserted.addProperty("node-name", d.nodeName());
+            inserted.addProperty("file", d.file().toString());
+            inserted.addProperty("ro", d.readOnly());
+            inserted.addProperty("drv", "raw");
+            inserted.addProperty("encrypted", false);
+            inserted.addProperty("backing_file_depth", 0);
+            inserted.addProperty("detect_zeroes", "off");
+            inserted.add("cache", cache);
+            inserted.add("image", image);
+            JsonObject b = new JsonObject();
+            b.addProperty("device", d.nodeName());
+            b.addProperty("qdev", d.device().orElse(""));
+            b.addProperty("locked", false);
+            b.addProperty("removable", false);
+            b.addProperty("type", "unknown");
+            b.addProperty("io-status", "ok");
+            b.add("inserted", inserted);
+            out.add(b);
+        }
+        return out;
+    }
+
+    private void requireStarted() throws QmpException {
+        if (machine.runState() == LightMachine.RunState.PRELAUNCH) {
+            throw QmpException.generic("the machine is still starting");
+        }
+        if (machine.runState() == LightMachine.RunState.SHUTDOWN) {
+            throw QmpException.generic("the machine has stopped");
+        }
+    }
+
+    private static JsonObject cpuProps(int i) {
+        JsonObject props = new JsonObject();
+        props.addProperty("core-id", i);
+        props.addProperty("thread-id", 0);
+        props.addProperty("socket-id", 0);
+        return props;
+    }
+
+    private static JsonObject chardev(String label, String filename) {
+        JsonObject o = new JsonObject();
+        o.addProperty("frontend-open", true);
+        o.addProperty("filename", filename);
+        o.addProperty("label", label);
+        return o;
+    }
+}
