@@ -207,6 +207,24 @@ def main():
         check("query-block no longer shows it", not any(b["device"] == "drive-0" for b in m.cmd("query-block")["return"]))
         check("device_del of a device already removed: DeviceNotFound",
               m.cmd("device_del", id="drive-0").get("error", {}).get("class") == "DeviceNotFound")
+        # A TAP for the net hot-plug slot (root only; the emulated-host tests use one the same way).
+        tap = "mvqmp%d" % (os.getpid() % 10000)
+        made = subprocess.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"], capture_output=True).returncode == 0
+        check(f"ip tuntap add {tap}", made)
+        if made:
+            check("netdev_add", "return" in m.cmd("netdev_add", id="net-0", ifname=tap))
+            check("netdev_add of a duplicate id fails", "error" in m.cmd("netdev_add", id="net-0", ifname=tap))
+            r = m.cmd("device_add", id="net-0", driver="virtio-net-mmio", netdev="net-0", addr="0x0",
+                      mac="52:54:00:12:34:56")
+            check("device_add virtio-net-mmio addr=0x0", "return" in r)
+            check("netdev_del of a netdev in use fails", "error" in m.cmd("netdev_del", id="net-0"))
+            check("device_del of the NIC", "return" in m.cmd("device_del", id="net-0"))
+            check("netdev_del", "return" in m.cmd("netdev_del", id="net-0"))
+            # The TAP fd was closed on unplug: the interface can be re-attached at once.
+            check("the TAP is free again: netdev_add + device_add succeed a second time",
+                  "return" in m.cmd("netdev_add", id="net-1", ifname=tap)
+                  and "return" in m.cmd("device_add", id="net-1", driver="virtio-net-mmio", netdev="net-1",
+                                        addr="0x1"))
         r = m.cmd("quit")
         check("quit", "return" in r)
         try:
@@ -226,6 +244,8 @@ def main():
         for p in (mproc, qproc):
             if p.poll() is None:
                 p.kill()
+        subprocess.run(["ip", "tuntap", "del", "dev", "mvqmp%d" % (os.getpid() % 10000), "mode", "tap"],
+                       capture_output=True)
     for u in unexpected:
         print(f"  UNEXPECTED DIFFERENCE: {u}")
     if failures or unexpected:

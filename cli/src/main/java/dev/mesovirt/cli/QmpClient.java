@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code {"execute": ...}}: sent as is; the step ends with its reply (events that arrive first are printed too);
  *   <li>a bare command name such as {@code query-status}: the same as {@code {"execute": "query-status"}};
  *   <li>{@code sleep:SECONDS}: waits, printing events that arrive;
- *   <li>{@code event:NAME[:SECONDS]}: waits for event NAME (default 30 s), printing it and anything before it.
+ *   <li>{@code event:NAME[:SECONDS]}: waits for event NAME (default 30 s), printing it and anything before it;
+ *       an event NAME already received with an earlier step's reply counts.
  * </ul>
  * Exit status 0 when every step got a {@code return} (or its event), 1 when a reply was an error or an event did not
  * come, 2 on a usage or connection problem.
@@ -39,6 +40,8 @@ public final class QmpClient {
     private final PrintStream out;
     private final OutputStream socketOut;
     private final Deque<String> pendingErrors = new ArrayDeque<>();
+    /** Event names received so far: event:NAME also accepts one that came with an earlier step's reply. */
+    private final java.util.Set<String> seenEvents = new java.util.HashSet<>();
 
     private QmpClient(SocketChannel channel, PrintStream out) {
         this.out = out;
@@ -123,6 +126,9 @@ public final class QmpClient {
         }
         if (step.startsWith("event:")) {
             String[] parts = step.split(":");
+            if (seenEvents.remove(parts[1])) {
+                return true;
+            }
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(parts.length > 2 ? Long.parseLong(parts[2]) : 30);
             for (long left; (left = until - System.nanoTime()) > 0; ) {
                 JsonObject m = poll(left);
@@ -132,6 +138,7 @@ public final class QmpClient {
                 if (m != null) {
                     print(m);
                     if (m.has("event") && m.get("event").getAsString().equals(parts[1])) {
+                        seenEvents.remove(parts[1]);
                         return true;
                     }
                 }
@@ -179,6 +186,9 @@ public final class QmpClient {
     private void print(JsonObject m) {
         while (!pendingErrors.isEmpty()) {
             out.println("{\"mesovirt-qmp\": \"not JSON: " + pendingErrors.poll().replace("\"", "'") + "\"}");
+        }
+        if (m.has("event") && m.get("event").isJsonPrimitive()) {
+            seenEvents.add(m.get("event").getAsString());
         }
         out.println(m);
         out.flush();

@@ -233,7 +233,7 @@ public final class Aarch64Architecture implements Architecture {
      * so that the guest's counter goes on from where it stopped.
      */
     @Override
-    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus) {
+    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
         if (vcpus.isEmpty()) {
             return PausedClock.NONE;
         }

@@ -231,7 +231,7 @@ public final class Riscv64Architecture implements Architecture {
      * that the guest's time goes on from where it stopped.
      */
     @Override
-    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus) {
+    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
         if (vcpus.isEmpty()) {
             return PausedClock.NONE;
         }

@@ -231,24 +231,9 @@ public final class X86_64Architecture implements Architecture {
         VcpuConfigurator.configure(vcpu, CpuidTable.supported(vm.kvm()), vcpuCount, plan.entry(), plan.firmwareAddress());
     }
 
-    /**
-     * kvmclock, as QEMU keeps it across stop/cont: KVM_GET_CLOCK while paused, KVM_SET_CLOCK with that value at
-     * resume, so the guest's monotonic clock does not jump by the paused time.
-     */
+    /** kvmclock, frozen while paused as QEMU's kvmclock device does: see {@link KvmClock}. */
     @Override
-    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus) {
-        long clock;
-        try (com.sun.jna.Memory data = new com.sun.jna.Memory(X86Ioctls.CLOCK_DATA_SIZE)) {
-            data.clear();
-            vm.ioctl(X86Ioctls.GET_CLOCK, data, "KVM_GET_CLOCK");
-            clock = data.getLong(0);
-        }
-        return () -> {
-            try (com.sun.jna.Memory data = new com.sun.jna.Memory(X86Ioctls.CLOCK_DATA_SIZE)) {
-                data.clear();
-                data.setLong(0, clock);
-                vm.ioctl(X86Ioctls.SET_CLOCK, data, "KVM_SET_CLOCK");
-            }
-        };
+    public PausedClock pauseClock(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
+        return KvmClock.pause(vm, vcpus, memory);
     }
 }

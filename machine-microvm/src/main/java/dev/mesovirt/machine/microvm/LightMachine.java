@@ -368,7 +368,7 @@ public final class LightMachine implements AutoCloseable {
             }
             if (!stopping) {
                 try {
-                    pausedClock = arch.pauseClock(vm, vcpus);
+                    pausedClock = arch.pauseClock(vm, vcpus, memory);
                 } catch (RuntimeException e) {
                     LOG.warn("pause: cannot freeze the guest clock: {}", e.getMessage());
                 }

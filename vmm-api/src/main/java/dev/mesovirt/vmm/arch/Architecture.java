@@ -56,7 +56,7 @@ public interface Architecture {
      * not appear to the guest when it runs again; returns what {@code cont} calls, with the vCPUs still parked, to
      * let the clock go on from where it stopped. The default freezes nothing (the guest sees the pause as lost time).
      */
-    default PausedClock pauseClock(Vm vm, List<Vcpu> vcpus) {
+    default PausedClock pauseClock(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
         return PausedClock.NONE;
     }
 
