@@ -1,5 +1,6 @@
 package dev.mesovirt.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -87,8 +88,11 @@ class LauncherTest {
         assertEquals(0, r.exit(), r.stderr());
         assertEquals("JAVA=" + jdk25.resolve("bin/java"), r.java());
         assertEquals(List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Xshare:auto", "-XX:-UsePerfData", "-Xss512k", "-cp", launcher.getParent() + "/../lib/*",
-                "dev.mesovirt.cli.Main", "-kernel", "a b", "--help"), r.lines().subList(1, r.lines().size()));
+                "-XX:-UsePerfData", "-Xss512k", "-Xlog:disable", "-Xlog:all=warning:stderr",
+                "-Djna.platform.library.path=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib:/usr/lib",
+                "-Xshare:auto", "-cp",
+                launcher.getParent() + "/../lib/*", "dev.mesovirt.cli.Main", "-kernel", "a b", "--help"),
+                r.lines().subList(1, r.lines().size()));
     }
 
     @Test
@@ -146,9 +150,118 @@ class LauncherTest {
         assertEquals(List.of("-Xmx64m", "-Dx=*"), lines.subList(cp - 2, cp));
 
         Files.write(lib.resolve("mesovirt.jsa"), new byte[0]);
-        assertTrue(launch(Map.of()).lines().contains("-XX:SharedArchiveFile=" + launcher.getParent() + "/../lib/mesovirt.jsa"));
+        List<String> cds = launch(Map.of()).lines();
+        assertTrue(cds.contains("-XX:SharedArchiveFile=" + launcher.getParent() + "/../lib/mesovirt.jsa"), cds.toString());
+        assertTrue(cds.contains("-Xshare:auto"), cds.toString());
         Files.write(lib.resolve("mesovirt.aot"), new byte[0]);
-        assertTrue(launch(Map.of()).lines().contains("-XX:AOTCache=" + launcher.getParent() + "/../lib/mesovirt.aot"));
+        List<String> aot = launch(Map.of()).lines();
+        assertTrue(aot.contains("-XX:AOTCache=" + launcher.getParent() + "/../lib/mesovirt.aot"), aot.toString());
+        // The JVM refuses to start with -Xshare:auto next to -XX:AOTCache.
+        assertTrue(aot.stream().noneMatch(a -> a.startsWith("-Xshare") || a.startsWith("-XX:SharedArchiveFile")), aot.toString());
+    }
+
+    /**
+     * A fake JDK for --train: its java appends its arguments to $FAKE_LOG (a "---" line after each run), writes the
+     * archive named by -XX:AOTCache= or -XX:ArchiveClassesAtExit= as the real one would, copies the -kernel file to
+     * $FAKE_KERNEL, and exits with $FAKE_RC (default 0).
+     */
+    private Path trainingJdk(String name, String version) throws IOException {
+        Path home = fakeJdk(name, version);
+        Files.writeString(home.resolve("bin/java"), """
+                #!/bin/sh
+                printf '%s\\n' "$@" >>"$FAKE_LOG"; echo --- >>"$FAKE_LOG"
+                prev=
+                for a in "$@"; do
+                  case $a in -XX:AOTCache=*|-XX:ArchiveClassesAtExit=*) echo archive >"${a#*=}" ;; esac
+                  [ "$prev" = -kernel ] && cp "$a" "$FAKE_KERNEL"
+                  prev=$a
+                done
+                exit ${FAKE_RC:-0}
+                """);
+        // The training path uses a few external commands; the test PATH has only what is linked here.
+        for (String tool : List.of("mktemp", "head", "rm", "mv", "tail", "cp")) {
+            Path real = Path.of("/usr/bin", tool);
+            Files.createSymbolicLink(emptyPath.resolve(tool), (Files.exists(real) ? real : Path.of("/bin", tool)).toRealPath());
+        }
+        return home;
+    }
+
+    private Map<String, String> trainingEnv() throws IOException {
+        Files.createDirectories(tmp.resolve("t"));
+        return Map.of("FAKE_LOG", tmp.resolve("java.log").toString(), "FAKE_KERNEL", tmp.resolve("kernel").toString(),
+                "TMPDIR", tmp.resolve("t").toString());
+    }
+
+    /** The arguments of each fake java run. */
+    private List<List<String>> javaRuns() throws IOException {
+        List<List<String>> runs = new ArrayList<>();
+        List<String> current = new ArrayList<>();
+        for (String line : Files.readAllLines(tmp.resolve("java.log"))) {
+            if (line.equals("---")) {
+                runs.add(current);
+                current = new ArrayList<>();
+            } else {
+                current.add(line);
+            }
+        }
+        return runs;
+    }
+
+    @Test
+    void trainWritesAnAotCacheOnJdk24AndLater() throws Exception {
+        trainingJdk("jdk-25", "25.0.1");
+        Result r = launch(trainingEnv(), "--train");
+        assertEquals(0, r.exit(), r.stderr());
+        assertEquals(List.of("mesovirt: wrote " + launcher.getParent() + "/../lib/mesovirt.aot"), r.lines());
+        assertTrue(Files.exists(lib.resolve("mesovirt.aot")));
+        assertTrue(Files.notExists(lib.resolve("mesovirt.jsa")));
+        List<List<String>> runs = javaRuns();
+        assertEquals(2, runs.size(), runs.toString());
+        List<String> record = runs.get(0);
+        assertTrue(record.contains("-XX:AOTMode=record") && !record.contains("-Xshare:auto"), record.toString());
+        assertTrue(record.contains("dev.mesovirt.cli.Main") && record.contains("virtio-blk-device,drive=d0,id=blk0"), record.toString());
+        List<String> create = runs.get(1);
+        assertTrue(create.contains("-XX:AOTMode=create"), create.toString());
+        assertTrue(create.stream().anyMatch(a -> a.startsWith("-XX:AOTCache=")), create.toString());
+        // The training kernel is a valid bzImage whose 32- and 64-bit entry points pulse the i8042 reset line.
+        byte[] kernel = Files.readAllBytes(tmp.resolve("kernel"));
+        dev.mesovirt.arch.x86_64.boot.BzImage.parse(kernel);
+        byte[] reset = {(byte) 0xb0, (byte) 0xfe, (byte) 0xe6, 0x64, (byte) 0xf4};
+        assertEquals(5 * 512 + 8192, kernel.length);
+        assertArrayEquals(reset, java.util.Arrays.copyOfRange(kernel, 5 * 512, 5 * 512 + 5));
+        assertArrayEquals(reset, java.util.Arrays.copyOfRange(kernel, 5 * 512 + 0x200, 5 * 512 + 0x205));
+        try (var left = Files.list(tmp.resolve("t"))) {
+            assertEquals(List.of(), left.toList(), "the training's temporary directory is removed");
+        }
+    }
+
+    @Test
+    void trainWritesACdsArchiveBeforeJdk24OrWhenAsked() throws Exception {
+        trainingJdk("jdk-21", "21.0.4");
+        Result r = launch(trainingEnv(), "--train");
+        assertEquals(0, r.exit(), r.stderr());
+        assertTrue(Files.exists(lib.resolve("mesovirt.jsa")));
+        List<List<String>> runs = javaRuns();
+        assertEquals(1, runs.size());
+        assertTrue(runs.get(0).contains("-Xshare:auto"), runs.toString());
+        assertTrue(runs.get(0).stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit=")), runs.toString());
+
+        Result aot = launch(trainingEnv(), "--train", "aot");
+        assertEquals(1, aot.exit());
+        assertTrue(aot.stderr().contains("--train aot needs JDK 24"), aot.stderr());
+    }
+
+    @Test
+    void aFailedTrainingLeavesNoArchive() throws Exception {
+        trainingJdk("jdk-25", "25");
+        Files.write(lib.resolve("mesovirt.aot"), new byte[0]); // an old one is removed too
+        Map<String, String> env = new java.util.HashMap<>(trainingEnv());
+        env.put("FAKE_RC", "1");
+        Result r = launch(env, "--train", "cds");
+        assertEquals(1, r.exit());
+        assertTrue(r.stderr().contains("mesovirt: --train cds failed (exit 1); no archive written"), r.stderr());
+        assertTrue(Files.notExists(lib.resolve("mesovirt.aot")) && Files.notExists(lib.resolve("mesovirt.jsa")));
+        assertEquals(1, launch(trainingEnv(), "--train", "jit").exit());
     }
 
     @Test

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * Everything the guest controls (ports, addresses, sizes) is validated here or by the bus; nothing a guest does
  * can throw out of this loop except as an {@link Outcome.Failed}.
  */
-final class VcpuLoop implements Runnable {
+public final class VcpuLoop implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(VcpuLoop.class);
 
     private final Vcpu vcpu;
@@ -40,6 +40,15 @@ final class VcpuLoop implements Runnable {
         for (int i = 1; i <= 8; i++) {
             buffers[i] = new byte[i];
         }
+    }
+
+    /**
+     * The loop {@link LightMachine} runs on each vCPU thread, for a vCPU and buses set up elsewhere (benchmarks,
+     * tests): it runs the vCPU on the calling thread until {@code stopping} answers true before a KVM_RUN, or the
+     * guest ends, which {@code finish} is told.
+     */
+    public static Runnable on(Vcpu vcpu, Bus pio, Bus mmio, Consumer<Outcome> finish, Supplier<Boolean> stopping) {
+        return new VcpuLoop(vcpu, pio, mmio, finish, stopping, () -> { }, () -> { });
     }
 
     @Override

@@ -1,0 +1,416 @@
+package dev.mesovirt.jmh.report;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns benchmark results into {@code docs/benchmarks.md} and {@code docs/benchmarks.json}: per series the median,
+ * the min–max spread, the number of samples and the ratio of its median to its peer's (QEMU or the C reference),
+ * plus the machine it ran on.
+ *
+ * <p>Inputs: JMH's JSON result files ({@code -rf json}; every measurement iteration of every fork is a sample) and
+ * JSON-lines files of the benchmark scripts (jmh/bench/lib.sh: one series per line, {@code {"name", "peer", "unit",
+ * "better", "figure", "variant", "samples"}}).
+ *
+ * <pre>
+ * java -cp jmh/target/benchmarks.jar dev.mesovirt.jmh.report.ResultsTable [--jmh FILE]... [--lines FILE]...
+ *     [--md docs/benchmarks.md] [--json docs/benchmarks.json] [--title TEXT] [--note TEXT]...
+ * </pre>
+ */
+public final class ResultsTable {
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    private final List<Series> series = new ArrayList<>();
+    private final List<String> notes = new ArrayList<>();
+    private final Map<String, String> jvmOfJmh = new LinkedHashMap<>();
+
+    public static void main(String[] args) throws IOException {
+        ResultsTable table = new ResultsTable();
+        Path md = Path.of("docs/benchmarks.md");
+        Path json = Path.of("docs/benchmarks.json");
+        String title = "Mesovirt benchmarks";
+        for (int i = 0; i < args.length; i++) {
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--jmh" -> table.addJmh(Path.of(need(args[i], value)));
+                case "--lines" -> table.addLines(Path.of(need(args[i], value)));
+                case "--md" -> md = Path.of(need(args[i], value));
+                case "--json" -> json = Path.of(need(args[i], value));
+                case "--title" -> title = need(args[i], value);
+                case "--note" -> table.notes.add(need(args[i], value));
+                default -> {
+                    System.err.println("ResultsTable: unknown argument " + args[i]);
+                    System.exit(2);
+                }
+            }
+            i++;
+        }
+        Map<String, String> machine = machine();
+        machine.putAll(table.jvmOfJmh);
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        write(md, table.markdown(title, machine, now));
+        write(json, table.json(machine, now));
+        System.out.println("ResultsTable: " + table.series.size() + " series -> " + md + ", " + json);
+    }
+
+    private static String need(String option, String value) {
+        if (value == null) {
+            System.err.println("ResultsTable: " + option + " needs a value");
+            System.exit(2);
+        }
+        return value;
+    }
+
+    private static void write(Path path, String text) throws IOException {
+        if (path.getParent() != null) {
+            Files.createDirectories(path.getParent());
+        }
+        Files.writeString(path, text, StandardCharsets.UTF_8);
+    }
+
+    public List<Series> series() {
+        return List.copyOf(series);
+    }
+
+    /** Reads a JMH JSON result file; a missing or empty file adds nothing. */
+    public void addJmh(Path file) throws IOException {
+        if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+            System.err.println("ResultsTable: no JMH results in " + file);
+            return;
+        }
+        addJmh(JsonParser.parseString(Files.readString(file)).getAsJsonArray(), file.getFileName().toString());
+    }
+
+    void addJmh(JsonArray results, String source) {
+        for (JsonElement e : results) {
+            JsonObject r = e.getAsJsonObject();
+            String benchmark = r.get("benchmark").getAsString();
+            String simple = benchmark.substring(benchmark.lastIndexOf('.', benchmark.lastIndexOf('.') - 1) + 1);
+            Map<String, String> params = new TreeMap<>();
+            if (r.has("params")) {
+                for (Map.Entry<String, JsonElement> p : r.getAsJsonObject("params").entrySet()) {
+                    params.put(p.getKey(), p.getValue().getAsString());
+                }
+            }
+            JsonObject metric = r.getAsJsonObject("primaryMetric");
+            List<Double> samples = new ArrayList<>();
+            for (JsonElement fork : metric.getAsJsonArray("rawData")) {
+                for (JsonElement v : fork.getAsJsonArray()) {
+                    samples.add(v.getAsDouble());
+                }
+            }
+            if (samples.isEmpty()) {
+                continue;
+            }
+            String name = "jmh." + simple + (params.isEmpty() ? "" : params.toString().replace('{', '[').replace('}', ']'));
+            add(describeJmh(name, simple, params, metric.get("scoreUnit").getAsString(), samples, source));
+            if (r.has("jdkVersion")) {
+                jvmOfJmh.put("JMH JVM", r.get("jdkVersion").getAsString() + " (" + r.get("vmName").getAsString() + " "
+                        + r.get("vmVersion").getAsString() + ")");
+            }
+        }
+    }
+
+    /** Labels for the benchmarks of this module; anything else is shown by its name and parameters. */
+    static Series describeJmh(String name, String simple, Map<String, String> params, String unit, List<Double> samples,
+            String source) {
+        String better = unit.endsWith("/s") ? "higher" : "lower";
+        switch (simple) {
+            case "ExitPathBenchmark.vcpuLoop", "ExitPathBenchmark.vcpuRun" -> {
+                String kind = params.getOrDefault("exit", "?");
+                String figure = "guest exit round trip, " + (kind.equals("pio") ? "port I/O write" : "MMIO write");
+                String variant = simple.endsWith("vcpuLoop")
+                        ? "Mesovirt VcpuLoop (KVM_RUN via JNA, decode, bus dispatch)"
+                        : "Mesovirt Vcpu.run() only (KVM_RUN via JNA, decode)";
+                return Series.of(name, figure, variant, unit.replace("/op", "/exit"), better, "exit.c." + kind,
+                        samples, source);
+            }
+            case "VirtqueueBenchmark.blk" -> {
+                String variant = params.getOrDefault("op", "?") + ", " + params.getOrDefault("layout", "?")
+                        + " descriptors";
+                return Series.of(name, "virtio-blk 4 KiB requests, device path in-process (tmpfs image)", variant,
+                        unit.replace("ops/", "requests/"), better, null, samples, source);
+            }
+            case "VirtqueueBenchmark.queueOnly" -> {
+                return Series.of(name, "split virtqueue: pop + addUsed only (no device)",
+                        params.getOrDefault("layout", "?") + " descriptors", unit.replace("ops/", "chains/"), better,
+                        null, samples, source);
+            }
+            default -> {
+                return Series.of(name, simple, params.isEmpty() ? "-" : params.toString(), unit, better, null, samples,
+                        source);
+            }
+        }
+    }
+
+    /** Adds a series; one whose name is already there adds its samples to it (e.g. a script run twice). */
+    void add(Series s) {
+        for (int i = 0; i < series.size(); i++) {
+            Series old = series.get(i);
+            if (old.name().equals(s.name())) {
+                double[] a = old.samples();
+                double[] b = s.samples();
+                double[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+                System.arraycopy(b, 0, both, a.length, b.length);
+                String source = old.source().equals(s.source()) ? old.source() : old.source() + ", " + s.source();
+                series.set(i, new Series(old.name(), old.figure(), old.variant(), old.unit(), old.better(), old.peer(),
+                        both, source));
+                return;
+            }
+        }
+        series.add(s);
+    }
+
+    /**
+     * Reads a JSON-lines file of the scripts; a missing file adds nothing, a bad line is reported and skipped, a line
+     * of a series already read adds its samples to it.
+     */
+    public void addLines(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            System.err.println("ResultsTable: no " + file);
+            return;
+        }
+        int n = 0;
+        for (String line : Files.readAllLines(file)) {
+            n++;
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                Series s = parseLine(line, file.getFileName().toString());
+                if (s != null) {
+                    add(s);
+                }
+            } catch (RuntimeException e) {
+                System.err.println("ResultsTable: " + file + ":" + n + ": skipped (" + e.getMessage() + ")");
+            }
+        }
+    }
+
+    static Series parseLine(String line, String source) {
+        JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+        List<Double> samples = new ArrayList<>();
+        for (JsonElement v : o.getAsJsonArray("samples")) {
+            samples.add(v.getAsDouble());
+        }
+        if (samples.isEmpty()) {
+            return null;
+        }
+        String name = o.get("name").getAsString();
+        return Series.of(name, text(o, "figure", name), text(o, "variant", name), text(o, "unit", ""),
+                text(o, "better", "lower"), text(o, "peer", null), samples, source);
+    }
+
+    private static String text(JsonObject o, String key, String otherwise) {
+        return o.has(key) && !o.get(key).isJsonNull() ? o.get(key).getAsString() : otherwise;
+    }
+
+    Series find(String name) {
+        for (Series s : series) {
+            if (s.name().equals(name)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** The ratio of a series' median to its peer's median, or NaN without a peer (or with another unit). */
+    double ratio(Series s) {
+        Series p = s.peer() == null ? null : find(s.peer());
+        if (p == null || !p.unit().equals(s.unit()) || p.median() == 0) {
+            return Double.NaN;
+        }
+        return s.median() / p.median();
+    }
+
+    String markdown(String title, Map<String, String> machine, Instant when) {
+        StringBuilder b = new StringBuilder();
+        b.append("# ").append(title).append("\n\n");
+        b.append("Generated by `dev.mesovirt.jmh.report.ResultsTable` on ").append(when)
+                .append(" from the files named in each row; how to run them: `jmh/README.md`. ")
+                .append("Spread is min–max of the samples (JMH: every measurement iteration; scripts: every run). ")
+                .append("The ratio is this row's median over its peer's median (the peer row is named); with ")
+                .append("\"lower is better\" a ratio above 1 means slower than the peer.\n\n");
+        b.append("## Machine\n\n| | |\n|---|---|\n");
+        for (Map.Entry<String, String> e : machine.entrySet()) {
+            b.append("| ").append(e.getKey()).append(" | ").append(cell(e.getValue())).append(" |\n");
+        }
+        for (String note : notes) {
+            b.append("\n").append(note).append("\n");
+        }
+        Map<String, List<Series>> byFigure = new LinkedHashMap<>();
+        for (Series s : series) {
+            byFigure.computeIfAbsent(s.figure(), k -> new ArrayList<>()).add(s);
+        }
+        for (Map.Entry<String, List<Series>> f : byFigure.entrySet()) {
+            Series first = f.getValue().get(0);
+            b.append("\n## ").append(f.getKey()).append("\n\n");
+            b.append("Unit: ").append(first.unit()).append(", ").append(first.better()).append(" is better.\n\n");
+            b.append("| Variant | Median | Spread (min–max) | n | Ratio to peer | Peer | Source |\n");
+            b.append("|---|--:|--:|--:|--:|---|---|\n");
+            for (Series s : f.getValue()) {
+                Series p = s.peer() == null ? null : find(s.peer());
+                double r = ratio(s);
+                b.append("| ").append(cell(s.variant()))
+                        .append(" | ").append(number(s.median()))
+                        .append(" | ").append(number(s.min())).append("–").append(number(s.max()))
+                        .append(" | ").append(s.n())
+                        .append(" | ").append(Double.isNaN(r) ? "" : String.format(Locale.ROOT, "%.2f×", r))
+                        .append(" | ").append(p == null ? "" : cell(p.variant()))
+                        .append(" | ").append(cell(s.source()))
+                        .append(" |\n");
+            }
+        }
+        return b.toString();
+    }
+
+    String json(Map<String, String> machine, Instant when) {
+        JsonObject root = new JsonObject();
+        root.addProperty("generated", when.toString());
+        JsonObject m = new JsonObject();
+        machine.forEach(m::addProperty);
+        root.add("machine", m);
+        JsonArray all = new JsonArray();
+        for (Series s : series) {
+            JsonObject o = new JsonObject();
+            o.addProperty("name", s.name());
+            o.addProperty("figure", s.figure());
+            o.addProperty("variant", s.variant());
+            o.addProperty("unit", s.unit());
+            o.addProperty("better", s.better());
+            o.addProperty("median", s.median());
+            o.addProperty("min", s.min());
+            o.addProperty("max", s.max());
+            o.addProperty("n", s.n());
+            if (s.peer() != null) {
+                o.addProperty("peer", s.peer());
+                double r = ratio(s);
+                if (!Double.isNaN(r)) {
+                    o.addProperty("ratioToPeer", Math.round(r * 1000) / 1000.0);
+                }
+            }
+            JsonArray samples = new JsonArray();
+            for (double v : s.samples()) {
+                samples.add(v);
+            }
+            o.add("samples", samples);
+            o.addProperty("source", s.source());
+            all.add(o);
+        }
+        root.add("series", all);
+        return GSON.toJson(root) + "\n";
+    }
+
+    /** Three significant digits, at most one decimal for large values: 8123.4 -> 8123, 0.01234 -> 0.0123. */
+    static String number(double v) {
+        double a = Math.abs(v);
+        if (a >= 1000) {
+            return String.format(Locale.ROOT, "%,.0f", v);
+        }
+        if (a >= 100) {
+            return String.format(Locale.ROOT, "%.0f", v);
+        }
+        if (a >= 10) {
+            return String.format(Locale.ROOT, "%.1f", v);
+        }
+        if (a >= 1) {
+            return String.format(Locale.ROOT, "%.2f", v);
+        }
+        return String.format(Locale.ROOT, "%.3g", v);
+    }
+
+    private static String cell(String s) {
+        return s == null ? "" : s.replace("|", "\\|").replace("\n", " ");
+    }
+
+    /** uname -a, CPU model, CPUs, memory, the KVM module, the JDK running this. */
+    static Map<String, String> machine() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("uname -a", run("uname", "-a"));
+        m.put("CPU", cpuModel());
+        m.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        m.put("memory", memTotal());
+        m.put("KVM", kvmModules());
+        m.put("JDK (ResultsTable)", System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vm.name") + ")");
+        return m;
+    }
+
+    private static String run(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            return p.waitFor() == 0 ? out : "?";
+        } catch (IOException e) {
+            return System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "?";
+        }
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException ignored) {
+            // not Linux
+        }
+        return "?";
+    }
+
+    private static String memTotal() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    return String.format(Locale.ROOT, "%.1f GiB", kb / 1048576.0);
+                }
+            }
+        } catch (IOException | NumberFormatException ignored) {
+            // not Linux
+        }
+        return "?";
+    }
+
+    private static String kvmModules() {
+        List<String> found = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/modules"))) {
+                String name = line.split(" ", 2)[0];
+                if (name.equals("kvm") || name.startsWith("kvm_")) {
+                    found.add(name);
+                }
+            }
+        } catch (IOException ignored) {
+            // no /proc/modules
+        }
+        if (found.isEmpty()) {
+            for (String name : List.of("kvm_pvm", "kvm_intel", "kvm_amd", "kvm")) {
+                if (Files.isDirectory(Path.of("/sys/module", name))) {
+                    found.add(name);
+                }
+            }
+        }
+        return (found.isEmpty() ? "?" : String.join(", ", found))
+                + (Files.exists(Path.of("/dev/kvm")) ? "; /dev/kvm present" : "; no /dev/kvm");
+    }
+}
