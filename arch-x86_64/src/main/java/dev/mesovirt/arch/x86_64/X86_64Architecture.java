@@ -144,10 +144,13 @@ public final class X86_64Architecture implements Architecture {
         } catch (KernelPlacementException e) {
             throw new BootException(e.getMessage(), e);
         }
+        // Straight from the parsed file into guest RAM: no second heap copy of the kernel.
         ByteBuffer code = kernel.protectedModeCode();
-        byte[] codeBytes = new byte[code.remaining()];
-        code.get(codeBytes);
-        memory.write(placement.kernelLoadAddress(), codeBytes);
+        for (ByteBuffer target : memory.slices(placement.kernelLoadAddress(), code.remaining())) {
+            ByteBuffer part = code.slice(code.position(), target.remaining());
+            target.put(part);
+            code.position(code.position() + part.capacity());
+        }
         if (request.initrd().isPresent()) {
             BootFiles.load(memory, request.initrd().get(), placement.initrdAddress(), initrdLength);
         }
