@@ -152,6 +152,16 @@ public final class ResultsTable {
                         params.getOrDefault("layout", "?") + " descriptors", unit.replace("ops/", "chains/"), better,
                         null, samples, source);
             }
+            case "BootBenchmark.toMarker", "BootBenchmark.toPowerOff" -> {
+                String vmm = params.getOrDefault("vmm", "?");
+                String cpus = params.getOrDefault("vcpus", "?");
+                String figure = "boot, VMM start -> " + (simple.endsWith("toMarker") ? "guest marker (GUEST-READY)"
+                        : "VMM exit after guest power-off") + ", " + cpus + " vCPU" + (cpus.equals("1") ? "" : "s")
+                        + " (emulated x86_64 KVM host)";
+                String peer = vmm.equals("mesovirt") ? name.replace("vmm=mesovirt", "vmm=qemu") : null;
+                return Series.of(name, figure, vmm.equals("qemu") ? "QEMU microvm" : "Mesovirt", unit, better, peer,
+                        samples, source);
+            }
             default -> {
                 return Series.of(name, simple, params.isEmpty() ? "-" : params.toString(), unit, better, null, samples,
                         source);

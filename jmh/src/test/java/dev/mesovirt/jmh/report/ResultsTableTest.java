@@ -81,6 +81,21 @@ class ResultsTableTest {
     }
 
     @Test
+    void bootFiguresPairMesovirtWithQemu() {
+        Map<String, String> params = new java.util.TreeMap<>(Map.of("vcpus", "2", "vmm", "mesovirt"));
+        Series m = ResultsTable.describeJmh("jmh.BootBenchmark.toMarker[vcpus=2, vmm=mesovirt]",
+                "BootBenchmark.toMarker", params, "ms/op", java.util.List.of(13000.0, 14000.0), "jmh-boot.json");
+        assertEquals("jmh.BootBenchmark.toMarker[vcpus=2, vmm=qemu]", m.peer());
+        assertEquals("Mesovirt", m.variant());
+        assertTrue(m.figure().contains("2 vCPUs") && m.figure().contains("GUEST-READY"), m.figure());
+        params.put("vmm", "qemu");
+        Series q = ResultsTable.describeJmh("jmh.BootBenchmark.toPowerOff[vcpus=2, vmm=qemu]",
+                "BootBenchmark.toPowerOff", params, "ms/op", java.util.List.of(20000.0), "jmh-boot.json");
+        assertEquals(null, q.peer());
+        assertTrue(q.figure().contains("power-off"), q.figure());
+    }
+
+    @Test
     void numbersKeepThreeSignificantDigits() {
         assertEquals("8,123", ResultsTable.number(8123.4));
         assertEquals("812", ResultsTable.number(812.34));
