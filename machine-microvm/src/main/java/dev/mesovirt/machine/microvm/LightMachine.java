@@ -148,10 +148,6 @@ public final class LightMachine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        // The boot left garbage: the kernel file read for parsing, firmware tables. One full collection once the
-        // vCPUs run (they are in KVM_RUN, which a collection does not stop) lets the serial collector shrink the
-        // heap and give those pages back, so the VMM's resident memory is its working set, not its boot peak.
-        System.gc();
     }
 
     private void build() throws BootException {
