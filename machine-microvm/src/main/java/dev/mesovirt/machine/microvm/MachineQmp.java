@@ -32,9 +32,13 @@ public final class MachineQmp {
     private final LightMachine machine;
     private final QmpServer server;
     private final Path socket;
-    private final QmpVersion version;
     /** blockdev-add'ed drives by node-name, attached or not. */
     private final Map<String, Drive> drives = new LinkedHashMap<>();
+    /** Outcome.Quit reasons of the commands that end the VM, told apart for SHUTDOWN's cause. */
+    private static final String QUIT = "QMP quit";
+    private static final String SYSTEM_RESET = "QMP system_reset";
+    /** SHUTDOWN goes out once: from quit/system_reset before their reply, or from close() otherwise. */
+    private final java.util.concurrent.atomic.AtomicBoolean shutdownSent = new java.util.concurrent.atomic.AtomicBoolean();
     /** netdev_add'ed TAPs by id. */
     private final Map<String, String> netdevs = new LinkedHashMap<>();
 
@@ -52,7 +56,7 @@ public final class MachineQmp {
     public static MachineQmp start(LightMachine machine, Path socket, QmpVersion version) {
         QmpCommands commands = new QmpCommands();
         QmpServer server = new QmpServer(socket, version, commands);
-        MachineQmp qmp = new MachineQmp(machine, server, socket, version);
+        MachineQmp qmp = new MachineQmp(machine, server, socket);
         qmp.register(commands);
         for (VirtioConfig d : machine.config().devices()) {
             if (d instanceof VirtioConfig.Block b) {
@@ -63,11 +67,10 @@ public final class MachineQmp {
         return qmp;
     }
 
-    private MachineQmp(LightMachine machine, QmpServer server, Path socket, QmpVersion version) {
+    private MachineQmp(LightMachine machine, QmpServer server, Path socket) {
         this.machine = machine;
         this.server = server;
         this.socket = socket;
-        this.version = version;
     }
 
     /**
@@ -80,8 +83,6 @@ public final class MachineQmp {
         }
         server.close();
     }
-
-    private final java.util.concurrent.atomic.AtomicBoolean shutdownSent = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** The SHUTDOWN event, once, with QEMU's ShutdownCause for the outcome. */
     private void emitShutdown(Outcome outcome) {
@@ -102,16 +103,9 @@ public final class MachineQmp {
         }
     }
 
-    private static final String QUIT = "QMP quit";
-    private static final String SYSTEM_RESET = "QMP system_reset";
-
-    private void reg(QmpCommands c, String name, QmpCommands.Handler h) {
-        c.register(name, h);
-    }
-
     private void register(QmpCommands c) {
         EVENTS.forEach(c::registerEvent);
-        reg(c, "query-status", a -> {
+        c.register("query-status", a -> {
             a.checkUnexpected();
             LightMachine.RunState s = machine.runState();
             JsonObject r = new JsonObject();
@@ -120,7 +114,7 @@ public final class MachineQmp {
             r.addProperty("running", s == LightMachine.RunState.RUNNING);
             return r;
         });
-        reg(c, "stop", a -> {
+        c.register("stop", a -> {
             a.checkUnexpected();
             requireStarted();
             if (machine.runState() == LightMachine.RunState.RUNNING) {
@@ -129,7 +123,7 @@ public final class MachineQmp {
             }
             return null;
         });
-        reg(c, "cont", a -> {
+        c.register("cont", a -> {
             a.checkUnexpected();
             requireStarted();
             if (machine.runState() == LightMachine.RunState.PAUSED) {
@@ -138,14 +132,14 @@ public final class MachineQmp {
             }
             return null;
         });
-        reg(c, "quit", a -> {
+        c.register("quit", a -> {
             a.checkUnexpected();
             // QEMU's order: the SHUTDOWN event, then the reply; the VM stops as the reply goes out.
             emitShutdown(new Outcome.Quit(QUIT));
             machine.stop(new Outcome.Quit(QUIT));
             return null;
         });
-        reg(c, "system_reset", a -> {
+        c.register("system_reset", a -> {
             a.checkUnexpected();
             // The microvm does not reset in place: like a guest reboot, a reset ends the VM (QEMU's -no-reboot
             // behaviour, Firecracker's too), and SHUTDOWN says why; the manager starts it again.
@@ -153,12 +147,12 @@ public final class MachineQmp {
             machine.stop(new Outcome.Quit(SYSTEM_RESET));
             return null;
         });
-        reg(c, "system_powerdown", a -> {
+        c.register("system_powerdown", a -> {
             a.checkUnexpected();
             throw QmpException.generic("system_powerdown: the " + machine.architecture().name()
                     + " microvm has no ACPI power button or GPIO power key to signal the guest with");
         });
-        reg(c, "query-cpus-fast", a -> {
+        c.register("query-cpus-fast", a -> {
             a.checkUnexpected();
             JsonArray out = new JsonArray();
             int[] tids = machine.vcpuThreadIds();
@@ -173,7 +167,7 @@ public final class MachineQmp {
             }
             return out;
         });
-        reg(c, "query-cpus", a -> {
+        c.register("query-cpus", a -> {
             a.checkUnexpected();
             // Removed from QEMU in 6.0; StratoVirt still answers it, with this shape.
             JsonArray out = new JsonArray();
@@ -195,7 +189,7 @@ public final class MachineQmp {
             }
             return out;
         });
-        reg(c, "query-hotpluggable-cpus", a -> {
+        c.register("query-hotpluggable-cpus", a -> {
             a.checkUnexpected();
             JsonArray out = new JsonArray();
             for (int i = 0; i < machine.config().vcpus(); i++) {
@@ -208,20 +202,20 @@ public final class MachineQmp {
             }
             return out;
         });
-        reg(c, "query-target", a -> {
+        c.register("query-target", a -> {
             a.checkUnexpected();
             JsonObject r = new JsonObject();
             r.addProperty("arch", machine.architecture().name());
             return r;
         });
-        reg(c, "query-kvm", a -> {
+        c.register("query-kvm", a -> {
             a.checkUnexpected();
             JsonObject r = new JsonObject();
             r.addProperty("enabled", true);
             r.addProperty("present", true);
             return r;
         });
-        reg(c, "query-machines", a -> {
+        c.register("query-machines", a -> {
             a.checkUnexpected();
             JsonObject m = new JsonObject();
             m.addProperty("hotpluggable-cpus", false);
@@ -236,7 +230,7 @@ public final class MachineQmp {
             out.add(m);
             return out;
         });
-        reg(c, "query-chardev", a -> {
+        c.register("query-chardev", a -> {
             a.checkUnexpected();
             JsonArray out = new JsonArray();
             out.add(chardev("compat_monitor0", "unix:" + socket + ",server=on"));
@@ -252,12 +246,12 @@ public final class MachineQmp {
             }
             return out;
         });
-        reg(c, "query-block", a -> {
+        c.register("query-block", a -> {
             a.checkUnexpected();
             return queryBlock();
         });
-        reg(c, "blockdev-add", this::blockdevAdd);
-        reg(c, "blockdev-del", a -> {
+        c.register("blockdev-add", this::blockdevAdd);
+        c.register("blockdev-del", a -> {
             String node = a.requiredString("node-name");
             a.checkUnexpected();
             synchronized (this) {
@@ -273,7 +267,7 @@ public final class MachineQmp {
             }
             return null;
         });
-        reg(c, "netdev_add", a -> {
+        c.register("netdev_add", a -> {
             String id = a.requiredString("id");
             Optional<String> type = a.optionalString("type");
             Optional<String> ifname = a.optionalString("ifname");
@@ -297,7 +291,7 @@ public final class MachineQmp {
             }
             return null;
         });
-        reg(c, "netdev_del", a -> {
+        c.register("netdev_del", a -> {
             String id = a.requiredString("id");
             a.checkUnexpected();
             synchronized (this) {
@@ -313,8 +307,8 @@ public final class MachineQmp {
             }
             return null;
         });
-        reg(c, "device_add", this::deviceAdd);
-        reg(c, "device_del", a -> {
+        c.register("device_add", this::deviceAdd);
+        c.register("device_del", a -> {
             String id = a.requiredString("id");
             a.checkUnexpected();
             requireStarted();
@@ -337,7 +331,7 @@ public final class MachineQmp {
             server.emit("DEVICE_DELETED", data);
             return null;
         });
-        reg(c, "getfd", a -> {
+        c.register("getfd", a -> {
             a.requiredString("fdname");
             a.checkUnexpected();
             // Receiving descriptors needs SCM_RIGHTS on the socket, which java.nio's UNIX channels do not expose.
