@@ -3,7 +3,7 @@
 # distribution), then the real-Linux guest tests inside the emulated x86_64, arm64 and riscv64 KVM hosts
 # (ci/tests/x86_64.sh, ci/tests/x86_64-virtio.sh, ci/tests/aarch64-boot.sh, ci/tests/aarch64-virtio.sh,
 # ci/tests/riscv64-boot.sh), and the QMP tests: natively against QEMU (ci/tests/qmp-native.sh) and with a real guest
-# (ci/tests/x86_64-qmp.sh).
+# on each architecture (ci/tests/qmp-guest.sh ARCH).
 # Exit status 0 only if everything passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,8 +30,10 @@ rc=0
 bash ci/tests/qmp-native.sh || rc=1
 job ci/tests/x86_64.sh || rc=1
 job ci/tests/x86_64-virtio.sh || rc=1
-job ci/tests/x86_64-qmp.sh || rc=1
+job ci/tests/qmp-guest.sh x86_64 || rc=1
 job ci/tests/aarch64-boot.sh || rc=1
 job ci/tests/aarch64-virtio.sh || rc=1
+job ci/tests/qmp-guest.sh aarch64 || rc=1
 job ci/tests/riscv64-boot.sh || rc=1
+job ci/tests/qmp-guest.sh riscv64 || rc=1
 exit $rc

@@ -5,15 +5,18 @@ Starts `mesovirt -qmp` and `qemu-system-x86_64 -M microvm -accel kvm -qmp` with 
 boot: on kvm_pvm it stalls, but both VMMs are fully up and answer QMP), sends both the same commands, and compares
 the replies' shapes: the keys and JSON types, recursively (list elements against the first element), not the values.
 Also checks Mesovirt's own behaviour end to end through the real process: stop/cont states and events,
-blockdev-add + device_add into a hot-plug slot, query-block, device_del with DEVICE_DELETED, blockdev-del, and quit
-with a SHUTDOWN event, exit code 0 and the socket removed.
+blockdev-add + device_add into a hot-plug slot, query-block, device_del with DEVICE_DELETED, blockdev-del, a TAP
+passed with getfd (SCM_RIGHTS) to netdev_add fd= and device_add (compared with QEMU too, and followed in the
+process's /proc/PID/fd), and quit with a SHUTDOWN event, exit code 0 and the socket removed.
 
 usage: ci/tests/qmp-compare.py MESOVIRT KERNEL     Prints each difference; exit status 0 when every difference is an
 expected one (listed in EXPECTED below, each with the reason) and every behaviour check passed.
 """
+import fcntl
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -32,7 +35,13 @@ EXPECTED = {
     ("query-machines", "return[].alias", "missing in mesovirt"): "alias is optional in QEMU's schema",
     # QEMU's query-block has more optional members (throttling, blockdev stats) than Mesovirt fills in.
     ("query-block", "*", "missing in mesovirt"): "optional BlockInfo members not reported",
+    # QEMU's microvm has virtio-mmio buses that take no hot-plugged device ("Bus 'virtio-mmio-bus.N' does not
+    # support hotplugging"); Mesovirt's replaceable slots do (StratoVirt's model).
+    ("device_add virtio-net (fd)", "", "error vs return"): "QEMU microvm cannot hot-plug virtio-mmio devices",
 }
+
+TUNSETIFF = 0x400454CA
+IFF_TAP, IFF_NO_PI = 0x0002, 0x1000
 
 COMMANDS = ["query-status", "query-cpus-fast", "query-hotpluggable-cpus", "query-version", "query-target",
             "query-kvm", "query-machines", "query-chardev", "query-events", "query-commands", "query-block",
@@ -81,6 +90,35 @@ class Qmp:
         if args:
             req["arguments"] = args
         return self.send(json.dumps(req))
+
+    def cmd_with_fds(self, fds, name, **args):
+        """Sends a command in one sendmsg with the descriptors (SCM_RIGHTS); returns its reply."""
+        req = {"execute": name, "arguments": args}
+        socket.send_fds(self.sock, [json.dumps(req).encode() + b"\n"], fds)
+        while True:
+            m = self.read()
+            if "event" in m:
+                self.events.append(m)
+                continue
+            return m
+
+
+def open_tap():
+    """A new non-persistent TAP (gone with its last descriptor), as a manager would hand one to a VMM."""
+    fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", b"mvqfd%d", IFF_TAP | IFF_NO_PI))
+    return fd
+
+
+def tun_fds(pid):
+    """How many of process pid's descriptors are TUN/TAP ones."""
+    n = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            n += os.readlink(f"/proc/{pid}/fd/{fd}") == "/dev/net/tun"
+        except OSError:
+            pass
+    return n
 
 
 def shape(v):
@@ -207,6 +245,64 @@ def main():
         check("query-block no longer shows it", not any(b["device"] == "drive-0" for b in m.cmd("query-block")["return"]))
         check("device_del of a device already removed: DeviceNotFound",
               m.cmd("device_del", id="drive-0").get("error", {}).get("class") == "DeviceNotFound")
+        # A TAP passed as a descriptor (getfd over SCM_RIGHTS, then netdev_add fd=), to both VMMs.
+        def compare(label, rm, rq, same_desc=False):
+            d = []
+            if ("return" in rm) != ("return" in rq):
+                d.append(("", "error vs return" if "error" in rm or "error" in rq else "reply kinds differ"))
+            else:
+                diff(shape(rm), shape(rq), "", d)
+                if "error" in rm and rm["error"]["class"] != rq["error"]["class"]:
+                    d.append(("error.class", f"{rm['error']['class']} vs {rq['error']['class']}"))
+                if same_desc and "error" in rm and rm["error"]["desc"] != rq["error"]["desc"]:
+                    d.append(("error.desc", f"{rm['error']['desc']!r} vs {rq['error']['desc']!r}"))
+            print(f"  {label}: " + ("same" + (" error" if same_desc and "error" in rm else " shape") if not d
+                                    else "; ".join(f"{p or '(reply)'}: {w}" for p, w in d)))
+            for p, w in d:
+                if expected(label, p, w):
+                    print(f"      expected: {EXPECTED.get((label, p, w)) or EXPECTED.get((label, '*', w))}")
+                else:
+                    unexpected.append((label, p, w))
+                    print(f"      mesovirt: {json.dumps(rm)[:300]}\n      qemu:     {json.dumps(rq)[:300]}")
+
+        compare("getfd without a descriptor", m.cmd("getfd", fdname="tapfd"), q.cmd("getfd", fdname="tapfd"), True)
+        compare("closefd of an unknown name", m.cmd("closefd", fdname="nope"), q.cmd("closefd", fdname="nope"), True)
+        mtap, qtap = open_tap(), open_tap()
+        try:
+            tuns = tun_fds(mproc.pid)
+            compare("getfd with a TAP descriptor", m.cmd_with_fds([mtap], "getfd", fdname="tapfd"),
+                    q.cmd_with_fds([qtap], "getfd", fdname="tapfd"))
+            check("the TAP descriptor arrived in mesovirt", tun_fds(mproc.pid) == tuns + 1)
+        finally:
+            os.close(mtap)  # each VMM holds its own copy now
+            os.close(qtap)
+        compare("netdev_add type=tap fd=tapfd",
+                m.cmd("netdev_add", type="tap", id="netfd0", fd="tapfd"),
+                q.cmd("netdev_add", type="tap", id="netfd0", fd="tapfd"))
+        compare("netdev_add fd= of a name already taken",
+                m.cmd("netdev_add", type="tap", id="netfd1", fd="tapfd"),
+                q.cmd("netdev_add", type="tap", id="netfd1", fd="tapfd"), True)
+        compare("device_add virtio-net (fd)",
+                m.cmd("device_add", driver="virtio-net-mmio", id="netfd0", netdev="netfd0", addr="0x0"),
+                q.cmd("device_add", driver="virtio-net-device", id="netfd0", netdev="netfd0"))
+        check("mesovirt: the NIC has its own descriptor of the passed TAP", tun_fds(mproc.pid) == tuns + 2)
+        check("mesovirt: a netdev in use cannot be used by a second NIC", "error" in m.cmd(
+            "device_add", driver="virtio-net-mmio", id="netfd9", netdev="netfd0", addr="0x1"))
+        check("mesovirt: device_del of the NIC on the passed TAP", "return" in m.cmd("device_del", id="netfd0"))
+        check("mesovirt: the NIC's descriptor closed, the netdev's kept", tun_fds(mproc.pid) == tuns + 1)
+        check("mesovirt: netdev_del", "return" in m.cmd("netdev_del", id="netfd0"))
+        check("mesovirt: netdev_del closed the passed TAP", tun_fds(mproc.pid) == tuns)
+        sock_fd = os.open(work, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            check("mesovirt: getfd then netdev_add fd= of a descriptor that is not a TAP fails clearly",
+                  "return" in m.cmd_with_fds([sock_fd], "getfd", fdname="dirfd")
+                  and "TUNGETIFF" in m.cmd("netdev_add", type="tap", id="netfd2", fd="dirfd")
+                  .get("error", {}).get("desc", ""))
+        finally:
+            os.close(sock_fd)
+        check("mesovirt: netdev_add fd=NUMBER is refused", "error" in m.cmd("netdev_add", type="tap", id="netfd3",
+                                                                           fd="3"))
+
         # A TAP for the net hot-plug slot (root only; the emulated-host tests use one the same way).
         tap = "mvqmp%d" % (os.getpid() % 10000)
         made = subprocess.run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"], capture_output=True).returncode == 0

@@ -8,7 +8,9 @@ import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.kvm.Kvm;
@@ -25,16 +27,19 @@ import java.util.Optional;
 
 /**
  * arm64: a microVM laid out like StratoVirt's aarch64 microvm (and QEMU's virt below 1 GiB): GICv3 distributor at
- * 0x0800_0000 and redistributors from 0x080A_0000, a 16550 UART at 0x0900_0000, virtio-mmio slots from
- * 0x0A00_0000, RAM from 0x4000_0000. The kernel is an arm64 {@code Image} entered at its load address with a
- * device tree in x0; vCPUs use PSCI 0.2 through KVM, so PSCI SYSTEM_OFF / SYSTEM_RESET reach the VMM as
- * {@code KVM_EXIT_SYSTEM_EVENT}, which the architecture-neutral vCPU loop handles.
+ * 0x0800_0000 and redistributors from 0x080A_0000, a 16550 UART at 0x0900_0000, the PL061 GPIO of the power
+ * button at 0x0903_0000 (QEMU's virt's address), virtio-mmio slots from 0x0A00_0000, RAM from 0x4000_0000. The
+ * kernel is an arm64 {@code Image} entered at its load address with a device tree in x0; vCPUs use PSCI 0.2 through
+ * KVM, so PSCI SYSTEM_OFF / SYSTEM_RESET reach the VMM as {@code KVM_EXIT_SYSTEM_EVENT}, which the
+ * architecture-neutral vCPU loop handles.
  */
 public final class Aarch64Architecture implements Architecture {
     public static final long GICD_BASE = 0x0800_0000L;
     public static final long GICR_BASE = 0x080A_0000L;
     public static final long UART_BASE = 0x0900_0000L;
     public static final int UART_REGISTER_SHIFT = 0;
+    /** The PL061 GPIO controller whose line 3 is the power button. */
+    public static final long GPIO_BASE = 0x0903_0000L;
     public static final long VIRTIO_MMIO_BASE = 0x0A00_0000L;
     public static final long VIRTIO_MMIO_SLOT_SIZE = 0x200;
     public static final int VIRTIO_MMIO_SLOTS = 32;
@@ -56,8 +61,8 @@ public final class Aarch64Architecture implements Architecture {
     static final int RNG_SEED_BYTES = 32;
 
     static {
-        if (GIC_NR_IRQS - Arm64Kvm.SPI_BASE < Gicv3.FIRST_VIRTIO_SPI + VIRTIO_MMIO_SLOTS) {
-            throw new AssertionError("not enough SPIs for the UART and every virtio-mmio slot");
+        if (GIC_NR_IRQS - Arm64Kvm.SPI_BASE <= Gicv3.POWER_BUTTON_SPI) {
+            throw new AssertionError("not enough SPIs for the UART, every virtio-mmio slot and the power button");
         }
     }
 
@@ -138,10 +143,15 @@ public final class Aarch64Architecture implements Architecture {
         return Gicv3.create(vm, GICD_BASE, GICR_BASE, GIC_NR_IRQS);
     }
 
-    /** None: the UART comes from the neutral machine and power control is PSCI, which KVM implements. */
+    /**
+     * The power button: a PL061 whose line 3 the device tree makes KEY_POWER (QMP system_powerdown). The UART comes
+     * from the neutral machine; power-off and reset are PSCI, which KVM implements.
+     */
     @Override
-    public List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power) {
-        return List.of();
+    public List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+        Irq irq = irqChip.allocate(IrqUse.POWER_BUTTON);
+        Pl061 gpio = new Pl061(irq, level -> vm.setIrqLine(irq.kvmLine(), level));
+        return List.of(new PlatformDevice("pl061", BusKind.MMIO, GPIO_BASE, Pl061.SIZE, gpio));
     }
 
     @Override
@@ -200,6 +210,7 @@ public final class Aarch64Architecture implements Architecture {
         Aarch64DeviceTree.Uart uart = new Aarch64DeviceTree.Uart(sp.base(), 8L << sp.registerShift(),
                 sp.registerShift(), Gicv3.SERIAL_SPI, true);
         List<Aarch64DeviceTree.VirtioMmio> virtio = new ArrayList<>();
+        Optional<Aarch64DeviceTree.PowerButton> powerButton = Optional.empty();
         for (DeviceDescription d : request.devices()) {
             switch (d) {
                 case DeviceDescription.Serial s -> {
@@ -211,13 +222,20 @@ public final class Aarch64Architecture implements Architecture {
                 }
                 case DeviceDescription.VirtioMmio v -> virtio.add(new Aarch64DeviceTree.VirtioMmio(v.base(), v.size(),
                         v.irq().firmwareNumber(), v.irq().levelTriggered()));
+                case DeviceDescription.PowerButton b -> {
+                    if (b.bus() != BusKind.MMIO) {
+                        throw new IllegalArgumentException("aarch64 has no port I/O: the PL061 must be on MMIO");
+                    }
+                    powerButton = Optional.of(new Aarch64DeviceTree.PowerButton(b.base(), b.size(),
+                            b.irq().firmwareNumber(), b.irq().levelTriggered(), Pl061.POWER_BUTTON_LINE));
+                }
             }
         }
         Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,
                 Arm64Kvm.VGIC_V3_REDIST_SIZE * request.vcpus());
         Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
-        return new Aarch64DeviceTree.Spec(cpus, layout.ram(), gic, uart, virtio, request.commandLine(), initrd,
-                placement.initrdSize(), rngSeed);
+        return new Aarch64DeviceTree.Spec(cpus, layout.ram(), gic, uart, virtio, powerButton, request.commandLine(),
+                initrd, placement.initrdSize(), rngSeed);
     }
 
     @Override

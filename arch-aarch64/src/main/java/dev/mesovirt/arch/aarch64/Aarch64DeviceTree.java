@@ -10,8 +10,9 @@ import java.util.Optional;
 /**
  * The flattened device tree through which the arm64 microVM describes itself to Linux, in the shape of QEMU's
  * {@code virt} and Firecracker's trees: CPUs started through PSCI, RAM, the GICv3, the architected timer, PSCI,
- * the 16550 UART, the virtio-mmio slots and {@code /chosen}. Built from plain data, so tests can check it without
- * KVM.
+ * the 16550 UART, the virtio-mmio slots, the power button (a PL061 GPIO line that a {@code gpio-keys} node makes
+ * KEY_POWER, with the fixed {@code apb-pclk} clock that AMBA devices need) and {@code /chosen}. Built from plain
+ * data, so tests can check it without KVM.
  *
  * <p>Interrupt specifiers use the GICv3 binding's three cells: type (0 SPI, 1 PPI), number (SPI number counted
  * from INTID 32, or PPI number counted from INTID 16), flags (1 edge rising, 4 level high; the GICv3 binding
@@ -28,6 +29,10 @@ public final class Aarch64DeviceTree {
     public static final int[] TIMER_PPIS = {13, 14, 11, 10};
     /** The 16550's input clock: 1.8432 MHz, the classic PC UART crystal (115200 baud × 16). */
     public static final int UART_CLOCK_HZ = 1_843_200;
+    /** The AMBA APB clock QEMU's virt declares (only its presence matters to a PL061). */
+    public static final int APB_PCLK_HZ = 24_000_000;
+    /** Linux's input event code KEY_POWER (include/uapi/linux/input-event-codes.h). */
+    public static final int KEY_POWER = 116;
 
     private Aarch64DeviceTree() {}
 
@@ -44,6 +49,13 @@ public final class Aarch64DeviceTree {
     /** One virtio-mmio transport slot. */
     public record VirtioMmio(long base, long size, int spi, boolean levelTriggered) {}
 
+    /** The PL061 GPIO controller whose line {@code gpioLine} is the power button. */
+    public record PowerButton(long base, long size, int spi, boolean levelTriggered, int gpioLine) {
+        public String nodeName() {
+            return "pl061@" + Long.toHexString(base);
+        }
+    }
+
     /**
      * Everything the tree describes.
      *
@@ -52,11 +64,13 @@ public final class Aarch64DeviceTree {
      * @param rngSeed bytes for {@code /chosen/rng-seed}, which Linux mixes into its entropy pool; empty for none
      */
     public record Spec(List<Long> cpuAffinities, List<GuestMemory.Region> ram, Gic gic, Uart uart,
-            List<VirtioMmio> virtio, String bootargs, Optional<Long> initrdStart, long initrdSize, byte[] rngSeed) {
+            List<VirtioMmio> virtio, Optional<PowerButton> powerButton, String bootargs, Optional<Long> initrdStart,
+            long initrdSize, byte[] rngSeed) {
         public Spec {
             cpuAffinities = List.copyOf(cpuAffinities);
             ram = List.copyOf(ram);
             virtio = List.copyOf(virtio);
+            Objects.requireNonNull(powerButton, "powerButton");
             Objects.requireNonNull(gic, "gic");
             Objects.requireNonNull(uart, "uart");
             Objects.requireNonNull(bootargs, "bootargs");
@@ -87,6 +101,9 @@ public final class Aarch64DeviceTree {
         writeTimer(fdt);
         writePsci(fdt);
         writeUart(fdt, spec.uart());
+        if (spec.powerButton().isPresent()) {
+            writePowerButton(fdt, spec.powerButton().get());
+        }
         for (VirtioMmio v : spec.virtio()) {
             writeVirtio(fdt, v);
         }
@@ -183,6 +200,41 @@ public final class Aarch64DeviceTree {
         fdt.propertyU32("clock-frequency", UART_CLOCK_HZ);
         fdt.propertyCells("interrupts", GIC_SPI, uart.spi(), flags(uart.levelTriggered()));
         fdt.endNode(node);
+    }
+
+    /** As QEMU's virt: the APB clock, the PL061 and a gpio-keys node whose one key is KEY_POWER on the PL061's line. */
+    private static void writePowerButton(FdtWriter fdt, PowerButton b) {
+        // The AMBA bus enables a PrimeCell's "apb_pclk" before it reads the ID registers; this tree has no other.
+        int clockPhandle = fdt.allocatePhandle();
+        OpenNode clock = fdt.beginNode("apb-pclk");
+        fdt.propertyString("compatible", "fixed-clock");
+        fdt.propertyU32("#clock-cells", 0);
+        fdt.propertyU32("clock-frequency", APB_PCLK_HZ);
+        fdt.propertyString("clock-output-names", "clk24mhz");
+        fdt.propertyPhandle(clockPhandle);
+        fdt.endNode(clock);
+
+        int gpioPhandle = fdt.allocatePhandle();
+        OpenNode gpio = fdt.beginNode(b.nodeName());
+        fdt.propertyStringList("compatible", List.of("arm,pl061", "arm,primecell"));
+        fdt.propertyU64Array("reg", b.base(), b.size());
+        fdt.propertyCells("interrupts", GIC_SPI, b.spi(), flags(b.levelTriggered()));
+        fdt.propertyEmpty("gpio-controller");
+        fdt.propertyU32("#gpio-cells", 2);
+        fdt.propertyU32("clocks", clockPhandle);
+        fdt.propertyString("clock-names", "apb_pclk");
+        fdt.propertyPhandle(gpioPhandle);
+        fdt.endNode(gpio);
+
+        OpenNode keys = fdt.beginNode("gpio-keys");
+        fdt.propertyString("compatible", "gpio-keys");
+        OpenNode key = fdt.beginNode("poweroff");
+        fdt.propertyString("label", "GPIO Key Poweroff");
+        fdt.propertyU32("linux,code", KEY_POWER);
+        // <&pl061 line flags>: flags 0 is GPIO_ACTIVE_HIGH, the line is high while the button is down.
+        fdt.propertyCells("gpios", gpioPhandle, b.gpioLine(), 0);
+        fdt.endNode(key);
+        fdt.endNode(keys);
     }
 
     private static void writeVirtio(FdtWriter fdt, VirtioMmio v) {

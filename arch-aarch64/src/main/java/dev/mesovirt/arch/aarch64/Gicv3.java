@@ -13,17 +13,21 @@ import dev.mesovirt.vmm.kvm.Vm;
  *
  * <p>Interrupt numbering: SPI {@code n} (counted from 0, the device tree's GIC_SPI number) is INTID {@code 32 + n}.
  * KVM_IRQ_LINE takes {@code KVM_ARM_IRQ_TYPE_SPI << 24 | INTID}; irqfd's default routing, which KVM installs with
- * the vGIC, maps GSI {@code n} to SPI {@code n}. The UART always has SPI 0; virtio devices get SPIs 1, 2, ...
+ * the vGIC, maps GSI {@code n} to SPI {@code n}. The UART always has SPI 0; virtio devices get SPIs 1, 2, ...; the
+ * PL061 power button has SPI {@value #POWER_BUTTON_SPI}, the first after every virtio-mmio slot's.
  *
  * <p>Trigger modes: the UART drives its line with KVM_IRQ_LINE and holds it high while it wants service, so it is
  * level-high. Virtio devices are signalled through irqfd, which injects a pulse (assert and de-assert at once):
  * that is only reliable on an edge-triggered line (on a level one the vGIC may drop an interrupt whose line fell
  * before a vCPU took it), and edge-rising is what QEMU's virt, Firecracker and kvmtool declare for virtio-mmio.
+ * The PL061 holds its GPIOINTR high while an enabled interrupt is pending (KVM_IRQ_LINE too): level-high.
  */
 final class Gicv3 implements IrqChip {
     /** The UART's SPI number. */
     static final int SERIAL_SPI = 0;
     static final int FIRST_VIRTIO_SPI = 1;
+    /** The PL061's SPI: fixed, after the virtio-mmio slots' (which the allocator skips should it get that far). */
+    static final int POWER_BUTTON_SPI = FIRST_VIRTIO_SPI + Aarch64Architecture.VIRTIO_MMIO_SLOTS;
 
     private final KvmDevice device;
     private final int nrIrqs;
@@ -65,11 +69,21 @@ final class Gicv3 implements IrqChip {
         return switch (use) {
             case SERIAL -> spi(SERIAL_SPI, true);
             case VIRTIO -> {
+                if (nextSpi == POWER_BUTTON_SPI) {
+                    nextSpi++;
+                }
                 if (Arm64Kvm.SPI_BASE + nextSpi >= nrIrqs) {
                     throw new IllegalArgumentException("the vGIC has no SPI left for another device ("
                             + (nrIrqs - Arm64Kvm.SPI_BASE) + " SPIs, all in use)");
                 }
                 yield spi(nextSpi++, false);
+            }
+            case POWER_BUTTON -> {
+                if (Arm64Kvm.SPI_BASE + POWER_BUTTON_SPI >= nrIrqs) {
+                    throw new IllegalArgumentException("the vGIC has no SPI " + POWER_BUTTON_SPI
+                            + " for the power button (" + (nrIrqs - Arm64Kvm.SPI_BASE) + " SPIs)");
+                }
+                yield spi(POWER_BUTTON_SPI, true);
             }
         };
     }

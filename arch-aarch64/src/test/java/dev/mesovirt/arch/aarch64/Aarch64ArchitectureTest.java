@@ -2,6 +2,7 @@ package dev.mesovirt.arch.aarch64;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,8 @@ import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.Architectures;
 import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.arch.PowerButton;
 import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.util.List;
@@ -52,7 +55,9 @@ class Aarch64ArchitectureTest {
         long gicrEnd = Aarch64Architecture.GICR_BASE + Aarch64Architecture.MAX_VCPUS * Arm64Kvm.VGIC_V3_REDIST_SIZE;
         assertTrue(Aarch64Architecture.GICD_BASE + Arm64Kvm.VGIC_V3_DIST_SIZE <= Aarch64Architecture.GICR_BASE);
         assertTrue(gicrEnd <= Aarch64Architecture.UART_BASE);
-        assertTrue(Aarch64Architecture.UART_BASE + 8 <= Aarch64Architecture.VIRTIO_MMIO_BASE);
+        assertTrue(Aarch64Architecture.UART_BASE + 8 <= Aarch64Architecture.GPIO_BASE);
+        assertTrue(Aarch64Architecture.GPIO_BASE + Pl061.SIZE <= Aarch64Architecture.VIRTIO_MMIO_BASE);
+        assertEquals(0, Aarch64Architecture.GPIO_BASE % 0x1000);
         assertTrue(Aarch64Architecture.VIRTIO_MMIO_BASE + 32 * 0x200 <= Aarch64Architecture.RAM_BASE);
         assertEquals(0, Aarch64Architecture.GICD_BASE % 0x10000);
         assertEquals(0, Aarch64Architecture.GICR_BASE % 0x10000);
@@ -90,7 +95,20 @@ class Aarch64ArchitectureTest {
     }
 
     @Test
-    void noPlatformDevices() {
-        assertEquals(List.of(), ARCH.platformDevices(ARCH.memoryLayout(64L << 20, 1), null, null));
+    void thePowerButtonIsTheOnePlatformDevice() {
+        Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
+        List<PlatformDevice> devices = ARCH.platformDevices(null, ARCH.memoryLayout(64L << 20, 1), gic, null);
+        assertEquals(1, devices.size());
+        PlatformDevice d = devices.get(0);
+        assertEquals("pl061", d.name());
+        assertEquals(BusKind.MMIO, d.bus());
+        assertEquals(0x0903_0000L, d.base());
+        assertEquals(0x1000, d.length());
+        PowerButton button = assertInstanceOf(PowerButton.class, d.device());
+        assertEquals(Gicv3.spi(Gicv3.POWER_BUTTON_SPI, true), button.irq());
+        // The device answers at its window: the PrimeCell ID the AMBA bus matches the driver with.
+        byte[] id = new byte[4];
+        d.device().read(0xFE0, id);
+        assertEquals(0x61, id[0]);
     }
 }

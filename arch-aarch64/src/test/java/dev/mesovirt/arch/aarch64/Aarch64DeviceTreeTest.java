@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.mesovirt.fdt.DeviceTree;
 import dev.mesovirt.fdt.FdtNode;
 import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import java.io.File;
 import java.io.IOException;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -29,10 +32,14 @@ class Aarch64DeviceTreeTest {
 
     /** The tree for a machine of {@code vcpus} CPUs, 256 MiB, {@code slots} virtio slots, optional initrd. */
     static byte[] dtb(int vcpus, int slots, long initrdSize, String cmdline) throws Exception {
+        return dtb(vcpus, slots, initrdSize, cmdline, false);
+    }
+
+    static byte[] dtb(int vcpus, int slots, long initrdSize, String cmdline, boolean powerButton) throws Exception {
         MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, vcpus);
         BootRequest request = Fixtures.request(Path.of("Image"),
                 initrdSize > 0 ? Optional.of(Path.of("initrd")) : Optional.empty(), cmdline, vcpus,
-                Fixtures.devices(layout, slots));
+                Fixtures.devices(layout, slots, powerButton));
         BootPlacement placement = BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, 30 * MIB, initrdSize);
         return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement, SEED));
     }
@@ -159,9 +166,57 @@ class Aarch64DeviceTreeTest {
     }
 
     @Test
+    void powerButtonAsQemuVirt() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(1, 2, 0, "", true));
+        FdtNode clock = t.node("/apb-pclk");
+        assertEquals("fixed-clock", str(clock, "compatible"));
+        assertEquals(0, u32(clock, "#clock-cells"));
+        assertEquals(24_000_000, u32(clock, "clock-frequency"));
+
+        FdtNode gpio = t.node("/pl061@9030000");
+        assertEquals(List.of("arm,pl061", "arm,primecell"), gpio.property("compatible").orElseThrow().asStringList());
+        assertArrayEquals(new long[] {0x0903_0000L, 0x1000}, u64s(gpio, "reg"));
+        assertArrayEquals(new int[] {0, 33, 4}, cells(gpio, "interrupts"));
+        assertTrue(gpio.property("gpio-controller").orElseThrow().isEmpty());
+        assertEquals(2, u32(gpio, "#gpio-cells"));
+        assertEquals(u32(clock, "phandle"), u32(gpio, "clocks"));
+        assertEquals("apb_pclk", str(gpio, "clock-names"));
+
+        FdtNode keys = t.node("/gpio-keys");
+        assertEquals("gpio-keys", str(keys, "compatible"));
+        FdtNode key = t.node("/gpio-keys/poweroff");
+        assertEquals("GPIO Key Poweroff", str(key, "label"));
+        assertEquals(116, u32(key, "linux,code"));
+        assertArrayEquals(new int[] {u32(gpio, "phandle"), 3, 0}, cells(key, "gpios"));
+
+        // Three distinct phandles: the GIC's (the root's interrupt-parent), the clock's, the PL061's.
+        int gic = u32(t.root(), "interrupt-parent");
+        assertEquals(3, IntStream.of(gic, u32(clock, "phandle"), u32(gpio, "phandle")).distinct().count());
+        // The virtio slots keep their SPIs.
+        assertArrayEquals(new int[] {0, 1, 1}, cells(t.node("/virtio_mmio@a000000"), "interrupts"));
+    }
+
+    @Test
+    void noPowerButtonNoGpioNodes() throws Exception {
+        DeviceTree t = DeviceTree.parse(dtb(1, 2, 0, ""));
+        assertFalse(t.find("/apb-pclk").isPresent());
+        assertFalse(t.find("/pl061@9030000").isPresent());
+        assertFalse(t.find("/gpio-keys").isPresent());
+    }
+
+    @Test
     void pioSerialIsRejected() {
         MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, 1);
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(Fixtures.pioSerial()));
+        assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
+                BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
+    }
+
+    @Test
+    void pioPowerButtonIsRejected() {
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, 1);
+        BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(
+                new DeviceDescription.PowerButton(BusKind.PIO, 0x600, 0x20, Gicv3.spi(Gicv3.POWER_BUTTON_SPI, true))));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
                 BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
     }
@@ -215,11 +270,26 @@ class Aarch64DeviceTreeTest {
     @Test
     void dtcDecompilesWithoutWarnings() throws Exception {
         for (byte[] blob : List.of(dtb(1, 0, 0, "console=ttyS0"), dtb(2, 32, 3 * MIB, "console=ttyS0 quiet"),
-                dtb(123, 8, 0, ""))) {
+                dtb(123, 8, 0, ""), dtb(2, 32, 0, "", true))) {
             DtcResult r = dtc(blob);
             assertEquals(0, r.exit(), r.stderr());
             assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.stdout());
             assertTrue(r.stdout().contains("compatible = \"arm,gic-v3\";"), r.stdout());
+        }
+    }
+
+    @Test
+    void dtcSeesThePowerButton() throws Exception {
+        String dts = dtc(dtb(1, 0, 0, "", true)).stdout();
+        for (String line : List.of(
+                "compatible = \"arm,pl061\\0arm,primecell\";",
+                "gpio-controller;",
+                "#gpio-cells = <0x02>;",
+                "clock-names = \"apb_pclk\";",
+                "compatible = \"gpio-keys\";",
+                "linux,code = <0x74>;",
+                "gpios = <0x03 0x03 0x00>;")) {
+            assertTrue(dts.contains(line), "missing \"" + line + "\" in:\n" + dts);
         }
     }
 

@@ -40,6 +40,27 @@ class Gicv3Test {
     }
 
     @Test
+    void powerButtonHasAFixedLevelSpiThatVirtioSkips() {
+        Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
+        Irq button = gic.allocate(IrqUse.POWER_BUTTON);
+        assertEquals(33, Gicv3.POWER_BUTTON_SPI);
+        assertEquals(new Irq(33, 0x0100_0041, 33, true), button);
+        for (int i = 0; i < Aarch64Architecture.VIRTIO_MMIO_SLOTS; i++) {
+            assertEquals(1 + i, gic.allocate(IrqUse.VIRTIO).gsi());
+        }
+        // Should more virtio interrupts ever be allocated, they go around the button's.
+        assertEquals(34, gic.allocate(IrqUse.VIRTIO).gsi());
+        assertEquals(button, gic.allocate(IrqUse.POWER_BUTTON));
+    }
+
+    @Test
+    void tooSmallAGicHasNoPowerButtonSpi() {
+        Gicv3 gic = new Gicv3(null, 64, "test");
+        String m = assertThrows(IllegalArgumentException.class, () -> gic.allocate(IrqUse.POWER_BUTTON)).getMessage();
+        assertTrue(m.contains("power button"), m);
+    }
+
+    @Test
     void runsOutOfSpis() {
         Gicv3 gic = new Gicv3(null, 64, "test");
         for (int i = 1; i < 32; i++) {

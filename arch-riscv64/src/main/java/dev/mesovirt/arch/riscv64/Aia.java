@@ -98,6 +98,8 @@ final class Aia implements IrqChip {
                 }
                 yield source(nextSource++, false);
             }
+            // QEMU's riscv64 virt board has no power button either: the guest powers off through SBI.
+            case POWER_BUTTON -> throw new IllegalArgumentException("the riscv64 machine has no power button");
         };
     }
 

@@ -129,7 +129,7 @@ public final class Riscv64Architecture implements Architecture {
 
     /** None: the UART comes from the neutral machine, power control is SBI SRST, which KVM implements. */
     @Override
-    public List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+    public List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power) {
         return List.of();
     }
 
@@ -199,6 +199,8 @@ public final class Riscv64Architecture implements Architecture {
                 }
                 case DeviceDescription.VirtioMmio v -> virtio.add(new Riscv64DeviceTree.VirtioMmio(v.base(), v.size(),
                         v.irq().firmwareNumber(), v.irq().levelTriggered()));
+                case DeviceDescription.PowerButton b ->
+                        throw new IllegalArgumentException("the riscv64 machine has no power button");
             }
         }
         Riscv64DeviceTree.Aia dtAia = new Riscv64DeviceTree.Aia(aia.aplicBase(), RiscvKvm.APLIC_SIZE, aia.sources(),

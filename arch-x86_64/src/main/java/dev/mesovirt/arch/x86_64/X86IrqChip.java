@@ -12,7 +12,10 @@ import org.slf4j.LoggerFactory;
 /**
  * KVM's in-kernel PC interrupt controllers (two 8259 PICs, a 24-pin IOAPIC, a local APIC per vCPU) and the
  * i8254 PIT. COM1 keeps its ISA IRQ 4 (edge); virtio devices get IOAPIC pins 16-23, which no ISA device
- * claims and which the ACPI DSDT declares level-triggered, active-high.
+ * claims and which the ACPI DSDT declares level-triggered, active-high. The power button (the ACPI Generic Event
+ * Device) has ISA IRQ 9, free here (0 PIT, 1 i8042, 4 COM1, 8 RTC) and, as on PCs and QEMU's microvm, the ACPI
+ * event interrupt; level-triggered, active-high, as its _CRS says. KVM_IRQ_LINE on a GSI below 16 drives both the
+ * 8259 and the IOAPIC pin; Linux, in hardware-reduced mode, uses only the IOAPIC.
  */
 final class X86IrqChip implements IrqChip {
     private static final Logger LOG = LoggerFactory.getLogger(X86IrqChip.class);
@@ -20,6 +23,7 @@ final class X86IrqChip implements IrqChip {
     static final long TSS_ADDRESS = 0xfffb_d000L;
     static final long IDENTITY_MAP_ADDRESS = 0xfffb_c000L;
     static final int SERIAL_IRQ = 4;
+    static final int POWER_BUTTON_IRQ = 9;
     static final int FIRST_DEVICE_GSI = 16;
     static final int LAST_DEVICE_GSI = 23;
     /** KVM_PIT_SPEAKER_DUMMY: the PIT answers port 0x61 so the guest's speaker probing does not exit. */
@@ -60,6 +64,7 @@ final class X86IrqChip implements IrqChip {
                 int gsi = nextGsi++;
                 yield new Irq(gsi, gsi, gsi, true);
             }
+            case POWER_BUTTON -> new Irq(POWER_BUTTON_IRQ, POWER_BUTTON_IRQ, POWER_BUTTON_IRQ, true);
         };
     }
 

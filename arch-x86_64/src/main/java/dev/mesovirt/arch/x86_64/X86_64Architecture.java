@@ -13,6 +13,7 @@ import dev.mesovirt.arch.x86_64.boot.LongModeSetup;
 import dev.mesovirt.arch.x86_64.boot.LowMemoryMap;
 import dev.mesovirt.arch.x86_64.devices.AcpiSleepRegisters;
 import dev.mesovirt.arch.x86_64.devices.CmosRtc;
+import dev.mesovirt.arch.x86_64.devices.GedPowerButton;
 import dev.mesovirt.arch.x86_64.devices.I8042;
 import dev.mesovirt.arch.x86_64.devices.PvPanic;
 import dev.mesovirt.vmm.arch.Architecture;
@@ -23,7 +24,9 @@ import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.kvm.Kvm;
@@ -43,10 +46,10 @@ import java.util.Optional;
 
 /**
  * x86_64: a PC-like microVM in the manner of QEMU's and StratoVirt's microvm. RAM from 0 up to 3 GiB and the
- * rest from 4 GiB; the 32-bit hole holds the virtio-mmio window (0xFEB00000), the ACPI sleep registers
- * (0xFEA00200), the IOAPIC and the local APICs. The kernel is a bzImage entered at its 64-bit entry point with
- * boot_params; devices are announced through ACPI (Debian's kernels need it: the cloud flavour has no MP-table
- * parser and no virtio-mmio command-line devices).
+ * rest from 4 GiB; the 32-bit hole holds the virtio-mmio window (0xFEB00000), the power button's Generic Event
+ * Device (0xFEA00000), the ACPI sleep registers (0xFEA00200), the IOAPIC and the local APICs. The kernel is a
+ * bzImage entered at its 64-bit entry point with boot_params; devices are announced through ACPI (Debian's
+ * kernels need it: the cloud flavour has no MP-table parser and no virtio-mmio command-line devices).
  */
 public final class X86_64Architecture implements Architecture {
     /** RAM below this address; the rest of the 32-bit space is the MMIO hole, as in StratoVirt's microvm. */
@@ -57,6 +60,10 @@ public final class X86_64Architecture implements Architecture {
     static final int VIRTIO_MMIO_SLOTS = X86IrqChip.LAST_DEVICE_GSI - X86IrqChip.FIRST_DEVICE_GSI + 1;
     static final long ACPI_SLEEP_REGISTERS = 0xFEA0_0200L;
     static final int ACPI_RESET_VALUE = 0x42;
+    /**
+     * The Generic Event Device's selector: where QEMU's microvm has it, whose sleep registers are at +0x200 as ours.
+     */
+    static final long GED_BASE = 0xFEA0_0000L;
     static final int COM1_PORT = 0x3f8;
     static final int RTC_PORT = 0x70;
     static final int I8042_PORT = 0x60;
@@ -121,14 +128,18 @@ public final class X86_64Architecture implements Architecture {
         return new X86IrqChip(vm);
     }
 
+    /** The legacy PC devices, the ACPI sleep registers and the power button (a Generic Event Device on IRQ 9). */
     @Override
-    public List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+    public List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+        Irq buttonIrq = irqChip.allocate(IrqUse.POWER_BUTTON);
+        GedPowerButton button = new GedPowerButton(buttonIrq, level -> vm.setIrqLine(buttonIrq.kvmLine(), level));
         return List.of(
                 new PlatformDevice("rtc", BusKind.PIO, RTC_PORT, 2, new CmosRtc()),
                 new PlatformDevice("i8042", BusKind.PIO, I8042_PORT, I8042.LENGTH, new I8042(power)),
                 new PlatformDevice("pvpanic", BusKind.PIO, PVPANIC_PORT, 1, new PvPanic(power)),
                 new PlatformDevice("acpi-sleep", BusKind.MMIO, ACPI_SLEEP_REGISTERS, AcpiSleepRegisters.LENGTH,
-                        new AcpiSleepRegisters(power, ACPI_RESET_VALUE)));
+                        new AcpiSleepRegisters(power, ACPI_RESET_VALUE)),
+                new PlatformDevice("ged", BusKind.MMIO, GED_BASE, GedPowerButton.LENGTH, button));
     }
 
     @Override
@@ -212,21 +223,37 @@ public final class X86_64Architecture implements Architecture {
     }
 
 
-    private static AcpiPlatform acpiPlatform(BootRequest request) {
+    static AcpiPlatform acpiPlatform(BootRequest request) {
         List<AcpiPlatform.VirtioMmioSlot> virtio = new ArrayList<>();
         AcpiPlatform.SerialPort serial = AcpiPlatform.SerialPort.com1();
+        Optional<AcpiPlatform.PowerButton> button = Optional.empty();
         for (DeviceDescription d : request.devices()) {
             switch (d) {
                 case DeviceDescription.Serial s -> serial = new AcpiPlatform.SerialPort((int) s.base(), s.irq().firmwareNumber());
                 case DeviceDescription.VirtioMmio v -> virtio.add(
                         new AcpiPlatform.VirtioMmioSlot(v.base(), v.size(), v.irq().firmwareNumber()));
+                case DeviceDescription.PowerButton b -> button = Optional.of(powerButton(b, button.isPresent()));
             }
         }
         return new AcpiPlatform(request.vcpus(), AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
                 AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, serial, virtio,
                 new AcpiPlatform.SleepRegisters(ACPI_SLEEP_REGISTERS, ACPI_SLEEP_REGISTERS + 1,
                         ACPI_SLEEP_REGISTERS + 2, ACPI_RESET_VALUE),
-                Optional.of(PVPANIC_PORT), true);
+                Optional.of(PVPANIC_PORT), true, button);
+    }
+
+    /** The DSDT describes a GED as this architecture's {@link GedPowerButton} works: MMIO, level-triggered. */
+    private static AcpiPlatform.PowerButton powerButton(DeviceDescription.PowerButton b, boolean another) {
+        if (another) {
+            throw new IllegalArgumentException("more than one power button: " + b);
+        }
+        if (b.bus() != BusKind.MMIO || b.size() < AcpiPlatform.PowerButton.SELECTOR_LENGTH
+                || !b.irq().levelTriggered()) {
+            throw new IllegalArgumentException("x86_64 describes a power button as a Generic Event Device: an MMIO "
+                    + "window of at least " + AcpiPlatform.PowerButton.SELECTOR_LENGTH
+                    + " bytes and a level-triggered interrupt, not " + b);
+        }
+        return new AcpiPlatform.PowerButton(b.base(), b.irq().firmwareNumber());
     }
 
     @Override

@@ -13,6 +13,7 @@ import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.arch.PowerButton;
 import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.device.IrqLine;
@@ -42,6 +43,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,10 +69,20 @@ public final class LightMachine implements AutoCloseable {
     private final AtomicReference<Outcome> outcome = new AtomicReference<>();
     private final CountDownLatch finished = new CountDownLatch(1);
     private final Object pauseLock = new Object();
+    /** Guards {@link #vcpus} between kicks (any thread) and their closing by {@link #reset()}. */
+    private final Object vcpuLock = new Object();
     private final List<Vcpu> vcpus = new ArrayList<>();
     private final List<Thread> vcpuThreads = new ArrayList<>();
-    private final Bus pio = new Bus("pio");
-    private final Bus mmio = new Bus("mmio");
+    /**
+     * Interrupt injections from host threads (UART input) hold the read lock, {@link #reset()} holds the write lock
+     * while it replaces and closes the VM, so that no KVM_IRQ_LINE reaches a closed (or reused) VM fd.
+     */
+    private final ReentrantReadWriteLock vmLock = new ReentrantReadWriteLock();
+    /** The buses of the current VM: {@link #reset()} builds new ones with fresh platform devices. */
+    private Bus pio;
+    private Bus mmio;
+    /** Bumped by {@link #reset()}: vCPU threads of an older generation leave their loop. */
+    private volatile int generation;
     private volatile boolean paused;
     /** vCPU threads waiting in {@link #pausePoint}. */
     private int parked;
@@ -82,6 +94,13 @@ public final class LightMachine implements AutoCloseable {
     private Vm vm;
     private GuestMemory memory;
     private SerialBackend serial;
+    private MemoryLayout layout;
+    private GuestPower power;
+    private IrqChip irqChip;
+    private Uart16550 uart;
+    private volatile PowerButton powerButton;
+    /** What the firmware tables say about the machine's devices, in the order the interrupts were allocated. */
+    private BootRequest bootRequest;
     private BootPlan bootPlan;
     private CountDownLatch vcpusRunning;
     private EventLoop deviceLoop;
@@ -130,21 +149,34 @@ public final class LightMachine implements AutoCloseable {
             close();
             throw new MachineException(e.getMessage(), e);
         }
-        vcpusRunning = new CountDownLatch(vcpus.size());
+        startVcpuThreads();
+    }
+
+    /** One thread per vCPU of the current generation; returns once each is about to enter the guest (or parked). */
+    private void startVcpuThreads() {
+        int g = generation;
+        CountDownLatch running = new CountDownLatch(vcpus.size());
+        vcpusRunning = running;
         vcpuThreadIds = new int[vcpus.size()];
-        for (Vcpu vcpu : vcpus) {
-            int index = vcpus.indexOf(vcpu);
-            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::stop, () -> stopping, this::pausePoint, () -> {
-                vcpuThreadIds[index] = dev.mesovirt.vmm.sys.Sys.gettid();
-                vcpusRunning.countDown();
-            });
+        List<Thread> threads = new ArrayList<>();
+        for (int index = 0; index < vcpus.size(); index++) {
+            Vcpu vcpu = vcpus.get(index);
+            int i = index;
+            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::stop, () -> stopping || generation != g,
+                    () -> pausePoint(g), () -> {
+                        vcpuThreadIds[i] = dev.mesovirt.vmm.sys.Sys.gettid();
+                        running.countDown();
+                        pausePoint(g); // a reset of a paused machine leaves it paused, as QEMU's does
+                    });
             Thread t = new Thread(loop, "vcpu-" + vcpu.id());
             t.setDaemon(true);
-            vcpuThreads.add(t);
+            threads.add(t);
         }
-        vcpuThreads.forEach(Thread::start);
+        vcpuThreads.clear();
+        vcpuThreads.addAll(threads);
+        threads.forEach(Thread::start);
         try {
-            vcpusRunning.await();
+            running.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -162,15 +194,9 @@ public final class LightMachine implements AutoCloseable {
         if (maxVcpus > 0 && config.vcpus() > maxVcpus) {
             throw new IllegalArgumentException("-smp " + config.vcpus() + " exceeds the host KVM's limit of " + maxVcpus + " vCPUs");
         }
-        MemoryLayout layout = arch.memoryLayout(config.memoryBytes(), config.vcpus());
-        vm = kvm.createVm(arch.vmType(kvm, layout));
+        layout = arch.memoryLayout(config.memoryBytes(), config.vcpus());
         memory = GuestMemory.allocate(layout.ram(), config.dumpGuestCore());
-        memory.registerWith(vm, 0);
-        IrqChip irqChip = arch.createIrqChip(vm, layout, config.vcpus());
-        LOG.info("{} machine: {} MiB, {} vCPUs, {}", arch.name(), config.memoryBytes() >> 20, config.vcpus(),
-                irqChip.description());
-
-        GuestPower power = new GuestPower() {
+        power = new GuestPower() {
             @Override
             public void powerOff() {
                 stop(new Outcome.PoweredOff());
@@ -186,15 +212,14 @@ public final class LightMachine implements AutoCloseable {
                 stop(new Outcome.Panicked(detail));
             }
         };
-        for (PlatformDevice d : arch.platformDevices(layout, irqChip, power)) {
-            busFor(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
-        }
-
         List<DeviceDescription> described = new ArrayList<>();
+        createVm(described);
+        LOG.info("{} machine: {} MiB, {} vCPUs, {}", arch.name(), config.memoryBytes() >> 20, config.vcpus(),
+                irqChip.description());
         MemoryLayout.SerialPlacement sp = layout.serial();
         Irq serialIrq = irqChip.allocate(IrqUse.SERIAL);
         serial = SerialBackends.open(config.serial(), () -> stop(new Outcome.Quit("Ctrl-A x")));
-        Uart16550 uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.bus() == BusKind.PIO);
+        uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.bus() == BusKind.PIO);
         busFor(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
         described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), serialIrq));
         int hotSlots = config.hotplug().block() + config.hotplug().net();
@@ -216,24 +241,151 @@ public final class LightMachine implements AutoCloseable {
             }
         }
 
-        BootRequest request = new BootRequest(config.kernel(), config.initrd(), config.commandLine(), config.vcpus(),
+        bootRequest = new BootRequest(config.kernel(), config.initrd(), config.commandLine(), config.vcpus(),
                 described);
-        bootPlan = arch.loadGuest(memory, layout, request);
-        LOG.info("kernel loaded at 0x{}, entry 0x{}, command line: {}", Long.toHexString(bootPlan.kernelStart()),
-                Long.toHexString(bootPlan.entry()), bootPlan.commandLine());
-
-        for (int i = 0; i < config.vcpus(); i++) {
-            vcpus.add(vm.createVcpu(i));
-        }
-        for (Vcpu v : vcpus) {
-            arch.configureVcpu(vm, v, config.vcpus(), bootPlan);
-        }
-        irqChip.finishAfterVcpus();
-        afterIrqChip.forEach(Runnable::run);
+        loadGuestAndCreateVcpus();
         serial.start(uart);
         if (deviceLoop != null) {
             deviceLoop.start("virtio-io");
         }
+    }
+
+    /**
+     * The VM with its memory, interrupt controller and platform devices on fresh buses; adds the power button's
+     * description (if the architecture has one) to {@code described}. The rest of the device set is wired by the
+     * caller: {@link #build} the first time, {@link #reset} on a machine reset.
+     */
+    private void createVm(List<DeviceDescription> described) {
+        vm = kvm.createVm(arch.vmType(kvm, layout));
+        memory.registerWith(vm, 0);
+        irqChip = arch.createIrqChip(vm, layout, config.vcpus());
+        pio = new Bus("pio");
+        mmio = new Bus("mmio");
+        PowerButton button = null;
+        for (PlatformDevice d : arch.platformDevices(vm, layout, irqChip, power)) {
+            busFor(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
+            if (d.device() instanceof PowerButton b) {
+                button = b;
+                described.add(new DeviceDescription.PowerButton(d.bus(), d.base(), d.length(), b.irq()));
+            }
+        }
+        powerButton = button;
+    }
+
+    /** Loads kernel, initrd and firmware tables, then creates and sets up the vCPUs and completes the irqchip. */
+    private void loadGuestAndCreateVcpus() throws BootException {
+        bootPlan = arch.loadGuest(memory, layout, bootRequest);
+        LOG.info("kernel loaded at 0x{}, entry 0x{}, command line: {}", Long.toHexString(bootPlan.kernelStart()),
+                Long.toHexString(bootPlan.entry()), bootPlan.commandLine());
+        List<Vcpu> created = new ArrayList<>();
+        for (int i = 0; i < config.vcpus(); i++) {
+            created.add(vm.createVcpu(i));
+        }
+        synchronized (vcpuLock) {
+            vcpus.addAll(created);
+        }
+        for (Vcpu v : created) {
+            arch.configureVcpu(vm, v, config.vcpus(), bootPlan);
+        }
+        irqChip.finishAfterVcpus();
+        afterIrqChip.forEach(Runnable::run);
+    }
+
+    /**
+     * Resets the machine in place (QMP system_reset), as a power cycle would while the VMM process, its devices'
+     * backends (disk files, TAPs, the console) and QMP connections stay: the vCPUs stop, the KVM VM is replaced by a
+     * new one (so every vCPU, the in-kernel interrupt controller and the clock start from their power-on state on
+     * every architecture without per-ISA reset code), guest RAM is zeroed and handed back to the host, platform
+     * devices are new, the UART and every virtio device are reset, and the kernel, initrd and firmware tables are
+     * loaded again from their files. A paused machine stays paused. If the new VM cannot be built (e.g. the kernel
+     * file has gone), the machine stops with {@link Outcome.Failed} and this throws.
+     */
+    public synchronized void reset() {
+        requireStarted();
+        int next = generation + 1;
+        synchronized (pauseLock) {
+            generation = next;
+            pauseLock.notifyAll();
+        }
+        kickAll();
+        for (Thread t : vcpuThreads) {
+            try {
+                t.join(JOIN_TIMEOUT_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                stop(new Outcome.Failed("system_reset: " + t.getName() + " did not leave the guest"));
+                throw new MachineException("system_reset: " + t.getName() + " did not leave the guest");
+            }
+        }
+        if (outcome.get() != null) {
+            throw new IllegalStateException("the machine stopped");
+        }
+        PowerButton oldButton = powerButton;
+        if (oldButton != null) {
+            oldButton.reset();
+        }
+        // Before the VM lock: a UART interrupt is raised holding the UART's monitor (see irqLine). Reset leaves its
+        // interrupt enables clear, so it raises nothing until the rebooted guest programs it.
+        uart.reset();
+        Vm oldVm = vm;
+        vmLock.writeLock().lock();
+        try {
+            synchronized (vcpuLock) {
+                for (Vcpu v : vcpus) {
+                    v.close();
+                }
+                vcpus.clear();
+            }
+            pausedClock = Architecture.PausedClock.NONE;
+            List<DeviceDescription> described = new ArrayList<>();
+            createVm(described);
+            memory.discard();
+            Irq serialIrq = irqChip.allocate(IrqUse.SERIAL);
+            MemoryLayout.SerialPlacement sp = layout.serial();
+            busFor(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
+            described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), serialIrq));
+            for (VirtioSlot slot : slots) {
+                Irq irq = irqChip.allocate(IrqUse.VIRTIO);
+                if (!irq.equals(slot.irq())) {
+                    throw new IllegalStateException("the new VM gave virtio slot " + slot.index() + " interrupt "
+                            + irq + " instead of " + slot.irq());
+                }
+                slot.moveTo(vm);
+                mmio.insert(slot.base(), slot.size(), slot, "virtio-mmio@" + Long.toHexString(slot.base()));
+                described.add(new DeviceDescription.VirtioMmio(slot.base(), slot.size(), slot.irq()));
+            }
+            if (!described.equals(bootRequest.devices())) {
+                throw new IllegalStateException("the new VM's devices differ from the old: " + described + " vs "
+                        + bootRequest.devices());
+            }
+            loadGuestAndCreateVcpus();
+            oldVm.close();
+        } catch (BootException | RuntimeException e) {
+            String why = "system_reset failed: " + e.getMessage();
+            stop(new Outcome.Failed(why));
+            throw new MachineException(why, e);
+        } finally {
+            vmLock.writeLock().unlock();
+        }
+        LOG.info("machine reset: new VM, {} vCPUs restart at 0x{}", vcpus.size(), Long.toHexString(bootPlan.entry()));
+        startVcpuThreads();
+    }
+
+    /**
+     * Presses the machine's power button (QMP system_powerdown): the guest is asked to shut down and decides what
+     * to do. Throws IllegalStateException where the architecture has no power button (riscv64) or the machine does
+     * not run. Synchronized with {@link #reset()}, which resets (and so disarms) the old button before its VM goes.
+     */
+    public synchronized void powerDown() {
+        requireStarted();
+        PowerButton b = powerButton;
+        if (b == null) {
+            throw new IllegalStateException("the " + arch.name() + " machine has no power button");
+        }
+        LOG.info("power button pressed");
+        b.press();
     }
 
     /**
@@ -302,7 +454,22 @@ public final class LightMachine implements AutoCloseable {
     }
 
     private IrqLine irqLine(Irq irq) {
-        return level -> vm.setIrqLine(irq.kvmLine(), level);
+        return level -> {
+            vmLock.readLock().lock();
+            try {
+                vm.setIrqLine(irq.kvmLine(), level);
+            } finally {
+                vmLock.readLock().unlock();
+            }
+        };
+    }
+
+    private void kickAll() {
+        synchronized (vcpuLock) {
+            for (Vcpu v : vcpus) {
+                v.kick();
+            }
+        }
     }
 
     /** Records how the run ended (first caller wins) and stops every vCPU. */
@@ -320,9 +487,7 @@ public final class LightMachine implements AutoCloseable {
             paused = false;
             pauseLock.notifyAll();
         }
-        for (Vcpu v : vcpus) {
-            v.kick();
-        }
+        kickAll();
         finished.countDown();
     }
 
@@ -348,9 +513,7 @@ public final class LightMachine implements AutoCloseable {
             }
             paused = true;
         }
-        for (Vcpu v : vcpus) {
-            v.kick();
-        }
+        kickAll();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         synchronized (pauseLock) {
             while (parked < liveVcpuThreads() && !stopping) {
@@ -503,20 +666,26 @@ public final class LightMachine implements AutoCloseable {
         }
     }
 
+    private void requireStarted() {
+        if (!started || vm == null || outcome.get() != null) {
+            throw new IllegalStateException("the machine is not running");
+        }
+    }
+
     public boolean isPaused() {
         return paused;
     }
 
-    /** Called by vCPU threads after a kick: waits here while the machine is paused. */
-    private void pausePoint() {
+    /** Called by vCPU threads of generation {@code g} after a kick: waits here while the machine is paused. */
+    private void pausePoint(int g) {
         synchronized (pauseLock) {
-            if (!paused || stopping) {
+            if (!paused || stopping || generation != g) {
                 return;
             }
             parked++;
             pauseLock.notifyAll();
             try {
-                while (paused && !stopping) {
+                while (paused && !stopping && generation == g) {
                     pauseLock.wait();
                 }
             } catch (InterruptedException e) {
@@ -566,10 +735,12 @@ public final class LightMachine implements AutoCloseable {
             LOG.warn("a vCPU thread did not stop; leaving its resources to process exit");
             return;
         }
-        for (Vcpu v : vcpus) {
-            v.close();
+        synchronized (vcpuLock) {
+            for (Vcpu v : vcpus) {
+                v.close();
+            }
+            vcpus.clear();
         }
-        vcpus.clear();
         if (vm != null) {
             vm.close();
             vm = null;

@@ -9,6 +9,11 @@ import dev.mesovirt.machine.microvm.qmp.QmpCommands;
 import dev.mesovirt.machine.microvm.qmp.QmpException;
 import dev.mesovirt.machine.microvm.qmp.QmpServer;
 import dev.mesovirt.machine.microvm.qmp.QmpVersion;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.sys.Ioctls;
+import dev.mesovirt.vmm.sys.LibC;
+import dev.mesovirt.vmm.sys.Sys;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +32,7 @@ import java.util.Optional;
  */
 public final class MachineQmp {
     /** The events this machine emits (query-events). */
-    static final List<String> EVENTS = List.of("SHUTDOWN", "STOP", "RESUME", "DEVICE_DELETED");
+    static final List<String> EVENTS = List.of("SHUTDOWN", "STOP", "RESUME", "RESET", "POWERDOWN", "DEVICE_DELETED");
 
     private final LightMachine machine;
     private final QmpServer server;
@@ -36,11 +41,26 @@ public final class MachineQmp {
     private final Map<String, Drive> drives = new LinkedHashMap<>();
     /** Outcome.Quit reasons of the commands that end the VM, told apart for SHUTDOWN's cause. */
     private static final String QUIT = "QMP quit";
-    private static final String SYSTEM_RESET = "QMP system_reset";
-    /** SHUTDOWN goes out once: from quit/system_reset before their reply, or from close() otherwise. */
+    /** SHUTDOWN goes out once: from quit before its reply, or from close() otherwise. */
     private final java.util.concurrent.atomic.AtomicBoolean shutdownSent = new java.util.concurrent.atomic.AtomicBoolean();
     /** netdev_add'ed TAPs by id. */
-    private final Map<String, String> netdevs = new LinkedHashMap<>();
+    private final Map<String, Netdev> netdevs = new LinkedHashMap<>();
+
+    /**
+     * A TAP backend: opened by name when a device uses it, or an open TAP descriptor passed with getfd (else -1);
+     * and the device using it (empty while free).
+     */
+    private record Netdev(Optional<String> ifname, int tapFd, Optional<String> device) {
+        Netdev usedBy(Optional<String> d) {
+            return new Netdev(ifname, tapFd, d);
+        }
+    }
+
+    /** TUNGETIFF, _IOR('T', 210, unsigned int), and the TAP flags it reports (linux/if_tun.h). */
+    private static final long TUNGETIFF = Ioctls.ior('T', 210, 4);
+    private static final int IFF_TAP = 0x0002;
+    private static final int IFF_NO_PI = 0x1000;
+    private static final int IFF_VNET_HDR = 0x4000;
 
     /** A block backend: its file and options, and the device using it (empty while free). */
     private record Drive(String nodeName, Path file, boolean readOnly, boolean direct, Optional<String> device) {
@@ -82,6 +102,10 @@ public final class MachineQmp {
             emitShutdown(outcome);
         }
         server.close();
+        synchronized (this) {
+            netdevs.values().forEach(n -> Fds.closeQuietly(n.tapFd())); // TAPs passed with getfd
+            netdevs.clear();
+        }
     }
 
     /** The SHUTDOWN event, once, with QEMU's ShutdownCause for the outcome. */
@@ -93,8 +117,7 @@ public final class MachineQmp {
                 case Outcome.Halted h -> "guest-shutdown";
                 case Outcome.Rebooted r -> "guest-reset";
                 case Outcome.Panicked p -> "guest-panic";
-                case Outcome.Quit q -> q.reason().equals(QUIT) ? "host-qmp-quit"
-                        : q.reason().equals(SYSTEM_RESET) ? "host-qmp-system-reset" : "host-signal";
+                case Outcome.Quit q -> q.reason().equals(QUIT) ? "host-qmp-quit" : "host-signal";
                 case Outcome.Failed f -> "host-error";
             };
             data.addProperty("guest", reason.startsWith("guest-"));
@@ -141,16 +164,30 @@ public final class MachineQmp {
         });
         c.register("system_reset", a -> {
             a.checkUnexpected();
-            // The microvm does not reset in place: like a guest reboot, a reset ends the VM (QEMU's -no-reboot
-            // behaviour, Firecracker's too), and SHUTDOWN says why; the manager starts it again.
-            emitShutdown(new Outcome.Quit(SYSTEM_RESET));
-            machine.stop(new Outcome.Quit(SYSTEM_RESET));
+            requireStarted();
+            // In place, as QEMU does: the guest boots again in the same process with the same devices (see
+            // LightMachine.reset); RESET follows, as QEMU emits it once the reset has happened.
+            try {
+                machine.reset();
+            } catch (MachineException e) {
+                throw QmpException.generic(e.getMessage());
+            }
+            JsonObject data = new JsonObject();
+            data.addProperty("guest", false);
+            data.addProperty("reason", "host-qmp-system-reset");
+            server.emit("RESET", data);
             return null;
         });
         c.register("system_powerdown", a -> {
             a.checkUnexpected();
-            throw QmpException.generic("system_powerdown: the " + machine.architecture().name()
-                    + " microvm has no ACPI power button or GPIO power key to signal the guest with");
+            requireStarted();
+            try {
+                machine.powerDown();
+            } catch (IllegalStateException e) {
+                throw QmpException.generic("system_powerdown: " + e.getMessage());
+            }
+            server.emit("POWERDOWN", null);
+            return null;
         });
         c.register("query-cpus-fast", a -> {
             a.checkUnexpected();
@@ -271,23 +308,31 @@ public final class MachineQmp {
             String id = a.requiredString("id");
             Optional<String> type = a.optionalString("type");
             Optional<String> ifname = a.optionalString("ifname");
+            Optional<String> fd = a.optionalString("fd");
             Optional<String> fds = a.optionalString("fds");
             a.checkUnexpected();
             if (type.isPresent() && !type.get().equals("tap")) {
                 throw QmpException.generic("Parameter 'type' expects a netdev backend type (only 'tap' here)");
             }
-            if (fds.isPresent()) {
-                throw QmpException.generic("netdev_add fds=: file descriptors passed with getfd are not supported"
-                        + " yet; use ifname=");
+            // QEMU's net_init_tap checks, with its texts
+            if (fd.isPresent() && (ifname.isPresent() || fds.isPresent())) {
+                throw QmpException.generic("ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, fds=, and"
+                        + " vhostfds= are invalid with fd=");
             }
-            if (ifname.isEmpty()) {
+            if (fds.isPresent() && ifname.isPresent()) {
+                throw QmpException.generic("ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, and"
+                        + " vhostfd= are invalid with fds=");
+            }
+            if (ifname.isEmpty() && fd.isEmpty() && fds.isEmpty()) {
                 throw QmpException.missingParameter("ifname");
             }
             synchronized (this) {
                 if (netdevs.containsKey(id)) {
                     throw QmpException.generic("Duplicate ID '" + id + "' for netdev");
                 }
-                netdevs.put(id, ifname.get());
+                int tapFd = fd.isPresent() ? takeTapFd(id, fd.get(), "fd")
+                        : fds.isPresent() ? takeTapFd(id, fds.get(), "fds") : -1;
+                netdevs.put(id, new Netdev(ifname, tapFd, Optional.empty()));
             }
             return null;
         });
@@ -295,8 +340,13 @@ public final class MachineQmp {
             String id = a.requiredString("id");
             a.checkUnexpected();
             synchronized (this) {
-                if (!netdevs.containsKey(id)) {
+                Netdev netdev = netdevs.get(id);
+                if (netdev == null) {
                     throw QmpException.deviceNotFound("Device '" + id + "' not found");
+                }
+                if (netdev.device().isPresent()) {
+                    throw QmpException.generic("netdev '" + id + "' is in use by device '" + netdev.device().get()
+                            + "'");
                 }
                 for (DeviceSlot s : machine.deviceSlots()) {
                     if (s.device().filter(d -> d instanceof VirtioConfig.Net && d.id().equals(id)).isPresent()) {
@@ -304,6 +354,7 @@ public final class MachineQmp {
                     }
                 }
                 netdevs.remove(id);
+                Fds.closeQuietly(netdev.tapFd()); // a passed TAP goes with its netdev, as in QEMU
             }
             return null;
         });
@@ -324,18 +375,15 @@ public final class MachineQmp {
                 if (removed instanceof VirtioConfig.Block) {
                     drives.replaceAll((k, d) -> d.device().equals(Optional.of(id)) ? d.attachedTo(Optional.empty()) : d);
                 }
+                if (removed instanceof VirtioConfig.Net) {
+                    netdevs.replaceAll((k, n) -> n.device().equals(Optional.of(id)) ? n.usedBy(Optional.empty()) : n);
+                }
             }
             JsonObject data = new JsonObject();
             data.addProperty("device", id);
             data.addProperty("path", "/machine/peripheral/" + id);
             server.emit("DEVICE_DELETED", data);
             return null;
-        });
-        c.register("getfd", a -> {
-            a.requiredString("fdname");
-            a.checkUnexpected();
-            // Receiving descriptors needs SCM_RIGHTS on the socket, which java.nio's UNIX channels do not expose.
-            throw QmpException.generic("No file descriptor supplied via SCM_RIGHTS");
         });
     }
 
@@ -389,6 +437,7 @@ public final class MachineQmp {
         requireStarted();
         synchronized (this) {
             VirtioConfig config;
+            int tapCopy = -1;
             switch (driver) {
                 case "virtio-blk-mmio", "virtio-blk-device" -> {
                     String node = drive.orElseThrow(() -> QmpException.missingParameter("drive"));
@@ -403,11 +452,23 @@ public final class MachineQmp {
                 }
                 case "virtio-net-mmio", "virtio-net-device" -> {
                     String nid = netdev.orElseThrow(() -> QmpException.missingParameter("netdev"));
-                    String ifname = netdevs.get(nid);
-                    if (ifname == null) {
+                    Netdev n = netdevs.get(nid);
+                    if (n == null) {
                         throw QmpException.generic("Property 'virtio-net-device.netdev' can't find value '" + nid + "'");
                     }
-                    config = new VirtioConfig.Net(id, Optional.of(ifname), -1, parseMac(mac, id));
+                    if (n.device().isPresent()) {
+                        throw QmpException.generic("Property 'virtio-net-device.netdev' can't take value '" + nid
+                                + "', it's in use");
+                    }
+                    List<Byte> macBytes = parseMac(mac, id);
+                    if (n.tapFd() >= 0) {
+                        // The device gets its own descriptor of the TAP and closes it when unplugged; the netdev
+                        // keeps the TAP open for another device_add, as QEMU's netdev does, until netdev_del.
+                        tapCopy = Fds.duplicate(n.tapFd());
+                        config = new VirtioConfig.Net(id, Optional.empty(), tapCopy, macBytes);
+                    } else {
+                        config = new VirtioConfig.Net(id, n.ifname(), -1, macBytes);
+                    }
                 }
                 default -> throw QmpException.generic("'" + driver + "' is not a valid device model name"
                         + " (hot-pluggable here: virtio-blk-mmio, virtio-net-mmio)");
@@ -415,10 +476,19 @@ public final class MachineQmp {
             try {
                 machine.hotplug(config, addr);
             } catch (IllegalArgumentException | IllegalStateException e) {
+                if (e instanceof IllegalArgumentException) {
+                    // hotplug refuses with IllegalArgumentException before it opens the device, so the copy is
+                    // still ours; after that the device owns it and closes it on failure (a late
+                    // IllegalStateException leaves it alone: a leaked descriptor beats closing a reused number).
+                    Fds.closeQuietly(tapCopy);
+                }
                 throw QmpException.generic(e.getMessage());
             }
             if (config instanceof VirtioConfig.Block && drive.isPresent()) {
                 drives.computeIfPresent(drive.get(), (k, d) -> d.attachedTo(Optional.of(id)));
+            }
+            if (config instanceof VirtioConfig.Net && netdev.isPresent()) {
+                netdevs.computeIfPresent(netdev.get(), (k, n) -> n.usedBy(Optional.of(id)));
             }
         }
         return null;
@@ -442,6 +512,52 @@ public final class MachineQmp {
             return s.startsWith("0x") ? Integer.parseInt(s.substring(2), 16) : Integer.parseInt(s);
         } catch (NumberFormatException | ArithmeticException ex) {
             throw QmpException.invalidParameterValue("addr", "a slot number such as \"0x0\"");
+        }
+    }
+
+    /**
+     * netdev_add fd=NAME (QEMU) or fds=NAME (StratoVirt; a colon-separated list, one name per queue pair): takes
+     * the descriptor getfd stored under NAME out of the monitor's table, as QEMU does, and checks that it is a TAP
+     * this virtio-net can drive. A refused descriptor is closed, as QEMU closes it.
+     */
+    private int takeTapFd(String id, String names, String parameter) throws QmpException {
+        String[] list = names.split(":", -1);
+        if (list.length > 1) {
+            throw QmpException.generic("netdev_add " + parameter + "=" + names + ": " + list.length + " queue pairs"
+                    + " asked for; this virtio-net has one, so give one descriptor name");
+        }
+        String name = list[0];
+        if (!name.isEmpty() && name.charAt(0) >= '0' && name.charAt(0) <= '9') {
+            // QEMU would use the number as a descriptor the process already holds; a VMM started by a launcher
+            // holds none it should hand to a guest on a monitor's say-so.
+            throw QmpException.generic("netdev_add " + parameter + "=" + name + ": descriptor numbers are refused"
+                    + " here; pass the TAP with getfd and give its name");
+        }
+        int fd = server.takeFd(name);
+        try {
+            checkTap(id, fd);
+        } catch (QmpException | RuntimeException e) {
+            Fds.closeQuietly(fd);
+            throw e;
+        }
+        return fd;
+    }
+
+    /** TUNGETIFF answers only on a TAP/TUN descriptor; the flags must be those NetDevice.openTap sets. */
+    private static void checkTap(String id, int fd) throws QmpException {
+        int flags;
+        try (com.sun.jna.Memory ifr = new com.sun.jna.Memory(40)) { // struct ifreq
+            ifr.clear();
+            Sys.ioctl(fd, TUNGETIFF, ifr, "TUNGETIFF");
+            flags = ifr.getShort(16) & 0xffff;
+        } catch (ErrnoException e) {
+            throw QmpException.generic("Unable to query TUNGETIFF on FD " + fd + ": " + LibC.strerror(e.errno())
+                    + " (netdev '" + id + "' needs a TAP descriptor)");
+        }
+        if ((flags & IFF_TAP) == 0 || (flags & IFF_NO_PI) == 0 || (flags & IFF_VNET_HDR) != 0) {
+            throw QmpException.generic("netdev '" + id + "': the descriptor is a " + ((flags & IFF_TAP) != 0 ? "TAP"
+                    : "TUN") + " device with flags 0x" + Integer.toHexString(flags) + "; virtio-net here needs a TAP"
+                    + " opened with IFF_TAP|IFF_NO_PI and without IFF_VNET_HDR");
         }
     }
 

@@ -31,7 +31,8 @@ final class VirtioSlot implements BusDevice {
     private final long base;
     private final long size;
     private final Irq irq;
-    private final Vm vm;
+    /** The VM the slot's ioeventfds and interrupt are registered with; a machine reset moves the slot to a new one. */
+    private volatile Vm vm;
     private final GuestMemory memory;
     private final EventLoop loop;
     private final EventFd irqFd = new EventFd(true);
@@ -53,8 +54,9 @@ final class VirtioSlot implements BusDevice {
         this.resampleFd = irq.levelTriggered() ? new EventFd(true) : null;
         this.useIrqfd = irq.levelTriggered() || irqfdPulsesEdges;
         this.signal = useIrqfd ? irqFd::signal : () -> {
-            vm.setIrqLine(irq.kvmLine(), true);
-            vm.setIrqLine(irq.kvmLine(), false);
+            Vm v = this.vm;
+            v.setIrqLine(irq.kvmLine(), true);
+            v.setIrqLine(irq.kvmLine(), false);
         };
         if (resampleFd != null) {
             loop.addEventFd(resampleFd, () -> {
@@ -76,6 +78,24 @@ final class VirtioSlot implements BusDevice {
         } else {
             vm.registerIrqfd(irqFd, irq.gsi());
         }
+    }
+
+    /**
+     * Machine reset: resets the device (as a driver's write of 0 to Status does: queues forgotten, no interrupt
+     * pending) and moves its queue-notify ioeventfds to {@code newVm}, on the device thread. The interrupt follows
+     * with {@link #connectInterrupt()} once the new VM's interrupt controller is complete. No vCPU may be running.
+     */
+    void moveTo(Vm newVm) {
+        loop.call(() -> {
+            vm = newVm;
+            Plugged p = plugged;
+            if (p != null) {
+                p.transport().reset();
+                for (int q = 0; q < p.notifyFds().length; q++) {
+                    newVm.registerIoeventfd(p.notifyFds()[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
+                }
+            }
+        });
     }
 
     int index() {

@@ -39,8 +39,12 @@ public interface Architecture {
     /** Creates the in-kernel interrupt controller; called before any vCPU exists. */
     IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus);
 
-    /** Architecture-specific devices every machine has (e.g. x86's RTC, i8042 and ACPI sleep registers). */
-    List<PlatformDevice> platformDevices(MemoryLayout layout, IrqChip irqChip, GuestPower power);
+    /**
+     * Architecture-specific devices every machine has (e.g. x86's RTC, i8042 and ACPI sleep registers), and the
+     * {@link PowerButton} where the architecture has one. {@code vm} is for devices that raise interrupts
+     * ({@link Vm#setIrqLine}) with lines allocated from {@code irqChip}.
+     */
+    List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power);
 
     /**
      * Loads the kernel and initrd into guest memory and writes the firmware tables (x86: boot_params and ACPI;

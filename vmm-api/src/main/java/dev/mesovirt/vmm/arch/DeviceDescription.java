@@ -7,4 +7,7 @@ public sealed interface DeviceDescription {
 
     /** A virtio-mmio transport slot (possibly empty, for hot-plug). */
     record VirtioMmio(long base, long size, Irq irq) implements DeviceDescription {}
+
+    /** The architecture's {@link dev.mesovirt.vmm.arch.PowerButton}: its register window and interrupt. */
+    record PowerButton(BusKind bus, long base, long size, Irq irq) implements DeviceDescription {}
 }

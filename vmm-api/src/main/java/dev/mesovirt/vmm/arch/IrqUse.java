@@ -3,5 +3,7 @@ package dev.mesovirt.vmm.arch;
 /** What an interrupt is for, so that an architecture can honour fixed assignments (x86 COM1 is IRQ 4). */
 public enum IrqUse {
     SERIAL,
-    VIRTIO
+    VIRTIO,
+    /** The {@link PowerButton}'s event. */
+    POWER_BUTTON
 }

@@ -108,6 +108,24 @@ public final class GuestMemory implements AutoCloseable {
         return regions;
     }
 
+    /**
+     * Zeroes all of guest RAM by giving its pages back to the host (MADV_DONTNEED on the private anonymous mapping:
+     * the next touch maps a fresh zero page), so a machine reset starts from clean RAM as a power cycle would and
+     * the VMM's resident memory drops to what the rebooted guest touches. No VM may be running on it.
+     */
+    public synchronized void discard() {
+        if (closed) {
+            throw new IllegalStateException("guest memory is closed");
+        }
+        for (int i = 0; i < mappings.size(); i++) {
+            try {
+                LibC.madvise(mappings.get(i), regions.get(i).size(), LibC.MADV_DONTNEED);
+            } catch (com.sun.jna.LastErrorException e) {
+                throw new GuestMemoryException("madvise(MADV_DONTNEED) of guest RAM failed: errno " + e.getErrorCode());
+            }
+        }
+    }
+
     public long totalSize() {
         long total = 0;
         for (Region r : regions) {

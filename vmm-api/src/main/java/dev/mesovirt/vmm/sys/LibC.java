@@ -34,6 +34,7 @@ public final class LibC {
     public static final int MAP_PRIVATE = 2;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
+    public static final int MADV_DONTNEED = 4;
     public static final int MADV_DONTDUMP = 16;
 
     public static final int EFD_NONBLOCK = O_NONBLOCK;
@@ -92,4 +93,25 @@ public final class LibC {
     public static native int getpid();
 
     public static native String strerror(int errno);
+
+    // UNIX-domain sockets with descriptor passing (UnixSocket): java.nio cannot send or receive SCM_RIGHTS.
+    public static native int socket(int domain, int type, int protocol) throws LastErrorException;
+
+    public static native int bind(int fd, Pointer address, int addressLength) throws LastErrorException;
+
+    public static native int listen(int fd, int backlog) throws LastErrorException;
+
+    public static native int accept4(int fd, Pointer address, Pointer addressLength, int flags)
+            throws LastErrorException;
+
+    public static native int connect(int fd, Pointer address, int addressLength) throws LastErrorException;
+
+    public static native long recvmsg(int fd, Pointer message, int flags) throws LastErrorException;
+
+    public static native long sendmsg(int fd, Pointer message, int flags) throws LastErrorException;
+
+    public static native int poll(Pointer fds, long count, int timeoutMillis) throws LastErrorException;
+
+    /** fcntl(2) with an int argument (F_GETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC). */
+    public static native int fcntl(int fd, int command, int argument) throws LastErrorException;
 }

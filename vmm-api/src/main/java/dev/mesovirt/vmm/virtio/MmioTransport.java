@@ -249,7 +249,8 @@ public final class MmioTransport implements BusDevice {
         }
     }
 
-    private void reset() {
+    /** Device reset, as when the driver writes 0 to Status; also the machine's reset (QMP system_reset). */
+    public synchronized void reset() {
         device.reset();
         for (Virtqueue q : queues) {
             q.reset();

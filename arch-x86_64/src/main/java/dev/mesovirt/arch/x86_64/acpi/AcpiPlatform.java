@@ -10,7 +10,7 @@ import java.util.Set;
 
 /**
  * What the guest must be told about the x86_64 microVM through ACPI: CPUs, interrupt controllers,
- * legacy ports and virtio-mmio slots. Validation happens here so that {@link AcpiTables#build}
+ * legacy ports, virtio-mmio slots and the power button. Validation happens here so that {@link AcpiTables#build}
  * never emits tables that a Linux guest would misread.
  *
  * @param vcpus         number of vCPUs; APIC ID and ACPI processor UID are the index 0..vcpus-1,
@@ -26,6 +26,8 @@ import java.util.Set;
  * @param sleep         hardware-reduced sleep control/status and reset registers (FADT)
  * @param pvpanicPort   I/O port of a pvpanic device, described as {@code \_SB.PEVT}, if present
  * @param rtcPresent    whether an MC146818 CMOS RTC answers at ports 0x70-0x71 on ISA IRQ 8
+ * @param powerButton   a Generic Event Device whose event is the power button, described as {@code \_SB.GED}
+ *                      and {@code \_SB.PWRB}, if present
  */
 public record AcpiPlatform(
         int vcpus,
@@ -37,7 +39,8 @@ public record AcpiPlatform(
         List<VirtioMmioSlot> virtioSlots,
         SleepRegisters sleep,
         Optional<Integer> pvpanicPort,
-        boolean rtcPresent) {
+        boolean rtcPresent,
+        Optional<PowerButton> powerButton) {
 
     /** Architectural default local APIC base (IA32_APIC_BASE reset value). */
     public static final long DEFAULT_LAPIC_ADDRESS = 0xFEE0_0000L;
@@ -60,6 +63,7 @@ public record AcpiPlatform(
         Objects.requireNonNull(virtioSlots, "virtioSlots");
         Objects.requireNonNull(sleep, "sleep");
         Objects.requireNonNull(pvpanicPort, "pvpanicPort");
+        Objects.requireNonNull(powerButton, "powerButton");
         virtioSlots = List.copyOf(virtioSlots); // also rejects null elements
 
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
@@ -101,6 +105,9 @@ public record AcpiPlatform(
         }
         if (rtcPresent && overlaps(serial.ioPort(), SERIAL_PORT_COUNT, RTC_PORT, RTC_PORT_COUNT)) {
             throw new IllegalArgumentException("serial port " + hex(serial.ioPort()) + " overlaps the RTC ports");
+        }
+        if (powerButton.isPresent()) {
+            validatePowerButton(powerButton.get(), ioapicGsiBase, serial, rtcPresent, virtioSlots, sleep);
         }
     }
 
@@ -172,6 +179,60 @@ public record AcpiPlatform(
         private static void requireNonZero(String what, long address) {
             if (address == 0) {
                 throw new IllegalArgumentException(what + " must not be 0");
+            }
+        }
+    }
+
+    /**
+     * The ACPI Generic Event Device (ACPI0013) of the x86_64 microVM, with one event, the power button: a 32-bit
+     * event selector at {@code selectorAddress}, which the guest's {@code _EVT} reads (reading clears it), and a
+     * level-triggered, active-high interrupt held while an event is pending. Bit
+     * {@link AcpiTables#GED_POWER_BUTTON_EVENT} means the power button was pressed; {@code _EVT} then notifies
+     * {@code \_SB.PWRB} (PNP0C0C).
+     *
+     * @param selectorAddress physical address of the selector: 4-byte aligned (the field is DWordAcc), below 4 GiB
+     * @param gsi             global system interrupt on the I/O APIC, not shared with any other device
+     */
+    public record PowerButton(long selectorAddress, int gsi) {
+        /** The selector register is one DWord. */
+        public static final int SELECTOR_LENGTH = 4;
+
+        public PowerButton {
+            if (selectorAddress <= 0 || selectorAddress > 0x1_0000_0000L - SELECTOR_LENGTH
+                    || selectorAddress % SELECTOR_LENGTH != 0) {
+                throw new IllegalArgumentException("power button selectorAddress must be a non-zero, 4-byte aligned "
+                        + "address below 4 GiB but was " + hex(selectorAddress));
+            }
+            if (gsi < 0) {
+                throw new IllegalArgumentException("power button gsi must not be negative but was " + gsi);
+            }
+        }
+    }
+
+    private static void validatePowerButton(PowerButton button, int gsiBase, SerialPort serial, boolean rtcPresent,
+                                            List<VirtioMmioSlot> slots, SleepRegisters sleep) {
+        String what = "power button gsi " + button.gsi();
+        requireRoutable(what, button.gsi(), gsiBase);
+        // The descriptor says Exclusive, so no other device may have the interrupt.
+        if (button.gsi() == 0 || button.gsi() == TIMER_GSI || button.gsi() == serial.irq()
+                || (rtcPresent && button.gsi() == RTC_IRQ)) {
+            throw new IllegalArgumentException(what + " collides with an ISA interrupt (timer IRQ 0 / GSI 2, "
+                    + "serial IRQ " + serial.irq() + (rtcPresent ? ", RTC IRQ 8)" : ")"));
+        }
+        for (int i = 0; i < slots.size(); i++) {
+            VirtioMmioSlot slot = slots.get(i);
+            if (slot.gsi() == button.gsi()) {
+                throw new IllegalArgumentException(what + " is used by virtio slot " + i);
+            }
+            if (overlaps(button.selectorAddress(), PowerButton.SELECTOR_LENGTH, slot.base(), slot.size())) {
+                throw new IllegalArgumentException("power button selector at " + hex(button.selectorAddress())
+                        + " overlaps virtio slot " + i + " at " + hex(slot.base()));
+            }
+        }
+        for (long register : new long[] {sleep.controlAddress(), sleep.statusAddress(), sleep.resetAddress()}) {
+            if (overlaps(button.selectorAddress(), PowerButton.SELECTOR_LENGTH, register, 1)) {
+                throw new IllegalArgumentException("power button selector at " + hex(button.selectorAddress())
+                        + " overlaps the ACPI sleep/reset register at " + hex(register));
             }
         }
     }

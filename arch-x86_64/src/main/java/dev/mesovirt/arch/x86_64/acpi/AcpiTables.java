@@ -71,6 +71,11 @@ public final class AcpiTables {
     public static final int SLEEP_ENABLE = 0x20;
     /** The byte a guest writes to the sleep control register to power off: 0x34. */
     public static final int S5_SLEEP_CONTROL_VALUE = (S5_SLEEP_TYPE << 2) | SLEEP_ENABLE;
+    /**
+     * The Generic Event Device's selector bit for a power button press: bit 1, QEMU's ACPI_GED_PWR_DOWN_EVT (bit 0
+     * is its memory hot-plug event), so that the register reads the same as QEMU's.
+     */
+    public static final int GED_POWER_BUTTON_EVENT = 1 << 1;
 
     private AcpiTables() {
     }
@@ -265,6 +270,10 @@ public final class AcpiTables {
         for (int i = 0; i < slots.size(); i++) {
             devices.add(virtioDevice(i, slots.get(i)));
         }
+        platform.powerButton().ifPresent(button -> {
+            devices.add(gedDevice(button));
+            devices.add(powerButtonDevice());
+        });
         // "_SB" rather than "\_SB": at the top of a definition block both mean the root's \_SB,
         // and the short form is what iasl emits, so recompiling our disassembly round-trips exactly.
         ByteWriter w = beginTable("DSDT", DSDT_REVISION)
@@ -318,6 +327,41 @@ public final class AcpiTables {
                         Aml.memory32Fixed(true, slot.base(), slot.size()),
                         Aml.interrupt(Aml.Trigger.LEVEL, Aml.Polarity.ACTIVE_HIGH, Aml.Sharing.EXCLUSIVE,
                                 slot.gsi()))));
+    }
+
+    /**
+     * The ACPI Generic Event Device (ACPI0013), as in QEMU's microvm: Linux's evged driver requests the _CRS
+     * interrupt and, on each one, runs {@code _EVT} with the GSI. {@code _EVT} reads the event selector (the read
+     * clears it and lowers the interrupt) and turns the power-button bit into {@code Notify (PWRB, 0x80)}, which
+     * Linux's button driver reports as KEY_POWER. Level-triggered: the device holds the line while an event is
+     * pending, so an event raised while the guest has the line masked (e.g. before evged binds) is delivered when
+     * it unmasks, where an edge would be lost.
+     *
+     * <p>{@code PWRB} is a single NameSeg, found by the namespace search from {@code \_SB.GED} up to {@code \_SB}:
+     * what iasl emits for {@code \_SB.PWRB}, so that the disassembly recompiles to the same bytes.
+     */
+    private static byte[] gedDevice(AcpiPlatform.PowerButton button) {
+        return Aml.device("GED",
+                Aml.name("_HID", Aml.string("ACPI0013")),
+                Aml.name("_UID", Aml.zero()),
+                Aml.name("_CRS", Aml.resourceTemplate(
+                        Aml.interrupt(Aml.Trigger.LEVEL, Aml.Polarity.ACTIVE_HIGH, Aml.Sharing.EXCLUSIVE,
+                                button.gsi()))),
+                Aml.operationRegion("EREG", Aml.RegionSpace.SYSTEM_MEMORY, button.selectorAddress(),
+                        AcpiPlatform.PowerButton.SELECTOR_LENGTH),
+                Aml.field("EREG", Aml.FieldAccess.DWORD, Aml.FieldUpdate.WRITE_AS_ZEROS,
+                        new Aml.FieldUnit("ESEL", 8 * AcpiPlatform.PowerButton.SELECTOR_LENGTH)),
+                Aml.method("_EVT", 1, true,
+                        Aml.store(Aml.nameString("ESEL"), Aml.local(0)),
+                        Aml.ifThen(Aml.and(Aml.local(0), Aml.integer(GED_POWER_BUTTON_EVENT)),
+                                Aml.notify("PWRB", 0x80))));
+    }
+
+    /** The ACPI power button (PNP0C0C): Linux's button driver makes it the "Power Button" input device. */
+    private static byte[] powerButtonDevice() {
+        return Aml.device("PWRB",
+                Aml.name("_HID", Aml.eisaId("PNP0C0C")),
+                Aml.name("_UID", Aml.zero()));
     }
 
     // ---------------------------------------------------------------- common header

@@ -27,7 +27,14 @@ public final class Aml {
     static final int PACKAGE_OP = 0x12;
     static final int METHOD_OP = 0x14;
     static final int RETURN_OP = 0xA4;
+    static final int STORE_OP = 0x70;
+    static final int AND_OP = 0x7B;
+    static final int NOTIFY_OP = 0x86;
+    static final int IF_OP = 0xA0;
+    static final int LOCAL0_OP = 0x60; // Local0..Local7 are 0x60..0x67
     static final int EXT_OP_PREFIX = 0x5B;
+    static final int OP_REGION_OP = 0x80; // follows EXT_OP_PREFIX
+    static final int FIELD_OP = 0x81; // follows EXT_OP_PREFIX
     static final int DEVICE_OP = 0x82; // follows EXT_OP_PREFIX
     static final int ROOT_CHAR = 0x5C; // '\'
     static final int PARENT_PREFIX = 0x5E; // '^'
@@ -46,6 +53,49 @@ public final class Aml {
 
     /** Whether another device may share the interrupt. */
     public enum Sharing { EXCLUSIVE, SHARED }
+
+    /** The address space of an OperationRegion (ACPI 6.5 table 19.32, RegionSpace keyword). */
+    public enum RegionSpace {
+        SYSTEM_MEMORY(0x00), SYSTEM_IO(0x01);
+
+        final int code;
+
+        RegionSpace(int code) {
+            this.code = code;
+        }
+    }
+
+    /** How the interpreter accesses a Field's region (AccessType keyword, FieldFlags bits 0-3). */
+    public enum FieldAccess {
+        ANY(0), BYTE(1), WORD(2), DWORD(3), QWORD(4);
+
+        final int code;
+
+        FieldAccess(int code) {
+            this.code = code;
+        }
+    }
+
+    /** What a write does with the bits of an access wider than the field unit (UpdateRule, FieldFlags bits 5-6). */
+    public enum FieldUpdate {
+        PRESERVE(0), WRITE_AS_ONES(1), WRITE_AS_ZEROS(2);
+
+        final int code;
+
+        FieldUpdate(int code) {
+            this.code = code;
+        }
+    }
+
+    /** A named field unit of {@code bits} bits, laid out in order from the start of its region. */
+    public record FieldUnit(String name, int bits) {
+        public FieldUnit {
+            nameSeg(name, name); // one NameSeg: field units are named in the enclosing scope
+            if (bits < 1 || bits > MAX_PKG_LENGTH) {
+                throw new IllegalArgumentException("a field unit has 1.." + MAX_PKG_LENGTH + " bits: " + bits);
+            }
+        }
+    }
 
     private Aml() {
     }
@@ -220,6 +270,58 @@ public final class Aml {
     /** DefReturn. */
     public static byte[] returnValue(byte[] value) {
         return concat(new byte[] {(byte) RETURN_OP}, value);
+    }
+
+    /**
+     * DefOpRegion: {@code OperationRegion (name, space, offset, length)} with constant offset and length.
+     */
+    public static byte[] operationRegion(String name, RegionSpace space, long offset, long length) {
+        return concat(new byte[] {EXT_OP_PREFIX, (byte) OP_REGION_OP}, nameString(name), new byte[] {(byte) space.code},
+                integer(offset), integer(length));
+    }
+
+    /**
+     * DefField: {@code Field (region, access, NoLock, update) {units}}. Always NoLock: the Global Lock lives in the
+     * FACS, which a hardware-reduced platform without one does not have.
+     */
+    public static byte[] field(String region, FieldAccess access, FieldUpdate update, FieldUnit... units) {
+        ByteWriter list = new ByteWriter(8 * units.length);
+        for (FieldUnit u : units) {
+            // A NamedField's PkgLength is the bit count itself, not a self-inclusive package length.
+            list.bytes(nameSeg(u.name(), u.name())).bytes(encodePkgLength(u.bits()));
+        }
+        byte[] body = concat(nameString(region), new byte[] {(byte) (access.code | update.code << 5)},
+                list.toByteArray());
+        return concat(new byte[] {EXT_OP_PREFIX, (byte) FIELD_OP}, pkgLength(body.length), body);
+    }
+
+    /** {@code LocalN}, a method's local variable 0..7. */
+    public static byte[] local(int n) {
+        if (n < 0 || n > 7) {
+            throw new IllegalArgumentException("a method has Local0..Local7, not Local" + n);
+        }
+        return new byte[] {(byte) (LOCAL0_OP + n)};
+    }
+
+    /** DefStore: {@code target = source}; {@code target} is a SuperName (a name or a LocalN). */
+    public static byte[] store(byte[] source, byte[] target) {
+        return concat(new byte[] {STORE_OP}, source, target);
+    }
+
+    /** DefAnd without a target: the value of {@code (a & b)}, e.g. as an If predicate. */
+    public static byte[] and(byte[] a, byte[] b) {
+        return concat(new byte[] {AND_OP}, a, b, new byte[] {NULL_NAME});
+    }
+
+    /** DefIfElse without an Else: {@code If (predicate) {terms}}; a non-zero predicate is true. */
+    public static byte[] ifThen(byte[] predicate, byte[]... terms) {
+        return withPkgLength(IF_OP, concat(predicate, concat(terms)));
+    }
+
+    /** DefNotify: {@code Notify (object, value)}, e.g. 0x80 to a power button device. */
+    public static byte[] notify(String object, int value) {
+        checkRange("Notify value", value, 0xFF);
+        return concat(new byte[] {(byte) NOTIFY_OP}, nameString(object), integer(value));
     }
 
     /**

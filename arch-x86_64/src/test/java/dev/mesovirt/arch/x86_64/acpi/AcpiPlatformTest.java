@@ -24,7 +24,7 @@ class AcpiPlatformTest {
     private static AcpiPlatform with(int vcpus, long lapic, int ioapicId, long ioapic, int gsiBase, SerialPort serial,
                                      List<VirtioMmioSlot> slots, Optional<Integer> pvpanic, boolean rtc) {
         return new AcpiPlatform(vcpus, lapic, ioapicId, ioapic, gsiBase, serial, slots, Platforms.GED_LIKE, pvpanic,
-                rtc);
+                rtc, Optional.empty());
     }
 
     private static AcpiPlatform withSlots(List<VirtioMmioSlot> slots, boolean rtc) {
@@ -162,7 +162,67 @@ class AcpiPlatformTest {
         assertThrows(NullPointerException.class, () -> with(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(),
                 null, false));
         assertThrows(NullPointerException.class, () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(),
-                List.of(), null, Optional.empty(), false));
+                List.of(), null, Optional.empty(), false, Optional.empty()));
+        assertThrows(NullPointerException.class, () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(),
+                List.of(), Platforms.GED_LIKE, Optional.empty(), false, null));
         assertThrows(NullPointerException.class, () -> AcpiTables.build(0xE0000, null));
+    }
+
+    // ------------------------------------------------------------ power button
+
+    private static AcpiPlatform withButton(AcpiPlatform.PowerButton button, List<VirtioMmioSlot> slots, boolean rtc) {
+        return withButton(button, slots, rtc, Platforms.GED_LIKE);
+    }
+
+    private static AcpiPlatform withButton(AcpiPlatform.PowerButton button, List<VirtioMmioSlot> slots, boolean rtc,
+                                           SleepRegisters sleep) {
+        return new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), slots, sleep, Optional.empty(), rtc,
+                Optional.of(button));
+    }
+
+    @Test
+    void acceptsThePowerButtonOnAFreeGsi() {
+        AcpiPlatform p = withButton(Platforms.BUTTON, Platforms.slots(2), true);
+        assertEquals(Optional.of(Platforms.BUTTON), p.powerButton());
+        withButton(new AcpiPlatform.PowerButton(0xFEA0_0000L, 8), List.of(), false); // IRQ 8 is free without an RTC
+        withButton(new AcpiPlatform.PowerButton(0xFFFF_FFFCL, 23), List.of(), true); // the last DWord below 4 GiB
+    }
+
+    @Test
+    void rejectsAPowerButtonGsiAnotherDeviceHas() {
+        for (int gsi : new int[] {0, 2, 4}) {
+            assertRejected("power button gsi " + gsi + " collides with an ISA interrupt",
+                    () -> withButton(new AcpiPlatform.PowerButton(0xFEA0_0000L, gsi), List.of(), false));
+        }
+        assertRejected("power button gsi 8 collides with an ISA interrupt",
+                () -> withButton(new AcpiPlatform.PowerButton(0xFEA0_0000L, 8), List.of(), true));
+        assertRejected("power button gsi 6 is used by virtio slot 1",
+                () -> withButton(new AcpiPlatform.PowerButton(0xFEA0_0000L, 6), Platforms.slots(2), false));
+        assertRejected("power button gsi 1 is below the I/O APIC GSI base 2",
+                () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 2, new SerialPort(0x3F8, 3), List.of(),
+                        Platforms.GED_LIKE, Optional.empty(), false,
+                        Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L, 1))));
+    }
+
+    @Test
+    void rejectsAPowerButtonSelectorOverlappingOtherRegisters() {
+        assertRejected("overlaps virtio slot 0", () -> withButton(new AcpiPlatform.PowerButton(0xD000_01FCL, 9),
+                Platforms.slots(1), false));
+        withButton(new AcpiPlatform.PowerButton(0xD000_0200L, 9), Platforms.slots(1), false); // adjacent is fine
+        assertRejected("overlaps the ACPI sleep/reset register at 0xFEA00200",
+                () -> withButton(new AcpiPlatform.PowerButton(0xFEA0_0200L, 9), List.of(), false));
+        assertRejected("overlaps the ACPI sleep/reset register at 0xFEA00202",
+                () -> withButton(new AcpiPlatform.PowerButton(0xFEA0_0200L, 9), List.of(), false,
+                        new SleepRegisters(0xFEA0_0100L, 0xFEA0_0101L, 0xFEA0_0202L, 0x42)));
+        withButton(new AcpiPlatform.PowerButton(0xFEA0_01FCL, 9), List.of(), false);
+    }
+
+    @Test
+    void rejectsBadPowerButtons() {
+        for (long address : new long[] {0, -4, 0xFEA0_0002L, 0x1_0000_0000L, 0xFFFF_FFFEL}) {
+            assertRejected("power button selectorAddress must be a non-zero, 4-byte aligned address below 4 GiB",
+                    () -> new AcpiPlatform.PowerButton(address, 9));
+        }
+        assertRejected("power button gsi must not be negative", () -> new AcpiPlatform.PowerButton(0xFEA0_0000L, -1));
     }
 }

@@ -113,9 +113,15 @@ class AcpiTablesIaslTest {
                 "Device (VR00)", "Device (VR01)", "\"LNRO0005\"", "Name (_CCA, One)",
                 "Memory32Fixed (ReadWrite,", "0xD0000000,", "0xD0001000,", "0x00000200,",
                 "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, )", "0x00000005,", "0x00000006,",
-                "Name (_S5, Package (0x04)")) {
+                "Name (_S5, Package (0x04)",
+                "Device (GED)", "Name (_HID, \"ACPI0013\" /* Generic Event Device */)", "0x00000009,",
+                "OperationRegion (EREG, SystemMemory, 0xFEA00000, 0x04)",
+                "Field (EREG, DWordAcc, NoLock, WriteAsZeros)", "ESEL,   32",
+                "Method (_EVT, 1, Serialized)", "Local0 = ESEL", "If ((Local0 & 0x02))", "Notify (PWRB, 0x80)",
+                "Device (PWRB)", "EisaId (\"PNP0C0C\")")) {
             assertTrue(dsdt.contains(expected), "DSDT disassembly lacks " + expected + ":\n" + dsdt);
         }
+        assertEquals(3, count(dsdt, "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, )"), dsdt);
         assertTrue(Pattern.compile("IO \\(Decode16,\\s+0x03F8,\\s+// Range Minimum\\s+0x03F8,.*?0x01,.*?0x08,",
                 Pattern.DOTALL).matcher(dsdt).find(), "COM1 IO resource:\n" + dsdt);
         assertEquals(2, count(dsdt, "LNRO0005"));
@@ -179,7 +185,8 @@ class AcpiTablesIaslTest {
         writeTables(AcpiTables.build(Platforms.BASE, Platforms.typical()), dir);
         List<String> objects = List.of("_S5", "_SB.COM1._HID", "_SB.COM1._CRS", "_SB.RTC._CRS", "_SB.PEVT._HID",
                 "_SB.PEVT._STA", "_SB.PEVT._CRS", "_SB.VR00._HID", "_SB.VR00._UID", "_SB.VR00._CCA", "_SB.VR00._CRS",
-                "_SB.VR01._UID", "_SB.VR01._CRS");
+                "_SB.VR01._UID", "_SB.VR01._CRS", "_SB.GED._HID", "_SB.GED._UID", "_SB.GED._CRS", "_SB.PWRB._HID",
+                "_SB.PWRB._UID");
         List<String> commands = new ArrayList<>();
         for (String o : objects) {
             commands.add("evaluate " + o);
@@ -200,6 +207,36 @@ class AcpiTablesIaslTest {
         assertTrue(out.contains("[Integer] = 000000000105D041"), "COM1 _HID EisaId:\n" + out);
         assertTrue(out.contains("[Integer] = 000000000000000F"), "PEVT _STA:\n" + out);
         assertTrue(out.contains("[String] Length 08 = \"LNRO0005\"") || out.contains("\"LNRO0005\""), out);
+    }
+
+    /**
+     * ACPICA runs the GED's {@code _EVT} as Linux's evged does on the interrupt. acpiexec backs the selector's
+     * SystemMemory region with a buffer filled with {@code -fv}: with the power-button bit set, {@code _EVT}
+     * notifies PWRB with 0x80 (what Linux's button driver turns into KEY_POWER); with every other bit set, nothing.
+     */
+    @Test
+    void acpicaRunsTheGedEventMethod(@TempDir Path dir) throws Exception {
+        tool("iasl");
+        Path acpiexec = tool("acpiexec");
+        writeTables(AcpiTables.build(Platforms.BASE, Platforms.typical()), dir);
+        String notified = "Received a Device Notify on [PWRB]";
+        int bit = AcpiTables.GED_POWER_BUTTON_EVENT;
+        for (int fill : new int[] {bit, 0xFF, 0xFF & ~bit, 0}) {
+            Run r = run(dir, acpiexec.toString(), "-fv", "0x" + Integer.toHexString(fill), "-b",
+                    "execute \\_SB.GED._EVT 9", "facp.dat", "dsdt.dat");
+            String out = r.output();
+            assertEquals(0, r.exit(), out);
+            for (String bad : List.of("ACPI Error", "ACPI Warning", "ACPI Exception", "AE_")) {
+                assertFalse(out.contains(bad), "acpiexec reported \"" + bad + "\":\n" + out);
+            }
+            assertTrue(out.contains("Evaluating \\_SB.GED._EVT"), out);
+            boolean pressed = (fill & bit) != 0;
+            assertEquals(pressed ? 1 : 0, count(out, notified), "selector bytes 0x" + Integer.toHexString(fill)
+                    + ":\n" + out);
+            if (pressed) {
+                assertTrue(out.contains(notified + " ") && out.contains("Value 0x80"), out);
+            }
+        }
     }
 
     @Test

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Seeded property test: random valid platforms (1..64 vCPUs, 0..8 virtio slots, random addresses,
- * optional RTC and pvpanic) always yield self-consistent tables. Everything is re-derived from the
+ * optional RTC, pvpanic and power button) always yield self-consistent tables. Everything is re-derived from the
  * bytes, without iasl; a failure message carries the iteration's seed for replay.
  */
 class AcpiTablesPropertyTest {
@@ -123,8 +123,14 @@ class AcpiTablesPropertyTest {
         for (int i = 0; i < platform.virtioSlots().size(); i++) {
             expected.add(String.format("\\_SB_.VR%02X", i));
         }
+        int crs = expected.size();
+        if (platform.powerButton().isPresent()) {
+            expected.add("\\_SB_.GED_");
+            expected.add("\\_SB_.PWRB"); // no _CRS: it has no resources of its own
+            crs++;
+        }
         assertEquals(expected, devices);
-        assertEquals(expected.size(), AmlWalker.resourceTemplateCount(dsdt));
+        assertEquals(crs, AmlWalker.resourceTemplateCount(dsdt));
 
         // Determinism.
         assertEquals(image, AcpiTables.build(base, platform));

@@ -234,7 +234,7 @@ class AcpiTablesTest {
     @Test
     void madtUsesTheConfiguredIoApic() {
         AcpiPlatform p = new AcpiPlatform(1, 0xFEE0_0000L, 3, 0xFEC0_1000L, 0, AcpiPlatform.SerialPort.com1(),
-                List.of(), Platforms.GED_LIKE, Optional.empty(), false);
+                List.of(), Platforms.GED_LIKE, Optional.empty(), false, Optional.empty());
         byte[] madt = AcpiTables.madt(p);
         int io = 44 + 8;
         assertEquals(1, u8(madt, io));
@@ -305,9 +305,63 @@ class AcpiTablesTest {
 
     @Test
     void everyCrsIsAWellFormedResourceTemplate() {
-        // COM1, RTC, PEVT, VR00, VR01
-        assertEquals(5, AmlWalker.resourceTemplateCount(AcpiTables.dsdt(Platforms.typical())));
+        // COM1, RTC, PEVT, VR00, VR01, GED
+        assertEquals(6, AmlWalker.resourceTemplateCount(AcpiTables.dsdt(Platforms.typical())));
     }
+
+    @Test
+    void powerButtonIsAGenericEventDeviceAndAPnp0c0cButton() {
+        List<AmlWalker.Named> named = AmlWalker.walkTable(AcpiTables.dsdt(Platforms.typical()));
+        for (AmlWalker.Named expected : List.of(
+                new AmlWalker.Named("\\_SB_.GED_", "Device"), new AmlWalker.Named("\\_SB_.GED_._HID", "String"),
+                new AmlWalker.Named("\\_SB_.GED_._UID", "Integer"), new AmlWalker.Named("\\_SB_.GED_._CRS", "Buffer"),
+                new AmlWalker.Named("\\_SB_.GED_.EREG", "OperationRegion"),
+                new AmlWalker.Named("\\_SB_.GED_.ESEL", "Field"), new AmlWalker.Named("\\_SB_.GED_._EVT", "Method"),
+                new AmlWalker.Named("\\_SB_.PWRB", "Device"), new AmlWalker.Named("\\_SB_.PWRB._HID", "Integer"),
+                new AmlWalker.Named("\\_SB_.PWRB._UID", "Integer"))) {
+            assertTrue(named.contains(expected), "DSDT lacks " + expected + ": " + named);
+        }
+        byte[] dsdt = AcpiTables.dsdt(Platforms.typical());
+        assertTrue(indexOf(dsdt, "ACPI0013".getBytes(java.nio.charset.StandardCharsets.US_ASCII)) > 0);
+        // Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) {9}, End Tag
+        assertTrue(indexOf(dsdt, HexFormat.of().parseHex("890600010109000000" + "7900")) > 0, "GED _CRS");
+        // OperationRegion (EREG, SystemMemory, 0xFEA00000, 0x04)
+        assertTrue(indexOf(dsdt, HexFormat.of().parseHex("5B80" + "45524547" + "00" + "0C0000A0FE" + "0A04")) > 0);
+        assertFalse(dsdtNames(Platforms.platform(2, 2, Optional.of(0x505), true)).stream()
+                .anyMatch(n -> n.contains("GED_") || n.contains("PWRB")), "no power button, no GED or PWRB");
+    }
+
+    /**
+     * A DSDT with COM1 and the power button, byte for byte as iasl 20200925 compiles this ASL (iasl shortens
+     * {@code \_SB.PWRB} to {@code PWRB} in the Notify):
+     * <pre>
+     * Scope (_SB) {
+     *     Device (COM1) { ... as in AmlTest }
+     *     Device (GED) {
+     *         Name (_HID, "ACPI0013")
+     *         Name (_UID, Zero)
+     *         Name (_CRS, ResourceTemplate () { Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, ) {9} })
+     *         OperationRegion (EREG, SystemMemory, 0xFEA00000, 0x04)
+     *         Field (EREG, DWordAcc, NoLock, WriteAsZeros) { ESEL, 32 }
+     *         Method (_EVT, 1, Serialized) { Local0 = ESEL  If ((Local0 & 0x02)) { Notify (\_SB.PWRB, 0x80) } }
+     *     }
+     *     Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, Zero) }
+     * }
+     * Name (_S5, Package (0x04) { 0x05, Zero, Zero, Zero })
+     * </pre>
+     */
+    @Test
+    void powerButtonDsdtIsWhatIaslCompiles() {
+        byte[] dsdt = AcpiTables.dsdt(Platforms.platform(1, 0, Optional.empty(), false, Optional.of(Platforms.BUTTON)));
+        assertEquals(IASL_POWER_BUTTON_DSDT_BODY,
+                HexFormat.of().withUpperCase().formatHex(java.util.Arrays.copyOfRange(dsdt, 36, dsdt.length)));
+    }
+
+    private static final String IASL_POWER_BUTTON_DSDT_BODY =
+            "10410B5F53425F5B822B434F4D31085F4849440C41D00501085F55494400085F43525311100A0D4701F803F803010822"
+            + "100079005B8245064745445F085F4849440D414350493030313300085F55494400085F435253110E0A0B890600010109"
+            + "00000079005B8045524547000C0000A0FE0A045B810B45524547434553454C20141A5F45565409704553454C60A00D7B"
+            + "600A020086505752420A805B821550575242085F4849440C41D00C0C085F55494400085F53355F1207040A05000000";
 
     private static int indexOf(byte[] haystack, byte[] needle) {
         outer:
@@ -362,7 +416,8 @@ class AcpiTablesTest {
     void largestPlatformFitsTheLegacyBiosArea() {
         AcpiPlatform p = new AcpiPlatform(255, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
                 AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, AcpiPlatform.SerialPort.com1(), Platforms.slots(256),
-                Platforms.GED_LIKE, Optional.of(0x505), true);
+                Platforms.GED_LIKE, Optional.of(0x505), true,
+                Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L, 300))); // the slots have GSIs 5..261
         AcpiImage big = AcpiTables.build(Platforms.BASE, p);
         assertTrue(big.size() <= 128 * 1024, "size " + big.size());
         assertEquals(256, AmlWalker.walkTable(ImageReader.slice(big.bytes(), ImageReader.tables(big).get("DSDT")))

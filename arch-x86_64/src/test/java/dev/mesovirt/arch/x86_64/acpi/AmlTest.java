@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.mesovirt.arch.x86_64.acpi.Aml.FieldAccess;
+import dev.mesovirt.arch.x86_64.acpi.Aml.FieldUnit;
+import dev.mesovirt.arch.x86_64.acpi.Aml.FieldUpdate;
 import dev.mesovirt.arch.x86_64.acpi.Aml.Polarity;
+import dev.mesovirt.arch.x86_64.acpi.Aml.RegionSpace;
 import dev.mesovirt.arch.x86_64.acpi.Aml.Sharing;
 import dev.mesovirt.arch.x86_64.acpi.Aml.Trigger;
 import java.io.ByteArrayOutputStream;
@@ -267,5 +271,72 @@ class AmlTest {
                 Aml.name("_UID", Aml.zero()),
                 Aml.name("_CRS", Aml.resourceTemplate(Aml.io(0x3F8, 0x3F8, 1, 8), Aml.irqNoFlags(4))));
         assertArrayEquals(expected, actual);
+    }
+
+    // ------------------------------------------------------------ operation regions, fields, method bodies
+    // Expected bytes are what iasl 20200925 (Debian 12 acpica-tools) compiles for the ASL in each comment.
+
+    @Test
+    void encodesOperationRegions() {
+        // OperationRegion (EREG, SystemMemory, 0xFEA00300, 0x04)
+        assertArrayEquals(cat(hex("5B80"), ascii("EREG"), hex("00 0C0003A0FE 0A04")),
+                Aml.operationRegion("EREG", RegionSpace.SYSTEM_MEMORY, 0xFEA0_0300L, 4));
+        // OperationRegion (IOR, SystemIO, 0x0402, One)
+        assertArrayEquals(cat(hex("5B80"), ascii("IOR_"), hex("01 0B0204 01")),
+                Aml.operationRegion("IOR", RegionSpace.SYSTEM_IO, 0x402, 1));
+    }
+
+    @Test
+    void encodesFields() {
+        // Field (EREG, DWordAcc, NoLock, WriteAsZeros) { ESEL, 32 }
+        assertArrayEquals(cat(hex("5B81 0B"), ascii("EREG"), hex("43"), ascii("ESEL"), hex("20")),
+                Aml.field("EREG", FieldAccess.DWORD, FieldUpdate.WRITE_AS_ZEROS, new FieldUnit("ESEL", 32)));
+        // Field (IOR, ByteAcc, NoLock, Preserve) { DBGB, 8, DBGW, 16, DBGX, 64 }: 64 bits need a 2-byte length
+        assertArrayEquals(cat(hex("5B81 16"), ascii("IOR_"), hex("01"), ascii("DBGB"), hex("08"), ascii("DBGW"),
+                        hex("10"), ascii("DBGX"), hex("4004")),
+                Aml.field("IOR", FieldAccess.BYTE, FieldUpdate.PRESERVE, new FieldUnit("DBGB", 8),
+                        new FieldUnit("DBGW", 16), new FieldUnit("DBGX", 64)));
+        // Field (R, AnyAcc, NoLock, WriteAsOnes) { A, 8 }; QWordAcc, WriteAsZeros is flags 0x44
+        assertArrayEquals(cat(hex("5B81 0B"), ascii("R___"), hex("20"), ascii("A___"), hex("08")),
+                Aml.field("R", FieldAccess.ANY, FieldUpdate.WRITE_AS_ONES, new FieldUnit("A", 8)));
+        assertEquals(0x44, Aml.field("R", FieldAccess.QWORD, FieldUpdate.WRITE_AS_ZEROS, new FieldUnit("B", 64))[7]);
+    }
+
+    @Test
+    void rejectsBadFieldUnits() {
+        assertThrows(IllegalArgumentException.class, () -> new FieldUnit("ESEL", 0));
+        assertThrows(IllegalArgumentException.class, () -> new FieldUnit("A.B", 8));
+        assertThrows(IllegalArgumentException.class, () -> new FieldUnit("TOOLONG", 8));
+        assertThrows(IllegalArgumentException.class, () -> new FieldUnit("1BAD", 8));
+    }
+
+    @Test
+    void encodesLocalsStoreAndIfNotify() {
+        assertArrayEquals(hex("60"), Aml.local(0));
+        assertArrayEquals(hex("67"), Aml.local(7));
+        assertThrows(IllegalArgumentException.class, () -> Aml.local(8));
+        assertThrows(IllegalArgumentException.class, () -> Aml.local(-1));
+        // Local0 = ESEL
+        assertArrayEquals(cat(hex("70"), ascii("ESEL"), hex("60")), Aml.store(Aml.nameString("ESEL"), Aml.local(0)));
+        // (Local0 & 0x02), no target
+        assertArrayEquals(hex("7B 60 0A02 00"), Aml.and(Aml.local(0), Aml.integer(2)));
+        // Notify (PWRB, 0x80)
+        assertArrayEquals(cat(hex("86"), ascii("PWRB"), hex("0A80")), Aml.notify("PWRB", 0x80));
+        assertArrayEquals(cat(hex("86 5C2E"), ascii("_SB_PWRB"), hex("00")), Aml.notify("\\_SB.PWRB", 0));
+        assertThrows(IllegalArgumentException.class, () -> Aml.notify("PWRB", 0x100));
+        // If ((Local0 & 0x02)) { Notify (PWRB, 0x80) }
+        assertArrayEquals(cat(hex("A0 0D 7B 60 0A02 00 86"), ascii("PWRB"), hex("0A80")),
+                Aml.ifThen(Aml.and(Aml.local(0), Aml.integer(2)), Aml.notify("PWRB", 0x80)));
+    }
+
+    /** The GED's _EVT method, byte for byte as iasl compiles it. */
+    @Test
+    void encodesGedEventMethodGolden() {
+        // Method (_EVT, 1, Serialized) { Local0 = ESEL  If ((Local0 & 0x02)) { Notify (PWRB, 0x80) } }
+        byte[] expected = cat(hex("14 1A"), ascii("_EVT"), hex("09 70"), ascii("ESEL"),
+                hex("60 A0 0D 7B 60 0A02 00 86"), ascii("PWRB"), hex("0A80"));
+        assertArrayEquals(expected, Aml.method("_EVT", 1, true,
+                Aml.store(Aml.nameString("ESEL"), Aml.local(0)),
+                Aml.ifThen(Aml.and(Aml.local(0), Aml.integer(2)), Aml.notify("PWRB", 0x80))));
     }
 }

@@ -116,8 +116,15 @@ final class AmlWalker {
                 return pkgEnd;
             }
             case Aml.EXT_OP_PREFIX -> {
-                if ((b[pos + 1] & 0xFF) != Aml.DEVICE_OP) {
-                    throw new AmlFormatException("unexpected extended opcode 0x" + Integer.toHexString(b[pos + 1]));
+                int ext = b[pos + 1] & 0xFF;
+                if (ext == Aml.OP_REGION_OP) {
+                    return operationRegion(pos + 2, end, scope);
+                }
+                if (ext == Aml.FIELD_OP) {
+                    return field(pos + 2, end, scope);
+                }
+                if (ext != Aml.DEVICE_OP) {
+                    throw new AmlFormatException("unexpected extended opcode 0x" + Integer.toHexString(ext));
                 }
                 int pkgEnd = pkgEnd(pos + 2, end);
                 String[] name = new String[1];
@@ -129,6 +136,55 @@ final class AmlWalker {
             }
             default -> throw new AmlFormatException("unexpected opcode 0x" + Integer.toHexString(op) + " at " + pos);
         }
+    }
+
+    /** DefOpRegion after its opcode: NameString, RegionSpace byte, integer offset and length. */
+    private int operationRegion(int pos, int end, String scope) {
+        String[] name = new String[1];
+        int at = nameString(pos, name);
+        int space = b[at++] & 0xFF;
+        if (space > 0x0A && space < 0x80) {
+            throw new AmlFormatException("reserved region space 0x" + Integer.toHexString(space) + " at " + at);
+        }
+        integerValue(at);
+        at = dataObject(at, end, name[0], new String[1]);
+        if (integerValue(at) <= 0) {
+            throw new AmlFormatException("empty operation region " + name[0]);
+        }
+        at = dataObject(at, end, name[0], new String[1]);
+        names.add(new Named(join(scope, name[0]), "OperationRegion"));
+        return at;
+    }
+
+    /** DefField after its opcode: PkgLength, region NameString, flags, then named fields tiling the package. */
+    private int field(int pos, int end, String scope) {
+        int pkgEnd = pkgEnd(pos, end);
+        String[] region = new String[1];
+        int at = nameString(pos + decodePkgLength(b, pos).size(), region);
+        if (!names.contains(new Named(join(scope, region[0]), "OperationRegion"))) {
+            throw new AmlFormatException("field of an undeclared region " + region[0]);
+        }
+        int flags = b[at++] & 0xFF;
+        if ((flags & 0x0F) > 5 || (flags >>> 5) > 2 || (flags & 0x80) != 0) {
+            throw new AmlFormatException("reserved field flags 0x" + Integer.toHexString(flags));
+        }
+        while (at < pkgEnd) {
+            String[] unit = new String[1];
+            int next = nameString(at, unit);
+            if (next != at + 4) {
+                throw new AmlFormatException("a named field is one NameSeg, at " + at);
+            }
+            PkgLength bits = decodePkgLength(b, next);
+            if (bits.value() == 0) {
+                throw new AmlFormatException("zero-width field " + unit[0]);
+            }
+            names.add(new Named(join(scope, unit[0]), "Field"));
+            at = next + bits.size();
+        }
+        if (at != pkgEnd) {
+            throw new AmlFormatException("field list overran its package: " + at + " > " + pkgEnd);
+        }
+        return pkgEnd;
     }
 
     private int dataObject(int pos, int end, String path, String[] kind) {

@@ -14,6 +14,8 @@ final class Platforms {
 
     static final long BASE = 0xE0000L;
     static final SleepRegisters GED_LIKE = new SleepRegisters(0xFEA0_0200L, 0xFEA0_0201L, 0xFEA0_0202L, 0x42);
+    /** The x86_64 microVM's power button: selector at 0xFEA00000, GSI 9. */
+    static final AcpiPlatform.PowerButton BUTTON = new AcpiPlatform.PowerButton(0xFEA0_0000L, 9);
 
     private Platforms() {
     }
@@ -27,13 +29,18 @@ final class Platforms {
     }
 
     static AcpiPlatform platform(int vcpus, int virtioSlots, Optional<Integer> pvpanic, boolean rtc) {
-        return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0, AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0,
-                SerialPort.com1(), slots(virtioSlots), GED_LIKE, pvpanic, rtc);
+        return platform(vcpus, virtioSlots, pvpanic, rtc, Optional.empty());
     }
 
-    /** Two vCPUs, two virtio slots, pvpanic at 0x505, RTC present. */
+    static AcpiPlatform platform(int vcpus, int virtioSlots, Optional<Integer> pvpanic, boolean rtc,
+                                 Optional<AcpiPlatform.PowerButton> button) {
+        return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0, AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0,
+                SerialPort.com1(), slots(virtioSlots), GED_LIKE, pvpanic, rtc, button);
+    }
+
+    /** Two vCPUs, two virtio slots, pvpanic at 0x505, RTC present, the power button. */
     static AcpiPlatform typical() {
-        return platform(2, 2, Optional.of(0x505), true);
+        return platform(2, 2, Optional.of(0x505), true, Optional.of(BUTTON));
     }
 
     /** A random valid platform: 1..64 vCPUs, 0..8 virtio slots, random addresses and options. */
@@ -62,9 +69,13 @@ final class Platforms {
         SleepRegisters sleep = new SleepRegisters(
                 0xFE00_0000L + rnd.nextInt(0x10000), 0xFE01_0000L + rnd.nextInt(0x10000),
                 0xFE02_0000L + rnd.nextInt(0x10000), rnd.nextInt(256));
+        // Above the virtio windows and the sleep registers, on a GSI no slot has.
+        Optional<AcpiPlatform.PowerButton> button = rnd.nextBoolean()
+                ? Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L + 4L * rnd.nextInt(0x1000), gsis.get(count)))
+                : Optional.empty();
         return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, rnd.nextInt(256),
                 0xFEC0_0000L + 0x1000L * rnd.nextInt(16), 0, new SerialPort(serialPort, serialIrq), slots, sleep,
-                pvpanic, rtc);
+                pvpanic, rtc, button);
     }
 
     /** A random 16-byte aligned base in the legacy BIOS area 0xE0000-0xEFFF0. */

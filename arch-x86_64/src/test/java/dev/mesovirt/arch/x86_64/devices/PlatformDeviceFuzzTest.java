@@ -3,6 +3,8 @@ package dev.mesovirt.arch.x86_64.devices;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.arch.x86_64.acpi.AcpiTables;
+import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.device.IrqLine;
 import dev.mesovirt.vmm.device.SerialBackend;
@@ -98,5 +100,30 @@ class PlatformDeviceFuzzTest {
             assertEquals(0x10, status[0] & 0xD2, "unlocked, input buffer empty, no timeout/parity errors");
         }
         assertTrue(power.events.stream().allMatch(e -> e.equals("off") || e.equals("reset") || e.startsWith("panic")));
+    }
+
+    @Test
+    void gedPowerButton() {
+        Random random = new Random(0x5EED_0004L);
+        boolean[] level = new boolean[1];
+        GedPowerButton ged = new GedPowerButton(new Irq(9, 9, 9, true), l -> {
+            assertTrue(l != level[0], "irq line set to its current level");
+            level[0] = l;
+        });
+        for (int i = 0; i < ACCESSES; i++) {
+            switch (random.nextInt(8)) {
+                case 0 -> ged.press();
+                case 1 -> ged.reset();
+                default -> {
+                    ged.write(random.nextInt(8), value(random));
+                    byte[] data = new byte[WIDTHS[random.nextInt(WIDTHS.length)]];
+                    ged.read(random.nextInt(8), data);
+                    for (byte b : data) {
+                        assertEquals(0, b & ~AcpiTables.GED_POWER_BUTTON_EVENT, "only the power-button bit is defined");
+                    }
+                }
+            }
+            assertEquals(ged.pendingEvents() != 0, level[0], "the line is high exactly while an event is pending");
+        }
     }
 }

@@ -194,6 +194,11 @@ final class JsonFramer {
         out.accept(new Frame.Error("JSON parse error, stray '" + shown + "'"));
     }
 
+    /** Whether a value has begun and not yet ended (one being skipped for a broken limit does not count). */
+    boolean midValue() {
+        return !discarding && len > 0;
+    }
+
     private void reset() {
         dropBuffer();
         braces = 0;

@@ -27,9 +27,12 @@ public final class QmpCommands {
         JsonElement handle(QmpArguments args) throws QmpException;
     }
 
-    /** Commands the server answers itself: negotiation, and what it can tell from this registry and its version. */
+    /**
+     * Commands the server answers itself: negotiation, what it can tell from this registry and its version, and the
+     * monitor's file descriptor table (getfd, closefd), which needs the descriptors that came with the request.
+     */
     public static final Set<String> BUILT_IN =
-            Set.of("qmp_capabilities", "query-commands", "query-events", "query-version");
+            Set.of("qmp_capabilities", "query-commands", "query-events", "query-version", "getfd", "closefd");
 
     private final ConcurrentMap<String, Handler> handlers = new ConcurrentHashMap<>();
     private final Set<String> events = ConcurrentHashMap.newKeySet();

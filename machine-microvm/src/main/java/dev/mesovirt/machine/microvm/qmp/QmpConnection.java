@@ -1,9 +1,7 @@
 package dev.mesovirt.machine.microvm.qmp;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.SocketChannel;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.UnixSocket;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -25,15 +23,15 @@ final class QmpConnection {
     private static final byte[] END = new byte[0];
     private static final long OFFER_POLL_MS = 50;
 
-    private final SocketChannel channel;
+    private final UnixSocket socket;
     private final BlockingQueue<byte[]> out;
     private final Thread writer;
     private final Consumer<Throwable> unexpected;
     private volatile boolean eventsEnabled;
     private volatile boolean closed;
 
-    QmpConnection(SocketChannel channel, int queueCapacity, int number, Consumer<Throwable> unexpected) {
-        this.channel = channel;
+    QmpConnection(UnixSocket socket, int queueCapacity, int number, Consumer<Throwable> unexpected) {
+        this.socket = socket;
         this.out = new ArrayBlockingQueue<>(queueCapacity);
         this.unexpected = unexpected;
         this.writer = Thread.ofPlatform().daemon().name("qmp-writer-" + number).unstarted(this::writeLoop);
@@ -90,11 +88,7 @@ final class QmpConnection {
     /** Closes the socket and stops the writer; safe from any thread, never blocks. */
     void close() {
         closed = true;
-        try {
-            channel.close(); // wakes the reader and the writer if they are blocked on the socket
-        } catch (IOException e) {
-            LOG.debug("QMP: closing a client socket: {}", e.toString());
-        }
+        socket.close(); // wakes the reader and the writer if they wait on the socket
         writer.interrupt(); // wakes the writer if it waits on the queue
     }
 
@@ -110,14 +104,13 @@ final class QmpConnection {
                 if (line == END) {
                     break;
                 }
-                ByteBuffer buffer = ByteBuffer.wrap(line);
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
+                if (!socket.send(line)) {
+                    break; // closed
                 }
             }
-        } catch (InterruptedException | ClosedChannelException e) {
+        } catch (InterruptedException e) {
             // closing
-        } catch (IOException e) {
+        } catch (ErrnoException e) {
             LOG.debug("QMP client went away while being written to: {}", e.toString());
         } catch (RuntimeException | Error e) {
             LOG.error("QMP writer failed", e);

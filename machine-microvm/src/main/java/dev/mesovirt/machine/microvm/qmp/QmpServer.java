@@ -1,14 +1,10 @@
 package dev.mesovirt.machine.microvm.qmp;
 
 import com.google.gson.JsonObject;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.UnixSocket;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -17,6 +13,8 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,6 +28,11 @@ import org.slf4j.LoggerFactory;
  * <p>Like QEMU's {@code -qmp unix:PATH,server}, one client is served at a time; the next one is accepted (and
  * greeted) when it disconnects. The socket file replaces a stale socket at the same path, is made mode 0600 at
  * once, and is deleted by {@link #close()}.
+ *
+ * <p>The socket is a native one ({@link UnixSocket}) so that clients can pass file descriptors with a request
+ * (SCM_RIGHTS), as QEMU's monitor allows: {@code getfd} keeps the one that came with it in the monitor's table under
+ * a name, for a command such as netdev_add to {@link #takeFd take}; descriptors that come with any other request
+ * are closed once it has been answered. The table outlives client connections and is closed with the server.
  *
  * <p>Threads (daemons): {@code qmp-server} accepts a client and reads its requests, running each command on that
  * thread, one at a time (see {@link QmpCommands} on handlers that block); {@code qmp-writer-N} writes the client's
@@ -52,6 +55,7 @@ public final class QmpServer implements AutoCloseable {
 
     private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(2);
     private static final long ACCEPT_RETRY_MS = 100;
+    private static final int BACKLOG = 50;
 
     private final Path socket;
     private final QmpVersion version;
@@ -60,7 +64,8 @@ public final class QmpServer implements AutoCloseable {
     private final Object lifecycle = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicInteger unexpectedErrors = new AtomicInteger();
-    private ServerSocketChannel server; // set by start(), under lifecycle
+    private final QmpFdTable fds = new QmpFdTable();
+    private UnixSocket server; // set by start(), under lifecycle
     private Thread thread;
     private volatile QmpConnection current;
     /** Set while the reader runs a request and queues its reply: close() lets it finish (e.g. quit's reply). */
@@ -92,20 +97,22 @@ public final class QmpServer implements AutoCloseable {
             }
             try {
                 removeStaleSocket(socket);
-                ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+                UnixSocket listening = UnixSocket.listen(socket, BACKLOG);
                 try {
-                    channel.bind(UnixDomainSocketAddress.of(socket));
                     // Before the first accept: nobody else may connect to the monitor.
                     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
                 } catch (IOException | RuntimeException e) {
-                    channel.close();
+                    listening.close();
                     throw e;
                 }
-                server = channel;
+                server = listening;
             } catch (IOException e) {
                 throw new UncheckedIOException("QMP: cannot listen on " + socket + ": " + e.getMessage(), e);
+            } catch (ErrnoException | IllegalArgumentException e) {
+                throw new UncheckedIOException("QMP: cannot listen on " + socket + ": " + e.getMessage(),
+                        new IOException(e.getMessage(), e));
             }
-            ServerSocketChannel listening = server;
+            UnixSocket listening = server;
             thread = Thread.ofPlatform().daemon().name("qmp-server").start(() -> acceptLoop(listening));
         }
         LOG.debug("QMP listening on {}", socket);
@@ -113,6 +120,21 @@ public final class QmpServer implements AutoCloseable {
 
     public Path socketPath() {
         return socket;
+    }
+
+    /**
+     * Takes the descriptor that {@code getfd} stored under {@code name} out of the monitor's table, as QEMU's
+     * monitor_get_fd does: from now on it is the caller's to close.
+     *
+     * @throws QmpException QEMU's "File descriptor named 'x' has not been found"
+     */
+    public int takeFd(String name) throws QmpException {
+        return fds.take(name);
+    }
+
+    /** The monitor's descriptor table (for tests). */
+    QmpFdTable fds() {
+        return fds;
     }
 
     /**
@@ -144,7 +166,7 @@ public final class QmpServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        ServerSocketChannel channel;
+        UnixSocket channel;
         Thread accepter;
         synchronized (lifecycle) {
             if (!closed.compareAndSet(false, true)) {
@@ -154,6 +176,7 @@ public final class QmpServer implements AutoCloseable {
             accepter = thread;
         }
         if (channel == null) {
+            fds.closeAll();
             return; // never started: no socket of ours to delete
         }
         // What the client was promised goes out first: the reply of a command still running (the quit that ended the
@@ -175,11 +198,7 @@ public final class QmpServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        try {
-            channel.close();
-        } catch (IOException e) {
-            LOG.debug("QMP: closing the listening socket: {}", e.toString());
-        }
+        channel.close();
         QmpConnection client = current;
         if (client != null) {
             client.close();
@@ -197,6 +216,7 @@ public final class QmpServer implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("QMP: cannot delete {}: {}", socket, e.toString());
         }
+        fds.closeAll(); // a getfd still running after the join timeout closes its descriptor itself
     }
 
     /** Errors of our own threads that were not the client's doing (for tests: should stay 0). */
@@ -228,15 +248,13 @@ public final class QmpServer implements AutoCloseable {
         Files.delete(socket);
     }
 
-    private void acceptLoop(ServerSocketChannel server) {
+    private void acceptLoop(UnixSocket server) {
         int clients = 0;
         while (!closed.get()) {
-            SocketChannel channel;
+            UnixSocket channel;
             try {
                 channel = server.accept();
-            } catch (ClosedChannelException e) {
-                break; // close()
-            } catch (IOException e) {
+            } catch (ErrnoException e) {
                 if (closed.get()) {
                     break;
                 }
@@ -248,6 +266,9 @@ public final class QmpServer implements AutoCloseable {
                 }
                 continue;
             }
+            if (channel == null) {
+                break; // close()
+            }
             try {
                 serve(channel, ++clients);
             } catch (RuntimeException | Error e) {
@@ -257,10 +278,10 @@ public final class QmpServer implements AutoCloseable {
         }
     }
 
-    private void serve(SocketChannel channel, int number) {
+    private void serve(UnixSocket channel, int number) {
         QmpConnection client = new QmpConnection(channel, limits.outputQueue(), number, this::unexpected);
-        QmpSession session = new QmpSession(commands, version, limits.maxDepth(), this::unexpected);
-        JsonFramer framer = new JsonFramer(limits.maxMessageBytes(), limits.maxDepth());
+        QmpSession session = new QmpSession(commands, version, limits.maxDepth(), fds, this::unexpected);
+        Input input = new Input(channel, client, session, number);
         current = client;
         LOG.debug("QMP client {} connected", number);
         try {
@@ -271,37 +292,107 @@ public final class QmpServer implements AutoCloseable {
             if (!client.sendReply(session.greeting())) {
                 return;
             }
-            ByteBuffer input = ByteBuffer.allocate(64 * 1024);
-            while (!client.isClosed()) {
-                int n = channel.read(input);
-                if (n < 0) {
-                    client.finish(limits.drainTimeout());
-                    break;
-                }
-                framer.feed(input.array(), 0, n, frame -> respond(client, session, frame));
-                input.clear();
-            }
-        } catch (ClosedChannelException e) {
-            // dropped by emit() or close(); AsynchronousCloseException is one of these
-        } catch (IOException e) {
+            input.readUntilEnd();
+        } catch (ErrnoException e) {
             LOG.debug("QMP client {} read failed: {}", number, e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            input.dropPending();
             client.close();
             current = null;
             LOG.debug("QMP client {} disconnected", number);
         }
     }
 
+    /**
+     * One client's input, on the reader thread: bytes become requests, each answered with the descriptors that came
+     * with it. A read of the socket ends with the send that carried descriptors (Linux joins earlier bytes to it,
+     * never later ones), so they came with the request that ends the read: the one still being received if the
+     * read ends inside a value, else the last one completed. A read that brings only whitespace with descriptors
+     * (QEMU's Python client sends one space with them, then getfd) leaves them for the next request. Descriptors
+     * waiting for a request are closed when newer ones arrive, as QEMU replaces them, and when the client goes.
+     */
+    private final class Input {
+        private final UnixSocket channel;
+        private final QmpConnection client;
+        private final QmpSession session;
+        private final int number;
+        private final JsonFramer framer = new JsonFramer(limits.maxMessageBytes(), limits.maxDepth());
+        private final byte[] buffer = new byte[64 * 1024];
+        private final List<JsonFramer.Frame> frames = new ArrayList<>();
+        /** Descriptors for the next request to complete. */
+        private PassedFds pending = PassedFds.NONE;
+
+        Input(UnixSocket channel, QmpConnection client, QmpSession session, int number) {
+            this.channel = channel;
+            this.client = client;
+            this.session = session;
+            this.number = number;
+        }
+
+        void readUntilEnd() throws InterruptedException {
+            while (!client.isClosed()) {
+                UnixSocket.Received in = channel.receive(buffer);
+                if (in.closed()) {
+                    return; // dropped by emit() or close()
+                }
+                if (in.fdsTruncated()) {
+                    LOG.warn("QMP client {} sent more than {} descriptors at once: the kernel closed the rest",
+                            number, UnixSocket.MAX_FDS);
+                }
+                PassedFds carried = in.fds().length > 0 ? new PassedFds(in.fds()) : PassedFds.NONE;
+                if (in.length() == 0) {
+                    carried.closeRest();
+                    client.finish(limits.drainTimeout());
+                    return;
+                }
+                frames.clear();
+                framer.feed(buffer, 0, in.length(), frames::add);
+                PassedFds later = PassedFds.NONE; // for the request still being received, or the next one
+                if (framer.midValue() || frames.isEmpty()) {
+                    later = carried;
+                    carried = PassedFds.NONE;
+                }
+                try {
+                    for (int i = 0; i < frames.size(); i++) {
+                        PassedFds fds = pending;
+                        pending = PassedFds.NONE;
+                        if (i == frames.size() - 1 && carried != PassedFds.NONE) {
+                            fds.closeRest();
+                            fds = carried;
+                        }
+                        try {
+                            respond(client, session, frames.get(i), fds);
+                        } finally {
+                            fds.closeRest();
+                        }
+                    }
+                } finally {
+                    carried.closeRest(); // a no-op once answered: only an exception gets here with it open
+                    frames.clear();
+                    if (later != PassedFds.NONE) {
+                        pending.closeRest(); // waiting since an earlier read and still not taken: replaced
+                        pending = later;
+                    }
+                }
+            }
+        }
+
+        void dropPending() {
+            pending.closeRest();
+            pending = PassedFds.NONE;
+        }
+    }
+
     /** Runs on the reader: one reply per frame, queued in input order. */
-    private void respond(QmpConnection client, QmpSession session, JsonFramer.Frame frame) {
+    private void respond(QmpConnection client, QmpSession session, JsonFramer.Frame frame, PassedFds passed) {
         if (client.isClosed()) {
             return; // dropped: don't run what it still had in flight
         }
         responding = true;
         try {
-            QmpSession.Reply reply = session.handle(frame);
+            QmpSession.Reply reply = session.handle(frame, passed);
             if (client.sendReply(reply.line()) && reply.enablesEvents()) {
                 client.enableEvents();
             }

@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
+import dev.mesovirt.vmm.sys.Fds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The protocol state of one client connection: capabilities negotiation, request validation and command dispatch,
- * with QEMU's replies and error texts (qapi/qmp-dispatch.c, monitor/qmp.c, monitor/qmp-cmds-control.c). No I/O:
- * each input frame becomes exactly one reply line.
+ * with QEMU's replies and error texts (qapi/qmp-dispatch.c, monitor/qmp.c, monitor/qmp-cmds-control.c), and the
+ * monitor's descriptor commands getfd and closefd (monitor/fds.c). No socket I/O: each input frame becomes exactly
+ * one reply line.
  */
 final class QmpSession {
     private static final Logger LOG = LoggerFactory.getLogger(QmpSession.class);
@@ -35,14 +37,20 @@ final class QmpSession {
     private final QmpCommands commands;
     private final QmpVersion version;
     private final int maxDepth;
+    private final QmpFdTable fds;
     private final Consumer<Throwable> unexpected;
     private boolean negotiated;
 
-    /** @param unexpected told of our own bugs (exceptions other than a handler's), after they are logged */
-    QmpSession(QmpCommands commands, QmpVersion version, int maxDepth, Consumer<Throwable> unexpected) {
+    /**
+     * @param fds        the monitor's descriptor table, for getfd and closefd
+     * @param unexpected told of our own bugs (exceptions other than a handler's), after they are logged
+     */
+    QmpSession(QmpCommands commands, QmpVersion version, int maxDepth, QmpFdTable fds,
+            Consumer<Throwable> unexpected) {
         this.commands = commands;
         this.version = version;
         this.maxDepth = maxDepth;
+        this.fds = fds;
         this.unexpected = unexpected;
     }
 
@@ -56,8 +64,11 @@ final class QmpSession {
         return QmpJson.line(greeting);
     }
 
-    /** The reply to one framed input; never throws. */
-    Reply handle(JsonFramer.Frame frame) {
+    /**
+     * The reply to one framed input; never throws. {@code passed} are the descriptors that came with it: getfd may
+     * take one; the caller closes the rest.
+     */
+    Reply handle(JsonFramer.Frame frame, PassedFds passed) {
         try {
             return switch (frame) {
                 case JsonFramer.Frame.Error e -> error(QmpException.generic(e.desc()), null);
@@ -68,7 +79,7 @@ final class QmpSession {
                     } catch (QmpJson.ParseException e) {
                         yield error(QmpException.generic(e.getMessage()), null);
                     }
-                    yield dispatch(request);
+                    yield dispatch(request, passed);
                 }
             };
         } catch (RuntimeException e) {
@@ -78,7 +89,7 @@ final class QmpSession {
         }
     }
 
-    private Reply dispatch(JsonElement request) {
+    private Reply dispatch(JsonElement request, PassedFds passed) {
         if (!(request instanceof JsonObject object)) {
             return error(QmpException.generic("QMP input must be a JSON object"), null);
         }
@@ -114,7 +125,7 @@ final class QmpSession {
         boolean negotiating = !negotiated;
         JsonElement result;
         try {
-            result = negotiating ? negotiate(command, args) : execute(command, args);
+            result = negotiating ? negotiate(command, args) : execute(command, args, passed);
         } catch (QmpException e) {
             if (negotiating && e.errorClass().equals(QmpException.COMMAND_NOT_FOUND)) {
                 // monitor/qmp.c replaces the desc with a more useful one while negotiating
@@ -144,7 +155,7 @@ final class QmpSession {
         return null;
     }
 
-    private JsonElement execute(String command, QmpArguments args) throws QmpException {
+    private JsonElement execute(String command, QmpArguments args, PassedFds passed) throws QmpException {
         switch (command) {
             case "qmp_capabilities" -> {
                 capabilities(args); // QEMU checks the arguments before the state
@@ -162,6 +173,16 @@ final class QmpSession {
                 args.checkUnexpected();
                 return version.toJson();
             }
+            case "getfd" -> {
+                getfd(args, passed);
+                return null;
+            }
+            case "closefd" -> {
+                String name = args.requiredString("fdname");
+                args.checkUnexpected();
+                fds.close(name);
+                return null;
+            }
             default -> {
                 QmpCommands.Handler handler = commands.handler(command);
                 if (handler == null) {
@@ -176,6 +197,28 @@ final class QmpSession {
                 }
             }
         }
+    }
+
+    /** QEMU's qmp_getfd: the descriptor that came with this request goes into the table under its name. */
+    private void getfd(QmpArguments args, PassedFds passed) throws QmpException {
+        String name = args.requiredString("fdname");
+        args.checkUnexpected();
+        int fd = passed.take();
+        if (fd < 0) {
+            throw QmpException.generic("No file descriptor supplied via SCM_RIGHTS");
+        }
+        if (!name.isEmpty() && name.charAt(0) >= '0' && name.charAt(0) <= '9') {
+            // A leading digit is how fd= tells a number from a name (monitor_fd_param).
+            Fds.closeQuietly(fd);
+            throw QmpException.invalidParameterValue("fdname", "a name not starting with a digit");
+        }
+        try {
+            Fds.setBlocking(fd); // O_NONBLOCK comes along with a descriptor; QEMU clears it on receipt too
+        } catch (RuntimeException e) {
+            Fds.closeQuietly(fd);
+            throw QmpException.generic("getfd: " + e.getMessage());
+        }
+        fds.put(name, fd);
     }
 
     /** qmp_capabilities' arguments: {"enable": [QMPCapability...]}; every known capability is unavailable here. */

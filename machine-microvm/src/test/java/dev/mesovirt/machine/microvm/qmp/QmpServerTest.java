@@ -148,7 +148,8 @@ class QmpServerTest {
     @Test
     void builtInQueries() throws Exception {
         QmpTestClient c = negotiated();
-        assertEquals("{\"return\": [{\"name\": \"boom\"}, {\"name\": \"echo\"}, {\"name\": \"missing-device\"},"
+        assertEquals("{\"return\": [{\"name\": \"boom\"}, {\"name\": \"closefd\"}, {\"name\": \"echo\"},"
+                + " {\"name\": \"getfd\"}, {\"name\": \"missing-device\"},"
                 + " {\"name\": \"nan\"}, {\"name\": \"nothing\"}, {\"name\": \"qmp_capabilities\"},"
                 + " {\"name\": \"query-commands\"}, {\"name\": \"query-events\"}, {\"name\": \"query-version\"},"
                 + " {\"name\": \"typed\"}]}", c.request("{\"execute\": \"query-commands\"}"));

@@ -1,29 +1,41 @@
 #!/bin/bash
-# QMP against a real guest: Debian's cloud kernel with the busybox test initramfs in Mesovirt, inside the emulated
-# x86_64 KVM host, driven over -qmp by bin/mesovirt-qmp (a small client in the distribution), with the guest's shell
-# on the serial console (stdin from a FIFO) for the guest's side of hot-plug.
+# QMP against a real guest: a Debian kernel with the busybox test initramfs in Mesovirt, inside the emulated KVM host
+# of ARCH, driven over -qmp by bin/mesovirt-qmp (a small client in the distribution), with the guest's shell on the
+# serial console (stdin from a FIFO) for the guest's side of hot-plug and of the power button.
 #   - stop: a ticker in the guest (one console line a second) stops advancing; cont: it goes on; the guest's clock
 #     does not count the paused time (kvmclock frozen, as QEMU does); STOP and RESUME events
 #   - hot-plug: blockdev-add + device_add virtio-blk-mmio into a replaceable slot; the guest binds the slot's
 #     platform device, reads the disk's pattern and writes its own, which the host finds in the image; the guest
 #     unbinds, device_del gives DEVICE_DELETED, blockdev-del frees the drive
+#   - system_reset: a RESET event, and the guest boots again in the same process (a second GUEST-SHELL); the
+#     ticker of the first boot is gone
+#   - system_powerdown (x86_64: ACPI GED + power button; aarch64: PL061 + gpio-keys): a POWERDOWN event, and the
+#     rebooted guest reads KEY_POWER from its "Power Button"/"gpio-keys" input device; riscv64 has no power button
+#     (as QEMU's virt board): a GenericError
 #   - quit: a SHUTDOWN event with reason host-qmp-quit, exit code 0
 #
-# usage: ci/tests/x86_64-qmp.sh      Ends with "N passed, M failed".
+# usage: ci/tests/qmp-guest.sh ARCH     (x86_64, aarch64 or riscv64)      Ends with "N passed, M failed".
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 MESOVIRT=$ROOT/cli/target/dist/bin/mesovirt
 QMPC=$ROOT/cli/target/dist/bin/mesovirt-qmp
-CASE_TIMEOUT=${MESOVIRT_CASE_TIMEOUT:-600}
+CASE_TIMEOUT=${MESOVIRT_CASE_TIMEOUT:-900}
+ARCH=${1:-}
+case $ARCH in
+  x86_64) FLAVOUR=cloud SLOT_DEVICES='LNRO0005:*' KEY_DEVICE='Power Button' ;;
+  aarch64) FLAVOUR=generic SLOT_DEVICES='*.virtio_mmio' KEY_DEVICE='gpio-keys' ;;
+  riscv64) FLAVOUR=generic SLOT_DEVICES='*.virtio_mmio' KEY_DEVICE= ;;
+  *) echo "usage: $0 x86_64|aarch64|riscv64" >&2; exit 2 ;;
+esac
 
 if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
-  [ -x "$MESOVIRT" ] || { echo "x86_64 QMP tests: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
-  bash "$ROOT/ci/guest-image.sh" x86_64 >/dev/null || exit 2
-  exec bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/x86_64-qmp.sh" "$@"
+  [ -x "$MESOVIRT" ] || { echo "$ARCH QMP tests: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
+  bash "$ROOT/ci/guest-image.sh" "$ARCH" >/dev/null || exit 2
+  exec bash "$ROOT/ci/emulated-host.sh" "$ARCH" "$HERE/qmp-guest.sh" "$@"
 fi
 
-IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/x86_64
+IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/$ARCH
 WORK=$(mktemp -d /tmp/mesovirt-qmp.XXXXXX)
 LOG=$WORK/console.log
 SOCK=$WORK/qmp.sock
@@ -41,6 +53,14 @@ wait_for() { # REGEX SECONDS: waits for a console line
   until lines | grep -q -E -- "$1"; do
     kill -0 "$PID" 2>/dev/null || return 1
     [ "$i" -ge "$2" ] && return 1
+    sleep 1; i=$((i + 1))
+  done
+}
+wait_count() { # REGEX N SECONDS: waits until N console lines match
+  local i=0
+  until [ "$(lines | grep -c -E -- "$1")" -ge "$2" ]; do
+    kill -0 "$PID" 2>/dev/null || return 1
+    [ "$i" -ge "$3" ] && return 1
     sleep 1; i=$((i + 1))
   done
 }
@@ -63,9 +83,9 @@ uptime_of() { tick_lines | grep "^TICK $1 " | tail -1 | cut -d' ' -f3; }
 yes MESOVIRT-HOTPLUG-PATTERN | head -c 1048576 > "$WORK/hot.img"
 truncate -s 4M "$WORK/hot.img"
 mkfifo "$WORK/stdin"
-echo "=== qmp (x86_64, $(uname -r) host with $(nproc) CPUs)"
+echo "=== qmp ($ARCH, $(uname -r) host with $(nproc) CPUs)"
 T0=$(date +%s)
-timeout "$CASE_TIMEOUT" "$MESOVIRT" -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" \
+timeout "$CASE_TIMEOUT" "$MESOVIRT" -kernel "$IMG/vmlinuz-$FLAVOUR" -initrd "$IMG/initrd-$FLAVOUR.gz" \
   -append "console=ttyS0 quiet guest.shell=1" -m 256 -smp 2 -serial stdio -qmp "unix:$SOCK,server,nowait" \
   <"$WORK/stdin" >"$LOG" 2>&1 &
 PID=$!
@@ -115,13 +135,13 @@ ADD_DEV='{"execute":"device_add","arguments":{"id":"drive-hot","driver":"virtio-
 qmp "$WORK/q4" "$ADD_DRIVE" "$ADD_DEV" query-block
 check "blockdev-add + device_add returned" test "$(grep -c '"return":{}' "$WORK/q4")" -ge 2
 check "query-block lists the drive" has "$WORK/q4" 'drive-hot'
-guest 'for d in /sys/bus/platform/devices/LNRO0005:*; do [ -e $d/driver ] || echo ${d##*/} > /sys/bus/platform/drivers/virtio-mmio/bind; done 2>/dev/null; sleep 2; for b in /sys/block/vd*; do [ "$(cat $b/serial)" = hot-disk ] && echo "HOT-READ /dev/${b##*/} $(head -c 24 /dev/${b##*/})" && echo GUEST-WROTE-ON-HOTPLUG | dd of=/dev/${b##*/} bs=512 seek=4096 conv=fsync 2>/dev/null && echo HOT-WRITE-OK; done'
+guest 'for d in /sys/bus/platform/devices/'"$SLOT_DEVICES"'; do [ -e $d/driver ] || echo ${d##*/} > /sys/bus/platform/drivers/virtio-mmio/bind; done 2>/dev/null; sleep 2; for b in /sys/block/vd*; do [ "$(cat $b/serial)" = hot-disk ] && echo "HOT-READ /dev/${b##*/} $(head -c 24 /dev/${b##*/})" && echo GUEST-WROTE-ON-HOTPLUG | dd of=/dev/${b##*/} bs=512 seek=4096 conv=fsync 2>/dev/null && echo HOT-WRITE-OK; done'
 wait_for '^HOT-WRITE-OK' 90
 check "the guest reads the hot-plugged disk" test -n "$(lines | grep '^HOT-READ /dev/vd. MESOVIRT-HOTPLUG-PATTERN')"
 check "the guest's write reached the image" test "$(dd if="$WORK/hot.img" bs=512 skip=4096 count=1 2>/dev/null | head -c 22)" = GUEST-WROTE-ON-HOTPLUG
 
 # --- unplug it
-guest 'for d in /sys/bus/platform/drivers/virtio-mmio/LNRO0005:*; do for s in $d/virtio*/block/*/serial; do [ "$(cat $s 2>/dev/null)" = hot-disk ] && echo ${d##*/} > /sys/bus/platform/drivers/virtio-mmio/unbind && echo HOT-UNBOUND; done; done'
+guest 'for d in /sys/bus/platform/drivers/virtio-mmio/'"$SLOT_DEVICES"'; do for s in $d/virtio*/block/*/serial; do [ "$(cat $s 2>/dev/null)" = hot-disk ] && echo ${d##*/} > /sys/bus/platform/drivers/virtio-mmio/unbind && echo HOT-UNBOUND; done; done'
 wait_for '^HOT-UNBOUND' 60
 qmp "$WORK/q5" '{"execute":"device_del","arguments":{"id":"drive-hot"}}' 'event:DEVICE_DELETED:10' \
   '{"execute":"blockdev-del","arguments":{"node-name":"drive-hot"}}' query-block
@@ -130,9 +150,40 @@ check "query-block no longer lists the drive" test "$(tail -1 "$WORK/q5" | grep 
 guest 'ls /sys/block | tr "\n" " " | sed "s/^/BLOCK-AFTER /"; echo'
 wait_for '^BLOCK-AFTER' 30
 
+# --- system_reset: the guest boots again in this process
+qmp "$WORK/q6" system_reset 'event:RESET:10' query-status
+check "RESET event: host-qmp-system-reset" has "$WORK/q6" '"event":"RESET","data":\{"guest":false,"reason":"host-qmp-system-reset"'
+check "query-status after reset: running" has "$WORK/q6" '"status":"running"'
+R0=$(date +%s)
+if wait_count GUEST-SHELL 2 300; then
+  echo "  the guest booted again $(( $(date +%s) - R0 ))s after system_reset"
+  check "a second boot after system_reset" true
+  sleep 1
+  N1=$(ticks); sleep 3
+  check "the first boot's ticker is gone ($N1 -> $(ticks))" test "$(ticks)" = "$N1"
+  # --- system_powerdown
+  if [ -n "$KEY_DEVICE" ]; then
+    # The guest's side of a power button: read one input event from the device named KEY_DEVICE (its handler
+    # list names the eventN node), print it, and carry on (a real userland would shut down here).
+    guest 'ev=$(awk -v n="N: Name=\"'"$KEY_DEVICE"'\"" '"'"'$0 == n {f=1} f && /^H:/ {for (i = 1; i <= NF; i++) if ($i ~ /^event/) print $i; exit}'"'"' /proc/bus/input/devices); echo "KEY-DEVICE ${ev:-none}"; [ -n "$ev" ] && (dd if=/dev/input/$ev bs=4096 count=1 2>/dev/null | od -An -tx1 | head -3 | tr -d "\n" | sed "s/^/POWER-KEY /"; echo) &'
+    wait_for '^KEY-DEVICE' 30
+    check "the guest has a '$KEY_DEVICE' input device" test -n "$(lines | grep -E 'KEY-DEVICE event[0-9]+')"
+    sleep 1
+    qmp "$WORK/q7" system_powerdown
+    check "POWERDOWN event" has "$WORK/q7" '"event":"POWERDOWN"'
+    wait_for 'POWER-KEY ' 30
+    check "the guest read an event from its power key" test -n "$(lines | grep -E 'POWER-KEY [0-9a-f ]+')"
+  else
+    qmp "$WORK/q7" system_powerdown
+    check "system_powerdown: GenericError, no power button on $ARCH" has "$WORK/q7" '"class":"GenericError"'
+  fi
+else
+  check "a second boot after system_reset" false
+fi
+
 # --- quit
-qmp "$WORK/q6" quit 'event:SHUTDOWN:15'
-check "SHUTDOWN event: host-qmp-quit, not the guest" has "$WORK/q6" '"event":"SHUTDOWN","data":\{"guest":false,"reason":"host-qmp-quit"'
+qmp "$WORK/q8" quit 'event:SHUTDOWN:15'
+check "SHUTDOWN event: host-qmp-quit, not the guest" has "$WORK/q8" '"event":"SHUTDOWN","data":\{"guest":false,"reason":"host-qmp-quit"'
 exec 3>&-
 wait "$PID"; RC=$?
 check "exit code 0 after quit" test "$RC" = 0
