@@ -36,6 +36,7 @@ import java.util.concurrent.TimeUnit;
  * come, 2 on a usage or connection problem.
  */
 public final class QmpClient {
+    private static final int GREETING_TIMEOUT_S = 60;
     private final BlockingQueue<JsonObject> incoming = new LinkedBlockingQueue<>();
     private final PrintStream out;
     private final OutputStream socketOut;
@@ -94,9 +95,11 @@ public final class QmpClient {
         }
         try (channel) {
             QmpClient client = new QmpClient(channel, out);
-            JsonObject greeting = client.next(10);
+            // Generous: a VMM's first client waits for its QMP code to load and warm up, which under software
+            // emulation (the CI's emulated KVM hosts, loaded) has taken more than 10 s.
+            JsonObject greeting = client.next(GREETING_TIMEOUT_S);
             if (greeting == null || !greeting.has("QMP")) {
-                err.println("mesovirt-qmp: no QMP greeting from " + args[0]);
+                err.println("mesovirt-qmp: no QMP greeting from " + args[0] + " within " + GREETING_TIMEOUT_S + " s");
                 return 2;
             }
             client.print(greeting);
