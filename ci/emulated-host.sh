@@ -30,7 +30,11 @@
 #                          the only way to get files out besides the console
 #   MESOVIRT_HOST_APPEND   extra host kernel command-line arguments
 #   MESOVIRT_HOST_QEMU_ARGS  extra arguments for the outer QEMU (word-split), for debugging
+#   MESOVIRT_HOST_NOLOCK=1 do not wait for other emulated hosts (by default one runs at a time, see below)
 #   MESOVIRT_HOST_QEMU     the outer QEMU binary (default qemu-system-<arch> from PATH; x86_64/aarch64)
+#   MESOVIRT_HOST_EXTRA_PKGS  aarch64/riscv64: more trixie packages for the userland, with their dependencies but no
+#                          recommends, e.g. "qemu-system-arm" (a nested QEMU for benchmarks); they go into a userland
+#                          of their own (<cache>/host/<arch>/userland+PKG+...), so the default one stays as it is
 # All MESOVIRT_* variables, JAVA_HOME, MAVEN_OPTS, JAVA_TOOL_OPTIONS, LANG and HOME are passed to SCRIPT.
 #
 # Exit code: SCRIPT's (from the HOST-RC=<n> console marker); 125 when the host did not boot, has no /dev/kvm, or
@@ -46,6 +50,15 @@ set -euo pipefail
 [ $# -ge 2 ] || mv_die "usage: $0 ARCH SCRIPT [ARGS...]" 2
 ARCH=$1 SCRIPT=$2
 shift 2
+
+# One emulated host at a time on this machine: two TCG hosts on 2 cores starve each other into timeouts, and both would
+# build the same cache. The lock is held until this script exits (MESOVIRT_HOST_NOLOCK=1 skips it).
+if [ "${MESOVIRT_HOST_NOLOCK:-0}" != 1 ]; then
+  mkdir -p "$MV_CACHE"
+  # fd 8: mv_lock/mv_unlock (the cache builders) use fd 9, and re-opening it would drop this lock.
+  exec 8>>"$MV_CACHE/emulated-host.lock"
+  flock -n 8 || { mv_log "waiting for another emulated host to finish (lock $MV_CACHE/emulated-host.lock)"; flock 8; }
+fi
 
 TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-900}
 MEM=${MESOVIRT_HOST_MEM:-3G}
@@ -157,12 +170,17 @@ host_ready() {
     && { [ -z "${USERLAND_PKGS:-}" ] || [ -d "$HOSTDIR/userland/usr" ]; }
 }
 
-# The arm64 userland (aarch64): the packages unpacked into one tree, merged-/usr symlinks, busybox applets for the
-# commands no package provides (env, awk, sed, ...), a passwd entry for root (the JVM looks up user.home).
+# The arm64 userland (aarch64): the packages (PKG=VERSION...) unpacked into one tree, merged-/usr symlinks, busybox
+# applets for the commands no package provides (env, awk, sed, ...), a passwd entry for root (the JVM looks up
+# user.home).
 build_userland() {
-  local dir=$1 p bbx a
-  for p in $USERLAND_PKGS; do cp -a "$(mv_fetch_pkg "$p" "${UVER[$p]}")"/. "$dir"/; done
-  (cd "$dir" && for l in bin sbin lib; do [ -e "$l" ] || ln -s "usr/$l" "$l"; done)
+  local dir=$1 pv bbx a; shift
+  for pv in "$@"; do cp -a "$(mv_fetch_pkg "${pv%%=*}" "${pv#*=}")"/. "$dir"/; done
+  # A package that still ships /bin, /sbin or /lib (not /usr/...) would hide the merged-/usr link: move its files.
+  (cd "$dir" && for l in bin sbin lib; do
+    if [ -d "$l" ] && [ ! -L "$l" ]; then mkdir -p "usr/$l" && cp -a "$l"/. "usr/$l"/ && rm -rf "$l"; fi
+    [ -e "$l" ] || ln -s "usr/$l" "$l"
+  done)
   mkdir -p "$dir"/{proc,sys,dev,tmp,run,root,etc} "$dir/usr/bin"
   # The applet list comes from this machine's busybox (the arm64 one cannot run here).
   bbx=$(MV_FOREIGN='' mv_fetch_pkg busybox-static "$(MV_FOREIGN='' mv_candidate busybox-static)")
@@ -231,7 +249,7 @@ if ! host_ready; then
     mv "$HOSTDIR/kernel.tmp" "$HOSTDIR/kernel"
     if [ -n "${USERLAND_PKGS:-}" ]; then
       U=$(mktemp -d "$HOSTDIR/.userland.XXXXXX")
-      build_userland "$U"
+      build_userland "$U" $USERLAND_STAMP
       rm -rf "$HOSTDIR/userland"
       mv "$U" "$HOSTDIR/userland"
       KFORM="$KFORM, userland $(du -sm "$HOSTDIR/userland" | cut -f1) MB"
@@ -241,6 +259,44 @@ if ! host_ready; then
     mv_log "emulated host: built $HOSTDIR/kernel [$KFORM] + initrd.cpio ($KPKG $KVER; modules: ${ORDER[*]})"
   fi
   mv_unlock
+fi
+
+# ---- MESOVIRT_HOST_EXTRA_PKGS: the userland plus more packages, in a directory (and stamp) of its own -------------
+USERLAND_DIR=$HOSTDIR/userland
+EXTRA_PKGS=$(echo ${MESOVIRT_HOST_EXTRA_PKGS:-})
+if [ -n "$EXTRA_PKGS" ]; then
+  [ -n "${USERLAND_PKGS:-}" ] || mv_die "MESOVIRT_HOST_EXTRA_PKGS: the $ARCH host runs this machine's own programs; install $EXTRA_PKGS here" 2
+  # shellcheck disable=SC2086
+  mv_apt_ready $EXTRA_PKGS
+  # The closure apt would install into an empty system (the private state's dpkg status is empty), no recommends.
+  mapfile -t o < <(mv_apt_opts)
+  # shellcheck disable=SC2086
+  sim=$(apt-get -q "${o[@]}" -s install --no-install-recommends $EXTRA_PKGS 2>&1) \
+    || mv_die "MESOVIRT_HOST_EXTRA_PKGS=$EXTRA_PKGS cannot be resolved in $MV_FOREIGN: $sim" 2
+  declare -A EXTRA_SEEN
+  EXTRA_LIST=
+  for p in ${USERLAND_PKGS}; do EXTRA_SEEN[$p]=1; done
+  while read -r pv; do
+    [ -n "${EXTRA_SEEN[${pv%%=*}]:-}" ] || EXTRA_LIST="$EXTRA_LIST $pv"
+  done < <(printf '%s\n' "$sim" | sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1=\2/p' | LC_ALL=C sort)
+  USERLAND_DIR=$HOSTDIR/userland+${EXTRA_PKGS// /+}
+  EXTRA_WANT="$WANT
+extra=$EXTRA_LIST"
+  extra_ready() { [ "$(cat "$USERLAND_DIR.stamp" 2>/dev/null)" = "$EXTRA_WANT" ] && [ -d "$USERLAND_DIR/usr" ]; }
+  if ! extra_ready; then
+    mv_lock
+    if ! extra_ready; then
+      rm -f "$USERLAND_DIR.stamp"
+      U=$(mktemp -d "$HOSTDIR/.userland.XXXXXX")
+      # shellcheck disable=SC2086
+      build_userland "$U" $USERLAND_STAMP $EXTRA_LIST
+      rm -rf "$USERLAND_DIR"
+      mv "$U" "$USERLAND_DIR"
+      printf '%s\n' "$EXTRA_WANT" > "$USERLAND_DIR.stamp"
+      mv_log "emulated host: built $USERLAND_DIR (userland + $(echo $EXTRA_LIST | wc -w) packages for $EXTRA_PKGS, $(du -sm "$USERLAND_DIR" | cut -f1) MB)"
+    fi
+    mv_unlock
+  fi
 fi
 
 # ---- per-run work dir: the wrapper that sets up the environment and runs SCRIPT ----------------------------------
@@ -320,7 +376,7 @@ QARGS+=(-accel tcg -m "$MEM" -smp "$SMP" -nodefaults -no-user-config -display no
   -kernel "$HOSTDIR/kernel" -initrd "$HOSTDIR/initrd.cpio" -append "$APPEND"
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
   -device virtio-rng-pci)
-[ -n "${USERLAND_PKGS:-}" ] && QARGS+=(-virtfs "local,path=$HOSTDIR/userland,mount_tag=userland,security_model=none,readonly=on,multidevs=remap")
+[ -n "${USERLAND_PKGS:-}" ] && QARGS+=(-virtfs "local,path=$USERLAND_DIR,mount_tag=userland,security_model=none,readonly=on,multidevs=remap")
 [ -n "$OUT_SHARE" ] && QARGS+=(-virtfs "local,path=$OUT_SHARE,mount_tag=hostout,security_model=none,multidevs=remap")
 # Debugging aid, e.g. MESOVIRT_HOST_QEMU_ARGS="-d cpu_reset,guest_errors -D /root/qemu-debug.log" (word-split).
 # shellcheck disable=SC2206

@@ -6,9 +6,12 @@
 # with gcc -static and handed to the guest on a second raw disk, since the test initramfs is busybox only and has no
 # fio) does O_DIRECT 4 KiB reads at random offsets of those 64 MiB for 5 s, queue depth 1. Both VMMs use the host
 # page cache (QEMU's default cache=writeback; the emulated host's /tmp is tmpfs, which has no O_DIRECT). Prints
-# medians and the ratios.
+# medians and the ratios, and writes every run's figures as JSON lines (jmh/bench/lib.sh) to blk.jsonl plus a note
+# (blk.note) in MESOVIRT_HOST_OUT (default jmh/target/bench, replaced), where jmh/run.sh's table picks them up.
 #
 # usage: ci/bench/blk-bench.sh [N]     (default 3 runs each; needs mvn -B package first)
+# The dist (cli/target/dist, or MESOVIRT_BIN) is copied into the cache first, so a build during the run (mvn package
+# empties cli/target/dist) cannot change what is measured.
 # The figures come from software emulation (TCG) running a nested KVM: compare the ratio, not the absolute values.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,8 +26,21 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   mkdir -p "$TOOLS"
   gcc -static -O2 -o "$TOOLS/randread" "$HERE/randread.c" || { echo "blk-bench: gcc -static failed" >&2; exit 2; }
   cp "$TOOLS/randread" "$TOOLS/tools.img" && truncate -s %4096 "$TOOLS/tools.img"
-  exec bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/blk-bench.sh" "$N"
+  # A private copy of the dist (not under /tmp: the emulated host has its own /tmp).
+  SNAP=
+  if [ -z "${MESOVIRT_BIN:-}" ]; then
+    SNAP=$(mktemp -d "$TOOLS/dist.XXXXXX") && cp -a "$ROOT/cli/target/dist" "$SNAP/dist" || exit 2
+    export MESOVIRT_BIN=$SNAP/dist/bin/mesovirt
+  fi
+  export MESOVIRT_HOST_OUT=${MESOVIRT_HOST_OUT:-$ROOT/jmh/target/bench}
+  mkdir -p "$MESOVIRT_HOST_OUT"
+  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$((600 + N * 400))} \
+    bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/blk-bench.sh" "$N"
+  rc=$?
+  [ -n "$SNAP" ] && rm -rf "$SNAP"
+  exit $rc
 fi
+. "$ROOT/jmh/bench/lib.sh"
 
 IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/x86_64
 KERNEL=$IMG/vmlinuz-cloud INITRD=$IMG/initrd-cloud.gz
@@ -79,3 +95,29 @@ awk '
     if (mw["qemu"] > 0 && mw["mesovirt"] > 0 && mq["qemu"] > 0)
       printf "ratio mesovirt/qemu: write %.2f, read %.2f, randread IOPS %.2f\n", mw["mesovirt"] / mw["qemu"], mr["mesovirt"] / mr["qemu"], mq["mesovirt"] / mq["qemu"]
   }' "$RESULTS"
+
+rc=0
+grep -q ' NA' "$RESULTS" && { echo "blk-bench: some runs gave no figures (see above)" >&2; rc=1; }
+# The results table's input: one line per VMM and figure with every run's value (NA, i.e. a failed run, is left out).
+[ -n "${MESOVIRT_HOST_OUT:-}" ] || exit $rc
+field() { awk -v v="$1" -v f="$2" '$1 == v { print $f }' "$RESULTS"; } # VMM FIELD -> one value per run
+QEMU_LABEL="QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') microvm virtio-blk-device"
+LINES=$WORK/blk.jsonl
+for f in "3 write MB/s|virtio-blk, guest sequential write: dd 64 MiB bs=1M conv=fsync" \
+  "5 read MB/s|virtio-blk, guest sequential read: dd 64 MiB bs=1M after drop_caches" \
+  "7 randread IOPS|virtio-blk, guest 4 KiB random reads: O_DIRECT, queue depth 1, 5 s"; do
+  read -r col key unit <<<"${f%%|*}"
+  figure="${f#*|} (emulated x86_64 KVM host)"
+  # shellcheck disable=SC2046
+  json_line "$LINES" "blk.$key.mesovirt" "blk.$key.qemu" "$unit" higher "$figure" "Mesovirt virtio-blk-device" \
+    $(field mesovirt "$col")
+  # shellcheck disable=SC2046
+  json_line "$LINES" "blk.$key.qemu" "" "$unit" higher "$figure" "$QEMU_LABEL" $(field qemu "$col")
+done
+# Only a complete set replaces the previous results.
+grep -q '"samples":\[\]' "$LINES" && { echo "blk-bench: $MESOVIRT_HOST_OUT/blk.jsonl left as it was" >&2; exit 1; }
+cp "$LINES" "$MESOVIRT_HOST_OUT/blk.jsonl.tmp" && mv "$MESOVIRT_HOST_OUT/blk.jsonl.tmp" "$MESOVIRT_HOST_OUT/blk.jsonl"
+printf '%s\n' "**blk** (\`ci/bench/blk-bench.sh $N\`, $(date -u +%FT%TZ)): $N runs of each VMM, alternating, inside the emulated x86_64 KVM host (QEMU TCG \`-cpu max\`, Linux $(uname -r), $(nproc) vCPUs, nested \`kvm_amd\`); guest: Debian cloud kernel, \`-m 256\`, 1 vCPU, the 80 MiB raw image on the emulated host's tmpfs, host page cache for both VMMs. Compare ratios, not absolute values." \
+  > "$MESOVIRT_HOST_OUT/blk.note"
+echo "blk-bench: results in $MESOVIRT_HOST_OUT/blk.jsonl"
+exit $rc

@@ -22,14 +22,16 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Boot time of a real Linux guest, Mesovirt against QEMU's microvm, as a VMM's user sees it: from starting the VMM
- * process to the guest's marker line on the serial console ({@code toMarker}: the test initramfs prints
- * GUEST-READY when its init runs), and to the process's exit after the guest powers off ({@code toPowerOff}).
- * Single shot: each fork boots once per method, so the spread comes from many forks ({@code -f}).
+ * Boot time of a real Linux guest, Mesovirt against QEMU with KVM (the microvm machine on x86_64, virt on aarch64 and
+ * riscv64), as a VMM's user sees it: from starting the VMM process to the guest's marker line on the serial console
+ * ({@code toMarker}: the test initramfs prints GUEST-READY when its init runs), and to the process's exit after the
+ * guest powers off ({@code toPowerOff}). Single shot: each fork boots once per method, so the spread comes from many
+ * forks ({@code -f}).
  *
- * <p>It needs a KVM that boots Linux: on this project's machines, run it inside the emulated x86_64 KVM host with
- * {@code ci/bench/boot-jmh.sh}, which passes the paths as system properties: {@code boot.mesovirt} (bin/mesovirt),
- * {@code boot.qemu} (qemu-system-x86_64), {@code boot.kernel}, {@code boot.initrd}.
+ * <p>It needs a KVM that boots Linux: on this project's machines, run it inside the emulated KVM host of the
+ * architecture with {@code ci/bench/boot-jmh.sh [ARCH]}, which sets {@code -p arch=} and passes the paths as system
+ * properties: {@code boot.mesovirt} (bin/mesovirt), {@code boot.qemu} (qemu-system-ARCH), {@code boot.kernel},
+ * {@code boot.initrd}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -46,21 +48,39 @@ public class BootBenchmark {
     @Param({"1", "2"})
     public int vcpus;
 
+    /** The host's (and guest's) architecture: QEMU's machine and console depend on it. */
+    @Param({"x86_64"})
+    public String arch;
+
     private List<String> command;
 
     @Setup
     public void setup() {
         String kernel = required("boot.kernel");
         String initrd = required("boot.initrd");
-        String append = "console=ttyS0 quiet";
         command = new ArrayList<>();
         if (vmm.equals("mesovirt")) {
+            // Mesovirt's console is a 16550 UART on every architecture.
             command.addAll(List.of(required("boot.mesovirt"), "-machine", "microvm", "-kernel", kernel, "-initrd",
-                    initrd, "-append", append, "-m", "256", "-smp", Integer.toString(vcpus), "-serial", "stdio"));
+                    initrd, "-append", "console=ttyS0 quiet", "-m", "256", "-smp", Integer.toString(vcpus), "-serial",
+                    "stdio"));
         } else if (vmm.equals("qemu")) {
-            command.addAll(List.of(required("boot.qemu"), "-M", "microvm", "-accel", "kvm", "-cpu", "host", "-m",
-                    "256", "-smp", Integer.toString(vcpus), "-nodefaults", "-no-user-config", "-nographic", "-serial",
-                    "stdio", "-kernel", kernel, "-initrd", initrd, "-append", append));
+            command.add(required("boot.qemu"));
+            String console = "ttyS0";
+            switch (arch) {
+                case "x86_64" -> command.addAll(List.of("-M", "microvm"));
+                // virt's console is a PL011 on arm64; the in-kernel vGICv3, as Mesovirt's.
+                case "aarch64" -> {
+                    command.addAll(List.of("-M", "virt,gic-version=3"));
+                    console = "ttyAMA0";
+                }
+                // A 16550 and the in-kernel AIA, as Mesovirt's; KVM provides the SBI, so no firmware.
+                case "riscv64" -> command.addAll(List.of("-M", "virt,aia=aplic-imsic", "-bios", "none"));
+                default -> throw new IllegalArgumentException("arch must be x86_64, aarch64 or riscv64, not " + arch);
+            }
+            command.addAll(List.of("-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", Integer.toString(vcpus),
+                    "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-kernel", kernel, "-initrd",
+                    initrd, "-append", "console=" + console + " quiet"));
         } else {
             throw new IllegalArgumentException("vmm must be mesovirt or qemu, not " + vmm);
         }

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Turns benchmark results into {@code docs/benchmarks.md} and {@code docs/benchmarks.json}: per series the median,
@@ -35,6 +37,8 @@ import java.util.TreeMap;
  */
 public final class ResultsTable {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+    /** Files {@code NAME-emulated-ARCH.json} / {@code .jsonl}: results measured inside an emulated ARCH KVM host. */
+    private static final Pattern EMULATED_HOST_FILE = Pattern.compile(".*-emulated-([a-z0-9_]+)\\.jsonl?");
 
     private final List<Series> series = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
@@ -119,7 +123,7 @@ public final class ResultsTable {
                 continue;
             }
             String name = "jmh." + simple + (params.isEmpty() ? "" : params.toString().replace('{', '[').replace('}', ']'));
-            add(describeJmh(name, simple, params, metric.get("scoreUnit").getAsString(), samples, source));
+            add(inHost(describeJmh(name, simple, params, metric.get("scoreUnit").getAsString(), samples, source)));
             if (r.has("jdkVersion")) {
                 jvmOfJmh.put("JMH JVM", r.get("jdkVersion").getAsString() + " (" + r.get("vmName").getAsString() + " "
                         + r.get("vmVersion").getAsString() + ")");
@@ -155,18 +159,36 @@ public final class ResultsTable {
             case "BootBenchmark.toMarker", "BootBenchmark.toPowerOff" -> {
                 String vmm = params.getOrDefault("vmm", "?");
                 String cpus = params.getOrDefault("vcpus", "?");
+                String arch = params.getOrDefault("arch", "x86_64"); // results from before the parameter: x86_64
                 String figure = "boot, VMM start -> " + (simple.endsWith("toMarker") ? "guest marker (GUEST-READY)"
                         : "VMM exit after guest power-off") + ", " + cpus + " vCPU" + (cpus.equals("1") ? "" : "s")
-                        + " (emulated x86_64 KVM host)";
+                        + " (emulated " + arch + " KVM host)";
                 String peer = vmm.equals("mesovirt") ? name.replace("vmm=mesovirt", "vmm=qemu") : null;
-                return Series.of(name, figure, vmm.equals("qemu") ? "QEMU microvm" : "Mesovirt", unit, better, peer,
-                        samples, source);
+                String qemu = arch.equals("x86_64") ? "QEMU microvm" : "QEMU virt";
+                return Series.of(name, figure, vmm.equals("qemu") ? qemu : "Mesovirt", unit, better, peer, samples,
+                        source);
             }
             default -> {
                 return Series.of(name, simple, params.isEmpty() ? "-" : params.toString(), unit, better, null, samples,
                         source);
             }
         }
+    }
+
+    /**
+     * A benchmark that runs natively can also run inside the emulated KVM host (ci/bench/exit-emulated.sh) and then
+     * writes the same series names into a file named {@code ...-emulated-ARCH.json(l)}. Those series get the host in
+     * their name, peer and figure, so that they are rows of their own next to the native ones instead of more
+     * samples of them. Series from any other file are returned as they are.
+     */
+    static Series inHost(Series s) {
+        Matcher m = EMULATED_HOST_FILE.matcher(s.source());
+        if (!m.matches()) {
+            return s;
+        }
+        String tag = "@emulated-" + m.group(1);
+        return new Series(s.name() + tag, s.figure() + " (emulated " + m.group(1) + " KVM host)", s.variant(),
+                s.unit(), s.better(), s.peer() == null ? null : s.peer() + tag, s.samples(), s.source());
     }
 
     /** Adds a series; one whose name is already there adds its samples to it (e.g. a script run twice). */
@@ -205,7 +227,7 @@ public final class ResultsTable {
             try {
                 Series s = parseLine(line, file.getFileName().toString());
                 if (s != null) {
-                    add(s);
+                    add(inHost(s));
                 }
             } catch (RuntimeException e) {
                 System.err.println("ResultsTable: " + file + ":" + n + ": skipped (" + e.getMessage() + ")");

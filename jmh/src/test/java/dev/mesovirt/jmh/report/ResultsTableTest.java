@@ -96,6 +96,64 @@ class ResultsTableTest {
     }
 
     @Test
+    void bootFiguresNameTheArchitectureAndItsQemuMachine() {
+        Map<String, String> x86 = new java.util.TreeMap<>(Map.of("vcpus", "1", "vmm", "qemu"));
+        Series old = ResultsTable.describeJmh("jmh.BootBenchmark.toMarker[vcpus=1, vmm=qemu]",
+                "BootBenchmark.toMarker", x86, "ms/op", java.util.List.of(20000.0), "jmh-boot.json");
+        assertTrue(old.figure().endsWith("(emulated x86_64 KVM host)"), old.figure());
+        assertEquals("QEMU microvm", old.variant());
+        Map<String, String> arm = new java.util.TreeMap<>(Map.of("arch", "aarch64", "vcpus", "1", "vmm", "mesovirt"));
+        Series m = ResultsTable.describeJmh("jmh.BootBenchmark.toMarker[arch=aarch64, vcpus=1, vmm=mesovirt]",
+                "BootBenchmark.toMarker", arm, "ms/op", java.util.List.of(9000.0), "jmh-boot-aarch64.json");
+        assertTrue(m.figure().endsWith("1 vCPU (emulated aarch64 KVM host)"), m.figure());
+        assertEquals("jmh.BootBenchmark.toMarker[arch=aarch64, vcpus=1, vmm=qemu]", m.peer());
+        arm.put("vmm", "qemu");
+        Series q = ResultsTable.describeJmh(m.peer(), "BootBenchmark.toMarker", arm, "ms/op",
+                java.util.List.of(10000.0), "jmh-boot-aarch64.json");
+        assertEquals("QEMU virt", q.variant());
+        assertEquals(m.figure(), q.figure());
+    }
+
+    @Test
+    void resultsOfTheEmulatedHostAreRowsOfTheirOwnNextToTheNativeOnes() throws Exception {
+        String c = "{\"name\":\"exit.c.pio\",\"unit\":\"ns/exit\",\"better\":\"lower\","
+                + "\"figure\":\"guest exit round trip, port I/O write\",\"variant\":\"C\",\"samples\":[%s]}\n";
+        ResultsTable t = new ResultsTable();
+        t.addJmh(Files.writeString(tmp.resolve("jmh-exit.json"), JMH));
+        t.addJmh(Files.writeString(tmp.resolve("jmh-exit-emulated-x86_64.json"),
+                JMH.replace("7000.0, 6000.0, 9000.0", "70000.0, 60000.0, 90000.0")));
+        t.addLines(Files.writeString(tmp.resolve("exit-loop.jsonl"), c.formatted("3500")));
+        t.addLines(Files.writeString(tmp.resolve("exit-loop-emulated-x86_64.jsonl"), c.formatted("20000,40000")));
+        t.addLines(Files.writeString(tmp.resolve("blk.jsonl"), """
+                {"name":"blk.read.mesovirt","peer":"blk.read.qemu","unit":"MB/s","better":"higher","figure":"read (emulated x86_64 KVM host)","variant":"Mesovirt","samples":[300,200]}
+                {"name":"blk.read.qemu","unit":"MB/s","better":"higher","figure":"read (emulated x86_64 KVM host)","variant":"QEMU","samples":[100]}
+                """));
+        assertEquals(8, t.series().size());
+
+        Series nativeLoop = t.find("jmh.ExitPathBenchmark.vcpuLoop[exit=pio]");
+        assertEquals(7000, nativeLoop.median());
+        assertEquals(2, t.ratio(nativeLoop), 1e-9);
+        assertEquals(1, t.find("exit.c.pio").n());
+
+        Series loop = t.find("jmh.ExitPathBenchmark.vcpuLoop[exit=pio]@emulated-x86_64");
+        assertEquals("exit.c.pio@emulated-x86_64", loop.peer());
+        assertEquals("guest exit round trip, port I/O write (emulated x86_64 KVM host)", loop.figure());
+        assertEquals(70000, loop.median());
+        assertEquals(70000 / 30000.0, t.ratio(loop), 1e-9);
+        Series cEmulated = t.find("exit.c.pio@emulated-x86_64");
+        assertEquals(2, cEmulated.n());
+        assertNull(cEmulated.peer());
+        assertEquals(loop.figure(), cEmulated.figure());
+
+        assertEquals(2.5, t.ratio(t.find("blk.read.mesovirt")), 1e-9); // no host in the file name: names kept
+        String md = t.markdown("T", Map.of(), Instant.EPOCH);
+        assertTrue(md.contains("## guest exit round trip, port I/O write (emulated x86_64 KVM host)\n"), md);
+        assertTrue(md.contains("| C | 30,000 | 20,000–40,000 | 2 |  |  | exit-loop-emulated-x86_64.jsonl |"), md);
+        assertTrue(md.contains("## read (emulated x86_64 KVM host)\n\nUnit: MB/s, higher is better."), md);
+        assertTrue(md.contains("| Mesovirt | 250 | 200–300 | 2 | 2.50× | QEMU | blk.jsonl |"), md);
+    }
+
+    @Test
     void numbersKeepThreeSignificantDigits() {
         assertEquals("8,123", ResultsTable.number(8123.4));
         assertEquals("812", ResultsTable.number(812.34));
