@@ -192,9 +192,9 @@ def main():
         m.cmd("qmp_capabilities")
         q.cmd("qmp_capabilities")
         time.sleep(1.0)  # both VMMs running their vCPUs
-        for c in COMMANDS:
-            text = c if c[0] in "{[" else json.dumps({"execute": c})
-            rm, rq = m.send(text), q.send(text)
+        def compare(key, rm, rq, same_desc=False):
+            """Prints how the two replies to request KEY differ in shape (and error text with same_desc); records
+            the differences EXPECTED does not list."""
             d = []
             if ("return" in rm) != ("return" in rq):
                 d.append(("", "error vs return" if "error" in rm or "error" in rq else "reply kinds differ"))
@@ -202,14 +202,20 @@ def main():
                 diff(shape(rm), shape(rq), "", d)
                 if "error" in rm and rm["error"]["class"] != rq["error"]["class"]:
                     d.append(("error.class", f"{rm['error']['class']} vs {rq['error']['class']}"))
-            status = "same shape" if not d else "; ".join(f"{p or '(reply)'}: {w}" for p, w in d)
-            print(f"  {c[:60]}: {status}")
+                if same_desc and "error" in rm and rm["error"]["desc"] != rq["error"]["desc"]:
+                    d.append(("error.desc", f"{rm['error']['desc']!r} vs {rq['error']['desc']!r}"))
+            print(f"  {key[:60]}: " + ("same" + (" error" if same_desc and "error" in rm else " shape") if not d
+                                    else "; ".join(f"{p or '(reply)'}: {w}" for p, w in d)))
             for p, w in d:
-                if expected(c, p, w):
-                    print(f"      expected: {EXPECTED.get((c, p, w)) or EXPECTED.get((c, '*', w))}")
+                if expected(key, p, w):
+                    print(f"      expected: {EXPECTED.get((key, p, w)) or EXPECTED.get((key, '*', w))}")
                 else:
-                    unexpected.append((c, p, w))
+                    unexpected.append((key, p, w))
                     print(f"      mesovirt: {json.dumps(rm)[:300]}\n      qemu:     {json.dumps(rq)[:300]}")
+
+        for c in COMMANDS:
+            text = c if c[0] in "{[" else json.dumps({"execute": c})
+            compare(c, m.send(text), q.send(text))
 
         # Mesovirt's behaviour, end to end.
         check("stop: paused", "return" in m.cmd("stop") and m.cmd("query-status")["return"]["status"] == "paused")
@@ -246,25 +252,6 @@ def main():
         check("device_del of a device already removed: DeviceNotFound",
               m.cmd("device_del", id="drive-0").get("error", {}).get("class") == "DeviceNotFound")
         # A TAP passed as a descriptor (getfd over SCM_RIGHTS, then netdev_add fd=), to both VMMs.
-        def compare(label, rm, rq, same_desc=False):
-            d = []
-            if ("return" in rm) != ("return" in rq):
-                d.append(("", "error vs return" if "error" in rm or "error" in rq else "reply kinds differ"))
-            else:
-                diff(shape(rm), shape(rq), "", d)
-                if "error" in rm and rm["error"]["class"] != rq["error"]["class"]:
-                    d.append(("error.class", f"{rm['error']['class']} vs {rq['error']['class']}"))
-                if same_desc and "error" in rm and rm["error"]["desc"] != rq["error"]["desc"]:
-                    d.append(("error.desc", f"{rm['error']['desc']!r} vs {rq['error']['desc']!r}"))
-            print(f"  {label}: " + ("same" + (" error" if same_desc and "error" in rm else " shape") if not d
-                                    else "; ".join(f"{p or '(reply)'}: {w}" for p, w in d)))
-            for p, w in d:
-                if expected(label, p, w):
-                    print(f"      expected: {EXPECTED.get((label, p, w)) or EXPECTED.get((label, '*', w))}")
-                else:
-                    unexpected.append((label, p, w))
-                    print(f"      mesovirt: {json.dumps(rm)[:300]}\n      qemu:     {json.dumps(rq)[:300]}")
-
         compare("getfd without a descriptor", m.cmd("getfd", fdname="tapfd"), q.cmd("getfd", fdname="tapfd"), True)
         compare("closefd of an unknown name", m.cmd("closefd", fdname="nope"), q.cmd("closefd", fdname="nope"), True)
         mtap, qtap = open_tap(), open_tap()
