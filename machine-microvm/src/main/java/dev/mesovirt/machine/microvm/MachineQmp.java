@@ -11,9 +11,8 @@ import dev.mesovirt.machine.microvm.qmp.QmpServer;
 import dev.mesovirt.machine.microvm.qmp.QmpVersion;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.Fds;
-import dev.mesovirt.vmm.sys.Ioctls;
 import dev.mesovirt.vmm.sys.LibC;
-import dev.mesovirt.vmm.sys.Sys;
+import dev.mesovirt.vmm.virtio.NetDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ public final class MachineQmp {
     private final Path socket;
     /** blockdev-add'ed drives by node-name, attached or not. */
     private final Map<String, Drive> drives = new LinkedHashMap<>();
-    /** Outcome.Quit reasons of the commands that end the VM, told apart for SHUTDOWN's cause. */
+    /** The Outcome.Quit reason of quit, told apart from a signal's for SHUTDOWN's cause. */
     private static final String QUIT = "QMP quit";
     /** SHUTDOWN goes out once: from quit before its reply, or from close() otherwise. */
     private final java.util.concurrent.atomic.AtomicBoolean shutdownSent = new java.util.concurrent.atomic.AtomicBoolean();
@@ -55,12 +54,6 @@ public final class MachineQmp {
             return new Netdev(ifname, tapFd, d);
         }
     }
-
-    /** TUNGETIFF, _IOR('T', 210, unsigned int), and the TAP flags it reports (linux/if_tun.h). */
-    private static final long TUNGETIFF = Ioctls.ior('T', 210, 4);
-    private static final int IFF_TAP = 0x0002;
-    private static final int IFF_NO_PI = 0x1000;
-    private static final int IFF_VNET_HDR = 0x4000;
 
     /** A block backend: its file and options, and the device using it (empty while free). */
     private record Drive(String nodeName, Path file, boolean readOnly, boolean direct, Optional<String> device) {
@@ -546,16 +539,14 @@ public final class MachineQmp {
     /** TUNGETIFF answers only on a TAP/TUN descriptor; the flags must be those NetDevice.openTap sets. */
     private static void checkTap(String id, int fd) throws QmpException {
         int flags;
-        try (com.sun.jna.Memory ifr = new com.sun.jna.Memory(40)) { // struct ifreq
-            ifr.clear();
-            Sys.ioctl(fd, TUNGETIFF, ifr, "TUNGETIFF");
-            flags = ifr.getShort(16) & 0xffff;
+        try {
+            flags = NetDevice.tapFlags(fd);
         } catch (ErrnoException e) {
             throw QmpException.generic("Unable to query TUNGETIFF on FD " + fd + ": " + LibC.strerror(e.errno())
                     + " (netdev '" + id + "' needs a TAP descriptor)");
         }
-        if ((flags & IFF_TAP) == 0 || (flags & IFF_NO_PI) == 0 || (flags & IFF_VNET_HDR) != 0) {
-            throw QmpException.generic("netdev '" + id + "': the descriptor is a " + ((flags & IFF_TAP) != 0 ? "TAP"
+        if (!NetDevice.drivesTap(flags)) {
+            throw QmpException.generic("netdev '" + id + "': the descriptor is a " + ((flags & NetDevice.IFF_TAP) != 0 ? "TAP"
                     : "TUN") + " device with flags 0x" + Integer.toHexString(flags) + "; virtio-net here needs a TAP"
                     + " opened with IFF_TAP|IFF_NO_PI and without IFF_VNET_HDR");
         }

@@ -12,6 +12,7 @@ import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.LibC;
 import dev.mesovirt.vmm.sys.Sys;
+import dev.mesovirt.vmm.virtio.NetDevice;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,9 +35,9 @@ class MachineQmpNetdevFdTest {
     private static final Path TUN = Path.of("/dev/net/tun");
     private static final long TUNSETIFF = 0x400454caL;
     private static final int IFF_TUN = 0x0001;
-    private static final int IFF_TAP = 0x0002;
-    private static final int IFF_NO_PI = 0x1000;
-    private static final int IFF_VNET_HDR = 0x4000;
+    private static final int IFF_TAP = NetDevice.IFF_TAP;
+    private static final int IFF_NO_PI = NetDevice.IFF_NO_PI;
+    private static final int IFF_VNET_HDR = NetDevice.IFF_VNET_HDR;
     private static final String OK = "{\"return\": {}}";
 
     @TempDir
@@ -89,14 +90,6 @@ class MachineQmpNetdevFdTest {
         return fd;
     }
 
-    /** The flags TUNGETIFF reports. */
-    private static int reportedFlags(int fd) {
-        try (Memory ifr = new Memory(40)) {
-            ifr.clear();
-            Sys.ioctl(fd, 0x800454d2L, ifr, "TUNGETIFF");
-            return ifr.getShort(16) & 0xffff;
-        }
-    }
 
     private String request(String json, int... fds) throws InterruptedException {
         return client.request(json, fds);
@@ -167,7 +160,7 @@ class MachineQmpNetdevFdTest {
 
         for (int flags : new int[]{IFF_TUN | IFF_NO_PI, IFF_TAP, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR}) {
             int fd = openTun(flags);
-            if ((reportedFlags(fd) & IFF_NO_PI) != (flags & IFF_NO_PI)) {
+            if ((NetDevice.tapFlags(fd) & IFF_NO_PI) != (flags & IFF_NO_PI)) {
                 continue; // some kernels (this sandbox's) report IFF_NO_PI on every TAP: nothing to refuse
             }
             long mine = openCount(TUN);

@@ -26,8 +26,14 @@ public final class NetDevice implements VirtioDevice {
     static final int MAX_FRAME = 65562;
     static final int MAX_QUEUED = 256;
     static final long TUNSETIFF = 0x400454caL;
-    static final int IFF_TAP = 0x0002;
-    static final int IFF_NO_PI = 0x1000;
+    /** _IOR('T', 210, unsigned int), linux/if_tun.h. */
+    static final long TUNGETIFF = dev.mesovirt.vmm.sys.Ioctls.ior('T', 210, 4);
+    public static final int IFF_TAP = 0x0002;
+    public static final int IFF_NO_PI = 0x1000;
+    public static final int IFF_VNET_HDR = 0x4000;
+    /** struct ifreq: the name, then (for TUNSETIFF/TUNGETIFF) the short flags at 16. */
+    private static final int IFREQ_SIZE = 40;
+    private static final int IFREQ_FLAGS = 16;
 
     private final String id;
     private final int tapFd;
@@ -45,7 +51,7 @@ public final class NetDevice implements VirtioDevice {
     /** Opens TAP {@code ifname} through /dev/net/tun. */
     public static int openTap(String ifname) {
         int fd = Sys.open("/dev/net/tun", LibC.O_RDWR);
-        try (Memory ifr = new Memory(40)) {
+        try (Memory ifr = new Memory(IFREQ_SIZE)) {
             ifr.clear();
             byte[] name = ifname.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             if (name.length > 15) {
@@ -53,13 +59,30 @@ public final class NetDevice implements VirtioDevice {
                 throw new IllegalArgumentException("TAP name longer than 15 characters: " + ifname);
             }
             ifr.write(0, name, 0, name.length);
-            ifr.setShort(16, (short) (IFF_TAP | IFF_NO_PI));
+            ifr.setShort(IFREQ_FLAGS, (short) (IFF_TAP | IFF_NO_PI));
             Sys.ioctl(fd, TUNSETIFF, ifr, "TUNSETIFF(" + ifname + ")");
         } catch (ErrnoException e) {
             Sys.close(fd);
             throw e;
         }
         return fd;
+    }
+
+    /** The TUN/TAP flags of an open /dev/net/tun descriptor (TUNGETIFF); ErrnoException if it is not one. */
+    public static int tapFlags(int fd) {
+        try (Memory ifr = new Memory(IFREQ_SIZE)) {
+            ifr.clear();
+            Sys.ioctl(fd, TUNGETIFF, ifr, "TUNGETIFF");
+            return ifr.getShort(IFREQ_FLAGS) & 0xffff;
+        }
+    }
+
+    /**
+     * Whether a TUN/TAP descriptor with {@code flags} is one this device drives: what {@link #openTap} opens, a TAP
+     * without packet information or vnet headers in its frames.
+     */
+    public static boolean drivesTap(int flags) {
+        return (flags & IFF_TAP) != 0 && (flags & IFF_NO_PI) != 0 && (flags & IFF_VNET_HDR) == 0;
     }
 
     public NetDevice(String id, int tapFd, byte[] mac) {
