@@ -220,8 +220,7 @@ public final class LightMachine implements AutoCloseable {
         Irq serialIrq = irqChip.allocate(IrqUse.SERIAL);
         serial = SerialBackends.open(config.serial(), () -> stop(new Outcome.Quit("Ctrl-A x")));
         uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.bus() == BusKind.PIO);
-        busFor(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
-        described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), serialIrq));
+        placeUart(serialIrq, described);
         int hotSlots = config.hotplug().block() + config.hotplug().net();
         int slotCount = config.devices().size() + hotSlots;
         if (slotCount > layout.virtioMmioSlots()) {
@@ -232,7 +231,7 @@ public final class LightMachine implements AutoCloseable {
             deviceLoop = new EventLoop();
             for (int i = 0; i < slotCount; i++) {
                 VirtioSlot slot = addSlot(i, layout, irqChip);
-                described.add(new DeviceDescription.VirtioMmio(slot.base(), slot.size(), slot.irq()));
+                placeSlot(slot, described);
                 if (i < config.devices().size()) {
                     plug(slot, config.devices().get(i));
                 } else {
@@ -342,10 +341,7 @@ public final class LightMachine implements AutoCloseable {
             List<DeviceDescription> described = new ArrayList<>();
             createVm(described);
             memory.discard();
-            Irq serialIrq = irqChip.allocate(IrqUse.SERIAL);
-            MemoryLayout.SerialPlacement sp = layout.serial();
-            busFor(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
-            described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), serialIrq));
+            placeUart(irqChip.allocate(IrqUse.SERIAL), described);
             for (VirtioSlot slot : slots) {
                 Irq irq = irqChip.allocate(IrqUse.VIRTIO);
                 if (!irq.equals(slot.irq())) {
@@ -353,8 +349,7 @@ public final class LightMachine implements AutoCloseable {
                             + irq + " instead of " + slot.irq());
                 }
                 slot.moveTo(vm);
-                mmio.insert(slot.base(), slot.size(), slot, "virtio-mmio@" + Long.toHexString(slot.base()));
-                described.add(new DeviceDescription.VirtioMmio(slot.base(), slot.size(), slot.irq()));
+                placeSlot(slot, described);
             }
             if (!described.equals(bootRequest.devices())) {
                 throw new IllegalStateException("the new VM's devices differ from the old: " + described + " vs "
@@ -407,8 +402,20 @@ public final class LightMachine implements AutoCloseable {
         // irqfds are registered once the interrupt controller is complete (arm64's vGIC refuses them, EAGAIN,
         // before its CTRL_INIT, which needs every vCPU).
         afterIrqChip.add(slot::connectInterrupt);
-        mmio.insert(base, size, slot, "virtio-mmio@" + Long.toHexString(base));
         return slot;
+    }
+
+    /** Puts the UART on the current VM's bus and describes it, with interrupt {@code irq}, to the firmware tables. */
+    private void placeUart(Irq irq, List<DeviceDescription> described) {
+        MemoryLayout.SerialPlacement sp = layout.serial();
+        busFor(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
+        described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), irq));
+    }
+
+    /** Puts a virtio-mmio slot on the current VM's bus and describes it to the firmware tables. */
+    private void placeSlot(VirtioSlot slot, List<DeviceDescription> described) {
+        mmio.insert(slot.base(), slot.size(), slot, "virtio-mmio@" + Long.toHexString(slot.base()));
+        described.add(new DeviceDescription.VirtioMmio(slot.base(), slot.size(), slot.irq()));
     }
 
     private void plug(VirtioSlot slot, VirtioConfig dc) {
