@@ -11,6 +11,7 @@ import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.kvm.Kvm;
@@ -87,7 +88,10 @@ public final class Aarch64Architecture implements Architecture {
     }
 
     @Override
-    public MemoryLayout memoryLayout(long ramBytes, int vcpus) {
+    public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
+        if (type != MachineType.MICROVM) {
+            throw new IllegalArgumentException("aarch64 has no standard machine yet (-machine microvm)");
+        }
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
             throw new IllegalArgumentException("aarch64 supports 1.." + MAX_VCPUS + " vCPUs, not " + vcpus);
         }
@@ -229,6 +233,8 @@ public final class Aarch64Architecture implements Architecture {
                     powerButton = Optional.of(new Aarch64DeviceTree.PowerButton(b.base(), b.size(),
                             b.irq().firmwareNumber(), b.irq().levelTriggered(), Pl061.POWER_BUTTON_LINE));
                 }
+                case DeviceDescription.PciHostBridge p ->
+                        throw new IllegalArgumentException("aarch64 has no standard machine yet: no PCI host bridge");
             }
         }
         Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,

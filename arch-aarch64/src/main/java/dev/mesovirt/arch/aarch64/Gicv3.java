@@ -68,7 +68,8 @@ final class Gicv3 implements IrqChip {
     public synchronized Irq allocate(IrqUse use) {
         return switch (use) {
             case SERIAL -> spi(SERIAL_SPI, true);
-            case VIRTIO -> {
+            // PCI INTx lines are level-triggered SPIs, as on QEMU's virt board.
+            case VIRTIO, PCI_INTX -> {
                 if (nextSpi == POWER_BUTTON_SPI) {
                     nextSpi++;
                 }
@@ -76,7 +77,7 @@ final class Gicv3 implements IrqChip {
                     throw new IllegalArgumentException("the vGIC has no SPI left for another device ("
                             + (nrIrqs - Arm64Kvm.SPI_BASE) + " SPIs, all in use)");
                 }
-                yield spi(nextSpi++, false);
+                yield spi(nextSpi++, use == IrqUse.PCI_INTX);
             }
             case POWER_BUTTON -> {
                 if (Arm64Kvm.SPI_BASE + POWER_BUTTON_SPI >= nrIrqs) {

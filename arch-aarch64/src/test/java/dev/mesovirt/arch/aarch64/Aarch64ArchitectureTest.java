@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.Architectures;
 import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.arch.PowerButton;
@@ -39,7 +40,7 @@ class Aarch64ArchitectureTest {
 
     @Test
     void layoutLikeStratoVirtsMicrovm() {
-        MemoryLayout l = ARCH.memoryLayout(256L << 20, 2);
+        MemoryLayout l = ARCH.memoryLayout(MachineType.MICROVM, 256L << 20, 2);
         assertEquals(List.of(new GuestMemory.Region(0x4000_0000L, 256L << 20)), l.ram());
         assertEquals(new MemoryLayout.SerialPlacement(BusKind.MMIO, 0x0900_0000L, 0), l.serial());
         assertEquals(0x0A00_0000L, l.virtioMmioBase());
@@ -66,13 +67,13 @@ class Aarch64ArchitectureTest {
 
     @Test
     void layoutLimits() {
-        ARCH.memoryLayout(16L << 20, 123);
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(256L << 20, 124))
+        ARCH.memoryLayout(MachineType.MICROVM, 16L << 20, 123);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(MachineType.MICROVM, 256L << 20, 124))
                 .getMessage().contains("1..123"));
-        assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(256L << 20, 0));
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(8L << 20, 1))
+        assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(MachineType.MICROVM, 256L << 20, 0));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(MachineType.MICROVM, 8L << 20, 1))
                 .getMessage().contains("too little memory"));
-        assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(1L << 52, 1));
+        assertThrows(IllegalArgumentException.class, () -> ARCH.memoryLayout(MachineType.MICROVM, 1L << 52, 1));
     }
 
     @Test
@@ -97,7 +98,7 @@ class Aarch64ArchitectureTest {
     @Test
     void thePowerButtonIsTheOnePlatformDevice() {
         Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
-        List<PlatformDevice> devices = ARCH.platformDevices(null, ARCH.memoryLayout(64L << 20, 1), gic, null);
+        List<PlatformDevice> devices = ARCH.platformDevices(null, ARCH.memoryLayout(MachineType.MICROVM, 64L << 20, 1), gic, null);
         assertEquals(1, devices.size());
         PlatformDevice d = devices.get(0);
         assertEquals("pl061", d.name());

@@ -12,6 +12,7 @@ import dev.mesovirt.fdt.FdtNode;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import java.io.File;
 import java.io.IOException;
@@ -36,7 +37,7 @@ class Aarch64DeviceTreeTest {
     }
 
     static byte[] dtb(int vcpus, int slots, long initrdSize, String cmdline, boolean powerButton) throws Exception {
-        MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, vcpus);
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, 256 * MIB, vcpus);
         BootRequest request = Fixtures.request(Path.of("Image"),
                 initrdSize > 0 ? Optional.of(Path.of("initrd")) : Optional.empty(), cmdline, vcpus,
                 Fixtures.devices(layout, slots, powerButton));
@@ -206,7 +207,7 @@ class Aarch64DeviceTreeTest {
 
     @Test
     void pioSerialIsRejected() {
-        MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, 1);
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, 256 * MIB, 1);
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(Fixtures.pioSerial()));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
                 BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
@@ -214,7 +215,7 @@ class Aarch64DeviceTreeTest {
 
     @Test
     void pioPowerButtonIsRejected() {
-        MemoryLayout layout = Fixtures.ARCH.memoryLayout(256 * MIB, 1);
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, 256 * MIB, 1);
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(
                 new DeviceDescription.PowerButton(BusKind.PIO, 0x600, 0x20, Gicv3.spi(Gicv3.POWER_BUTTON_SPI, true))));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,

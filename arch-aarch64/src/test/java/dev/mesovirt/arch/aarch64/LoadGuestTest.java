@@ -10,6 +10,7 @@ import dev.mesovirt.fdt.FdtNode;
 import dev.mesovirt.vmm.arch.BootException;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.nio.file.Files;
@@ -28,7 +29,7 @@ class LoadGuestTest {
     private BootPlan load(long ram, int vcpus, byte[] kernel, byte[] initrd, String cmdline) throws Exception {
         Path k = Files.write(dir.resolve("Image"), kernel);
         Optional<Path> i = initrd == null ? Optional.empty() : Optional.of(Files.write(dir.resolve("initrd"), initrd));
-        MemoryLayout layout = Fixtures.ARCH.memoryLayout(ram, vcpus);
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, ram, vcpus);
         BootRequest request = Fixtures.request(k, i, cmdline, vcpus, Fixtures.devices(layout, 2));
         try (GuestMemory memory = GuestMemory.allocate(layout.ram())) {
             BootPlan plan = Fixtures.ARCH.loadGuest(memory, layout, request);
@@ -103,7 +104,7 @@ class LoadGuestTest {
 
     @Test
     void missingFilesAndLongCommandLines() throws Exception {
-        MemoryLayout layout = Fixtures.ARCH.memoryLayout(64 * MIB, 1);
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, 64 * MIB, 1);
         try (GuestMemory memory = GuestMemory.allocate(layout.ram())) {
             BootRequest missing = Fixtures.request(dir.resolve("nope"), Optional.empty(), "", 1, Fixtures.devices(layout, 0));
             assertTrue(assertThrows(BootException.class, () -> Fixtures.ARCH.loadGuest(memory, layout, missing))

@@ -91,12 +91,13 @@ final class Aia implements IrqChip {
     public synchronized Irq allocate(IrqUse use) {
         return switch (use) {
             case SERIAL -> source(SERIAL_SOURCE, true);
-            case VIRTIO -> {
+            // PCI INTx lines are level-triggered wired sources, as on QEMU's virt board.
+            case VIRTIO, PCI_INTX -> {
                 if (nextSource > config.sources()) {
                     throw new IllegalArgumentException("the APLIC has no source left for another device ("
                             + config.sources() + " sources, all in use)");
                 }
-                yield source(nextSource++, false);
+                yield source(nextSource++, use == IrqUse.PCI_INTX);
             }
             // QEMU's riscv64 virt board has no power button either: the guest powers off through SBI.
             case POWER_BUTTON -> throw new IllegalArgumentException("the riscv64 machine has no power button");

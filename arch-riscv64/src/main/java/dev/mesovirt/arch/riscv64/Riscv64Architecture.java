@@ -10,6 +10,7 @@ import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.kvm.Kvm;
@@ -96,7 +97,10 @@ public final class Riscv64Architecture implements Architecture {
     }
 
     @Override
-    public MemoryLayout memoryLayout(long ramBytes, int vcpus) {
+    public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
+        if (type != MachineType.MICROVM) {
+            throw new IllegalArgumentException("riscv64 has no standard machine yet (-machine microvm)");
+        }
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
             throw new IllegalArgumentException("riscv64 supports 1.." + MAX_VCPUS + " vCPUs, not " + vcpus);
         }
@@ -201,6 +205,8 @@ public final class Riscv64Architecture implements Architecture {
                         v.irq().firmwareNumber(), v.irq().levelTriggered()));
                 case DeviceDescription.PowerButton b ->
                         throw new IllegalArgumentException("the riscv64 machine has no power button");
+                case DeviceDescription.PciHostBridge p ->
+                        throw new IllegalArgumentException("riscv64 has no standard machine yet: no PCI host bridge");
             }
         }
         Riscv64DeviceTree.Aia dtAia = new Riscv64DeviceTree.Aia(aia.aplicBase(), RiscvKvm.APLIC_SIZE, aia.sources(),

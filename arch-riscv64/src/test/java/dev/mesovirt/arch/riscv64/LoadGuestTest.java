@@ -13,6 +13,7 @@ import dev.mesovirt.vmm.arch.BootException;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ class LoadGuestTest {
         Path k = Files.write(dir.resolve("Image"), kernel);
         Optional<Path> i = initrd == null ? Optional.empty() : Optional.of(Files.write(dir.resolve("initrd"), initrd));
         Riscv64Architecture arch = Fixtures.arch(vcpus);
-        MemoryLayout layout = arch.memoryLayout(ram, vcpus);
+        MemoryLayout layout = arch.memoryLayout(MachineType.MICROVM, ram, vcpus);
         BootRequest request = new BootRequest(k, i, cmdline, vcpus, Fixtures.devices(layout, 2));
         try (GuestMemory memory = GuestMemory.allocate(layout.ram())) {
             BootPlan plan = arch.loadGuest(memory, layout, request);
@@ -83,14 +84,14 @@ class LoadGuestTest {
     @Test
     void layoutAndRegistration() {
         Riscv64Architecture arch = new Riscv64Architecture();
-        MemoryLayout l = arch.memoryLayout(256 * MIB, 4);
+        MemoryLayout l = arch.memoryLayout(MachineType.MICROVM, 256 * MIB, 4);
         assertEquals(0x8000_0000L, l.ram().get(0).guestAddress());
         assertEquals(BusKind.MMIO, l.serial().bus());
         assertEquals(0x1000_0000L, l.serial().base());
         assertEquals(0x1001_0000L, l.virtioMmioSlot(0));
-        assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(8 * MIB, 1));
-        assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(256 * MIB, 0));
-        assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(256 * MIB, 513));
+        assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(MachineType.MICROVM, 8 * MIB, 1));
+        assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(MachineType.MICROVM, 256 * MIB, 0));
+        assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(MachineType.MICROVM, 256 * MIB, 513));
         assertTrue(arch.runsOn("riscv64"));
         assertTrue(!arch.runsOn("amd64"));
         assertEquals("ttyS0", arch.serialConsoleName());

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.mesovirt.fdt.DeviceTree;
 import dev.mesovirt.fdt.FdtNode;
 import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import java.io.File;
 import java.io.IOException;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class Riscv64DeviceTreeTest {
     static byte[] dtb(int vcpus, int virtio, long initrdSize, String cmdline) throws Exception {
         Riscv64Architecture arch = Fixtures.arch(vcpus);
-        MemoryLayout layout = arch.memoryLayout(256 * MIB, vcpus);
+        MemoryLayout layout = arch.memoryLayout(MachineType.MICROVM, 256 * MIB, vcpus);
         BootRequest request = new BootRequest(Path.of("Image"), Optional.empty(), cmdline, vcpus,
                 Fixtures.devices(layout, virtio));
         BootPlacement placement = BootPlacement.compute(layout.ram().get(0).guestAddress(), layout.ram().get(0).size(),

@@ -4,8 +4,12 @@ import com.sun.jna.Memory;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.kvm.GsiRoute;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.sys.ErrnoException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +30,9 @@ final class X86IrqChip implements IrqChip {
     static final int POWER_BUTTON_IRQ = 9;
     static final int FIRST_DEVICE_GSI = 16;
     static final int LAST_DEVICE_GSI = 23;
+    static final int IRQCHIP_PIC_MASTER = 0;
+    static final int IRQCHIP_PIC_SLAVE = 1;
+    static final int IRQCHIP_IOAPIC = 2;
     /** KVM_PIT_SPEAKER_DUMMY: the PIT answers port 0x61 so the guest's speaker probing does not exit. */
     private static final int PIT_SPEAKER_DUMMY = 1;
 
@@ -56,7 +63,7 @@ final class X86IrqChip implements IrqChip {
     public synchronized Irq allocate(IrqUse use) {
         return switch (use) {
             case SERIAL -> new Irq(SERIAL_IRQ, SERIAL_IRQ, SERIAL_IRQ, false);
-            case VIRTIO -> {
+            case VIRTIO, PCI_INTX -> {
                 if (nextGsi > LAST_DEVICE_GSI) {
                     throw new IllegalArgumentException("no free IOAPIC pin for another device (pins "
                             + FIRST_DEVICE_GSI + "-" + LAST_DEVICE_GSI + " are in use)");
@@ -71,6 +78,40 @@ final class X86IrqChip implements IrqChip {
     @Override
     public void finishAfterVcpus() {
         // The in-kernel PC chips need nothing after vCPU creation.
+    }
+
+    @Override
+    public boolean supportsMsi() {
+        return true;
+    }
+
+    /**
+     * KVM's own default table (virt/kvm/irqchip.c, x86): every GSI 0..23 on the IOAPIC pin of that number, and
+     * GSIs 0..15 also on the 8259s (0..7 master, 8..15 slave). Resent unchanged whenever MSI routes are added, so the
+     * wired interrupts behave exactly as on a VM that never set a table.
+     */
+    @Override
+    public List<GsiRoute> defaultRoutes() {
+        List<GsiRoute> routes = new ArrayList<>();
+        for (int gsi = 0; gsi <= LAST_DEVICE_GSI; gsi++) {
+            routes.add(new GsiRoute.IrqchipPin(gsi, IRQCHIP_IOAPIC, gsi));
+            if (gsi < 16) {
+                routes.add(new GsiRoute.IrqchipPin(gsi, gsi < 8 ? IRQCHIP_PIC_MASTER : IRQCHIP_PIC_SLAVE, gsi % 8));
+            }
+        }
+        return routes;
+    }
+
+    /** MSIs are numbered after the IOAPIC's 24 pins. */
+    @Override
+    public int firstMsiGsi() {
+        return LAST_DEVICE_GSI + 1;
+    }
+
+    /** x86 MSIs go to the local APICs by address (0xFEEx_xxxx, destination in bits 12-19) and vector in data. */
+    @Override
+    public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
+        return new GsiRoute.Msi(gsi, address, data, OptionalInt.empty());
     }
 
     @Override

@@ -27,7 +27,9 @@ import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmCapability;
@@ -76,6 +78,14 @@ public final class X86_64Architecture implements Architecture {
      * does by default on hardware-reduced ACPI without EFI (reboot_type BOOT_EFI falls back to BOOT_BIOS).
      */
     static final byte[] RESET_STUB = {(byte) 0xB0, (byte) 0xFE, (byte) 0xE6, 0x64, (byte) 0xF4, (byte) 0xEB, (byte) 0xFD};
+    /** q35: where the ECAM window starts, and the low RAM limit of machines too large to fit below it. */
+    static final long Q35_ECAM_BASE = 0xB000_0000L;
+    static final long Q35_LOW_RAM_LIMIT = 0x8000_0000L;
+    static final long Q35_MMIO32_BASE = 0xC000_0000L;
+    static final int PCI_MMIO64_SIZE_GIB = 32;
+    /** I/O BARs get ports 0xC000-0xFFFF, clear of every legacy PC port. */
+    static final long PCI_IO_BASE = 0xC000;
+    static final long PCI_IO_SIZE = 0x4000;
     /** The smallest machine: the kernel's decompression area alone needs tens of MiB. */
     static final long MIN_RAM = 64L << 20;
 
@@ -100,7 +110,19 @@ public final class X86_64Architecture implements Architecture {
     }
 
     @Override
-    public MemoryLayout memoryLayout(long ramBytes, int vcpus) {
+    public Map<String, MachineType> machineTypes() {
+        return Map.of("microvm", MachineType.MICROVM, "q35", MachineType.STANDARD);
+    }
+
+    /**
+     * microvm: RAM below 3 GiB, the rest from 4 GiB, virtio-mmio slots in the hole. q35 (the standard machine), as
+     * QEMU's q35 lays it out: RAM below 2 GiB when the machine has 2.75 GiB or more, else all of it low; the ECAM
+     * window at 0xB0000000 (256 buses); the 32-bit PCI window from 0xC0000000 up to the platform devices at
+     * 0xFEA00000; a 64-bit window of {@value #PCI_MMIO64_SIZE_GIB} GiB from the next GiB boundary after high RAM;
+     * ports 0xC000-0xFFFF for I/O BARs; configuration mechanism #1 at 0xCF8 too.
+     */
+    @Override
+    public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
         if (ramBytes < MIN_RAM) {
             throw new IllegalArgumentException("too little memory: " + (ramBytes >> 20) + " MiB (x86_64 needs at least "
                     + (MIN_RAM >> 20) + " MiB)");
@@ -108,14 +130,28 @@ public final class X86_64Architecture implements Architecture {
         if (vcpus < 1 || vcpus > AcpiPlatform.MAX_VCPUS) {
             throw new IllegalArgumentException("x86_64 supports 1.." + AcpiPlatform.MAX_VCPUS + " vCPUs, not " + vcpus);
         }
+        long lowLimit = type == MachineType.STANDARD
+                ? (ramBytes >= Q35_ECAM_BASE ? Q35_LOW_RAM_LIMIT : Q35_ECAM_BASE) : LOW_RAM_LIMIT;
         List<GuestMemory.Region> ram = new ArrayList<>(2);
-        long low = Math.min(ramBytes, LOW_RAM_LIMIT);
+        long low = Math.min(ramBytes, lowLimit);
         ram.add(new GuestMemory.Region(0, low));
         if (ramBytes > low) {
             ram.add(new GuestMemory.Region(LowMemoryMap.HIGH_RAM_START, ramBytes - low));
         }
-        return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
-                new MemoryLayout.SerialPlacement(BusKind.PIO, COM1_PORT, 0));
+        MemoryLayout.SerialPlacement serial = new MemoryLayout.SerialPlacement(BusKind.PIO, COM1_PORT, 0);
+        if (type == MachineType.MICROVM) {
+            return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS, serial);
+        }
+        GuestMemory.Region last = ram.get(ram.size() - 1);
+        long mmio64Base = Math.max(LowMemoryMap.HIGH_RAM_START, alignUp(last.guestAddress() + last.size(), 1L << 30));
+        PciLayout pci = new PciLayout(Q35_ECAM_BASE, 256, Optional.of(new PciLayout.Window(PCI_IO_BASE, PCI_IO_SIZE)),
+                new PciLayout.Window(Q35_MMIO32_BASE, GED_BASE - Q35_MMIO32_BASE),
+                Optional.of(new PciLayout.Window(mmio64Base, (long) PCI_MMIO64_SIZE_GIB << 30)), true);
+        return new MemoryLayout(ram, 0, VIRTIO_MMIO_SLOT_SIZE, 0, serial, Optional.of(pci));
+    }
+
+    private static long alignUp(long value, long alignment) {
+        return (value + alignment - 1) & -alignment;
     }
 
     @Override
@@ -233,6 +269,8 @@ public final class X86_64Architecture implements Architecture {
                 case DeviceDescription.VirtioMmio v -> virtio.add(
                         new AcpiPlatform.VirtioMmioSlot(v.base(), v.size(), v.irq().firmwareNumber()));
                 case DeviceDescription.PowerButton b -> button = Optional.of(powerButton(b, button.isPresent()));
+                case DeviceDescription.PciHostBridge p ->
+                        throw new IllegalArgumentException("the x86_64 ACPI tables cannot describe a PCI host bridge yet");
             }
         }
         return new AcpiPlatform(request.vcpus(), AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,

@@ -11,6 +11,7 @@ import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.arch.PowerButton;
@@ -194,7 +195,7 @@ public final class LightMachine implements AutoCloseable {
         if (maxVcpus > 0 && config.vcpus() > maxVcpus) {
             throw new IllegalArgumentException("-smp " + config.vcpus() + " exceeds the host KVM's limit of " + maxVcpus + " vCPUs");
         }
-        layout = arch.memoryLayout(config.memoryBytes(), config.vcpus());
+        layout = arch.memoryLayout(MachineType.MICROVM, config.memoryBytes(), config.vcpus());
         memory = GuestMemory.allocate(layout.ram(), config.dumpGuestCore());
         power = new GuestPower() {
             @Override

@@ -30,8 +30,19 @@ public interface Architecture {
     /** KVM capabilities without which this architecture cannot build a machine. */
     List<KvmCapability> requiredCapabilities();
 
-    /** The guest-physical map for a machine of this size; rejects sizes the architecture cannot lay out. */
-    MemoryLayout memoryLayout(long ramBytes, int vcpus);
+    /**
+     * The machine types this architecture lays out, by the names {@code -machine} takes (QEMU's and StratoVirt's:
+     * {@code microvm}; {@code q35} for x86_64's standard machine).
+     */
+    default java.util.Map<String, MachineType> machineTypes() {
+        return java.util.Map.of("microvm", MachineType.MICROVM);
+    }
+
+    /**
+     * The guest-physical map for a machine of this type and size; rejects types not in {@link #machineTypes()} and
+     * sizes the architecture cannot lay out. A standard machine's layout has a {@link MemoryLayout#pci()}.
+     */
+    MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus);
 
     /** The machine-type word for KVM_CREATE_VM. */
     long vmType(Kvm kvm, MemoryLayout layout);

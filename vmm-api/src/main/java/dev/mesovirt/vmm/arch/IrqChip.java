@@ -20,4 +20,34 @@ public interface IrqChip {
 
     /** A short description for logs, e.g. "KVM IRQCHIP (PIC, IOAPIC, LAPIC) + PIT". */
     String description();
+
+    /**
+     * Whether the controller takes message-signalled interrupts (PCI MSI and MSI-X) through KVM's GSI routing: then
+     * {@link #defaultRoutes}, {@link #firstMsiGsi} and {@link #msiRoute} describe how.
+     */
+    default boolean supportsMsi() {
+        return false;
+    }
+
+    /**
+     * The routes KVM gives this controller's wired interrupts by default. KVM_SET_GSI_ROUTING replaces the whole
+     * table, so a machine that adds MSI routes sends these along with them.
+     */
+    default java.util.List<dev.mesovirt.vmm.kvm.GsiRoute> defaultRoutes() {
+        return java.util.List.of();
+    }
+
+    /** The first GSI that no wired interrupt uses, from which MSI routes are numbered. */
+    default int firstMsiGsi() {
+        throw new IllegalStateException(description() + " takes no MSIs");
+    }
+
+    /**
+     * The route for an MSI message, as the device wrote it into its MSI or MSI-X capability: {@code address} and
+     * {@code data}, with the requester's {@code deviceId} (bus, device, function) where the controller needs it
+     * (arm64's ITS).
+     */
+    default dev.mesovirt.vmm.kvm.GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
+        throw new IllegalStateException(description() + " takes no MSIs");
+    }
 }

@@ -5,5 +5,7 @@ public enum IrqUse {
     SERIAL,
     VIRTIO,
     /** The {@link PowerButton}'s event. */
-    POWER_BUTTON
+    POWER_BUTTON,
+    /** One of a PCI host bridge's four INTx lines (level-triggered, shared). */
+    PCI_INTX
 }

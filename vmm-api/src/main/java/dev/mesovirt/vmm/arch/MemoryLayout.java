@@ -2,29 +2,39 @@ package dev.mesovirt.vmm.arch;
 
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * An architecture's guest-physical map for one machine: where RAM lies (possibly split around holes), the window
- * of virtio-mmio slots, and where the first UART sits.
+ * of virtio-mmio slots (the microVM's), the PCI host bridge (the standard machine's), and where the first UART sits.
  *
  * @param ram the RAM regions, ascending
  * @param virtioMmioBase guest-physical address of virtio-mmio slot 0
  * @param virtioMmioSlotSize bytes per slot (0x200 is the virtio-mmio register block rounded up)
- * @param virtioMmioSlots how many slots the window holds
+ * @param virtioMmioSlots how many slots the window holds (0: none)
  * @param serial where the 16550 UART is
+ * @param pci the PCI Express host bridge's windows, on a standard machine
  */
 public record MemoryLayout(
         List<GuestMemory.Region> ram,
         long virtioMmioBase,
         long virtioMmioSlotSize,
         int virtioMmioSlots,
-        SerialPlacement serial) {
+        SerialPlacement serial,
+        Optional<PciLayout> pci) {
 
     public MemoryLayout {
         ram = List.copyOf(ram);
         if (ram.isEmpty()) {
             throw new IllegalArgumentException("a machine needs RAM");
         }
+        java.util.Objects.requireNonNull(pci, "pci");
+    }
+
+    /** A layout without PCI (a microVM's). */
+    public MemoryLayout(List<GuestMemory.Region> ram, long virtioMmioBase, long virtioMmioSlotSize, int virtioMmioSlots,
+            SerialPlacement serial) {
+        this(ram, virtioMmioBase, virtioMmioSlotSize, virtioMmioSlots, serial, Optional.empty());
     }
 
     /** The guest-physical address of virtio-mmio slot {@code index}. */

@@ -15,6 +15,8 @@ public final class Layouts {
     public static final int IRQ_ROUTING_HEADER_SIZE = 8;
     /** struct kvm_irq_routing_entry: gsi u32, type u32, flags u32, pad u32, union of 32 bytes. */
     public static final int IRQ_ROUTING_ENTRY_SIZE = 48;
+    /** Offset of the entry's union u (irqchip, msi, ...). */
+    public static final int IRQ_ROUTING_ENTRY_UNION = 16;
     /** struct kvm_irqfd: fd u32, gsi u32, flags u32, resamplefd u32, pad[16]. */
     public static final int IRQFD_SIZE = 32;
     /** struct kvm_ioeventfd: datamatch u64, addr u64, len u32, fd s32, flags u32, pad[36]. */

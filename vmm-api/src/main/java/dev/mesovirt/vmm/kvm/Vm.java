@@ -4,6 +4,9 @@ import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import dev.mesovirt.vmm.sys.EventFd;
 import dev.mesovirt.vmm.sys.Sys;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
 
 /** A KVM virtual machine: memory slots, interrupt lines, irqfd, ioeventfd, devices and vCPU creation. */
 public final class Vm implements AutoCloseable {
@@ -12,6 +15,9 @@ public final class Vm implements AutoCloseable {
     private static final int IOEVENTFD_FLAG_DATAMATCH = 1;
     private static final int IOEVENTFD_FLAG_PIO = 2;
     private static final int IOEVENTFD_FLAG_DEASSIGN = 4;
+    static final int IRQ_ROUTING_IRQCHIP = 1;
+    static final int IRQ_ROUTING_MSI = 2;
+    static final int MSI_VALID_DEVID = 1;
 
     private final Kvm kvm;
     private final int fd;
@@ -111,6 +117,47 @@ public final class Vm implements AutoCloseable {
             m.setInt(24, flags);
             Sys.ioctl(fd, KvmIoctls.IOEVENTFD, m, "KVM_IOEVENTFD");
         }
+    }
+
+    /**
+     * KVM_SET_GSI_ROUTING: replaces the VM's whole GSI routing table (the in-kernel controller's default routes
+     * included, so a caller that adds MSI routes passes those too; see {@code IrqChip.defaultRoutes}).
+     */
+    public void setGsiRouting(List<GsiRoute> routes) {
+        ByteBuffer table = encodeRouting(routes);
+        try (Memory m = new Memory(table.capacity())) {
+            m.write(0, table.array(), 0, table.capacity());
+            Sys.ioctl(fd, KvmIoctls.SET_GSI_ROUTING, m, "KVM_SET_GSI_ROUTING(" + routes.size() + " routes)");
+        }
+    }
+
+    /** {@code struct kvm_irq_routing} with its entries, as the kernel reads it (offsets: linux/kvm.h). */
+    static ByteBuffer encodeRouting(List<GsiRoute> routes) {
+        ByteBuffer b = ByteBuffer.allocate(Layouts.IRQ_ROUTING_HEADER_SIZE + routes.size() * Layouts.IRQ_ROUTING_ENTRY_SIZE)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0, routes.size()); // nr; flags 0
+        int at = Layouts.IRQ_ROUTING_HEADER_SIZE;
+        for (GsiRoute r : routes) {
+            b.putInt(at, r.gsi());
+            int u = at + Layouts.IRQ_ROUTING_ENTRY_UNION;
+            switch (r) {
+                case GsiRoute.IrqchipPin p -> {
+                    b.putInt(at + 4, IRQ_ROUTING_IRQCHIP);
+                    b.putInt(u, p.irqchip());
+                    b.putInt(u + 4, p.pin());
+                }
+                case GsiRoute.Msi msi -> {
+                    b.putInt(at + 4, IRQ_ROUTING_MSI);
+                    b.putInt(at + 8, msi.deviceId().isPresent() ? MSI_VALID_DEVID : 0);
+                    b.putInt(u, (int) msi.address());
+                    b.putInt(u + 4, (int) (msi.address() >>> 32));
+                    b.putInt(u + 8, msi.data());
+                    b.putInt(u + 12, msi.deviceId().orElse(0));
+                }
+            }
+            at += Layouts.IRQ_ROUTING_ENTRY_SIZE;
+        }
+        return b;
     }
 
     /** KVM_CREATE_DEVICE: an in-kernel device such as the arm64 vGIC or the riscv64 AIA. */

@@ -18,6 +18,17 @@ class UapiLayoutTest {
         expect(c, ours, "sizeof(struct kvm_irq_level)", Layouts.IRQ_LEVEL_SIZE);
         expect(c, ours, "sizeof(struct kvm_irq_routing)", Layouts.IRQ_ROUTING_HEADER_SIZE);
         expect(c, ours, "sizeof(struct kvm_irq_routing_entry)", Layouts.IRQ_ROUTING_ENTRY_SIZE);
+        expect(c, ours, "offsetof(struct kvm_irq_routing_entry, u)", Layouts.IRQ_ROUTING_ENTRY_UNION);
+        expect(c, ours, "offsetof(struct kvm_irq_routing_entry, type)", 4);
+        expect(c, ours, "offsetof(struct kvm_irq_routing_entry, flags)", 8);
+        expect(c, ours, "offsetof(struct kvm_irq_routing_entry, u.irqchip.pin)", Layouts.IRQ_ROUTING_ENTRY_UNION + 4);
+        expect(c, ours, "offsetof(struct kvm_irq_routing_entry, u.msi.address_hi)", Layouts.IRQ_ROUTING_ENTRY_UNION + 4);
+        expect(c, ours, "offsetof(struct kvm_irq_routing_entry, u.msi.data)", Layouts.IRQ_ROUTING_ENTRY_UNION + 8);
+        expect(c, ours, "offsetof(struct kvm_irq_routing_entry, u.msi.devid)", Layouts.IRQ_ROUTING_ENTRY_UNION + 12);
+        expect(c, ours, "offsetof(struct kvm_irq_routing, entries)", Layouts.IRQ_ROUTING_HEADER_SIZE);
+        expect(c, ours, "KVM_IRQ_ROUTING_IRQCHIP", Vm.IRQ_ROUTING_IRQCHIP);
+        expect(c, ours, "KVM_IRQ_ROUTING_MSI", Vm.IRQ_ROUTING_MSI);
+        expect(c, ours, "KVM_MSI_VALID_DEVID", Vm.MSI_VALID_DEVID);
         expect(c, ours, "sizeof(struct kvm_irqfd)", Layouts.IRQFD_SIZE);
         expect(c, ours, "sizeof(struct kvm_ioeventfd)", Layouts.IOEVENTFD_SIZE);
         expect(c, ours, "offsetof(struct kvm_ioeventfd, fd)", 20);
