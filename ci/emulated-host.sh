@@ -9,16 +9,17 @@
 # ~/.m2 and /work/main/* are visible without building a root file system.
 # aarch64: QEMU's virt board with EL2 (virtualization=on) and a GICv3 runs Debian 13 "trixie"'s arm64 kernel, which
 # has KVM built in. Its programs cannot come from this x86_64 machine, so an arm64 userland (JDK 21, bash, busybox)
-# is built from trixie's packages into the cache and shared over 9p; ci/host/init-aarch64.sh composes a root from it
+# is built from trixie's packages into the cache and shared over 9p; ci/host/init-foreign.sh composes a root from it
 # plus this machine's non-system directories (/work, /root, ...) at their usual paths. JAVA_HOME is the arm64 JDK.
 # riscv64: QEMU's virt board with the H extension and the AIA (APLIC + IMSIC, 7 guest interrupt files so that KVM can
 # use hardware-accelerated IMSICs) runs trixie's riscv64 kernel (KVM as a module). Debian 12's QEMU 7.2 hangs with
 # aia=aplic-imsic, so QEMU 10 comes from trixie's amd64 packages, unpacked into the cache (no system install) and
-# run through trixie's own ld.so. The userland (JDK 21 riscv64) and init (ci/host/init-riscv64.sh) work as aarch64's.
+# run through trixie's own ld.so. The userland (JDK 21 riscv64) and init (ci/host/init-foreign.sh) work as aarch64's.
 #
 # Inside: cwd = the caller's cwd, MESOVIRT_IN_EMULATED_HOST=1, stdin /dev/null, / read-only except fresh (empty)
-# tmpfs on /tmp, /run and /dev/shm. SCRIPT runs with bash. A SCRIPT under /tmp or /run is copied to a run dir in the
-# cache first (it would be invisible inside); its sibling files are NOT copied.
+# tmpfs on /tmp, /run and /dev/shm. The caller's cwd, SCRIPT's directory, the cache and HOME are visible at their own
+# paths wherever they are (also below /tmp, or below a system directory on arm64/riscv64). SCRIPT runs with bash; one
+# lying directly in /tmp or /run is copied to a run dir in the cache first (its sibling files are NOT copied).
 #
 # Environment:
 #   MESOVIRT_CACHE         cache root (default ~/.cache/mesovirt); must not be under /tmp or /run
@@ -27,7 +28,7 @@
 #   MESOVIRT_HOST_LOG      console log file (default <cache>/host/<arch>/logs/<time>-<pid>.log; last 20 kept)
 #   MESOVIRT_HOST_QUIET=1  do not stream the console; print its tail only on failure
 #   MESOVIRT_HOST_OUT      a directory of this machine mounted READ-WRITE at the same path inside (optional);
-#                          the only way to get files out besides the console
+#                          the only way to get files out besides the console (its files are not cached inside)
 #   MESOVIRT_HOST_APPEND   extra host kernel command-line arguments
 #   MESOVIRT_HOST_QEMU_ARGS  extra arguments for the outer QEMU (word-split), for debugging
 #   MESOVIRT_HOST_NOLOCK=1 do not wait for other emulated hosts (by default one runs at a time, see below)
@@ -35,10 +36,11 @@
 #   MESOVIRT_HOST_EXTRA_PKGS  aarch64/riscv64: more trixie packages for the userland, with their dependencies but no
 #                          recommends, e.g. "qemu-system-arm" (a nested QEMU for benchmarks); they go into a userland
 #                          of their own (<cache>/host/<arch>/userland+PKG+...), so the default one stays as it is
-# All MESOVIRT_* variables, JAVA_HOME, MAVEN_OPTS, JAVA_TOOL_OPTIONS, LANG and HOME are passed to SCRIPT.
+# All MESOVIRT_* variables, JAVA_HOME, MAVEN_OPTS, JAVA_TOOL_OPTIONS, CI, LANG and HOME are passed to SCRIPT.
 #
-# Exit code: SCRIPT's (from the HOST-RC=<n> console marker); 125 when the host did not boot, has no /dev/kvm, or
-# timed out (no marker); 2 for usage errors and unsupported architectures.
+# Exit code: SCRIPT's (from the HOST-RC=<n> console marker); 125 when the host itself failed (did not boot, has no
+# /dev/kvm, crashed or timed out: no marker), which callers may retry; 2 for usage errors, unsupported architectures
+# and set-up errors of the caller's making (HOST-SETUP-FAILED: a directory the host cannot show, ...).
 set -euo pipefail
 # The whole script is one { ... } block: bash then parses all of it before running any of it. Without this, editing
 # this file while a (long) run is in progress makes bash go on reading the NEW file at the old byte offset (seen:
@@ -82,8 +84,8 @@ case $ARCH in
     MV_FOREIGN="trixie arm64"         # trixie: JDK 21 (bookworm's arm64 userland has only JDK 17)
     KERNEL_META=linux-image-arm64     # KVM, the vGIC, virtio-pci and the PL011 console are built in
     BUSYBOX_PKG=busybox-static
-    HOST_MODULES="9pnet_virtio 9p virtio-rng tun bridge vhost_net vhost_vsock"
-    HOST_INIT=$MV_CI_DIR/host/init-aarch64.sh
+    HOST_MODULES="9pnet_virtio 9p overlay virtio-rng tun bridge vhost_net vhost_vsock"
+    HOST_INIT=$MV_CI_DIR/host/init-foreign.sh
     # The userland the script runs in: the JDK and what it needs (as verified in shared/emulated-hosts/aarch64).
     USERLAND_PKGS="openjdk-21-jre-headless libc6 libgcc-s1 libstdc++6 zlib1g bash libtinfo6 busybox-static"
     USERLAND_JAVA_HOME=/usr/lib/jvm/java-21-openjdk-arm64
@@ -93,8 +95,8 @@ case $ARCH in
     MV_FOREIGN="trixie riscv64"
     KERNEL_META=linux-image-riscv64   # APLIC, IMSIC, virtio-pci and the 8250 console built in; kvm is a module
     BUSYBOX_PKG=busybox-static
-    HOST_MODULES="kvm 9pnet_virtio 9p virtio-rng"
-    HOST_INIT=$MV_CI_DIR/host/init-riscv64.sh
+    HOST_MODULES="kvm 9pnet_virtio 9p overlay virtio-rng"
+    HOST_INIT=$MV_CI_DIR/host/init-foreign.sh
     USERLAND_PKGS="openjdk-21-jre-headless libc6 libgcc-s1 libstdc++6 zlib1g bash libtinfo6 busybox-static"
     USERLAND_JAVA_HOME=/usr/lib/jvm/java-21-openjdk-riscv64
     ;;
@@ -162,7 +164,7 @@ $KPKG=$KVER
 $BUSYBOX_PKG=$BBVER
 modules=$HOST_MODULES
 userland=$USERLAND_STAMP
-init.sh sha256=$(mv_sha256 "$INIT")
+init.sh sha256=$(mv_sha256 "$INIT" "$MV_CI_DIR/host/common.sh")
 builder sha256=$(mv_sha256 "$0" "$MV_CI_DIR/lib.sh")"
 
 host_ready() {
@@ -221,6 +223,7 @@ if ! host_ready; then
     mkdir -p "$ROOT"/{bin,proc,sys,dev,host,modules}
     cp "$BB_DIR/bin/busybox" "$ROOT/bin/busybox"
     cp "$INIT" "$ROOT/init"
+    cp "$MV_CI_DIR/host/common.sh" "$ROOT/common.sh"
     chmod 755 "$ROOT/init" "$ROOT/bin/busybox"
     mv_add_console_node "$ROOT"
     for m in $HOST_MODULES; do add_module "$m"; done
@@ -313,19 +316,26 @@ trap 'exit 143' TERM
 find "$HOSTDIR/runs" -mindepth 1 -maxdepth 1 -mtime +1 -exec rm -rf {} + 2>/dev/null || true
 
 SCRIPT_ABS=$(readlink -f "$SCRIPT")
-case $SCRIPT_ABS in
-  /tmp/*|/run/*) cp "$SCRIPT_ABS" "$RUNDIR/$(basename "$SCRIPT_ABS")"; SCRIPT_ABS=$RUNDIR/$(basename "$SCRIPT_ABS") ;;
-esac
 CWD=$(pwd -P)
-case $CWD/ in
-  /tmp/*|/run/*) mv_log "WARNING: cwd $CWD is under /tmp or /run; inside the emulated host it will not exist (starting in /)"; CWD=/ ;;
+# The directories that must be visible at their own paths inside, wherever this machine has them (the host's init
+# shows each one that its root would otherwise hide, e.g. under its fresh /tmp or, on arm64/riscv64, under a system
+# directory of its userland): the caller's cwd, the script's project, the cache and HOME.
+PATHS="$CWD
+$MV_CACHE"
+[ -d "$HOME" ] && PATHS="$PATHS
+$(cd "$HOME" && pwd -P)"
+case ${SCRIPT_ABS%/*} in
+  /tmp|/run) # a loose script in /tmp itself: copied (the host's /tmp is its own); its siblings are not
+    cp "$SCRIPT_ABS" "$RUNDIR/$(basename "$SCRIPT_ABS")"; SCRIPT_ABS=$RUNDIR/$(basename "$SCRIPT_ABS") ;;
+  *) PATHS="$PATHS
+${SCRIPT_ABS%/*}" ;;
 esac
 
 OUT_SHARE=
 if [ -n "${MESOVIRT_HOST_OUT:-}" ]; then
   mkdir -p "$MESOVIRT_HOST_OUT"
   OUT_SHARE=$(cd "$MESOVIRT_HOST_OUT" && pwd -P)
-  case $OUT_SHARE/ in /tmp/*|/run/*) mv_die "MESOVIRT_HOST_OUT must not be under /tmp or /run" 2 ;; esac
+  case $OUT_SHARE in /tmp|/run) mv_die "MESOVIRT_HOST_OUT must be a directory below /tmp or /run, not $OUT_SHARE itself" 2 ;; esac
 fi
 
 {
@@ -334,7 +344,7 @@ fi
   printf 'export HOME=%q LANG=%q\n' "$HOME" "${LANG:-C.UTF-8}"
   for v in $(compgen -e); do
     case $v in
-      MESOVIRT_*|JAVA_HOME|MAVEN_OPTS|JAVA_TOOL_OPTIONS) [ "$v" = MESOVIRT_IN_EMULATED_HOST ] || printf 'export %s=%q\n' "$v" "${!v}" ;;
+      MESOVIRT_*|JAVA_HOME|MAVEN_OPTS|JAVA_TOOL_OPTIONS|CI) [ "$v" = MESOVIRT_IN_EMULATED_HOST ] || printf 'export %s=%q\n' "$v" "${!v}" ;;
     esac
   done
   [ -n "$OUT_SHARE" ] && printf 'export MESOVIRT_HOST_OUT=%q\n' "$OUT_SHARE"
@@ -348,7 +358,7 @@ fi
 b64() { printf '%s' "$1" | base64 -w0; }
 CONSOLE=ttyS0
 [ "$ARCH" = aarch64 ] && CONSOLE=ttyAMA0
-APPEND="console=$CONSOLE panic=-1 quiet host.run=$(b64 "$RUNDIR/wrapper.sh") host.cwd=$(b64 "$CWD")"
+APPEND="console=$CONSOLE panic=-1 quiet host.run=$(b64 "$RUNDIR/wrapper.sh") host.cwd=$(b64 "$CWD") host.paths=$(b64 "$PATHS")"
 [ -n "$OUT_SHARE" ] && APPEND="$APPEND host.out=$(b64 "$OUT_SHARE")"
 [ -n "${MESOVIRT_HOST_APPEND:-}" ] && APPEND="$APPEND $MESOVIRT_HOST_APPEND"
 
@@ -411,7 +421,12 @@ show_tail() {
 RC=$(tr -d '\r' < "$LOG" | sed -n 's/^HOST-RC=\([0-9][0-9]*\)$/\1/p' | tail -n 1)
 if [ -z "$RC" ]; then
   show_tail
-  if grep -q '^HOST: no /dev/kvm' "$LOG"; then
+  if grep -q '^HOST-SETUP-FAILED:' "$LOG"; then
+    # The host came up but cannot do what was asked (a directory it cannot show, ...): the caller's problem, not a
+    # dead host, so not 125 (which callers retry).
+    mv_log "ERROR: $(tr -d '\r' < "$LOG" | sed -n 's/^HOST-SETUP-FAILED: //p' | head -n 1) (emulated host set-up; log $LOG)"
+    exit 2
+  elif grep -q '^HOST: no /dev/kvm' "$LOG"; then
     mv_log "ERROR: HOST: no /dev/kvm (KVM did not come up in the emulated host; see $LOG)"
   elif [ "$QRC" = 124 ] || [ "$QRC" = 137 ]; then
     mv_log "ERROR: emulated host timed out after ${TIMEOUT}s (MESOVIRT_HOST_TIMEOUT) without a HOST-RC marker; log $LOG"

@@ -3,10 +3,12 @@ package dev.mesovirt.jmh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.mesovirt.vmm.kvm.KvmAvailability;
+import dev.mesovirt.vmm.kvm.RequiresKvm;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** ExitPathBenchmark's guest and loop (Mesovirt's VcpuLoop) on this machine's /dev/kvm. */
+@RequiresKvm
 class ExitLoopTest {
     @ParameterizedTest
     @EnumSource(RealModeGuest.Kind.class)

@@ -55,11 +55,16 @@ class RiscvKvmTest {
     @Test
     void valuesMatchTheRiscv64UapiHeaders() throws Exception {
         Optional<Path> headers = riscv64Uapi();
-        if (headers.isEmpty() && "true".equalsIgnoreCase(System.getenv("CI"))
-                && "true".equalsIgnoreCase(System.getenv("MESOVIRT_REQUIRE_RISCV64_UAPI"))) {
-            fail("no riscv64 uapi headers");
+        // Under CI the headers are there (ci/test.sh fetches them: ci/uapi-headers.sh): never skip this check there.
+        boolean ci = "true".equals(System.getenv("CI"));
+        String why = "no riscv64 uapi headers (export $(bash ci/uapi-headers.sh), or set MESOVIRT_RISCV64_UAPI)";
+        if (ci && headers.isEmpty()) {
+            fail(why);
         }
-        assumeTrue(headers.isPresent(), "no riscv64 uapi headers (set MESOVIRT_RISCV64_UAPI or run ci/guest-image.sh riscv64)");
+        assumeTrue(headers.isPresent(), why);
+        if (ci && !Files.isExecutable(Path.of("/usr/bin/gcc"))) {
+            fail("no gcc");
+        }
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/gcc")), "no gcc");
         Map<String, Long> expected = new LinkedHashMap<>();
         Map<String, String> expr = new LinkedHashMap<>();

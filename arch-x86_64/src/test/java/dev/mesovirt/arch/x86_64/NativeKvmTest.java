@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.jna.Memory;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmAvailability;
+import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.Layouts;
 import dev.mesovirt.vmm.kvm.Vcpu;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * directions, HLT, guest writes landing in a memory slot, an ioeventfd consuming a write without an exit,
  * register round trips and a kick out of a guest that spins forever.
  */
+@RequiresKvm
 class NativeKvmTest {
     private static final long CODE = 0x1000;
 

@@ -14,11 +14,13 @@ import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.arch.PowerButton;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmAvailability;
+import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.kvm.KvmIoctls;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.sys.Ioctls;
@@ -29,6 +31,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The x86_64 power button as the machine wires it: interrupt, platform device, firmware description. */
+@RequiresKvm
 class X86PowerButtonTest {
     private static final X86_64Architecture ARCH = new X86_64Architecture();
     /** struct kvm_irqchip: chip_id, pad, then a 512-byte union (asm/kvm.h). */
@@ -80,7 +83,7 @@ class X86PowerButtonTest {
     @Test
     void thePowerButtonDrivesIrq9OnTheInKernelIoapic() {
         KvmAvailability.require();
-        MemoryLayout layout = ARCH.memoryLayout(256L << 20, 1);
+        MemoryLayout layout = ARCH.memoryLayout(MachineType.MICROVM, 256L << 20, 1);
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(0)) {
             IrqChip chip = ARCH.createIrqChip(vm, layout, 1);
             assertEquals(new Irq(9, 9, 9, true), chip.allocate(IrqUse.POWER_BUTTON));

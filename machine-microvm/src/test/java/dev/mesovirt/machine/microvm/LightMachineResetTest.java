@@ -16,16 +16,18 @@ import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.arch.PowerButton;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmAvailability;
 import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +44,7 @@ import org.junit.jupiter.api.Test;
  * (0xFFFFFFF0 in real mode) with no register set-up at all, so the "firmware" is 13 bytes of code there that report
  * a RAM byte on port 0x80, overwrite it, and spin. A reset must run that code again on a new VM, with RAM zeroed.
  */
+@RequiresKvm
 class LightMachineResetTest {
     private static final long RESET_PAGE = 0xFFFF_0000L;
     private static final long RESET_VECTOR = 0xFFFF_FFF0L;
@@ -63,11 +66,7 @@ class LightMachineResetTest {
     void needKvmOnX86() {
         String arch = System.getProperty("os.arch");
         assumeTrue("amd64".equals(arch) || "x86_64".equals(arch), "the test firmware is x86 real-mode code");
-        boolean kvm = Files.isReadable(Path.of(Kvm.DEFAULT_PATH)) && Files.isWritable(Path.of(Kvm.DEFAULT_PATH));
-        if ("true".equals(System.getenv("CI"))) {
-            assertTrue(kvm, "CI=true but /dev/kvm is not usable: KVM tests must run in CI");
-        }
-        assumeTrue(kvm, "/dev/kvm is not usable here");
+        KvmAvailability.require();
     }
 
     @Test
@@ -143,7 +142,7 @@ class LightMachineResetTest {
         }
 
         @Override
-        public MemoryLayout memoryLayout(long ramBytes, int vcpus) {
+        public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
             return new MemoryLayout(List.of(new GuestMemory.Region(0, ramBytes), new GuestMemory.Region(RESET_PAGE,
                     0x1_0000)), 0xD000_0000L, 0x200, 0, new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0));
         }

@@ -1,21 +1,40 @@
 package dev.mesovirt.vmm.kvm;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Tests that need /dev/kvm skip without it on a developer machine, but fail under CI (CI=true). */
+/**
+ * Tests that need {@code /dev/kvm} ({@link RequiresKvm}) fail without it under CI ({@code CI=true}) and skip on a
+ * developer's machine, saying what was found and how to run them anyway.
+ */
 public final class KvmAvailability {
     private KvmAvailability() {}
 
     public static void require() {
-        boolean present = Files.isReadable(Path.of(Kvm.DEFAULT_PATH)) && Files.isWritable(Path.of(Kvm.DEFAULT_PATH));
-        if ("true".equals(System.getenv("CI"))) {
-            assertTrue(present, "CI=true but /dev/kvm is not usable: KVM tests must run in CI");
-        } else {
-            assumeTrue(present, "/dev/kvm is not usable here");
+        Path dev = Path.of(Kvm.DEFAULT_PATH);
+        String found = found(dev);
+        if (found == null) {
+            return;
         }
+        String why = found + ": this test needs a usable " + dev
+                + "; bash ci/kvm-jobs.sh unit runs the KVM tests here or, without one, in the emulated x86_64 KVM host";
+        if ("true".equals(System.getenv("CI"))) {
+            fail("CI=true and " + why);
+        }
+        assumeTrue(false, why);
+    }
+
+    /** What is wrong with {@code dev} ("no /dev/kvm", ...), or null when it can be opened for reading and writing. */
+    static String found(Path dev) {
+        if (!Files.exists(dev)) {
+            return "no " + dev;
+        }
+        if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
+            return dev + " is not readable and writable by this user";
+        }
+        return null;
     }
 }
