@@ -36,6 +36,7 @@
 #   MESOVIRT_HOST_EXTRA_PKGS  aarch64/riscv64: more trixie packages for the userland, with their dependencies but no
 #                          recommends, e.g. "qemu-system-arm" (a nested QEMU for benchmarks); they go into a userland
 #                          of their own (<cache>/host/<arch>/userland+PKG+...), so the default one stays as it is
+#   MESOVIRT_HOST_ENV      names of more variables to pass to SCRIPT (space separated), e.g. "JMH_ARGS EXITS"
 # All MESOVIRT_* variables, JAVA_HOME, MAVEN_OPTS, JAVA_TOOL_OPTIONS, CI, LANG and HOME are passed to SCRIPT.
 #
 # Exit code: SCRIPT's (from the HOST-RC=<n> console marker); 125 when the host itself failed (did not boot, has no
@@ -346,6 +347,10 @@ fi
     case $v in
       MESOVIRT_*|JAVA_HOME|MAVEN_OPTS|JAVA_TOOL_OPTIONS|CI) [ "$v" = MESOVIRT_IN_EMULATED_HOST ] || printf 'export %s=%q\n' "$v" "${!v}" ;;
     esac
+  done
+  for v in ${MESOVIRT_HOST_ENV:-}; do
+    [[ $v =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || mv_die "MESOVIRT_HOST_ENV: '$v' is not a variable name" 2
+    [ -n "${!v+set}" ] && printf 'export %s=%q\n' "$v" "${!v}"
   done
   [ -n "$OUT_SHARE" ] && printf 'export MESOVIRT_HOST_OUT=%q\n' "$OUT_SHARE"
   # The caller's JDK is an x86_64 one; in the aarch64 host only the userland's arm64 JDK runs.

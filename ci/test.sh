@@ -17,8 +17,9 @@ bash ci/install-deps.sh
 mv_kvm_probe
 echo "ci/test.sh: $MV_KVM_FOUND here; the KVM tests, the dist's training and the QMP comparison run $(mv_kvm_where "$MV_KVM_TINY")"
 start=$SECONDS
-# shellcheck disable=SC2046
-export $(bash ci/uapi-headers.sh)
+uapi=$(bash ci/uapi-headers.sh)
+# shellcheck disable=SC2086
+export $uapi
 mvn -B -ntp verify -DexcludedGroups=kvm
 echo "ci/test.sh: mvn verify took $((SECONDS - start)) s"
 # An emulated-host job whose host itself died (exit 125: TCG emulating nested virtualization occasionally resets
