@@ -282,7 +282,8 @@ public final class PciHeader {
         }
     }
 
-    static boolean overlaps(int offset, int size, int reg, int regSize) {
+    /** Whether an access of {@code size} bytes at {@code offset} touches the register of {@code regSize} at {@code reg}. */
+    public static boolean overlaps(int offset, int size, int reg, int regSize) {
         return offset < reg + regSize && reg < offset + size;
     }
 
