@@ -12,56 +12,14 @@
 # Prints the nested boot times, ends with "N passed, M failed"; exit status 0 only if all pass. A failing case prints
 # the end of its console; MESOVIRT_TEST_VERBOSE=1 prints every case's whole console.
 set -uo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-MESOVIRT=$ROOT/cli/target/dist/bin/mesovirt
-CASE_TIMEOUT=${MESOVIRT_CASE_TIMEOUT:-600}
-
-if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
-  [ -x "$MESOVIRT" ] || { echo "aarch64 tests: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
-  T0=$(date +%s.%N)
-  bash "$ROOT/ci/guest-image.sh" aarch64 >/dev/null || exit 2
-  bash "$ROOT/ci/emulated-host.sh" aarch64 "$HERE/aarch64-boot.sh" "$@"
-  rc=$?
-  echo "aarch64 tests: exit code $rc, $(awk -v s="$T0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s wall in all"
-  exit "$rc"
-fi
+CASE_TIMEOUT=600
+. "$(dirname "$0")/lib.sh"
+tests_enter aarch64 "aarch64 tests" "$TESTS_DIR/aarch64-boot.sh" "$@"
 
 # ---- inside the emulated arm64 host -------------------------------------------------------------------------------
-IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/aarch64
-WORK=$(mktemp -d /tmp/mesovirt-tests.XXXXXX)
-PASSED=0 FAILED=0 FAILURES=""
-
-now() { date +%s.%N; }
-secs() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
-
-run_vm() { # LOG ARGS...: mesovirt with stdin from /dev/null, console and stderr into LOG; sets RC and SECS
-  local log=$1; shift
-  local t; t=$(now)
-  timeout "$CASE_TIMEOUT" "$MESOVIRT" "$@" </dev/null >"$log" 2>&1
-  RC=$?
-  SECS=$(secs "$t")
-}
-check() { # LOG DESCRIPTION COMMAND...
-  local log=$1 what=$2; shift 2
-  if ! "$@"; then CASE_OK=0; echo "  expected: $what"; fi
-}
-has() { tr -d '\r' < "$1" | grep -q -- "$2"; }
-begin() { CASE=$1; CASE_OK=1; echo "=== $CASE"; }
-finish() {
-  local log=$1
-  [ "${MESOVIRT_TEST_VERBOSE:-}" = 1 ] && tr -d '\r' < "$log" | sed 's/^/    | /'
-  if [ "$CASE_OK" = 1 ]; then
-    PASSED=$((PASSED + 1)); echo "--- PASS $CASE (${SECS}s, exit $RC)"
-  else
-    FAILED=$((FAILED + 1)); FAILURES="$FAILURES $CASE"
-    echo "--- FAIL $CASE (${SECS}s, exit $RC); console and log:"; tr -d '\r' < "$log" | sed 's/^/    | /' | tail -80
-  fi
-}
 
 case_smp2() {
-  # The command of issue 4, verbatim.
+  # The README's command, verbatim.
   begin smp2; local log=$WORK/$CASE.log
   MESOVIRT_LOG=info run_vm "$log" -machine microvm -kernel "$IMG/vmlinuz-generic" -initrd "$IMG/initrd-generic.gz" \
     -append "console=ttyS0" -m 256 -smp 2 -serial stdio
@@ -119,13 +77,5 @@ case_bad_kernel() {
   finish "$log"
 }
 
-ALL="smp2 smp1_512m_quiet reboot bad_kernel"
-CASES=${*:-$ALL}
-echo "aarch64 guest tests in the emulated host: $(uname -r), $(nproc) CPUs, host up $(uptime_s)s; JAVA_HOME=${JAVA_HOME:-}; cases: $CASES"
 [ -c /dev/kvm ] || { echo "aarch64 tests: no /dev/kvm"; exit 125; }
-for c in $CASES; do
-  "case_$c"
-done
-echo "aarch64 guest tests:${FAILURES:- none} failed"
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+run_cases "aarch64 guest tests" "smp2 smp1_512m_quiet reboot bad_kernel" "$@"

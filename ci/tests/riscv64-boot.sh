@@ -12,57 +12,15 @@
 # the guest's console markers and the exit code. Prints the nested boot times, ends with "N passed, M failed"; exit
 # status 0 only if all pass. A failing case prints the end of its console; MESOVIRT_TEST_VERBOSE=1 prints all.
 set -uo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-MESOVIRT=$ROOT/cli/target/dist/bin/mesovirt
-CASE_TIMEOUT=${MESOVIRT_CASE_TIMEOUT:-600}
-
-if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
-  [ -x "$MESOVIRT" ] || { echo "riscv64 tests: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
-  T0=$(date +%s.%N)
-  bash "$ROOT/ci/guest-image.sh" riscv64 >/dev/null || exit 2
-  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-900} bash "$ROOT/ci/emulated-host.sh" riscv64 "$HERE/riscv64-boot.sh" "$@"
-  rc=$?
-  echo "riscv64 tests: exit code $rc, $(awk -v s="$T0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s wall in all"
-  exit "$rc"
-fi
+CASE_TIMEOUT=600
+. "$(dirname "$0")/lib.sh"
+tests_enter riscv64 "riscv64 tests" "$TESTS_DIR/riscv64-boot.sh" "$@"
 
 # ---- inside the emulated riscv64 host -----------------------------------------------------------------------------
-IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/riscv64
 # The JVM under nested software emulation: C1 only and the serial GC start it ~35% faster (measured: a failing
 # `mesovirt` run 47 s -> 30 s on a loaded machine) and leave the two host CPUs to the vCPUs sooner.
 JOPTS=${MESOVIRT_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData}
 export MESOVIRT_JAVA_OPTS=$JOPTS
-WORK=$(mktemp -d /tmp/mesovirt-tests.XXXXXX)
-PASSED=0 FAILED=0 FAILURES=""
-
-now() { date +%s.%N; }
-secs() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
-uptime_s() { cut -d' ' -f1 /proc/uptime; }
-
-run_vm() { # LOG ARGS...: mesovirt with stdin from /dev/null, console and stderr into LOG; sets RC and SECS
-  local log=$1; shift
-  local t; t=$(now)
-  timeout "$CASE_TIMEOUT" "$MESOVIRT" "$@" </dev/null >"$log" 2>&1
-  RC=$?
-  SECS=$(secs "$t")
-}
-check() { # LOG DESCRIPTION COMMAND...
-  local log=$1 what=$2; shift 2
-  if ! "$@"; then CASE_OK=0; echo "  expected: $what"; fi
-}
-has() { tr -d '\r' < "$1" | grep -q -E -- "$2"; }
-begin() { CASE=$1; CASE_OK=1; echo "=== $CASE"; }
-finish() {
-  local log=$1
-  [ "${MESOVIRT_TEST_VERBOSE:-}" = 1 ] && tr -d '\r' < "$log" | sed 's/^/    | /'
-  if [ "$CASE_OK" = 1 ]; then
-    PASSED=$((PASSED + 1)); echo "--- PASS $CASE (${SECS}s, exit $RC)"
-  else
-    FAILED=$((FAILED + 1)); FAILURES="$FAILURES $CASE"
-    echo "--- FAIL $CASE (${SECS}s, exit $RC); console and log:"; tr -d '\r' < "$log" | sed 's/^/    | /' | tail -80
-  fi
-}
 kernel_time() { tr -d '\r' < "$1" | sed -n 's/^\[ *\([0-9.]*\)\] reboot: Power down.*/\1/p' | tail -1; }
 
 # The guest prints its interrupt lines of the AIA and the UART, and the kernel's own lines about them, through
@@ -152,13 +110,5 @@ case_bad_kernel() {
   finish "$log"
 }
 
-ALL="smp2 aia_emul virtio bad_kernel"
-CASES=${*:-$ALL}
-echo "riscv64 guest tests in the emulated host: $(uname -r), $(nproc) CPUs, host up $(uptime_s)s; JAVA_HOME=${JAVA_HOME:-}; cases: $CASES"
 [ -c /dev/kvm ] || { echo "riscv64 tests: no /dev/kvm"; exit 125; }
-for c in $CASES; do
-  "case_$c"
-done
-echo "riscv64 guest tests:${FAILURES:- none} failed"
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+run_cases "riscv64 guest tests" "smp2 aia_emul virtio bad_kernel" "$@"

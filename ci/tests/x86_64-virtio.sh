@@ -6,46 +6,11 @@
 # usage: ci/tests/x86_64-virtio.sh [CASE...]     (no CASE: all cases)
 # Images are made under the emulated host's /tmp (tmpfs; its 9p root is read-only). Ends with "N passed, M failed".
 set -uo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-MESOVIRT=${MESOVIRT_BIN:-$ROOT/cli/target/dist/bin/mesovirt}  # MESOVIRT_BIN: a copy of the dist, e.g. while others rebuild
-CASE_TIMEOUT=${MESOVIRT_CASE_TIMEOUT:-400}
-
-if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
-  [ -x "$MESOVIRT" ] || { echo "x86_64 virtio tests: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
-  bash "$ROOT/ci/guest-image.sh" x86_64 >/dev/null || exit 2
-  exec bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/x86_64-virtio.sh" "$@"
-fi
-
-IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/x86_64
-WORK=$(mktemp -d /tmp/mesovirt-virtio.XXXXXX)
-PASSED=0 FAILED=0 FAILURES=""
+CASE_TIMEOUT=400
+. "$(dirname "$0")/lib.sh"
+tests_enter x86_64 "x86_64 virtio tests" "$TESTS_DIR/x86_64-virtio.sh" "$@"
 export PATH=$PATH:/usr/sbin:/sbin
 
-now() { date +%s.%N; }
-secs() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
-run_vm() {
-  local log=$1; shift
-  local t; t=$(now)
-  timeout "$CASE_TIMEOUT" "$MESOVIRT" "$@" </dev/null >"$log" 2>&1
-  RC=$?
-  SECS=$(secs "$t")
-}
-check() {
-  local log=$1 what=$2; shift 2
-  if ! "$@"; then CASE_OK=0; echo "  expected: $what"; fi
-}
-has() { grep -q -- "$2" "$1"; }
-begin() { CASE=$1; CASE_OK=1; SECS=0; RC=-; echo "=== $CASE"; }
-finish() {
-  local log=$1
-  if [ "$CASE_OK" = 1 ]; then
-    PASSED=$((PASSED + 1)); echo "--- PASS $CASE (${SECS}s, exit $RC)"
-  else
-    FAILED=$((FAILED + 1)); FAILURES="$FAILURES $CASE"
-    echo "--- FAIL $CASE (${SECS}s, exit $RC); console and log:"; sed 's/^/    | /' "$log" | tail -80
-  fi
-}
 b64() { printf '%s' "$1" | base64 -w0; }
 
 # The pattern: 1 MiB of a repeated line, written at byte 4096 of the disk.
@@ -230,12 +195,4 @@ echo "GUEST-SHA256 $(nc 10.0.2.1 5000 | sha256sum | cut -d" " -f1)"'
   finish "$log"
 }
 
-ALL="errors blk_rng sigkill console net"
-CASES=${*:-$ALL}
-echo "x86_64 virtio tests in the emulated host: $(uname -r), $(nproc) CPUs; cases: $CASES"
-for c in $CASES; do
-  "case_$c"
-done
-echo "x86_64 virtio tests:${FAILURES:- none} failed"
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+run_cases "x86_64 virtio tests" "errors blk_rng sigkill console net" "$@"

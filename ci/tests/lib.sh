@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# The harness of the real-guest test scripts in ci/tests (sourced): each script is a list of case_NAME functions that
+# boot Mesovirt inside an emulated KVM host and check the guest's console markers (ci/guest/init.sh) and exit code.
+#
+#   tests_enter ARCH LABEL SCRIPT [ARGS...]   outside the emulated host: checks the dist, refreshes ARCH's guest
+#                      images and runs SCRIPT ARGS inside the emulated ARCH host, then exits with its code (and the wall
+#                      time); inside: returns, with IMG (the guest images), WORK (a scratch directory in the host's
+#                      /tmp), MESOVIRT (the launcher; MESOVIRT_BIN names a copy of the dist, e.g. while others rebuild)
+#   begin NAME / run_vm LOG ARGS... / check LOG WHAT COMMAND... / finish LOG    one case
+#   has LOG REGEX      whether the console has a line matching the extended regular expression (CR LF line ends: the
+#                      guest's tty output processing; the CR is not part of the line)
+#   run_cases LABEL "ALL CASES" [CASE...]    runs the cases given (default: all), ends with "N passed, M failed";
+#                      its status is 0 only if all passed
+# Environment: MESOVIRT_CASE_TIMEOUT (seconds a VM may run, default CASE_TIMEOUT as the script sets it, else 400),
+# MESOVIRT_TEST_VERBOSE=1 (print every case's whole console, not only a failing one's).
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TESTS_ROOT=$(cd "$TESTS_DIR/../.." && pwd)
+MESOVIRT=${MESOVIRT_BIN:-$TESTS_ROOT/cli/target/dist/bin/mesovirt}
+PASSED=0 FAILED=0 FAILURES=""
+
+tests_enter() {
+  local arch=$1 label=$2 script=$3 t0 rc
+  shift 3
+  if [ "${MESOVIRT_IN_EMULATED_HOST:-}" = 1 ]; then
+    IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/$arch
+    WORK=$(mktemp -d /tmp/mesovirt-tests.XXXXXX)
+    return 0
+  fi
+  [ -x "$MESOVIRT" ] || { echo "$label: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
+  t0=$(now)
+  bash "$TESTS_ROOT/ci/guest-image.sh" "$arch" >/dev/null || exit 2
+  bash "$TESTS_ROOT/ci/emulated-host.sh" "$arch" "$script" "$@"
+  rc=$?
+  echo "$label: exit code $rc, $(secs "$t0")s wall in all"
+  exit "$rc"
+}
+
+now() { date +%s.%N; }
+secs() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+
+# run_vm LOG ARGS...: mesovirt with stdin from /dev/null, console and stderr into LOG; sets RC and SECS.
+run_vm() {
+  local log=$1 t
+  shift
+  t=$(now)
+  timeout "${MESOVIRT_CASE_TIMEOUT:-${CASE_TIMEOUT:-400}}" "$MESOVIRT" "$@" </dev/null >"$log" 2>&1
+  RC=$?
+  SECS=$(secs "$t")
+}
+
+# check LOG DESCRIPTION COMMAND...: records a failed expectation of the current case.
+check() {
+  local what=$2
+  shift 2
+  if ! "$@"; then
+    CASE_OK=0
+    echo "  expected: $what"
+  fi
+}
+
+has() { tr -d '\r' < "$1" | grep -q -E -- "$2"; }
+
+begin() { CASE=$1; CASE_OK=1; SECS=0; RC=-; echo "=== $CASE"; }
+
+finish() {
+  local log=$1
+  [ "${MESOVIRT_TEST_VERBOSE:-}" = 1 ] && tr -d '\r' < "$log" | sed 's/^/    | /'
+  if [ "$CASE_OK" = 1 ]; then
+    PASSED=$((PASSED + 1)); echo "--- PASS $CASE (${SECS}s, exit $RC)"
+  else
+    FAILED=$((FAILED + 1)); FAILURES="$FAILURES $CASE"
+    echo "--- FAIL $CASE (${SECS}s, exit $RC); console and log:"; tr -d '\r' < "$log" | sed 's/^/    | /' | tail -80
+  fi
+}
+
+run_cases() {
+  local label=$1 all=$2 c cases
+  shift 2
+  cases=${*:-$all}
+  echo "$label in the emulated host: $(uname -r), $(nproc) CPUs, host up $(uptime_s)s; cases: $cases"
+  for c in $cases; do
+    declare -F "case_$c" >/dev/null || { echo "$label: no case '$c' (cases: $all)"; FAILED=$((FAILED + 1)); continue; }
+    "case_$c"
+  done
+  echo "$label:${FAILURES:- none} failed"
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ]
+}
