@@ -15,7 +15,7 @@ bash ci/install-deps.sh
 . ci/env.sh
 . ci/kvm.sh
 mv_kvm_probe
-echo "ci/test.sh: $MV_KVM_FOUND here; the KVM tests, the dist's training and the QMP comparison run $(mv_kvm_where "$MV_KVM_TINY")"
+echo "ci/test.sh: the KVM tests, the dist's training and the QMP comparison run $(mv_kvm_where "$MV_KVM_TINY")"
 start=$SECONDS
 uapi=$(bash ci/uapi-headers.sh)
 # shellcheck disable=SC2086

@@ -195,7 +195,14 @@ def main():
         q.cmd("query-status")
         m.cmd("qmp_capabilities")
         q.cmd("qmp_capabilities")
-        time.sleep(1.0)  # both VMMs running their vCPUs
+        # Both VMMs running their vCPUs: QMP answers while the machine is still being built (prelaunch), which takes
+        # seconds under software emulation.
+        for name, vmm in (("mesovirt", m), ("qemu", q)):
+            deadline = time.time() + 120
+            while vmm.cmd("query-status").get("return", {}).get("status") != "running":
+                if time.time() > deadline:
+                    raise TimeoutError(f"{name} not running after 120 s")
+                time.sleep(0.2)
         def compare(key, rm, rq, same_desc=False):
             """Prints how the two replies to request KEY differ in shape (and error text with same_desc); records
             the differences EXPECTED does not list."""
