@@ -5,19 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.jna.Memory;
+import dev.mesovirt.vmm.kvm.GsiRoute;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmAvailability;
-import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.Layouts;
+import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.VcpuExit;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -160,15 +165,114 @@ class NativeKvmTest {
         }
     }
 
+    /**
+     * Interrupts reach a guest through the in-kernel chips, each path proven by the guest's handler reporting on port
+     * 0x80: an irqfd on GSI 4 through the 8259 (the guest programs it: vector base 8, only IRQ 4 unmasked), the same
+     * line through KVM_IRQ_LINE, and an MSI to the local APIC (software-enabled by the guest through FS, whose base
+     * the VMM points at 0xFEE00000) through a GSI route set with KVM_SET_GSI_ROUTING; after that table replaced KVM's
+     * default, the wired line still works, so {@link X86IrqChip#defaultRoutes()} resent it correctly.
+     */
     @Test
-    void irqChipPitAndIrqfdCanBeSetUp() {
-        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(0); EventFd fd = new EventFd(true)) {
-            new X86IrqChip(vm);
-            vm.registerIrqfd(fd, 16);
-            fd.signal();
-            vm.setIrqLine(4, true);
-            vm.setIrqLine(4, false);
-            vm.unregisterIrqfd(fd, 16);
+    void interruptsReachTheGuestThroughThePicAndAnMsiRoute() throws Exception {
+        byte[] main = {
+            (byte) 0xB0, 0x11, (byte) 0xE6, 0x20,             // ICW1: edge, cascade, ICW4 follows
+            (byte) 0xB0, 0x08, (byte) 0xE6, 0x21,             // ICW2: IRQ 0-7 -> vectors 8-15
+            (byte) 0xB0, 0x04, (byte) 0xE6, 0x21,             // ICW3: slave on IRQ 2
+            (byte) 0xB0, 0x01, (byte) 0xE6, 0x21,             // ICW4: 8086 mode
+            (byte) 0xB0, (byte) 0xEF, (byte) 0xE6, 0x21,      // OCW1: only IRQ 4 unmasked (the PIT's IRQ 0 stays quiet)
+            0x64, 0x66, (byte) 0xC7, 0x06, (byte) 0xF0, 0x00, (byte) 0xFF, 0x01, 0x00, 0x00, // LAPIC SVR = 0x1FF
+            (byte) 0xB0, READY, (byte) 0xE6, (byte) 0x80,     // report: ready
+            (byte) 0xFB,                                       // sti
+            (byte) 0xF4, (byte) 0xEB, (byte) 0xFD,             // hlt; jmp back to hlt
+        };
+        byte[] picHandler = {
+            (byte) 0xB0, FROM_PIC, (byte) 0xE6, (byte) 0x80,  // report
+            (byte) 0xB0, 0x20, (byte) 0xE6, 0x20,             // EOI to the 8259
+            (byte) 0xCF,                                       // iret
+        };
+        byte[] msiHandler = {
+            (byte) 0xB0, FROM_MSI, (byte) 0xE6, (byte) 0x80,  // report
+            0x64, 0x66, (byte) 0xC7, 0x06, (byte) 0xB0, 0x00, 0x00, 0x00, 0x00, 0x00, // LAPIC EOI
+            (byte) 0xCF,                                       // iret
+        };
+        int picVector = 8 + 4;
+        int msiVector = 0x40;
+        try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(0);
+                GuestMemory mem = GuestMemory.allocate(List.of(new GuestMemory.Region(0, 0x10000)));
+                EventFd wired = new EventFd(true); EventFd msi = new EventFd(true)) {
+            mem.registerWith(vm, 0);
+            mem.write(CODE, main);
+            mem.write(PIC_HANDLER, picHandler);
+            mem.write(MSI_HANDLER, msiHandler);
+            mem.write(picVector * 4L, new byte[] {(byte) PIC_HANDLER, (byte) (PIC_HANDLER >> 8), 0, 0});
+            mem.write(msiVector * 4L, new byte[] {(byte) MSI_HANDLER, (byte) (MSI_HANDLER >> 8), 0, 0});
+            X86IrqChip chip = new X86IrqChip(vm);
+            int gsi = chip.firstMsiGsi();
+            try (Vcpu vcpu = vm.createVcpu(0); Memory sregs = new Memory(X86Ioctls.SREGS_SIZE);
+                    Memory regs = new Memory(X86Ioctls.REGS_SIZE)) {
+                enterRealMode(vcpu);
+                vcpu.ioctl(X86Ioctls.GET_SREGS, sregs, "KVM_GET_SREGS");
+                sregs.setLong(Registers.FS + Registers.SEG_BASE, 0xFEE0_0000L);
+                vcpu.ioctl(X86Ioctls.SET_SREGS, sregs, "KVM_SET_SREGS");
+                vcpu.ioctl(X86Ioctls.GET_REGS, regs, "KVM_GET_REGS");
+                regs.setLong(Registers.RSP, 0x8000);
+                vcpu.ioctl(X86Ioctls.SET_REGS, regs, "KVM_SET_REGS");
+                BlockingQueue<Integer> reports = new LinkedBlockingQueue<>();
+                AtomicBoolean done = new AtomicBoolean();
+                Thread t = new Thread(() -> {
+                    vcpu.bindToCurrentThread();
+                    while (!done.get()) {
+                        VcpuExit exit = vcpu.run();
+                        if (exit instanceof VcpuExit.Io io && io.write() && io.port() == 0x80) {
+                            byte[] b = new byte[1];
+                            vcpu.readRun(io.dataOffset(), b);
+                            reports.add(b[0] & 0xFF);
+                        } else if (!(exit instanceof VcpuExit.Interrupted)) {
+                            reports.add(-1); // anything else is a failure the main thread reports
+                            return;
+                        }
+                    }
+                });
+                t.setDaemon(true);
+                t.start();
+                try {
+                    assertEquals(READY & 0xFF, next(reports), "the guest programmed the 8259 and enabled its LAPIC");
+                    vm.registerIrqfd(wired, 4);
+                    wired.signal();
+                    assertEquals(FROM_PIC & 0xFF, next(reports), "irqfd on GSI 4 -> 8259 IRQ 4 -> vector 12");
+                    vm.setIrqLine(4, true);
+                    vm.setIrqLine(4, false);
+                    assertEquals(FROM_PIC & 0xFF, next(reports), "KVM_IRQ_LINE on GSI 4");
+                    List<GsiRoute> routes = new ArrayList<>(chip.defaultRoutes());
+                    // Fixed delivery to APIC ID 0, edge, the vector in the data's low byte.
+                    routes.add(chip.msiRoute(gsi, 0xFEE0_0000L, msiVector, 0));
+                    vm.setGsiRouting(routes);
+                    vm.registerIrqfd(msi, gsi);
+                    msi.signal();
+                    assertEquals(FROM_MSI & 0xFF, next(reports), "irqfd on an MSI route -> LAPIC vector 0x40");
+                    wired.signal();
+                    assertEquals(FROM_PIC & 0xFF, next(reports), "the wired line still routed after the new table");
+                    assertEquals(null, reports.poll(300, TimeUnit.MILLISECONDS), "no spurious interrupt");
+                } finally {
+                    done.set(true);
+                    vcpu.kick();
+                    t.join(5000);
+                }
+                vm.unregisterIrqfd(msi, gsi);
+                vm.unregisterIrqfd(wired, 4);
+            }
         }
+    }
+
+    private static final long PIC_HANDLER = 0x1100;
+    private static final long MSI_HANDLER = 0x1200;
+    private static final byte READY = 0x01;
+    private static final byte FROM_PIC = (byte) 0xA4;
+    private static final byte FROM_MSI = (byte) 0xB0;
+
+    private static Integer next(BlockingQueue<Integer> reports) throws InterruptedException {
+        Integer v = reports.poll(10, TimeUnit.SECONDS);
+        assertTrue(v != null, "the guest reported nothing within 10 s");
+        return v;
     }
 }
