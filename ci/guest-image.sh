@@ -21,8 +21,9 @@ ARCH=$1
 
 # Modules wanted in the guest when the kernel has them as modules (missing = built in or absent: skipped quietly).
 # The load order lives in ci/guest/init.sh.
-GUEST_MODULES="virtio_ring virtio virtio_mmio virtio_blk virtio_net net_failover failover virtio_rng rng-core
-  virtio_console pvpanic pvpanic-mmio crc16 mbcache jbd2 crc32c_generic libcrc32c ext4 evdev button gpio_keys"
+GUEST_MODULES="virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_net
+  net_failover failover virtio_rng rng-core virtio_console pvpanic pvpanic-mmio crc16 mbcache jbd2 crc32c_generic libcrc32c
+  ext4 evdev button gpio_keys"
 
 INIT=$MV_CI_DIR/guest/init.sh
 [ -f "$INIT" ] || mv_die "missing $INIT"
