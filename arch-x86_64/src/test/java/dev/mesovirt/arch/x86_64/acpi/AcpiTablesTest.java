@@ -376,6 +376,27 @@ class AcpiTablesTest {
         return -1;
     }
 
+    // ------------------------------------------------------------ platforms without PCI stay as they were
+
+    /**
+     * Digests taken before the tables could describe a PCI host bridge: the typical fixture's image, and one digest
+     * over the images of 200 random platforms (seeded), so that no platform without PCI reads any different.
+     */
+    @Test
+    void imagesWithoutPciAreUnchangedByteForByte() throws Exception {
+        java.security.MessageDigest all = java.security.MessageDigest.getInstance("SHA-256");
+        assertEquals(TYPICAL_IMAGE_SHA256, HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(image.bytes())));
+        java.util.Random rnd = new java.util.Random(0x5EED);
+        for (int i = 0; i < 200; i++) {
+            all.update(AcpiTables.build(Platforms.randomBase(rnd), Platforms.random(rnd)).bytes());
+        }
+        assertEquals(RANDOM_IMAGES_SHA256, HexFormat.of().formatHex(all.digest()));
+    }
+
+    private static final String TYPICAL_IMAGE_SHA256 = "3e44206eb347ce8ddc37a9dd1fef095685fea2ccc358cb74ac2d1704d8fcffd2";
+    private static final String RANDOM_IMAGES_SHA256 = "82171436c7504d905ecdbcb32d98933db3e47046af674c159f07e258246bd891";
+
     // ------------------------------------------------------------ build arguments and result
 
     @Test
