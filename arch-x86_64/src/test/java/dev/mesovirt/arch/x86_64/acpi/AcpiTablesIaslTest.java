@@ -1,13 +1,13 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
+import static dev.mesovirt.arch.x86_64.acpi.AcpicaTools.run;
+import static dev.mesovirt.arch.x86_64.acpi.AcpicaTools.tool;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.mesovirt.arch.x86_64.acpi.ImageReader.Table;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,10 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -39,35 +37,6 @@ class AcpiTablesIaslTest {
 
     private static final List<String> TABLES = List.of("XSDT", "FACP", "APIC", "DSDT");
 
-    private static Path tool(String name) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path candidate = Path.of(dir.isEmpty() ? "." : dir, name);
-            if (Files.isExecutable(candidate)) {
-                return candidate;
-            }
-        }
-        String why = name + " not found on PATH (apt-get install acpica-tools)";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            fail(why);
-        }
-        Assumptions.abort(why);
-        throw new AssertionError("unreachable");
-    }
-
-    private record Run(int exit, String output) {
-    }
-
-    private static Run run(Path dir, String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail(String.join(" ", command) + " timed out");
-        }
-        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
-    }
-
     /** Writes each table of {@code image} to {@code <dir>/<sig>.dat}. */
     private static void writeTables(AcpiImage image, Path dir) throws IOException {
         byte[] bytes = image.bytes();
@@ -79,7 +48,7 @@ class AcpiTablesIaslTest {
 
     private static String disassemble(Path iasl, Path dir, String sig) throws Exception {
         String file = sig.toLowerCase() + ".dat";
-        Run r = run(dir, iasl.toString(), "-d", file);
+        AcpicaTools.Run r = run(dir, iasl.toString(), "-d", file);
         assertEquals(0, r.exit(), "iasl -d " + file + " failed:\n" + r.output());
         assertFalse(r.output().contains("Error"), "iasl -d " + file + " reported errors:\n" + r.output());
         assertFalse(r.output().contains("Warning"), "iasl -d " + file + " reported warnings:\n" + r.output());
@@ -167,7 +136,7 @@ class AcpiTablesIaslTest {
     private static void assertRoundTrip(Path iasl, Path dir, AcpiImage image) throws Exception {
         writeTables(image, dir);
         disassemble(iasl, dir, "DSDT");
-        Run r = run(dir, iasl.toString(), "-p", "recompiled", "dsdt.dsl");
+        AcpicaTools.Run r = run(dir, iasl.toString(), "-p", "recompiled", "dsdt.dsl");
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("0 Errors, 0 Warnings"), r.output());
         byte[] ours = Files.readAllBytes(dir.resolve("dsdt.dat"));
@@ -191,7 +160,7 @@ class AcpiTablesIaslTest {
         for (String o : objects) {
             commands.add("evaluate " + o);
         }
-        Run r = run(dir, acpiexec.toString(), "-b", String.join("; ", commands), "facp.dat", "dsdt.dat");
+        AcpicaTools.Run r = run(dir, acpiexec.toString(), "-b", String.join("; ", commands), "facp.dat", "dsdt.dat");
         String out = r.output();
         assertEquals(0, r.exit(), out);
         for (String bad : List.of("ACPI Error", "ACPI Warning", "ACPI Exception", "AE_")) {
@@ -222,7 +191,7 @@ class AcpiTablesIaslTest {
         String notified = "Received a Device Notify on [PWRB]";
         int bit = AcpiTables.GED_POWER_BUTTON_EVENT;
         for (int fill : new int[] {bit, 0xFF, 0xFF & ~bit, 0}) {
-            Run r = run(dir, acpiexec.toString(), "-fv", "0x" + Integer.toHexString(fill), "-b",
+            AcpicaTools.Run r = run(dir, acpiexec.toString(), "-fv", "0x" + Integer.toHexString(fill), "-b",
                     "execute \\_SB.GED._EVT 9", "facp.dat", "dsdt.dat");
             String out = r.output();
             assertEquals(0, r.exit(), out);
