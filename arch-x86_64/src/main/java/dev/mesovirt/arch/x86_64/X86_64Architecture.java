@@ -277,7 +277,7 @@ public final class X86_64Architecture implements Architecture {
                 AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, serial, virtio,
                 new AcpiPlatform.SleepRegisters(ACPI_SLEEP_REGISTERS, ACPI_SLEEP_REGISTERS + 1,
                         ACPI_SLEEP_REGISTERS + 2, ACPI_RESET_VALUE),
-                Optional.of(PVPANIC_PORT), true, button);
+                Optional.of(PVPANIC_PORT), true, button, Optional.empty());
     }
 
     /** The DSDT describes a GED as this architecture's {@link GedPowerButton} works: MMIO, level-triggered. */

@@ -35,7 +35,20 @@ final class Platforms {
     static AcpiPlatform platform(int vcpus, int virtioSlots, Optional<Integer> pvpanic, boolean rtc,
                                  Optional<AcpiPlatform.PowerButton> button) {
         return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0, AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0,
-                SerialPort.com1(), slots(virtioSlots), GED_LIKE, pvpanic, rtc, button);
+                SerialPort.com1(), slots(virtioSlots), GED_LIKE, pvpanic, rtc, button, Optional.empty());
+    }
+
+    /** The q35 machine's host bridge as X86_64Architecture lays it out for 2 GiB of RAM: INTx on GSIs 16-19. */
+    static final AcpiPlatform.PciHostBridge Q35_BRIDGE = new AcpiPlatform.PciHostBridge(0xB000_0000L, 256,
+            Optional.of(new AcpiPlatform.Window(0xC000, 0x4000)),
+            new AcpiPlatform.Window(0xC000_0000L, 0xFEA0_0000L - 0xC000_0000L),
+            Optional.of(new AcpiPlatform.Window(1L << 32, 32L << 30)), List.of(16, 17, 18, 19));
+
+    /** A q35 machine: two vCPUs, COM1, RTC, pvpanic, the power button and {@code bridge}; no virtio-mmio slots. */
+    static AcpiPlatform q35(AcpiPlatform.PciHostBridge bridge) {
+        return new AcpiPlatform(2, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0, AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0,
+                SerialPort.com1(), List.of(), GED_LIKE, Optional.of(0x505), true, Optional.of(BUTTON),
+                Optional.of(bridge));
     }
 
     /** Two vCPUs, two virtio slots, pvpanic at 0x505, RTC present, the power button. */
@@ -75,7 +88,7 @@ final class Platforms {
                 : Optional.empty();
         return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, rnd.nextInt(256),
                 0xFEC0_0000L + 0x1000L * rnd.nextInt(16), 0, new SerialPort(serialPort, serialIrq), slots, sleep,
-                pvpanic, rtc, button);
+                pvpanic, rtc, button, Optional.empty());
     }
 
     /** A random 16-byte aligned base in the legacy BIOS area 0xE0000-0xEFFF0. */
