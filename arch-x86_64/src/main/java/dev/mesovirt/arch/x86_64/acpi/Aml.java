@@ -248,7 +248,7 @@ public final class Aml {
 
     /**
      * ASL's {@code ToUUID ("aabbccdd-eeff-gghh-iijj-kkllmmnnoopp")}: a 16-byte Buffer with the first three groups
-     * stored little-endian and the last two in string order (ACPI 6.5 section 19.6.142), what an OS passes as
+     * stored little-endian and the last two in string order (the ASL ToUUID macro of ACPI 6.5), what an OS passes as
      * {@code _OSC}'s Arg0.
      */
     public static byte[] toUuid(String uuid) {
