@@ -5,6 +5,7 @@ import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform;
 import dev.mesovirt.arch.x86_64.acpi.AcpiTables;
 import dev.mesovirt.arch.x86_64.boot.BootParams;
 import dev.mesovirt.arch.x86_64.boot.BzImage;
+import dev.mesovirt.arch.x86_64.boot.E820Entry;
 import dev.mesovirt.arch.x86_64.boot.InvalidKernelException;
 import dev.mesovirt.arch.x86_64.boot.KernelCommandLine;
 import dev.mesovirt.arch.x86_64.boot.KernelPlacement;
@@ -49,8 +50,9 @@ import java.util.Optional;
 /**
  * x86_64: a PC-like microVM in the manner of QEMU's and StratoVirt's microvm. RAM from 0 up to 3 GiB and the
  * rest from 4 GiB; the 32-bit hole holds the virtio-mmio window (0xFEB00000), the power button's Generic Event
- * Device (0xFEA00000), the ACPI sleep registers (0xFEA00200), the IOAPIC and the local APICs. The kernel is a
- * bzImage entered at its 64-bit entry point with boot_params; devices are announced through ACPI (Debian's
+ * Device (0xFEA00000), the ACPI sleep registers (0xFEA00200), the IOAPIC and the local APICs. The standard machine
+ * (q35) puts a PCI Express host bridge's ECAM and 32-bit window in the hole instead of virtio-mmio slots. The kernel
+ * is a bzImage entered at its 64-bit entry point with boot_params; devices are announced through ACPI (Debian's
  * kernels need it: the cloud flavour has no MP-table parser and no virtio-mmio command-line devices).
  */
 public final class X86_64Architecture implements Architecture {
@@ -182,7 +184,6 @@ public final class X86_64Architecture implements Architecture {
     public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException {
         BzImage kernel = parseKernel(request.kernel());
         long lowRamEnd = layout.ram().get(0).end();
-        long highRam = layout.ram().size() > 1 ? layout.ram().get(1).size() : 0;
         long initrdLength = initrdLength(request.initrd());
 
         KernelPlacement placement;
@@ -210,6 +211,7 @@ public final class X86_64Architecture implements Architecture {
         }
         memory.write(LowMemoryMap.CMDLINE_ADDR, cmdline.toBytes());
 
+        requireBridgeOfLayout(request, layout);
         AcpiImage acpi = AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(request));
         if (acpi.endAddress() > RESET_VECTOR) {
             throw new BootException("ACPI tables too large: they reach 0x" + Long.toHexString(acpi.endAddress()));
@@ -220,7 +222,7 @@ public final class X86_64Architecture implements Architecture {
                 .commandLine(LowMemoryMap.CMDLINE_ADDR)
                 .placement(placement)
                 .acpiRsdp(acpi.rsdpAddress())
-                .e820(LowMemoryMap.e820(lowRamEnd, highRam))
+                .e820(e820(layout))
                 .build();
         memory.write(LowMemoryMap.ZERO_PAGE_ADDR, zeroPage);
         memory.write(RESET_VECTOR, RESET_STUB);
@@ -259,25 +261,97 @@ public final class X86_64Architecture implements Architecture {
     }
 
 
+    /**
+     * The boot_params memory map: RAM as the layout has it and, on a standard machine, the ECAM window reserved, so
+     * that Linux accepts MMCONFIG in its early check (pci_mmcfg_reserved: for a BIOS without a DMI date of 2016 or
+     * later, an MCFG window counts as reserved only where E820 says so; the late check looks for the DSDT's
+     * PNP0C02 instead). The PCI address windows stay out of the map, as holes, like the microVM's virtio window.
+     */
+    static List<E820Entry> e820(MemoryLayout layout) {
+        long lowRamEnd = layout.ram().get(0).end();
+        long highRam = layout.ram().size() > 1 ? layout.ram().get(1).size() : 0;
+        List<E820Entry> reserved = layout.pci()
+                .map(pci -> List.of(E820Entry.reserved(pci.ecamBase(), pci.ecamSize())))
+                .orElse(List.of());
+        return LowMemoryMap.e820(lowRamEnd, highRam, reserved);
+    }
+
+    /**
+     * The PCI host bridge the firmware tables describe must be the one the memory layout placed, and its address
+     * windows must be clear of RAM: the guest assigns BARs anywhere in them.
+     */
+    static void requireBridgeOfLayout(BootRequest request, MemoryLayout layout) {
+        for (DeviceDescription d : request.devices()) {
+            if (d instanceof DeviceDescription.PciHostBridge b && !layout.pci().equals(Optional.of(b.layout()))) {
+                throw new IllegalArgumentException("the PCI host bridge described (" + b.layout()
+                        + ") is not the memory layout's (" + layout.pci() + ")");
+            }
+        }
+        layout.pci().ifPresent(pci -> {
+            List<PciLayout.Window> windows = new ArrayList<>();
+            windows.add(new PciLayout.Window(pci.ecamBase(), pci.ecamSize()));
+            windows.add(pci.mmio32());
+            pci.mmio64().ifPresent(windows::add);
+            for (PciLayout.Window w : windows) {
+                for (GuestMemory.Region r : layout.ram()) {
+                    if (w.base() < r.end() && r.guestAddress() < w.end()) {
+                        throw new IllegalArgumentException("PCI range [0x" + Long.toHexString(w.base()) + ", 0x"
+                                + Long.toHexString(w.end()) + ") overlaps RAM at 0x"
+                                + Long.toHexString(r.guestAddress()));
+                    }
+                }
+            }
+        });
+    }
+
     static AcpiPlatform acpiPlatform(BootRequest request) {
         List<AcpiPlatform.VirtioMmioSlot> virtio = new ArrayList<>();
         AcpiPlatform.SerialPort serial = AcpiPlatform.SerialPort.com1();
         Optional<AcpiPlatform.PowerButton> button = Optional.empty();
+        Optional<AcpiPlatform.PciHostBridge> bridge = Optional.empty();
         for (DeviceDescription d : request.devices()) {
             switch (d) {
                 case DeviceDescription.Serial s -> serial = new AcpiPlatform.SerialPort((int) s.base(), s.irq().firmwareNumber());
                 case DeviceDescription.VirtioMmio v -> virtio.add(
                         new AcpiPlatform.VirtioMmioSlot(v.base(), v.size(), v.irq().firmwareNumber()));
                 case DeviceDescription.PowerButton b -> button = Optional.of(powerButton(b, button.isPresent()));
-                case DeviceDescription.PciHostBridge p ->
-                        throw new IllegalArgumentException("the x86_64 ACPI tables cannot describe a PCI host bridge yet");
+                case DeviceDescription.PciHostBridge p -> bridge = Optional.of(pciHostBridge(p, bridge.isPresent()));
             }
         }
         return new AcpiPlatform(request.vcpus(), AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
                 AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, serial, virtio,
                 new AcpiPlatform.SleepRegisters(ACPI_SLEEP_REGISTERS, ACPI_SLEEP_REGISTERS + 1,
                         ACPI_SLEEP_REGISTERS + 2, ACPI_RESET_VALUE),
-                Optional.of(PVPANIC_PORT), true, button);
+                Optional.of(PVPANIC_PORT), true, button, bridge);
+    }
+
+    /**
+     * The DSDT describes a host bridge as x86 wires it: configuration mechanism #1 at 0xCF8 beside ECAM (Linux
+     * probes the former before it trusts MMCONFIG early, and the bridge's _CRS claims the ports), and the four INTx
+     * lines on level-triggered I/O APIC pins.
+     */
+    private static AcpiPlatform.PciHostBridge pciHostBridge(DeviceDescription.PciHostBridge b, boolean another) {
+        if (another) {
+            throw new IllegalArgumentException("more than one PCI host bridge: " + b);
+        }
+        PciLayout pci = b.layout();
+        if (!pci.legacyConfigPorts()) {
+            throw new IllegalArgumentException("an x86 PCI host bridge also answers configuration mechanism #1 at "
+                    + "ports 0xCF8-0xCFF: " + b);
+        }
+        List<Integer> gsis = new ArrayList<>();
+        for (Irq irq : b.intx()) {
+            if (!irq.levelTriggered()) {
+                throw new IllegalArgumentException("PCI INTx lines are level-triggered, not " + irq);
+            }
+            gsis.add(irq.firmwareNumber());
+        }
+        return new AcpiPlatform.PciHostBridge(pci.ecamBase(), pci.buses(), pci.io().map(X86_64Architecture::window),
+                window(pci.mmio32()), pci.mmio64().map(X86_64Architecture::window), gsis);
+    }
+
+    private static AcpiPlatform.Window window(PciLayout.Window w) {
+        return new AcpiPlatform.Window(w.base(), w.size());
     }
 
     /** The DSDT describes a GED as this architecture's {@link GedPowerButton} works: MMIO, level-triggered. */

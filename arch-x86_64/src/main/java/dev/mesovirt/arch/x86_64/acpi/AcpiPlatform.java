@@ -3,15 +3,18 @@ package dev.mesovirt.arch.x86_64.acpi;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * What the guest must be told about the x86_64 microVM through ACPI: CPUs, interrupt controllers,
- * legacy ports, virtio-mmio slots and the power button. Validation happens here so that {@link AcpiTables#build}
- * never emits tables that a Linux guest would misread.
+ * What the guest must be told about an x86_64 machine through ACPI: CPUs, interrupt controllers,
+ * legacy ports, virtio-mmio slots (the microVM's), the power button and a PCI Express host bridge (the standard
+ * machine's). Validation happens here so that {@link AcpiTables#build} never emits tables that a Linux guest would
+ * misread.
  *
  * @param vcpus         number of vCPUs; APIC ID and ACPI processor UID are the index 0..vcpus-1,
  *                      so at most 255 (xAPIC ID 0xFF is the broadcast ID and UID 0xFF means "all
@@ -28,6 +31,7 @@ import java.util.Set;
  * @param rtcPresent    whether an MC146818 CMOS RTC answers at ports 0x70-0x71 on ISA IRQ 8
  * @param powerButton   a Generic Event Device whose event is the power button, described as {@code \_SB.GED}
  *                      and {@code \_SB.PWRB}, if present
+ * @param pciHostBridge a PCI Express host bridge, described as {@code \_SB.PCI0} with an MCFG table, if present
  */
 public record AcpiPlatform(
         int vcpus,
@@ -40,7 +44,8 @@ public record AcpiPlatform(
         SleepRegisters sleep,
         Optional<Integer> pvpanicPort,
         boolean rtcPresent,
-        Optional<PowerButton> powerButton) {
+        Optional<PowerButton> powerButton,
+        Optional<PciHostBridge> pciHostBridge) {
 
     /** Architectural default local APIC base (IA32_APIC_BASE reset value). */
     public static final long DEFAULT_LAPIC_ADDRESS = 0xFEE0_0000L;
@@ -57,6 +62,8 @@ public record AcpiPlatform(
     static final int RTC_PORT = 0x70;
     static final int RTC_PORT_COUNT = 2;
     static final int SERIAL_PORT_COUNT = 8;
+    /** The local APIC and the I/O APIC each decode one page of MMIO. */
+    static final long APIC_MMIO_SIZE = 0x1000;
 
     public AcpiPlatform {
         Objects.requireNonNull(serial, "serial");
@@ -64,6 +71,7 @@ public record AcpiPlatform(
         Objects.requireNonNull(sleep, "sleep");
         Objects.requireNonNull(pvpanicPort, "pvpanicPort");
         Objects.requireNonNull(powerButton, "powerButton");
+        Objects.requireNonNull(pciHostBridge, "pciHostBridge");
         virtioSlots = List.copyOf(virtioSlots); // also rejects null elements
 
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
@@ -108,6 +116,10 @@ public record AcpiPlatform(
         }
         if (powerButton.isPresent()) {
             validatePowerButton(powerButton.get(), ioapicGsiBase, serial, rtcPresent, virtioSlots, sleep);
+        }
+        if (pciHostBridge.isPresent()) {
+            validatePciHostBridge(pciHostBridge.get(), lapicAddress, ioapicAddress, ioapicGsiBase, serial, virtioSlots,
+                    sleep, pvpanicPort, rtcPresent, powerButton);
         }
     }
 
@@ -205,6 +217,204 @@ public record AcpiPlatform(
             }
             if (gsi < 0) {
                 throw new IllegalArgumentException("power button gsi must not be negative but was " + gsi);
+            }
+        }
+    }
+
+    /**
+     * A range of guest-physical addresses or I/O ports.
+     *
+     * @param base first address
+     * @param size number of addresses, positive; {@code base + size} must not overflow
+     */
+    public record Window(long base, long size) {
+        public Window {
+            if (base < 0 || size <= 0 || base + size < base) {
+                throw new IllegalArgumentException("window [" + hex(base) + ", +" + hex(size)
+                        + ") must be non-empty and must not wrap");
+            }
+        }
+
+        /** One past the last address. */
+        public long end() {
+            return base + size;
+        }
+
+        /** The last address, as resource descriptors give it. */
+        public long last() {
+            return base + size - 1;
+        }
+
+        boolean overlaps(long start, long length) {
+            return AcpiPlatform.overlaps(base, size, start, length);
+        }
+    }
+
+    /**
+     * A PCI Express host bridge: segment 0, buses {@code 0..buses-1} in the ECAM window at {@code ecamBase}
+     * (1 MiB per bus, in the MCFG table), the windows it forwards to its devices, and how the four INTx lines of bus
+     * 0 reach the I/O APIC. Devices behind bridges are swizzled onto bus 0's lines by the guest, as the PCI
+     * bridge specification has it.
+     *
+     * <p>The INTx GSIs are declared level-triggered, active-high and shared, through one interrupt link device per
+     * line (see {@link AcpiTables}); they must lie at 16 or above, outside the ISA IRQs, which a PC's I/O APIC takes
+     * as edge-triggered unless the MADT overrides them (it does not).
+     *
+     * @param ecamBase  guest-physical address of bus 0's configuration space, aligned to the window's size rounded up
+     *                  to a power of two (PCI Express Base Specification 7.2.2), and below 4 GiB (the window is
+     *                  reserved with a Memory32Fixed descriptor)
+     * @param buses     how many buses the ECAM window decodes, 1..256
+     * @param io        the port window forwarded to PCI for I/O BARs, if any: below 0x10000 and clear of the
+     *                  configuration ports 0xCF8-0xCFF
+     * @param mmio32    the memory window below 4 GiB
+     * @param mmio64    the memory window at or above 4 GiB, if any
+     * @param intxGsis  the GSIs of INTA..INTD of bus 0: device {@code d}'s pin {@code p} raises
+     *                  {@code intxGsis.get((d + p) % 4)}; four distinct GSIs of 16 or more
+     */
+    public record PciHostBridge(long ecamBase, int buses, Optional<Window> io, Window mmio32, Optional<Window> mmio64,
+                                List<Integer> intxGsis) {
+        /** 1 MiB of configuration space per bus: 32 devices x 8 functions x 4 KiB. */
+        public static final long ECAM_BYTES_PER_BUS = 1L << 20;
+        /** Legacy configuration mechanism #1, CONFIG_ADDRESS 0xCF8 and CONFIG_DATA 0xCFC, owned by the bridge. */
+        public static final int CONFIG_PORTS = 0xCF8;
+        public static final int CONFIG_PORT_COUNT = 8;
+        /** Four INTx pins per device, four lines per bus. */
+        public static final int INTX_LINES = 4;
+        /** Devices per bus, each with its _PRT entries. */
+        public static final int DEVICES_PER_BUS = 32;
+        static final int FIRST_NON_ISA_GSI = 16;
+
+        public PciHostBridge {
+            Objects.requireNonNull(io, "io");
+            Objects.requireNonNull(mmio32, "mmio32");
+            Objects.requireNonNull(mmio64, "mmio64");
+            intxGsis = List.copyOf(intxGsis); // also rejects null elements
+            if (buses < 1 || buses > 256) {
+                throw new IllegalArgumentException("a PCI host bridge decodes 1..256 buses, not " + buses);
+            }
+            long ecamSize = buses * ECAM_BYTES_PER_BUS;
+            long alignment = Long.highestOneBit(ecamSize - 1) << 1;
+            if (ecamBase <= 0 || ecamBase % alignment != 0) {
+                throw new IllegalArgumentException("the ECAM window of " + buses + " buses must be " + hex(alignment)
+                        + "-aligned and not at 0, but is at " + hex(ecamBase));
+            }
+            if (ecamBase + ecamSize > 1L << 32) {
+                throw new IllegalArgumentException("the ECAM window [" + hex(ecamBase) + ", " + hex(ecamBase + ecamSize)
+                        + ") must lie below 4 GiB");
+            }
+            io.ifPresent(w -> {
+                if (w.end() > 0x1_0000) {
+                    throw new IllegalArgumentException("the PCI I/O window must lie below port 0x10000, not end at "
+                            + hex(w.end()));
+                }
+                if (w.overlaps(CONFIG_PORTS, CONFIG_PORT_COUNT)) {
+                    throw new IllegalArgumentException("the PCI I/O window [" + hex(w.base()) + ", " + hex(w.end())
+                            + ") overlaps the configuration ports 0xCF8-0xCFF");
+                }
+            });
+            if (mmio32.end() > 1L << 32) {
+                throw new IllegalArgumentException("the 32-bit PCI window must lie below 4 GiB, not end at "
+                        + hex(mmio32.end()));
+            }
+            if (mmio32.overlaps(ecamBase, ecamSize)) {
+                throw new IllegalArgumentException("the 32-bit PCI window overlaps the ECAM window at " + hex(ecamBase));
+            }
+            mmio64.ifPresent(w -> {
+                if (w.base() < 1L << 32) {
+                    throw new IllegalArgumentException("the 64-bit PCI window must start at or above 4 GiB, not at "
+                            + hex(w.base()));
+                }
+            });
+            if (intxGsis.size() != INTX_LINES) {
+                throw new IllegalArgumentException("a PCI host bridge has " + INTX_LINES + " INTx lines, not "
+                        + intxGsis.size());
+            }
+            if (Set.copyOf(intxGsis).size() != INTX_LINES) {
+                throw new IllegalArgumentException("the INTx lines need four distinct GSIs: " + intxGsis);
+            }
+            for (int gsi : intxGsis) {
+                if (gsi < FIRST_NON_ISA_GSI) {
+                    throw new IllegalArgumentException("INTx GSI " + gsi + " is an ISA IRQ: PCI lines are level-"
+                            + "triggered and need GSIs of " + FIRST_NON_ISA_GSI + " or more");
+                }
+            }
+        }
+
+        /** Bytes of ECAM space: one MiB per bus. */
+        public long ecamSize() {
+            return buses * ECAM_BYTES_PER_BUS;
+        }
+
+        /**
+         * The INTx line (0..3, index into {@link #intxGsis}) that pin {@code pin} (0 = INTA .. 3 = INTD) of device
+         * {@code device} on bus 0 drives: the usual swizzle, {@code (device + pin) % 4}.
+         */
+        public int intxLineOf(int device, int pin) {
+            if (device < 0 || device >= DEVICES_PER_BUS || pin < 0 || pin >= INTX_LINES) {
+                throw new IllegalArgumentException("no device " + device + " pin " + pin + " on a PCI bus");
+            }
+            return (device + pin) % INTX_LINES;
+        }
+
+        /** The GSI that pin {@code pin} of device {@code device} on bus 0 raises. */
+        public int intxGsiOf(int device, int pin) {
+            return intxGsis.get(intxLineOf(device, pin));
+        }
+    }
+
+    /** Checks the bridge against the rest of the platform: shared interrupts, address and port ranges. */
+    private static void validatePciHostBridge(PciHostBridge bridge, long lapicAddress, long ioapicAddress,
+                                              int gsiBase, SerialPort serial, List<VirtioMmioSlot> slots,
+                                              SleepRegisters sleep, Optional<Integer> pvpanicPort, boolean rtcPresent,
+                                              Optional<PowerButton> powerButton) {
+        for (int gsi : bridge.intxGsis()) {
+            String what = "INTx GSI " + gsi;
+            requireRoutable(what, gsi, gsiBase);
+            // The virtio slots and the power button declare their interrupts Exclusive.
+            for (int i = 0; i < slots.size(); i++) {
+                if (slots.get(i).gsi() == gsi) {
+                    throw new IllegalArgumentException(what + " is used by virtio slot " + i);
+                }
+            }
+            if (powerButton.isPresent() && powerButton.get().gsi() == gsi) {
+                throw new IllegalArgumentException(what + " is the power button's");
+            }
+        }
+        bridge.io().ifPresent(io -> {
+            String what = "the PCI I/O window [" + hex(io.base()) + ", " + hex(io.end()) + ")";
+            // These ports are the platform's, not the bridge's: the guest would place I/O BARs on top of them.
+            if (io.overlaps(serial.ioPort(), SERIAL_PORT_COUNT)) {
+                throw new IllegalArgumentException(what + " overlaps the serial port at " + hex(serial.ioPort()));
+            }
+            if (rtcPresent && io.overlaps(RTC_PORT, RTC_PORT_COUNT)) {
+                throw new IllegalArgumentException(what + " overlaps the RTC ports 0x70-0x71");
+            }
+            if (pvpanicPort.isPresent() && io.overlaps(pvpanicPort.get(), 1)) {
+                throw new IllegalArgumentException(what + " overlaps the pvpanic port " + hex(pvpanicPort.get()));
+            }
+        });
+        List<Window> bridgeRanges = new ArrayList<>();
+        bridgeRanges.add(new Window(bridge.ecamBase(), bridge.ecamSize()));
+        bridgeRanges.add(bridge.mmio32());
+        bridge.mmio64().ifPresent(bridgeRanges::add);
+        Map<String, Window> platformRanges = new LinkedHashMap<>();
+        platformRanges.put("the local APIC", new Window(lapicAddress, APIC_MMIO_SIZE));
+        platformRanges.put("the I/O APIC", new Window(ioapicAddress, APIC_MMIO_SIZE));
+        for (int i = 0; i < slots.size(); i++) {
+            VirtioMmioSlot slot = slots.get(i);
+            platformRanges.put("virtio slot " + i, new Window(slot.base(), slot.size()));
+        }
+        powerButton.ifPresent(b -> platformRanges.put("the power button selector",
+                new Window(b.selectorAddress(), PowerButton.SELECTOR_LENGTH)));
+        platformRanges.put("the sleep control register", new Window(sleep.controlAddress(), 1));
+        platformRanges.put("the sleep status register", new Window(sleep.statusAddress(), 1));
+        platformRanges.put("the reset register", new Window(sleep.resetAddress(), 1));
+        for (Window range : bridgeRanges) {
+            for (Map.Entry<String, Window> e : platformRanges.entrySet()) {
+                if (range.overlaps(e.getValue().base(), e.getValue().size())) {
+                    throw new IllegalArgumentException("PCI host bridge range [" + hex(range.base()) + ", "
+                            + hex(range.end()) + ") overlaps " + e.getKey() + " at " + hex(e.getValue().base()));
+                }
             }
         }
     }

@@ -1,16 +1,23 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
+import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.PciHostBridge;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.SerialPort;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.VirtioMmioSlot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * Builds the ACPI tables of the x86_64 microVM: RSDP (revision 2) → XSDT → FADT and MADT, with the
- * DSDT reached through the FADT. The platform is "hardware-reduced" ACPI (no PM1 blocks, SCI, GPEs
- * or FACS), as in QEMU's microvm and Firecracker: power-off and reboot go through two byte-wide
+ * Builds the ACPI tables of an x86_64 machine: RSDP (revision 2) → XSDT → FADT, MADT and, with a PCI host
+ * bridge, MCFG, with the DSDT reached through the FADT. The platform is "hardware-reduced" ACPI (no PM1 blocks,
+ * SCI, GPEs or FACS), as in QEMU's microvm and Firecracker: power-off and reboot go through two byte-wide
  * MMIO registers instead of emulated PIIX4/ICH9 power management hardware.
+ *
+ * <p>The standard machine (q35) keeps the hardware-reduced FADT too. Nothing Linux does for PCI Express needs the
+ * fixed hardware: native hot-plug, AER and PME are signalled by the root ports' own MSI or INTx, not by GPEs, and
+ * QEMU's microvm boots Linux with a PCI Express host bridge behind the same kind of FADT. Only the "MSI not
+ * supported" boot flag must go once there is PCI (see {@link #fadt}).
  *
  * <p>The tables claim ACPI 6.5: FADT revision 6 minor 5, MADT revision 6, DSDT revision 2 (64-bit
  * AML integers), XSDT revision 1, RSDP revision 2. Every structure used exists since ACPI 1.0-5.0,
@@ -31,6 +38,7 @@ public final class AcpiTables {
     static final int FADT_MINOR_REVISION = 5; // ACPI 6.5
     static final int MADT_REVISION = 6; // ACPI 6.5
     static final int DSDT_REVISION = 2; // >= 2 makes AML integers 64-bit
+    static final int MCFG_REVISION = 1;
 
     static final int HEADER_LENGTH = 36;
     static final int RSDP_LENGTH = 36;
@@ -77,12 +85,35 @@ public final class AcpiTables {
      */
     public static final int GED_POWER_BUTTON_EVENT = 1 << 1;
 
+    /** The UUID of the PCI host bridge _OSC interface (PCI Firmware Specification 3.3, 4.5.1). */
+    static final String PCI_HOST_BRIDGE_OSC_UUID = "33db4d5b-1ff7-401c-9657-7441c03dd766";
+    // _OSC status bits in the first capabilities DWORD (ACPI 6.5 section 6.2.11).
+    static final int OSC_UNRECOGNIZED_UUID = 1 << 2;
+    static final int OSC_UNRECOGNIZED_REVISION = 1 << 3;
+    static final int OSC_CAPABILITIES_MASKED = 1 << 4;
+    // Control bits of the PCI host bridge _OSC, in the third DWORD (PCI Firmware Specification 3.3, table 4-5).
+    static final int OSC_PCIE_NATIVE_HOT_PLUG = 1 << 0;
+    static final int OSC_PCIE_PME = 1 << 2;
+    static final int OSC_PCIE_AER = 1 << 3;
+    static final int OSC_PCIE_CAPABILITY = 1 << 4;
+    /**
+     * What the _OSC hands to the OS: native PCI Express hot-plug (Linux's pciehp runs only with it, unless booted
+     * with pcie_ports=native), PME, AER and the PCI Express capability structure, all of which the guest drives
+     * through the root ports with no firmware in between. SHPC hot-plug, LTR and DPC stay with the platform: no
+     * device here has those capabilities, and Linux only notes that they were not granted.
+     */
+    static final int OSC_GRANTED_CONTROLS = OSC_PCIE_NATIVE_HOT_PLUG | OSC_PCIE_PME | OSC_PCIE_AER
+            | OSC_PCIE_CAPABILITY;
+    /** _STA of a link device: present, enabled and functioning; not shown in a UI. */
+    static final int LINK_DEVICE_STATUS = 0x0B;
+
     private AcpiTables() {
     }
 
     /**
-     * Lays out RSDP, XSDT, FADT, MADT and DSDT contiguously from {@code baseAddress}, each table
-     * 16-byte aligned, with the RSDP first so the kernel's legacy BIOS-area scan also finds it.
+     * Lays out RSDP, XSDT, FADT, MADT, MCFG (with a PCI host bridge) and DSDT contiguously from
+     * {@code baseAddress}, each table 16-byte aligned, with the RSDP first so the kernel's legacy BIOS-area scan
+     * also finds it.
      *
      * @param baseAddress 16-byte aligned guest-physical address (0xE0000 in the microVM); the image
      *                    must end below 4 GiB because the FADT's DSDT field is 32-bit
@@ -94,14 +125,16 @@ public final class AcpiTables {
                     + Long.toHexString(baseAddress));
         }
         byte[] madt = madt(platform);
+        Optional<byte[]> mcfg = platform.pciHostBridge().map(AcpiTables::mcfg);
         byte[] dsdt = dsdt(platform);
 
         int rsdpOffset = 0;
         int xsdtOffset = align(rsdpOffset + RSDP_LENGTH);
-        int xsdtLength = HEADER_LENGTH + 2 * 8;
+        int xsdtLength = HEADER_LENGTH + (mcfg.isPresent() ? 3 : 2) * 8;
         int fadtOffset = align(xsdtOffset + xsdtLength);
         int madtOffset = align(fadtOffset + FADT_LENGTH);
-        int dsdtOffset = align(madtOffset + madt.length);
+        int mcfgOffset = align(madtOffset + madt.length);
+        int dsdtOffset = align(mcfgOffset + mcfg.map(t -> t.length).orElse(0));
         int end = dsdtOffset + dsdt.length;
         if (baseAddress + end > 0x1_0000_0000L) {
             throw new IllegalArgumentException("ACPI tables at 0x" + Long.toHexString(baseAddress) + " (+" + end
@@ -109,7 +142,9 @@ public final class AcpiTables {
         }
 
         byte[] fadt = fadt(baseAddress + dsdtOffset, platform);
-        byte[] xsdt = xsdt(baseAddress + fadtOffset, baseAddress + madtOffset);
+        byte[] xsdt = mcfg.isPresent()
+                ? xsdt(baseAddress + fadtOffset, baseAddress + madtOffset, baseAddress + mcfgOffset)
+                : xsdt(baseAddress + fadtOffset, baseAddress + madtOffset);
         byte[] rsdp = rsdp(baseAddress + xsdtOffset);
 
         ByteWriter image = new ByteWriter(end);
@@ -117,6 +152,9 @@ public final class AcpiTables {
         place(image, xsdt, xsdtOffset);
         place(image, fadt, fadtOffset);
         place(image, madt, madtOffset);
+        if (mcfg.isPresent()) {
+            place(image, mcfg.get(), mcfgOffset);
+        }
         place(image, dsdt, dsdtOffset);
         return new AcpiImage(baseAddress, image.toByteArray(), baseAddress + rsdpOffset);
     }
@@ -152,7 +190,7 @@ public final class AcpiTables {
         return w.toByteArray();
     }
 
-    /** Extended System Description Table: 64-bit pointers to FADT and MADT (not the DSDT). */
+    /** Extended System Description Table: 64-bit pointers to FADT, MADT and MCFG if any (not the DSDT). */
     static byte[] xsdt(long... tableAddresses) {
         ByteWriter w = beginTable("XSDT", XSDT_REVISION);
         for (long address : tableAddresses) {
@@ -163,9 +201,18 @@ public final class AcpiTables {
 
     // ---------------------------------------------------------------- FADT
 
-    /** Fixed ACPI Description Table, revision 6 (276 bytes), hardware-reduced. */
+    /**
+     * Fixed ACPI Description Table, revision 6 (276 bytes), hardware-reduced.
+     *
+     * <p>"MSI not supported" is set only without a PCI host bridge (the microVM has no MSI-capable device). With
+     * one it must be clear: Linux's acpi_pci_init turns the flag into pci_no_msi(), which would take MSI-X from the
+     * virtio-pci devices and, since negotiate_os_control asks _OSC for nothing unless the OS supports MSI, native
+     * hot-plug, AER and PME from the root ports. "PCIe ASPM controls" stays: the OS is not to enable ASPM, which a
+     * virtual link does not have, and Linux then keeps the devices' ASPM state as it finds it.
+     */
     static byte[] fadt(long dsdtAddress, AcpiPlatform platform) {
-        int iapcBootArch = IAPC_VGA_NOT_PRESENT | IAPC_MSI_NOT_SUPPORTED | IAPC_PCIE_ASPM_CONTROLS
+        int iapcBootArch = IAPC_VGA_NOT_PRESENT | IAPC_PCIE_ASPM_CONTROLS
+                | (platform.pciHostBridge().isPresent() ? 0 : IAPC_MSI_NOT_SUPPORTED)
                 | (platform.rtcPresent() ? 0 : IAPC_CMOS_RTC_NOT_PRESENT);
         AcpiPlatform.SleepRegisters sleep = platform.sleep();
         ByteWriter w = beginTable("FACP", FADT_REVISION)
@@ -248,6 +295,25 @@ public final class AcpiTables {
         return finishTable(w);
     }
 
+    // ---------------------------------------------------------------- MCFG
+
+    /**
+     * PCI Express memory-mapped configuration space table, revision 1: one allocation, segment 0, buses
+     * {@code 0..buses-1} from the ECAM base (PCI Firmware Specification 3.3, 4.1.2). Linux uses it only once the
+     * window is reserved: by an E820 entry (checked early, for machines without DMI BIOS dates of 2016 or later) or
+     * by a PNP0C02 motherboard resource in the DSDT (checked once the interpreter runs); the machine has both.
+     */
+    static byte[] mcfg(PciHostBridge bridge) {
+        ByteWriter w = beginTable("MCFG", MCFG_REVISION)
+                .zeros(8) // reserved
+                .u64(bridge.ecamBase()) // of bus 0, even where the range starts later
+                .u16(0) // PCI segment group
+                .u8(0) // start bus
+                .u8(bridge.buses() - 1) // end bus
+                .zeros(4); // reserved
+        return finishTable(w);
+    }
+
     // ---------------------------------------------------------------- DSDT
 
     /**
@@ -273,6 +339,13 @@ public final class AcpiTables {
         platform.powerButton().ifPresent(button -> {
             devices.add(gedDevice(button));
             devices.add(powerButtonDevice());
+        });
+        platform.pciHostBridge().ifPresent(bridge -> {
+            for (int line = 0; line < PciHostBridge.INTX_LINES; line++) {
+                devices.add(pciLinkDevice(line, bridge.intxGsis().get(line)));
+            }
+            devices.add(pciHostBridgeDevice(bridge));
+            devices.add(ecamReservation(bridge));
         });
         // "_SB" rather than "\_SB": at the top of a definition block both mean the root's \_SB,
         // and the short form is what iasl emits, so recompiling our disassembly round-trips exactly.
@@ -362,6 +435,133 @@ public final class AcpiTables {
         return Aml.device("PWRB",
                 Aml.name("_HID", Aml.eisaId("PNP0C0C")),
                 Aml.name("_UID", Aml.zero()));
+    }
+
+    /**
+     * The PCI Express host bridge {@code \_SB.PCI0}: PNP0A08, compatible with PNP0A03, segment 0 from bus 0.
+     *
+     * <p>No _ADR: ACPI 6.5 section 6.1 gives a device a _HID or an _ADR, not both (iasl warns), and nothing reads
+     * a host bridge's _ADR. QEMU's q35 DSDT has one only from its PIIX ancestry.
+     *
+     * <p>_CRS: the bus range, the configuration ports 0xCF8-0xCFF (the bridge's own; Linux drops them from the
+     * windows), then the windows. The I/O window is exactly the one I/O BARs are assigned from. QEMU's q35 forwards
+     * 0x0000-0x0CF7 and 0x0D00-0xFFFF instead because its ISA devices sit behind the LPC bridge on bus 0; ours
+     * (COM1, RTC, pvpanic, i8042) are not PCI devices but platform devices of {@code \_SB}, which Linux reserves
+     * from the root I/O space, and a wider window would only let it put BARs on ports the VMM does not route to PCI.
+     */
+    private static byte[] pciHostBridgeDevice(PciHostBridge bridge) {
+        List<byte[]> resources = new ArrayList<>();
+        resources.add(Aml.wordBusNumber(0, bridge.buses() - 1));
+        resources.add(Aml.io(PciHostBridge.CONFIG_PORTS, PciHostBridge.CONFIG_PORTS, 1, PciHostBridge.CONFIG_PORT_COUNT));
+        bridge.io().ifPresent(io -> resources.add(Aml.wordIo((int) io.base(), (int) io.last())));
+        resources.add(Aml.dwordMemory(bridge.mmio32().base(), bridge.mmio32().last()));
+        bridge.mmio64().ifPresent(w -> resources.add(Aml.qwordMemory(w.base(), w.last())));
+        return Aml.device("PCI0",
+                Aml.name("_HID", Aml.eisaId("PNP0A08")),
+                Aml.name("_CID", Aml.eisaId("PNP0A03")),
+                Aml.name("_SEG", Aml.zero()),
+                Aml.name("_BBN", Aml.zero()),
+                Aml.name("_UID", Aml.zero()),
+                Aml.name("_CRS", Aml.resourceTemplate(resources.toArray(byte[][]::new))),
+                pciHostBridgeOsc(),
+                Aml.name("_PRT", pciRoutingTable(bridge)));
+    }
+
+    /**
+     * The PCI host bridge _OSC, in ASL:
+     * <pre>
+     * Method (_OSC, 4, NotSerialized) {
+     *     CreateDWordField (Arg3, Zero, CDW1)                 // status
+     *     If ((Arg0 == ToUUID ("33db4d5b-1ff7-401c-9657-7441c03dd766"))) {
+     *         CreateDWordField (Arg3, 0x08, CDW3)             // control, requested then granted
+     *         Local0 = (CDW3 &amp; 0x1D)
+     *         If ((Arg1 != One)) { CDW1 |= 0x08 }             // unrecognised revision
+     *         If ((CDW3 != Local0)) { CDW1 |= 0x10 }          // capabilities masked
+     *         CDW3 = Local0
+     *     } Else { CDW1 |= 0x04 }                           // unrecognised UUID
+     *     Return (Arg3)
+     * }
+     * </pre>
+     * The grant is the same whether or not the query bit is set, so Linux's query-then-request sequence ends with a
+     * request for exactly what the query returned, which then comes back unmasked (Linux treats a masked request
+     * as a refusal).
+     */
+    private static byte[] pciHostBridgeOsc() {
+        byte[] cdw1 = Aml.nameString("CDW1");
+        byte[] cdw3 = Aml.nameString("CDW3");
+        return Aml.method("_OSC", 4, false,
+                Aml.createDWordField(Aml.arg(3), Aml.zero(), "CDW1"),
+                Aml.ifThen(Aml.lEqual(Aml.arg(0), Aml.toUuid(PCI_HOST_BRIDGE_OSC_UUID)),
+                        Aml.createDWordField(Aml.arg(3), Aml.integer(8), "CDW3"),
+                        Aml.and(cdw3, Aml.integer(OSC_GRANTED_CONTROLS), Aml.local(0)),
+                        Aml.ifThen(Aml.lNotEqual(Aml.arg(1), Aml.one()),
+                                Aml.or(cdw1, Aml.integer(OSC_UNRECOGNIZED_REVISION), cdw1)),
+                        Aml.ifThen(Aml.lNotEqual(cdw3, Aml.local(0)),
+                                Aml.or(cdw1, Aml.integer(OSC_CAPABILITIES_MASKED), cdw1)),
+                        Aml.store(Aml.local(0), cdw3)),
+                Aml.elseBlock(Aml.or(cdw1, Aml.integer(OSC_UNRECOGNIZED_UUID), cdw1)),
+                Aml.returnValue(Aml.arg(3)));
+    }
+
+    /**
+     * _PRT: for every device 0..31 of bus 0 and every pin INTA..INTD, {@code Package {(device << 16) | 0xFFFF
+     * (any function), pin, link device, 0}}, the link being the line {@link PciHostBridge#intxLineOf} names.
+     */
+    private static byte[] pciRoutingTable(PciHostBridge bridge) {
+        List<byte[]> entries = new ArrayList<>();
+        for (int device = 0; device < PciHostBridge.DEVICES_PER_BUS; device++) {
+            for (int pin = 0; pin < PciHostBridge.INTX_LINES; pin++) {
+                entries.add(Aml.packageOf(
+                        Aml.integer(((long) device << 16) | 0xFFFF),
+                        Aml.integer(pin),
+                        Aml.nameString(pciLinkName(bridge.intxLineOf(device, pin))),
+                        Aml.zero())); // the link's first and only interrupt
+            }
+        }
+        return Aml.packageOf(entries.toArray(byte[][]::new));
+    }
+
+    /** {@code GSIA} .. {@code GSID}: the link device of INTx line 0..3. */
+    static String pciLinkName(int line) {
+        return "GSI" + (char) ('A' + line);
+    }
+
+    /**
+     * A PCI interrupt link device (PNP0C0F) for one INTx line, hard-wired to its GSI: Level, ActiveHigh, Shared.
+     *
+     * <p>Why links rather than GSIs in the _PRT: a _PRT entry that names a GSI directly means level-triggered,
+     * active-low (ACPI 6.5 section 6.2.13), and Linux programs the I/O APIC pin so. The VMM raises the line by
+     * setting the KVM IRQ level to 1, and KVM's I/O APIC never looks at the pin's polarity (ioapic_set_irq treats
+     * level 1 as asserted whatever the redirection entry says), so either declaration would deliver; but only a
+     * link device can say what actually happens, active-high, as QEMU's q35 (GSIA-GSIH) and microvm (GSI0-GSI3)
+     * do. Linux's pci_link driver reads the polarity from the link's _PRS/_CRS and passes it on.
+     *
+     * <p>What Linux's pci_link needs: _PRS (the possible setting: just the wired GSI), _CRS (the current one, the
+     * same), and _SRS, which it always calls with the setting it picked; with a single possible GSI there is
+     * nothing to program, so _SRS is empty. _STA says enabled, which Linux checks after _SRS. No _DIS: the line
+     * cannot be disconnected, and Linux ignores a missing _DIS.
+     */
+    private static byte[] pciLinkDevice(int line, int gsi) {
+        byte[] interrupt = Aml.resourceTemplate(
+                Aml.interrupt(Aml.Trigger.LEVEL, Aml.Polarity.ACTIVE_HIGH, Aml.Sharing.SHARED, gsi));
+        return Aml.device(pciLinkName(line),
+                Aml.name("_HID", Aml.eisaId("PNP0C0F")),
+                Aml.name("_UID", Aml.integer(line)),
+                Aml.name("_STA", Aml.integer(LINK_DEVICE_STATUS)),
+                Aml.name("_PRS", interrupt),
+                Aml.name("_CRS", interrupt),
+                Aml.method("_SRS", 1, false));
+    }
+
+    /**
+     * A motherboard resource (PNP0C02) reserving the ECAM window: where the PCI Firmware Specification (4.1.2)
+     * requires it, and what Linux's MMCONFIG check (is_acpi_reserved) looks for once the interpreter runs.
+     */
+    private static byte[] ecamReservation(PciHostBridge bridge) {
+        return Aml.device("ECAM",
+                Aml.name("_HID", Aml.eisaId("PNP0C02")),
+                Aml.name("_CRS", Aml.resourceTemplate(
+                        Aml.memory32Fixed(true, bridge.ecamBase(), bridge.ecamSize()))));
     }
 
     // ---------------------------------------------------------------- common header

@@ -29,9 +29,15 @@ public final class Aml {
     static final int RETURN_OP = 0xA4;
     static final int STORE_OP = 0x70;
     static final int AND_OP = 0x7B;
+    static final int OR_OP = 0x7D;
     static final int NOTIFY_OP = 0x86;
+    static final int CREATE_DWORD_FIELD_OP = 0x8A;
+    static final int LNOT_OP = 0x92;
+    static final int LEQUAL_OP = 0x93;
     static final int IF_OP = 0xA0;
+    static final int ELSE_OP = 0xA1;
     static final int LOCAL0_OP = 0x60; // Local0..Local7 are 0x60..0x67
+    static final int ARG0_OP = 0x68; // Arg0..Arg6 are 0x68..0x6E
     static final int EXT_OP_PREFIX = 0x5B;
     static final int OP_REGION_OP = 0x80; // follows EXT_OP_PREFIX
     static final int FIELD_OP = 0x81; // follows EXT_OP_PREFIX
@@ -240,6 +246,32 @@ public final class Aml {
         return withPkgLength(BUFFER_OP, concat(integer(data.length), data));
     }
 
+    /**
+     * ASL's {@code ToUUID ("aabbccdd-eeff-gghh-iijj-kkllmmnnoopp")}: a 16-byte Buffer with the first three groups
+     * stored little-endian and the last two in string order (the ASL ToUUID macro of ACPI 6.5), what an OS passes as
+     * {@code _OSC}'s Arg0.
+     */
+    public static byte[] toUuid(String uuid) {
+        if (!uuid.matches("[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")) {
+            throw new IllegalArgumentException("not a UUID: \"" + uuid + "\"");
+        }
+        String hex = uuid.replace("-", "");
+        byte[] bytes = new byte[16];
+        for (int i = 0; i < 16; i++) {
+            bytes[i] = (byte) Integer.parseInt(hex, 2 * i, 2 * i + 2, 16);
+        }
+        byte[] out = bytes.clone();
+        // Groups 1-3 (4, 2 and 2 bytes) are little-endian numbers.
+        for (int i = 0; i < 4; i++) {
+            out[i] = bytes[3 - i];
+        }
+        out[4] = bytes[5];
+        out[5] = bytes[4];
+        out[6] = bytes[7];
+        out[7] = bytes[6];
+        return buffer(out);
+    }
+
     // ---------------------------------------------------------------- named objects
 
     /** DefName: binds {@code name} to a data object. */
@@ -303,6 +335,14 @@ public final class Aml {
         return new byte[] {(byte) (LOCAL0_OP + n)};
     }
 
+    /** {@code ArgN}, a method's argument 0..6. */
+    public static byte[] arg(int n) {
+        if (n < 0 || n > 6) {
+            throw new IllegalArgumentException("a method has Arg0..Arg6, not Arg" + n);
+        }
+        return new byte[] {(byte) (ARG0_OP + n)};
+    }
+
     /** DefStore: {@code target = source}; {@code target} is a SuperName (a name or a LocalN). */
     public static byte[] store(byte[] source, byte[] target) {
         return concat(new byte[] {STORE_OP}, source, target);
@@ -313,9 +353,45 @@ public final class Aml {
         return concat(new byte[] {AND_OP}, a, b, new byte[] {NULL_NAME});
     }
 
+    /** DefAnd with a target: {@code target = (a & b)}, which is how iasl compiles that ASL+ assignment. */
+    public static byte[] and(byte[] a, byte[] b, byte[] target) {
+        return concat(new byte[] {AND_OP}, a, b, target);
+    }
+
+    /** DefOr with a target: {@code target = (a | b)}; ASL's {@code x |= v} is {@code or(x, v, x)}. */
+    public static byte[] or(byte[] a, byte[] b, byte[] target) {
+        return concat(new byte[] {OR_OP}, a, b, target);
+    }
+
+    /** DefLEqual: {@code (a == b)}, One or Zero; buffers compare byte by byte. */
+    public static byte[] lEqual(byte[] a, byte[] b) {
+        return concat(new byte[] {(byte) LEQUAL_OP}, a, b);
+    }
+
+    /** {@code (a != b)}: AML has no LNotEqual opcode, so this is LNot (LEqual (a, b)), as iasl emits it. */
+    public static byte[] lNotEqual(byte[] a, byte[] b) {
+        return concat(new byte[] {(byte) LNOT_OP}, lEqual(a, b));
+    }
+
+    /**
+     * DefCreateDWordField: {@code CreateDWordField (source, byteIndex, name)}, a named 32-bit field over bytes
+     * {@code byteIndex..byteIndex+3} of the buffer {@code source}; writing the field writes the buffer.
+     */
+    public static byte[] createDWordField(byte[] source, byte[] byteIndex, String name) {
+        return concat(new byte[] {(byte) CREATE_DWORD_FIELD_OP}, source, byteIndex, nameString(name));
+    }
+
     /** DefIfElse without an Else: {@code If (predicate) {terms}}; a non-zero predicate is true. */
     public static byte[] ifThen(byte[] predicate, byte[]... terms) {
         return withPkgLength(IF_OP, concat(predicate, concat(terms)));
+    }
+
+    /**
+     * DefElse: {@code Else {terms}}. It follows an {@link #ifThen} directly; the grammar puts it after the If's
+     * package, not inside it.
+     */
+    public static byte[] elseBlock(byte[]... terms) {
+        return withPkgLength(ELSE_OP, concat(terms));
     }
 
     /** DefNotify: {@code Notify (object, value)}, e.g. 0x80 to a power button device. */
@@ -436,6 +512,80 @@ public final class Aml {
         for (long gsi : gsis) {
             checkRange("interrupt number", gsi, 0xFFFF_FFFFL);
             w.u32(gsi);
+        }
+        return w.toByteArray();
+    }
+
+    // Address Space Descriptors (ACPI 6.5 section 6.4.3.5): the resource types and their large item tags.
+    private static final int RESOURCE_TYPE_MEMORY = 0;
+    private static final int RESOURCE_TYPE_IO = 1;
+    private static final int RESOURCE_TYPE_BUS_NUMBER = 2;
+    private static final int QWORD_ADDRESS_SPACE_TAG = 0x8A;
+    private static final int DWORD_ADDRESS_SPACE_TAG = 0x87;
+    private static final int WORD_ADDRESS_SPACE_TAG = 0x88;
+    /** General flags: _MIF and _MAF set (a fixed window), positive decode, ResourceProducer (bit 0 clear). */
+    private static final int BRIDGE_WINDOW_FLAGS = 0x0C;
+    /** I/O type-specific flags: _RNG = EntireRange, TypeStatic, DenseTranslation. */
+    private static final int IO_ENTIRE_RANGE = 0x03;
+    /** Memory type-specific flags: _RW = ReadWrite, _MEM = NonCacheable, AddressRangeMemory, TypeStatic. */
+    private static final int MEMORY_NON_CACHEABLE_READ_WRITE = 0x01;
+
+    /**
+     * {@code WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, min, max, 0, max - min + 1)}: the bus
+     * numbers a host bridge decodes.
+     */
+    public static byte[] wordBusNumber(int minimum, int maximum) {
+        checkRange("bus number minimum", minimum, 0xFF);
+        checkRange("bus number maximum", maximum, 0xFF);
+        return addressSpace(WORD_ADDRESS_SPACE_TAG, 2, RESOURCE_TYPE_BUS_NUMBER, 0, minimum, maximum);
+    }
+
+    /**
+     * {@code WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0, min, max, 0, length)}: a port
+     * window a bridge forwards.
+     */
+    public static byte[] wordIo(int minimum, int maximum) {
+        checkRange("I/O window minimum", minimum, 0xFFFF);
+        checkRange("I/O window maximum", maximum, 0xFFFF);
+        return addressSpace(WORD_ADDRESS_SPACE_TAG, 2, RESOURCE_TYPE_IO, IO_ENTIRE_RANGE, minimum, maximum);
+    }
+
+    /**
+     * {@code DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0, min, max, 0,
+     * length)}: a memory window below 4 GiB that a bridge forwards. Non-cacheable, not Prefetchable: Linux marks a
+     * Prefetchable window IORESOURCE_PREFETCH and then places no non-prefetchable BAR in it.
+     */
+    public static byte[] dwordMemory(long minimum, long maximum) {
+        checkRange("DWordMemory minimum", minimum, 0xFFFF_FFFFL);
+        checkRange("DWordMemory maximum", maximum, 0xFFFF_FFFFL);
+        return addressSpace(DWORD_ADDRESS_SPACE_TAG, 4, RESOURCE_TYPE_MEMORY, MEMORY_NON_CACHEABLE_READ_WRITE,
+                minimum, maximum);
+    }
+
+    /** {@code QWordMemory (...)} with the same flags as {@link #dwordMemory}, for a window above 4 GiB. */
+    public static byte[] qwordMemory(long minimum, long maximum) {
+        checkRange("QWordMemory minimum", minimum, Long.MAX_VALUE);
+        checkRange("QWordMemory maximum", maximum, Long.MAX_VALUE);
+        return addressSpace(QWORD_ADDRESS_SPACE_TAG, 8, RESOURCE_TYPE_MEMORY, MEMORY_NON_CACHEABLE_READ_WRITE,
+                minimum, maximum);
+    }
+
+    /**
+     * A fixed-size, fixed-location Address Space Descriptor without a resource source: granularity 0 and length
+     * {@code max - min + 1}, as ACPI requires when _MIF and _MAF are both set; translation offset 0.
+     */
+    private static byte[] addressSpace(int tag, int width, int resourceType, int typeFlags, long minimum,
+                                       long maximum) {
+        if (maximum < minimum) {
+            throw new IllegalArgumentException("address range maximum 0x" + Long.toHexString(maximum)
+                    + " below minimum 0x" + Long.toHexString(minimum));
+        }
+        ByteWriter w = new ByteWriter(6 + 5 * width).u8(tag).u16(3 + 5 * width)
+                .u8(resourceType).u8(BRIDGE_WINDOW_FLAGS).u8(typeFlags);
+        for (long field : new long[] {0, minimum, maximum, 0, maximum - minimum + 1}) {
+            for (int i = 0; i < width; i++) {
+                w.u8((int) (field >>> (8 * i)));
+            }
         }
         return w.toByteArray();
     }

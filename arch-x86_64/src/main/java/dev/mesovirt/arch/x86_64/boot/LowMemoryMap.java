@@ -1,6 +1,7 @@
 package dev.mesovirt.arch.x86_64.boot;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -98,6 +99,17 @@ public final class LowMemoryMap {
      * @param highRamSize bytes of RAM from 4 GiB on, 0 for none
      */
     public static List<E820Entry> e820(long lowRamEnd, long highRamSize) {
+        return e820(lowRamEnd, highRamSize, List.of());
+    }
+
+    /**
+     * The standard memory map with {@code reserved} ranges of the MMIO holes added, such as a PCI Express ECAM
+     * window (Linux uses MMCONFIG early only where the E820 map reserves it). They must be {@link E820Entry#RESERVED}
+     * and overlap neither RAM nor one another.
+     *
+     * @throws IllegalArgumentException naming the range that is not reserved or overlaps
+     */
+    public static List<E820Entry> e820(long lowRamEnd, long highRamSize, List<E820Entry> reserved) {
         if (lowRamEnd <= HIMEM_START || lowRamEnd > HIGH_RAM_START) {
             throw new IllegalArgumentException(String.format(
                     "low RAM end 0x%X must be above 1 MiB and at most 4 GiB", lowRamEnd));
@@ -113,7 +125,14 @@ public final class LowMemoryMap {
         if (highRamSize > 0) {
             map.add(E820Entry.ram(HIGH_RAM_START, highRamSize));
         }
-        E820Entry.validate(map);
+        for (E820Entry e : reserved) {
+            if (e.type() != E820Entry.RESERVED) {
+                throw new IllegalArgumentException("an added e820 range must be reserved, not " + e);
+            }
+            map.add(e);
+        }
+        map.sort(Comparator.comparingLong(E820Entry::addr));
+        E820Entry.validate(map); // rejects a reserved range on RAM or on another range
         return List.copyOf(map);
     }
 }

@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.PciHostBridge;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.SerialPort;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.SleepRegisters;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.VirtioMmioSlot;
+import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.Window;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,7 +26,7 @@ class AcpiPlatformTest {
     private static AcpiPlatform with(int vcpus, long lapic, int ioapicId, long ioapic, int gsiBase, SerialPort serial,
                                      List<VirtioMmioSlot> slots, Optional<Integer> pvpanic, boolean rtc) {
         return new AcpiPlatform(vcpus, lapic, ioapicId, ioapic, gsiBase, serial, slots, Platforms.GED_LIKE, pvpanic,
-                rtc, Optional.empty());
+                rtc, Optional.empty(), Optional.empty());
     }
 
     private static AcpiPlatform withSlots(List<VirtioMmioSlot> slots, boolean rtc) {
@@ -162,9 +164,11 @@ class AcpiPlatformTest {
         assertThrows(NullPointerException.class, () -> with(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(),
                 null, false));
         assertThrows(NullPointerException.class, () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(),
-                List.of(), null, Optional.empty(), false, Optional.empty()));
+                List.of(), null, Optional.empty(), false, Optional.empty(), Optional.empty()));
         assertThrows(NullPointerException.class, () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(),
-                List.of(), Platforms.GED_LIKE, Optional.empty(), false, null));
+                List.of(), Platforms.GED_LIKE, Optional.empty(), false, null, Optional.empty()));
+        assertThrows(NullPointerException.class, () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(),
+                List.of(), Platforms.GED_LIKE, Optional.empty(), false, Optional.empty(), null));
         assertThrows(NullPointerException.class, () -> AcpiTables.build(0xE0000, null));
     }
 
@@ -177,7 +181,7 @@ class AcpiPlatformTest {
     private static AcpiPlatform withButton(AcpiPlatform.PowerButton button, List<VirtioMmioSlot> slots, boolean rtc,
                                            SleepRegisters sleep) {
         return new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), slots, sleep, Optional.empty(), rtc,
-                Optional.of(button));
+                Optional.of(button), Optional.empty());
     }
 
     @Test
@@ -201,7 +205,7 @@ class AcpiPlatformTest {
         assertRejected("power button gsi 1 is below the I/O APIC GSI base 2",
                 () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 2, new SerialPort(0x3F8, 3), List.of(),
                         Platforms.GED_LIKE, Optional.empty(), false,
-                        Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L, 1))));
+                        Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L, 1)), Optional.empty()));
     }
 
     @Test
@@ -224,5 +228,155 @@ class AcpiPlatformTest {
                     () -> new AcpiPlatform.PowerButton(address, 9));
         }
         assertRejected("power button gsi must not be negative", () -> new AcpiPlatform.PowerButton(0xFEA0_0000L, -1));
+    }
+
+    // ------------------------------------------------------------ PCI host bridge
+
+    private static final Optional<Window> IO = Optional.of(new Window(0xC000, 0x4000));
+    private static final Window MMIO32 = new Window(0xC000_0000L, 0x3EA0_0000L);
+    private static final Optional<Window> MMIO64 = Optional.of(new Window(1L << 32, 32L << 30));
+    private static final List<Integer> GSIS = List.of(16, 17, 18, 19);
+
+    private static PciHostBridge bridge(long ecam, int buses) {
+        return new PciHostBridge(ecam, buses, IO, MMIO32, MMIO64, GSIS);
+    }
+
+    private static PciHostBridge bridgeWithGsis(List<Integer> gsis) {
+        return new PciHostBridge(0xB000_0000L, 256, IO, MMIO32, MMIO64, gsis);
+    }
+
+    /** A q35 platform with the bridge, COM1, the RTC, pvpanic at 0x505 and the power button on GSI 9. */
+    private static AcpiPlatform q35With(PciHostBridge bridge) {
+        return Platforms.q35(bridge);
+    }
+
+    @Test
+    void acceptsTheQ35Bridge() {
+        AcpiPlatform p = q35With(Platforms.Q35_BRIDGE);
+        assertEquals(Optional.of(Platforms.Q35_BRIDGE), p.pciHostBridge());
+        assertEquals(0x1000_0000L, Platforms.Q35_BRIDGE.ecamSize());
+        // Smaller bridges: the ECAM window is aligned to its size rounded up to a power of two.
+        q35With(bridge(0xBFF0_0000L, 1));
+        q35With(bridge(0xB040_0000L, 3));
+        q35With(bridge(0xB800_0000L, 128));
+        // No I/O window, no 64-bit window.
+        q35With(new PciHostBridge(0xB000_0000L, 256, Optional.empty(), MMIO32, Optional.empty(), GSIS));
+    }
+
+    @Test
+    void rejectsBadBusCounts() {
+        assertRejected("decodes 1..256 buses, not 0", () -> bridge(0xB000_0000L, 0));
+        assertRejected("decodes 1..256 buses, not 257", () -> bridge(0xB000_0000L, 257));
+    }
+
+    @Test
+    void rejectsAnUnalignedOrMisplacedEcamWindow() {
+        assertRejected("the ECAM window of 256 buses must be 0x10000000-aligned", () -> bridge(0xB010_0000L, 256));
+        assertRejected("the ECAM window of 3 buses must be 0x400000-aligned", () -> bridge(0xB030_0000L, 3));
+        assertRejected("the ECAM window of 1 buses must be 0x100000-aligned", () -> bridge(0xB000_8000L, 1));
+        assertRejected("and not at 0", () -> bridge(0, 256));
+        assertRejected("must lie below 4 GiB", () -> bridge(1L << 32, 256));
+    }
+
+    @Test
+    void rejectsBadWindows() {
+        assertRejected("must be non-empty", () -> new Window(0xC000, 0));
+        assertRejected("must be non-empty", () -> new Window(-1, 0x10));
+        assertRejected("must not wrap", () -> new Window(Long.MAX_VALUE, 2));
+        assertRejected("below port 0x10000", () -> new PciHostBridge(0xB000_0000L, 256,
+                Optional.of(new Window(0xC000, 0x4001)), MMIO32, MMIO64, GSIS));
+        assertRejected("overlaps the configuration ports 0xCF8-0xCFF", () -> new PciHostBridge(0xB000_0000L, 256,
+                Optional.of(new Window(0x0, 0xCF9)), MMIO32, MMIO64, GSIS));
+        assertRejected("overlaps the configuration ports 0xCF8-0xCFF", () -> new PciHostBridge(0xB000_0000L, 256,
+                Optional.of(new Window(0xCFF, 0x100)), MMIO32, MMIO64, GSIS));
+        new PciHostBridge(0xB000_0000L, 256, Optional.of(new Window(0xD00, 0xF300)), MMIO32, MMIO64, GSIS);
+        assertRejected("the 32-bit PCI window must lie below 4 GiB", () -> new PciHostBridge(0xB000_0000L, 256, IO,
+                new Window(0xC000_0000L, 0x4000_0001L), MMIO64, GSIS));
+        assertRejected("the 32-bit PCI window overlaps the ECAM window", () -> new PciHostBridge(0xB000_0000L, 256,
+                IO, new Window(0xBFFF_F000L, 0x2000), MMIO64, GSIS));
+        assertRejected("the 64-bit PCI window must start at or above 4 GiB", () -> new PciHostBridge(0xB000_0000L,
+                256, IO, MMIO32, Optional.of(new Window(0xFFFF_F000L, 1L << 32)), GSIS));
+    }
+
+    @Test
+    void rejectsIntxGsisThatAreNotFourDistinctLevelLines() {
+        assertRejected("has 4 INTx lines, not 3", () -> bridgeWithGsis(List.of(16, 17, 18)));
+        assertRejected("has 4 INTx lines, not 5", () -> bridgeWithGsis(List.of(16, 17, 18, 19, 20)));
+        assertRejected("four distinct GSIs", () -> bridgeWithGsis(List.of(16, 17, 17, 19)));
+        assertRejected("INTx GSI 11 is an ISA IRQ", () -> bridgeWithGsis(List.of(16, 17, 11, 19)));
+        assertThrows(NullPointerException.class, () -> bridgeWithGsis(Arrays.asList(16, null, 18, 19)));
+        bridgeWithGsis(List.of(23, 16, 20, 21)); // any order
+    }
+
+    @Test
+    void rejectsIntxGsisOtherDevicesHave() {
+        assertRejected("INTx GSI 16 is the power button's", () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0,
+                SerialPort.com1(), List.of(), Platforms.GED_LIKE, Optional.empty(), false,
+                Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L, 16)), Optional.of(Platforms.Q35_BRIDGE)));
+        assertRejected("INTx GSI 18 is used by virtio slot 1", () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0,
+                SerialPort.com1(), List.of(new VirtioMmioSlot(0xD000_0000L, 0x200, 20),
+                        new VirtioMmioSlot(0xD000_1000L, 0x200, 18)), Platforms.GED_LIKE, Optional.empty(), false,
+                Optional.empty(), Optional.of(Platforms.Q35_BRIDGE)));
+    }
+
+    @Test
+    void rejectsAnIoWindowOverPlatformPorts() {
+        assertRejected("overlaps the serial port at 0x3F8", () -> q35With(new PciHostBridge(0xB000_0000L, 256,
+                Optional.of(new Window(0x3F0, 0x10)), MMIO32, MMIO64, GSIS)));
+        assertRejected("overlaps the RTC ports", () -> q35With(new PciHostBridge(0xB000_0000L, 256,
+                Optional.of(new Window(0x0, 0x100)), MMIO32, MMIO64, GSIS)));
+        assertRejected("overlaps the pvpanic port 0x505", () -> q35With(new PciHostBridge(0xB000_0000L, 256,
+                Optional.of(new Window(0x500, 0x100)), MMIO32, MMIO64, GSIS)));
+        // Without an RTC, ports 0x70-0x71 are nobody's.
+        new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(), Platforms.GED_LIKE, Optional.empty(),
+                false, Optional.empty(), Optional.of(new PciHostBridge(0xB000_0000L, 256,
+                        Optional.of(new Window(0x0, 0x100)), MMIO32, MMIO64, GSIS)));
+    }
+
+    @Test
+    void rejectsBridgeRangesOverPlatformMmio() {
+        assertRejected("overlaps the local APIC at 0xFEE00000", () -> q35With(new PciHostBridge(0xB000_0000L, 256,
+                IO, new Window(0xC000_0000L, 0x3EE0_1000L), MMIO64, GSIS)));
+        assertRejected("overlaps the I/O APIC at 0xFEC00000", () -> q35With(new PciHostBridge(0xB000_0000L, 256,
+                IO, new Window(0xFEB0_0000L, 0x10_0001L), MMIO64, GSIS)));
+        assertRejected("overlaps the power button selector at 0xFEA00000", () -> q35With(new PciHostBridge(
+                0xB000_0000L, 256, IO, new Window(0xC000_0000L, 0x3EA0_0001L), MMIO64, GSIS)));
+        assertRejected("overlaps the sleep control register at 0xFEA00200", () -> new AcpiPlatform(1, LAPIC, 0,
+                IOAPIC, 0, SerialPort.com1(), List.of(), Platforms.GED_LIKE, Optional.empty(), false, Optional.empty(),
+                Optional.of(new PciHostBridge(0xB000_0000L, 256, IO, new Window(0xFEA0_0200L, 1), MMIO64, GSIS))));
+        assertRejected("overlaps the reset register at 0xFEA00202", () -> new AcpiPlatform(1, LAPIC, 0,
+                IOAPIC, 0, SerialPort.com1(), List.of(), Platforms.GED_LIKE, Optional.empty(), false, Optional.empty(),
+                Optional.of(new PciHostBridge(0xB000_0000L, 256, IO, new Window(0xFEA0_0202L, 1), MMIO64, GSIS))));
+        assertRejected("overlaps virtio slot 0 at 0xD0000000", () -> new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0,
+                SerialPort.com1(), Platforms.slots(1), Platforms.GED_LIKE, Optional.empty(), false, Optional.empty(),
+                Optional.of(Platforms.Q35_BRIDGE)));
+        // The ECAM window is checked like the memory windows.
+        assertRejected("PCI host bridge range [0xFEC00000, 0xFED00000) overlaps the I/O APIC", () -> q35With(
+                new PciHostBridge(0xFEC0_0000L, 1, IO, MMIO32, MMIO64, GSIS)));
+        // Up to the power button's page is fine: the q35 layout ends its 32-bit window there.
+        q35With(new PciHostBridge(0xB000_0000L, 256, IO, new Window(0xC000_0000L, 0x3EA0_0000L), MMIO64, GSIS));
+    }
+
+    @Test
+    void swizzlesDevicesOntoTheFourLines() {
+        PciHostBridge b = bridgeWithGsis(List.of(23, 16, 20, 21));
+        assertEquals(23, b.intxGsiOf(0, 0));
+        assertEquals(16, b.intxGsiOf(0, 1));
+        assertEquals(16, b.intxGsiOf(1, 0));
+        assertEquals(23, b.intxGsiOf(1, 3));
+        assertEquals(21, b.intxGsiOf(31, 0));
+        assertEquals(3, b.intxLineOf(31, 0));
+        assertEquals(2, b.intxLineOf(31, 3));
+        assertRejected("no device 32 pin 0", () -> b.intxLineOf(32, 0));
+        assertRejected("no device -1 pin 0", () -> b.intxLineOf(-1, 0));
+        assertRejected("no device 0 pin 4", () -> b.intxGsiOf(0, 4));
+    }
+
+    @Test
+    void rejectsNullBridgeParts() {
+        assertThrows(NullPointerException.class, () -> new PciHostBridge(0xB000_0000L, 256, null, MMIO32, MMIO64, GSIS));
+        assertThrows(NullPointerException.class, () -> new PciHostBridge(0xB000_0000L, 256, IO, null, MMIO64, GSIS));
+        assertThrows(NullPointerException.class, () -> new PciHostBridge(0xB000_0000L, 256, IO, MMIO32, null, GSIS));
+        assertThrows(NullPointerException.class, () -> new PciHostBridge(0xB000_0000L, 256, IO, MMIO32, MMIO64, null));
     }
 }

@@ -1,6 +1,7 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
 import static dev.mesovirt.arch.x86_64.acpi.ImageReader.sum;
+import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u16;
 import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u32;
 import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u64;
 import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u8;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -19,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Seeded property test: random valid platforms (1..64 vCPUs, 0..8 virtio slots, random addresses,
- * optional RTC, pvpanic and power button) always yield self-consistent tables. Everything is re-derived from the
- * bytes, without iasl; a failure message carries the iteration's seed for replay.
+ * optional RTC, pvpanic and power button; or a random PCI host bridge) always yield self-consistent tables.
+ * Everything is re-derived from the bytes, without iasl; a failure message carries the iteration's seed for replay.
  */
 class AcpiTablesPropertyTest {
 
@@ -43,11 +45,30 @@ class AcpiTablesPropertyTest {
         }
     }
 
+    /** The same properties for random q35 platforms, whose tables add an MCFG and the host bridge's devices. */
+    @Test
+    void randomQ35PlatformsProduceConsistentTables() {
+        Random seeds = new Random(SEED + 35);
+        for (int i = 0; i < ITERATIONS; i++) {
+            long seed = seeds.nextLong();
+            Random rnd = new Random(seed);
+            long base = Platforms.randomBase(rnd);
+            AcpiPlatform platform = Platforms.randomQ35(rnd);
+            try {
+                check(base, platform);
+            } catch (AssertionError | RuntimeException e) {
+                throw new AssertionError("iteration " + i + ", seed " + seed + ", " + platform, e);
+            }
+        }
+    }
+
     private static void check(long base, AcpiPlatform platform) {
         AcpiImage image = AcpiTables.build(base, platform);
         byte[] b = image.bytes();
         Map<String, Table> tables = ImageReader.tables(image);
-        assertEquals(Set.of("RSDP", "XSDT", "FACP", "APIC", "DSDT"), tables.keySet());
+        Optional<AcpiPlatform.PciHostBridge> bridge = platform.pciHostBridge();
+        assertEquals(bridge.isPresent() ? Set.of("RSDP", "XSDT", "FACP", "APIC", "MCFG", "DSDT")
+                : Set.of("RSDP", "XSDT", "FACP", "APIC", "DSDT"), tables.keySet());
 
         // Checksums: RSDP's two, every other table's one.
         assertEquals(0, sum(b, 0, 20));
@@ -84,6 +105,17 @@ class AcpiTablesPropertyTest {
         assertEquals(platform.sleep().controlAddress(), u64(b, fadt.offset() + 248));
         assertEquals(platform.sleep().statusAddress(), u64(b, fadt.offset() + 260));
         assertEquals(platform.rtcPresent() ? 0 : 0x20, u8(b, fadt.offset() + 109) & 0x20);
+        assertEquals(bridge.isPresent() ? 0 : 0x08, u8(b, fadt.offset() + 109) & 0x08, "MSI not supported");
+
+        // MCFG: one allocation covering the bridge's buses from its ECAM base.
+        bridge.ifPresent(pci -> {
+            Table mcfg = tables.get("MCFG");
+            assertEquals(60, mcfg.length());
+            assertEquals(pci.ecamBase(), u64(b, mcfg.offset() + 44));
+            assertEquals(0, u16(b, mcfg.offset() + 52));
+            assertEquals(0, u8(b, mcfg.offset() + 54));
+            assertEquals(pci.buses() - 1, u8(b, mcfg.offset() + 55));
+        });
 
         // MADT: entries tile the table; one LAPIC per vCPU with UID = APIC ID = index.
         Table madt = tables.get("APIC");
@@ -128,6 +160,23 @@ class AcpiTablesPropertyTest {
             expected.add("\\_SB_.GED_");
             expected.add("\\_SB_.PWRB"); // no _CRS: it has no resources of its own
             crs++;
+        }
+        if (bridge.isPresent()) {
+            expected.addAll(List.of("\\_SB_.GSIA", "\\_SB_.GSIB", "\\_SB_.GSIC", "\\_SB_.GSID", "\\_SB_.PCI0",
+                    "\\_SB_.ECAM"));
+            crs += 6;
+            Map<String, Object> values = AmlWalker.values(dsdt);
+            List<?> prt = (List<?>) values.get("\\_SB_.PCI0._PRT");
+            assertEquals(128, prt.size());
+            for (int i = 0; i < prt.size(); i++) {
+                List<?> entry = (List<?>) prt.get(i);
+                int device = i / 4;
+                int pin = i % 4;
+                assertEquals(((long) device << 16) | 0xFFFF, entry.get(0));
+                assertEquals((long) pin, entry.get(1));
+                byte[] link = (byte[]) values.get("\\_SB_." + ((AmlWalker.Reference) entry.get(2)).name() + "._CRS");
+                assertEquals(bridge.get().intxGsiOf(device, pin), u32(link, 5), "device " + device + " pin " + pin);
+            }
         }
         assertEquals(expected, devices);
         assertEquals(crs, AmlWalker.resourceTemplateCount(dsdt));

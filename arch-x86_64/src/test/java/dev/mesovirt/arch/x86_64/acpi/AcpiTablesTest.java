@@ -19,6 +19,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -234,7 +235,7 @@ class AcpiTablesTest {
     @Test
     void madtUsesTheConfiguredIoApic() {
         AcpiPlatform p = new AcpiPlatform(1, 0xFEE0_0000L, 3, 0xFEC0_1000L, 0, AcpiPlatform.SerialPort.com1(),
-                List.of(), Platforms.GED_LIKE, Optional.empty(), false, Optional.empty());
+                List.of(), Platforms.GED_LIKE, Optional.empty(), false, Optional.empty(), Optional.empty());
         byte[] madt = AcpiTables.madt(p);
         int io = 44 + 8;
         assertEquals(1, u8(madt, io));
@@ -376,6 +377,193 @@ class AcpiTablesTest {
         return -1;
     }
 
+    // ------------------------------------------------------------ PCI host bridge (q35)
+
+    private final AcpiImage q35 = AcpiTables.build(Platforms.BASE, Platforms.q35(Platforms.Q35_BRIDGE));
+    private final Map<String, Table> q35Tables = ImageReader.tables(q35);
+
+    private byte[] q35Table(String signature) {
+        return ImageReader.slice(q35.bytes(), q35Tables.get(signature));
+    }
+
+    /** MCFG for ECAM at 0xB0000000, segment 0, buses 0-255, byte for byte. */
+    @Test
+    void mcfgIsOneAllocationForSegment0() {
+        assertEquals(MCFG_Q35, HexFormat.of().withUpperCase().formatHex(q35Table("MCFG")));
+        byte[] small = AcpiTables.mcfg(new AcpiPlatform.PciHostBridge(0xBFF0_0000L, 1, Optional.empty(),
+                new AcpiPlatform.Window(0xC000_0000L, 0x1000_0000L), Optional.empty(), List.of(16, 17, 18, 19)));
+        assertEquals(60, small.length);
+        assertEquals(0xBFF0_0000L, u64(small, 44));
+        assertEquals(0, u16(small, 52), "segment");
+        assertEquals(0, u8(small, 54), "start bus");
+        assertEquals(0, u8(small, 55), "end bus");
+        assertEquals(0, sum(small, 0, small.length));
+    }
+
+    private static final String MCFG_Q35 = "4D4346473C000000" + "01" + "54" + "4D45534F5654" + "4D45534F56495254"
+            + "01000000" + "4D535654" + "01000000"
+            + "0000000000000000" // reserved
+            + "000000B000000000" + "0000" + "00" + "FF" + "00000000"; // base, segment, buses 0-255, reserved
+
+    @Test
+    void q35ImageListsMcfgInTheXsdtBetweenMadtAndDsdt() {
+        assertEquals(List.of("RSDP", "XSDT", "FACP", "APIC", "MCFG", "DSDT"), new ArrayList<>(q35Tables.keySet()));
+        Table xsdt = q35Tables.get("XSDT");
+        assertEquals(36 + 3 * 8, xsdt.length());
+        byte[] b = q35.bytes();
+        assertEquals(q35.baseAddress() + q35Tables.get("MCFG").offset(), u64(b, xsdt.offset() + 36 + 16));
+        for (Table t : q35Tables.values()) {
+            assertEquals(0, (q35.baseAddress() + t.offset()) % 16, t.signature() + " alignment");
+            if (!t.signature().equals("RSDP")) {
+                assertEquals(0, sum(b, t.offset(), t.length()), t.signature() + " checksum");
+            }
+        }
+        assertTrue(q35.size() <= LOW_ACPI_AREA, "q35 image of " + q35.size() + " bytes");
+    }
+
+    private static final int LOW_ACPI_AREA = 0x1_FFF0; // 0xE0000 up to the reset vector at 0xFFFF0
+
+    /** With PCI the FADT stops saying "MSI not supported"; everything else stays as on the microVM. */
+    @Test
+    void q35FadtAllowsMsi() {
+        byte[] fadt = q35Table("FACP");
+        assertEquals(0b01_0100, u16(fadt, 109), "VGA not present | PCIe ASPM controls, MSI allowed");
+        assertEquals((1 << 20) | (1 << 10), u32(fadt, 112), "still HW_REDUCED_ACPI | RESET_REG_SUP");
+        assertEquals(0b01_1100, u16(fadtOf(Platforms.platform(1, 0, Optional.empty(), true)), 109),
+                "without PCI, MSI not supported as before");
+    }
+
+    @Test
+    void q35DsdtDescribesTheHostBridgeItsLinksAndTheEcamReservation() {
+        List<AmlWalker.Named> named = AmlWalker.walkTable(q35Table("DSDT"));
+        for (AmlWalker.Named expected : List.of(
+                new AmlWalker.Named("\\_SB_.PCI0", "Device"),
+                new AmlWalker.Named("\\_SB_.PCI0._HID", "Integer"), new AmlWalker.Named("\\_SB_.PCI0._CID", "Integer"),
+                new AmlWalker.Named("\\_SB_.PCI0._SEG", "Integer"), new AmlWalker.Named("\\_SB_.PCI0._BBN", "Integer"),
+                new AmlWalker.Named("\\_SB_.PCI0._UID", "Integer"), new AmlWalker.Named("\\_SB_.PCI0._CRS", "Buffer"),
+                new AmlWalker.Named("\\_SB_.PCI0._OSC", "Method"), new AmlWalker.Named("\\_SB_.PCI0._PRT", "Package"),
+                new AmlWalker.Named("\\_SB_.ECAM", "Device"), new AmlWalker.Named("\\_SB_.ECAM._HID", "Integer"),
+                new AmlWalker.Named("\\_SB_.ECAM._CRS", "Buffer"))) {
+            assertTrue(named.contains(expected), "DSDT lacks " + expected + ": " + named);
+        }
+        Map<String, Object> values = AmlWalker.values(q35Table("DSDT"));
+        assertEquals(Aml.eisaIdValue("PNP0A08"), values.get("\\_SB_.PCI0._HID"));
+        assertEquals(Aml.eisaIdValue("PNP0A03"), values.get("\\_SB_.PCI0._CID"));
+        assertEquals(0L, values.get("\\_SB_.PCI0._SEG"));
+        assertEquals(0L, values.get("\\_SB_.PCI0._BBN"));
+        assertEquals(0L, values.get("\\_SB_.PCI0._UID"));
+        assertFalse(values.containsKey("\\_SB_.PCI0._ADR"), "a device has a _HID or an _ADR, not both");
+        assertEquals(Aml.eisaIdValue("PNP0C02"), values.get("\\_SB_.ECAM._HID"));
+        // Memory32Fixed (ReadWrite, 0xB0000000, 0x10000000), End Tag
+        assertEquals("8609000100" + "0000B0" + "00000010" + "7900",
+                HexFormat.of().withUpperCase().formatHex((byte[]) values.get("\\_SB_.ECAM._CRS")));
+        // Every _CRS and _PRS of the DSDT tiles into well-formed descriptors: COM1, RTC, PEVT, GED, four links, PCI0,
+        // ECAM.
+        assertEquals(10, AmlWalker.resourceTemplateCount(q35Table("DSDT")));
+    }
+
+    /** The host bridge's _CRS, byte for byte: buses, configuration ports, I/O, 32-bit and 64-bit windows. */
+    @Test
+    void q35HostBridgeResources() {
+        byte[] crs = (byte[]) AmlWalker.values(q35Table("DSDT")).get("\\_SB_.PCI0._CRS");
+        assertEquals("880D00020C00" + "0000" + "0000" + "FF00" + "0000" + "0001" // WordBusNumber 0-0xFF
+                        + "4701F80CF80C0108" // IO (Decode16, 0xCF8, 0xCF8, 1, 8)
+                        + "880D00010C03" + "0000" + "00C0" + "FFFF" + "0000" + "0040" // WordIO 0xC000-0xFFFF
+                        + "871700000C01" + "00000000" + "000000C0" + "FFFF9FFE" + "00000000" + "0000A03E" // DWordMemory
+                        + "8A2B00000C01" + "0000000000000000" + "0000000001000000" + "FFFFFFFF08000000"
+                        + "0000000000000000" + "0000000008000000" // QWordMemory 4 GiB + 32 GiB
+                        + "7900",
+                HexFormat.of().withUpperCase().formatHex(crs));
+        // Without the optional windows, only the bus range, the configuration ports and the 32-bit window remain.
+        AcpiPlatform bare = Platforms.q35(new AcpiPlatform.PciHostBridge(0xB000_0000L, 16, Optional.empty(),
+                new AcpiPlatform.Window(0xC000_0000L, 0x1000_0000L), Optional.empty(), List.of(16, 17, 18, 19)));
+        byte[] bareCrs = (byte[]) AmlWalker.values(AcpiTables.dsdt(bare)).get("\\_SB_.PCI0._CRS");
+        assertEquals("880D00020C00" + "0000" + "0000" + "0F00" + "0000" + "1000" + "4701F80CF80C0108"
+                        + "871700000C01" + "00000000" + "000000C0" + "FFFFFFCF" + "00000000" + "00000010" + "7900",
+                HexFormat.of().withUpperCase().formatHex(bareCrs));
+    }
+
+    /**
+     * _PRT completeness: 128 entries, one for each device 0..31 and pin INTA..INTD of bus 0, each naming the link
+     * device whose only interrupt is the GSI the swizzle gives, {@code gsis[(device + pin) % 4]}. The GSIs are out of
+     * order so that a link or line mix-up cannot pass.
+     */
+    @Test
+    void q35RoutingTableCoversEveryDeviceAndPin() {
+        List<Integer> gsis = List.of(19, 16, 22, 17);
+        AcpiPlatform.PciHostBridge bridge = new AcpiPlatform.PciHostBridge(0xB000_0000L, 256,
+                Optional.of(new AcpiPlatform.Window(0xC000, 0x4000)),
+                new AcpiPlatform.Window(0xC000_0000L, 0x3EA0_0000L), Optional.empty(), gsis);
+        Map<String, Object> values = AmlWalker.values(AcpiTables.dsdt(Platforms.q35(bridge)));
+        List<?> prt = (List<?>) values.get("\\_SB_.PCI0._PRT");
+        assertEquals(32 * 4, prt.size());
+        Set<String> seen = new java.util.HashSet<>();
+        for (Object e : prt) {
+            List<?> entry = (List<?>) e;
+            assertEquals(4, entry.size(), entry.toString());
+            long address = (Long) entry.get(0);
+            assertEquals(0xFFFF, address & 0xFFFF, "every function of the device");
+            int device = (int) (address >>> 16);
+            int pin = (int) (long) (Long) entry.get(1);
+            assertTrue(device >= 0 && device < 32 && pin >= 0 && pin < 4, entry.toString());
+            assertTrue(seen.add(device + "/" + pin), "duplicate entry for device " + device + " pin " + pin);
+            String link = ((AmlWalker.Reference) entry.get(2)).name();
+            assertEquals(0L, entry.get(3), "source index: the link's first interrupt");
+            byte[] crs = (byte[]) values.get("\\_SB_." + link + "._CRS");
+            assertEquals(gsis.get((device + pin) % 4), interruptOf(crs), "device " + device + " pin " + pin);
+            assertEquals(bridge.intxGsiOf(device, pin), interruptOf(crs));
+        }
+        assertEquals(128, seen.size());
+    }
+
+    /** The GSI of a resource template holding exactly one Interrupt (Level, ActiveHigh, Shared) descriptor. */
+    private static int interruptOf(byte[] template) {
+        assertEquals(11, template.length, "one Extended Interrupt descriptor and the End Tag");
+        assertEquals(0x89, u8(template, 0));
+        assertEquals(6, u16(template, 1));
+        assertEquals(0x09, u8(template, 3), "consumer, level, active-high, shared");
+        assertEquals(1, u8(template, 4), "one interrupt");
+        return (int) u32(template, 5);
+    }
+
+    @Test
+    void q35LinkDevicesAreFixedLevelHighSharedGsis() {
+        Map<String, Object> values = AmlWalker.values(q35Table("DSDT"));
+        List<String> names = AmlWalker.walkTable(q35Table("DSDT")).stream().map(AmlWalker.Named::path).toList();
+        for (int line = 0; line < 4; line++) {
+            String link = "\\_SB_.GSI" + (char) ('A' + line);
+            assertEquals(Aml.eisaIdValue("PNP0C0F"), values.get(link + "._HID"));
+            assertEquals((long) line, values.get(link + "._UID"));
+            assertEquals(0x0BL, values.get(link + "._STA"), "present, enabled, functioning");
+            assertEquals(16 + line, interruptOf((byte[]) values.get(link + "._CRS")));
+            assertArrayEquals((byte[]) values.get(link + "._CRS"), (byte[]) values.get(link + "._PRS"));
+            assertTrue(names.contains(link + "._SRS"), "Linux's pci_link always calls _SRS");
+            assertFalse(names.contains(link + "._DIS"), "a wired line cannot be disabled");
+        }
+        assertFalse(names.contains("\\_SB_.GSIE"));
+    }
+
+    // ------------------------------------------------------------ platforms without PCI stay as they were
+
+    /**
+     * Digests taken before the tables could describe a PCI host bridge: the typical fixture's image, and one digest
+     * over the images of 200 random platforms (seeded), so that no platform without PCI reads any different.
+     */
+    @Test
+    void imagesWithoutPciAreUnchangedByteForByte() throws Exception {
+        java.security.MessageDigest all = java.security.MessageDigest.getInstance("SHA-256");
+        assertEquals(TYPICAL_IMAGE_SHA256, HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(image.bytes())));
+        java.util.Random rnd = new java.util.Random(0x5EED);
+        for (int i = 0; i < 200; i++) {
+            all.update(AcpiTables.build(Platforms.randomBase(rnd), Platforms.random(rnd)).bytes());
+        }
+        assertEquals(RANDOM_IMAGES_SHA256, HexFormat.of().formatHex(all.digest()));
+    }
+
+    private static final String TYPICAL_IMAGE_SHA256 = "3e44206eb347ce8ddc37a9dd1fef095685fea2ccc358cb74ac2d1704d8fcffd2";
+    private static final String RANDOM_IMAGES_SHA256 = "82171436c7504d905ecdbcb32d98933db3e47046af674c159f07e258246bd891";
+
     // ------------------------------------------------------------ build arguments and result
 
     @Test
@@ -417,7 +605,8 @@ class AcpiTablesTest {
         AcpiPlatform p = new AcpiPlatform(255, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
                 AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, AcpiPlatform.SerialPort.com1(), Platforms.slots(256),
                 Platforms.GED_LIKE, Optional.of(0x505), true,
-                Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L, 300))); // the slots have GSIs 5..261
+                Optional.of(new AcpiPlatform.PowerButton(0xFEA0_0000L, 300)), // the slots have GSIs 5..261
+                Optional.empty());
         AcpiImage big = AcpiTables.build(Platforms.BASE, p);
         assertTrue(big.size() <= 128 * 1024, "size " + big.size());
         assertEquals(256, AmlWalker.walkTable(ImageReader.slice(big.bytes(), ImageReader.tables(big).get("DSDT")))

@@ -339,4 +339,67 @@ class AmlTest {
                 Aml.store(Aml.nameString("ESEL"), Aml.local(0)),
                 Aml.ifThen(Aml.and(Aml.local(0), Aml.integer(2)), Aml.notify("PWRB", 0x80))));
     }
+
+    // ------------------------------------------------------------ PCI host bridge terms
+    // Bytes as iasl 20200925 compiles the ASL in each comment (AmlIaslTest runs iasl on the same ASL).
+
+    @Test
+    void encodesBridgeWindows() {
+        // WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0xFF, 0, 0x100)
+        assertArrayEquals(hex("88 0D00 02 0C 00 0000 0000 FF00 0000 0001"), Aml.wordBusNumber(0, 0xFF));
+        // WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0, 0xC000, 0xFFFF, 0, 0x4000)
+        assertArrayEquals(hex("88 0D00 01 0C 03 0000 00C0 FFFF 0000 0040"), Aml.wordIo(0xC000, 0xFFFF));
+        // DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,
+        //     0, 0xC0000000, 0xFE9FFFFF, 0, 0x3EA00000)
+        assertArrayEquals(hex("87 1700 00 0C 01 00000000 000000C0 FFFF9FFE 00000000 0000A03E"),
+                Aml.dwordMemory(0xC000_0000L, 0xFE9F_FFFFL));
+        // QWordMemory (..., 0, 0x800000000, 0xFFFFFFFFF, 0, 0x800000000)
+        assertArrayEquals(hex("8A 2B00 00 0C 01 0000000000000000 0000000008000000 FFFFFFFF0F000000"
+                + " 0000000000000000 0000000008000000"), Aml.qwordMemory(0x8_0000_0000L, 0xF_FFFF_FFFFL));
+    }
+
+    @Test
+    void rejectsBadBridgeWindows() {
+        assertThrows(IllegalArgumentException.class, () -> Aml.wordBusNumber(0, 0x100));
+        assertThrows(IllegalArgumentException.class, () -> Aml.wordBusNumber(2, 1));
+        assertThrows(IllegalArgumentException.class, () -> Aml.wordIo(0, 0x10000));
+        assertThrows(IllegalArgumentException.class, () -> Aml.dwordMemory(0, 0x1_0000_0000L));
+        assertThrows(IllegalArgumentException.class, () -> Aml.qwordMemory(-1, 0));
+        assertThrows(IllegalArgumentException.class, () -> Aml.qwordMemory(0x2000, 0x1000));
+    }
+
+    @Test
+    void encodesToUuidInAcpiByteOrder() {
+        // ToUUID ("33db4d5b-1ff7-401c-9657-7441c03dd766"), the PCI host bridge _OSC UUID
+        assertArrayEquals(hex("11 13 0A10 5B4DDB33 F71F 1C40 9657 7441C03DD766"),
+                Aml.toUuid("33db4d5b-1ff7-401c-9657-7441c03dd766"));
+        assertArrayEquals(Aml.toUuid("33DB4D5B-1FF7-401C-9657-7441C03DD766"),
+                Aml.toUuid("33db4d5b-1ff7-401c-9657-7441c03dd766"));
+        for (String bad : new String[] {"", "33db4d5b1ff7401c96577441c03dd766", "33db4d5b-1ff7-401c-9657-7441c03dd76",
+                "g3db4d5b-1ff7-401c-9657-7441c03dd766"}) {
+            assertThrows(IllegalArgumentException.class, () -> Aml.toUuid(bad), bad);
+        }
+    }
+
+    @Test
+    void encodesArgsComparisonsAndTargets() {
+        assertArrayEquals(hex("68"), Aml.arg(0));
+        assertArrayEquals(hex("6E"), Aml.arg(6));
+        assertThrows(IllegalArgumentException.class, () -> Aml.arg(7));
+        assertThrows(IllegalArgumentException.class, () -> Aml.arg(-1));
+        // (Arg1 == One), (Arg1 != One)
+        assertArrayEquals(hex("93 69 01"), Aml.lEqual(Aml.arg(1), Aml.one()));
+        assertArrayEquals(hex("92 93 69 01"), Aml.lNotEqual(Aml.arg(1), Aml.one()));
+        // Local0 = (CDW3 & 0x1D); CDW1 |= 0x08
+        assertArrayEquals(cat(hex("7B"), ascii("CDW3"), hex("0A1D 60")),
+                Aml.and(Aml.nameString("CDW3"), Aml.integer(0x1D), Aml.local(0)));
+        assertArrayEquals(cat(hex("7D"), ascii("CDW1"), hex("0A08"), ascii("CDW1")),
+                Aml.or(Aml.nameString("CDW1"), Aml.integer(8), Aml.nameString("CDW1")));
+        // CreateDWordField (Arg3, 0x08, CDW3)
+        assertArrayEquals(cat(hex("8A 6B 0A08"), ascii("CDW3")),
+                Aml.createDWordField(Aml.arg(3), Aml.integer(8), "CDW3"));
+        // Else { Return (Arg3) }
+        assertArrayEquals(hex("A1 03 A4 6B"), Aml.elseBlock(Aml.returnValue(Aml.arg(3))));
+        assertArrayEquals(hex("A1 01"), Aml.elseBlock());
+    }
 }

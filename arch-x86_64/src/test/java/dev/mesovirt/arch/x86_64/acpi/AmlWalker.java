@@ -1,7 +1,9 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Independent, test-only AML reader for the subset our DSDT uses. It re-derives every length from
@@ -15,6 +17,10 @@ final class AmlWalker {
     record Named(String path, String kind) {
     }
 
+    /** A name inside a package, e.g. a _PRT entry's link device, as written (not resolved). */
+    record Reference(String name) {
+    }
+
     static final class AmlFormatException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
@@ -25,6 +31,7 @@ final class AmlWalker {
 
     private final byte[] b;
     private final List<Named> names = new ArrayList<>();
+    private final Map<String, Object> values = new LinkedHashMap<>();
     private int resourceTemplates;
 
     private AmlWalker(byte[] b) {
@@ -39,6 +46,17 @@ final class AmlWalker {
         }
         w.termList(36, table.length, "\\");
         return w.names;
+    }
+
+    /**
+     * The data objects that Name() binds in a whole definition block, by path, decoded: {@link Long} for integers,
+     * {@link String}, {@code byte[]} for a buffer's bytes, {@code List<Object>} for a package's elements,
+     * {@link Reference} for a name inside a package.
+     */
+    static Map<String, Object> values(byte[] table) {
+        AmlWalker w = new AmlWalker(table);
+        w.termList(36, table.length, "\\");
+        return w.values;
     }
 
     static int resourceTemplateCount(byte[] table) {
@@ -100,6 +118,7 @@ final class AmlWalker {
                 String[] kind = new String[1];
                 int next = dataObject(at, end, path, kind);
                 names.add(new Named(path, kind[0]));
+                values.put(path, value(at));
                 return next;
             }
             case Aml.SCOPE_OP, Aml.METHOD_OP -> {
@@ -189,6 +208,15 @@ final class AmlWalker {
 
     private int dataObject(int pos, int end, String path, String[] kind) {
         int op = b[pos] & 0xFF;
+        if (path.endsWith("]") && isNameStart(op)) {
+            // Inside a package a NameString is an object reference (AML grammar: PackageElement).
+            kind[0] = "Reference";
+            int next = nameString(pos, new String[1]);
+            if (next > end) {
+                throw new AmlFormatException("reference at " + pos + " overruns its package");
+            }
+            return next;
+        }
         int next = switch (op) {
             case Aml.ZERO_OP, Aml.ONE_OP, Aml.ONES_OP -> pos + 1;
             case Aml.BYTE_PREFIX -> pos + 2;
@@ -245,6 +273,46 @@ final class AmlWalker {
             throw new AmlFormatException("data object at " + pos + " overruns its parent");
         }
         return next;
+    }
+
+    private static boolean isNameStart(int op) {
+        return (op >= 'A' && op <= 'Z') || op == '_' || op == Aml.ROOT_CHAR || op == Aml.PARENT_PREFIX
+                || op == Aml.DUAL_NAME_PREFIX || op == Aml.MULTI_NAME_PREFIX;
+    }
+
+    /** Decodes the data object at {@code pos}, already checked by {@link #dataObject}. */
+    private Object value(int pos) {
+        int op = b[pos] & 0xFF;
+        if (isNameStart(op)) {
+            String[] name = new String[1];
+            nameString(pos, name);
+            return new Reference(name[0]);
+        }
+        return switch (op) {
+            case Aml.STRING_PREFIX -> {
+                int at = pos + 1;
+                while (b[at] != 0) {
+                    at++;
+                }
+                yield ImageReader.ascii(b, pos + 1, at - pos - 1);
+            }
+            case Aml.PACKAGE_OP -> {
+                int pkgEnd = pos + 1 + decodePkgLength(b, pos + 1).value();
+                int at = pos + 1 + decodePkgLength(b, pos + 1).size() + 1;
+                List<Object> elements = new ArrayList<>();
+                while (at < pkgEnd) {
+                    elements.add(value(at));
+                    at = dataObject(at, pkgEnd, "[element]", new String[1]);
+                }
+                yield elements;
+            }
+            case Aml.BUFFER_OP -> {
+                int pkgEnd = pos + 1 + decodePkgLength(b, pos + 1).value();
+                int at = dataObject(pos + 1 + decodePkgLength(b, pos + 1).size(), pkgEnd, "size", new String[1]);
+                yield java.util.Arrays.copyOfRange(b, at, pkgEnd);
+            }
+            default -> integerValue(pos);
+        };
     }
 
     private long integerValue(int pos) {

@@ -35,7 +35,20 @@ final class Platforms {
     static AcpiPlatform platform(int vcpus, int virtioSlots, Optional<Integer> pvpanic, boolean rtc,
                                  Optional<AcpiPlatform.PowerButton> button) {
         return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0, AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0,
-                SerialPort.com1(), slots(virtioSlots), GED_LIKE, pvpanic, rtc, button);
+                SerialPort.com1(), slots(virtioSlots), GED_LIKE, pvpanic, rtc, button, Optional.empty());
+    }
+
+    /** The q35 machine's host bridge as X86_64Architecture lays it out for 2 GiB of RAM: INTx on GSIs 16-19. */
+    static final AcpiPlatform.PciHostBridge Q35_BRIDGE = new AcpiPlatform.PciHostBridge(0xB000_0000L, 256,
+            Optional.of(new AcpiPlatform.Window(0xC000, 0x4000)),
+            new AcpiPlatform.Window(0xC000_0000L, 0xFEA0_0000L - 0xC000_0000L),
+            Optional.of(new AcpiPlatform.Window(1L << 32, 32L << 30)), List.of(16, 17, 18, 19));
+
+    /** A q35 machine: two vCPUs, COM1, RTC, pvpanic, the power button and {@code bridge}; no virtio-mmio slots. */
+    static AcpiPlatform q35(AcpiPlatform.PciHostBridge bridge) {
+        return new AcpiPlatform(2, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0, AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0,
+                SerialPort.com1(), List.of(), GED_LIKE, Optional.of(0x505), true, Optional.of(BUTTON),
+                Optional.of(bridge));
     }
 
     /** Two vCPUs, two virtio slots, pvpanic at 0x505, RTC present, the power button. */
@@ -75,11 +88,38 @@ final class Platforms {
                 : Optional.empty();
         return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, rnd.nextInt(256),
                 0xFEC0_0000L + 0x1000L * rnd.nextInt(16), 0, new SerialPort(serialPort, serialIrq), slots, sleep,
-                pvpanic, rtc, button);
+                pvpanic, rtc, button, Optional.empty());
     }
 
     /** A random 16-byte aligned base in the legacy BIOS area 0xE0000-0xEFFF0. */
     static long randomBase(Random rnd) {
         return 0xE0000L + 16L * rnd.nextInt(0x1000);
+    }
+
+    /**
+     * A random valid q35 platform: a bridge of 1..256 buses whose ECAM window is aligned below the 32-bit window,
+     * with or without I/O and 64-bit windows, four GSIs from 16..23 in any order, and random vCPUs and options.
+     */
+    static AcpiPlatform randomQ35(Random rnd) {
+        int buses = 1 + rnd.nextInt(256);
+        long ecamSize = buses * AcpiPlatform.PciHostBridge.ECAM_BYTES_PER_BUS;
+        long alignment = Long.highestOneBit(ecamSize - 1) << 1;
+        long ecamBase = 0x8000_0000L + alignment * rnd.nextInt((int) (0x4000_0000L / alignment));
+        List<Integer> gsis = new ArrayList<>(List.of(16, 17, 18, 19, 20, 21, 22, 23));
+        Collections.shuffle(gsis, rnd);
+        Optional<AcpiPlatform.Window> io = rnd.nextBoolean()
+                ? Optional.of(new AcpiPlatform.Window(0x1000L * (1 + rnd.nextInt(12)), 0x1000L * (1 + rnd.nextInt(3))))
+                : Optional.empty();
+        long mmio32Base = 0xC000_0000L + 0x10_0000L * rnd.nextInt(0x100);
+        AcpiPlatform.Window mmio32 = new AcpiPlatform.Window(mmio32Base, 0xFE00_0000L - mmio32Base);
+        Optional<AcpiPlatform.Window> mmio64 = rnd.nextBoolean()
+                ? Optional.of(new AcpiPlatform.Window((4L + rnd.nextInt(60)) << 30, (1L + rnd.nextInt(64)) << 30))
+                : Optional.empty();
+        AcpiPlatform.PciHostBridge bridge = new AcpiPlatform.PciHostBridge(ecamBase, buses, io, mmio32, mmio64,
+                gsis.subList(0, 4));
+        return new AcpiPlatform(1 + rnd.nextInt(64), AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
+                AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, SerialPort.com1(), List.of(), GED_LIKE,
+                rnd.nextBoolean() ? Optional.of(0x505) : Optional.empty(), rnd.nextBoolean(),
+                rnd.nextBoolean() ? Optional.of(BUTTON) : Optional.empty(), Optional.of(bridge));
     }
 }

@@ -68,4 +68,34 @@ class LowMemoryMapTest {
         assertThrows(IllegalArgumentException.class, () -> LowMemoryMap.e820((4L << 30) + 1, 0));
         assertThrows(IllegalArgumentException.class, () -> LowMemoryMap.e820(64L << 20, -1));
     }
+
+    /** A q35 machine of 2 GiB: RAM up to 2 GiB, the ECAM window reserved in the hole, nothing else added. */
+    @Test
+    void addedReservedRangesAreSortedIntoTheHole() {
+        List<E820Entry> map = LowMemoryMap.e820(0x8000_0000L, 1L << 30,
+                List.of(E820Entry.reserved(0xB000_0000L, 0x1000_0000L)));
+        assertEquals(List.of(
+                E820Entry.ram(0, 0x9FC00),
+                E820Entry.reserved(0x9FC00, 0x400),
+                E820Entry.reserved(0xE0000, 0x20000),
+                E820Entry.ram(0x100000, 0x8000_0000L - 0x100000),
+                E820Entry.reserved(0xB000_0000L, 0x1000_0000L),
+                E820Entry.ram(1L << 32, 1L << 30)), map);
+        assertEquals(LowMemoryMap.e820(0x8000_0000L, 1L << 30), LowMemoryMap.e820(0x8000_0000L, 1L << 30, List.of()));
+    }
+
+    @Test
+    void rejectsAddedRangesOnRamOrNotReserved() {
+        assertThrows(IllegalArgumentException.class, () -> LowMemoryMap.e820(0xB000_1000L, 0,
+                List.of(E820Entry.reserved(0xB000_0000L, 0x1000_0000L))), "ECAM on low RAM");
+        assertThrows(IllegalArgumentException.class, () -> LowMemoryMap.e820(0x8000_0000L, 1L << 30,
+                List.of(E820Entry.reserved(0xFFFF_0000L, 0x2_0000L))), "reserved range reaching high RAM");
+        assertThrows(IllegalArgumentException.class, () -> LowMemoryMap.e820(0x8000_0000L, 0,
+                List.of(E820Entry.reserved(0xB000_0000L, 0x1000_0000L), E820Entry.reserved(0xBF00_0000L, 0x1000))),
+                "two added ranges overlapping");
+        assertThrows(IllegalArgumentException.class, () -> LowMemoryMap.e820(0x8000_0000L, 0,
+                List.of(E820Entry.ram(0xB000_0000L, 0x1000_0000L))), "RAM is not an added range");
+        assertThrows(IllegalArgumentException.class, () -> LowMemoryMap.e820(0x8000_0000L, 0,
+                List.of(new E820Entry(0xB000_0000L, 0x1000_0000L, E820Entry.ACPI))));
+    }
 }
