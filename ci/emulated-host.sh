@@ -397,16 +397,48 @@ QARGS+=(-accel tcg -m "$MEM" -smp "$SMP" -nodefaults -no-user-config -display no
 # shellcheck disable=SC2206
 [ -n "${MESOVIRT_HOST_QEMU_ARGS:-}" ] && QARGS+=($MESOVIRT_HOST_QEMU_ARGS)
 
+# Boot watchdog: TCG emulating nested virtualization now and then hangs the host's own kernel while it boots (seen:
+# "soft lockup - CPU#1 stuck" from 28 s of uptime, no HOST-UP ever). Before HOST-UP nothing of SCRIPT has run, so
+# such a host is killed and booted again, rather than left to the run's whole timeout.
+BOOT_TIMEOUT=${MESOVIRT_HOST_BOOT_TIMEOUT:-240}
+BOOT_ATTEMPTS=${MESOVIRT_HOST_BOOT_ATTEMPTS:-3}
 mv_log "emulated host: $QEMU (TCG) -m $MEM -smp $SMP, timeout ${TIMEOUT}s, log $LOG"
 START=$(date +%s.%N)
-timeout -k 10 "$TIMEOUT" "$QEMU" "${QARGS[@]}" </dev/null >>"$LOG" 2>&1 &
-QPID=$!
-TPID=
-if [ "$QUIET" != 1 ]; then
-  # Stream the console while it is written; serial output has CR LF line ends.
-  tail -n +1 -f --pid="$QPID" "$LOG" | tr -d '\r' &
-  TPID=$!
-fi
+for attempt in $(seq 1 "$BOOT_ATTEMPTS"); do
+  FROM=$(($(stat -c %s "$LOG") + 1))
+  timeout -k 10 "$TIMEOUT" "$QEMU" "${QARGS[@]}" </dev/null >>"$LOG" 2>&1 &
+  QPID=$!
+  TPID=
+  if [ "$QUIET" != 1 ]; then
+    # Stream the console while it is written; serial output has CR LF line ends.
+    tail -c "+$FROM" -f --pid="$QPID" "$LOG" | tr -d '\r' &
+    TPID=$!
+  fi
+  booted=0 hung=
+  t0=$SECONDS
+  while kill -0 "$QPID" 2>/dev/null; do
+    if tail -c "+$FROM" "$LOG" | grep -q '^HOST-UP'; then
+      booted=1
+      break
+    fi
+    if tail -c "+$FROM" "$LOG" | grep -q -E 'soft lockup|Kernel panic'; then
+      hung="its kernel locked up or panicked while booting"
+    elif [ $((SECONDS - t0)) -ge "$BOOT_TIMEOUT" ]; then
+      hung="no HOST-UP after ${BOOT_TIMEOUT}s (MESOVIRT_HOST_BOOT_TIMEOUT)"
+    fi
+    [ -n "$hung" ] && break
+    sleep 1
+  done
+  if [ -n "$hung" ] && [ "$attempt" -lt "$BOOT_ATTEMPTS" ]; then
+    kill "$QPID" 2>/dev/null
+    wait "$QPID" 2>/dev/null
+    [ -n "$TPID" ] && wait "$TPID" 2>/dev/null
+    mv_log "emulated host: $hung; booting it again (attempt $((attempt + 1)) of $BOOT_ATTEMPTS)"
+    printf '\n=== ci/emulated-host.sh: boot attempt %s failed: %s\n' "$attempt" "$hung" >>"$LOG"
+    continue
+  fi
+  break
+done
 set +e
 wait "$QPID"
 QRC=$?

@@ -30,7 +30,8 @@ def outcome(case):
     for kind in ("failure", "error", "skipped"):
         e = case.find(kind)
         if e is not None:
-            return kind, (e.get("message") or "").strip()
+            text = (e.get("message") or e.text or "").strip()
+            return kind, text.splitlines()[0] if text else ""
     return "passed", ""
 
 
