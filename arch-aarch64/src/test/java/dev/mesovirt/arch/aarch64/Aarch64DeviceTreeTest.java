@@ -14,6 +14,8 @@ import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.ImageHeader;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -28,7 +30,7 @@ import org.junit.jupiter.api.Test;
 
 class Aarch64DeviceTreeTest {
     private static final long MIB = 1L << 20;
-    private static final ArmImageHeader KERNEL = new ArmImageHeader(0, 40 * MIB, 0xa);
+    private static final ImageHeader KERNEL = new ImageHeader(0, 40 * MIB, 0xa);
     private static final byte[] SEED = new byte[32];
 
     /** The tree for a machine of {@code vcpus} CPUs, 256 MiB, {@code slots} virtio slots, optional initrd. */
@@ -41,8 +43,14 @@ class Aarch64DeviceTreeTest {
         BootRequest request = Fixtures.request(Path.of("Image"),
                 initrdSize > 0 ? Optional.of(Path.of("initrd")) : Optional.empty(), cmdline, vcpus,
                 Fixtures.devices(layout, slots, powerButton));
-        BootPlacement placement = BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, 30 * MIB, initrdSize);
+        BootPlacement placement = placement(30 * MIB, initrdSize);
         return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement, SEED));
+    }
+
+    /** Where a {@link #KERNEL} of that file size and an initrd go in 256 MiB. */
+    static BootPlacement placement(long kernelFileSize, long initrdSize) throws BootPlacement.PlacementException {
+        return BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, kernelFileSize, initrdSize,
+                Aarch64Architecture.PLACEMENT);
     }
 
     private static int u32(FdtNode n, String p) {
@@ -145,7 +153,7 @@ class Aarch64DeviceTreeTest {
     @Test
     void chosenWithInitrd() throws Exception {
         long size = 5 * MIB + 17;
-        BootPlacement p = BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, 30 * MIB, size);
+        BootPlacement p = placement(30 * MIB, size);
         FdtNode chosen = DeviceTree.parse(dtb(1, 0, size, "")).node("/chosen");
         assertEquals(p.initrdAddress(), chosen.property("linux,initrd-start").orElseThrow().asU64());
         assertEquals(p.initrdAddress() + size, chosen.property("linux,initrd-end").orElseThrow().asU64());
@@ -210,7 +218,7 @@ class Aarch64DeviceTreeTest {
         MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, 256 * MIB, 1);
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(Fixtures.pioSerial()));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
-                BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
+                placement(MIB, 0), SEED));
     }
 
     @Test
@@ -219,7 +227,7 @@ class Aarch64DeviceTreeTest {
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(
                 new DeviceDescription.PowerButton(BusKind.PIO, 0x600, 0x20, Gicv3.spi(Gicv3.POWER_BUTTON_SPI, true))));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
-                BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
+                placement(MIB, 0), SEED));
     }
 
     @Test

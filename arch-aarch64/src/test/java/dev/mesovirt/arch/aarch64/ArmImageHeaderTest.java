@@ -5,38 +5,40 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.vmm.boot.ImageHeader;
+import dev.mesovirt.vmm.boot.InvalidImageException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class ArmImageHeaderTest {
-    private static ArmImageHeader parse(byte[] b) throws ArmImageHeader.InvalidImageException {
+    private static ImageHeader parse(byte[] b) throws InvalidImageException {
         return ArmImageHeader.parse(Arrays.copyOf(b, Math.min(b.length, 0x400)), b.length);
     }
 
     private static String error(byte[] b) {
-        return assertThrows(ArmImageHeader.InvalidImageException.class, () -> parse(b)).getMessage();
+        return assertThrows(InvalidImageException.class, () -> parse(b)).getMessage();
     }
 
     @Test
     void goodImage() throws Exception {
-        ArmImageHeader h = parse(SyntheticImage.image(0, 0x2a5_0000, 0b1010, 4096));
+        ImageHeader h = parse(SyntheticImage.image(0, 0x2a5_0000, 0b1010, 4096));
         assertEquals(0, h.textOffset());
         assertEquals(0x2a5_0000, h.imageSize());
         assertTrue(h.littleEndian());
-        assertTrue(h.placeAnywhere());
-        assertEquals(4, h.pageSizeKiB());
+        assertTrue(ArmImageHeader.placeAnywhere(h));
+        assertEquals(4, ArmImageHeader.pageSizeKiB(h));
     }
 
     @Test
     void legacyTextOffsetAndFlags() throws Exception {
-        ArmImageHeader h = parse(SyntheticImage.image(0x80000, 0x100_0000, 0, 4096));
+        ImageHeader h = parse(SyntheticImage.image(0x80000, 0x100_0000, 0, 4096));
         assertEquals(0x80000, h.textOffset());
-        assertFalse(h.placeAnywhere());
-        assertEquals(0, h.pageSizeKiB());
-        assertEquals(64, parse(SyntheticImage.image(0, 0x100_0000, 0b110, 4096)).pageSizeKiB());
-        assertEquals(16, parse(SyntheticImage.image(0, 0x100_0000, 0b100, 4096)).pageSizeKiB());
+        assertFalse(ArmImageHeader.placeAnywhere(h));
+        assertEquals(0, ArmImageHeader.pageSizeKiB(h));
+        assertEquals(64, ArmImageHeader.pageSizeKiB(parse(SyntheticImage.image(0, 0x100_0000, 0b110, 4096))));
+        assertEquals(16, ArmImageHeader.pageSizeKiB(parse(SyntheticImage.image(0, 0x100_0000, 0b100, 4096))));
     }
 
     @Test

@@ -12,6 +12,8 @@ import dev.mesovirt.fdt.FdtNode;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.ImageHeader;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -25,13 +27,17 @@ import org.junit.jupiter.api.Test;
 /** The device tree's content through the project's FDT reader, and dtc's verdict on it. */
 class Riscv64DeviceTreeTest {
     static byte[] dtb(int vcpus, int virtio, long initrdSize, String cmdline) throws Exception {
+        return dtb(vcpus, virtio, initrdSize, cmdline, Fixtures.cpu());
+    }
+
+    static byte[] dtb(int vcpus, int virtio, long initrdSize, String cmdline, HostCpu cpu) throws Exception {
         Riscv64Architecture arch = Fixtures.arch(vcpus);
         MemoryLayout layout = arch.memoryLayout(MachineType.MICROVM, 256 * MIB, vcpus);
         BootRequest request = new BootRequest(Path.of("Image"), Optional.empty(), cmdline, vcpus,
                 Fixtures.devices(layout, virtio));
         BootPlacement placement = BootPlacement.compute(layout.ram().get(0).guestAddress(), layout.ram().get(0).size(),
-                new RiscvImageHeader(2 * MIB, 20 * MIB, 0, 2), 20 * MIB, initrdSize);
-        return Riscv64DeviceTree.build(Riscv64Architecture.deviceTreeSpec(layout, request, placement, Fixtures.cpu(),
+                new ImageHeader(2 * MIB, 20 * MIB, 0), 20 * MIB, initrdSize, Riscv64Architecture.PLACEMENT);
+        return Riscv64DeviceTree.build(Riscv64Architecture.deviceTreeSpec(layout, request, placement, cpu,
                 Fixtures.aia(vcpus), new byte[32]));
     }
 
@@ -103,6 +109,15 @@ class Riscv64DeviceTreeTest {
         assertTrue(t.find("/cpus/cpu@1").isEmpty());
         assertTrue(t.node("/chosen").property("linux,initrd-start").isEmpty());
         assertTrue(t.find("/virtio_mmio@10010000").isEmpty());
+    }
+
+    @Test
+    void theLargestTreeIsFarBelowTheTwoMiBLinuxMaps() throws Exception {
+        // 512 harts with every extension KVM names, 32 slots, the longest command line: loadGuest's "the device
+        // tree is N bytes" error cannot happen.
+        HostCpu every = new HostCpu(Fixtures.cpu().isaBitmap(), RiscvKvm.ISA_EXTENSIONS, 10_000_000L, 64, 64, 10);
+        int size = dtb(Riscv64Architecture.MAX_VCPUS, 32, MIB, "x".repeat(1023), every).length;
+        assertTrue(size < BootPlacement.DTB_MAX_SIZE / 2, size + " bytes");
     }
 
     // dtc: the reference compiler must decompile our trees without a single warning.

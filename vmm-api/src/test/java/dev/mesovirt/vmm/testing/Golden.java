@@ -9,6 +9,11 @@ import dev.mesovirt.vmm.arch.BootException;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.ImageFormat;
+import dev.mesovirt.vmm.boot.ImageHeader;
+import dev.mesovirt.vmm.boot.InvalidImageException;
+import dev.mesovirt.vmm.boot.PlacementRules;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.io.IOException;
 import java.io.InputStream;
@@ -111,27 +116,25 @@ public final class Golden {
         byte[] image(long textOffset, long imageSize, long flags, int length);
     }
 
-    /** A header parser's outcome: "ok" and the fields, or the message that rejects the input. */
-    @FunctionalInterface
-    public interface HeaderParser {
-        String outcome(byte[] head, long fileSize);
-    }
-
-    /** A placement's outcome: the addresses, or the message that says the guest does not fit. */
-    @FunctionalInterface
-    public interface Placer {
-        String outcome(long ramSize, long textOffset, long imageSize, long kernelFileSize, long initrdSize);
-    }
-
     private static final long MIB = 1L << 20;
 
+    /** The header parser's outcome: "ok" and the fields, or the message that rejects the input. */
+    static String parse(byte[] head, long fileSize, ImageFormat format) {
+        try {
+            ImageHeader h = ImageHeader.parse(head, fileSize, format);
+            return "ok " + h.textOffset() + " " + h.imageSize() + " " + h.flags();
+        } catch (InvalidImageException e) {
+            return e.getMessage();
+        }
+    }
+
     /**
-     * A header parser over mutated valid headers (from {@code valid}, 1 to 6 random bytes of the header changed),
+     * The header parser over mutated valid headers (from {@code valid}, 1 to 6 random bytes of the header changed),
      * every combination of notable text_offset, image_size and flags values, files cut short around the header,
      * and the formats people boot by mistake (compressed kernels, ELF, zboot, an x86 bzImage, another ISA's magic).
      */
-    public static List<String> headerOutcomes(ImageFactory image, long validTextOffset, int otherMagic,
-            HeaderParser parser) {
+    public static List<String> headerOutcomes(ImageFormat format, ImageFactory image, long validTextOffset,
+            int otherMagic) {
         List<String> out = new ArrayList<>();
         Random r = new Random(64);
         for (int i = 0; i < 5_000; i++) {
@@ -139,20 +142,20 @@ public final class Golden {
             for (int k = 0; k < 1 + r.nextInt(6); k++) {
                 b[r.nextInt(64)] = (byte) r.nextInt(256);
             }
-            out.add(parser.outcome(b, b.length));
+            out.add(parse(b, b.length, format));
         }
         long[] offsets = {0, 0x1000, 0x80000, 0x123, 2 * MIB - 4096, 2 * MIB, 1L << 30, (1L << 30) + 2 * MIB, -1};
         long[] sizes = {0, 1, MIB, 1L << 34, (1L << 34) + 1, -1};
         for (long t : offsets) {
             for (long s : sizes) {
                 for (long f : new long[] {0, 1, 0xa, 0xb, 0b110}) {
-                    out.add(parser.outcome(image.image(t, s, f, 4096), 4096));
+                    out.add(parse(image.image(t, s, f, 4096), 4096, format));
                 }
             }
         }
         byte[] valid = image.image(validTextOffset, MIB, 0, 4096);
         for (long fileSize : new long[] {0, 10, 63, 64, 65}) {
-            out.add(parser.outcome(Arrays.copyOf(valid, (int) Math.min(fileSize, 1024)), fileSize));
+            out.add(parse(Arrays.copyOf(valid, (int) Math.min(fileSize, 1024)), fileSize, format));
         }
         byte[] bz = new byte[0x400];
         bz[0x202] = 'H';
@@ -164,13 +167,16 @@ public final class Golden {
         for (byte[] foreign : List.of(new byte[] {0x1f, (byte) 0x8b, 8, 0}, new byte[] {0x7f, 'E', 'L', 'F', 2, 1},
                 new byte[] {'M', 'Z', 0, 0, 'z', 'i', 'm', 'g'}, new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd},
                 new byte[] {(byte) 0xfd, '7', 'z', 'X', 'Z', 0}, bz, other, new byte[0])) {
-            out.add(parser.outcome(foreign, foreign.length));
+            out.add(parse(foreign, foreign.length, format));
         }
         return out;
     }
 
-    /** A placement over RAM sizes, kernels and initrds from roomy to impossible. */
-    public static List<String> placementOutcomes(Placer placer) {
+    /**
+     * The placement from {@code ramStart} with {@code rules} over RAM sizes, kernels and initrds from roomy to
+     * impossible: the addresses, or the message that says the guest does not fit.
+     */
+    public static List<String> placementOutcomes(long ramStart, PlacementRules rules) {
         List<String> out = new ArrayList<>();
         long[] rams = {16 * MIB, 32 * MIB, 64 * MIB, 256 * MIB, 257 * MIB, 1024 * MIB, 1026 * MIB, 8L << 30, 64L << 30};
         long[] initrds = {0, 1, 4096, 10 * MIB + 123, 61 * MIB + 1, 100 * MIB, 2L << 30, 40L << 30};
@@ -179,12 +185,23 @@ public final class Golden {
                 for (long s : new long[] {MIB, 40 * MIB, 0x2a2_0000L}) {
                     for (long file : new long[] {MIB, 35 * MIB}) {
                         for (long initrd : initrds) {
-                            out.add(placer.outcome(ram, t, s, file, initrd));
+                            out.add(place(ramStart, ram, new ImageHeader(t, s, 0xa), file, initrd, rules));
                         }
                     }
                 }
             }
         }
         return out;
+    }
+
+    private static String place(long ramStart, long ram, ImageHeader kernel, long file, long initrd,
+            PlacementRules rules) {
+        try {
+            BootPlacement p = BootPlacement.compute(ramStart, ram, kernel, file, initrd, rules);
+            return String.format("0x%x 0x%x 0x%x 0x%x 0x%x", p.kernelLoad(), p.kernelEnd(), p.initrdAddress(),
+                    p.initrdSize(), p.dtbAddress());
+        } catch (BootPlacement.PlacementException e) {
+            return e.getMessage();
+        }
     }
 }
