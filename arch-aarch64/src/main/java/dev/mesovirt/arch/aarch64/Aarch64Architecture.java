@@ -5,7 +5,6 @@ import dev.mesovirt.vmm.arch.BootException;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
-import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
@@ -14,6 +13,7 @@ import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.GuestDescription;
 import dev.mesovirt.vmm.boot.ImageBoot;
 import dev.mesovirt.vmm.boot.ImageProtocol;
 import dev.mesovirt.vmm.boot.PlacementRules;
@@ -176,38 +176,14 @@ public final class Aarch64Architecture implements Architecture {
         for (int i = 0; i < request.vcpus(); i++) {
             cpus.add(VcpuSetup.affinity(VcpuSetup.expectedMpidr(i)));
         }
-        MemoryLayout.SerialPlacement sp = layout.serial();
-        Aarch64DeviceTree.Uart uart = new Aarch64DeviceTree.Uart(sp.base(), 8L << sp.registerShift(),
-                sp.registerShift(), Gicv3.SERIAL_SPI, true);
-        List<Aarch64DeviceTree.VirtioMmio> virtio = new ArrayList<>();
-        Optional<Aarch64DeviceTree.PowerButton> powerButton = Optional.empty();
-        for (DeviceDescription d : request.devices()) {
-            switch (d) {
-                case DeviceDescription.Serial s -> {
-                    if (s.bus() != BusKind.MMIO) {
-                        throw new IllegalArgumentException("aarch64 has no port I/O: the UART must be on MMIO");
-                    }
-                    uart = new Aarch64DeviceTree.Uart(s.base(), 8L << s.registerShift(), s.registerShift(),
-                            s.irq().firmwareNumber(), s.irq().levelTriggered());
-                }
-                case DeviceDescription.VirtioMmio v -> virtio.add(new Aarch64DeviceTree.VirtioMmio(v.base(), v.size(),
-                        v.irq().firmwareNumber(), v.irq().levelTriggered()));
-                case DeviceDescription.PowerButton b -> {
-                    if (b.bus() != BusKind.MMIO) {
-                        throw new IllegalArgumentException("aarch64 has no port I/O: the PL061 must be on MMIO");
-                    }
-                    powerButton = Optional.of(new Aarch64DeviceTree.PowerButton(b.base(), b.size(),
-                            b.irq().firmwareNumber(), b.irq().levelTriggered(), Pl061.POWER_BUTTON_LINE));
-                }
-                case DeviceDescription.PciHostBridge p ->
-                        throw new IllegalArgumentException("aarch64 has no standard machine yet: no PCI host bridge");
-            }
+        GuestDescription guest = GuestDescription.of("aarch64", layout, request, placement, rngSeed,
+                Gicv3.spi(Gicv3.SERIAL_SPI, true));
+        if (guest.powerButton().isPresent() && guest.powerButton().get().bus() != BusKind.MMIO) {
+            throw new IllegalArgumentException("aarch64 has no port I/O: the PL061 must be on MMIO");
         }
         Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,
                 Arm64Kvm.VGIC_V3_REDIST_SIZE * request.vcpus());
-        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
-        return new Aarch64DeviceTree.Spec(cpus, layout.ram(), gic, uart, virtio, powerButton, request.commandLine(),
-                initrd, placement.initrdSize(), rngSeed);
+        return new Aarch64DeviceTree.Spec(cpus, gic, guest);
     }
 
     @Override

@@ -6,13 +6,13 @@ import dev.mesovirt.vmm.arch.BootException;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
-import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.GuestDescription;
 import dev.mesovirt.vmm.boot.ImageBoot;
 import dev.mesovirt.vmm.boot.ImageProtocol;
 import dev.mesovirt.vmm.boot.PlacementRules;
@@ -22,7 +22,6 @@ import dev.mesovirt.vmm.kvm.KvmIoctls;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -160,32 +159,14 @@ public final class Riscv64Architecture implements Architecture {
 
     static Riscv64DeviceTree.Spec deviceTreeSpec(MemoryLayout layout, BootRequest request, BootPlacement placement,
             HostCpu cpu, Aia.AiaConfig aia, byte[] rngSeed) {
-        MemoryLayout.SerialPlacement sp = layout.serial();
-        Riscv64DeviceTree.Uart uart = new Riscv64DeviceTree.Uart(sp.base(), 8L << sp.registerShift(),
-                sp.registerShift(), Aia.SERIAL_SOURCE, true);
-        List<Riscv64DeviceTree.VirtioMmio> virtio = new ArrayList<>();
-        for (DeviceDescription d : request.devices()) {
-            switch (d) {
-                case DeviceDescription.Serial s -> {
-                    if (s.bus() != BusKind.MMIO) {
-                        throw new IllegalArgumentException("riscv64 has no port I/O: the UART must be on MMIO");
-                    }
-                    uart = new Riscv64DeviceTree.Uart(s.base(), 8L << s.registerShift(), s.registerShift(),
-                            s.irq().firmwareNumber(), s.irq().levelTriggered());
-                }
-                case DeviceDescription.VirtioMmio v -> virtio.add(new Riscv64DeviceTree.VirtioMmio(v.base(), v.size(),
-                        v.irq().firmwareNumber(), v.irq().levelTriggered()));
-                case DeviceDescription.PowerButton b ->
-                        throw new IllegalArgumentException("the riscv64 machine has no power button");
-                case DeviceDescription.PciHostBridge p ->
-                        throw new IllegalArgumentException("riscv64 has no standard machine yet: no PCI host bridge");
-            }
+        GuestDescription guest = GuestDescription.of("riscv64", layout, request, placement, rngSeed,
+                Aia.source(Aia.SERIAL_SOURCE, true));
+        if (guest.powerButton().isPresent()) {
+            throw new IllegalArgumentException("the riscv64 machine has no power button");
         }
         Riscv64DeviceTree.Aia dtAia = new Riscv64DeviceTree.Aia(aia.aplicBase(), RiscvKvm.APLIC_SIZE, aia.sources(),
                 aia.imsicBase(), RiscvKvm.IMSIC_SIZE, aia.ids(), aia.hartBits());
-        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
-        return new Riscv64DeviceTree.Spec(request.vcpus(), cpu, layout.ram(), dtAia, uart, virtio,
-                request.commandLine(), initrd, placement.initrdSize(), rngSeed);
+        return new Riscv64DeviceTree.Spec(request.vcpus(), cpu, dtAia, guest);
     }
 
     @Override
