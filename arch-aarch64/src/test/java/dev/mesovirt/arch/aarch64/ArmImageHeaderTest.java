@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mesovirt.vmm.boot.ImageHeader;
 import dev.mesovirt.vmm.boot.InvalidImageException;
+import dev.mesovirt.vmm.testing.HeaderFuzz;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ArmImageHeaderTest {
@@ -108,5 +110,21 @@ class ArmImageHeaderTest {
         byte[] b = SyntheticImage.standard();
         assertEquals("ARM\u0064", new String(b, 56, 4, java.nio.charset.StandardCharsets.ISO_8859_1));
         assertEquals(0x644d5241, ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt(56));
+    }
+
+    @Test
+    void fuzzedHeadersAreAcceptedOrRejectedByTheFirstRuleTheyBreak() {
+        // booting.rst and Mesovirt's limits: magic "ARM\x64"; image_size 0 (pre-3.17 kernels) reported first;
+        // text_offset a page multiple below 2 MiB.
+        HeaderFuzz.Rules arm64 = new HeaderFuzz.Rules(ArmImageHeader.MAGIC, 4096, (2 << 20) - 4096, true);
+        HeaderFuzz.Result r = HeaderFuzz.run(arm64, ArmImageHeader::parse, SyntheticImage.image(0, 1 << 22, 0xa, 128),
+                7, 20_000);
+        assertTrue(r.count(HeaderFuzz.ACCEPTED) > 5_000, r.counts().toString());
+        for (String rejected : List.of("magic at offset 56", "big-endian", "implausible text_offset",
+                "implausible image_size")) {
+            assertTrue(r.count(rejected) > 50, rejected + ": " + r.counts());
+        }
+        // Some accepted headers moved the kernel: text_offset is not just the valid image's 0.
+        assertTrue(r.accepted().stream().anyMatch(h -> h.textOffset() != 0), r.counts().toString());
     }
 }
