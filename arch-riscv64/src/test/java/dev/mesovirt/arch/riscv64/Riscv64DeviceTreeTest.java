@@ -4,24 +4,18 @@ import static dev.mesovirt.arch.riscv64.Fixtures.MIB;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mesovirt.fdt.DeviceTree;
 import dev.mesovirt.fdt.FdtNode;
+import dev.mesovirt.fdt.testing.Dtc;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.boot.BootPlacement;
 import dev.mesovirt.vmm.boot.ImageHeader;
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The device tree's content through the project's FDT reader, and dtc's verdict on it. */
@@ -121,50 +115,18 @@ class Riscv64DeviceTreeTest {
     }
 
     // dtc: the reference compiler must decompile our trees without a single warning.
-    static Path requireDtc() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path p = Path.of(dir, "dtc");
-            if (Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        String message = "dtc not found on PATH; install it with: apt-get install -y device-tree-compiler";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            fail(message + " (required because CI=true)");
-        }
-        assumeTrue(false, message);
-        return null;
-    }
-
-    record DtcResult(String stdout, String stderr) {}
-
-    static DtcResult dtc(byte[] dtb) throws IOException, InterruptedException {
-        Path dtc = requireDtc();
-        Path dir = Files.createTempDirectory("rvdtc");
-        Path in = dir.resolve("t.dtb");
-        Path err = dir.resolve("err");
-        Files.write(in, dtb);
-        Process p = new ProcessBuilder(dtc.toString(), "-I", "dtb", "-O", "dts", in.toString())
-                .redirectError(err.toFile()).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            fail("dtc timed out");
-        }
-        assertEquals(0, p.exitValue(), "dtc failed: " + Files.readString(err));
-        return new DtcResult(out, Files.readString(err));
-    }
-
     @Test
     void dtcDecompilesWithoutWarnings() throws Exception {
         for (byte[] blob : List.of(dtb(1, 0, 0, ""), dtb(2, 2, 4 * MIB, "console=ttyS0"), dtb(8, 32, MIB, "x"))) {
-            DtcResult r = dtc(blob);
-            assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.stdout());
+            Dtc.Result r = Dtc.decompile(blob);
+            assertEquals(0, r.exitCode(), "dtc failed: " + r.stderr());
+            assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.text());
         }
     }
 
     @Test
     void dtcSeesTheExpectedSource() throws Exception {
-        String dts = dtc(dtb(2, 1, 0, "console=ttyS0")).stdout();
+        String dts = Dtc.decompile(dtb(2, 1, 0, "console=ttyS0")).text();
         assertTrue(dts.contains("compatible = \"riscv,imsics\";"), dts);
         assertTrue(dts.contains("#msi-cells = <0x00>;"), dts);
         assertTrue(dts.contains("riscv,isa-base = \"rv64i\";"), dts);
