@@ -3,21 +3,12 @@ package dev.mesovirt.fdt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.File;
-import java.io.IOException;
+import dev.mesovirt.fdt.testing.Dtc;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.opentest4j.AssertionFailedError;
 import org.opentest4j.TestAbortedException;
 
@@ -88,69 +79,14 @@ class DtcInteropTest {
             };
             """;
 
-    private static Path dtc;
-
-    @TempDir
-    Path dir;
-
     @BeforeAll
     static void findDtc() {
-        dtc = requireDtc(System.getenv());
-    }
-
-    /**
-     * Finds {@code dtc} on {@code PATH}. If it is missing, fails when {@code CI=true} and aborts
-     * (skips) the tests otherwise.
-     */
-    static Path requireDtc(Map<String, String> env) {
-        String path = env.getOrDefault("PATH", "");
-        for (String directory : path.split(File.pathSeparator)) {
-            if (directory.isEmpty()) {
-                continue;
-            }
-            Path candidate = Path.of(directory, "dtc");
-            if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
-                return candidate;
-            }
-        }
-        String message = "dtc not found on PATH; install it with: apt-get install -y device-tree-compiler";
-        if ("true".equalsIgnoreCase(env.get("CI"))) {
-            fail(message + " (required because CI=true)");
-        }
-        Assumptions.abort(message);
-        throw new AssertionError("unreachable");
-    }
-
-    private record Result(int exitCode, byte[] stdout, String stderr) {
-        String text() {
-            return new String(stdout, StandardCharsets.UTF_8);
-        }
-    }
-
-    private Result dtc(byte[] input, String... arguments) throws IOException, InterruptedException {
-        Path in = Files.createTempFile(dir, "in", ".bin");
-        Path out = Files.createTempFile(dir, "out", ".bin");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        Files.write(in, input);
-        List<String> command = new ArrayList<>();
-        command.add(dtc.toString());
-        command.addAll(List.of(arguments));
-        command.addAll(List.of("-o", out.toString(), in.toString()));
-        Process process = new ProcessBuilder(command)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectError(err.toFile())
-                .start();
-        if (!process.waitFor(60, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            fail("dtc timed out: " + command);
-        }
-        return new Result(process.exitValue(), Files.readAllBytes(out), Files.readString(err));
+        Dtc.require(System.getenv());
     }
 
     @Test
     void dtcDecompilesTheVirtTreeToTheExpectedSourceWithoutWarnings() throws Exception {
-        Result result = dtc(TestBlobs.virtTree(), "-I", "dtb", "-O", "dts");
+        Dtc.Result result = Dtc.decompile(TestBlobs.virtTree());
         assertEquals(0, result.exitCode(), result.stderr());
         assertEquals("", result.stderr(), "dtc reports no warnings for a well-formed tree");
         assertEquals(VIRT_DTS, result.text());
@@ -158,9 +94,9 @@ class DtcInteropTest {
 
     @Test
     void readerParsesWhatDtcCompilesFromTheSameSource() throws Exception {
-        Result result = dtc(VIRT_DTS.getBytes(StandardCharsets.UTF_8), "-I", "dts", "-O", "dtb");
+        Dtc.Result result = Dtc.run(VIRT_DTS.getBytes(StandardCharsets.UTF_8), "-I", "dts", "-O", "dtb");
         assertEquals(0, result.exitCode(), result.stderr());
-        assertEquals(DeviceTree.parse(TestBlobs.virtTree()), DeviceTree.parse(result.stdout()));
+        assertEquals(DeviceTree.parse(TestBlobs.virtTree()), DeviceTree.parse(result.output()));
     }
 
     @Test
@@ -169,19 +105,19 @@ class DtcInteropTest {
             long seed = RoundTripPropertyTest.BASE_SEED + 10_000 + i;
             RandomTrees.TreeSpec spec = RandomTrees.generate(seed);
             // -f: random trees break dtc's semantic checks (e.g. "reg" shapes), which are not our concern here
-            Result result = dtc(RandomTrees.write(spec), "-q", "-f", "-I", "dtb", "-O", "dtb");
+            Dtc.Result result = Dtc.run(RandomTrees.write(spec), "-q", "-f", "-I", "dtb", "-O", "dtb");
             assertEquals(0, result.exitCode(), "seed " + seed + ": " + result.stderr());
-            assertEquals(RandomTrees.expected(spec), DeviceTree.parse(result.stdout()), "seed " + seed);
+            assertEquals(RandomTrees.expected(spec), DeviceTree.parse(result.output()), "seed " + seed);
         }
     }
 
     @Test
     void missingDtcFailsOnCiAndSkipsElsewhere() {
         Map<String, String> noDtc = Map.of("PATH", "/nonexistent-mesovirt-dir");
-        assertThrows(TestAbortedException.class, () -> requireDtc(noDtc));
-        assertThrows(TestAbortedException.class, () -> requireDtc(Map.of("PATH", "/nonexistent", "CI", "false")));
+        assertThrows(TestAbortedException.class, () -> Dtc.require(noDtc));
+        assertThrows(TestAbortedException.class, () -> Dtc.require(Map.of("PATH", "/nonexistent", "CI", "false")));
         AssertionFailedError e = assertThrows(AssertionFailedError.class,
-                () -> requireDtc(Map.of("PATH", "/nonexistent", "CI", "true")));
+                () -> Dtc.require(Map.of("PATH", "/nonexistent", "CI", "true")));
         assertTrue(e.getMessage().contains("CI=true"));
     }
 }

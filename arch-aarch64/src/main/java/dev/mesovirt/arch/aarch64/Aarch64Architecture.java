@@ -2,11 +2,9 @@ package dev.mesovirt.arch.aarch64;
 
 import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.BootException;
-import dev.mesovirt.vmm.arch.BootFiles;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
-import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
@@ -14,14 +12,16 @@ import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.GuestDescription;
+import dev.mesovirt.vmm.boot.ImageBoot;
+import dev.mesovirt.vmm.boot.ImageProtocol;
+import dev.mesovirt.vmm.boot.PlacementRules;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -58,8 +58,13 @@ public final class Aarch64Architecture implements Architecture {
     public static final int MIN_IPA_BITS = 32;
     /** arm64's COMMAND_LINE_SIZE, including the terminating NUL. */
     public static final int COMMAND_LINE_SIZE = 2048;
-    /** Bytes of /chosen/rng-seed. */
-    static final int RNG_SEED_BYTES = 32;
+    /**
+     * booting.rst: the device tree anywhere in RAM (it goes at the end), the initrd inside the 1 GiB aligned, 32 GiB
+     * window that also covers the kernel Image.
+     */
+    public static final PlacementRules PLACEMENT = new PlacementRules(PlacementRules.WHOLE_RAM,
+            Optional.of(new PlacementRules.Window(1L << 30, 32L << 30)), "its image_size");
+    static final ImageProtocol IMAGE_PROTOCOL = new ImageProtocol(ArmImageHeader.FORMAT, PLACEMENT, COMMAND_LINE_SIZE);
 
     static {
         if (GIC_NR_IRQS - Arm64Kvm.SPI_BASE <= Gicv3.POWER_BUTTON_SPI) {
@@ -160,47 +165,8 @@ public final class Aarch64Architecture implements Architecture {
 
     @Override
     public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException {
-        Path kernelPath = request.kernel();
-        long kernelSize = BootFiles.size(kernelPath, "kernel");
-        ArmImageHeader header;
-        try {
-            header = ArmImageHeader.parse(BootFiles.head(kernelPath, 0x400), kernelSize);
-        } catch (ArmImageHeader.InvalidImageException e) {
-            throw new BootException("kernel " + kernelPath + " " + e.getMessage(), e);
-        }
-        long initrdSize = 0;
-        if (request.initrd().isPresent()) {
-            initrdSize = BootFiles.size(request.initrd().get(), "initrd");
-            if (initrdSize == 0) {
-                throw new BootException("initrd " + request.initrd().get() + " is empty");
-            }
-        }
-        String commandLine = request.commandLine();
-        if (commandLine.getBytes(StandardCharsets.UTF_8).length >= COMMAND_LINE_SIZE) {
-            throw new BootException("kernel command line too long: arm64 Linux takes at most "
-                    + (COMMAND_LINE_SIZE - 1) + " bytes");
-        }
-        GuestMemory.Region ram = layout.ram().get(0);
-        BootPlacement placement;
-        try {
-            placement = BootPlacement.compute(ram.guestAddress(), ram.size(), header, kernelSize, initrdSize);
-        } catch (BootPlacement.PlacementException e) {
-            throw new BootException(e.getMessage(), e);
-        }
-
-        BootFiles.load(memory, kernelPath, placement.kernelLoad(), kernelSize);
-        if (request.initrd().isPresent()) {
-            BootFiles.load(memory, request.initrd().get(), placement.initrdAddress(), initrdSize);
-        }
-        byte[] seed = new byte[RNG_SEED_BYTES];
-        new SecureRandom().nextBytes(seed);
-        byte[] dtb = Aarch64DeviceTree.build(deviceTreeSpec(layout, request, placement, seed));
-        if (dtb.length > BootPlacement.DTB_MAX_SIZE) {
-            throw new BootException("the device tree is " + dtb.length + " bytes; arm64 Linux takes at most 2 MiB");
-        }
-        memory.write(placement.dtbAddress(), dtb);
-        return new BootPlan(placement.kernelLoad(), placement.dtbAddress(), placement.kernelLoad(),
-                placement.kernelEnd(), placement.initrdAddress(), placement.initrdSize(), commandLine);
+        return ImageBoot.load(IMAGE_PROTOCOL, memory, layout, request,
+                (placement, seed) -> Aarch64DeviceTree.build(deviceTreeSpec(layout, request, placement, seed)));
     }
 
     /** What the device tree says about this machine; the CPUs' affinities are KVM's reset MPIDRs. */
@@ -210,38 +176,14 @@ public final class Aarch64Architecture implements Architecture {
         for (int i = 0; i < request.vcpus(); i++) {
             cpus.add(VcpuSetup.affinity(VcpuSetup.expectedMpidr(i)));
         }
-        MemoryLayout.SerialPlacement sp = layout.serial();
-        Aarch64DeviceTree.Uart uart = new Aarch64DeviceTree.Uart(sp.base(), 8L << sp.registerShift(),
-                sp.registerShift(), Gicv3.SERIAL_SPI, true);
-        List<Aarch64DeviceTree.VirtioMmio> virtio = new ArrayList<>();
-        Optional<Aarch64DeviceTree.PowerButton> powerButton = Optional.empty();
-        for (DeviceDescription d : request.devices()) {
-            switch (d) {
-                case DeviceDescription.Serial s -> {
-                    if (s.bus() != BusKind.MMIO) {
-                        throw new IllegalArgumentException("aarch64 has no port I/O: the UART must be on MMIO");
-                    }
-                    uart = new Aarch64DeviceTree.Uart(s.base(), 8L << s.registerShift(), s.registerShift(),
-                            s.irq().firmwareNumber(), s.irq().levelTriggered());
-                }
-                case DeviceDescription.VirtioMmio v -> virtio.add(new Aarch64DeviceTree.VirtioMmio(v.base(), v.size(),
-                        v.irq().firmwareNumber(), v.irq().levelTriggered()));
-                case DeviceDescription.PowerButton b -> {
-                    if (b.bus() != BusKind.MMIO) {
-                        throw new IllegalArgumentException("aarch64 has no port I/O: the PL061 must be on MMIO");
-                    }
-                    powerButton = Optional.of(new Aarch64DeviceTree.PowerButton(b.base(), b.size(),
-                            b.irq().firmwareNumber(), b.irq().levelTriggered(), Pl061.POWER_BUTTON_LINE));
-                }
-                case DeviceDescription.PciHostBridge p ->
-                        throw new IllegalArgumentException("aarch64 has no standard machine yet: no PCI host bridge");
-            }
+        GuestDescription guest = GuestDescription.of("aarch64", layout, request, placement, rngSeed,
+                Gicv3.spi(Gicv3.SERIAL_SPI, true));
+        if (guest.powerButton().isPresent() && guest.powerButton().get().bus() != BusKind.MMIO) {
+            throw new IllegalArgumentException("aarch64 has no port I/O: the PL061 must be on MMIO");
         }
         Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,
                 Arm64Kvm.VGIC_V3_REDIST_SIZE * request.vcpus());
-        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
-        return new Aarch64DeviceTree.Spec(cpus, layout.ram(), gic, uart, virtio, powerButton, request.commandLine(),
-                initrd, placement.initrdSize(), rngSeed);
+        return new Aarch64DeviceTree.Spec(cpus, gic, guest);
     }
 
     @Override

@@ -2,10 +2,16 @@ package dev.mesovirt.arch.aarch64;
 
 import dev.mesovirt.fdt.FdtWriter;
 import dev.mesovirt.fdt.OpenNode;
-import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.fdt.nodes.ChosenNode;
+import dev.mesovirt.fdt.nodes.Interrupts;
+import dev.mesovirt.fdt.nodes.MemoryNode;
+import dev.mesovirt.fdt.nodes.Ns16550Node;
+import dev.mesovirt.fdt.nodes.VirtioMmioNode;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.boot.GuestDescription;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * The flattened device tree through which the arm64 microVM describes itself to Linux, in the shape of QEMU's
@@ -27,8 +33,6 @@ public final class Aarch64DeviceTree {
     public static final int GIC_MAINTENANCE_PPI = 9;
     /** Architected timer PPIs in binding order: secure physical 13, non-secure physical 14, virtual 11, hyp 10. */
     public static final int[] TIMER_PPIS = {13, 14, 11, 10};
-    /** The 16550's input clock: 1.8432 MHz, the classic PC UART crystal (115200 baud × 16). */
-    public static final int UART_CLOCK_HZ = 1_843_200;
     /** The AMBA APB clock QEMU's virt declares (only its presence matters to a PL061). */
     public static final int APB_PCLK_HZ = 24_000_000;
     /** Linux's input event code KEY_POWER (include/uapi/linux/input-event-codes.h). */
@@ -39,43 +43,19 @@ public final class Aarch64DeviceTree {
     /** The interrupt controller: distributor and one contiguous redistributor region. */
     public record Gic(long distributorBase, long distributorSize, long redistributorBase, long redistributorSize) {}
 
-    /** The 16550 UART. {@code spi} counts from INTID 32 (the DT's GIC_SPI number). */
-    public record Uart(long base, long size, int registerShift, int spi, boolean levelTriggered) {
-        public String nodeName() {
-            return "uart@" + Long.toHexString(base);
-        }
-    }
-
-    /** One virtio-mmio transport slot. */
-    public record VirtioMmio(long base, long size, int spi, boolean levelTriggered) {}
-
-    /** The PL061 GPIO controller whose line {@code gpioLine} is the power button. */
-    public record PowerButton(long base, long size, int spi, boolean levelTriggered, int gpioLine) {
-        public String nodeName() {
-            return "pl061@" + Long.toHexString(base);
-        }
-    }
-
     /**
      * Everything the tree describes.
      *
      * @param cpuAffinities each vCPU's MPIDR_EL1 affinity fields (Aff3 in bits 32-39, Aff2..Aff0 in bits 0-23), in
      *     vCPU order; they become the {@code reg} of the {@code cpu@} nodes
-     * @param rngSeed bytes for {@code /chosen/rng-seed}, which Linux mixes into its entropy pool; empty for none
+     * @param guest RAM, the MMIO devices (whose interrupts' firmware numbers are SPI numbers, counted from INTID 32)
+     *     and /chosen
      */
-    public record Spec(List<Long> cpuAffinities, List<GuestMemory.Region> ram, Gic gic, Uart uart,
-            List<VirtioMmio> virtio, Optional<PowerButton> powerButton, String bootargs, Optional<Long> initrdStart,
-            long initrdSize, byte[] rngSeed) {
+    public record Spec(List<Long> cpuAffinities, Gic gic, GuestDescription guest) {
         public Spec {
             cpuAffinities = List.copyOf(cpuAffinities);
-            ram = List.copyOf(ram);
-            virtio = List.copyOf(virtio);
-            Objects.requireNonNull(powerButton, "powerButton");
             Objects.requireNonNull(gic, "gic");
-            Objects.requireNonNull(uart, "uart");
-            Objects.requireNonNull(bootargs, "bootargs");
-            Objects.requireNonNull(initrdStart, "initrdStart");
-            rngSeed = rngSeed.clone();
+            Objects.requireNonNull(guest, "guest");
             if (cpuAffinities.isEmpty()) {
                 throw new IllegalArgumentException("a machine needs a CPU");
             }
@@ -94,37 +74,28 @@ public final class Aarch64DeviceTree {
         fdt.propertyU32("#size-cells", 2);
         fdt.propertyU32("interrupt-parent", gicPhandle);
 
-        writeChosen(fdt, spec);
+        GuestDescription guest = spec.guest();
+        DeviceDescription.Serial serial = guest.serial();
+        Ns16550Node uart = new Ns16550Node("uart", serial.base(), guest.serialSize(), serial.registerShift(),
+                spi(serial.irq()));
+        new ChosenNode(guest.bootargs(), "/" + uart.nodeName(), guest.initrdStart(), guest.initrdSize(),
+                guest.rngSeed()).writeTo(fdt);
         writeCpus(fdt, spec.cpuAffinities());
-        writeMemory(fdt, spec.ram());
+        new MemoryNode(guest.ram().stream().map(r -> new MemoryNode.Range(r.guestAddress(), r.size())).toList())
+                .writeTo(fdt);
         writeGic(fdt, spec.gic(), gicPhandle);
         writeTimer(fdt);
         writePsci(fdt);
-        writeUart(fdt, spec.uart());
-        if (spec.powerButton().isPresent()) {
-            writePowerButton(fdt, spec.powerButton().get());
+        uart.writeTo(fdt);
+        if (guest.powerButton().isPresent()) {
+            writePowerButton(fdt, guest.powerButton().get());
         }
-        for (VirtioMmio v : spec.virtio()) {
-            writeVirtio(fdt, v);
+        for (DeviceDescription.VirtioMmio v : guest.virtio()) {
+            new VirtioMmioNode(v.base(), v.size(), spi(v.irq())).writeTo(fdt);
         }
 
         fdt.endNode(root);
         return fdt.finish();
-    }
-
-    private static void writeChosen(FdtWriter fdt, Spec spec) {
-        OpenNode chosen = fdt.beginNode("chosen");
-        fdt.propertyString("bootargs", spec.bootargs());
-        fdt.propertyString("stdout-path", "/" + spec.uart().nodeName());
-        if (spec.initrdStart().isPresent() && spec.initrdSize() > 0) {
-            long start = spec.initrdStart().get();
-            fdt.propertyU64("linux,initrd-start", start);
-            fdt.propertyU64("linux,initrd-end", start + spec.initrdSize());
-        }
-        if (spec.rngSeed().length > 0) {
-            fdt.property("rng-seed", spec.rngSeed());
-        }
-        fdt.endNode(chosen);
     }
 
     private static void writeCpus(FdtWriter fdt, List<Long> affinities) {
@@ -141,18 +112,6 @@ public final class Aarch64DeviceTree {
             fdt.endNode(cpu);
         }
         fdt.endNode(cpus);
-    }
-
-    private static void writeMemory(FdtWriter fdt, List<GuestMemory.Region> ram) {
-        OpenNode memory = fdt.beginNode("memory@" + Long.toHexString(ram.get(0).guestAddress()));
-        fdt.propertyString("device_type", "memory");
-        long[] reg = new long[2 * ram.size()];
-        for (int i = 0; i < ram.size(); i++) {
-            reg[2 * i] = ram.get(i).guestAddress();
-            reg[2 * i + 1] = ram.get(i).size();
-        }
-        fdt.propertyU64Array("reg", reg);
-        fdt.endNode(memory);
     }
 
     private static void writeGic(FdtWriter fdt, Gic gic, int phandle) {
@@ -192,18 +151,11 @@ public final class Aarch64DeviceTree {
         fdt.endNode(psci);
     }
 
-    private static void writeUart(FdtWriter fdt, Uart uart) {
-        OpenNode node = fdt.beginNode(uart.nodeName());
-        fdt.propertyString("compatible", "ns16550a");
-        fdt.propertyU64Array("reg", uart.base(), uart.size());
-        fdt.propertyU32("reg-shift", uart.registerShift());
-        fdt.propertyU32("clock-frequency", UART_CLOCK_HZ);
-        fdt.propertyCells("interrupts", GIC_SPI, uart.spi(), flags(uart.levelTriggered()));
-        fdt.endNode(node);
-    }
-
-    /** As QEMU's virt: the APB clock, the PL061 and a gpio-keys node whose one key is KEY_POWER on the PL061's line. */
-    private static void writePowerButton(FdtWriter fdt, PowerButton b) {
+    /**
+     * As QEMU's virt: the APB clock, the PL061 and a gpio-keys node whose one key is KEY_POWER on the PL061's line
+     * {@link Pl061#POWER_BUTTON_LINE}.
+     */
+    private static void writePowerButton(FdtWriter fdt, DeviceDescription.PowerButton b) {
         // The AMBA bus enables a PrimeCell's "apb_pclk" before it reads the ID registers; this tree has no other.
         int clockPhandle = fdt.allocatePhandle();
         OpenNode clock = fdt.beginNode("apb-pclk");
@@ -215,10 +167,10 @@ public final class Aarch64DeviceTree {
         fdt.endNode(clock);
 
         int gpioPhandle = fdt.allocatePhandle();
-        OpenNode gpio = fdt.beginNode(b.nodeName());
+        OpenNode gpio = fdt.beginNode("pl061@" + Long.toHexString(b.base()));
         fdt.propertyStringList("compatible", List.of("arm,pl061", "arm,primecell"));
         fdt.propertyU64Array("reg", b.base(), b.size());
-        fdt.propertyCells("interrupts", GIC_SPI, b.spi(), flags(b.levelTriggered()));
+        fdt.propertyCells("interrupts", GIC_SPI, b.irq().firmwareNumber(), flags(b.irq().levelTriggered()));
         fdt.propertyEmpty("gpio-controller");
         fdt.propertyU32("#gpio-cells", 2);
         fdt.propertyU32("clocks", clockPhandle);
@@ -232,19 +184,14 @@ public final class Aarch64DeviceTree {
         fdt.propertyString("label", "GPIO Key Poweroff");
         fdt.propertyU32("linux,code", KEY_POWER);
         // <&pl061 line flags>: flags 0 is GPIO_ACTIVE_HIGH, the line is high while the button is down.
-        fdt.propertyCells("gpios", gpioPhandle, b.gpioLine(), 0);
+        fdt.propertyCells("gpios", gpioPhandle, Pl061.POWER_BUTTON_LINE, 0);
         fdt.endNode(key);
         fdt.endNode(keys);
     }
 
-    private static void writeVirtio(FdtWriter fdt, VirtioMmio v) {
-        OpenNode node = fdt.beginNode("virtio_mmio@" + Long.toHexString(v.base()));
-        fdt.propertyString("compatible", "virtio,mmio");
-        fdt.propertyU64Array("reg", v.base(), v.size());
-        fdt.propertyCells("interrupts", GIC_SPI, v.spi(), flags(v.levelTriggered()));
-        // The VMM reads and writes the rings through the same cacheable mapping of guest RAM that the guest uses.
-        fdt.propertyEmpty("dma-coherent");
-        fdt.endNode(node);
+    /** An SPI of the GIC, the root's interrupt-parent: {@code <GIC_SPI spi flags>}. */
+    private static Interrupts spi(Irq irq) {
+        return Interrupts.inherited(GIC_SPI, irq.firmwareNumber(), flags(irq.levelTriggered()));
     }
 
     private static int flags(boolean level) {

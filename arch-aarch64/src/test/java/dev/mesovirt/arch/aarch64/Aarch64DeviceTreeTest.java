@@ -5,30 +5,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.mesovirt.fdt.DeviceTree;
 import dev.mesovirt.fdt.FdtNode;
+import dev.mesovirt.fdt.testing.Dtc;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.ImageHeader;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class Aarch64DeviceTreeTest {
     private static final long MIB = 1L << 20;
-    private static final ArmImageHeader KERNEL = new ArmImageHeader(0, 40 * MIB, 0xa);
+    private static final ImageHeader KERNEL = new ImageHeader(0, 40 * MIB, 0xa);
     private static final byte[] SEED = new byte[32];
 
     /** The tree for a machine of {@code vcpus} CPUs, 256 MiB, {@code slots} virtio slots, optional initrd. */
@@ -41,8 +37,14 @@ class Aarch64DeviceTreeTest {
         BootRequest request = Fixtures.request(Path.of("Image"),
                 initrdSize > 0 ? Optional.of(Path.of("initrd")) : Optional.empty(), cmdline, vcpus,
                 Fixtures.devices(layout, slots, powerButton));
-        BootPlacement placement = BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, 30 * MIB, initrdSize);
+        BootPlacement placement = placement(30 * MIB, initrdSize);
         return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement, SEED));
+    }
+
+    /** Where a {@link #KERNEL} of that file size and an initrd go in 256 MiB. */
+    static BootPlacement placement(long kernelFileSize, long initrdSize) throws BootPlacement.PlacementException {
+        return BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, kernelFileSize, initrdSize,
+                Aarch64Architecture.PLACEMENT);
     }
 
     private static int u32(FdtNode n, String p) {
@@ -145,7 +147,7 @@ class Aarch64DeviceTreeTest {
     @Test
     void chosenWithInitrd() throws Exception {
         long size = 5 * MIB + 17;
-        BootPlacement p = BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, 30 * MIB, size);
+        BootPlacement p = placement(30 * MIB, size);
         FdtNode chosen = DeviceTree.parse(dtb(1, 0, size, "")).node("/chosen");
         assertEquals(p.initrdAddress(), chosen.property("linux,initrd-start").orElseThrow().asU64());
         assertEquals(p.initrdAddress() + size, chosen.property("linux,initrd-end").orElseThrow().asU64());
@@ -210,7 +212,7 @@ class Aarch64DeviceTreeTest {
         MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, 256 * MIB, 1);
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(Fixtures.pioSerial()));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
-                BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
+                placement(MIB, 0), SEED));
     }
 
     @Test
@@ -219,7 +221,7 @@ class Aarch64DeviceTreeTest {
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "", 1, List.of(
                 new DeviceDescription.PowerButton(BusKind.PIO, 0x600, 0x20, Gicv3.spi(Gicv3.POWER_BUTTON_SPI, true))));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
-                BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, MIB, 0), SEED));
+                placement(MIB, 0), SEED));
     }
 
     @Test
@@ -229,59 +231,20 @@ class Aarch64DeviceTreeTest {
 
     // dtc: the reference compiler must decompile our trees without a single warning.
 
-    static Path requireDtc() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path p = Path.of(dir, "dtc");
-            if (Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        String message = "dtc not found on PATH; install it with: apt-get install -y device-tree-compiler";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-            fail(message + " (required because CI=true)");
-        }
-        Assumptions.abort(message);
-        return null;
-    }
-
-    record DtcResult(int exit, String stdout, String stderr) {}
-
-    static DtcResult dtc(byte[] dtb) throws IOException, InterruptedException {
-        Path dtc = requireDtc();
-        Path in = Files.createTempFile("aarch64-", ".dtb");
-        Path out = Files.createTempFile("aarch64-", ".dts");
-        Path err = Files.createTempFile("aarch64-", ".err");
-        try {
-            Files.write(in, dtb);
-            Process p = new ProcessBuilder(dtc.toString(), "-I", "dtb", "-O", "dts", in.toString())
-                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                fail("dtc timed out");
-            }
-            return new DtcResult(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                    Files.readString(err, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(in);
-            Files.deleteIfExists(out);
-            Files.deleteIfExists(err);
-        }
-    }
-
     @Test
     void dtcDecompilesWithoutWarnings() throws Exception {
         for (byte[] blob : List.of(dtb(1, 0, 0, "console=ttyS0"), dtb(2, 32, 3 * MIB, "console=ttyS0 quiet"),
                 dtb(123, 8, 0, ""), dtb(2, 32, 0, "", true))) {
-            DtcResult r = dtc(blob);
-            assertEquals(0, r.exit(), r.stderr());
-            assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.stdout());
-            assertTrue(r.stdout().contains("compatible = \"arm,gic-v3\";"), r.stdout());
+            Dtc.Result r = Dtc.decompile(blob);
+            assertEquals(0, r.exitCode(), r.stderr());
+            assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.text());
+            assertTrue(r.text().contains("compatible = \"arm,gic-v3\";"), r.text());
         }
     }
 
     @Test
     void dtcSeesThePowerButton() throws Exception {
-        String dts = dtc(dtb(1, 0, 0, "", true)).stdout();
+        String dts = Dtc.decompile(dtb(1, 0, 0, "", true)).text();
         for (String line : List.of(
                 "compatible = \"arm,pl061\\0arm,primecell\";",
                 "gpio-controller;",
@@ -296,7 +259,7 @@ class Aarch64DeviceTreeTest {
 
     @Test
     void dtcSeesTheExpectedSource() throws Exception {
-        String dts = dtc(dtb(2, 1, 0, "console=ttyS0")).stdout();
+        String dts = Dtc.decompile(dtb(2, 1, 0, "console=ttyS0")).text();
         for (String line : List.of(
                 "interrupt-parent = <0x01>;",
                 "enable-method = \"psci\";",

@@ -2,18 +2,13 @@ package dev.mesovirt.arch.aarch64;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.mesovirt.vmm.testing.CProbe;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -91,18 +86,10 @@ class Arm64KvmTest {
 
     @Test
     void valuesMatchTheArm64UapiHeaders() throws Exception {
-        Optional<Path> headers = arm64Uapi();
+        Optional<CProbe.ForeignHeaders> headers = arm64Uapi();
         // Under CI the headers are there (ci/test.sh fetches them: ci/uapi-headers.sh): never skip this check there.
-        boolean ci = "true".equals(System.getenv("CI"));
-        String why = "no arm64 uapi headers (export $(bash ci/uapi-headers.sh), or set MESOVIRT_ARM64_UAPI)";
-        if (ci && headers.isEmpty()) {
-            fail(why);
-        }
-        assumeTrue(headers.isPresent(), why);
-        if (ci && !Files.isExecutable(Path.of("/usr/bin/gcc"))) {
-            fail("no gcc");
-        }
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/gcc")), "no gcc");
+        CProbe.require(headers.isPresent(), "no arm64 uapi headers (export $(bash ci/uapi-headers.sh), or set "
+                + "MESOVIRT_ARM64_UAPI)");
         String core = "KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | KVM_REG_ARM_CORE_REG";
         Map<String, Long> expected = new LinkedHashMap<>();
         Map<String, String> expr = new LinkedHashMap<>();
@@ -133,7 +120,8 @@ class Arm64KvmTest {
         put(expected, expr, "irq_type_ppi", "KVM_ARM_IRQ_TYPE_PPI", Arm64Kvm.IRQ_TYPE_PPI);
         put(expected, expr, "cap_ipa", "KVM_CAP_ARM_VM_IPA_SIZE", 165);
         put(expected, expr, "ipa48", "KVM_VM_TYPE_ARM_IPA_SIZE(48)", Arm64Kvm.vmTypeIpaSize(48));
-        assertEquals(expected, probe(headers.get(), expr));
+        // The arm64 headers first: they use only fixed-size types, so the host compiler computes arm64's layout.
+        assertEquals(expected, CProbe.evaluate(headers.get(), List.of(), List.of("linux/kvm.h"), expr));
     }
 
     private static void put(Map<String, Long> expected, Map<String, String> expr, String name, String c, long value) {
@@ -141,46 +129,8 @@ class Arm64KvmTest {
         expr.put(name, c);
     }
 
-    static Optional<Path> arm64Uapi() {
+    static Optional<CProbe.ForeignHeaders> arm64Uapi() {
         String env = System.getenv("MESOVIRT_ARM64_UAPI");
-        for (Path p : env != null ? List.of(Path.of(env)) : List.of(Path.of("/usr/include"))) {
-            if (Files.exists(p.resolve("aarch64-linux-gnu/asm/kvm.h")) && Files.exists(p.resolve("linux/kvm.h"))) {
-                return Optional.of(p);
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static Map<String, Long> probe(Path include, Map<String, String> expressions)
-            throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("arm64probe");
-        StringBuilder src = new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include <linux/kvm.h>\n");
-        src.append("int main(void) {\n");
-        expressions.forEach((k, v) -> src.append("  printf(\"%s %llu\\n\", \"").append(k)
-                .append("\", (unsigned long long)(").append(v).append("));\n"));
-        src.append("  return 0;\n}\n");
-        Path c = dir.resolve("probe.c");
-        Files.writeString(c, src);
-        Path exe = dir.resolve("probe");
-        // The arm64 headers first: they use only fixed-size types, so the host compiler computes arm64's layout.
-        run(List.of("gcc", "-I", include.resolve("aarch64-linux-gnu").toString(), "-I", include.toString(), "-o",
-                exe.toString(), c.toString()));
-        Map<String, Long> values = new LinkedHashMap<>();
-        for (String line : run(List.of(exe.toString())).split("\n")) {
-            if (!line.isBlank()) {
-                String[] kv = line.trim().split(" ");
-                values.put(kv[0], Long.parseUnsignedLong(kv[1]));
-            }
-        }
-        return values;
-    }
-
-    private static String run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new AssertionError(command + " failed:\n" + out);
-        }
-        return out;
+        return CProbe.ForeignHeaders.find("aarch64-linux-gnu", List.of(Path.of(env != null ? env : "/usr/include")));
     }
 }

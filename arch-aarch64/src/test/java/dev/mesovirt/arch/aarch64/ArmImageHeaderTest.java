@@ -5,38 +5,42 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.vmm.boot.ImageHeader;
+import dev.mesovirt.vmm.boot.InvalidImageException;
+import dev.mesovirt.vmm.testing.HeaderFuzz;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ArmImageHeaderTest {
-    private static ArmImageHeader parse(byte[] b) throws ArmImageHeader.InvalidImageException {
+    private static ImageHeader parse(byte[] b) throws InvalidImageException {
         return ArmImageHeader.parse(Arrays.copyOf(b, Math.min(b.length, 0x400)), b.length);
     }
 
     private static String error(byte[] b) {
-        return assertThrows(ArmImageHeader.InvalidImageException.class, () -> parse(b)).getMessage();
+        return assertThrows(InvalidImageException.class, () -> parse(b)).getMessage();
     }
 
     @Test
     void goodImage() throws Exception {
-        ArmImageHeader h = parse(SyntheticImage.image(0, 0x2a5_0000, 0b1010, 4096));
+        ImageHeader h = parse(SyntheticImage.image(0, 0x2a5_0000, 0b1010, 4096));
         assertEquals(0, h.textOffset());
         assertEquals(0x2a5_0000, h.imageSize());
         assertTrue(h.littleEndian());
-        assertTrue(h.placeAnywhere());
-        assertEquals(4, h.pageSizeKiB());
+        assertTrue(ArmImageHeader.placeAnywhere(h));
+        assertEquals(4, ArmImageHeader.pageSizeKiB(h));
     }
 
     @Test
     void legacyTextOffsetAndFlags() throws Exception {
-        ArmImageHeader h = parse(SyntheticImage.image(0x80000, 0x100_0000, 0, 4096));
+        ImageHeader h = parse(SyntheticImage.image(0x80000, 0x100_0000, 0, 4096));
         assertEquals(0x80000, h.textOffset());
-        assertFalse(h.placeAnywhere());
-        assertEquals(0, h.pageSizeKiB());
-        assertEquals(64, parse(SyntheticImage.image(0, 0x100_0000, 0b110, 4096)).pageSizeKiB());
-        assertEquals(16, parse(SyntheticImage.image(0, 0x100_0000, 0b100, 4096)).pageSizeKiB());
+        assertFalse(ArmImageHeader.placeAnywhere(h));
+        assertEquals(0, ArmImageHeader.pageSizeKiB(h));
+        assertEquals(64, ArmImageHeader.pageSizeKiB(parse(SyntheticImage.image(0, 0x100_0000, 0b110, 4096))));
+        assertEquals(16, ArmImageHeader.pageSizeKiB(parse(SyntheticImage.image(0, 0x100_0000, 0b100, 4096))));
     }
 
     @Test
@@ -106,5 +110,21 @@ class ArmImageHeaderTest {
         byte[] b = SyntheticImage.standard();
         assertEquals("ARM\u0064", new String(b, 56, 4, java.nio.charset.StandardCharsets.ISO_8859_1));
         assertEquals(0x644d5241, ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt(56));
+    }
+
+    @Test
+    void fuzzedHeadersAreAcceptedOrRejectedByTheFirstRuleTheyBreak() {
+        // booting.rst and Mesovirt's limits: magic "ARM\x64"; image_size 0 (pre-3.17 kernels) reported first;
+        // text_offset a page multiple below 2 MiB.
+        HeaderFuzz.Rules arm64 = new HeaderFuzz.Rules(ArmImageHeader.MAGIC, 4096, (2 << 20) - 4096, true);
+        HeaderFuzz.Result r = HeaderFuzz.run(arm64, ArmImageHeader::parse, SyntheticImage.image(0, 1 << 22, 0xa, 128),
+                7, 20_000);
+        assertTrue(r.count(HeaderFuzz.ACCEPTED) > 5_000, r.counts().toString());
+        for (String rejected : List.of("magic at offset 56", "big-endian", "implausible text_offset",
+                "implausible image_size")) {
+            assertTrue(r.count(rejected) > 50, rejected + ": " + r.counts());
+        }
+        // Some accepted headers moved the kernel: text_offset is not just the valid image's 0.
+        assertTrue(r.accepted().stream().anyMatch(h -> h.textOffset() != 0), r.counts().toString());
     }
 }

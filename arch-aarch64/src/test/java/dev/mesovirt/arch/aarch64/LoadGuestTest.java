@@ -13,6 +13,7 @@ import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.testing.BootFixtures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -27,10 +28,8 @@ class LoadGuestTest {
     Path dir;
 
     private BootPlan load(long ram, int vcpus, byte[] kernel, byte[] initrd, String cmdline) throws Exception {
-        Path k = Files.write(dir.resolve("Image"), kernel);
-        Optional<Path> i = initrd == null ? Optional.empty() : Optional.of(Files.write(dir.resolve("initrd"), initrd));
         MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.MICROVM, ram, vcpus);
-        BootRequest request = Fixtures.request(k, i, cmdline, vcpus, Fixtures.devices(layout, 2));
+        BootRequest request = BootFixtures.request(dir, kernel, initrd, cmdline, vcpus, Fixtures.devices(layout, 2));
         try (GuestMemory memory = GuestMemory.allocate(layout.ram())) {
             BootPlan plan = Fixtures.ARCH.loadGuest(memory, layout, request);
             assertArrayEquals(kernel, memory.read(plan.kernelStart(), kernel.length));

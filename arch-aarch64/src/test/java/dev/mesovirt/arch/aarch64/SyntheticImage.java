@@ -1,5 +1,6 @@
 package dev.mesovirt.arch.aarch64;
 
+import dev.mesovirt.vmm.boot.ImageHeader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -9,7 +10,7 @@ final class SyntheticImage {
 
     static byte[] image(long textOffset, long imageSize, long flags, int length) {
         byte[] b = new byte[length];
-        for (int i = ArmImageHeader.SIZE; i < length; i++) {
+        for (int i = ImageHeader.SIZE; i < length; i++) {
             b[i] = (byte) (i * 31 + 7);
         }
         ByteBuffer h = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);

@@ -3,26 +3,25 @@ package dev.mesovirt.arch.riscv64;
 import com.sun.jna.Memory;
 import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.BootException;
-import dev.mesovirt.vmm.arch.BootFiles;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
-import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.boot.BootPlacement;
+import dev.mesovirt.vmm.boot.GuestDescription;
+import dev.mesovirt.vmm.boot.ImageBoot;
+import dev.mesovirt.vmm.boot.ImageProtocol;
+import dev.mesovirt.vmm.boot.PlacementRules;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.KvmIoctls;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -55,7 +54,16 @@ public final class Riscv64Architecture implements Architecture {
     /** Guest RAM ends below 2^40 (Sv39 guests map at most 2^39 bytes of RAM linearly; this leaves room). */
     public static final long MAX_RAM_END = 1L << 40;
     public static final int COMMAND_LINE_SIZE = 1024;
-    static final int RNG_SEED_BYTES = 32;
+    static final int BOOT_WINDOW_MIB = 1024;
+    /**
+     * boot.rst and kvmtool: the device tree and the initrd in the first {@value #BOOT_WINDOW_MIB} MiB of RAM (or all
+     * of it when smaller), which the early boot maps; no firmware needs the 2 MiB below the kernel here, so Linux
+     * gets them back as ordinary memory.
+     */
+    public static final PlacementRules PLACEMENT = new PlacementRules((long) BOOT_WINDOW_MIB << 20, Optional.empty(),
+            "text_offset + image_size");
+    static final ImageProtocol IMAGE_PROTOCOL = new ImageProtocol(RiscvImageHeader.FORMAT, PLACEMENT,
+            COMMAND_LINE_SIZE);
 
     static {
         if (APLIC_BASE + RiscvKvm.APLIC_SIZE > UART_BASE || VIRTIO_MMIO_BASE + VIRTIO_MMIO_SLOTS * VIRTIO_MMIO_SLOT_SIZE
@@ -144,76 +152,21 @@ public final class Riscv64Architecture implements Architecture {
         if (cpu == null || aia == null) {
             throw new IllegalStateException("loadGuest before createIrqChip: the vCPU and AIA facts are unknown");
         }
-        Path kernelPath = request.kernel();
-        long kernelSize = BootFiles.size(kernelPath, "kernel");
-        RiscvImageHeader header;
-        try {
-            header = RiscvImageHeader.parse(BootFiles.head(kernelPath, 0x400), kernelSize);
-        } catch (RiscvImageHeader.InvalidImageException e) {
-            throw new BootException("kernel " + kernelPath + " " + e.getMessage(), e);
-        }
-        long initrdSize = 0;
-        if (request.initrd().isPresent()) {
-            initrdSize = BootFiles.size(request.initrd().get(), "initrd");
-            if (initrdSize == 0) {
-                throw new BootException("initrd " + request.initrd().get() + " is empty");
-            }
-        }
-        String commandLine = request.commandLine();
-        if (commandLine.getBytes(StandardCharsets.UTF_8).length >= COMMAND_LINE_SIZE) {
-            throw new BootException("kernel command line too long: riscv64 Linux takes at most "
-                    + (COMMAND_LINE_SIZE - 1) + " bytes");
-        }
-        GuestMemory.Region ram = layout.ram().get(0);
-        BootPlacement placement;
-        try {
-            placement = BootPlacement.compute(ram.guestAddress(), ram.size(), header, kernelSize, initrdSize);
-        } catch (BootPlacement.PlacementException e) {
-            throw new BootException(e.getMessage(), e);
-        }
-        BootFiles.load(memory, kernelPath, placement.kernelLoad(), kernelSize);
-        if (request.initrd().isPresent()) {
-            BootFiles.load(memory, request.initrd().get(), placement.initrdAddress(), initrdSize);
-        }
-        byte[] seed = new byte[RNG_SEED_BYTES];
-        new SecureRandom().nextBytes(seed);
-        byte[] dtb = Riscv64DeviceTree.build(deviceTreeSpec(layout, request, placement, cpu, aia, seed));
-        if (dtb.length > BootPlacement.DTB_MAX_SIZE) {
-            throw new BootException("the device tree is " + dtb.length + " bytes, more than 2 MiB");
-        }
-        memory.write(placement.dtbAddress(), dtb);
-        return new BootPlan(placement.kernelLoad(), placement.dtbAddress(), placement.kernelLoad(),
-                placement.kernelEnd(), placement.initrdAddress(), placement.initrdSize(), commandLine);
+        return ImageBoot.load(IMAGE_PROTOCOL, memory, layout, request,
+                (placement, seed) -> Riscv64DeviceTree.build(
+                        deviceTreeSpec(layout, request, placement, cpu, aia, seed)));
     }
 
     static Riscv64DeviceTree.Spec deviceTreeSpec(MemoryLayout layout, BootRequest request, BootPlacement placement,
             HostCpu cpu, Aia.AiaConfig aia, byte[] rngSeed) {
-        MemoryLayout.SerialPlacement sp = layout.serial();
-        Riscv64DeviceTree.Uart uart = new Riscv64DeviceTree.Uart(sp.base(), 8L << sp.registerShift(),
-                sp.registerShift(), Aia.SERIAL_SOURCE, true);
-        List<Riscv64DeviceTree.VirtioMmio> virtio = new ArrayList<>();
-        for (DeviceDescription d : request.devices()) {
-            switch (d) {
-                case DeviceDescription.Serial s -> {
-                    if (s.bus() != BusKind.MMIO) {
-                        throw new IllegalArgumentException("riscv64 has no port I/O: the UART must be on MMIO");
-                    }
-                    uart = new Riscv64DeviceTree.Uart(s.base(), 8L << s.registerShift(), s.registerShift(),
-                            s.irq().firmwareNumber(), s.irq().levelTriggered());
-                }
-                case DeviceDescription.VirtioMmio v -> virtio.add(new Riscv64DeviceTree.VirtioMmio(v.base(), v.size(),
-                        v.irq().firmwareNumber(), v.irq().levelTriggered()));
-                case DeviceDescription.PowerButton b ->
-                        throw new IllegalArgumentException("the riscv64 machine has no power button");
-                case DeviceDescription.PciHostBridge p ->
-                        throw new IllegalArgumentException("riscv64 has no standard machine yet: no PCI host bridge");
-            }
+        GuestDescription guest = GuestDescription.of("riscv64", layout, request, placement, rngSeed,
+                Aia.source(Aia.SERIAL_SOURCE, true));
+        if (guest.powerButton().isPresent()) {
+            throw new IllegalArgumentException("the riscv64 machine has no power button");
         }
         Riscv64DeviceTree.Aia dtAia = new Riscv64DeviceTree.Aia(aia.aplicBase(), RiscvKvm.APLIC_SIZE, aia.sources(),
                 aia.imsicBase(), RiscvKvm.IMSIC_SIZE, aia.ids(), aia.hartBits());
-        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
-        return new Riscv64DeviceTree.Spec(request.vcpus(), cpu, layout.ram(), dtAia, uart, virtio,
-                request.commandLine(), initrd, placement.initrdSize(), rngSeed);
+        return new Riscv64DeviceTree.Spec(request.vcpus(), cpu, dtAia, guest);
     }
 
     @Override

@@ -2,10 +2,15 @@ package dev.mesovirt.arch.riscv64;
 
 import dev.mesovirt.fdt.FdtWriter;
 import dev.mesovirt.fdt.OpenNode;
-import dev.mesovirt.vmm.memory.GuestMemory;
-import java.util.List;
+import dev.mesovirt.fdt.nodes.ChosenNode;
+import dev.mesovirt.fdt.nodes.Interrupts;
+import dev.mesovirt.fdt.nodes.MemoryNode;
+import dev.mesovirt.fdt.nodes.Ns16550Node;
+import dev.mesovirt.fdt.nodes.VirtioMmioNode;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.boot.GuestDescription;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * The flattened device tree through which the riscv64 microVM describes itself to Linux, in the shape of QEMU's
@@ -21,7 +26,6 @@ public final class Riscv64DeviceTree {
     public static final int IRQ_TYPE_LEVEL_HIGH = 4;
     /** The supervisor external interrupt (the hart-local interrupt number the IMSICs raise). */
     public static final int IRQ_S_EXT = 9;
-    public static final int UART_CLOCK_HZ = 1_843_200;
 
     private Riscv64DeviceTree() {}
 
@@ -29,31 +33,23 @@ public final class Riscv64DeviceTree {
     public record Aia(long aplicBase, long aplicSize, int sources, long imsicBase, long imsicSizePerHart, int ids,
             int hartIndexBits) {}
 
-    public record Uart(long base, long size, int registerShift, int source, boolean levelTriggered) {
-        public String nodeName() {
-            return "serial@" + Long.toHexString(base);
-        }
-    }
-
-    public record VirtioMmio(long base, long size, int source, boolean levelTriggered) {}
-
-    public record Spec(int harts, HostCpu cpu, List<GuestMemory.Region> ram, Aia aia, Uart uart,
-            List<VirtioMmio> virtio, String bootargs, Optional<Long> initrdStart, long initrdSize, byte[] rngSeed) {
+    /**
+     * Everything the tree describes.
+     *
+     * @param guest RAM, the MMIO devices (whose interrupts' firmware numbers are APLIC sources) and /chosen
+     */
+    public record Spec(int harts, HostCpu cpu, Aia aia, GuestDescription guest) {
         public Spec {
-            ram = List.copyOf(ram);
-            virtio = List.copyOf(virtio);
             Objects.requireNonNull(cpu, "cpu");
             Objects.requireNonNull(aia, "aia");
-            Objects.requireNonNull(uart, "uart");
-            Objects.requireNonNull(bootargs, "bootargs");
-            Objects.requireNonNull(initrdStart, "initrdStart");
-            rngSeed = rngSeed.clone();
+            Objects.requireNonNull(guest, "guest");
             if (harts < 1) {
                 throw new IllegalArgumentException("a machine needs a hart");
             }
         }
     }
 
+    /** Writes the tree; the result is a DTB (version 17) ready to be copied into guest RAM. */
     public static byte[] build(Spec spec) {
         FdtWriter fdt = new FdtWriter();
         fdt.setBootCpuId(0);
@@ -70,32 +66,23 @@ public final class Riscv64DeviceTree {
         fdt.propertyU32("#address-cells", 2);
         fdt.propertyU32("#size-cells", 2);
 
-        writeChosen(fdt, spec);
+        GuestDescription guest = spec.guest();
+        DeviceDescription.Serial serial = guest.serial();
+        Ns16550Node uart = new Ns16550Node("serial", serial.base(), guest.serialSize(), serial.registerShift(),
+                source(aplicPhandle, serial.irq()));
+        new ChosenNode(guest.bootargs(), "/" + uart.nodeName(), guest.initrdStart(), guest.initrdSize(),
+                guest.rngSeed()).writeTo(fdt);
         writeCpus(fdt, spec, intc);
-        writeMemory(fdt, spec.ram());
+        new MemoryNode(guest.ram().stream().map(r -> new MemoryNode.Range(r.guestAddress(), r.size())).toList())
+                .writeTo(fdt);
         writeImsics(fdt, spec.aia(), intc, imsicPhandle);
         writeAplic(fdt, spec.aia(), imsicPhandle, aplicPhandle);
-        writeUart(fdt, spec.uart(), aplicPhandle);
-        for (VirtioMmio v : spec.virtio()) {
-            writeVirtio(fdt, v, aplicPhandle);
+        uart.writeTo(fdt);
+        for (DeviceDescription.VirtioMmio v : guest.virtio()) {
+            new VirtioMmioNode(v.base(), v.size(), source(aplicPhandle, v.irq())).writeTo(fdt);
         }
         fdt.endNode(root);
         return fdt.finish();
-    }
-
-    private static void writeChosen(FdtWriter fdt, Spec spec) {
-        OpenNode chosen = fdt.beginNode("chosen");
-        fdt.propertyString("bootargs", spec.bootargs());
-        fdt.propertyString("stdout-path", "/" + spec.uart().nodeName());
-        if (spec.initrdStart().isPresent() && spec.initrdSize() > 0) {
-            long start = spec.initrdStart().get();
-            fdt.propertyU64("linux,initrd-start", start);
-            fdt.propertyU64("linux,initrd-end", start + spec.initrdSize());
-        }
-        if (spec.rngSeed().length > 0) {
-            fdt.property("rng-seed", spec.rngSeed());
-        }
-        fdt.endNode(chosen);
     }
 
     private static void writeCpus(FdtWriter fdt, Spec spec, int[] intc) {
@@ -135,18 +122,6 @@ public final class Riscv64DeviceTree {
         fdt.endNode(cpus);
     }
 
-    private static void writeMemory(FdtWriter fdt, List<GuestMemory.Region> ram) {
-        OpenNode memory = fdt.beginNode("memory@" + Long.toHexString(ram.get(0).guestAddress()));
-        fdt.propertyString("device_type", "memory");
-        long[] reg = new long[2 * ram.size()];
-        for (int i = 0; i < ram.size(); i++) {
-            reg[2 * i] = ram.get(i).guestAddress();
-            reg[2 * i + 1] = ram.get(i).size();
-        }
-        fdt.propertyU64Array("reg", reg);
-        fdt.endNode(memory);
-    }
-
     private static void writeImsics(FdtWriter fdt, Aia aia, int[] intc, int phandle) {
         OpenNode node = fdt.beginNode("imsics@" + Long.toHexString(aia.imsicBase()));
         fdt.propertyString("compatible", "riscv,imsics");
@@ -181,28 +156,9 @@ public final class Riscv64DeviceTree {
         fdt.endNode(node);
     }
 
-    private static void writeUart(FdtWriter fdt, Uart uart, int aplic) {
-        OpenNode node = fdt.beginNode(uart.nodeName());
-        fdt.propertyString("compatible", "ns16550a");
-        fdt.propertyU64Array("reg", uart.base(), uart.size());
-        fdt.propertyU32("reg-shift", uart.registerShift());
-        fdt.propertyU32("clock-frequency", UART_CLOCK_HZ);
-        fdt.propertyU32("interrupt-parent", aplic);
-        fdt.propertyCells("interrupts", uart.source(), type(uart.levelTriggered()));
-        fdt.endNode(node);
-    }
-
-    private static void writeVirtio(FdtWriter fdt, VirtioMmio v, int aplic) {
-        OpenNode node = fdt.beginNode("virtio_mmio@" + Long.toHexString(v.base()));
-        fdt.propertyString("compatible", "virtio,mmio");
-        fdt.propertyU64Array("reg", v.base(), v.size());
-        fdt.propertyU32("interrupt-parent", aplic);
-        fdt.propertyCells("interrupts", v.source(), type(v.levelTriggered()));
-        fdt.propertyEmpty("dma-coherent");
-        fdt.endNode(node);
-    }
-
-    private static int type(boolean level) {
-        return level ? IRQ_TYPE_LEVEL_HIGH : IRQ_TYPE_EDGE_RISING;
+    /** An APLIC source: {@code <source type>} with the APLIC as interrupt-parent. */
+    private static Interrupts source(int aplic, Irq irq) {
+        return Interrupts.of(aplic, irq.firmwareNumber(), irq.levelTriggered() ? IRQ_TYPE_LEVEL_HIGH
+                : IRQ_TYPE_EDGE_RISING);
     }
 }

@@ -3,6 +3,7 @@ package dev.mesovirt.arch.riscv64;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.boot.ImageHeader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -49,7 +50,7 @@ final class Fixtures {
     /** A riscv64 Image: the 64-byte header (as Debian's 6.12 kernel has it) and recognisable "code". */
     static byte[] image(long textOffset, long imageSize, int length) {
         byte[] b = new byte[length];
-        for (int i = RiscvImageHeader.SIZE; i < length; i++) {
+        for (int i = ImageHeader.SIZE; i < length; i++) {
             b[i] = (byte) (i * 31 + 7);
         }
         ByteBuffer h = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);

@@ -8,9 +8,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -21,14 +23,54 @@ import java.util.concurrent.TimeUnit;
 public final class CProbe {
     private CProbe() {}
 
-    /** @param expressions name → C expression of an integer type */
-    public static Map<String, Long> evaluate(List<String> includes, Map<String, String> expressions) throws Exception {
-        boolean haveTools = Files.isExecutable(Path.of("/usr/bin/gcc")) && Files.exists(Path.of("/usr/include/linux/kvm.h"));
-        if ("true".equals(System.getenv("CI"))) {
-            assertTrue(haveTools, "CI=true but gcc or linux-libc-dev's linux/kvm.h is missing");
-        } else {
-            assumeTrue(haveTools, "gcc or /usr/include/linux/kvm.h missing");
+    /**
+     * Another architecture's uapi headers: a directory with {@code linux/kvm.h} and {@code TRIPLET/asm/kvm.h}, as
+     * Debian's linux-libc-dev (trixie and later) ships every architecture's {@code asm/}.
+     */
+    public record ForeignHeaders(Path include, String triplet) {
+        /** The first of {@code candidates} that holds both headers. */
+        public static Optional<ForeignHeaders> find(String triplet, List<Path> candidates) {
+            for (Path p : candidates) {
+                if (Files.exists(p.resolve(triplet + "/asm/kvm.h")) && Files.exists(p.resolve("linux/kvm.h"))) {
+                    return Optional.of(new ForeignHeaders(p, triplet));
+                }
+            }
+            return Optional.empty();
         }
+    }
+
+    /** Fails the calling test under CI (CI=true) and skips it elsewhere, unless {@code present}. */
+    public static void require(boolean present, String missing) {
+        if ("true".equals(System.getenv("CI"))) {
+            assertTrue(present, "CI=true but " + missing);
+        } else {
+            assumeTrue(present, missing);
+        }
+    }
+
+    /** @param expressions name → C expression of an integer type, from this host's headers */
+    public static Map<String, Long> evaluate(List<String> includes, Map<String, String> expressions) throws Exception {
+        require(Files.isExecutable(Path.of("/usr/bin/gcc")) && Files.exists(Path.of("/usr/include/linux/kvm.h")),
+                "gcc or linux-libc-dev's linux/kvm.h is missing");
+        return compileAndRun(List.of(), includes, expressions);
+    }
+
+    /**
+     * As {@link #evaluate(List, Map)}, from another architecture's headers: its {@code asm/} comes first, so the host
+     * compiler sees that architecture's definitions (right wherever they use fixed-size types, or types of the same
+     * size on both, which {@code gccOptions} such as {@code -D__riscv_xlen=64} may help with).
+     */
+    public static Map<String, Long> evaluate(ForeignHeaders headers, List<String> gccOptions, List<String> includes,
+            Map<String, String> expressions) throws Exception {
+        require(Files.isExecutable(Path.of("/usr/bin/gcc")), "gcc is missing");
+        List<String> options = new ArrayList<>(gccOptions);
+        options.addAll(List.of("-I", headers.include().resolve(headers.triplet()).toString(), "-I",
+                headers.include().toString()));
+        return compileAndRun(options, includes, expressions);
+    }
+
+    private static Map<String, Long> compileAndRun(List<String> gccOptions, List<String> includes,
+            Map<String, String> expressions) throws IOException, InterruptedException {
         Path dir = Files.createTempDirectory("cprobe");
         StringBuilder src = new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n");
         for (String inc : includes) {
@@ -43,7 +85,10 @@ public final class CProbe {
         Path c = dir.resolve("probe.c");
         Path exe = dir.resolve("probe");
         Files.writeString(c, src);
-        run(List.of("gcc", "-o", exe.toString(), c.toString()));
+        List<String> gcc = new ArrayList<>(List.of("gcc"));
+        gcc.addAll(gccOptions);
+        gcc.addAll(List.of("-o", exe.toString(), c.toString()));
+        run(gcc);
         String out = run(List.of(exe.toString()));
         Map<String, Long> values = new HashMap<>();
         for (String line : out.split("\n")) {

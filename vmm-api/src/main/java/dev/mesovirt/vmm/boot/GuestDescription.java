@@ -1,0 +1,72 @@
+package dev.mesovirt.vmm.boot;
+
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What a device tree tells Linux about a microVM whatever the architecture: its RAM, its UART, virtio-mmio slots
+ * and power button (all on MMIO), and what goes into {@code /chosen}. The architecture adds its CPUs and interrupt
+ * controller, and writes the interrupt numbers in its controller's binding.
+ *
+ * @param serial the 16550 UART, the console
+ * @param rngSeed bytes for {@code /chosen/rng-seed}; empty for none
+ */
+public record GuestDescription(List<GuestMemory.Region> ram, DeviceDescription.Serial serial,
+        List<DeviceDescription.VirtioMmio> virtio, Optional<DeviceDescription.PowerButton> powerButton,
+        String bootargs, Optional<Long> initrdStart, long initrdSize, byte[] rngSeed) {
+    public GuestDescription {
+        ram = List.copyOf(ram);
+        virtio = List.copyOf(virtio);
+        Objects.requireNonNull(serial, "serial");
+        Objects.requireNonNull(powerButton, "powerButton");
+        Objects.requireNonNull(bootargs, "bootargs");
+        Objects.requireNonNull(initrdStart, "initrdStart");
+        rngSeed = rngSeed.clone();
+    }
+
+    /**
+     * The description of the machine {@code request} boots with its files at {@code placement}.
+     *
+     * @param arch the architecture's name, for errors about devices it cannot have
+     * @param serialIrq the UART's interrupt when the request describes no UART (it sits where the layout says)
+     * @throws IllegalArgumentException for a UART on port I/O or a PCI host bridge: a device-tree microVM has neither
+     */
+    public static GuestDescription of(String arch, MemoryLayout layout, BootRequest request, BootPlacement placement,
+            byte[] rngSeed, Irq serialIrq) {
+        MemoryLayout.SerialPlacement sp = layout.serial();
+        DeviceDescription.Serial serial = new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(),
+                serialIrq);
+        List<DeviceDescription.VirtioMmio> virtio = new ArrayList<>();
+        Optional<DeviceDescription.PowerButton> powerButton = Optional.empty();
+        for (DeviceDescription d : request.devices()) {
+            switch (d) {
+                case DeviceDescription.Serial s -> {
+                    if (s.bus() != BusKind.MMIO) {
+                        throw new IllegalArgumentException(arch + " has no port I/O: the UART must be on MMIO");
+                    }
+                    serial = s;
+                }
+                case DeviceDescription.VirtioMmio v -> virtio.add(v);
+                case DeviceDescription.PowerButton b -> powerButton = Optional.of(b);
+                case DeviceDescription.PciHostBridge p ->
+                        throw new IllegalArgumentException(arch + " has no standard machine yet: no PCI host bridge");
+            }
+        }
+        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
+        return new GuestDescription(layout.ram(), serial, virtio, powerButton, request.commandLine(), initrd,
+                placement.initrdSize(), rngSeed);
+    }
+
+    /** The UART's register window: 8 registers, {@code 1 << registerShift} bytes apart. */
+    public long serialSize() {
+        return 8L << serial.registerShift();
+    }
+}
