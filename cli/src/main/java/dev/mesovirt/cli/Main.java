@@ -4,7 +4,7 @@ import dev.mesovirt.machine.microvm.LightMachine;
 import dev.mesovirt.machine.microvm.MachineException;
 import dev.mesovirt.machine.microvm.MachineQmp;
 import dev.mesovirt.machine.microvm.Outcome;
-import dev.mesovirt.machine.microvm.qmp.QmpVersion;
+import dev.mesovirt.vmm.qmp.QmpVersion;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

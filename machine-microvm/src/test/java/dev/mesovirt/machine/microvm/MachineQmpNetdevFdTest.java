@@ -1,13 +1,13 @@
 package dev.mesovirt.machine.microvm;
 
-import static dev.mesovirt.machine.microvm.qmp.NativeQmpClient.openCount;
+import static dev.mesovirt.vmm.qmp.NativeQmpClient.openCount;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.sun.jna.Memory;
-import dev.mesovirt.machine.microvm.qmp.NativeQmpClient;
-import dev.mesovirt.machine.microvm.qmp.QmpVersion;
+import dev.mesovirt.vmm.qmp.NativeQmpClient;
+import dev.mesovirt.vmm.qmp.QmpVersion;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.LibC;

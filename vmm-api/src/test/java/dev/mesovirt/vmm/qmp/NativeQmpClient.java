@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm.qmp;
+package dev.mesovirt.vmm.qmp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

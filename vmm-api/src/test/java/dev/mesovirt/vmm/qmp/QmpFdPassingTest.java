@@ -1,6 +1,6 @@
-package dev.mesovirt.machine.microvm.qmp;
+package dev.mesovirt.vmm.qmp;
 
-import static dev.mesovirt.machine.microvm.qmp.NativeQmpClient.openCount;
+import static dev.mesovirt.vmm.qmp.NativeQmpClient.openCount;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

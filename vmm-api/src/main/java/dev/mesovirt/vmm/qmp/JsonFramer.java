@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm.qmp;
+package dev.mesovirt.vmm.qmp;
 
 import java.util.Arrays;
 import java.util.function.Consumer;

@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm.qmp;
+package dev.mesovirt.vmm.qmp;
 
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.UnixSocket;

@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm.qmp;
+package dev.mesovirt.vmm.qmp;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
