@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -121,10 +123,34 @@ public final class NativeQmpClient implements AutoCloseable {
         }
     }
 
-    /** How many descriptors this process has open (the listing's own one excluded). */
-    public static long openDescriptors() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count() - 1;
+    /**
+     * This process's open descriptors and what each refers to (the listing's own directory descriptor excluded). A
+     * leak check compares these rather than a count: other code in the same JVM (an earlier test's unreachable
+     * file channel, closed by a cleaner after a GC) may close descriptors meanwhile, which must not hide a leak.
+     */
+    public static Map<Integer, String> openDescriptors() throws IOException {
+        Path self = Path.of("/proc/self/fd");
+        Path listing = self.toRealPath();
+        Map<Integer, String> open = new TreeMap<>();
+        try (Stream<Path> fds = Files.list(self)) {
+            fds.forEach(fd -> {
+                try {
+                    Path target = Files.readSymbolicLink(fd);
+                    if (!target.equals(listing)) {
+                        open.put(Integer.parseInt(fd.getFileName().toString()), target.toString());
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            });
         }
+        return open;
+    }
+
+    /** The descriptors open now that were not open, to the same file, in {@code before}. */
+    public static Map<Integer, String> openedSince(Map<Integer, String> before) throws IOException {
+        Map<Integer, String> opened = openDescriptors();
+        opened.entrySet().removeAll(before.entrySet());
+        return opened;
     }
 }
