@@ -220,7 +220,7 @@ public final class LightMachine implements AutoCloseable {
         MemoryLayout.SerialPlacement sp = layout.serial();
         Irq serialIrq = irqChip.allocate(IrqUse.SERIAL);
         serial = SerialBackends.open(config.serial(), () -> stop(new Outcome.Quit("Ctrl-A x")));
-        uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.bus() == BusKind.PIO);
+        uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.out2Gated());
         placeUart(serialIrq, described);
         int hotSlots = config.hotplug().block() + config.hotplug().net();
         int slotCount = config.devices().size() + hotSlots;

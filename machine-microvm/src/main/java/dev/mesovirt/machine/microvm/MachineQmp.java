@@ -205,11 +205,7 @@ public final class MachineQmp {
             for (int i = 0; i < machine.config().vcpus(); i++) {
                 JsonObject cpu = new JsonObject();
                 cpu.addProperty("CPU", i);
-                cpu.addProperty("arch", switch (machine.architecture().name()) {
-                    case "x86_64" -> "x86";
-                    case "riscv64" -> "riscv";
-                    default -> "other";
-                });
+                cpu.addProperty("arch", machine.architecture().qmpCpuArch());
                 cpu.addProperty("current", i == 0);
                 cpu.addProperty("halted", false);
                 cpu.add("props", cpuProps(i));

@@ -144,7 +144,7 @@ class LightMachineResetTest {
         @Override
         public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
             return new MemoryLayout(List.of(new GuestMemory.Region(0, ramBytes), new GuestMemory.Region(RESET_PAGE,
-                    0x1_0000)), 0xD000_0000L, 0x200, 0, new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0));
+                    0x1_0000)), 0xD000_0000L, 0x200, 0, new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0, true));
         }
 
         @Override
