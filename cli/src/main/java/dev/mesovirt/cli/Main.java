@@ -1,9 +1,9 @@
 package dev.mesovirt.cli;
 
 import dev.mesovirt.machine.microvm.LightMachine;
-import dev.mesovirt.machine.microvm.MachineException;
 import dev.mesovirt.machine.microvm.MachineQmp;
-import dev.mesovirt.machine.microvm.Outcome;
+import dev.mesovirt.vmm.machine.MachineException;
+import dev.mesovirt.vmm.machine.Outcome;
 import dev.mesovirt.vmm.qmp.QmpVersion;
 import java.io.IOException;
 import java.io.OutputStream;

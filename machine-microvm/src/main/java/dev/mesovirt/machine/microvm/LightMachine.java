@@ -25,6 +25,11 @@ import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.KvmException;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.MachineException;
+import dev.mesovirt.vmm.machine.Outcome;
+import dev.mesovirt.vmm.machine.RunState;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.EventFd;
@@ -580,21 +585,6 @@ public final class LightMachine implements AutoCloseable {
             return RunState.PRELAUNCH;
         }
         return paused ? RunState.PAUSED : RunState.RUNNING;
-    }
-
-    /** The machine's life cycle states, named as QMP's query-status names them. */
-    public enum RunState {
-        PRELAUNCH("prelaunch"), RUNNING("running"), PAUSED("paused"), SHUTDOWN("shutdown");
-
-        private final String qmpName;
-
-        RunState(String qmpName) {
-            this.qmpName = qmpName;
-        }
-
-        public String qmpName() {
-            return qmpName;
-        }
     }
 
     /** The host thread IDs of the vCPU threads, by vCPU index (0 until a thread has started). */

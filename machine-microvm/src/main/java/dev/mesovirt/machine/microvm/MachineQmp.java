@@ -4,6 +4,11 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
+import dev.mesovirt.vmm.machine.MachineException;
+import dev.mesovirt.vmm.machine.Outcome;
+import dev.mesovirt.vmm.machine.RunState;
+import dev.mesovirt.vmm.machine.SerialConfig;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import dev.mesovirt.vmm.qmp.QmpArguments;
 import dev.mesovirt.vmm.qmp.QmpCommands;
 import dev.mesovirt.vmm.qmp.QmpException;
@@ -123,17 +128,17 @@ public final class MachineQmp {
         EVENTS.forEach(c::registerEvent);
         c.register("query-status", a -> {
             a.checkUnexpected();
-            LightMachine.RunState s = machine.runState();
+            RunState s = machine.runState();
             JsonObject r = new JsonObject();
             r.addProperty("status", s.qmpName());
             r.addProperty("singlestep", false);
-            r.addProperty("running", s == LightMachine.RunState.RUNNING);
+            r.addProperty("running", s == RunState.RUNNING);
             return r;
         });
         c.register("stop", a -> {
             a.checkUnexpected();
             requireStarted();
-            if (machine.runState() == LightMachine.RunState.RUNNING) {
+            if (machine.runState() == RunState.RUNNING) {
                 machine.pause();
                 server.emit("STOP", null);
             }
@@ -142,7 +147,7 @@ public final class MachineQmp {
         c.register("cont", a -> {
             a.checkUnexpected();
             requireStarted();
-            if (machine.runState() == LightMachine.RunState.PAUSED) {
+            if (machine.runState() == RunState.PAUSED) {
                 machine.resume();
                 server.emit("RESUME", null);
             }
@@ -618,10 +623,10 @@ public final class MachineQmp {
     }
 
     private void requireStarted() throws QmpException {
-        if (machine.runState() == LightMachine.RunState.PRELAUNCH) {
+        if (machine.runState() == RunState.PRELAUNCH) {
             throw QmpException.generic("the machine is still starting");
         }
-        if (machine.runState() == LightMachine.RunState.SHUTDOWN) {
+        if (machine.runState() == RunState.SHUTDOWN) {
             throw QmpException.generic("the machine has stopped");
         }
     }

@@ -1,6 +1,7 @@
 package dev.mesovirt.machine.microvm;
 
 import dev.mesovirt.vmm.device.SerialBackend;
+import dev.mesovirt.vmm.machine.SerialConfig;
 
 /** Opens the {@link SerialBackend} a {@link SerialConfig} names. */
 final class SerialBackends {

@@ -4,6 +4,7 @@ import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.kvm.Layouts;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.VcpuExit;
+import dev.mesovirt.vmm.machine.Outcome;
 import java.util.Arrays;
 import java.util.function.Consumer;
 import java.util.function.Supplier;

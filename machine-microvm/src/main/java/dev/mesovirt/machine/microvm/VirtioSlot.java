@@ -3,6 +3,7 @@ package dev.mesovirt.machine.microvm;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
 import dev.mesovirt.vmm.virtio.EventLoop;

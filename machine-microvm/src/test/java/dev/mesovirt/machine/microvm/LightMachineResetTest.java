@@ -1,12 +1,5 @@
 package dev.mesovirt.machine.microvm;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.BootRequest;
@@ -27,6 +20,10 @@ import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.Outcome;
+import dev.mesovirt.vmm.machine.RunState;
+import dev.mesovirt.vmm.machine.SerialConfig;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,6 +34,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@link LightMachine#reset()} and {@link LightMachine#powerDown()} on this machine's own /dev/kvm, with a machine
@@ -86,7 +89,7 @@ class LightMachineResetTest {
             machine.reset();
             awaitReports(2);
             assertEquals(0, bootReports.get(1), "the reset gives the guest zeroed RAM (the first boot wrote 0x55)");
-            assertEquals(LightMachine.RunState.RUNNING, machine.runState());
+            assertEquals(RunState.RUNNING, machine.runState());
             assertNotEquals(firstThreads[0], machine.vcpuThreadIds()[0], "new vCPU threads for the new VM");
             assertEquals(1, buttonResets.get(), "the old power button was reset");
             assertEquals(2, requests.size());
@@ -96,7 +99,7 @@ class LightMachineResetTest {
 
             // A paused machine stays paused across a reset, and runs the firmware once resumed.
             machine.pause();
-            assertEquals(LightMachine.RunState.PAUSED, machine.runState());
+            assertEquals(RunState.PAUSED, machine.runState());
             machine.reset();
             TimeUnit.MILLISECONDS.sleep(300);
             assertEquals(2, bootReports.size(), "no guest code runs while paused");
@@ -107,7 +110,7 @@ class LightMachineResetTest {
 
             machine.stop(new Outcome.Quit("test"));
             assertThrows(IllegalStateException.class, machine::reset, "no reset once stopped");
-            assertFalse(machine.runState() == LightMachine.RunState.RUNNING);
+            assertFalse(machine.runState() == RunState.RUNNING);
         }
     }
 

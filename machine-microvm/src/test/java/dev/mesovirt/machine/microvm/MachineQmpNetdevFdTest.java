@@ -1,11 +1,8 @@
 package dev.mesovirt.machine.microvm;
 
-import static dev.mesovirt.vmm.qmp.NativeQmpClient.openCount;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import com.sun.jna.Memory;
+import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.SerialConfig;
 import dev.mesovirt.vmm.qmp.NativeQmpClient;
 import dev.mesovirt.vmm.qmp.QmpVersion;
 import dev.mesovirt.vmm.sys.ErrnoException;
@@ -24,6 +21,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import static dev.mesovirt.vmm.qmp.NativeQmpClient.openCount;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * netdev_add with a TAP passed by getfd (QEMU's fd=, StratoVirt's fds=) on the machine's real QMP server. The

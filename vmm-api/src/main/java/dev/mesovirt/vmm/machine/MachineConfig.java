@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm;
+package dev.mesovirt.vmm.machine;
 
 import java.nio.file.Path;
 import java.util.Objects;
@@ -6,7 +6,7 @@ import java.util.Optional;
 import java.util.UUID;
 
 /**
- * Everything a {@link LightMachine} is built from: plain data, produced by the CLI parser or by a program.
+ * Everything a machine is built from: plain data, produced by the CLI parser or by a program.
  *
  * @param name the VM's name (-name), for logs and QMP
  * @param uuid the VM's UUID (-uuid)
@@ -17,8 +17,9 @@ import java.util.UUID;
  * @param commandLine the kernel command line (-append)
  * @param serial where the first UART's bytes go (-serial)
  * @param dumpGuestCore whether guest RAM appears in the VMM's core dumps (-machine dump-guest-core=)
- * @param devices virtio-mmio devices, in slot order (-drive/-device/-object)
- * @param hotplug empty virtio-mmio slots reserved for QMP hot-plug, after the devices' slots
+ * @param devices virtio devices, in command-line order (-drive/-device/-object/-netdev), which is the microVM's slot
+ *     order
+ * @param hotplug places reserved for QMP hot-plug: the microVM's empty virtio-mmio slots after the devices' slots
  */
 public record MachineConfig(
         String name,

@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm;
+package dev.mesovirt.vmm.machine;
 
 import java.nio.file.Path;
 

@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm;
+package dev.mesovirt.vmm.machine;
 
 /** How a machine's run ended. The first outcome reported wins; the process exit code follows from it. */
 public sealed interface Outcome {

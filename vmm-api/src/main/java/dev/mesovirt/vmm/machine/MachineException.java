@@ -1,4 +1,4 @@
-package dev.mesovirt.machine.microvm;
+package dev.mesovirt.vmm.machine;
 
 /** The machine cannot be built or run as configured; the message is one line for the user. */
 public final class MachineException extends RuntimeException {
