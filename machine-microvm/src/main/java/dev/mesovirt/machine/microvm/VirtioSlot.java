@@ -20,7 +20,7 @@ import java.util.Optional;
  * device (the guest's bind) finds it. This is StratoVirt's "replaceable device" model of hot-plug on the microvm.
  *
  * <p>The interrupt is wired once for the slot's life: an irqfd (with a resample fd on level-triggered lines, see
- * {@link LightMachine}). Each device's queue-notify ioeventfds and host fds come and go with the device, and are
+ * {@link VirtioMmioBoard}). Each device's queue-notify ioeventfds and host fds come and go with the device, and are
  * changed on the device thread ({@link EventLoop#call}) so that no handler of an outgoing device is running.
  */
 final class VirtioSlot implements BusDevice {

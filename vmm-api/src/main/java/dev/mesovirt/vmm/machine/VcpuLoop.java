@@ -1,10 +1,9 @@
-package dev.mesovirt.machine.microvm;
+package dev.mesovirt.vmm.machine;
 
 import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.kvm.Layouts;
 import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.VcpuExit;
-import dev.mesovirt.vmm.machine.Outcome;
 import java.util.Arrays;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -44,7 +43,7 @@ public final class VcpuLoop implements Runnable {
     }
 
     /**
-     * The loop {@link LightMachine} runs on each vCPU thread, for a vCPU and buses set up elsewhere (benchmarks,
+     * The loop {@link Machine} runs on each vCPU thread, for a vCPU and buses set up elsewhere (benchmarks,
      * tests): it runs the vCPU on the calling thread until {@code stopping} answers true before a KVM_RUN, or the
      * guest ends, which {@code finish} is told.
      */

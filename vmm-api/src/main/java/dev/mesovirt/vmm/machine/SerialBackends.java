@@ -1,7 +1,6 @@
-package dev.mesovirt.machine.microvm;
+package dev.mesovirt.vmm.machine;
 
 import dev.mesovirt.vmm.device.SerialBackend;
-import dev.mesovirt.vmm.machine.SerialConfig;
 
 /** Opens the {@link SerialBackend} a {@link SerialConfig} names. */
 final class SerialBackends {
