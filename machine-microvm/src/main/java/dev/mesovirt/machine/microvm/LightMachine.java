@@ -5,11 +5,11 @@ import dev.mesovirt.vmm.arch.Architectures;
 import dev.mesovirt.vmm.arch.BootPlan;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.machine.DeviceHotplug;
 import dev.mesovirt.vmm.machine.Machine;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.Outcome;
 import dev.mesovirt.vmm.machine.RunState;
-import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.util.List;
 
 /**
@@ -25,6 +25,7 @@ import java.util.List;
 public final class LightMachine implements AutoCloseable {
     private final VirtioMmioBoard board;
     private final Machine core;
+    private final VirtioMmioHotplug hotplug;
 
     public LightMachine(MachineConfig config) {
         this(config, Architectures.host(), Kvm.DEFAULT_PATH);
@@ -33,6 +34,7 @@ public final class LightMachine implements AutoCloseable {
     public LightMachine(MachineConfig config, Architecture arch, String kvmPath) {
         this.board = new VirtioMmioBoard(config);
         this.core = new Machine(config, arch, MachineType.MICROVM, kvmPath, board);
+        this.hotplug = new VirtioMmioHotplug(core, board);
     }
 
     /** The machine core: life cycle, vCPUs, and what QMP's machine-neutral commands act on. */
@@ -110,25 +112,11 @@ public final class LightMachine implements AutoCloseable {
     }
 
     /**
-     * Fills replaceable slot {@code addr} of the device's kind (virtio-blk: 0..3, virtio-net: 0..1 by default) with
-     * {@code device}: opens its backend, wires its queues, and leaves it for the guest to find by re-probing the
-     * slot's platform device (see the README's QMP section). Throws IllegalArgumentException with a message for
-     * QMP when the slot does not exist or is taken, the id is in use, or the backend cannot be opened;
-     * IllegalStateException when the machine does not run.
+     * What QMP's device_add and device_del act on: the replaceable virtio-mmio slots (virtio-blk: addr 0..3,
+     * virtio-net: 0..1 by default), filled and emptied at once (see the README's QMP section).
      */
-    public void hotplug(VirtioConfig device, int addr) {
-        core.whileRunning(() -> {
-            board.plug(device, addr);
-            return null;
-        });
-    }
-
-    /**
-     * Empties the replaceable slot holding device {@code id} and closes its backend; returns what it held. The guest
-     * should have unbound its driver first (QEMU's device_del asks the guest; a virtio-mmio slot cannot).
-     */
-    public VirtioConfig hotUnplug(String id) {
-        return core.whileRunning(() -> board.unplug(id));
+    public DeviceHotplug deviceHotplug() {
+        return hotplug;
     }
 
     /** Stops the vCPUs if they run and releases KVM, guest memory, the serial backend and the devices. */

@@ -8,6 +8,7 @@ import dev.mesovirt.vmm.machine.Board;
 import dev.mesovirt.vmm.machine.BoardContext;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.VirtioConfig;
+import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.virtio.BlockDevice;
 import dev.mesovirt.vmm.virtio.ConsoleBackend;
 import dev.mesovirt.vmm.virtio.ConsoleDevice;
@@ -142,10 +143,23 @@ final class VirtioMmioBoard implements Board {
 
     /**
      * Fills replaceable slot {@code addr} of the device's kind with {@code device}: opens its backend and wires its
-     * queues. Throws IllegalArgumentException with a message for QMP, before opening anything, when the slot does not
-     * exist or is taken or the id is in use; the same when the backend cannot be opened.
+     * queues. The device's passed descriptor (a TAP's) is the board's from this call on: closed if the device is
+     * refused. Throws IllegalArgumentException with a message for QMP when the slot does not exist or is taken, the id
+     * is in use, or the backend cannot be opened.
      */
     void plug(VirtioConfig device, int addr) {
+        VirtioSlot slot;
+        try {
+            slot = freeSlot(device, addr);
+        } catch (IllegalArgumentException e) {
+            closePassedDescriptor(device);
+            throw e;
+        }
+        plug(slot, device); // the device owns the descriptor from here, and closes it if plugging fails
+    }
+
+    /** The empty replaceable slot {@code addr} for {@code device}'s kind, if its id is free. */
+    private VirtioSlot freeSlot(VirtioConfig device, int addr) {
         List<VirtioSlot> pool = switch (device) {
             case VirtioConfig.Block b -> blockSlots;
             case VirtioConfig.Net n -> netSlots;
@@ -164,7 +178,14 @@ final class VirtioMmioBoard implements Board {
         if (slot.config().isPresent()) {
             throw new IllegalArgumentException("hot-plug slot " + addr + " is in use by '" + slot.config().get().id() + "'");
         }
-        plug(slot, device);
+        return slot;
+    }
+
+    /** Closes the open descriptor a device config carries (a TAP passed to netdev_add), for a device never opened. */
+    static void closePassedDescriptor(VirtioConfig device) {
+        if (device instanceof VirtioConfig.Net n && n.fd() >= 0) {
+            Fds.closeQuietly(n.fd());
+        }
     }
 
     /**

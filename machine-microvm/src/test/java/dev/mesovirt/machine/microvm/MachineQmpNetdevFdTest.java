@@ -1,7 +1,13 @@
 package dev.mesovirt.machine.microvm;
 
+import static dev.mesovirt.vmm.qmp.NativeQmpClient.openCount;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import com.sun.jna.Memory;
 import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.MachineQmp;
 import dev.mesovirt.vmm.machine.SerialConfig;
 import dev.mesovirt.vmm.qmp.NativeQmpClient;
 import dev.mesovirt.vmm.qmp.QmpVersion;
@@ -21,10 +27,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import static dev.mesovirt.vmm.qmp.NativeQmpClient.openCount;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * netdev_add with a TAP passed by getfd (QEMU's fd=, StratoVirt's fds=) on the machine's real QMP server. The
@@ -59,7 +61,7 @@ class MachineQmpNetdevFdTest {
         // netdev_add/netdev_del never reach the machine, which is neither started nor given an architecture.
         LightMachine machine = new LightMachine(config, null, "/nonexistent-kvm");
         Path socket = dir.resolve("qmp.sock");
-        qmp = MachineQmp.start(machine, socket, new QmpVersion(7, 2, 0, "test"));
+        qmp = MachineQmp.start(machine.core(), machine.deviceHotplug(), socket, new QmpVersion(7, 2, 0, "test"));
         client = NativeQmpClient.negotiated(socket);
     }
 

@@ -1,14 +1,8 @@
-package dev.mesovirt.machine.microvm;
+package dev.mesovirt.vmm.machine;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonPrimitive;
-import dev.mesovirt.vmm.machine.MachineException;
-import dev.mesovirt.vmm.machine.Outcome;
-import dev.mesovirt.vmm.machine.RunState;
-import dev.mesovirt.vmm.machine.SerialConfig;
-import dev.mesovirt.vmm.machine.VirtioConfig;
 import dev.mesovirt.vmm.qmp.QmpArguments;
 import dev.mesovirt.vmm.qmp.QmpCommands;
 import dev.mesovirt.vmm.qmp.QmpException;
@@ -25,20 +19,24 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The microVM's QMP commands (StratoVirt's set, with QEMU's reply shapes) and events, over a {@link QmpServer}:
- * life cycle (stop, cont, quit, system_reset, system_powerdown), queries, and StratoVirt's hot-plug model
- * (blockdev-add + device_add virtio-blk-mmio into a replaceable slot, netdev_add + virtio-net-mmio).
+ * A machine's QMP commands (StratoVirt's set, with QEMU's reply shapes) and events, over a {@link QmpServer}: life
+ * cycle (stop, cont, quit, system_reset, system_powerdown), queries, the backends hot-plugged devices are built on
+ * (blockdev-add, netdev_add with a TAP by name or passed with getfd), and device_add and device_del, which the
+ * machine's {@link DeviceHotplug} carries out (the microVM's replaceable virtio-mmio slots; PCI hot-plug on the
+ * standard machine). Nothing here depends on the machine type or the ISA.
  *
  * <p>Commands run on the QMP client thread; each machine call they make returns promptly (pause waits at most 5 s
  * for the vCPUs to park).
  */
 public final class MachineQmp {
-    /** The events this machine emits (query-events). */
+    /** The events a machine emits (query-events). */
     static final List<String> EVENTS = List.of("SHUTDOWN", "STOP", "RESUME", "RESET", "POWERDOWN", "DEVICE_DELETED");
 
-    private final LightMachine machine;
+    private final Machine machine;
+    private final DeviceHotplug hotplug;
     private final QmpServer server;
     private final Path socket;
     /** blockdev-add'ed drives by node-name, attached or not. */
@@ -46,7 +44,7 @@ public final class MachineQmp {
     /** The Outcome.Quit reason of quit, told apart from a signal's for SHUTDOWN's cause. */
     private static final String QUIT = "QMP quit";
     /** SHUTDOWN goes out once: from quit before its reply, or from close() otherwise. */
-    private final java.util.concurrent.atomic.AtomicBoolean shutdownSent = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean shutdownSent = new AtomicBoolean();
     /** netdev_add'ed TAPs by id. */
     private final Map<String, Netdev> netdevs = new LinkedHashMap<>();
 
@@ -69,12 +67,12 @@ public final class MachineQmp {
 
     /**
      * Starts a QMP server on {@code socket} for {@code machine} (which may still be starting: queries then report
-     * "prelaunch").
+     * "prelaunch"), whose devices {@code hotplug} adds and removes.
      */
-    public static MachineQmp start(LightMachine machine, Path socket, QmpVersion version) {
+    public static MachineQmp start(Machine machine, DeviceHotplug hotplug, Path socket, QmpVersion version) {
         QmpCommands commands = new QmpCommands();
         QmpServer server = new QmpServer(socket, version, commands);
-        MachineQmp qmp = new MachineQmp(machine, server, socket);
+        MachineQmp qmp = new MachineQmp(machine, hotplug, server, socket);
         qmp.register(commands);
         for (VirtioConfig d : machine.config().devices()) {
             if (d instanceof VirtioConfig.Block b) {
@@ -85,8 +83,9 @@ public final class MachineQmp {
         return qmp;
     }
 
-    private MachineQmp(LightMachine machine, QmpServer server, Path socket) {
+    private MachineQmp(Machine machine, DeviceHotplug hotplug, QmpServer server, Path socket) {
         this.machine = machine;
+        this.hotplug = hotplug;
         this.server = server;
         this.socket = socket;
     }
@@ -164,7 +163,7 @@ public final class MachineQmp {
             a.checkUnexpected();
             requireStarted();
             // In place, as QEMU does: the guest boots again in the same process with the same devices (see
-            // LightMachine.reset); RESET follows, as QEMU emits it once the reset has happened.
+            // Machine.reset); RESET follows, as QEMU emits it once the reset has happened.
             try {
                 machine.reset();
             } catch (MachineException e) {
@@ -250,13 +249,13 @@ public final class MachineQmp {
             a.checkUnexpected();
             JsonObject m = new JsonObject();
             m.addProperty("hotpluggable-cpus", false);
-            m.addProperty("name", "microvm");
+            m.addProperty("name", machine.typeName());
             m.addProperty("numa-mem-supported", false);
             m.addProperty("default-cpu-type", "host-" + machine.architecture().name() + "-cpu");
             m.addProperty("is-default", true);
             m.addProperty("cpu-max", 254);
             m.addProperty("deprecated", false);
-            m.addProperty("default-ram-id", "microvm.ram");
+            m.addProperty("default-ram-id", machine.typeName() + ".ram");
             JsonArray out = new JsonArray();
             out.add(m);
             return out;
@@ -342,8 +341,8 @@ public final class MachineQmp {
                     throw QmpException.generic("netdev '" + id + "' is in use by device '" + netdev.device().get()
                             + "'");
                 }
-                for (DeviceSlot s : machine.deviceSlots()) {
-                    if (s.device().filter(d -> d instanceof VirtioConfig.Net && d.id().equals(id)).isPresent()) {
+                for (VirtioConfig d : hotplug.devices()) {
+                    if (d instanceof VirtioConfig.Net && d.id().equals(id)) {
                         throw QmpException.generic("netdev '" + id + "' is in use by device '" + id + "'");
                     }
                 }
@@ -357,28 +356,31 @@ public final class MachineQmp {
             String id = a.requiredString("id");
             a.checkUnexpected();
             requireStarted();
-            VirtioConfig removed;
             synchronized (this) {
-                try {
-                    removed = machine.hotUnplug(id);
-                } catch (java.util.NoSuchElementException e) {
-                    throw QmpException.deviceNotFound("Device '" + id + "' not found");
-                } catch (IllegalStateException e) {
-                    throw QmpException.generic(e.getMessage());
-                }
-                if (removed instanceof VirtioConfig.Block) {
-                    drives.replaceAll((k, d) -> d.device().equals(Optional.of(id)) ? d.attachedTo(Optional.empty()) : d);
-                }
-                if (removed instanceof VirtioConfig.Net) {
-                    netdevs.replaceAll((k, n) -> n.device().equals(Optional.of(id)) ? n.usedBy(Optional.empty()) : n);
-                }
+                hotplug.remove(id, this::deviceRemoved);
             }
-            JsonObject data = new JsonObject();
-            data.addProperty("device", id);
-            data.addProperty("path", "/machine/peripheral/" + id);
-            server.emit("DEVICE_DELETED", data);
             return null;
         });
+    }
+
+    /**
+     * A device is gone (at once, or later from another thread): its drive or netdev is free again, and the client
+     * hears DEVICE_DELETED (before device_del's reply when the removal was immediate, as in QEMU).
+     */
+    private void deviceRemoved(VirtioConfig removed) {
+        Optional<String> id = Optional.of(removed.id());
+        synchronized (this) {
+            if (removed instanceof VirtioConfig.Block) {
+                drives.replaceAll((k, d) -> d.device().equals(id) ? d.attachedTo(Optional.empty()) : d);
+            }
+            if (removed instanceof VirtioConfig.Net) {
+                netdevs.replaceAll((k, n) -> n.device().equals(id) ? n.usedBy(Optional.empty()) : n);
+            }
+        }
+        JsonObject data = new JsonObject();
+        data.addProperty("device", removed.id());
+        data.addProperty("path", "/machine/peripheral/" + removed.id());
+        server.emit("DEVICE_DELETED", data);
     }
 
     private JsonElement blockdevAdd(QmpArguments a) throws QmpException {
@@ -422,7 +424,7 @@ public final class MachineQmp {
     private JsonElement deviceAdd(QmpArguments a) throws QmpException {
         String driver = a.requiredString("driver");
         String id = a.requiredString("id");
-        int addr = slotAddress(a.optionalValue("addr"));
+        DevicePlacement placement = hotplug.placement(a);
         Optional<String> drive = a.optionalString("drive");
         Optional<String> serial = a.optionalString("serial");
         Optional<String> netdev = a.optionalString("netdev");
@@ -430,54 +432,11 @@ public final class MachineQmp {
         a.checkUnexpected();
         requireStarted();
         synchronized (this) {
-            VirtioConfig config;
-            int tapCopy = -1;
-            switch (driver) {
-                case "virtio-blk-mmio", "virtio-blk-device" -> {
-                    String node = drive.orElseThrow(() -> QmpException.missingParameter("drive"));
-                    Drive d = drives.get(node);
-                    if (d == null) {
-                        throw QmpException.generic("Property 'virtio-blk-device.drive' can't find value '" + node + "'");
-                    }
-                    if (d.device().isPresent()) {
-                        throw QmpException.generic("Drive '" + node + "' is already in use by '" + d.device().get() + "'");
-                    }
-                    config = new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), serial);
-                }
-                case "virtio-net-mmio", "virtio-net-device" -> {
-                    String nid = netdev.orElseThrow(() -> QmpException.missingParameter("netdev"));
-                    Netdev n = netdevs.get(nid);
-                    if (n == null) {
-                        throw QmpException.generic("Property 'virtio-net-device.netdev' can't find value '" + nid + "'");
-                    }
-                    if (n.device().isPresent()) {
-                        throw QmpException.generic("Property 'virtio-net-device.netdev' can't take value '" + nid
-                                + "', it's in use");
-                    }
-                    List<Byte> macBytes = parseMac(mac, id);
-                    if (n.tapFd() >= 0) {
-                        // The device gets its own descriptor of the TAP and closes it when unplugged; the netdev
-                        // keeps the TAP open for another device_add, as QEMU's netdev does, until netdev_del.
-                        tapCopy = Fds.duplicate(n.tapFd());
-                        config = new VirtioConfig.Net(id, Optional.empty(), tapCopy, macBytes);
-                    } else {
-                        config = new VirtioConfig.Net(id, n.ifname(), -1, macBytes);
-                    }
-                }
-                default -> throw QmpException.generic("'" + driver + "' is not a valid device model name"
-                        + " (hot-pluggable here: virtio-blk-mmio, virtio-net-mmio)");
-            }
-            try {
-                machine.hotplug(config, addr);
-            } catch (IllegalArgumentException | IllegalStateException e) {
-                if (e instanceof IllegalArgumentException) {
-                    // hotplug refuses with IllegalArgumentException before it opens the device, so the copy is
-                    // still ours; after that the device owns it and closes it on failure (a late
-                    // IllegalStateException leaves it alone: a leaked descriptor beats closing a reused number).
-                    Fds.closeQuietly(tapCopy);
-                }
-                throw QmpException.generic(e.getMessage());
-            }
+            VirtioConfig config = switch (driverNamed(driver).kind()) {
+                case BLOCK -> blockDevice(id, drive, serial, placement);
+                case NET -> netDevice(id, netdev, mac, placement);
+            };
+            hotplug.add(config);
             if (config instanceof VirtioConfig.Block && drive.isPresent()) {
                 drives.computeIfPresent(drive.get(), (k, d) -> d.attachedTo(Optional.of(id)));
             }
@@ -488,25 +447,52 @@ public final class MachineQmp {
         return null;
     }
 
-    /** device_add's addr: "0x1" or 1, the slot's number among the replaceable slots of its kind (as StratoVirt). */
-    private static int slotAddress(Optional<JsonElement> addr) throws QmpException {
-        if (addr.isEmpty()) {
-            throw QmpException.missingParameter("addr");
-        }
-        JsonElement e = addr.get();
-        if (!e.isJsonPrimitive()) {
-            throw QmpException.invalidParameterType("addr", "string");
-        }
-        JsonPrimitive p = e.getAsJsonPrimitive();
-        try {
-            if (p.isNumber()) {
-                return Math.toIntExact(p.getAsLong());
+    /** The machine's hot-plug driver device_add's {@code driver} names. */
+    private DeviceHotplug.Driver driverNamed(String driver) throws QmpException {
+        List<String> names = new ArrayList<>();
+        for (DeviceHotplug.Driver d : hotplug.drivers()) {
+            if (d.isNamed(driver)) {
+                return d;
             }
-            String s = p.getAsString().trim().toLowerCase(java.util.Locale.ROOT);
-            return s.startsWith("0x") ? Integer.parseInt(s.substring(2), 16) : Integer.parseInt(s);
-        } catch (NumberFormatException | ArithmeticException ex) {
-            throw QmpException.invalidParameterValue("addr", "a slot number such as \"0x0\"");
+            names.add(d.name());
         }
+        throw QmpException.generic("'" + driver + "' is not a valid device model name (hot-pluggable here: "
+                + String.join(", ", names) + ")");
+    }
+
+    /** A virtio-blk device on the free blockdev-add drive {@code drive}. */
+    private VirtioConfig blockDevice(String id, Optional<String> drive, Optional<String> serial,
+            DevicePlacement placement) throws QmpException {
+        String node = drive.orElseThrow(() -> QmpException.missingParameter("drive"));
+        Drive d = drives.get(node);
+        if (d == null) {
+            throw QmpException.generic("Property 'virtio-blk-device.drive' can't find value '" + node + "'");
+        }
+        if (d.device().isPresent()) {
+            throw QmpException.generic("Drive '" + node + "' is already in use by '" + d.device().get() + "'");
+        }
+        return new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), serial, Optional.of(placement));
+    }
+
+    /** A virtio-net device on the free netdev_add TAP {@code netdev}. */
+    private VirtioConfig netDevice(String id, Optional<String> netdev, Optional<String> mac, DevicePlacement placement)
+            throws QmpException {
+        String nid = netdev.orElseThrow(() -> QmpException.missingParameter("netdev"));
+        Netdev n = netdevs.get(nid);
+        if (n == null) {
+            throw QmpException.generic("Property 'virtio-net-device.netdev' can't find value '" + nid + "'");
+        }
+        if (n.device().isPresent()) {
+            throw QmpException.generic("Property 'virtio-net-device.netdev' can't take value '" + nid + "', it's in use");
+        }
+        List<Byte> macBytes = parseMac(mac, id);
+        if (n.tapFd() < 0) {
+            return new VirtioConfig.Net(id, n.ifname(), -1, macBytes, Optional.of(placement));
+        }
+        // The device gets its own descriptor of the TAP, the machine's from DeviceHotplug.add on (closed when the
+        // device goes or is refused); the netdev keeps the TAP open for another device_add, as QEMU's netdev does,
+        // until netdev_del.
+        return new VirtioConfig.Net(id, Optional.empty(), Fds.duplicate(n.tapFd()), macBytes, Optional.of(placement));
     }
 
     /**
