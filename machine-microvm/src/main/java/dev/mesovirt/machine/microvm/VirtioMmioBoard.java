@@ -91,7 +91,9 @@ final class VirtioMmioBoard implements Board {
         }
     }
 
-    /** Registers the slots' irqfds (arm64's vGIC refuses them, EAGAIN, before its CTRL_INIT, which needs every vCPU). */
+    /**
+     * Registers the slots' irqfds (arm64's vGIC refuses them, EAGAIN, before its CTRL_INIT, which needs every vCPU).
+     */
     @Override
     public void afterIrqChip(BoardContext context) {
         for (VirtioSlot slot : slots) {

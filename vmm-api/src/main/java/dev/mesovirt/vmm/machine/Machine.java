@@ -29,6 +29,7 @@ import dev.mesovirt.vmm.virtio.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -108,11 +109,11 @@ public final class Machine implements AutoCloseable {
      * happens until {@link #start()}.
      */
     public Machine(MachineConfig config, Architecture arch, MachineType type, String kvmPath, Board board) {
-        this.config = config;
+        this.config = Objects.requireNonNull(config, "config");
         this.arch = arch;
-        this.type = type;
+        this.type = Objects.requireNonNull(type, "type");
         this.kvmPath = kvmPath;
-        this.board = board;
+        this.board = Objects.requireNonNull(board, "board");
     }
 
     /** Boots the guest and waits for it to stop; returns the process exit code of the {@link Outcome}. */

@@ -483,7 +483,8 @@ public final class MachineQmp {
             throw QmpException.generic("Property 'virtio-net-device.netdev' can't find value '" + nid + "'");
         }
         if (n.device().isPresent()) {
-            throw QmpException.generic("Property 'virtio-net-device.netdev' can't take value '" + nid + "', it's in use");
+            throw QmpException.generic("Property 'virtio-net-device.netdev' can't take value '" + nid
+                    + "', it's in use");
         }
         List<Byte> macBytes = parseMac(mac, id);
         if (n.tapFd() < 0) {
