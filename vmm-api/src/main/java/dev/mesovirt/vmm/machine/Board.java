@@ -28,7 +28,8 @@ public interface Board {
      * Puts the same devices on a reset machine's new VM: resets them to their power-on state, moves what they had
      * registered with the old VM (ioeventfds) to {@code context.vm()}, allocates their interrupts again in the same
      * order, places them on the new buses and describes them as {@link #build} did (the core checks that the
-     * description is the same). Backends (files, TAPs, sockets) stay open.
+     * description is the same). Backends (files, TAPs, sockets) stay open. Runs holding the VM lock that
+     * {@link BoardContext#irqLine} lines take: it must not wait for a thread that may be driving one.
      */
     void reattach(BoardContext context, List<DeviceDescription> described);
 

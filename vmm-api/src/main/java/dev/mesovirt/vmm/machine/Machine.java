@@ -99,8 +99,13 @@ public final class Machine implements AutoCloseable {
     private BootRequest bootRequest;
     private BootPlan bootPlan;
     private CountDownLatch vcpusRunning;
-    /** The device thread, made when the board first asks for it. */
+    /**
+     * The device thread, made when the board first asks for it. Guarded by its own lock, not the machine's: a board's
+     * device may ask for it on a vCPU thread while {@link #reset()} holds the machine's lock waiting for that thread.
+     */
+    private final Object deviceLoopLock = new Object();
     private EventLoop deviceLoop;
+    private boolean boardClosed;
     /** The board's view of the current VM. */
     private BoardContext boardContext;
 
@@ -223,8 +228,10 @@ public final class Machine implements AutoCloseable {
                 described);
         loadGuestAndCreateVcpus();
         serial.start(uart);
-        if (deviceLoop != null) {
-            deviceLoop.start("virtio-io");
+        synchronized (deviceLoopLock) {
+            if (deviceLoop != null) {
+                deviceLoop.start("virtio-io");
+            }
         }
     }
 
@@ -373,11 +380,13 @@ public final class Machine implements AutoCloseable {
     }
 
     /** The device thread, made on first use; the board's devices run on it. */
-    private synchronized EventLoop deviceLoop() {
-        if (deviceLoop == null) {
-            deviceLoop = new EventLoop();
+    private EventLoop deviceLoop() {
+        synchronized (deviceLoopLock) {
+            if (deviceLoop == null) {
+                deviceLoop = new EventLoop();
+            }
+            return deviceLoop;
         }
-        return deviceLoop;
     }
 
     private IrqLine irqLine(Irq irq) {
@@ -589,11 +598,16 @@ public final class Machine implements AutoCloseable {
             serial.close();
             serial = null;
         }
-        if (deviceLoop != null) {
-            deviceLoop.close();
-            deviceLoop = null;
+        synchronized (deviceLoopLock) {
+            if (deviceLoop != null) {
+                deviceLoop.close();
+                deviceLoop = null;
+            }
         }
-        board.close();
+        if (!boardClosed) {
+            boardClosed = true;
+            board.close();
+        }
         if (!allJoined) {
             // A vCPU thread still inside a device could touch guest RAM: leave the mappings to process exit.
             LOG.warn("a vCPU thread did not stop; leaving its resources to process exit");
