@@ -68,7 +68,7 @@ final class VirtioMmioHotplug implements DeviceHotplug {
         if (!(device.placement().orElse(null) instanceof DevicePlacement.HotplugSlot slot)) {
             VirtioMmioBoard.closePassedDescriptor(device);
             throw QmpException.generic("device " + device.id() + ": a microvm device goes into a replaceable"
-                    + " virtio-mmio slot, not at " + device.placement().map(Object::toString).orElse("no address"));
+                    + " virtio-mmio slot (addr=)" + device.placement().map(p -> ", not at " + p).orElse(""));
         }
         boolean[] handedOver = {false};
         try {

@@ -64,7 +64,7 @@ class VirtioMmioHotplugTest {
         assertEquals(1, openCount(tap));
         VirtioConfig.Net pci = new VirtioConfig.Net("n0", Optional.empty(), fd, MAC,
                 Optional.of(new DevicePlacement.Pci("pcie.1", 0, 0)));
-        assertEquals("device n0: a microvm device goes into a replaceable virtio-mmio slot, not at "
+        assertEquals("device n0: a microvm device goes into a replaceable virtio-mmio slot (addr=), not at "
                 + pci.placement().get(), refusal(() -> hotplug.add(pci)));
         assertEquals(0, openCount(tap), "refused for its placement: closed");
 
