@@ -1,9 +1,8 @@
 package dev.mesovirt.cli;
 
-import dev.mesovirt.machine.microvm.MachineConfig;
-import dev.mesovirt.machine.microvm.SerialConfig;
-import dev.mesovirt.machine.microvm.VirtioConfig;
-import java.util.ArrayList;
+import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.SerialConfig;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
@@ -12,6 +11,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package dev.mesovirt.cli;
 
-import dev.mesovirt.machine.microvm.VirtioConfig;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;

@@ -1,10 +1,10 @@
 package dev.mesovirt.cli;
 
 import dev.mesovirt.machine.microvm.LightMachine;
-import dev.mesovirt.machine.microvm.MachineException;
-import dev.mesovirt.machine.microvm.MachineQmp;
-import dev.mesovirt.machine.microvm.Outcome;
-import dev.mesovirt.machine.microvm.qmp.QmpVersion;
+import dev.mesovirt.vmm.machine.MachineException;
+import dev.mesovirt.vmm.machine.MachineQmp;
+import dev.mesovirt.vmm.machine.Outcome;
+import dev.mesovirt.vmm.qmp.QmpVersion;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -104,7 +104,7 @@ public final class Main {
         MachineQmp qmp = null;
         try {
             try {
-                qmp = MachineQmp.start(machine, run.qmpSocket().get(), qmpVersion());
+                qmp = MachineQmp.start(machine.core(), machine.deviceHotplug(), run.qmpSocket().get(), qmpVersion());
             } catch (java.io.UncheckedIOException e) {
                 throw new MachineException("-qmp " + run.qmpSocket().get() + ": " + e.getCause().getMessage(), e);
             }

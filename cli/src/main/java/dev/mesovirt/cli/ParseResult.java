@@ -1,6 +1,6 @@
 package dev.mesovirt.cli;
 
-import dev.mesovirt.machine.microvm.MachineConfig;
+import dev.mesovirt.vmm.machine.MachineConfig;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;

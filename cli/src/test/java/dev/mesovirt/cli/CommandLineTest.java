@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.mesovirt.machine.microvm.MachineConfig;
-import dev.mesovirt.machine.microvm.SerialConfig;
-import dev.mesovirt.machine.microvm.VirtioConfig;
+import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.SerialConfig;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,11 +2,11 @@ package dev.mesovirt.jmh;
 
 import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.bus.BusDevice;
-import dev.mesovirt.machine.microvm.VcpuLoop;
 import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.machine.VcpuLoop;
 
 /**
- * Runs a vCPU through Mesovirt's own vCPU loop ({@link VcpuLoop}, the class {@code LightMachine} runs on every vCPU
+ * Runs a vCPU through Mesovirt's own vCPU loop ({@link VcpuLoop}, the class the machine core runs on every vCPU
  * thread) until a device on its buses has seen a given number of accesses: the loop's {@code stopping} supplier,
  * checked before every KVM_RUN, ends it after exactly the wanted number of exits.
  */

@@ -110,7 +110,7 @@ public final class Aarch64Architecture implements Architecture {
         }
         return new MemoryLayout(List.of(new GuestMemory.Region(RAM_BASE, ramBytes)), VIRTIO_MMIO_BASE,
                 VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
-                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT));
+                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT, false));
     }
 
     /**

@@ -34,6 +34,7 @@ class Aarch64ArchitectureTest {
         assertFalse(ARCH.runsOn("amd64"));
         assertFalse(ARCH.runsOn("riscv64"));
         assertEquals("ttyS0", ARCH.serialConsoleName());
+        assertEquals("other", ARCH.qmpCpuArch(), "QEMU's CpuInfoArch has no arm member");
         assertEquals(List.of(KvmCapability.ARM_PSCI_0_2, KvmCapability.DEVICE_CTRL, KvmCapability.ONE_REG),
                 ARCH.requiredCapabilities());
     }
@@ -42,7 +43,7 @@ class Aarch64ArchitectureTest {
     void layoutLikeStratoVirtsMicrovm() {
         MemoryLayout l = ARCH.memoryLayout(MachineType.MICROVM, 256L << 20, 2);
         assertEquals(List.of(new GuestMemory.Region(0x4000_0000L, 256L << 20)), l.ram());
-        assertEquals(new MemoryLayout.SerialPlacement(BusKind.MMIO, 0x0900_0000L, 0), l.serial());
+        assertEquals(new MemoryLayout.SerialPlacement(BusKind.MMIO, 0x0900_0000L, 0, false), l.serial());
         assertEquals(0x0A00_0000L, l.virtioMmioBase());
         assertEquals(0x200, l.virtioMmioSlotSize());
         assertEquals(32, l.virtioMmioSlots());

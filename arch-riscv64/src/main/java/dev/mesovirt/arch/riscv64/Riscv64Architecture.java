@@ -90,6 +90,11 @@ public final class Riscv64Architecture implements Architecture {
     }
 
     @Override
+    public String qmpCpuArch() {
+        return "riscv";
+    }
+
+    @Override
     public boolean runsOn(String osArch) {
         return "riscv64".equals(osArch);
     }
@@ -122,7 +127,7 @@ public final class Riscv64Architecture implements Architecture {
         }
         return new MemoryLayout(List.of(new GuestMemory.Region(RAM_BASE, ramBytes)), VIRTIO_MMIO_BASE,
                 VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
-                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT));
+                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT, false));
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.mesovirt.arch.riscv64;
 import static dev.mesovirt.arch.riscv64.Fixtures.MIB;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -87,6 +88,8 @@ class LoadGuestTest {
         assertEquals(0x8000_0000L, l.ram().get(0).guestAddress());
         assertEquals(BusKind.MMIO, l.serial().bus());
         assertEquals(0x1000_0000L, l.serial().base());
+        assertFalse(l.serial().out2Gated(), "no PC-style OUT2 gate on the virt board's MMIO UART");
+        assertEquals("riscv", arch.qmpCpuArch());
         assertEquals(0x1001_0000L, l.virtioMmioSlot(0));
         assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(MachineType.MICROVM, 8 * MIB, 1));
         assertThrows(IllegalArgumentException.class, () -> arch.memoryLayout(MachineType.MICROVM, 256 * MIB, 0));

@@ -97,6 +97,11 @@ public final class X86_64Architecture implements Architecture {
     }
 
     @Override
+    public String qmpCpuArch() {
+        return "x86";
+    }
+
+    @Override
     public boolean runsOn(String osArch) {
         return "amd64".equals(osArch) || "x86_64".equals(osArch);
     }
@@ -140,7 +145,7 @@ public final class X86_64Architecture implements Architecture {
         if (ramBytes > low) {
             ram.add(new GuestMemory.Region(LowMemoryMap.HIGH_RAM_START, ramBytes - low));
         }
-        MemoryLayout.SerialPlacement serial = new MemoryLayout.SerialPlacement(BusKind.PIO, COM1_PORT, 0);
+        MemoryLayout.SerialPlacement serial = new MemoryLayout.SerialPlacement(BusKind.PIO, COM1_PORT, 0, true);
         if (type == MachineType.MICROVM) {
             return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS, serial);
         }

@@ -1,5 +1,6 @@
 package dev.mesovirt.machine.microvm;
 
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.util.Objects;
 import java.util.Optional;
 

@@ -3,6 +3,7 @@ package dev.mesovirt.machine.microvm;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
 import dev.mesovirt.vmm.virtio.EventLoop;
@@ -19,7 +20,7 @@ import java.util.Optional;
  * device (the guest's bind) finds it. This is StratoVirt's "replaceable device" model of hot-plug on the microvm.
  *
  * <p>The interrupt is wired once for the slot's life: an irqfd (with a resample fd on level-triggered lines, see
- * {@link LightMachine}). Each device's queue-notify ioeventfds and host fds come and go with the device, and are
+ * {@link VirtioMmioBoard}). Each device's queue-notify ioeventfds and host fds come and go with the device, and are
  * changed on the device thread ({@link EventLoop#call}) so that no handler of an outgoing device is running.
  */
 final class VirtioSlot implements BusDevice {

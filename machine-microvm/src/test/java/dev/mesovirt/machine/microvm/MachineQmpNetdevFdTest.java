@@ -1,13 +1,16 @@
 package dev.mesovirt.machine.microvm;
 
-import static dev.mesovirt.machine.microvm.qmp.NativeQmpClient.openCount;
+import static dev.mesovirt.vmm.qmp.NativeQmpClient.openCount;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.sun.jna.Memory;
-import dev.mesovirt.machine.microvm.qmp.NativeQmpClient;
-import dev.mesovirt.machine.microvm.qmp.QmpVersion;
+import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.MachineQmp;
+import dev.mesovirt.vmm.machine.SerialConfig;
+import dev.mesovirt.vmm.qmp.NativeQmpClient;
+import dev.mesovirt.vmm.qmp.QmpVersion;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.LibC;
@@ -58,7 +61,7 @@ class MachineQmpNetdevFdTest {
         // netdev_add/netdev_del never reach the machine, which is neither started nor given an architecture.
         LightMachine machine = new LightMachine(config, null, "/nonexistent-kvm");
         Path socket = dir.resolve("qmp.sock");
-        qmp = MachineQmp.start(machine, socket, new QmpVersion(7, 2, 0, "test"));
+        qmp = MachineQmp.start(machine.core(), machine.deviceHotplug(), socket, new QmpVersion(7, 2, 0, "test"));
         client = NativeQmpClient.negotiated(socket);
     }
 

@@ -18,8 +18,16 @@ import java.util.List;
  * (after creating all of them), then {@link IrqChip#finishAfterVcpus}.
  */
 public interface Architecture {
-    /** The ISA name, e.g. {@code x86_64}, {@code aarch64}, {@code riscv64}. */
+    /** The ISA name, e.g. {@code x86_64}, {@code aarch64}, {@code riscv64}; also QMP's query-target answer. */
     String name();
+
+    /**
+     * The ISA as QEMU's {@code CpuInfoArch} names it in QMP's query-cpus: {@code x86}, {@code riscv}, ...; QEMU's enum
+     * has no member for some ISAs (arm), which it reports as {@code other}, the default.
+     */
+    default String qmpCpuArch() {
+        return "other";
+    }
 
     /** Whether this implementation drives KVM on a host whose {@code os.arch} is {@code osArch}. */
     boolean runsOn(String osArch);

@@ -49,6 +49,11 @@ public record MemoryLayout(
         return ram.stream().mapToLong(GuestMemory.Region::size).sum();
     }
 
-    /** Where the UART's 8 registers are: I/O port base on x86, MMIO address elsewhere. */
-    public record SerialPlacement(BusKind bus, long base, int registerShift) {}
+    /**
+     * Where the UART's 8 registers are (I/O port base on x86, MMIO address elsewhere) and how it is wired.
+     *
+     * @param out2Gated whether the modem control register's OUT2 bit gates the UART's interrupt output, as on PCs
+     *     (see {@link dev.mesovirt.vmm.device.Uart16550}); MMIO UARTs of other platforms have no such gate
+     */
+    public record SerialPlacement(BusKind bus, long base, int registerShift, boolean out2Gated) {}
 }

@@ -1,0 +1,249 @@
+package dev.mesovirt.machine.microvm;
+
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.machine.Board;
+import dev.mesovirt.vmm.machine.BoardContext;
+import dev.mesovirt.vmm.machine.MachineConfig;
+import dev.mesovirt.vmm.machine.VirtioConfig;
+import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.virtio.BlockDevice;
+import dev.mesovirt.vmm.virtio.ConsoleBackend;
+import dev.mesovirt.vmm.virtio.ConsoleDevice;
+import dev.mesovirt.vmm.virtio.NetDevice;
+import dev.mesovirt.vmm.virtio.RngDevice;
+import dev.mesovirt.vmm.virtio.VirtioDevice;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The microVM's board: the layout's window of virtio-mmio slots, one per command-line device in order, then the
+ * replaceable slots reserved for QMP hot-plug (StratoVirt's model: virtio-blk ones, then virtio-net ones). No PCI.
+ *
+ * <p>Every slot's interrupt is wired through an irqfd once the interrupt controller is complete. On a level-triggered
+ * line (x86 IOAPIC pins) the irqfd has a resample fd: KVM keeps the line asserted until the guest's EOI, then
+ * de-asserts it and signals the resample fd, and the device thread re-asserts it while InterruptStatus is still
+ * non-zero - the level semantics the DSDT promises. A plain irqfd would only pulse the line, which a level-triggered
+ * IOAPIC pin may miss while the previous interrupt is still in service (Remote IRR), losing an interrupt. On
+ * edge-triggered lines (arm64 SPIs, riscv64 APLIC MSIs) a plain irqfd is exactly right. Queue notifications come
+ * through one ioeventfd per queue on QueueNotify (datamatch = queue index), handled on the device thread.
+ *
+ * <p>The hot-plug methods ({@link #plug}, {@link #unplug}) must run under the machine's lock
+ * ({@code Machine.whileRunning}), which keeps them apart from a reset moving the slots to a new VM.
+ */
+final class VirtioMmioBoard implements Board {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtioMmioBoard.class);
+
+    private final MachineConfig config;
+    private final List<VirtioSlot> slots = new ArrayList<>();
+    /** The replaceable slots, by device kind; index = QMP device_add's addr. */
+    private final List<VirtioSlot> blockSlots = new ArrayList<>();
+    private final List<VirtioSlot> netSlots = new ArrayList<>();
+
+    VirtioMmioBoard(MachineConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public void build(BoardContext context, List<DeviceDescription> described) {
+        MemoryLayout layout = context.layout();
+        int hotSlots = config.hotplug().block() + config.hotplug().net();
+        int slotCount = config.devices().size() + hotSlots;
+        if (slotCount > layout.virtioMmioSlots()) {
+            throw new IllegalArgumentException(config.devices().size() + " virtio devices and " + hotSlots
+                    + " hot-plug slots exceed the machine's " + layout.virtioMmioSlots() + " virtio-mmio slots");
+        }
+        for (VirtioConfig d : config.devices()) {
+            if (d.placement().isPresent()) {
+                throw new IllegalArgumentException("device " + d.id() + ": a microvm device takes the next free"
+                        + " virtio-mmio slot; it cannot be placed (" + d.placement().get() + ")");
+            }
+        }
+        for (int i = 0; i < slotCount; i++) {
+            VirtioSlot slot = addSlot(i, context);
+            placeSlot(slot, context, described);
+            if (i < config.devices().size()) {
+                plug(slot, config.devices().get(i));
+            } else {
+                (i - config.devices().size() < config.hotplug().block() ? blockSlots : netSlots).add(slot);
+            }
+        }
+    }
+
+    @Override
+    public void reattach(BoardContext context, List<DeviceDescription> described) {
+        for (VirtioSlot slot : slots) {
+            Irq irq = context.irqChip().allocate(IrqUse.VIRTIO);
+            if (!irq.equals(slot.irq())) {
+                throw new IllegalStateException("the new VM gave virtio slot " + slot.index() + " interrupt "
+                        + irq + " instead of " + slot.irq());
+            }
+            slot.moveTo(context.vm());
+            placeSlot(slot, context, described);
+        }
+    }
+
+    /**
+     * Registers the slots' irqfds (arm64's vGIC refuses them, EAGAIN, before its CTRL_INIT, which needs every vCPU).
+     */
+    @Override
+    public void afterIrqChip(BoardContext context) {
+        for (VirtioSlot slot : slots) {
+            slot.connectInterrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (VirtioSlot slot : slots) {
+            slot.close();
+        }
+        slots.clear();
+        blockSlots.clear();
+        netSlots.clear();
+    }
+
+    /** Makes virtio-mmio slot {@code index}: its register window and its interrupt, on the device thread. */
+    private VirtioSlot addSlot(int index, BoardContext context) {
+        MemoryLayout layout = context.layout();
+        Irq irq = context.irqChip().allocate(IrqUse.VIRTIO);
+        VirtioSlot slot = new VirtioSlot(index, layout.virtioMmioSlot(index), layout.virtioMmioSlotSize(), irq,
+                context.irqChip().irqfdPulsesEdges(), context.vm(), context.memory(), context.eventLoop());
+        slots.add(slot);
+        return slot;
+    }
+
+    /** Puts a virtio-mmio slot on the current VM's bus and describes it to the firmware tables. */
+    private static void placeSlot(VirtioSlot slot, BoardContext context, List<DeviceDescription> described) {
+        context.mmio().insert(slot.base(), slot.size(), slot, "virtio-mmio@" + Long.toHexString(slot.base()));
+        described.add(new DeviceDescription.VirtioMmio(slot.base(), slot.size(), slot.irq()));
+    }
+
+    /**
+     * Every virtio-mmio slot, in address order: what it holds and whether QMP may fill or empty it. Safe from any
+     * thread (what a slot holds may change meanwhile).
+     */
+    List<DeviceSlot> deviceSlots() {
+        List<DeviceSlot> out = new ArrayList<>();
+        for (VirtioSlot s : slots) {
+            DeviceSlot.Kind kind = blockSlots.contains(s) ? DeviceSlot.Kind.HOTPLUG_BLOCK
+                    : netSlots.contains(s) ? DeviceSlot.Kind.HOTPLUG_NET : DeviceSlot.Kind.FIXED;
+            int addr = kind == DeviceSlot.Kind.HOTPLUG_BLOCK ? blockSlots.indexOf(s)
+                    : kind == DeviceSlot.Kind.HOTPLUG_NET ? netSlots.indexOf(s) : -1;
+            out.add(new DeviceSlot(s.index(), s.base(), s.irq().gsi(), kind, addr, s.config()));
+        }
+        return out;
+    }
+
+    /**
+     * Fills replaceable slot {@code addr} of the device's kind with {@code device}: opens its backend and wires its
+     * queues. The device's passed descriptor (a TAP's) is the board's from this call on: closed if the device is
+     * refused. Throws IllegalArgumentException with a message for QMP when the slot does not exist or is taken, the id
+     * is in use, or the backend cannot be opened.
+     */
+    void plug(VirtioConfig device, int addr) {
+        VirtioSlot slot;
+        try {
+            slot = freeSlot(device, addr);
+        } catch (IllegalArgumentException e) {
+            closePassedDescriptor(device);
+            throw e;
+        }
+        plug(slot, device); // the device owns the descriptor from here, and closes it if plugging fails
+    }
+
+    /** The empty replaceable slot {@code addr} for {@code device}'s kind, if its id is free. */
+    private VirtioSlot freeSlot(VirtioConfig device, int addr) {
+        List<VirtioSlot> pool = switch (device) {
+            case VirtioConfig.Block b -> blockSlots;
+            case VirtioConfig.Net n -> netSlots;
+            default -> throw new IllegalArgumentException("only virtio-blk and virtio-net devices can be hot-plugged");
+        };
+        for (VirtioSlot s : slots) {
+            if (s.config().map(c -> c.id().equals(device.id())).orElse(false)) {
+                throw new IllegalArgumentException("Duplicate device ID '" + device.id() + "'");
+            }
+        }
+        if (addr < 0 || addr >= pool.size()) {
+            throw new IllegalArgumentException("no hot-plug slot at addr " + addr + " for this device (the machine has "
+                    + pool.size() + ": 0.." + (pool.size() - 1) + ")");
+        }
+        VirtioSlot slot = pool.get(addr);
+        if (slot.config().isPresent()) {
+            throw new IllegalArgumentException("hot-plug slot " + addr + " is in use by '" + slot.config().get().id() + "'");
+        }
+        return slot;
+    }
+
+    /** Closes the open descriptor a device config carries (a TAP passed to netdev_add), for a device never opened. */
+    static void closePassedDescriptor(VirtioConfig device) {
+        if (device instanceof VirtioConfig.Net n && n.fd() >= 0) {
+            Fds.closeQuietly(n.fd());
+        }
+    }
+
+    /**
+     * Empties the replaceable slot holding device {@code id} and closes its backend; returns what it held. Throws
+     * NoSuchElementException when no slot holds it, IllegalStateException when its slot is not replaceable.
+     */
+    VirtioConfig unplug(String id) {
+        for (VirtioSlot s : slots) {
+            if (s.config().map(c -> c.id().equals(id)).orElse(false)) {
+                if (!blockSlots.contains(s) && !netSlots.contains(s)) {
+                    throw new IllegalStateException("Device '" + id + "' was given on the command line: its "
+                            + "virtio-mmio slot is not replaceable");
+                }
+                VirtioConfig out = s.unplug().orElseThrow();
+                LOG.info("virtio device {} unplugged from 0x{}", id, Long.toHexString(s.base()));
+                return out;
+            }
+        }
+        throw new NoSuchElementException("Device '" + id + "' not found");
+    }
+
+    private void plug(VirtioSlot slot, VirtioConfig dc) {
+        VirtioDevice device = openDevice(dc);
+        try {
+            slot.plug(dc, device);
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+        LOG.info("virtio device {} (type {}) at 0x{}, GSI {}", dc.id(), device.deviceType(),
+                Long.toHexString(slot.base()), slot.irq().gsi());
+    }
+
+    private static VirtioDevice openDevice(VirtioConfig dc) {
+        try {
+            return switch (dc) {
+                case VirtioConfig.Block b -> new BlockDevice(b.id(), b.file(), b.readOnly(), b.direct(),
+                        b.serial().orElse(null));
+                case VirtioConfig.Rng r -> new RngDevice(r.id(), r.source());
+                case VirtioConfig.Net n -> {
+                    byte[] mac = new byte[6];
+                    for (int i = 0; i < 6; i++) {
+                        mac[i] = n.mac().get(i);
+                    }
+                    int fd = n.ifname().isPresent() ? NetDevice.openTap(n.ifname().get()) : n.fd();
+                    yield new NetDevice(n.id(), fd, mac);
+                }
+                case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
+                        ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
+            };
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": permission denied");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.mesovirt.vmm.machine;
+
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import java.util.List;
+
+/**
+ * What one machine has beyond the {@link Machine} core: the microVM's virtio-mmio slots, the standard machine's PCI
+ * host bridge and the devices behind it. The core calls it at fixed points of the machine's life, each time holding
+ * the machine's lock with no vCPU running:
+ * <ol>
+ *   <li>{@link #build} once, on the first boot, after the VM, its interrupt controller, the platform devices and the
+ *       UART exist and before the guest is loaded;
+ *   <li>{@link #reattach} on each reset (QMP system_reset), at the same point of building the new VM;
+ *   <li>{@link #afterIrqChip} after either, once every vCPU exists and the interrupt controller is complete;
+ *   <li>{@link #close} once, when the machine is closed, after its vCPU and device threads have stopped.
+ * </ol>
+ * Each VM the machine builds comes with its own {@link BoardContext}.
+ */
+public interface Board {
+    /**
+     * Creates the board's devices, puts them on {@code context}'s buses with interrupts allocated from its
+     * {@link BoardContext#irqChip()}, and appends what the firmware tables must announce to {@code described}.
+     * Throws IllegalArgumentException, with a message for the user, for a configuration the board cannot build.
+     */
+    void build(BoardContext context, List<DeviceDescription> described);
+
+    /**
+     * Puts the same devices on a reset machine's new VM: resets them to their power-on state, moves what they had
+     * registered with the old VM (ioeventfds) to {@code context.vm()}, allocates their interrupts again in the same
+     * order, places them on the new buses and describes them as {@link #build} did (the core checks that the
+     * description is the same). Backends (files, TAPs, sockets) stay open. Runs holding the VM lock that
+     * {@link BoardContext#irqLine} lines take: it must not wait for a thread that may be driving one.
+     */
+    void reattach(BoardContext context, List<DeviceDescription> described);
+
+    /**
+     * Wires what the interrupt controller accepts only once it is complete (irqfds: arm64's vGIC refuses them before
+     * its initialisation, which needs every vCPU). Called for every VM, after {@link #build} and each
+     * {@link #reattach}.
+     */
+    void afterIrqChip(BoardContext context);
+
+    /** Closes the devices and their backends (machine shutdown); called once the device thread has stopped. */
+    void close();
+}

@@ -1,0 +1,85 @@
+package dev.mesovirt.vmm.machine;
+
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.bus.Bus;
+import dev.mesovirt.vmm.device.IrqLine;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.virtio.EventLoop;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * What a {@link Board} builds on: one VM of a {@link Machine} (the first, or the one a reset made) with its interrupt
+ * controller and buses, and what lives as long as the machine: guest memory, its layout, and the device thread.
+ */
+public final class BoardContext {
+    private final Vm vm;
+    private final GuestMemory memory;
+    private final MemoryLayout layout;
+    private final IrqChip irqChip;
+    private final Bus pio;
+    private final Bus mmio;
+    private final Supplier<EventLoop> eventLoop;
+    private final Function<Irq, IrqLine> irqLines;
+
+    BoardContext(Vm vm, GuestMemory memory, MemoryLayout layout, IrqChip irqChip, Bus pio, Bus mmio,
+            Supplier<EventLoop> eventLoop, Function<Irq, IrqLine> irqLines) {
+        this.vm = vm;
+        this.memory = memory;
+        this.layout = layout;
+        this.irqChip = irqChip;
+        this.pio = pio;
+        this.mmio = mmio;
+        this.eventLoop = eventLoop;
+        this.irqLines = irqLines;
+    }
+
+    public Vm vm() {
+        return vm;
+    }
+
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    public MemoryLayout layout() {
+        return layout;
+    }
+
+    /** The VM's interrupt controller: the board allocates its devices' interrupts here, in a fixed order. */
+    public IrqChip irqChip() {
+        return irqChip;
+    }
+
+    public Bus pio() {
+        return pio;
+    }
+
+    public Bus mmio() {
+        return mmio;
+    }
+
+    public Bus bus(BusKind kind) {
+        return kind == BusKind.PIO ? pio : mmio;
+    }
+
+    /**
+     * The machine's device thread, where all virtio device work runs; made on first use (a machine without devices
+     * has none) and started by the machine once the board is built. It outlives resets.
+     */
+    public EventLoop eventLoop() {
+        return eventLoop.get();
+    }
+
+    /**
+     * An interrupt line that host threads may drive with KVM_IRQ_LINE at any time: it holds the machine's VM lock, so
+     * that no injection reaches a VM a reset is closing. (irqfds need no such line.)
+     */
+    public IrqLine irqLine(Irq irq) {
+        return irqLines.apply(irq);
+    }
+}

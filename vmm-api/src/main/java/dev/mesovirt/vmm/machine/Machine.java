@@ -1,0 +1,635 @@
+package dev.mesovirt.vmm.machine;
+
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.BootException;
+import dev.mesovirt.vmm.arch.BootPlan;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MachineType;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.arch.PowerButton;
+import dev.mesovirt.vmm.bus.Bus;
+import dev.mesovirt.vmm.device.IrqLine;
+import dev.mesovirt.vmm.device.SerialBackend;
+import dev.mesovirt.vmm.device.Uart16550;
+import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.KvmException;
+import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.Sys;
+import dev.mesovirt.vmm.virtio.EventLoop;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The machine both machine types are built on, architecture-neutral: KVM VM, guest RAM, the in-kernel interrupt
+ * controller, the architecture's platform devices and power button, a 16550 UART, the guest kernel, one thread per
+ * vCPU, the device thread, and the life cycle around them: start, pause and resume, reset in place, the power button,
+ * stop, close. What a machine type has beyond this is its {@link Board} (the microVM's virtio-mmio slots, the
+ * standard machine's PCI host bridge), which the core calls at fixed points. It never learns which ISA it runs on:
+ * everything ISA-specific comes from the {@link Architecture} SPI as data.
+ *
+ * <p>Use: {@link #start()}, then {@link #awaitOutcome()}, which blocks until the guest powers off, reboots (which
+ * stops the VM, as in StratoVirt's microvm), panics, or fails; {@link #run()} does both and closes the machine.
+ */
+public final class Machine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Machine.class);
+    /** Capabilities every architecture's machine relies on. */
+    private static final List<KvmCapability> COMMON_CAPABILITIES = List.of(KvmCapability.USER_MEMORY,
+            KvmCapability.IRQFD, KvmCapability.IOEVENTFD, KvmCapability.IMMEDIATE_EXIT);
+    private static final long JOIN_TIMEOUT_MS = 2000;
+
+    private final MachineConfig config;
+    private final Architecture arch;
+    private final MachineType type;
+    private final String kvmPath;
+    private final Board board;
+    private final AtomicReference<Outcome> outcome = new AtomicReference<>();
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final Object pauseLock = new Object();
+    /** Guards {@link #vcpus} between kicks (any thread) and their closing by {@link #reset()}. */
+    private final Object vcpuLock = new Object();
+    private final List<Vcpu> vcpus = new ArrayList<>();
+    private final List<Thread> vcpuThreads = new ArrayList<>();
+    /**
+     * Interrupt injections from host threads (UART input) hold the read lock, {@link #reset()} holds the write lock
+     * while it replaces and closes the VM, so that no KVM_IRQ_LINE reaches a closed (or reused) VM fd.
+     */
+    private final ReentrantReadWriteLock vmLock = new ReentrantReadWriteLock();
+    /** The buses of the current VM: {@link #reset()} builds new ones with fresh platform devices. */
+    private Bus pio;
+    private Bus mmio;
+    /** Bumped by {@link #reset()}: vCPU threads of an older generation leave their loop. */
+    private volatile int generation;
+    private volatile boolean paused;
+    /** vCPU threads waiting in {@link #pausePoint}. */
+    private int parked;
+    private int[] vcpuThreadIds = new int[0];
+    private Architecture.PausedClock pausedClock = Architecture.PausedClock.NONE;
+    private volatile boolean started;
+    private volatile boolean stopping;
+    private Kvm kvm;
+    private Vm vm;
+    private GuestMemory memory;
+    private SerialBackend serial;
+    private MemoryLayout layout;
+    private GuestPower power;
+    private IrqChip irqChip;
+    private Uart16550 uart;
+    private volatile PowerButton powerButton;
+    /** What the firmware tables say about the machine's devices, in the order the interrupts were allocated. */
+    private BootRequest bootRequest;
+    private BootPlan bootPlan;
+    private CountDownLatch vcpusRunning;
+    /**
+     * The device thread, made when the board first asks for it. Guarded by its own lock, not the machine's: a board's
+     * device may ask for it on a vCPU thread while {@link #reset()} holds the machine's lock waiting for that thread.
+     */
+    private final Object deviceLoopLock = new Object();
+    private EventLoop deviceLoop;
+    private boolean boardClosed;
+    /** The board's view of the current VM. */
+    private BoardContext boardContext;
+
+    /**
+     * A machine of {@code type} with {@code board}, on {@code arch} through the KVM device at {@code kvmPath}; nothing
+     * happens until {@link #start()}.
+     */
+    public Machine(MachineConfig config, Architecture arch, MachineType type, String kvmPath, Board board) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.arch = arch;
+        this.type = Objects.requireNonNull(type, "type");
+        this.kvmPath = kvmPath;
+        this.board = Objects.requireNonNull(board, "board");
+    }
+
+    /** Boots the guest and waits for it to stop; returns the process exit code of the {@link Outcome}. */
+    public int run() {
+        try {
+            start();
+            Outcome o = awaitOutcome();
+            return o.exitCode();
+        } finally {
+            close();
+        }
+    }
+
+    /** Builds the machine and starts its vCPUs; returns once every vCPU thread is about to enter the guest. */
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("machine already started");
+        }
+        started = true;
+        try {
+            build();
+        } catch (KvmException | ErrnoException e) {
+            close();
+            throw new MachineException(e.getMessage(), e);
+        } catch (BootException e) {
+            close();
+            throw new MachineException(e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            close();
+            throw new MachineException(e.getMessage(), e);
+        }
+        startVcpuThreads();
+    }
+
+    /** One thread per vCPU of the current generation; returns once each is about to enter the guest (or parked). */
+    private void startVcpuThreads() {
+        int g = generation;
+        CountDownLatch running = new CountDownLatch(vcpus.size());
+        vcpusRunning = running;
+        vcpuThreadIds = new int[vcpus.size()];
+        List<Thread> threads = new ArrayList<>();
+        for (int index = 0; index < vcpus.size(); index++) {
+            Vcpu vcpu = vcpus.get(index);
+            int i = index;
+            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::stop, () -> stopping || generation != g,
+                    () -> pausePoint(g), () -> {
+                        vcpuThreadIds[i] = Sys.gettid();
+                        running.countDown();
+                        pausePoint(g); // a reset of a paused machine leaves it paused, as QEMU's does
+                    });
+            Thread t = new Thread(loop, "vcpu-" + vcpu.id());
+            t.setDaemon(true);
+            threads.add(t);
+        }
+        vcpuThreads.clear();
+        vcpuThreads.addAll(threads);
+        threads.forEach(Thread::start);
+        try {
+            running.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void build() throws BootException {
+        kvm = Kvm.open(kvmPath);
+        for (KvmCapability c : COMMON_CAPABILITIES) {
+            kvm.requireExtension(c);
+        }
+        for (KvmCapability c : arch.requiredCapabilities()) {
+            kvm.requireExtension(c);
+        }
+        int maxVcpus = Math.max(kvm.checkExtension(KvmCapability.MAX_VCPUS), kvm.checkExtension(KvmCapability.NR_VCPUS));
+        if (maxVcpus > 0 && config.vcpus() > maxVcpus) {
+            throw new IllegalArgumentException("-smp " + config.vcpus() + " exceeds the host KVM's limit of " + maxVcpus + " vCPUs");
+        }
+        layout = arch.memoryLayout(type, config.memoryBytes(), config.vcpus());
+        memory = GuestMemory.allocate(layout.ram(), config.dumpGuestCore());
+        power = new GuestPower() {
+            @Override
+            public void powerOff() {
+                stop(new Outcome.PoweredOff());
+            }
+
+            @Override
+            public void reset() {
+                stop(new Outcome.Rebooted());
+            }
+
+            @Override
+            public void panic(String detail) {
+                stop(new Outcome.Panicked(detail));
+            }
+        };
+        List<DeviceDescription> described = new ArrayList<>();
+        createVm(described);
+        LOG.info("{} machine: {} MiB, {} vCPUs, {}", arch.name(), config.memoryBytes() >> 20, config.vcpus(),
+                irqChip.description());
+        MemoryLayout.SerialPlacement sp = layout.serial();
+        Irq serialIrq = irqChip.allocate(IrqUse.SERIAL);
+        serial = SerialBackends.open(config.serial(), () -> stop(new Outcome.Quit("Ctrl-A x")));
+        uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.out2Gated());
+        placeUart(serialIrq, described);
+        board.build(boardContext, described);
+
+        bootRequest = new BootRequest(config.kernel(), config.initrd(), config.commandLine(), config.vcpus(),
+                described);
+        loadGuestAndCreateVcpus();
+        serial.start(uart);
+        synchronized (deviceLoopLock) {
+            if (deviceLoop != null) {
+                deviceLoop.start("virtio-io");
+            }
+        }
+    }
+
+    /**
+     * The VM with its memory, interrupt controller and platform devices on fresh buses, and the board's context for
+     * it; adds the power button's description (if the architecture has one) to {@code described}. The rest of the
+     * device set is wired by the caller: {@link #build} the first time, {@link #reset} on a machine reset.
+     */
+    private void createVm(List<DeviceDescription> described) {
+        vm = kvm.createVm(arch.vmType(kvm, layout));
+        memory.registerWith(vm, 0);
+        irqChip = arch.createIrqChip(vm, layout, config.vcpus());
+        pio = new Bus("pio");
+        mmio = new Bus("mmio");
+        boardContext = new BoardContext(vm, memory, layout, irqChip, pio, mmio, this::deviceLoop, this::irqLine);
+        PowerButton button = null;
+        for (PlatformDevice d : arch.platformDevices(vm, layout, irqChip, power)) {
+            boardContext.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
+            if (d.device() instanceof PowerButton b) {
+                button = b;
+                described.add(new DeviceDescription.PowerButton(d.bus(), d.base(), d.length(), b.irq()));
+            }
+        }
+        powerButton = button;
+    }
+
+    /** Loads kernel, initrd and firmware tables, then creates and sets up the vCPUs and completes the irqchip. */
+    private void loadGuestAndCreateVcpus() throws BootException {
+        bootPlan = arch.loadGuest(memory, layout, bootRequest);
+        LOG.info("kernel loaded at 0x{}, entry 0x{}, command line: {}", Long.toHexString(bootPlan.kernelStart()),
+                Long.toHexString(bootPlan.entry()), bootPlan.commandLine());
+        List<Vcpu> created = new ArrayList<>();
+        for (int i = 0; i < config.vcpus(); i++) {
+            created.add(vm.createVcpu(i));
+        }
+        synchronized (vcpuLock) {
+            vcpus.addAll(created);
+        }
+        for (Vcpu v : created) {
+            arch.configureVcpu(vm, v, config.vcpus(), bootPlan);
+        }
+        irqChip.finishAfterVcpus();
+        board.afterIrqChip(boardContext);
+    }
+
+    /**
+     * Resets the machine in place (QMP system_reset), as a power cycle would while the VMM process, its devices'
+     * backends (disk files, TAPs, the console) and QMP connections stay: the vCPUs stop, the KVM VM is replaced by a
+     * new one (so every vCPU, the in-kernel interrupt controller and the clock start from their power-on state on
+     * every architecture without per-ISA reset code), guest RAM is zeroed and handed back to the host, platform
+     * devices are new, the UART and the board's devices are reset, and the kernel, initrd and firmware tables are
+     * loaded again from their files. A paused machine stays paused. If the new VM cannot be built (e.g. the kernel
+     * file has gone), the machine stops with {@link Outcome.Failed} and this throws.
+     */
+    public synchronized void reset() {
+        requireStarted();
+        int next = generation + 1;
+        synchronized (pauseLock) {
+            generation = next;
+            pauseLock.notifyAll();
+        }
+        kickAll();
+        for (Thread t : vcpuThreads) {
+            try {
+                t.join(JOIN_TIMEOUT_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (t.isAlive()) {
+                stop(new Outcome.Failed("system_reset: " + t.getName() + " did not leave the guest"));
+                throw new MachineException("system_reset: " + t.getName() + " did not leave the guest");
+            }
+        }
+        if (outcome.get() != null) {
+            throw new IllegalStateException("the machine stopped");
+        }
+        PowerButton oldButton = powerButton;
+        if (oldButton != null) {
+            oldButton.reset();
+        }
+        // Before the VM lock: a UART interrupt is raised holding the UART's monitor (see irqLine). Reset leaves its
+        // interrupt enables clear, so it raises nothing until the rebooted guest programs it.
+        uart.reset();
+        Vm oldVm = vm;
+        vmLock.writeLock().lock();
+        try {
+            synchronized (vcpuLock) {
+                for (Vcpu v : vcpus) {
+                    v.close();
+                }
+                vcpus.clear();
+            }
+            pausedClock = Architecture.PausedClock.NONE;
+            List<DeviceDescription> described = new ArrayList<>();
+            createVm(described);
+            memory.discard();
+            placeUart(irqChip.allocate(IrqUse.SERIAL), described);
+            board.reattach(boardContext, described);
+            if (!described.equals(bootRequest.devices())) {
+                throw new IllegalStateException("the new VM's devices differ from the old: " + described + " vs "
+                        + bootRequest.devices());
+            }
+            loadGuestAndCreateVcpus();
+            oldVm.close();
+        } catch (BootException | RuntimeException e) {
+            String why = "system_reset failed: " + e.getMessage();
+            stop(new Outcome.Failed(why));
+            throw new MachineException(why, e);
+        } finally {
+            vmLock.writeLock().unlock();
+        }
+        LOG.info("machine reset: new VM, {} vCPUs restart at 0x{}", vcpus.size(), Long.toHexString(bootPlan.entry()));
+        startVcpuThreads();
+    }
+
+    /**
+     * Presses the machine's power button (QMP system_powerdown): the guest is asked to shut down and decides what
+     * to do. Throws IllegalStateException where the architecture has no power button (riscv64) or the machine does
+     * not run. Synchronized with {@link #reset()}, which resets (and so disarms) the old button before its VM goes.
+     */
+    public synchronized void powerDown() {
+        requireStarted();
+        PowerButton b = powerButton;
+        if (b == null) {
+            throw new IllegalStateException("the " + arch.name() + " machine has no power button");
+        }
+        LOG.info("power button pressed");
+        b.press();
+    }
+
+    /**
+     * Runs {@code change} to the board's devices (hot-plug) while the machine runs, excluded from {@link #start},
+     * {@link #reset}, {@link #powerDown} and {@link #close}; returns its result. Throws IllegalStateException "the
+     * machine is not running" before the machine has started or once it has stopped.
+     */
+    public synchronized <T> T whileRunning(Supplier<T> change) {
+        requireStarted();
+        return change.get();
+    }
+
+    /** Puts the UART on the current VM's bus and describes it, with interrupt {@code irq}, to the firmware tables. */
+    private void placeUart(Irq irq, List<DeviceDescription> described) {
+        MemoryLayout.SerialPlacement sp = layout.serial();
+        boardContext.bus(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
+        described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), irq));
+    }
+
+    /** The device thread, made on first use; the board's devices run on it. */
+    private EventLoop deviceLoop() {
+        synchronized (deviceLoopLock) {
+            if (deviceLoop == null) {
+                deviceLoop = new EventLoop();
+            }
+            return deviceLoop;
+        }
+    }
+
+    private IrqLine irqLine(Irq irq) {
+        return level -> {
+            vmLock.readLock().lock();
+            try {
+                vm.setIrqLine(irq.kvmLine(), level);
+            } finally {
+                vmLock.readLock().unlock();
+            }
+        };
+    }
+
+    private void kickAll() {
+        synchronized (vcpuLock) {
+            for (Vcpu v : vcpus) {
+                v.kick();
+            }
+        }
+    }
+
+    /** Records how the run ended (first caller wins) and stops every vCPU. */
+    public void stop(Outcome o) {
+        if (!outcome.compareAndSet(null, o)) {
+            return;
+        }
+        switch (o) {
+            case Outcome.Failed f -> LOG.error("machine stopped: {}", f.message());
+            case Outcome.Panicked p -> LOG.warn("guest panicked: {}", p.detail());
+            default -> LOG.info("machine stopped: {}", o);
+        }
+        stopping = true;
+        synchronized (pauseLock) {
+            paused = false;
+            pauseLock.notifyAll();
+        }
+        kickAll();
+        finished.countDown();
+    }
+
+    /** Blocks until the machine stops; returns how. */
+    public Outcome awaitOutcome() {
+        try {
+            finished.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stop(new Outcome.Quit("interrupted"));
+        }
+        return outcome.get();
+    }
+
+    /**
+     * Stops the vCPUs at their next exit and keeps them out of the guest until {@link #resume()}; returns once every
+     * running vCPU thread is parked (as QEMU's stop does), or after 5 s with a warning.
+     */
+    public void pause() {
+        synchronized (pauseLock) {
+            if (paused || stopping) {
+                return;
+            }
+            paused = true;
+        }
+        kickAll();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        synchronized (pauseLock) {
+            while (parked < liveVcpuThreads() && !stopping) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    LOG.warn("pause: only {} of {} vCPUs parked after 5 s", parked, liveVcpuThreads());
+                    break;
+                }
+                try {
+                    pauseLock.wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (!stopping) {
+                try {
+                    pausedClock = arch.pauseClock(vm, vcpus, memory);
+                } catch (RuntimeException e) {
+                    LOG.warn("pause: cannot freeze the guest clock: {}", e.getMessage());
+                }
+            }
+        }
+    }
+
+    private int liveVcpuThreads() {
+        int n = 0;
+        for (Thread t : vcpuThreads) {
+            n += t.isAlive() ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** Lets paused vCPUs enter the guest again, with the guest's clock going on from where {@link #pause} froze it. */
+    public void resume() {
+        synchronized (pauseLock) {
+            if (!paused) {
+                return;
+            }
+            try {
+                pausedClock.resume();
+            } catch (RuntimeException e) {
+                LOG.warn("resume: cannot restore the guest clock: {}", e.getMessage());
+            }
+            pausedClock = Architecture.PausedClock.NONE;
+            paused = false;
+            pauseLock.notifyAll();
+        }
+    }
+
+    /** Whether the machine is running, paused, or has stopped (its outcome is then known). */
+    public RunState runState() {
+        if (outcome.get() != null) {
+            return RunState.SHUTDOWN;
+        }
+        if (!started || vcpusRunning == null || vcpusRunning.getCount() > 0) {
+            return RunState.PRELAUNCH;
+        }
+        return paused ? RunState.PAUSED : RunState.RUNNING;
+    }
+
+    /** The host thread IDs of the vCPU threads, by vCPU index (0 until a thread has started). */
+    public int[] vcpuThreadIds() {
+        return vcpuThreadIds.clone();
+    }
+
+    public MachineConfig config() {
+        return config;
+    }
+
+    public MachineType type() {
+        return type;
+    }
+
+    /**
+     * The machine type's name as {@code -machine} and QMP's query-machines give it, from the architecture's
+     * {@link Architecture#machineTypes()} (the first in alphabetical order where it has several for this type).
+     */
+    public String typeName() {
+        TreeSet<String> names = new TreeSet<>();
+        for (Map.Entry<String, MachineType> e : arch.machineTypes().entrySet()) {
+            if (e.getValue() == type) {
+                names.add(e.getKey());
+            }
+        }
+        if (names.isEmpty()) {
+            throw new IllegalStateException(arch.name() + " has no name for machine type " + type);
+        }
+        return names.first();
+    }
+
+    private void requireStarted() {
+        if (!started || vm == null || outcome.get() != null) {
+            throw new IllegalStateException("the machine is not running");
+        }
+    }
+
+    public boolean isPaused() {
+        return paused;
+    }
+
+    /** Called by vCPU threads of generation {@code g} after a kick: waits here while the machine is paused. */
+    private void pausePoint(int g) {
+        synchronized (pauseLock) {
+            if (!paused || stopping || generation != g) {
+                return;
+            }
+            parked++;
+            pauseLock.notifyAll();
+            try {
+                while (paused && !stopping && generation == g) {
+                    pauseLock.wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                parked--;
+            }
+        }
+    }
+
+    public BootPlan bootPlan() {
+        return bootPlan;
+    }
+
+    public Architecture architecture() {
+        return arch;
+    }
+
+    /** Stops the vCPUs if they run and releases KVM, guest memory, the serial backend and the board's devices. */
+    @Override
+    public synchronized void close() {
+        if (outcome.get() == null && started) {
+            stop(new Outcome.Quit("closed"));
+        }
+        boolean allJoined = true;
+        for (Thread t : vcpuThreads) {
+            try {
+                t.join(JOIN_TIMEOUT_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            allJoined &= !t.isAlive();
+        }
+        if (serial != null) {
+            serial.close();
+            serial = null;
+        }
+        synchronized (deviceLoopLock) {
+            if (deviceLoop != null) {
+                deviceLoop.close();
+                deviceLoop = null;
+            }
+        }
+        if (!boardClosed) {
+            boardClosed = true;
+            board.close();
+        }
+        if (!allJoined) {
+            // A vCPU thread still inside a device could touch guest RAM: leave the mappings to process exit.
+            LOG.warn("a vCPU thread did not stop; leaving its resources to process exit");
+            return;
+        }
+        synchronized (vcpuLock) {
+            for (Vcpu v : vcpus) {
+                v.close();
+            }
+            vcpus.clear();
+        }
+        if (vm != null) {
+            vm.close();
+            vm = null;
+        }
+        if (memory != null) {
+            memory.close();
+            memory = null;
+        }
+        if (kvm != null) {
+            kvm.close();
+            kvm = null;
+        }
+    }
+}

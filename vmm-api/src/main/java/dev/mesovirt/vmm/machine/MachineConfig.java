@@ -1,0 +1,109 @@
+package dev.mesovirt.vmm.machine;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Everything a machine is built from: plain data, produced by the CLI parser or by a program.
+ *
+ * @param name the VM's name (-name), for logs and QMP
+ * @param uuid the VM's UUID (-uuid)
+ * @param memoryBytes guest RAM in bytes (-m)
+ * @param vcpus number of vCPUs (-smp)
+ * @param kernel the kernel image (-kernel)
+ * @param initrd an optional initramfs (-initrd)
+ * @param commandLine the kernel command line (-append)
+ * @param serial where the first UART's bytes go (-serial)
+ * @param dumpGuestCore whether guest RAM appears in the VMM's core dumps (-machine dump-guest-core=)
+ * @param devices virtio devices, in command-line order (-drive/-device/-object/-netdev), which is the microVM's slot
+ *     order
+ * @param hotplug places reserved for QMP hot-plug: the microVM's empty virtio-mmio slots after the devices' slots
+ */
+public record MachineConfig(
+        String name,
+        Optional<UUID> uuid,
+        long memoryBytes,
+        int vcpus,
+        Path kernel,
+        Optional<Path> initrd,
+        String commandLine,
+        SerialConfig serial,
+        boolean dumpGuestCore,
+        java.util.List<VirtioConfig> devices,
+        HotplugSlots hotplug) {
+
+    public static final long DEFAULT_MEMORY = 256L << 20;
+
+    /**
+     * How many replaceable slots the machine reserves: StratoVirt's microvm reserves 4 for virtio-blk and 2 for
+     * virtio-net; {@link #NONE} without a QMP monitor, as nothing could fill them.
+     */
+    public record HotplugSlots(int block, int net) {
+        public static final HotplugSlots NONE = new HotplugSlots(0, 0);
+        public static final HotplugSlots STRATOVIRT = new HotplugSlots(4, 2);
+
+        public HotplugSlots {
+            if (block < 0 || net < 0) {
+                throw new IllegalArgumentException("negative hot-plug slot count");
+            }
+        }
+    }
+
+    public MachineConfig {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(uuid, "uuid");
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(initrd, "initrd");
+        Objects.requireNonNull(commandLine, "commandLine");
+        Objects.requireNonNull(serial, "serial");
+        devices = java.util.List.copyOf(devices);
+        Objects.requireNonNull(hotplug, "hotplug");
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (VirtioConfig d : devices) {
+            if (!ids.add(d.id())) {
+                throw new IllegalArgumentException("duplicate device id '" + d.id() + "'");
+            }
+        }
+        if (vcpus < 1 || vcpus > 254) {
+            throw new IllegalArgumentException("vCPU count " + vcpus + " out of range 1..254");
+        }
+        if (memoryBytes <= 0 || memoryBytes % (1 << 20) != 0) {
+            throw new IllegalArgumentException("memory size must be a positive number of MiB: " + memoryBytes);
+        }
+    }
+
+    /** A configuration without virtio devices. */
+    public MachineConfig(String name, Optional<UUID> uuid, long memoryBytes, int vcpus, Path kernel,
+            Optional<Path> initrd, String commandLine, SerialConfig serial, boolean dumpGuestCore) {
+        this(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, java.util.List.of(),
+                HotplugSlots.NONE);
+    }
+
+    /** A configuration with defaults: 256 MiB, 1 vCPU, serial on stdio. */
+    public static MachineConfig of(Path kernel, Optional<Path> initrd, String commandLine) {
+        return new MachineConfig("mesovirt", Optional.empty(), DEFAULT_MEMORY, 1, kernel, initrd, commandLine,
+                new SerialConfig.Stdio(), true, java.util.List.of(), HotplugSlots.NONE);
+    }
+
+    public MachineConfig withMemory(long bytes) {
+        return new MachineConfig(name, uuid, bytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug);
+    }
+
+    public MachineConfig withVcpus(int count) {
+        return new MachineConfig(name, uuid, memoryBytes, count, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug);
+    }
+
+    public MachineConfig withSerial(SerialConfig s) {
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, s, dumpGuestCore, devices, hotplug);
+    }
+
+    public MachineConfig withDevices(java.util.List<VirtioConfig> d) {
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, d, hotplug);
+    }
+
+    public MachineConfig withHotplug(HotplugSlots h) {
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, h);
+    }
+}

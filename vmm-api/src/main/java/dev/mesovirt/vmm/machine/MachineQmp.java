@@ -1,0 +1,636 @@
+package dev.mesovirt.vmm.machine;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import dev.mesovirt.vmm.qmp.QmpArguments;
+import dev.mesovirt.vmm.qmp.QmpCommands;
+import dev.mesovirt.vmm.qmp.QmpException;
+import dev.mesovirt.vmm.qmp.QmpServer;
+import dev.mesovirt.vmm.qmp.QmpVersion;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.sys.LibC;
+import dev.mesovirt.vmm.virtio.NetDevice;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * A machine's QMP commands (StratoVirt's set, with QEMU's reply shapes) and events, over a {@link QmpServer}: life
+ * cycle (stop, cont, quit, system_reset, system_powerdown), queries, the backends hot-plugged devices are built on
+ * (blockdev-add, netdev_add with a TAP by name or passed with getfd), and device_add and device_del, which the
+ * machine's {@link DeviceHotplug} carries out (the microVM's replaceable virtio-mmio slots; PCI hot-plug on the
+ * standard machine). Nothing here depends on the machine type or the ISA.
+ *
+ * <p>Commands run on the QMP client thread; each machine call they make returns promptly (pause waits at most 5 s
+ * for the vCPUs to park).
+ */
+public final class MachineQmp {
+    /** The events a machine emits (query-events). */
+    static final List<String> EVENTS = List.of("SHUTDOWN", "STOP", "RESUME", "RESET", "POWERDOWN", "DEVICE_DELETED");
+
+    private final Machine machine;
+    private final DeviceHotplug hotplug;
+    private final QmpServer server;
+    private final Path socket;
+    /** blockdev-add'ed drives by node-name, attached or not. */
+    private final Map<String, Drive> drives = new LinkedHashMap<>();
+    /** The Outcome.Quit reason of quit, told apart from a signal's for SHUTDOWN's cause. */
+    private static final String QUIT = "QMP quit";
+    /** SHUTDOWN goes out once: from quit before its reply, or from close() otherwise. */
+    private final AtomicBoolean shutdownSent = new AtomicBoolean();
+    /** netdev_add'ed TAPs by id. */
+    private final Map<String, Netdev> netdevs = new LinkedHashMap<>();
+
+    /**
+     * A TAP backend: opened by name when a device uses it, or an open TAP descriptor passed with getfd (else -1);
+     * and the device using it (empty while free).
+     */
+    private record Netdev(Optional<String> ifname, int tapFd, Optional<String> device) {
+        Netdev usedBy(Optional<String> d) {
+            return new Netdev(ifname, tapFd, d);
+        }
+    }
+
+    /** A block backend: its file and options, and the device using it (empty while free). */
+    private record Drive(String nodeName, Path file, boolean readOnly, boolean direct, Optional<String> device) {
+        Drive attachedTo(Optional<String> d) {
+            return new Drive(nodeName, file, readOnly, direct, d);
+        }
+    }
+
+    /**
+     * Starts a QMP server on {@code socket} for {@code machine} (which may still be starting: queries then report
+     * "prelaunch"), whose devices {@code hotplug} adds and removes.
+     */
+    public static MachineQmp start(Machine machine, DeviceHotplug hotplug, Path socket, QmpVersion version) {
+        QmpCommands commands = new QmpCommands();
+        QmpServer server = new QmpServer(socket, version, commands);
+        MachineQmp qmp = new MachineQmp(machine, hotplug, server, socket);
+        qmp.register(commands);
+        for (VirtioConfig d : machine.config().devices()) {
+            if (d instanceof VirtioConfig.Block b) {
+                qmp.drives.put(b.id(), new Drive(b.id(), b.file(), b.readOnly(), b.direct(), Optional.of(b.id())));
+            }
+        }
+        server.start();
+        return qmp;
+    }
+
+    private MachineQmp(Machine machine, DeviceHotplug hotplug, QmpServer server, Path socket) {
+        this.machine = machine;
+        this.hotplug = hotplug;
+        this.server = server;
+        this.socket = socket;
+    }
+
+    /**
+     * Emits SHUTDOWN for how the machine ended (unless a command already did), then closes the server once the
+     * last reply and event are out.
+     */
+    public void close(Outcome outcome) {
+        if (outcome != null) {
+            emitShutdown(outcome);
+        }
+        server.close();
+        synchronized (this) {
+            netdevs.values().forEach(n -> Fds.closeQuietly(n.tapFd())); // TAPs passed with getfd
+            netdevs.clear();
+        }
+    }
+
+    /** The SHUTDOWN event, once, with QEMU's ShutdownCause for the outcome. */
+    private void emitShutdown(Outcome outcome) {
+        if (shutdownSent.compareAndSet(false, true)) {
+            JsonObject data = new JsonObject();
+            String reason = switch (outcome) {
+                case Outcome.PoweredOff p -> "guest-shutdown";
+                case Outcome.Halted h -> "guest-shutdown";
+                case Outcome.Rebooted r -> "guest-reset";
+                case Outcome.Panicked p -> "guest-panic";
+                case Outcome.Quit q -> q.reason().equals(QUIT) ? "host-qmp-quit" : "host-signal";
+                case Outcome.Failed f -> "host-error";
+            };
+            data.addProperty("guest", reason.startsWith("guest-"));
+            data.addProperty("reason", reason);
+            server.emit("SHUTDOWN", data);
+        }
+    }
+
+    private void register(QmpCommands c) {
+        EVENTS.forEach(c::registerEvent);
+        c.register("query-status", a -> {
+            a.checkUnexpected();
+            RunState s = machine.runState();
+            JsonObject r = new JsonObject();
+            r.addProperty("status", s.qmpName());
+            r.addProperty("singlestep", false);
+            r.addProperty("running", s == RunState.RUNNING);
+            return r;
+        });
+        c.register("stop", a -> {
+            a.checkUnexpected();
+            requireStarted();
+            if (machine.runState() == RunState.RUNNING) {
+                machine.pause();
+                server.emit("STOP", null);
+            }
+            return null;
+        });
+        c.register("cont", a -> {
+            a.checkUnexpected();
+            requireStarted();
+            if (machine.runState() == RunState.PAUSED) {
+                machine.resume();
+                server.emit("RESUME", null);
+            }
+            return null;
+        });
+        c.register("quit", a -> {
+            a.checkUnexpected();
+            // QEMU's order: the SHUTDOWN event, then the reply; the VM stops as the reply goes out.
+            emitShutdown(new Outcome.Quit(QUIT));
+            machine.stop(new Outcome.Quit(QUIT));
+            return null;
+        });
+        c.register("system_reset", a -> {
+            a.checkUnexpected();
+            requireStarted();
+            // In place, as QEMU does: the guest boots again in the same process with the same devices (see
+            // Machine.reset); RESET follows, as QEMU emits it once the reset has happened.
+            try {
+                machine.reset();
+            } catch (MachineException e) {
+                throw QmpException.generic(e.getMessage());
+            }
+            JsonObject data = new JsonObject();
+            data.addProperty("guest", false);
+            data.addProperty("reason", "host-qmp-system-reset");
+            server.emit("RESET", data);
+            return null;
+        });
+        c.register("system_powerdown", a -> {
+            a.checkUnexpected();
+            requireStarted();
+            try {
+                machine.powerDown();
+            } catch (IllegalStateException e) {
+                throw QmpException.generic("system_powerdown: " + e.getMessage());
+            }
+            server.emit("POWERDOWN", null);
+            return null;
+        });
+        c.register("query-cpus-fast", a -> {
+            a.checkUnexpected();
+            JsonArray out = new JsonArray();
+            int[] tids = machine.vcpuThreadIds();
+            for (int i = 0; i < machine.config().vcpus(); i++) {
+                JsonObject cpu = new JsonObject();
+                cpu.addProperty("thread-id", i < tids.length ? tids[i] : 0);
+                cpu.add("props", cpuProps(i));
+                cpu.addProperty("qom-path", "/machine/unattached/device[" + i + "]");
+                cpu.addProperty("cpu-index", i);
+                cpu.addProperty("target", machine.architecture().name());
+                out.add(cpu);
+            }
+            return out;
+        });
+        c.register("query-cpus", a -> {
+            a.checkUnexpected();
+            // Removed from QEMU in 6.0; StratoVirt still answers it, with this shape.
+            JsonArray out = new JsonArray();
+            int[] tids = machine.vcpuThreadIds();
+            for (int i = 0; i < machine.config().vcpus(); i++) {
+                JsonObject cpu = new JsonObject();
+                cpu.addProperty("CPU", i);
+                cpu.addProperty("arch", machine.architecture().qmpCpuArch());
+                cpu.addProperty("current", i == 0);
+                cpu.addProperty("halted", false);
+                cpu.add("props", cpuProps(i));
+                cpu.addProperty("qom_path", "/machine/unattached/device[" + i + "]");
+                cpu.addProperty("thread_id", i < tids.length ? tids[i] : 0);
+                out.add(cpu);
+            }
+            return out;
+        });
+        c.register("query-hotpluggable-cpus", a -> {
+            a.checkUnexpected();
+            JsonArray out = new JsonArray();
+            for (int i = 0; i < machine.config().vcpus(); i++) {
+                JsonObject cpu = new JsonObject();
+                cpu.add("props", cpuProps(i));
+                cpu.addProperty("qom-path", "/machine/unattached/device[" + i + "]");
+                cpu.addProperty("type", "host-" + machine.architecture().name() + "-cpu");
+                cpu.addProperty("vcpus-count", 1);
+                out.add(cpu);
+            }
+            return out;
+        });
+        c.register("query-target", a -> {
+            a.checkUnexpected();
+            JsonObject r = new JsonObject();
+            r.addProperty("arch", machine.architecture().name());
+            return r;
+        });
+        c.register("query-kvm", a -> {
+            a.checkUnexpected();
+            JsonObject r = new JsonObject();
+            r.addProperty("enabled", true);
+            r.addProperty("present", true);
+            return r;
+        });
+        c.register("query-machines", a -> {
+            a.checkUnexpected();
+            JsonObject m = new JsonObject();
+            m.addProperty("hotpluggable-cpus", false);
+            m.addProperty("name", machine.typeName());
+            m.addProperty("numa-mem-supported", false);
+            m.addProperty("default-cpu-type", "host-" + machine.architecture().name() + "-cpu");
+            m.addProperty("is-default", true);
+            m.addProperty("cpu-max", 254);
+            m.addProperty("deprecated", false);
+            m.addProperty("default-ram-id", machine.typeName() + ".ram");
+            JsonArray out = new JsonArray();
+            out.add(m);
+            return out;
+        });
+        c.register("query-chardev", a -> {
+            a.checkUnexpected();
+            JsonArray out = new JsonArray();
+            out.add(chardev("compat_monitor0", "unix:" + socket + ",server=on"));
+            out.add(chardev("serial0", switch (machine.config().serial()) {
+                case SerialConfig.Stdio s -> "stdio";
+                case SerialConfig.File f -> "file:" + f.path();
+                case SerialConfig.None n -> "null";
+            }));
+            for (VirtioConfig d : machine.config().devices()) {
+                if (d instanceof VirtioConfig.Console con) {
+                    out.add(chardev(con.id(), con.socketPath().map(p -> "unix:" + p + ",server=on").orElse("stdio")));
+                }
+            }
+            return out;
+        });
+        c.register("query-block", a -> {
+            a.checkUnexpected();
+            return queryBlock();
+        });
+        c.register("blockdev-add", this::blockdevAdd);
+        c.register("blockdev-del", a -> {
+            String node = a.requiredString("node-name");
+            a.checkUnexpected();
+            synchronized (this) {
+                Drive d = drives.get(node);
+                if (d == null) {
+                    throw QmpException.generic("Failed to find node with node-name='" + node + "'");
+                }
+                if (d.device().isPresent()) {
+                    throw QmpException.generic("Node '" + node + "' is busy: block device is in use by device '"
+                            + d.device().get() + "'");
+                }
+                drives.remove(node);
+            }
+            return null;
+        });
+        c.register("netdev_add", a -> {
+            String id = a.requiredString("id");
+            Optional<String> type = a.optionalString("type");
+            Optional<String> ifname = a.optionalString("ifname");
+            Optional<String> fd = a.optionalString("fd");
+            Optional<String> fds = a.optionalString("fds");
+            a.checkUnexpected();
+            if (type.isPresent() && !type.get().equals("tap")) {
+                throw QmpException.generic("Parameter 'type' expects a netdev backend type (only 'tap' here)");
+            }
+            // QEMU's net_init_tap checks, with its texts
+            if (fd.isPresent() && (ifname.isPresent() || fds.isPresent())) {
+                throw QmpException.generic("ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, fds=, and"
+                        + " vhostfds= are invalid with fd=");
+            }
+            if (fds.isPresent() && ifname.isPresent()) {
+                throw QmpException.generic("ifname=, script=, downscript=, vnet_hdr=, helper=, queues=, and"
+                        + " vhostfd= are invalid with fds=");
+            }
+            if (ifname.isEmpty() && fd.isEmpty() && fds.isEmpty()) {
+                throw QmpException.missingParameter("ifname");
+            }
+            synchronized (this) {
+                if (netdevs.containsKey(id)) {
+                    throw QmpException.generic("Duplicate ID '" + id + "' for netdev");
+                }
+                int tapFd = fd.isPresent() ? takeTapFd(id, fd.get(), "fd")
+                        : fds.isPresent() ? takeTapFd(id, fds.get(), "fds") : -1;
+                netdevs.put(id, new Netdev(ifname, tapFd, Optional.empty()));
+            }
+            return null;
+        });
+        c.register("netdev_del", a -> {
+            String id = a.requiredString("id");
+            a.checkUnexpected();
+            synchronized (this) {
+                Netdev netdev = netdevs.get(id);
+                if (netdev == null) {
+                    throw QmpException.deviceNotFound("Device '" + id + "' not found");
+                }
+                if (netdev.device().isPresent()) {
+                    throw QmpException.generic("netdev '" + id + "' is in use by device '" + netdev.device().get()
+                            + "'");
+                }
+                for (VirtioConfig d : hotplug.devices()) {
+                    if (d instanceof VirtioConfig.Net && d.id().equals(id)) {
+                        throw QmpException.generic("netdev '" + id + "' is in use by device '" + id + "'");
+                    }
+                }
+                netdevs.remove(id);
+                Fds.closeQuietly(netdev.tapFd()); // a passed TAP goes with its netdev, as in QEMU
+            }
+            return null;
+        });
+        c.register("device_add", this::deviceAdd);
+        c.register("device_del", a -> {
+            String id = a.requiredString("id");
+            a.checkUnexpected();
+            requireStarted();
+            synchronized (this) {
+                hotplug.remove(id, this::deviceRemoved);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * A device is gone (at once, or later from another thread): its drive or netdev is free again, and the client
+     * hears DEVICE_DELETED (before device_del's reply when the removal was immediate, as in QEMU).
+     */
+    private void deviceRemoved(VirtioConfig removed) {
+        Optional<String> id = Optional.of(removed.id());
+        synchronized (this) {
+            if (removed instanceof VirtioConfig.Block) {
+                drives.replaceAll((k, d) -> d.device().equals(id) ? d.attachedTo(Optional.empty()) : d);
+            }
+            if (removed instanceof VirtioConfig.Net) {
+                netdevs.replaceAll((k, n) -> n.device().equals(id) ? n.usedBy(Optional.empty()) : n);
+            }
+        }
+        JsonObject data = new JsonObject();
+        data.addProperty("device", removed.id());
+        data.addProperty("path", "/machine/peripheral/" + removed.id());
+        server.emit("DEVICE_DELETED", data);
+    }
+
+    private JsonElement blockdevAdd(QmpArguments a) throws QmpException {
+        String node = a.requiredString("node-name");
+        QmpArguments file = a.requiredObject("file");
+        Optional<QmpArguments> cache = a.optionalObject("cache");
+        boolean readOnly = a.optionalBool("read-only", false);
+        Optional<String> driver = a.optionalString("driver");
+        a.checkUnexpected();
+        if (driver.isPresent() && !driver.get().equals("raw")) {
+            throw QmpException.generic("Block format '" + driver.get() + "' is not supported (only raw images)");
+        }
+        String filename = file.requiredString("filename");
+        Optional<String> fileDriver = file.optionalString("driver");
+        file.checkUnexpected();
+        if (fileDriver.isPresent() && !fileDriver.get().equals("file")) {
+            throw QmpException.generic("Parameter 'file.driver' expects 'file'");
+        }
+        boolean direct = false;
+        if (cache.isPresent()) {
+            direct = cache.get().optionalBool("direct", false);
+            cache.get().optionalBool("no-flush", false);
+            cache.get().checkUnexpected();
+        }
+        Path path = Path.of(filename);
+        if (!Files.isRegularFile(path)) {
+            throw QmpException.generic("Could not open '" + path + "': No such file or directory");
+        }
+        if (!Files.isReadable(path) || !readOnly && !Files.isWritable(path)) {
+            throw QmpException.generic("Could not open '" + path + "': Permission denied");
+        }
+        synchronized (this) {
+            if (drives.containsKey(node)) {
+                throw QmpException.generic("Duplicate nodes with node-name='" + node + "'");
+            }
+            drives.put(node, new Drive(node, path, readOnly, direct, Optional.empty()));
+        }
+        return null;
+    }
+
+    private JsonElement deviceAdd(QmpArguments a) throws QmpException {
+        String driver = a.requiredString("driver");
+        String id = a.requiredString("id");
+        DevicePlacement placement = hotplug.placement(a);
+        Optional<String> drive = a.optionalString("drive");
+        Optional<String> serial = a.optionalString("serial");
+        Optional<String> netdev = a.optionalString("netdev");
+        Optional<String> mac = a.optionalString("mac");
+        a.checkUnexpected();
+        requireStarted();
+        synchronized (this) {
+            VirtioConfig config = switch (driverNamed(driver).kind()) {
+                case BLOCK -> blockDevice(id, drive, serial, placement);
+                case NET -> netDevice(id, netdev, mac, placement);
+            };
+            hotplug.add(config);
+            if (config instanceof VirtioConfig.Block && drive.isPresent()) {
+                drives.computeIfPresent(drive.get(), (k, d) -> d.attachedTo(Optional.of(id)));
+            }
+            if (config instanceof VirtioConfig.Net && netdev.isPresent()) {
+                netdevs.computeIfPresent(netdev.get(), (k, n) -> n.usedBy(Optional.of(id)));
+            }
+        }
+        return null;
+    }
+
+    /** The machine's hot-plug driver device_add's {@code driver} names. */
+    private DeviceHotplug.Driver driverNamed(String driver) throws QmpException {
+        List<String> names = new ArrayList<>();
+        for (DeviceHotplug.Driver d : hotplug.drivers()) {
+            if (d.isNamed(driver)) {
+                return d;
+            }
+            names.add(d.name());
+        }
+        throw QmpException.generic("'" + driver + "' is not a valid device model name (hot-pluggable here: "
+                + String.join(", ", names) + ")");
+    }
+
+    /** A virtio-blk device on the free blockdev-add drive {@code drive}. */
+    private VirtioConfig blockDevice(String id, Optional<String> drive, Optional<String> serial,
+            DevicePlacement placement) throws QmpException {
+        String node = drive.orElseThrow(() -> QmpException.missingParameter("drive"));
+        Drive d = drives.get(node);
+        if (d == null) {
+            throw QmpException.generic("Property 'virtio-blk-device.drive' can't find value '" + node + "'");
+        }
+        if (d.device().isPresent()) {
+            throw QmpException.generic("Drive '" + node + "' is already in use by '" + d.device().get() + "'");
+        }
+        return new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), serial, Optional.of(placement));
+    }
+
+    /** A virtio-net device on the free netdev_add TAP {@code netdev}. */
+    private VirtioConfig netDevice(String id, Optional<String> netdev, Optional<String> mac, DevicePlacement placement)
+            throws QmpException {
+        String nid = netdev.orElseThrow(() -> QmpException.missingParameter("netdev"));
+        Netdev n = netdevs.get(nid);
+        if (n == null) {
+            throw QmpException.generic("Property 'virtio-net-device.netdev' can't find value '" + nid + "'");
+        }
+        if (n.device().isPresent()) {
+            throw QmpException.generic("Property 'virtio-net-device.netdev' can't take value '" + nid
+                    + "', it's in use");
+        }
+        List<Byte> macBytes = parseMac(mac, id);
+        if (n.tapFd() < 0) {
+            return new VirtioConfig.Net(id, n.ifname(), -1, macBytes, Optional.of(placement));
+        }
+        // The device gets its own descriptor of the TAP, the machine's from DeviceHotplug.add on (closed when the
+        // device goes or is refused); the netdev keeps the TAP open for another device_add, as QEMU's netdev does,
+        // until netdev_del.
+        return new VirtioConfig.Net(id, Optional.empty(), Fds.duplicate(n.tapFd()), macBytes, Optional.of(placement));
+    }
+
+    /**
+     * netdev_add fd=NAME (QEMU) or fds=NAME (StratoVirt; a colon-separated list, one name per queue pair): takes
+     * the descriptor getfd stored under NAME out of the monitor's table, as QEMU does, and checks that it is a TAP
+     * this virtio-net can drive. A refused descriptor is closed, as QEMU closes it.
+     */
+    private int takeTapFd(String id, String names, String parameter) throws QmpException {
+        String[] list = names.split(":", -1);
+        if (list.length > 1) {
+            throw QmpException.generic("netdev_add " + parameter + "=" + names + ": " + list.length + " queue pairs"
+                    + " asked for; this virtio-net has one, so give one descriptor name");
+        }
+        String name = list[0];
+        if (!name.isEmpty() && name.charAt(0) >= '0' && name.charAt(0) <= '9') {
+            // QEMU would use the number as a descriptor the process already holds; a VMM started by a launcher
+            // holds none it should hand to a guest on a monitor's say-so.
+            throw QmpException.generic("netdev_add " + parameter + "=" + name + ": descriptor numbers are refused"
+                    + " here; pass the TAP with getfd and give its name");
+        }
+        int fd = server.takeFd(name);
+        try {
+            checkTap(id, fd);
+        } catch (QmpException | RuntimeException e) {
+            Fds.closeQuietly(fd);
+            throw e;
+        }
+        return fd;
+    }
+
+    /** TUNGETIFF answers only on a TAP/TUN descriptor; the flags must be those NetDevice.openTap sets. */
+    private static void checkTap(String id, int fd) throws QmpException {
+        int flags;
+        try {
+            flags = NetDevice.tapFlags(fd);
+        } catch (ErrnoException e) {
+            throw QmpException.generic("Unable to query TUNGETIFF on FD " + fd + ": " + LibC.strerror(e.errno())
+                    + " (netdev '" + id + "' needs a TAP descriptor)");
+        }
+        if (!NetDevice.drivesTap(flags)) {
+            throw QmpException.generic("netdev '" + id + "': the descriptor is a " + ((flags & NetDevice.IFF_TAP) != 0 ? "TAP"
+                    : "TUN") + " device with flags 0x" + Integer.toHexString(flags) + "; virtio-net here needs a TAP"
+                    + " opened with IFF_TAP|IFF_NO_PI and without IFF_VNET_HDR");
+        }
+    }
+
+    private static List<Byte> parseMac(Optional<String> mac, String id) throws QmpException {
+        List<Byte> out = new ArrayList<>();
+        if (mac.isEmpty()) {
+            // A stable locally administered address derived from the id, as QEMU derives one per NIC.
+            int h = id.hashCode();
+            byte[] b = {0x52, 0x54, 0x00, (byte) (h >>> 16), (byte) (h >>> 8), (byte) h};
+            for (byte x : b) {
+                out.add(x);
+            }
+            return out;
+        }
+        String[] parts = mac.get().split(":");
+        if (parts.length != 6) {
+            throw QmpException.invalidParameterValue("mac", "a MAC address such as 52:54:00:12:34:56");
+        }
+        try {
+            for (String p : parts) {
+                if (p.length() != 2) {
+                    throw new NumberFormatException(p);
+                }
+                out.add((byte) Integer.parseInt(p, 16));
+            }
+        } catch (NumberFormatException e) {
+            throw QmpException.invalidParameterValue("mac", "a MAC address such as 52:54:00:12:34:56");
+        }
+        return out;
+    }
+
+    private synchronized JsonArray queryBlock() {
+        JsonArray out = new JsonArray();
+        for (Drive d : drives.values()) {
+            JsonObject image = new JsonObject();
+            long size = 0;
+            try {
+                size = Files.size(d.file());
+            } catch (java.io.IOException ignored) {
+                // reported as 0
+            }
+            image.addProperty("virtual-size", size);
+            image.addProperty("filename", d.file().toString());
+            image.addProperty("format", "raw");
+            image.addProperty("dirty-flag", false);
+            JsonObject cache = new JsonObject();
+            cache.addProperty("no-flush", false);
+            cache.addProperty("direct", d.direct());
+            cache.addProperty("writeback", true);
+            JsonObject inserted = new JsonObject();
+            inserted.addProperty("node-name", d.nodeName());
+            inserted.addProperty("file", d.file().toString());
+            inserted.addProperty("ro", d.readOnly());
+            inserted.addProperty("drv", "raw");
+            inserted.addProperty("encrypted", false);
+            inserted.addProperty("backing_file_depth", 0);
+            inserted.addProperty("detect_zeroes", "off");
+            inserted.add("cache", cache);
+            inserted.add("image", image);
+            JsonObject b = new JsonObject();
+            b.addProperty("device", d.nodeName());
+            b.addProperty("qdev", d.device().orElse(""));
+            b.addProperty("locked", false);
+            b.addProperty("removable", false);
+            b.addProperty("type", "unknown");
+            b.addProperty("io-status", "ok");
+            b.add("inserted", inserted);
+            out.add(b);
+        }
+        return out;
+    }
+
+    private void requireStarted() throws QmpException {
+        if (machine.runState() == RunState.PRELAUNCH) {
+            throw QmpException.generic("the machine is still starting");
+        }
+        if (machine.runState() == RunState.SHUTDOWN) {
+            throw QmpException.generic("the machine has stopped");
+        }
+    }
+
+    private static JsonObject cpuProps(int i) {
+        JsonObject props = new JsonObject();
+        props.addProperty("core-id", i);
+        props.addProperty("thread-id", 0);
+        props.addProperty("socket-id", 0);
+        return props;
+    }
+
+    private static JsonObject chardev(String label, String filename) {
+        JsonObject o = new JsonObject();
+        o.addProperty("frontend-open", true);
+        o.addProperty("filename", filename);
+        o.addProperty("label", label);
+        return o;
+    }
+}

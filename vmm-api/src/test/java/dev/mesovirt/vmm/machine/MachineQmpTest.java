@@ -1,0 +1,328 @@
+package dev.mesovirt.vmm.machine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.BootPlan;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.MachineType;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.qmp.NativeQmpClient;
+import dev.mesovirt.vmm.qmp.QmpArguments;
+import dev.mesovirt.vmm.qmp.QmpException;
+import dev.mesovirt.vmm.qmp.QmpVersion;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The machine-neutral QMP command set on a real socket, for a machine that is never started (so no KVM is needed):
+ * which commands and events there are, what the queries take from the machine and its architecture rather than from
+ * a machine type or ISA of their own, the backend tables, and what device_add asks of the machine's
+ * {@link DeviceHotplug}. Running machines: MachineQmpNetdevFdTest and ci/tests/qmp-compare.py (against QEMU).
+ */
+@Timeout(30)
+class MachineQmpTest {
+    private static final String OK = "{\"return\": {}}";
+
+    @TempDir
+    Path dir;
+    private final List<MachineQmp> servers = new ArrayList<>();
+    private final List<NativeQmpClient> clients = new ArrayList<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        for (NativeQmpClient c : clients) {
+            c.close();
+        }
+        servers.forEach(s -> s.close(null));
+    }
+
+    @Test
+    void theCommandsAndEventsOfEveryMachine() throws Exception {
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
+        assertEquals(List.of("blockdev-add", "blockdev-del", "closefd", "cont", "device_add", "device_del", "getfd",
+                "netdev_add", "netdev_del", "qmp_capabilities", "query-block", "query-chardev", "query-commands",
+                "query-cpus", "query-cpus-fast", "query-events", "query-hotpluggable-cpus", "query-kvm",
+                "query-machines", "query-status", "query-target", "query-version", "quit", "stop", "system_powerdown",
+                "system_reset"), names(c.request("{\"execute\": \"query-commands\"}")));
+        assertEquals(List.of("DEVICE_DELETED", "POWERDOWN", "RESET", "RESUME", "SHUTDOWN", "STOP"),
+                names(c.request("{\"execute\": \"query-events\"}")));
+    }
+
+    @Test
+    void queryMachinesNamesTheMachineThatRunsAsItsArchitectureCallsIt() throws Exception {
+        NativeQmpClient micro = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
+        assertEquals("{\"return\": [{\"hotpluggable-cpus\": false, \"name\": \"microvm\","
+                + " \"numa-mem-supported\": false, \"default-cpu-type\": \"host-test64-cpu\", \"is-default\": true,"
+                + " \"cpu-max\": 254, \"deprecated\": false, \"default-ram-id\": \"microvm.ram\"}]}",
+                micro.request("{\"execute\": \"query-machines\"}"));
+        NativeQmpClient standard = serve(machine(MachineType.STANDARD, config()), new RecordingHotplug());
+        JsonObject m = reply(standard.request("{\"execute\": \"query-machines\"}")).getAsJsonArray().get(0)
+                .getAsJsonObject();
+        assertEquals("q35", m.get("name").getAsString());
+        assertEquals("q35.ram", m.get("default-ram-id").getAsString());
+    }
+
+    @Test
+    void cpuQueriesTakeTheIsaFromTheArchitecture() throws Exception {
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config().withVcpus(2)), new RecordingHotplug());
+        assertEquals("{\"return\": {\"arch\": \"test64\"}}", c.request("{\"execute\": \"query-target\"}"));
+        JsonArray cpus = reply(c.request("{\"execute\": \"query-cpus\"}")).getAsJsonArray();
+        assertEquals(2, cpus.size());
+        for (JsonElement cpu : cpus) {
+            assertEquals("testcpu", cpu.getAsJsonObject().get("arch").getAsString());
+            assertEquals(0, cpu.getAsJsonObject().get("thread_id").getAsInt(), "no vCPU thread before start");
+        }
+        JsonArray fast = reply(c.request("{\"execute\": \"query-cpus-fast\"}")).getAsJsonArray();
+        assertEquals("test64", fast.get(1).getAsJsonObject().get("target").getAsString());
+        assertEquals(1, fast.get(1).getAsJsonObject().get("cpu-index").getAsInt());
+        JsonArray hot = reply(c.request("{\"execute\": \"query-hotpluggable-cpus\"}")).getAsJsonArray();
+        assertEquals("host-test64-cpu", hot.get(0).getAsJsonObject().get("type").getAsString());
+    }
+
+    @Test
+    void beforeTheMachineRunsQueriesSayPrelaunchAndActionsAreRefused() throws Exception {
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
+        assertEquals("{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, \"running\": false}}",
+                c.request("{\"execute\": \"query-status\"}"));
+        for (String command : List.of("stop", "cont", "system_reset", "system_powerdown")) {
+            assertEquals(generic("the machine is still starting"), c.request("{\"execute\": \"" + command + "\"}"),
+                    command);
+        }
+        assertEquals(generic("the machine is still starting"),
+                c.request("{\"execute\": \"device_del\", \"arguments\": {\"id\": \"d0\"}}"));
+    }
+
+    @Test
+    void deviceAddReadsTheMachinesPlacementArgumentsBeforeTheCommonOnes() throws Exception {
+        RecordingHotplug hotplug = new RecordingHotplug();
+        NativeQmpClient c = serve(machine(MachineType.STANDARD, config()), hotplug);
+        assertEquals(generic("Parameter 'driver' is missing"),
+                c.request("{\"execute\": \"device_add\", \"arguments\": {\"id\": \"d0\"}}"));
+        assertEquals(generic("Parameter 'bus' is missing"), c.request(deviceAdd("")), "the machine's own argument");
+        assertEquals(generic("Invalid parameter type for 'drive', expected: string"),
+                c.request(deviceAdd(", \"bus\": \"pcie.1\", \"drive\": 5")), "then the common ones");
+        assertEquals(generic("Parameter 'bogus' is unexpected"), c.request(deviceAdd(", \"bus\": \"pcie.1\","
+                + " \"bogus\": 1")), "the placement arguments are declared: only the others are unexpected");
+        assertEquals(generic("the machine is still starting"), c.request(deviceAdd(", \"bus\": \"pcie.1\"")));
+        assertEquals(List.of("pcie.1", "pcie.1", "pcie.1"), hotplug.placedOn);
+        assertEquals(List.of(), hotplug.added, "nothing reaches the machine before it runs");
+    }
+
+    @Test
+    void drivesFromTheCommandLineAndBlockdevAddAreOneTable() throws Exception {
+        Path image = Files.write(dir.resolve("d0.img"), new byte[4096]);
+        Path hot = Files.write(dir.resolve("hot.img"), new byte[512]);
+        MachineConfig config = config().withDevices(List.of(new VirtioConfig.Block("d0", image, true, false,
+                Optional.empty())));
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config), new RecordingHotplug());
+        assertEquals(OK, c.request("{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": \"hot0\", \"file\":"
+                + " {\"driver\": \"file\", \"filename\": \"" + hot + "\"}}}"));
+        JsonArray blocks = reply(c.request("{\"execute\": \"query-block\"}")).getAsJsonArray();
+        assertEquals(2, blocks.size());
+        JsonObject d0 = blocks.get(0).getAsJsonObject();
+        assertEquals("d0", d0.get("device").getAsString());
+        assertEquals("d0", d0.get("qdev").getAsString(), "a command-line drive is its device's");
+        assertTrue(d0.getAsJsonObject("inserted").get("ro").getAsBoolean());
+        assertEquals(4096, d0.getAsJsonObject("inserted").getAsJsonObject("image").get("virtual-size").getAsLong());
+        assertEquals("", blocks.get(1).getAsJsonObject().get("qdev").getAsString(), "hot0 is free");
+        assertEquals(generic("Node 'd0' is busy: block device is in use by device 'd0'"),
+                c.request("{\"execute\": \"blockdev-del\", \"arguments\": {\"node-name\": \"d0\"}}"));
+        assertEquals(OK, c.request("{\"execute\": \"blockdev-del\", \"arguments\": {\"node-name\": \"hot0\"}}"));
+    }
+
+    @Test
+    void queryChardevListsTheMonitorTheUartAndTheConsoles() throws Exception {
+        Path log = dir.resolve("serial.log");
+        Path console = dir.resolve("con.sock");
+        MachineConfig config = config().withSerial(new SerialConfig.File(log))
+                .withDevices(List.of(new VirtioConfig.Console("con0", Optional.of(console))));
+        Path socket = dir.resolve("qmp-chardev.sock");
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config), new RecordingHotplug(), socket);
+        assertEquals("{\"return\": [{\"frontend-open\": true, \"filename\": \"unix:" + socket + ",server=on\","
+                + " \"label\": \"compat_monitor0\"}, {\"frontend-open\": true, \"filename\": \"file:" + log + "\","
+                + " \"label\": \"serial0\"}, {\"frontend-open\": true, \"filename\": \"unix:" + console
+                + ",server=on\", \"label\": \"con0\"}]}", c.request("{\"execute\": \"query-chardev\"}"));
+    }
+
+    private NativeQmpClient serve(Machine machine, DeviceHotplug hotplug) throws InterruptedException {
+        return serve(machine, hotplug, dir.resolve("qmp" + servers.size() + ".sock"));
+    }
+
+    private NativeQmpClient serve(Machine machine, DeviceHotplug hotplug, Path socket) throws InterruptedException {
+        servers.add(MachineQmp.start(machine, hotplug, socket, new QmpVersion(7, 2, 0, "test")));
+        NativeQmpClient client = NativeQmpClient.negotiated(socket);
+        clients.add(client);
+        return client;
+    }
+
+    private static MachineConfig config() {
+        return new MachineConfig("qmp-test", Optional.empty(), 64L << 20, 1, Path.of("/nonexistent-kernel"),
+                Optional.empty(), "", new SerialConfig.None(), false);
+    }
+
+    /** A machine that is never started. */
+    private static Machine machine(MachineType type, MachineConfig config) {
+        return new Machine(config, new TestArchitecture(), type, "/nonexistent-kvm", new UnbuiltBoard());
+    }
+
+    private static String deviceAdd(String more) {
+        return "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-blk-test\", \"id\": \"d1\"" + more
+                + "}}";
+    }
+
+    private static String generic(String desc) {
+        return "{\"error\": {\"class\": \"GenericError\", \"desc\": \"" + desc + "\"}}";
+    }
+
+    private static JsonElement reply(String line) {
+        return JsonParser.parseString(line).getAsJsonObject().get("return");
+    }
+
+    private static List<String> names(String line) {
+        List<String> out = new ArrayList<>();
+        reply(line).getAsJsonArray().forEach(e -> out.add(e.getAsJsonObject().get("name").getAsString()));
+        return out;
+    }
+
+    /** A hot-plug that places devices on a "bus" (as a PCI machine would) and records what it is asked. */
+    private static final class RecordingHotplug implements DeviceHotplug {
+        final List<String> placedOn = new ArrayList<>();
+        final List<VirtioConfig> added = new ArrayList<>();
+
+        @Override
+        public List<Driver> drivers() {
+            return List.of(new Driver("virtio-blk-test", List.of(), Kind.BLOCK));
+        }
+
+        @Override
+        public DevicePlacement placement(QmpArguments args) throws QmpException {
+            String bus = args.requiredString("bus");
+            placedOn.add(bus);
+            return new DevicePlacement.Pci(bus, 0, 0);
+        }
+
+        @Override
+        public void add(VirtioConfig device) {
+            added.add(device);
+        }
+
+        @Override
+        public void remove(String id, Consumer<VirtioConfig> removed) {
+            throw new AssertionError("not running: nothing to remove");
+        }
+
+        @Override
+        public List<VirtioConfig> devices() {
+            return added;
+        }
+    }
+
+    /** The board of a machine that never starts. */
+    private static final class UnbuiltBoard implements Board {
+        @Override
+        public void build(BoardContext context, List<DeviceDescription> described) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public void reattach(BoardContext context, List<DeviceDescription> described) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public void afterIrqChip(BoardContext context) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /** An ISA for the queries: names and machine types only (the machine never starts). */
+    private static final class TestArchitecture implements Architecture {
+        @Override
+        public String name() {
+            return "test64";
+        }
+
+        @Override
+        public String qmpCpuArch() {
+            return "testcpu";
+        }
+
+        @Override
+        public Map<String, MachineType> machineTypes() {
+            return Map.of("microvm", MachineType.MICROVM, "q35", MachineType.STANDARD);
+        }
+
+        @Override
+        public boolean runsOn(String osArch) {
+            return false;
+        }
+
+        @Override
+        public String serialConsoleName() {
+            return "ttyS0";
+        }
+
+        @Override
+        public List<KvmCapability> requiredCapabilities() {
+            return List.of();
+        }
+
+        @Override
+        public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public long vmType(Kvm kvm, MemoryLayout layout) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) {
+            throw new AssertionError("never started");
+        }
+
+        @Override
+        public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
+            throw new AssertionError("never started");
+        }
+    }
+}

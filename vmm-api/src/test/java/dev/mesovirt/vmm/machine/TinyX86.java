@@ -1,0 +1,163 @@
+package dev.mesovirt.vmm.machine;
+
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.BootPlan;
+import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.GuestPower;
+import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.IrqChip;
+import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.arch.MachineType;
+import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PlatformDevice;
+import dev.mesovirt.vmm.arch.PowerButton;
+import dev.mesovirt.vmm.bus.BusDevice;
+import dev.mesovirt.vmm.kvm.Kvm;
+import dev.mesovirt.vmm.kvm.KvmCapability;
+import dev.mesovirt.vmm.kvm.Vcpu;
+import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.memory.GuestMemory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A test ISA that boots on an x86 host's /dev/kvm with no guest kernel: RAM at 0 and at the reset vector's page, no
+ * in-kernel irqchip, and as "firmware" 13 bytes at the reset vector (an x86 vCPU starts there, 0xFFFFFFF0 in real
+ * mode, with no register set-up at all) that report a RAM byte on port 0x80, overwrite it, and spin. Every boot, the
+ * first and each reset's, adds one report; a platform power button counts its presses and resets.
+ */
+public final class TinyX86 implements Architecture {
+    private static final long RESET_PAGE = 0xFFFF_0000L;
+    private static final long RESET_VECTOR = 0xFFFF_FFF0L;
+    /** mov al,[0x500]; out 0x80,al; mov byte [0x500],0x55; jmp $ (spins: HLT would end the run without an irqchip). */
+    private static final byte[] FIRMWARE = {
+        (byte) 0xA0, 0x00, 0x05,
+        (byte) 0xE6, (byte) 0x80,
+        (byte) 0xC6, 0x06, 0x00, 0x05, 0x55,
+        (byte) 0xEB, (byte) 0xFE,
+    };
+
+    /** The RAM byte each boot found at 0x500 (0 when RAM was zeroed). */
+    public final List<Integer> bootReports = new CopyOnWriteArrayList<>();
+    public final AtomicInteger presses = new AtomicInteger();
+    public final AtomicInteger buttonResets = new AtomicInteger();
+    /** What each boot asked {@link #loadGuest} to describe. */
+    public final List<BootRequest> requests = new CopyOnWriteArrayList<>();
+
+    /** Whether this JVM runs on x86, where the firmware is code. */
+    public static boolean hostIsX86() {
+        String arch = System.getProperty("os.arch");
+        return "amd64".equals(arch) || "x86_64".equals(arch);
+    }
+
+    @Override
+    public String name() {
+        return "tiny-x86";
+    }
+
+    @Override
+    public boolean runsOn(String osArch) {
+        return true;
+    }
+
+    @Override
+    public String serialConsoleName() {
+        return "ttyS0";
+    }
+
+    @Override
+    public List<KvmCapability> requiredCapabilities() {
+        return List.of();
+    }
+
+    @Override
+    public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
+        return new MemoryLayout(List.of(new GuestMemory.Region(0, ramBytes), new GuestMemory.Region(RESET_PAGE,
+                0x1_0000)), 0xD000_0000L, 0x200, 0, new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0, true));
+    }
+
+    @Override
+    public long vmType(Kvm kvm, MemoryLayout layout) {
+        return 0;
+    }
+
+    @Override
+    public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
+        return new IrqChip() {
+            private int next = 4;
+
+            @Override
+            public Irq allocate(IrqUse use) {
+                int n = next++;
+                return new Irq(n, n, n, false);
+            }
+
+            @Override
+            public void finishAfterVcpus() {
+            }
+
+            @Override
+            public String description() {
+                return "none";
+            }
+        };
+    }
+
+    @Override
+    public List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power) {
+        BusDevice port80 = new BusDevice() {
+            @Override
+            public void read(long offset, byte[] data) {
+            }
+
+            @Override
+            public void write(long offset, byte[] data) {
+                bootReports.add(data[0] & 0xFF);
+            }
+        };
+        Irq buttonIrq = irqChip.allocate(IrqUse.POWER_BUTTON);
+        PowerButton button = new PowerButton() {
+            @Override
+            public Irq irq() {
+                return buttonIrq;
+            }
+
+            @Override
+            public void press() {
+                presses.incrementAndGet();
+            }
+
+            @Override
+            public void reset() {
+                buttonResets.incrementAndGet();
+            }
+
+            @Override
+            public void read(long offset, byte[] data) {
+            }
+
+            @Override
+            public void write(long offset, byte[] data) {
+            }
+        };
+        List<PlatformDevice> out = new ArrayList<>();
+        out.add(new PlatformDevice("port80", BusKind.PIO, 0x80, 1, port80));
+        out.add(new PlatformDevice("button", BusKind.MMIO, 0xFEA0_0300L, 4, button));
+        return out;
+    }
+
+    @Override
+    public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) {
+        requests.add(request);
+        memory.write(RESET_VECTOR, FIRMWARE);
+        return new BootPlan(RESET_VECTOR, 0, RESET_VECTOR, RESET_VECTOR + 16, 0, 0, request.commandLine());
+    }
+
+    @Override
+    public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
+        // The architectural reset state enters at F000:FFF0 = 0xFFFFFFF0.
+    }
+}
