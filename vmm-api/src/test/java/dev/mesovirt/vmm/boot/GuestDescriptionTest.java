@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class GuestDescriptionTest {
     private static final MemoryLayout LAYOUT = new MemoryLayout(
             List.of(new GuestMemory.Region(0x4000_0000L, 1L << 28)),
-            0x0a00_0000L, 0x200, 4, new MemoryLayout.SerialPlacement(BusKind.MMIO, 0x0900_0000L, 2));
+            0x0a00_0000L, 0x200, 4, new MemoryLayout.SerialPlacement(BusKind.MMIO, 0x0900_0000L, 2, false));
     private static final Irq DEFAULT = new Irq(0, 0, 0, true);
     private static final BootPlacement NO_INITRD = new BootPlacement(0x4000_0000L, 0x4100_0000L, 0, 0, 0x4fe0_0000L);
 
