@@ -12,10 +12,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The module layering of the design card, checked on the compiled classes of every module: architecture-neutral
- * code never learns the ISA, architectures never lean on each other, the fdt library stands alone, and PCI stays out
- * of the machine core and the microVM. The rules the compiler cannot enforce (packages within one module, a package
- * still being written) are constants that {@link LayeringFixturesTest} also runs on classes breaking them on purpose.
+ * The module layering, checked on the compiled classes of every module: architecture-neutral code never learns the
+ * ISA, architectures never lean on each other, the fdt library stands alone, and PCI stays out of the machine core and
+ * the microVM (the standard machine uses it). The rules the compiler cannot enforce (packages within one module:
+ * vmm-api holds the core, QMP and PCI) are constants that {@link LayeringFixturesTest} also runs on classes breaking
+ * them on purpose.
  */
 class LayeringTest {
     private static final List<String> ARCHES = List.of("x86_64", "aarch64", "riscv64");
