@@ -24,6 +24,9 @@
 # Environment:
 #   MESOVIRT_CACHE         cache root (default ~/.cache/mesovirt); must not be under /tmp or /run
 #   MESOVIRT_HOST_TIMEOUT  seconds before the host is killed (default 900); then exit 125
+#   MESOVIRT_HOST_BOOT_TIMEOUT / _BOOT_ATTEMPTS  a host without HOST-UP after this many seconds (240), or whose kernel
+#                          locks up or panics while booting, is booted again, up to this many times in all (3)
+#   MESOVIRT_HOST_LOCKUP_LIMIT  a host whose kernel reports a soft lockup this long (150 s) is killed: exit 125
 #   MESOVIRT_HOST_MEM      host memory (default 3G)          MESOVIRT_HOST_SMP  host vCPUs (default 2)
 #   MESOVIRT_HOST_LOG      console log file (default <cache>/host/<arch>/logs/<time>-<pid>.log; last 20 kept)
 #   MESOVIRT_HOST_QUIET=1  do not stream the console; print its tail only on failure
@@ -439,6 +442,22 @@ for attempt in $(seq 1 "$BOOT_ATTEMPTS"); do
   fi
   break
 done
+# Run watchdog: the same TCG trouble can wedge a host that is up (seen: "soft lockup - CPU#0 stuck for 749s!
+# [java]" with RCU stalls, never recovering). A soft lockup of LOCKUP_LIMIT seconds or more ends the run as a host
+# failure (125, which callers retry) instead of waiting for the run's whole timeout.
+LOCKUP_LIMIT=${MESOVIRT_HOST_LOCKUP_LIMIT:-150}
+WEDGED=
+if [ "$booted" = 1 ]; then
+  while kill -0 "$QPID" 2>/dev/null; do
+    stuck=$(tail -c "+$FROM" "$LOG" | sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s.*/\1/p' | sort -n | tail -n 1)
+    if [ -n "$stuck" ] && [ "$stuck" -ge "$LOCKUP_LIMIT" ]; then
+      WEDGED="its kernel stayed in a soft lockup for ${stuck}s (MESOVIRT_HOST_LOCKUP_LIMIT=$LOCKUP_LIMIT)"
+      kill "$QPID" 2>/dev/null
+      break
+    fi
+    sleep 2
+  done
+fi
 set +e
 wait "$QPID"
 QRC=$?
@@ -458,7 +477,9 @@ show_tail() {
 RC=$(tr -d '\r' < "$LOG" | sed -n 's/^HOST-RC=\([0-9][0-9]*\)$/\1/p' | tail -n 1)
 if [ -z "$RC" ]; then
   show_tail
-  if grep -q '^HOST-SETUP-FAILED:' "$LOG"; then
+  if [ -n "$WEDGED" ]; then
+    mv_log "ERROR: the emulated host was killed: $WEDGED; log $LOG"
+  elif grep -q '^HOST-SETUP-FAILED:' "$LOG"; then
     # The host came up but cannot do what was asked (a directory it cannot show, ...): the caller's problem, not a
     # dead host, so not 125 (which callers retry).
     mv_log "ERROR: $(tr -d '\r' < "$LOG" | sed -n 's/^HOST-SETUP-FAILED: //p' | head -n 1) (emulated host set-up; log $LOG)"
