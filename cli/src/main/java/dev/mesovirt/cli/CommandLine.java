@@ -1,5 +1,7 @@
 package dev.mesovirt.cli;
 
+import dev.mesovirt.machine.standard.PciTopology;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.SerialConfig;
 import dev.mesovirt.vmm.machine.VirtioConfig;
@@ -35,8 +37,8 @@ public final class CommandLine {
     /** The smallest guest we agree to boot. */
     public static final long MIN_MEMORY = 64L << 20;
     public static final int MAX_VCPUS = 254;
-    /** The machine types -machine accepts. */
-    static final String[] MACHINE_TYPES = {"microvm"};
+    /** The machine types -machine may name; which of them this host's architecture has, it says itself. */
+    static final String[] MACHINE_TYPES = {"microvm", "q35"};
 
     private static final Map<String, Opt> BY_NAME = new HashMap<>(64);
 
@@ -129,7 +131,7 @@ public final class CommandLine {
         }
 
         // Pass 2: semantics.
-        boolean dumpGuestCore = parseMachine(values[Opt.MACHINE.ordinal()]);
+        Machine machine = parseMachine(values[Opt.MACHINE.ordinal()]);
         String kernelArg = values[Opt.KERNEL.ordinal()];
         if (kernelArg == null) {
             throw new UsageException("no kernel: -kernel FILE is required (try --help)");
@@ -155,13 +157,17 @@ public final class CommandLine {
 
         Optional<Path> qmp = parseQmp(values[Opt.QMP.ordinal()], values[Opt.MON.ordinal()], chardevs);
 
-        List<VirtioConfig> virtio = DeviceOptions.parse(drives, devices, objects, chardevs, netdevs,
-                serial instanceof SerialConfig.Stdio);
+        DeviceOptions.Devices parsed = DeviceOptions.parse(drives, devices, objects, chardevs, netdevs,
+                serial instanceof SerialConfig.Stdio, machine.type());
 
+        // The microVM reserves replaceable virtio-mmio slots for QMP hot-plug; the standard machine hot-plugs into
+        // its root ports' slots instead.
+        boolean slots = qmp.isPresent() && machine.type() == MachineType.MICROVM;
         MachineConfig config = new MachineConfig(name == null ? "mesovirt" : name, uuid, memory, vcpus, kernel, initrd,
-                append == null ? "" : append, serial, dumpGuestCore, virtio,
-                qmp.isPresent() ? MachineConfig.HotplugSlots.STRATOVIRT : MachineConfig.HotplugSlots.NONE);
-        return new ParseResult.Run(config, logFile, logArg != null, qmp);
+                append == null ? "" : append, serial, machine.dumpGuestCore(), parsed.virtio(),
+                slots ? MachineConfig.HotplugSlots.STRATOVIRT : MachineConfig.HotplugSlots.NONE);
+        return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(),
+                new PciTopology(parsed.rootPorts()));
     }
 
     /**
@@ -254,29 +260,28 @@ public final class CommandLine {
         return BY_NAME.get(arg.substring(start));
     }
 
-    /** -machine [type=]microvm[,dump-guest-core=on|off]; returns dump-guest-core (default on, as in QEMU). */
-    private static boolean parseMachine(String text) throws UsageException {
+    /** What -machine says: the type (default microvm) and dump-guest-core (default on, as in QEMU). */
+    private record Machine(MachineType type, boolean dumpGuestCore) {}
+
+    /** -machine [type=]microvm|q35[,dump-guest-core=on|off]. */
+    private static Machine parseMachine(String text) throws UsageException {
         if (text == null) {
-            return true;
+            return new Machine(MachineType.MICROVM, true);
         }
         String what = "-machine " + text;
         KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core");
         String type = kv.get("type");
-        if (type != null && !isSupportedMachine(type)) {
-            throw new UsageException(what + ": machine type '" + type + "' is not supported (supported: "
-                    + KeyValues.list(MACHINE_TYPES) + ")");
-        }
-        String dump = kv.get("dump-guest-core");
-        return dump == null || onOff(what, "dump-guest-core", dump);
-    }
-
-    private static boolean isSupportedMachine(String type) {
-        for (String t : MACHINE_TYPES) {
-            if (t.equals(type)) {
-                return true;
+        MachineType machineType = MachineType.MICROVM;
+        if (type != null) {
+            if (type.equals("q35")) {
+                machineType = MachineType.STANDARD;
+            } else if (!type.equals("microvm")) {
+                throw new UsageException(what + ": machine type '" + type + "' is not supported (supported: "
+                        + KeyValues.list(MACHINE_TYPES) + ")");
             }
         }
-        return false;
+        String dump = kv.get("dump-guest-core");
+        return new Machine(machineType, dump == null || onOff(what, "dump-guest-core", dump));
     }
 
     static boolean onOff(String what, String key, String value) throws UsageException {
@@ -473,7 +478,8 @@ public final class CommandLine {
     public static String helpText() {
         StringBuilder sb = new StringBuilder(2048);
         sb.append("Usage: mesovirt -kernel FILE [-initrd FILE] [-append CMDLINE] [options]\n")
-          .append("Boots a Linux guest in a KVM microvm; exits when the guest powers off.\n\n")
+          .append("Boots a Linux guest in a KVM microvm (or, with -machine q35, a standard PCIe machine);\n")
+          .append("exits when the guest powers off.\n\n")
           .append("Options (-opt and --opt are the same; every value is the next argument):\n");
         for (Opt opt : Opt.values()) {
             if (opt.support != Opt.Support.SUPPORTED) {

@@ -1,5 +1,8 @@
 package dev.mesovirt.cli;
 
+import dev.mesovirt.machine.standard.PciTopology;
+import dev.mesovirt.vmm.arch.MachineType;
+import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -18,19 +21,28 @@ import java.util.Set;
 
 /**
  * The StratoVirt-style device options: {@code -drive} and {@code -object} declare backends by id, {@code -device}
- * creates a virtio-mmio device that names one. Devices take virtio-mmio slots in the order of their -device options.
+ * creates a virtio device that names one. On the microVM a device is virtio-mmio ({@code virtio-blk-device}) and takes
+ * the next virtio-mmio slot in the order of the -device options; on the standard machine it is virtio-pci
+ * ({@code virtio-blk-pci}) at {@code bus=ID,addr=SLOT[.FN]} (default: the next free slot of {@code pcie.0}), and
+ * {@code pcie-root-port} adds a bus with one hot-pluggable slot.
  */
 final class DeviceOptions {
-    static final String[] DEVICE_TYPES = {"virtio-blk-device", "virtio-net-device", "virtio-rng-device",
+    static final String[] MICROVM_DEVICE_TYPES = {"virtio-blk-device", "virtio-net-device", "virtio-rng-device",
         "virtio-serial-device", "virtconsole"};
+    static final String[] STANDARD_DEVICE_TYPES = {"virtio-blk-pci", "virtio-net-pci", "virtio-rng-pci",
+        "virtio-serial-pci", "virtconsole", "pcie-root-port"};
     static final String[] OBJECT_TYPES = {"rng-random"};
 
     private record Drive(String id, Path file, boolean readOnly, boolean direct) {}
 
+    /** What the -device options make: the virtio devices, and the standard machine's root ports. */
+    record Devices(List<VirtioConfig> virtio, List<PciTopology.RootPort> rootPorts) {}
+
     private DeviceOptions() {}
 
-    static List<VirtioConfig> parse(List<String> drives, List<String> devices, List<String> objects,
-            List<String> chardevs, List<String> netdevs, boolean serialOnStdio) throws UsageException {
+    static Devices parse(List<String> drives, List<String> devices, List<String> objects,
+            List<String> chardevs, List<String> netdevs, boolean serialOnStdio, MachineType machine)
+            throws UsageException {
         // -netdev tap: id -> "ifname" or "#fd".
         Map<String, String> netdevById = new HashMap<>();
         for (String text : netdevs) {
@@ -131,14 +143,18 @@ final class DeviceOptions {
         Set<String> usedBackends = new HashSet<>();
         int serialIndex = -1;
         boolean consoleBound = false;
+        PciPlacements pci = new PciPlacements(machine == MachineType.STANDARD ? rootPorts(devices, ids) : List.of());
         for (String text : devices) {
             String what = "-device " + text;
             int comma = text.indexOf(',');
-            String driver = comma < 0 ? text : text.substring(0, comma);
+            String driver = checkTransport(what, comma < 0 ? text : text.substring(0, comma), machine);
             VirtioConfig config;
             switch (driver) {
-                case "virtio-blk-device" -> {
-                    KeyValues kv = KeyValues.parse(what, text, "driver", "id", "drive", "serial");
+                case "pcie-root-port" -> {
+                    continue; // read first, by rootPorts()
+                }
+                case "virtio-blk-device", "virtio-blk-pci" -> {
+                    KeyValues kv = KeyValues.parse(what, text, keys(driver, "driver", "id", "drive", "serial"));
                     String id = required(what, kv, "id");
                     String driveId = required(what, kv, "drive");
                     Drive d = driveById.get(driveId);
@@ -152,10 +168,11 @@ final class DeviceOptions {
                     if (serial != null && serial.length() > 20) {
                         throw new UsageException(what + ": serial is longer than 20 characters");
                     }
-                    config = new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), Optional.ofNullable(serial));
+                    config = new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), Optional.ofNullable(serial),
+                            pci.place(what, kv, driver));
                 }
-                case "virtio-net-device" -> {
-                    KeyValues kv = KeyValues.parse(what, text, "driver", "id", "netdev", "mac");
+                case "virtio-net-device", "virtio-net-pci" -> {
+                    KeyValues kv = KeyValues.parse(what, text, keys(driver, "driver", "id", "netdev", "mac"));
                     String id = required(what, kv, "id");
                     String netdevId = required(what, kv, "netdev");
                     String backend = netdevById.get(netdevId);
@@ -166,28 +183,31 @@ final class DeviceOptions {
                         throw new UsageException(what + ": netdev '" + netdevId + "' is already used by another device");
                     }
                     List<Byte> mac = parseMac(what, kv.get("mac"), out.size());
+                    Optional<DevicePlacement> placement = pci.place(what, kv, driver);
                     config = backend.startsWith("#")
-                            ? new VirtioConfig.Net(id, Optional.empty(), Integer.parseInt(backend.substring(1)), mac)
-                            : new VirtioConfig.Net(id, Optional.of(backend), -1, mac);
+                            ? new VirtioConfig.Net(id, Optional.empty(), Integer.parseInt(backend.substring(1)), mac,
+                                    placement)
+                            : new VirtioConfig.Net(id, Optional.of(backend), -1, mac, placement);
                 }
-                case "virtio-rng-device" -> {
-                    KeyValues kv = KeyValues.parse(what, text, "driver", "id", "rng");
+                case "virtio-rng-device", "virtio-rng-pci" -> {
+                    KeyValues kv = KeyValues.parse(what, text, keys(driver, "driver", "id", "rng"));
                     String id = required(what, kv, "id");
                     String rngId = required(what, kv, "rng");
                     Path source = rngById.get(rngId);
                     if (source == null) {
                         throw new UsageException(what + ": no -object rng-random with id '" + rngId + "'");
                     }
-                    config = new VirtioConfig.Rng(id, source);
+                    config = new VirtioConfig.Rng(id, source, pci.place(what, kv, driver));
                 }
-                case "virtio-serial-device" -> {
-                    KeyValues kv = KeyValues.parse(what, text, "driver", "id", "bus", "addr");
+                case "virtio-serial-device", "virtio-serial-pci" -> {
+                    // StratoVirt's virtio-serial-device takes bus= and addr= too; on the microVM they mean nothing.
+                    KeyValues kv = KeyValues.parse(what, text, keys(driver, "driver", "id", "bus", "addr"));
                     String id = required(what, kv, "id");
                     // The port comes from the virtconsole that names this bus (or, StratoVirt-style, the next one).
                     if (serialIndex >= 0) {
-                        throw new UsageException(what + ": only one virtio-serial-device is supported");
+                        throw new UsageException(what + ": only one " + driver + " is supported");
                     }
-                    config = new VirtioConfig.Console(id, Optional.empty());
+                    config = new VirtioConfig.Console(id, Optional.empty(), pci.place(what, kv, driver));
                     serialIndex = out.size();
                 }
                 case "virtconsole" -> {
@@ -199,7 +219,8 @@ final class DeviceOptions {
                         throw new UsageException(what + ": only nr=0 is supported (one console port)");
                     }
                     if (serialIndex < 0) {
-                        throw new UsageException(what + ": no -device virtio-serial-device before it");
+                        throw new UsageException(what + ": no -device " + (machine == MachineType.STANDARD
+                                ? "virtio-serial-pci" : "virtio-serial-device") + " before it");
                     }
                     Optional<Path> path = chardevById.get(chardevId);
                     if (path == null) {
@@ -210,14 +231,13 @@ final class DeviceOptions {
                     }
                     consoleBound = true;
                     VirtioConfig.Console c = (VirtioConfig.Console) out.get(serialIndex);
-                    out.set(serialIndex, new VirtioConfig.Console(c.id(), path));
+                    out.set(serialIndex, new VirtioConfig.Console(c.id(), path, c.placement()));
                     if (!ids.add(kv.get("id"))) {
                         throw new UsageException(what + ": duplicate device id '" + kv.get("id") + "'");
                     }
                     continue;
                 }
-                default -> throw new UsageException(what + ": unknown device '" + driver + "' (supported: "
-                        + KeyValues.list(DEVICE_TYPES) + ")");
+                default -> throw new UsageException(what + ": unknown device '" + driver + "'");
             }
             if (!ids.add(config.id())) {
                 throw new UsageException(what + ": duplicate device id '" + config.id() + "'");
@@ -225,9 +245,167 @@ final class DeviceOptions {
             out.add(config);
         }
         if (serialIndex >= 0 && !consoleBound) {
-            throw new UsageException("-device virtio-serial-device: no -device virtconsole,chardev=ID,nr=0 for it");
+            throw new UsageException("-device " + (machine == MachineType.STANDARD ? "virtio-serial-pci"
+                    : "virtio-serial-device") + ": no -device virtconsole,chardev=ID,nr=0 for it");
         }
-        return out;
+        return new Devices(out, pci.rootPorts());
+    }
+
+    /**
+     * The driver, if this machine takes it: a virtio-mmio device ({@code -device}) on the microVM, a virtio-pci one
+     * ({@code -pci}) and root ports on the standard machine; a wrong one is named with the right one.
+     */
+    private static String checkTransport(String what, String driver, MachineType machine) throws UsageException {
+        String[] ours = machine == MachineType.STANDARD ? STANDARD_DEVICE_TYPES : MICROVM_DEVICE_TYPES;
+        String[] theirs = machine == MachineType.STANDARD ? MICROVM_DEVICE_TYPES : STANDARD_DEVICE_TYPES;
+        for (String d : ours) {
+            if (d.equals(driver)) {
+                return driver;
+            }
+        }
+        for (int i = 0; i < theirs.length; i++) {
+            if (theirs[i].equals(driver)) {
+                String name = machine == MachineType.STANDARD ? "q35" : "microvm";
+                String instead = i < ours.length ? "; it takes " + ours[i] : "";
+                throw new UsageException(what + ": " + driver + " is a " + (machine == MachineType.STANDARD
+                        ? "virtio-mmio device, for -machine microvm" : "PCI device, for -machine q35")
+                        + ", not -machine " + name + instead);
+            }
+        }
+        throw new UsageException(what + ": unknown device '" + driver + "' (supported: " + KeyValues.list(ours) + ")");
+    }
+
+    /** The keys a driver takes: the PCI variants also take bus=, addr= and multifunction=. */
+    private static String[] keys(String driver, String... common) {
+        if (!driver.endsWith("-pci")) {
+            return common;
+        }
+        Set<String> all = new java.util.LinkedHashSet<>(List.of(common));
+        all.addAll(List.of("bus", "addr", "multifunction"));
+        return all.toArray(String[]::new);
+    }
+
+    /** The -device pcie-root-port options, read before the devices that name their buses. */
+    private static List<PciTopology.RootPort> rootPorts(List<String> devices, Set<String> ids) throws UsageException {
+        List<PciTopology.RootPort> ports = new ArrayList<>();
+        for (String text : devices) {
+            if (!text.equals("pcie-root-port") && !text.startsWith("pcie-root-port,")) {
+                continue;
+            }
+            String what = "-device " + text;
+            KeyValues kv = KeyValues.parse(what, text, "driver", "id", "port", "bus", "addr", "multifunction",
+                    "chassis");
+            String id = required(what, kv, "id");
+            String bus = kv.get("bus") == null ? PciTopology.ROOT_BUS : kv.get("bus");
+            if (!bus.equals(PciTopology.ROOT_BUS)) {
+                throw new UsageException(what + ": a pcie-root-port goes on bus " + PciTopology.ROOT_BUS + ", not " + bus);
+            }
+            multifunction(what, kv);
+            int port = portNumber(what, required(what, kv, "port"));
+            for (PciTopology.RootPort p : ports) {
+                if (p.port() == port) {
+                    throw new UsageException(what + ": port " + port + " is already " + p.id() + "'s");
+                }
+            }
+            if (!ids.add(id)) {
+                throw new UsageException(what + ": duplicate device id '" + id + "'");
+            }
+            try {
+                DevicePlacement.Pci at = DevicePlacement.Pci.parse(bus, required(what, kv, "addr"));
+                ports.add(new PciTopology.RootPort(id, port, at.slot(), at.function()));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(what + ": " + e.getMessage());
+            }
+        }
+        return ports;
+    }
+
+    /** A root port's port=: decimal, or hexadecimal with 0x as StratoVirt writes it (port=0x1). */
+    private static int portNumber(String what, String text) throws UsageException {
+        boolean hex = text.startsWith("0x") || text.startsWith("0X");
+        String digits = hex ? text.substring(2) : text;
+        int value = 0;
+        for (int i = 0; i < digits.length(); i++) {
+            int d = Character.digit(digits.charAt(i), hex ? 16 : 10);
+            if (d < 0 || value > 255) {
+                throw new UsageException(what + ": port=" + text + " is not a port number 0..255");
+            }
+            value = value * (hex ? 16 : 10) + d;
+        }
+        if (digits.isEmpty() || value > 255) {
+            throw new UsageException(what + ": port=" + text + " is not a port number 0..255");
+        }
+        return value;
+    }
+
+    private static void multifunction(String what, KeyValues kv) throws UsageException {
+        // The multi-function bit follows from the functions a slot holds; on/off is accepted as QEMU takes it.
+        String mf = kv.get("multifunction");
+        if (mf != null) {
+            CommandLine.onOff(what, "multifunction", mf);
+        }
+    }
+
+    /**
+     * Where the standard machine's devices go: each PCI address once, on a bus that exists (the root bus or a root
+     * port's, whose one slot is 0x0); checked here so that a mistake is one line before anything starts.
+     */
+    private static final class PciPlacements {
+        private final List<PciTopology.RootPort> rootPorts;
+        private final Set<String> taken = new HashSet<>();
+
+        PciPlacements(List<PciTopology.RootPort> rootPorts) {
+            this.rootPorts = rootPorts;
+            for (PciTopology.RootPort p : rootPorts) {
+                taken.add(PciTopology.ROOT_BUS + " " + p.slot() + "." + p.function());
+            }
+        }
+
+        List<PciTopology.RootPort> rootPorts() {
+            return rootPorts;
+        }
+
+        Optional<DevicePlacement> place(String what, KeyValues kv, String driver) throws UsageException {
+            if (!driver.endsWith("-pci")) {
+                return Optional.empty();
+            }
+            multifunction(what, kv);
+            String bus = kv.get("bus") == null ? PciTopology.ROOT_BUS : kv.get("bus");
+            boolean rootBus = bus.equals(PciTopology.ROOT_BUS);
+            if (!rootBus && !isRootPort(bus)) {
+                StringBuilder buses = new StringBuilder(PciTopology.ROOT_BUS);
+                for (PciTopology.RootPort p : rootPorts) {
+                    buses.append(", ").append(p.id());
+                }
+                throw new UsageException(what + ": no bus '" + bus + "' (buses: " + buses + ")");
+            }
+            String addr = kv.get("addr");
+            if (addr == null && rootBus) {
+                return Optional.empty(); // the next free slot, as QEMU
+            }
+            DevicePlacement.Pci at;
+            try {
+                at = DevicePlacement.Pci.parse(bus, addr == null ? "0x0" : addr);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(what + ": " + e.getMessage());
+            }
+            if (!rootBus && (at.slot() != 0 || at.function() != 0)) {
+                throw new UsageException(what + ": a pcie-root-port has one slot: addr=0x0 on bus " + bus);
+            }
+            if (!taken.add(bus + " " + at.slot() + "." + at.function())) {
+                throw new UsageException(what + ": " + at + " is already in use");
+            }
+            return Optional.of(at);
+        }
+
+        private boolean isRootPort(String bus) {
+            for (PciTopology.RootPort p : rootPorts) {
+                if (p.id().equals(bus)) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     /** aa:bb:cc:dd:ee:ff (unicast); default 52:54:00:12:34:(56+slot), as QEMU. */

@@ -1,6 +1,10 @@
 package dev.mesovirt.cli;
 
 import dev.mesovirt.machine.microvm.LightMachine;
+import dev.mesovirt.machine.standard.StandardMachine;
+import dev.mesovirt.vmm.arch.MachineType;
+import dev.mesovirt.vmm.machine.DeviceHotplug;
+import dev.mesovirt.vmm.machine.Machine;
 import dev.mesovirt.vmm.machine.MachineException;
 import dev.mesovirt.vmm.machine.MachineQmp;
 import dev.mesovirt.vmm.machine.Outcome;
@@ -78,10 +82,7 @@ public final class Main {
             return EXIT_USAGE;
         }
         try {
-            if (run.qmpSocket().isPresent()) {
-                return runWithQmp(run);
-            }
-            return new LightMachine(run.config()).run();
+            return run(run);
         } catch (MachineException e) {
             // The message is for the user; the cause chain is for whoever raises the log level.
             logger().debug("machine error", e);
@@ -98,13 +99,29 @@ public final class Main {
         }
     }
 
-    /** Boots with a QMP server on the socket: it listens before the guest starts and says SHUTDOWN at the end. */
-    private static int runWithQmp(ParseResult.Run run) {
-        LightMachine machine = new LightMachine(run.config());
+    /**
+     * Boots the machine the command line names (the microVM, or the standard machine with -machine q35) and waits
+     * for it to stop; with -qmp, the QMP server listens before the guest starts and says SHUTDOWN at the end.
+     */
+    private static int run(ParseResult.Run run) {
+        Machine machine;
+        DeviceHotplug hotplug;
+        if (run.machineType() == MachineType.STANDARD) {
+            StandardMachine m = new StandardMachine(run.config(), run.pci());
+            machine = m.core();
+            hotplug = m.deviceHotplug();
+        } else {
+            LightMachine m = new LightMachine(run.config());
+            machine = m.core();
+            hotplug = m.deviceHotplug();
+        }
+        if (run.qmpSocket().isEmpty()) {
+            return machine.run();
+        }
         MachineQmp qmp = null;
         try {
             try {
-                qmp = MachineQmp.start(machine.core(), machine.deviceHotplug(), run.qmpSocket().get(), qmpVersion());
+                qmp = MachineQmp.start(machine, hotplug, run.qmpSocket().get(), qmpVersion());
             } catch (java.io.UncheckedIOException e) {
                 throw new MachineException("-qmp " + run.qmpSocket().get() + ": " + e.getCause().getMessage(), e);
             }

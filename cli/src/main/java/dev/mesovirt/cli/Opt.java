@@ -11,7 +11,8 @@ package dev.mesovirt.cli;
  */
 enum Opt {
     MACHINE("machine", "M", Arg.REQUIRED, Support.SUPPORTED,
-            "[type=]microvm[,dump-guest-core=on|off]", "machine type; only microvm (the default)"),
+            "[type=]microvm|q35[,dump-guest-core=on|off]",
+            "machine type: microvm (the default), or q35 (x86_64's PCIe machine)"),
     KERNEL("kernel", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "guest kernel image (required)"),
     INITRD("initrd", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "initial ramdisk"),
     APPEND("append", null, Arg.REQUIRED, Support.SUPPORTED, "CMDLINE", "kernel command line"),
@@ -33,16 +34,19 @@ enum Opt {
     DAEMONIZE("daemonize", null, Arg.NONE, Support.NEVER, null, null),
 
     DRIVE("drive", null, Arg.REQUIRED, Support.SUPPORTED, "id=ID,file=PATH[,readonly=on|off][,direct=on|off][,if=none]",
-            "a raw disk image for a virtio-blk-device (repeatable)"),
+            "a raw disk image for a virtio-blk-device/-pci (repeatable)"),
     DEVICE("device", null, Arg.REQUIRED, Support.SUPPORTED, "DRIVER,id=ID[,...]",
-            "virtio-mmio device (repeatable): virtio-blk-device, virtio-net-device,\n"
-            + "                                virtio-rng-device, virtio-serial-device, virtconsole"),
+            "a device (repeatable); microvm: virtio-blk-device, virtio-net-device, virtio-rng-device,\n"
+            + "                                virtio-serial-device, virtconsole; q35: virtio-blk-pci, virtio-net-pci,\n"
+            + "                                virtio-rng-pci, virtio-serial-pci, virtconsole, each with\n"
+            + "                                [bus=pcie.0|ROOT_PORT_ID][,addr=SLOT[.FN]], and\n"
+            + "                                pcie-root-port,id=ID,port=N,bus=pcie.0,addr=SLOT[.FN]"),
     OBJECT("object", null, Arg.REQUIRED, Support.SUPPORTED, "rng-random,id=ID,filename=PATH",
-            "an entropy source for a virtio-rng-device (repeatable)"),
+            "an entropy source for a virtio-rng-device/-pci (repeatable)"),
     CHARDEV("chardev", null, Arg.REQUIRED, Support.SUPPORTED, "socket,id=ID,path=PATH,server,nowait|stdio,id=ID",
             "a character backend for a virtconsole (repeatable)"),
     NETDEV("netdev", null, Arg.REQUIRED, Support.SUPPORTED, "tap,id=ID,ifname=TAP|tap,id=ID,fds=FD",
-            "a TAP backend for a virtio-net-device (repeatable)"),
+            "a TAP backend for a virtio-net-device/-pci (repeatable)"),
     QMP("qmp", null, Arg.REQUIRED, Support.SUPPORTED, "unix:PATH,server,nowait",
             "QMP control socket (mode 0600); reserves 4 virtio-blk and 2 virtio-net hot-plug slots"),
     MON("mon", null, Arg.REQUIRED, Support.SUPPORTED, "chardev=ID,mode=control[,id=ID]",

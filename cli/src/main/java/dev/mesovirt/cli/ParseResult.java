@@ -1,5 +1,7 @@
 package dev.mesovirt.cli;
 
+import dev.mesovirt.machine.standard.PciTopology;
+import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -15,21 +17,28 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param logFile where -D sends the log; empty means stderr
      * @param verboseLog whether -D was given (log at info level rather than warn)
      * @param qmpSocket where the QMP server listens (-qmp unix:PATH or -mon on a socket -chardev)
+     * @param machineType -machine's type: microvm, or q35 (the standard machine)
+     * @param pci the standard machine's root ports (-device pcie-root-port); none on the microVM
      */
-    record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket)
-            implements ParseResult {
+    record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
+            MachineType machineType, PciTopology pci) implements ParseResult {
         public Run {
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
             Objects.requireNonNull(qmpSocket, "qmpSocket");
+            Objects.requireNonNull(machineType, "machineType");
+            Objects.requireNonNull(pci, "pci");
             if (logFile.isPresent() && !verboseLog) {
                 throw new IllegalArgumentException("a log file implies verbose logging");
             }
+            if (machineType == MachineType.MICROVM && !pci.rootPorts().isEmpty()) {
+                throw new IllegalArgumentException("the microVM has no PCI root ports");
+            }
         }
 
-        /** -D LOGFILE when {@code logFile} is present, no -D otherwise. */
+        /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
-            this(config, logFile, logFile.isPresent(), Optional.empty());
+            this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, PciTopology.NONE);
         }
     }
 

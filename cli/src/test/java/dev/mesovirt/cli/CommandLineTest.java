@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.mesovirt.machine.standard.PciTopology;
+import dev.mesovirt.vmm.arch.MachineType;
+import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.SerialConfig;
 import dev.mesovirt.vmm.machine.VirtioConfig;
@@ -126,11 +129,21 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"q35", "pc", "virt", "none", "type=q35", "Microvm"})
+    @ValueSource(strings = {"pc", "virt", "none", "type=pc-q35-7.2", "Microvm", "Q35"})
     void unsupportedMachineType(String value) {
         String message = errorWithKernel("-machine", value);
-        assertContains("is not supported (supported: microvm)", message);
+        assertContains("is not supported (supported: microvm or q35)", message);
         assertContains("-machine " + value, message);
+    }
+
+    @Test
+    void theStandardMachine() throws UsageException {
+        assertEquals(MachineType.MICROVM, run().machineType());
+        assertEquals(MachineType.STANDARD, run("-machine", "q35").machineType());
+        assertEquals(MachineType.STANDARD, run("-M", "type=q35,dump-guest-core=off").machineType());
+        assertFalse(run("-M", "type=q35,dump-guest-core=off").config().dumpGuestCore());
+        assertEquals(MachineConfig.HotplugSlots.NONE, run("-machine", "q35", "-qmp", "unix:" + dir.resolve("q.sock")
+                + ",server,nowait").config().hotplug(), "q35 hot-plugs into root ports, not reserved virtio-mmio slots");
     }
 
     @Test
@@ -588,5 +601,70 @@ class CommandLineTest {
                 errorWithKernel("-chardev", "stdio,id=c0", "-serial", "none", "-device", "virtconsole,chardev=c0,id=con0"));
         assertEquals("-chardev stdio,id=c0: stdio is already used by -serial (use -serial none or file:)",
                 errorWithKernel("-chardev", "stdio,id=c0"));
+    }
+
+    @Test
+    void pciDevicesAndRootPortsOnQ35() throws Exception {
+        Path img = Files.write(dir.resolve("disk.img"), new byte[4096]);
+        Path sock = dir.resolve("c.sock");
+        ParseResult.Run r = run("-machine", "q35", "-drive", "id=d0,file=" + img,
+                "-device", "virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3,serial=s",
+                "-object", "rng-random,id=r0,filename=/dev/urandom",
+                "-device", "virtio-rng-pci,rng=r0,id=rng0",
+                "-netdev", "tap,id=n0,ifname=tap0", "-device", "virtio-net-pci,netdev=n0,id=net0,bus=pcie.1",
+                "-device", "pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x5.0x2,multifunction=on",
+                "-chardev", "socket,id=c0,path=" + sock + ",server,nowait",
+                "-device", "virtio-serial-pci,id=vs0,addr=6", "-device", "virtconsole,chardev=c0,id=con0");
+        List<VirtioConfig> d = r.config().devices();
+        assertEquals(Optional.of(new DevicePlacement.Pci("pcie.0", 3, 0)), d.get(0).placement());
+        assertEquals(Optional.empty(), d.get(1).placement(), "no addr on pcie.0: the next free slot");
+        assertEquals(Optional.of(new DevicePlacement.Pci("pcie.1", 0, 0)), d.get(2).placement(),
+                "a root port's one slot");
+        assertEquals(Optional.of(new DevicePlacement.Pci("pcie.0", 6, 0)), d.get(3).placement());
+        assertEquals(new VirtioConfig.Console("vs0", Optional.of(sock), Optional.of(
+                new DevicePlacement.Pci("pcie.0", 6, 0))), d.get(3));
+        assertEquals(List.of(new PciTopology.RootPort("pcie.1", 1, 5, 2)), r.pci().rootPorts());
+    }
+
+    @Test
+    void pciPlacementErrors() throws Exception {
+        Path img = Files.write(dir.resolve("disk.img"), new byte[4096]);
+        String drive = "id=d0,file=" + img;
+        String port = "pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x5";
+        assertEquals("-device virtio-blk-pci,drive=d0,id=b1,addr=0x3: pcie.0 03.0 is already in use",
+                errorWithKernel("-M", "q35", "-drive", drive, "-drive", "id=d1,file=" + img,
+                        "-device", "virtio-blk-pci,drive=d1,id=b0,addr=0x3", "-device", "virtio-blk-pci,drive=d0,id=b1,addr=0x3"));
+        assertEquals("-device virtio-blk-pci,drive=d0,id=b,addr=0x5: pcie.0 05.0 is already in use",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", port, "-device", "virtio-blk-pci,drive=d0,id=b,addr=0x5"),
+                "the root port's address is taken too");
+        assertEquals("-device virtio-blk-pci,drive=d0,id=b,bus=pcie.7: no bus 'pcie.7' (buses: pcie.0, pcie.1)",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", port, "-device", "virtio-blk-pci,drive=d0,id=b,bus=pcie.7"));
+        assertContains("slot 32 (0x20) out of range",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", "virtio-blk-pci,drive=d0,id=b,addr=0x20"));
+        assertContains("function 8 out of range",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", "virtio-blk-pci,drive=d0,id=b,addr=0x3.8"));
+        assertContains("'x3' is not a number",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", "virtio-blk-pci,drive=d0,id=b,addr=x3"));
+        assertEquals("-device virtio-blk-pci,drive=d0,id=b,bus=pcie.1,addr=0x1: a pcie-root-port has one slot: addr=0x0"
+                        + " on bus pcie.1",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", port,
+                        "-device", "virtio-blk-pci,drive=d0,id=b,bus=pcie.1,addr=0x1"));
+        assertEquals("-device virtio-blk-device,drive=d0,id=b: virtio-blk-device is a virtio-mmio device, for -machine"
+                        + " microvm, not -machine q35; it takes virtio-blk-pci",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", "virtio-blk-device,drive=d0,id=b"));
+        assertEquals("-device virtio-blk-pci,drive=d0,id=b: virtio-blk-pci is a PCI device, for -machine q35, not"
+                        + " -machine microvm; it takes virtio-blk-device",
+                errorWithKernel("-drive", drive, "-device", "virtio-blk-pci,drive=d0,id=b"));
+        assertEquals("-device pcie-root-port,id=p: pcie-root-port is a PCI device, for -machine q35, not -machine"
+                        + " microvm", errorWithKernel("-device", "pcie-root-port,id=p"));
+        assertEquals("-device pcie-root-port,id=pcie.2,port=0x1,bus=pcie.0,addr=0x6: port 1 is already pcie.1's",
+                errorWithKernel("-M", "q35", "-device", port, "-device", "pcie-root-port,id=pcie.2,port=0x1,bus=pcie.0,addr=0x6"));
+        assertEquals("-device pcie-root-port,id=pcie.2,port=2,bus=pcie.1,addr=0x0: a pcie-root-port goes on bus"
+                        + " pcie.0, not pcie.1",
+                errorWithKernel("-M", "q35", "-device", port, "-device", "pcie-root-port,id=pcie.2,port=2,bus=pcie.1,addr=0x0"));
+        assertEquals("-device pcie-root-port,id=pcie.1,addr=0x5: missing port=",
+                errorWithKernel("-M", "q35", "-device", "pcie-root-port,id=pcie.1,addr=0x5"));
+        assertEquals("-device virtio-blk-pci,drive=d0,id=b,multifunction=yes: multifunction must be on or off, not 'yes'",
+                errorWithKernel("-M", "q35", "-drive", drive, "-device", "virtio-blk-pci,drive=d0,id=b,multifunction=yes"));
     }
 }

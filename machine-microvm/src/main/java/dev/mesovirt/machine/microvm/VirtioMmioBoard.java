@@ -8,16 +8,8 @@ import dev.mesovirt.vmm.machine.Board;
 import dev.mesovirt.vmm.machine.BoardContext;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.VirtioConfig;
-import dev.mesovirt.vmm.sys.Fds;
-import dev.mesovirt.vmm.virtio.BlockDevice;
-import dev.mesovirt.vmm.virtio.ConsoleBackend;
-import dev.mesovirt.vmm.virtio.ConsoleDevice;
-import dev.mesovirt.vmm.virtio.NetDevice;
-import dev.mesovirt.vmm.virtio.RngDevice;
+import dev.mesovirt.vmm.machine.VirtioDevices;
 import dev.mesovirt.vmm.virtio.VirtioDevice;
-import java.io.IOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -154,7 +146,7 @@ final class VirtioMmioBoard implements Board {
         try {
             slot = freeSlot(device, addr);
         } catch (IllegalArgumentException e) {
-            closePassedDescriptor(device);
+            VirtioDevices.closePassedDescriptor(device);
             throw e;
         }
         plug(slot, device); // the device owns the descriptor from here, and closes it if plugging fails
@@ -183,13 +175,6 @@ final class VirtioMmioBoard implements Board {
         return slot;
     }
 
-    /** Closes the open descriptor a device config carries (a TAP passed to netdev_add), for a device never opened. */
-    static void closePassedDescriptor(VirtioConfig device) {
-        if (device instanceof VirtioConfig.Net n && n.fd() >= 0) {
-            Fds.closeQuietly(n.fd());
-        }
-    }
-
     /**
      * Empties the replaceable slot holding device {@code id} and closes its backend; returns what it held. Throws
      * NoSuchElementException when no slot holds it, IllegalStateException when its slot is not replaceable.
@@ -210,7 +195,7 @@ final class VirtioMmioBoard implements Board {
     }
 
     private void plug(VirtioSlot slot, VirtioConfig dc) {
-        VirtioDevice device = openDevice(dc);
+        VirtioDevice device = VirtioDevices.open(dc);
         try {
             slot.plug(dc, device);
         } catch (RuntimeException e) {
@@ -219,31 +204,5 @@ final class VirtioMmioBoard implements Board {
         }
         LOG.info("virtio device {} (type {}) at 0x{}, GSI {}", dc.id(), device.deviceType(),
                 Long.toHexString(slot.base()), slot.irq().gsi());
-    }
-
-    private static VirtioDevice openDevice(VirtioConfig dc) {
-        try {
-            return switch (dc) {
-                case VirtioConfig.Block b -> new BlockDevice(b.id(), b.file(), b.readOnly(), b.direct(),
-                        b.serial().orElse(null));
-                case VirtioConfig.Rng r -> new RngDevice(r.id(), r.source());
-                case VirtioConfig.Net n -> {
-                    byte[] mac = new byte[6];
-                    for (int i = 0; i < 6; i++) {
-                        mac[i] = n.mac().get(i);
-                    }
-                    int fd = n.ifname().isPresent() ? NetDevice.openTap(n.ifname().get()) : n.fd();
-                    yield new NetDevice(n.id(), fd, mac);
-                }
-                case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
-                        ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
-            };
-        } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": no such file");
-        } catch (AccessDeniedException e) {
-            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": permission denied");
-        } catch (IOException e) {
-            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getMessage());
-        }
     }
 }

@@ -6,6 +6,7 @@ import dev.mesovirt.vmm.machine.DeviceHotplug;
 import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.Machine;
 import dev.mesovirt.vmm.machine.VirtioConfig;
+import dev.mesovirt.vmm.machine.VirtioDevices;
 import dev.mesovirt.vmm.qmp.QmpArguments;
 import dev.mesovirt.vmm.qmp.QmpException;
 import java.util.ArrayList;
@@ -66,7 +67,7 @@ final class VirtioMmioHotplug implements DeviceHotplug {
     @Override
     public void add(VirtioConfig device) throws QmpException {
         if (!(device.placement().orElse(null) instanceof DevicePlacement.HotplugSlot slot)) {
-            VirtioMmioBoard.closePassedDescriptor(device);
+            VirtioDevices.closePassedDescriptor(device);
             throw QmpException.generic("device " + device.id() + ": a microvm device goes into a replaceable"
                     + " virtio-mmio slot (addr=)" + device.placement().map(p -> ", not at " + p).orElse(""));
         }
@@ -79,7 +80,7 @@ final class VirtioMmioHotplug implements DeviceHotplug {
             });
         } catch (IllegalArgumentException | IllegalStateException e) {
             if (!handedOver[0]) {
-                VirtioMmioBoard.closePassedDescriptor(device); // the machine stopped before the board saw it
+                VirtioDevices.closePassedDescriptor(device); // the machine stopped before the board saw it
             }
             throw QmpException.generic(e.getMessage());
         }

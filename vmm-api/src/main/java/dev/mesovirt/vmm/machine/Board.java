@@ -29,7 +29,8 @@ public interface Board {
      * registered with the old VM (ioeventfds) to {@code context.vm()}, allocates their interrupts again in the same
      * order, places them on the new buses and describes them as {@link #build} did (the core checks that the
      * description is the same). Backends (files, TAPs, sockets) stay open. Runs holding the VM lock that
-     * {@link BoardContext#irqLine} lines take: it must not wait for a thread that may be driving one.
+     * {@link BoardContext#irqLine} lines take; meanwhile other threads' interrupts on those lines are dropped (not
+     * waited for), so the board may wait for its device thread, e.g. to reset its devices there.
      */
     void reattach(BoardContext context, List<DeviceDescription> described);
 

@@ -77,7 +77,8 @@ public final class BoardContext {
 
     /**
      * An interrupt line that host threads may drive with KVM_IRQ_LINE at any time: it holds the machine's VM lock, so
-     * that no injection reaches a VM a reset is closing. (irqfds need no such line.)
+     * that no injection reaches a VM a reset is closing, and drops what is raised while a reset holds that lock (the
+     * devices are being reset). (irqfds need no such line.)
      */
     public IrqLine irqLine(Irq irq) {
         return irqLines.apply(irq);

@@ -27,5 +27,44 @@ public sealed interface DevicePlacement {
                 throw new IllegalArgumentException("PCI address " + slot + "." + function + " out of range 0..31.0..7");
             }
         }
+
+        /**
+         * QEMU's and StratoVirt's {@code addr=}: {@code SLOT[.FUNCTION]}, each hexadecimal with {@code 0x} or
+         * decimal ({@code 0x3}, {@code 0x3.0x1}, {@code 3}); IllegalArgumentException saying what is wrong.
+         */
+        public static Pci parse(String bus, String addr) {
+            String[] parts = addr.trim().split("\\.", -1);
+            if (parts.length > 2) {
+                throw new IllegalArgumentException("addr=" + addr + ": expected SLOT[.FUNCTION], e.g. 0x3 or 0x3.0x1");
+            }
+            int slot = number(addr, parts[0]);
+            int function = parts.length == 2 ? number(addr, parts[1]) : 0;
+            if (slot > 31) {
+                throw new IllegalArgumentException("addr=" + addr + ": slot " + slot + " (0x" + Integer.toHexString(slot)
+                        + ") out of range: a PCI bus has slots 0x0..0x1f");
+            }
+            if (function > 7) {
+                throw new IllegalArgumentException("addr=" + addr + ": function " + function + " out of range 0..7");
+            }
+            return new Pci(bus, slot, function);
+        }
+
+        private static int number(String addr, String text) {
+            String t = text.trim().toLowerCase(java.util.Locale.ROOT);
+            try {
+                int v = t.startsWith("0x") ? Integer.parseInt(t.substring(2), 16) : Integer.parseInt(t);
+                if (v < 0) {
+                    throw new NumberFormatException();
+                }
+                return v;
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("addr=" + addr + ": '" + text + "' is not a number");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return bus + " " + String.format("%02x.%x", slot, function);
+        }
     }
 }

@@ -389,9 +389,17 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * A KVM_IRQ_LINE line on the current VM. While a reset holds the VM lock (replacing the VM), an interrupt raised
+     * from another thread is dropped rather than waited for: every device is being reset to its power-on state, with
+     * nothing pending, and waiting could deadlock with a board that resets its devices on the device thread (which
+     * may be raising one); the reset's own thread, holding the write lock, still gets through.
+     */
     private IrqLine irqLine(Irq irq) {
         return level -> {
-            vmLock.readLock().lock();
+            if (!vmLock.readLock().tryLock()) {
+                return;
+            }
             try {
                 vm.setIrqLine(irq.kvmLine(), level);
             } finally {

@@ -1,0 +1,54 @@
+package dev.mesovirt.vmm.machine;
+
+import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.virtio.BlockDevice;
+import dev.mesovirt.vmm.virtio.ConsoleBackend;
+import dev.mesovirt.vmm.virtio.ConsoleDevice;
+import dev.mesovirt.vmm.virtio.NetDevice;
+import dev.mesovirt.vmm.virtio.RngDevice;
+import dev.mesovirt.vmm.virtio.VirtioDevice;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+
+/**
+ * Opens the backend a {@link VirtioConfig} describes (image file, entropy source, TAP, console socket) as the virtio
+ * device both machines put behind their transport, virtio-mmio or virtio-pci.
+ */
+public final class VirtioDevices {
+    private VirtioDevices() {}
+
+    /** Opens {@code dc}'s backend; IllegalArgumentException with a message for the user when it cannot. */
+    public static VirtioDevice open(VirtioConfig dc) {
+        try {
+            return switch (dc) {
+                case VirtioConfig.Block b -> new BlockDevice(b.id(), b.file(), b.readOnly(), b.direct(),
+                        b.serial().orElse(null));
+                case VirtioConfig.Rng r -> new RngDevice(r.id(), r.source());
+                case VirtioConfig.Net n -> {
+                    byte[] mac = new byte[6];
+                    for (int i = 0; i < 6; i++) {
+                        mac[i] = n.mac().get(i);
+                    }
+                    int fd = n.ifname().isPresent() ? NetDevice.openTap(n.ifname().get()) : n.fd();
+                    yield new NetDevice(n.id(), fd, mac);
+                }
+                case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
+                        ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
+            };
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": no such file");
+        } catch (AccessDeniedException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": permission denied");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("device " + dc.id() + ": " + e.getMessage());
+        }
+    }
+
+    /** Closes the open descriptor a device config carries (a TAP passed to netdev_add), for a device never opened. */
+    public static void closePassedDescriptor(VirtioConfig device) {
+        if (device instanceof VirtioConfig.Net n && n.fd() >= 0) {
+            Fds.closeQuietly(n.fd());
+        }
+    }
+}
