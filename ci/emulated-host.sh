@@ -107,19 +107,24 @@ case $ARCH in
   *) mv_unsupported_arch "$ARCH" ;;
 esac
 
-# Another QEMU binary for the outer host (e.g. trixie's 10.0 through a wrapper script); for x86_64 and aarch64.
-[ -n "${MESOVIRT_HOST_QEMU:-}" ] && [ "$ARCH" != riscv64 ] && QEMU=$MESOVIRT_HOST_QEMU
+# The outer QEMU: Debian 12's (7.2) for x86_64 and aarch64, trixie's (10) for riscv64, which 7.2 cannot emulate. QEMU
+# 10 for x86_64 too with MESOVIRT_HOST_QEMU_SUITE=trixie (unpacked privately as for riscv64); or any binary given in
+# MESOVIRT_HOST_QEMU (x86_64 and aarch64).
+TRIXIE_QEMU=0
+[ "$ARCH" = riscv64 ] && TRIXIE_QEMU=1
+[ "$ARCH" = x86_64 ] && [ "${MESOVIRT_HOST_QEMU_SUITE:-}" = trixie ] && TRIXIE_QEMU=1
+[ -n "${MESOVIRT_HOST_QEMU:-}" ] && [ "$ARCH" != riscv64 ] && QEMU=$MESOVIRT_HOST_QEMU TRIXIE_QEMU=0
 [ -f "$SCRIPT" ] || mv_die "no such script: $SCRIPT" 2
-[ "$ARCH" = riscv64 ] || command -v "$QEMU" >/dev/null || mv_die "$QEMU not found: apt-get install $QEMU_PKG" 2
+[ "$TRIXIE_QEMU" = 1 ] || command -v "$QEMU" >/dev/null || mv_die "$QEMU not found: apt-get install $QEMU_PKG" 2
 mv_check_cache_location
 HOSTDIR=$MV_CACHE/host/$ARCH
 mkdir -p "$HOSTDIR/runs" "$HOSTDIR/logs"
 
-# riscv64: QEMU 10 from trixie amd64 with its dependencies (a private apt state with an empty dpkg status, so
-# apt-get --download-only fetches the whole closure), unpacked into HOSTDIR/qemu-root; HOSTDIR/qemu-system-riscv64
-# runs it through that root's own ld.so. Cached by the package's version.
-if [ "$ARCH" = riscv64 ]; then
-  QEMU=$HOSTDIR/qemu-system-riscv64
+# Trixie's QEMU 10 from its amd64 packages with their dependencies (a private apt state with an empty dpkg status, so
+# apt-get --download-only fetches the whole closure, into an archive directory of this package's own), unpacked into
+# HOSTDIR/qemu-root; HOSTDIR/qemu-system-ARCH runs it through that root's own ld.so. Cached by the package's version.
+if [ "$TRIXIE_QEMU" = 1 ]; then
+  QEMU=$HOSTDIR/qemu-system-$ARCH
   QVER=$(MV_FOREIGN="trixie amd64"; mv_apt_ready "$QEMU_PKG" && mv_candidate "$QEMU_PKG")
   [ -n "$QVER" ] || mv_die "cannot resolve $QEMU_PKG in trixie amd64" 2
   if [ ! -x "$QEMU" ] || [ "$(cat "$HOSTDIR/qemu-stamp" 2>/dev/null)" != "$QEMU_PKG=$QVER" ]; then
@@ -127,12 +132,13 @@ if [ "$ARCH" = riscv64 ]; then
     (
       MV_FOREIGN="trixie amd64"
       mapfile -t o < <(mv_apt_opts)
-      d=$MV_CACHE/apt-trixie-amd64
-      apt-get -q "${o[@]}" install --download-only -y --no-install-recommends "$QEMU_PKG=$QVER" >&2 \
-        || mv_die "apt-get --download-only $QEMU_PKG failed" 2
+      a=$MV_CACHE/apt-trixie-amd64/archives-$QEMU_PKG
+      mkdir -p "$a/partial"
+      apt-get -q "${o[@]}" -o "Dir::Cache::archives=$a" install --download-only -y --no-install-recommends \
+        "$QEMU_PKG=$QVER" >&2 || mv_die "apt-get --download-only $QEMU_PKG failed" 2
       r=$(mktemp -d "$HOSTDIR/.qemu-root.XXXXXX")
-      for deb in "$d"/archives/*.deb; do dpkg-deb -x "$deb" "$r"; done
-      [ -x "$r/usr/bin/qemu-system-riscv64" ] || mv_die "no qemu-system-riscv64 in $QEMU_PKG" 2
+      for deb in "$a"/*.deb; do dpkg-deb -x "$deb" "$r"; done
+      [ -x "$r/usr/bin/qemu-system-$ARCH" ] || mv_die "no qemu-system-$ARCH in $QEMU_PKG" 2
       rm -rf "$HOSTDIR/qemu-root"; mv "$r" "$HOSTDIR/qemu-root"
     ) || exit 2
     R=$HOSTDIR/qemu-root
@@ -141,7 +147,7 @@ if [ "$ARCH" = riscv64 ]; then
 # trixie's QEMU $QVER from a private root (written by ci/emulated-host.sh). -audio none: no audio modules needed.
 export QEMU_MODULE_DIR=$R/usr/lib/x86_64-linux-gnu/qemu
 exec $R/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $R/usr/lib/x86_64-linux-gnu \
-  $R/usr/bin/qemu-system-riscv64 -L $R/usr/share/qemu -audio none "\$@"
+  $R/usr/bin/qemu-system-$ARCH -L $R/usr/share/qemu -audio none "\$@"
 QEOF
     chmod 755 "$QEMU.tmp"; mv "$QEMU.tmp" "$QEMU"
     echo "$QEMU_PKG=$QVER" > "$HOSTDIR/qemu-stamp"
