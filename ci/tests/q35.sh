@@ -8,8 +8,11 @@
 #              (found in the image after its fsync), reads virtio-rng-pci, pings over virtio-net-pci on a TAP, and
 #              exchanges a line over virtio-serial-pci + virtconsole with a UNIX socket; powers off, exit 0
 #   memory_4g  generic kernel, -m 4G: RAM below and above the PCI hole, MemTotal as asked, the disk again
-#   hotplug    a pcie-root-port; QMP device_add of a virtio-blk-pci on it: the guest finds the disk (pciehp) and reads
-#              and writes it; device_del: the guest releases it (attention button, slot powered off), DEVICE_DELETED
+#   intx       the guest told not to use MSIs (pci=nomsi): INTx through the DSDT's _PRT and link devices, level-
+#              triggered on IOAPIC pins 16-19, for the disk and the entropy device
+#   hotplug    two pcie-root-ports; QMP device_add of a virtio-blk-pci and a virtio-net-pci: the guest finds them
+#              (pciehp), reads and writes the disk, sees the NIC; device_del: the guest releases the disk (attention
+#              button, slot powered off), DEVICE_DELETED
 #   errors     bad device placements on the command line: one clear line and exit 1 each
 #
 # usage: ci/tests/q35.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
@@ -150,6 +153,31 @@ irqs'
   finish "$log"
 }
 
+case_intx() {
+  begin intx; local log=$WORK/$CASE.log
+  truncate -s 8M "$WORK/intx.img"
+  local script="$GUEST_LIB"'pci; rw=$(dev disk-rw); yes '"$PATTERN"' | head -c 1048576 | dd of=$rw bs=4096 conv=fsync 2>/dev/null && echo GUEST-BLK-WRITE-OK
+echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"
+grep -E "IO-APIC.*virtio" /proc/interrupts | sed "s/^ */GUEST-INTX /"; irqs'
+  run_vm "$log" -machine q35 -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" \
+    -append "console=ttyS0 quiet pci=nomsi guest.cmd=$(b64 "$script")" -m 512 -smp 2 -serial stdio \
+    -drive id=d0,file="$WORK/intx.img" -device virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3,serial=disk-rw \
+    -object rng-random,id=r0,filename=/dev/urandom -device virtio-rng-pci,rng=r0,id=rng0,bus=pcie.0,addr=0x4
+  q35_markers "$log" 2
+  check "$log" "the guest's write with conv=fsync" has "$log" '^GUEST-BLK-WRITE-OK'
+  pattern > "$WORK/pattern"; head -c 1048576 "$WORK/intx.img" > "$WORK/intx.part"
+  check "$log" "the pattern is in the image" cmp -s "$WORK/intx.part" "$WORK/pattern"
+  check "$log" "/dev/hwrng gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32'
+  # The swizzle: device 3's INTA is INTD (GSI 19), device 4's is INTA (GSI 16); level-triggered (fasteoi).
+  check "$log" "the disk on IOAPIC pin 19, level (00:03.0's INTA through the _PRT's link GSID)" \
+    has "$log" '^GUEST-INTX [0-9]+: .*IO-APIC +19-fasteoi +virtio'
+  check "$log" "the entropy device on IOAPIC pin 16, level (00:04.0's INTA through GSIA)" \
+    has "$log" '^GUEST-INTX [0-9]+: .*IO-APIC +16-fasteoi +virtio'
+  check "$log" "no MSIs" test "$(tr -d '\r' < "$log" | grep -c '^GUEST-IRQ ')" = 0
+  tr -d '\r' < "$log" | grep '^GUEST-INTX' | sed 's/^/  /'
+  finish "$log"
+}
+
 case_hotplug() {
   begin hotplug; local log=$WORK/$CASE.log sock=$WORK/qmp.sock
   yes MESOVIRT-Q35-HOTPLUG | head -c 1048576 > "$WORK/hot.img"; truncate -s 4M "$WORK/hot.img"
@@ -157,7 +185,8 @@ case_hotplug() {
   local t; t=$(now)
   timeout "$CASE_TIMEOUT" "$MESOVIRT" -machine q35 -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" \
     -append "console=ttyS0 quiet guest.shell=1" -m 512 -smp 2 -serial stdio -qmp "unix:$sock,server,nowait" \
-    -device pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x5 <"$WORK/stdin" >"$log" 2>&1 &
+    -device pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x5 \
+    -device pcie-root-port,id=pcie.2,port=0x2,bus=pcie.0,addr=0x6 <"$WORK/stdin" >"$log" 2>&1 &
   local pid=$!
   exec 4>"$WORK/stdin"
   wait_line() { # REGEX SECONDS
@@ -185,6 +214,13 @@ case_hotplug() {
     check "$log" "the guest found the hot-plugged disk behind the root port and read it" has "$log" '^HOT-READ /dev/vd. MESOVIRT-Q35-HOTPLUG'
     check "$log" "the guest's write reached the image" grep -q GUEST-WROTE-ON-HOTPLUG "$WORK/hot.img"
     check "$log" "the device is a virtio-blk-pci function on bus 1" has "$log" '^GUEST-PCI 0000:01:00.0 0x1af4:0x1042'
+    ip tuntap add dev mvhot0 mode tap 2>/dev/null
+    qmp "$WORK/h1n" '{"execute":"netdev_add","arguments":{"id":"net-hot","ifname":"mvhot0"}}' \
+      '{"execute":"device_add","arguments":{"id":"nic0","driver":"virtio-net-pci","netdev":"net-hot","bus":"pcie.2","addr":"0x0","mac":"02:4d:56:00:00:36"}}'
+    printf '%s\n' 'i=0; while ! grep -q 02:4d:56:00:00:36 /sys/class/net/*/address 2>/dev/null && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done; for n in /sys/class/net/*; do [ "$(cat $n/address)" = 02:4d:56:00:00:36 ] && echo "HOT-NIC ${n##*/} $(readlink -f $n/device | sed "s|.*/||")"; done' >&4
+    wait_line '^HOT-NIC ' 90
+    check "$log" "the hot-plugged virtio-net-pci behind the second root port is a NIC in the guest" \
+      has "$log" '^HOT-NIC [a-z0-9]+ virtio[0-9]+'
     qmp "$WORK/h2" '{"execute":"device_del","arguments":{"id":"hot0"}}' 'event:DEVICE_DELETED:90' query-block
     check "$log" "DEVICE_DELETED once the guest released the device" grep -q '"event": *"DEVICE_DELETED"' "$WORK/h2"
     printf '%s\n' 'sleep 1; [ -z "$(dev hot-disk)" ] && echo HOT-GONE; pci | grep -c "0000:01:00" | sed "s/^/HOT-FUNCTIONS-ON-BUS1 /"' >&4
@@ -227,4 +263,4 @@ case_errors() {
   finish "$all"
 }
 
-run_cases "q35 tests" "errors devices devices_generic memory_4g hotplug" "$@"
+run_cases "q35 tests" "errors devices devices_generic memory_4g intx hotplug" "$@"
