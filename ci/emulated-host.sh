@@ -27,6 +27,8 @@
 #   MESOVIRT_HOST_BOOT_TIMEOUT / _BOOT_ATTEMPTS  a host without HOST-UP after this many seconds (240), or whose kernel
 #                          locks up or panics while booting, is booted again, up to this many times in all (3)
 #   MESOVIRT_HOST_LOCKUP_LIMIT  a host whose kernel reports a soft lockup this long (150 s) is killed: exit 125
+#   MESOVIRT_HOST_SILENCE_LIMIT  a host whose console is silent this long (240 s; its init prints a heartbeat every
+#                          20 s while SCRIPT runs) is killed: exit 125
 #   MESOVIRT_HOST_MEM      host memory (default 3G)          MESOVIRT_HOST_SMP  host vCPUs (default 2)
 #   MESOVIRT_HOST_LOG      console log file (default <cache>/host/<arch>/logs/<time>-<pid>.log; last 20 kept)
 #   MESOVIRT_HOST_QUIET=1  do not stream the console; print its tail only on failure
@@ -419,8 +421,8 @@ for attempt in $(seq 1 "$BOOT_ATTEMPTS"); do
   QPID=$!
   TPID=
   if [ "$QUIET" != 1 ]; then
-    # Stream the console while it is written; serial output has CR LF line ends.
-    tail -c "+$FROM" -f --pid="$QPID" "$LOG" | tr -d '\r' &
+    # Stream the console while it is written; serial output has CR LF line ends; the heartbeat is for the watchdog.
+    tail -c "+$FROM" -f --pid="$QPID" "$LOG" | tr -d '\r' | grep --line-buffered -v '^HOST-ALIVE ' &
     TPID=$!
   fi
   booted=0 hung=
@@ -448,16 +450,28 @@ for attempt in $(seq 1 "$BOOT_ATTEMPTS"); do
   fi
   break
 done
-# Run watchdog: the same TCG trouble can wedge a host that is up (seen: "soft lockup - CPU#0 stuck for 749s!
-# [java]" with RCU stalls, never recovering). A soft lockup of LOCKUP_LIMIT seconds or more ends the run as a host
-# failure (125, which callers retry) instead of waiting for the run's whole timeout.
+# Run watchdog: the same TCG trouble can wedge a host that is up, either reporting it (seen: "soft lockup - CPU#0
+# stuck for 749s! [java]" with RCU stalls, never recovering) or silently (seen: no console output at all for 15
+# minutes). A soft lockup of LOCKUP_LIMIT seconds, or a console without even the init's 20 s heartbeat (HOST-ALIVE)
+# for SILENCE_LIMIT seconds, ends the run as a host failure (125, which callers retry) instead of waiting for the
+# run's whole timeout.
 LOCKUP_LIMIT=${MESOVIRT_HOST_LOCKUP_LIMIT:-150}
+SILENCE_LIMIT=${MESOVIRT_HOST_SILENCE_LIMIT:-240}
 WEDGED=
 if [ "$booted" = 1 ]; then
+  size=-1 since=$SECONDS
   while kill -0 "$QPID" 2>/dev/null; do
-    stuck=$(tail -c "+$FROM" "$LOG" | sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s.*/\1/p' | sort -n | tail -n 1)
-    if [ -n "$stuck" ] && [ "$stuck" -ge "$LOCKUP_LIMIT" ]; then
-      WEDGED="its kernel stayed in a soft lockup for ${stuck}s (MESOVIRT_HOST_LOCKUP_LIMIT=$LOCKUP_LIMIT)"
+    now_size=$(stat -c %s "$LOG")
+    if [ "$now_size" != "$size" ]; then
+      size=$now_size since=$SECONDS
+      stuck=$(tail -c "+$FROM" "$LOG" | sed -n 's/.*soft lockup - CPU#[0-9]* stuck for \([0-9]*\)s.*/\1/p' | sort -n | tail -n 1)
+      if [ -n "$stuck" ] && [ "$stuck" -ge "$LOCKUP_LIMIT" ]; then
+        WEDGED="its kernel stayed in a soft lockup for ${stuck}s (MESOVIRT_HOST_LOCKUP_LIMIT=$LOCKUP_LIMIT)"
+      fi
+    elif [ $((SECONDS - since)) -ge "$SILENCE_LIMIT" ]; then
+      WEDGED="its console was silent for ${SILENCE_LIMIT}s, heartbeat included (MESOVIRT_HOST_SILENCE_LIMIT)"
+    fi
+    if [ -n "$WEDGED" ]; then
       kill "$QPID" 2>/dev/null
       break
     fi

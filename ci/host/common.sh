@@ -5,6 +5,7 @@
 #                            cannot mount): nothing is run, exit 2 there (a caller's mistake, not a host crash)
 #   HOST: ...                notes, and fatal problems of the host itself (exit 125 there)
 #   HOST-UP <uptime>         just before the script
+#   HOST-ALIVE <uptime>      every 20 s while it runs: the heartbeat ci/emulated-host.sh watches (not streamed)
 #   HOST-RC=<n>              the script's exit code (only printed when it ran)
 # Kernel command line (values base64, so that paths with any characters survive): host.run= the wrapper script,
 # host.cwd= where to start, host.out= the optional read-write share, host.paths= the directories (one per line) that
@@ -99,9 +100,14 @@ run_script() {
   [ -n "$RUN" ] || fail "no host.run= on the kernel command line"
   [ -d "$root${CWD:-/}" ] || setup_failed "cannot cd to ${CWD:-/}: not visible in the emulated host"
   echo "HOST-UP $(cut -d' ' -f1 /proc/uptime)"
+  # A host whose kernel stopped under TCG (seen: silent, no lockup report) must be told apart from a quiet script.
+  (while sleep 20; do echo "HOST-ALIVE $(cut -d' ' -f1 /proc/uptime)"; done) &
+  heartbeat=$!
   chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c 'cd "$1" && exec /bin/bash "$2"' host-run "${CWD:-/}" "$RUN" </dev/null
   rc=$?
+  kill "$heartbeat" 2>/dev/null
+  wait "$heartbeat" 2>/dev/null
   echo
   echo "HOST-RC=$rc"
   [ -n "$OUT" ] && umount "$root$OUT"
