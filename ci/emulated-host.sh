@@ -37,7 +37,9 @@
 #   MESOVIRT_HOST_APPEND   extra host kernel command-line arguments
 #   MESOVIRT_HOST_QEMU_ARGS  extra arguments for the outer QEMU (word-split), for debugging
 #   MESOVIRT_HOST_NOLOCK=1 do not wait for other emulated hosts (by default one runs at a time, see below)
-#   MESOVIRT_HOST_QEMU     the outer QEMU binary (default qemu-system-<arch> from PATH; x86_64/aarch64)
+#   MESOVIRT_HOST_QEMU     the outer QEMU binary (x86_64/aarch64; default: x86_64 trixie's QEMU 10 unpacked into the
+#                          cache, or Debian 12's qemu-system-x86_64 with MESOVIRT_HOST_QEMU_SUITE=bookworm; aarch64
+#                          qemu-system-aarch64 from PATH)
 #   MESOVIRT_HOST_EXTRA_PKGS  aarch64/riscv64: more trixie packages for the userland, with their dependencies but no
 #                          recommends, e.g. "qemu-system-arm" (a nested QEMU for benchmarks); they go into a userland
 #                          of their own (<cache>/host/<arch>/userland+PKG+...), so the default one stays as it is
@@ -109,12 +111,13 @@ case $ARCH in
   *) mv_unsupported_arch "$ARCH" ;;
 esac
 
-# The outer QEMU: Debian 12's (7.2) for x86_64 and aarch64, trixie's (10) for riscv64, which 7.2 cannot emulate. QEMU
-# 10 for x86_64 too with MESOVIRT_HOST_QEMU_SUITE=trixie (unpacked privately as for riscv64); or any binary given in
+# The outer QEMU: trixie's (10, unpacked privately) for riscv64, which Debian 12's 7.2 cannot emulate, and for
+# x86_64, where 7.2's TCG with nested SVM wedged the host now and then under load (soft lockups, and once a silent
+# stop); Debian 12's 7.2 for aarch64, and for x86_64 with MESOVIRT_HOST_QEMU_SUITE=bookworm. Or any binary given in
 # MESOVIRT_HOST_QEMU (x86_64 and aarch64).
 TRIXIE_QEMU=0
 [ "$ARCH" = riscv64 ] && TRIXIE_QEMU=1
-[ "$ARCH" = x86_64 ] && [ "${MESOVIRT_HOST_QEMU_SUITE:-}" = trixie ] && TRIXIE_QEMU=1
+[ "$ARCH" = x86_64 ] && [ "${MESOVIRT_HOST_QEMU_SUITE:-trixie}" = trixie ] && TRIXIE_QEMU=1
 [ -n "${MESOVIRT_HOST_QEMU:-}" ] && [ "$ARCH" != riscv64 ] && QEMU=$MESOVIRT_HOST_QEMU TRIXIE_QEMU=0
 [ -f "$SCRIPT" ] || mv_die "no such script: $SCRIPT" 2
 [ "$TRIXIE_QEMU" = 1 ] || command -v "$QEMU" >/dev/null || mv_die "$QEMU not found: apt-get install $QEMU_PKG" 2
