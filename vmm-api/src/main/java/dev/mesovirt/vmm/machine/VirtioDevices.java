@@ -26,12 +26,8 @@ public final class VirtioDevices {
                         b.serial().orElse(null));
                 case VirtioConfig.Rng r -> new RngDevice(r.id(), r.source());
                 case VirtioConfig.Net n -> {
-                    byte[] mac = new byte[6];
-                    for (int i = 0; i < 6; i++) {
-                        mac[i] = n.mac().get(i);
-                    }
                     int fd = n.ifname().isPresent() ? NetDevice.openTap(n.ifname().get()) : n.fd();
-                    yield new NetDevice(n.id(), fd, mac);
+                    yield new NetDevice(n.id(), fd, n.mac().bytes());
                 }
                 case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
                         ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
