@@ -6,7 +6,7 @@ import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.machine.VirtioConfig;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
-import dev.mesovirt.vmm.virtio.EventLoop;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.virtio.MmioTransport;
 import dev.mesovirt.vmm.virtio.VirtioDevice;
 import java.util.ArrayList;

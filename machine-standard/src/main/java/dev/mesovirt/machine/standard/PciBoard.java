@@ -17,7 +17,7 @@ import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.pci.PciFunction;
 import dev.mesovirt.vmm.pci.PciRoot;
 import dev.mesovirt.vmm.pci.PcieRootPort;
-import dev.mesovirt.vmm.virtio.EventLoop;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.virtio.VirtioDevice;
 import dev.mesovirt.vmm.virtio.VirtioPciFunction;
 import java.util.ArrayList;

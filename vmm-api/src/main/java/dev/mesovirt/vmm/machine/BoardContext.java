@@ -8,7 +8,7 @@ import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.device.IrqLine;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
-import dev.mesovirt.vmm.virtio.EventLoop;
+import dev.mesovirt.vmm.event.EventLoop;
 import java.util.function.Function;
 import java.util.function.Supplier;
 

@@ -25,7 +25,7 @@ import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.Sys;
-import dev.mesovirt.vmm.virtio.EventLoop;
+import dev.mesovirt.vmm.event.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

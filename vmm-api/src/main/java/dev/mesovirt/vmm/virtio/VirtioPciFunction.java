@@ -3,6 +3,7 @@ package dev.mesovirt.vmm.virtio;
 import static dev.mesovirt.vmm.virtio.VirtioIds.*;
 
 import dev.mesovirt.vmm.bus.BusDevice;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.pci.Bar;
 import dev.mesovirt.vmm.pci.ConfigSpace;

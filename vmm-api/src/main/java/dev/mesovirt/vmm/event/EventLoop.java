@@ -1,17 +1,25 @@
-package dev.mesovirt.vmm.virtio;
+package dev.mesovirt.vmm.event;
 
 import dev.mesovirt.vmm.sys.Epoll;
 import dev.mesovirt.vmm.sys.EventFd;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The device thread: one epoll over the queues' ioeventfds, the irqfd resample fds and the devices' host fds. All
- * virtio device work happens here, never on a vCPU thread. A handler that throws is logged; the loop goes on.
+ * An epoll loop on a thread of its own: runs a handler whenever one of the fds it watches is ready (eventfds it may
+ * own and close, or any fd), and tasks handed to it ({@link #call}) between handlers. Each virtio device has one, its
+ * device thread (the queues' ioeventfds, its interrupt's resample fd, its backend's fds), so that device work never
+ * runs on a vCPU thread nor waits for another device. A handler that throws is logged; the loop goes on.
  */
 public final class EventLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EventLoop.class);
@@ -21,7 +29,7 @@ public final class EventLoop implements AutoCloseable {
     private final ConcurrentHashMap<Long, Runnable> handlers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Integer, Long> tokens = new ConcurrentHashMap<>();
     private final EventFd taskFd = new EventFd(true);
-    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> tasks = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicLong nextToken = new AtomicLong(1);
     private final List<EventFd> owned = new ArrayList<>();
     private volatile boolean stopping;
@@ -58,7 +66,7 @@ public final class EventLoop implements AutoCloseable {
         handlers.remove(token);
         epoll.remove(fd);
         synchronized (owned) {
-            for (java.util.Iterator<EventFd> it = owned.iterator(); it.hasNext(); ) {
+            for (Iterator<EventFd> it = owned.iterator(); it.hasNext(); ) {
                 EventFd e = it.next();
                 if (e.fd() == fd) {
                     it.remove();
@@ -85,7 +93,7 @@ public final class EventLoop implements AutoCloseable {
         if (stopping) {
             throw new IllegalStateException("the device thread has stopped");
         }
-        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
         tasks.add(() -> {
             try {
                 task.run();
@@ -96,13 +104,13 @@ public final class EventLoop implements AutoCloseable {
         });
         taskFd.signal();
         try {
-            done.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            done.get(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted waiting for the device thread", e);
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
+        } catch (TimeoutException e) {
             throw new IllegalStateException("the device thread did not run the task within 10 s");
         }
     }
