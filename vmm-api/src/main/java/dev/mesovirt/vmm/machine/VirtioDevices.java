@@ -41,6 +41,14 @@ public final class VirtioDevices {
         }
     }
 
+    /**
+     * The name of the device's own thread, where its queue work runs: {@code virtio-ID} (virtio-blk0 for a device
+     * with id blk0), as {@code ps -L}, thread dumps and the logs show it.
+     */
+    public static String threadName(VirtioConfig device) {
+        return "virtio-" + device.id();
+    }
+
     /** Closes the open descriptor a device config carries (a TAP passed to netdev_add), for a device never opened. */
     public static void closePassedDescriptor(VirtioConfig device) {
         if (device instanceof VirtioConfig.Net n && n.fd() >= 0) {

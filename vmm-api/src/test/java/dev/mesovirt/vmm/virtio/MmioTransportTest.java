@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.sys.EventFd;
 import dev.mesovirt.vmm.testing.HostRequirement;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,6 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -58,6 +62,11 @@ class MmioTransportTest {
 
     /** The Linux driver's sequence (virtio_mmio.c + virtio.c) up to DRIVER_OK with one queue of 16. */
     void driverInit(long features) {
+        driverInit(features, 0);
+    }
+
+    /** As {@link #driverInit(long)}, with the queue's rings {@code rings} bytes above DESC, AVAIL and USED. */
+    void driverInit(long features, long rings) {
         wr(0x70, 0);
         wr(0x70, 1);
         wr(0x70, 3);
@@ -70,10 +79,10 @@ class MmioTransportTest {
         wr(0x30, 0);
         assertEquals(0, rd(0x44));
         wr(0x38, 16);
-        wr(0x80, (int) DESC);
+        wr(0x80, (int) (DESC + rings));
         wr(0x84, 0);
-        wr(0x90, (int) AVAIL);
-        wr(0xa0, (int) USED);
+        wr(0x90, (int) (AVAIL + rings));
+        wr(0xa0, (int) (USED + rings));
         wr(0x44, 1);
         wr(0x70, 15);
     }
@@ -206,6 +215,127 @@ class MmioTransportTest {
         offer(0);
         assertEquals(8, mem.readInt(USED + 8));
         assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, mem.read(0x20000, 8));
+    }
+
+    /** A device whose queue work blocks until released, as one waiting for a slow fsync does. */
+    static final class StalledDevice implements VirtioDevice {
+        final CountDownLatch stalled = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        @Override
+        public int deviceType() {
+            return VirtioIds.TYPE_BLOCK;
+        }
+
+        @Override
+        public long features() {
+            return 0;
+        }
+
+        @Override
+        public List<Integer> queueSizes() {
+            return List.of(16);
+        }
+
+        @Override
+        public void readConfig(long offset, byte[] data) {
+            java.util.Arrays.fill(data, (byte) 0);
+        }
+
+        @Override
+        public void activate(GuestMemory memory, List<Virtqueue> queues, long ackedFeatures, QueueInterrupt interrupt) {
+        }
+
+        @Override
+        public void process(int index) {
+            stalled.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        @Override
+        public void reset() {
+        }
+    }
+
+    /** The stalled device's rings, clear of the RNG's. */
+    private static final long STALLED_RINGS = 0x40000;
+
+    /**
+     * Two live devices, each behind its transport with one queue-notify eventfd: the stalled one, and an RNG with a
+     * writable buffer offered on its ring (not yet notified). {@code threads} gives each its thread, connected and
+     * started; the stalled device is then notified, as KVM does on the guest's QueueNotify write, and is in its work.
+     */
+    private void stallOneAndOfferTheOther(StalledDevice slow, EventFd[] slowNotify, EventFd[] rngNotify,
+            EventLoop slowThread, EventLoop rngThread) throws Exception {
+        MmioTransport stalled = transport(slow);
+        driverInit(1L << VirtioIds.F_VERSION_1, STALLED_RINGS);
+        MmioTransport rng = transport(new RngDevice("rng", Files.write(dir.resolve("src"),
+                new byte[] {1, 2, 3, 4, 5, 6, 7, 8})));
+        driverInit(1L << VirtioIds.F_VERSION_1);
+        desc(mem, DESC, 0, 0x20000, 8, Virtqueue.DESC_F_WRITE, 0);
+        mem.writeShort(AVAIL + 4, (short) 0);
+        mem.writeShort(AVAIL + 2, (short) 1);
+        stalled.connect(slowThread, slowNotify);
+        rng.connect(rngThread, rngNotify);
+        slowThread.start("virtio-slow");
+        rngThread.start("virtio-rng");
+        slowNotify[0].signal();
+        assertTrue(slow.stalled.await(5, TimeUnit.SECONDS), "the stalled device is in its queue work");
+    }
+
+    /** The RNG's used index once it has served its buffer, or what it is after {@code millis}. */
+    private int rngUsedWithin(long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (mem.readShort(USED + 2) == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        return mem.readShort(USED + 2);
+    }
+
+    /**
+     * Each device on a thread of its own, as both boards give it: a device stalled in its queue work (a slow fsync)
+     * holds only its own thread, and another device's notification is served meanwhile.
+     */
+    @Test
+    void aStalledDeviceHoldsOnlyItsOwnThread() throws Exception {
+        StalledDevice slow = new StalledDevice();
+        EventFd[] rngNotify = {new EventFd(true)};
+        try (EventLoop slowThread = new EventLoop(); EventLoop rngThread = new EventLoop()) {
+            try {
+                stallOneAndOfferTheOther(slow, new EventFd[] {new EventFd(true)}, rngNotify, slowThread, rngThread);
+                rngNotify[0].signal();
+                assertEquals(1, rngUsedWithin(5000), "the RNG's request is served while the other device stalls");
+                assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, mem.read(0x20000, 8));
+                assertEquals(1, slow.release.getCount(), "and the other device is still stalled");
+            } finally {
+                slow.release.countDown();
+            }
+        }
+    }
+
+    /**
+     * The same two devices on one shared thread (the machine's single device thread before each device had its
+     * own): the RNG's notification waits behind the stalled device, and is served once that one is done. This is
+     * what {@link #aStalledDeviceHoldsOnlyItsOwnThread} would see if the devices shared a thread.
+     */
+    @Test
+    void onOneSharedThreadAStalledDeviceStallsTheOther() throws Exception {
+        StalledDevice slow = new StalledDevice();
+        EventFd[] rngNotify = {new EventFd(true)};
+        try (EventLoop shared = new EventLoop()) {
+            try {
+                stallOneAndOfferTheOther(slow, new EventFd[] {new EventFd(true)}, rngNotify, shared, shared);
+                rngNotify[0].signal();
+                assertEquals(0, rngUsedWithin(500), "the RNG's request waits behind the stalled device");
+            } finally {
+                slow.release.countDown();
+            }
+            assertEquals(1, rngUsedWithin(5000), "and is served once the stalled device is done");
+        }
     }
 
     void request(long hdr, int type, long sector, long data, int len, boolean deviceWrites, long status) {
