@@ -12,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +39,7 @@ public final class EventLoop implements AutoCloseable {
     private volatile boolean stopping;
     /** Guarded by this. */
     private Thread thread;
-    private boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     public EventLoop() {
         epoll.add(stopFd.fd(), Epoll.EPOLLIN, 0);
@@ -195,7 +196,7 @@ public final class EventLoop implements AutoCloseable {
      * it); later calls do nothing.
      */
     public synchronized void start(String name) {
-        if (thread != null || closed) {
+        if (thread != null || closed.get()) {
             return;
         }
         thread = new Thread(this::loop, name);
@@ -227,12 +228,11 @@ public final class EventLoop implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         Thread t;
         synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
             t = thread;
         }
         stopping = true;

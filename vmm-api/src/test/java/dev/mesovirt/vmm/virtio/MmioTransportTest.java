@@ -11,14 +11,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
+import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.sys.LibC;
+import dev.mesovirt.vmm.sys.Sys;
 import dev.mesovirt.vmm.testing.HostRequirement;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -217,124 +221,109 @@ class MmioTransportTest {
         assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, mem.read(0x20000, 8));
     }
 
-    /** A device whose queue work blocks until released, as one waiting for a slow fsync does. */
-    static final class StalledDevice implements VirtioDevice {
-        final CountDownLatch stalled = new CountDownLatch(1);
-        final CountDownLatch release = new CountDownLatch(1);
-
-        @Override
-        public int deviceType() {
-            return VirtioIds.TYPE_BLOCK;
-        }
-
-        @Override
-        public long features() {
-            return 0;
-        }
-
-        @Override
-        public List<Integer> queueSizes() {
-            return List.of(16);
-        }
-
-        @Override
-        public void readConfig(long offset, byte[] data) {
-            java.util.Arrays.fill(data, (byte) 0);
-        }
-
-        @Override
-        public void activate(GuestMemory memory, List<Virtqueue> queues, long ackedFeatures, QueueInterrupt interrupt) {
-        }
-
-        @Override
-        public void process(int index) {
-            stalled.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        @Override
-        public void reset() {
-        }
-    }
-
-    /** The stalled device's rings, clear of the RNG's. */
+    /** The stalled device's rings and buffer, clear of the other's. */
     private static final long STALLED_RINGS = 0x40000;
+    private static final long STALLED_BUFFER = 0x50000;
 
     /**
-     * Two live devices, each behind its transport with one queue-notify eventfd: the stalled one, and an RNG with a
-     * writable buffer offered on its ring (not yet notified). {@code threads} gives each its thread, connected and
-     * started; the stalled device is then notified, as KVM does on the guest's QueueNotify write, and is in its work.
+     * Two live RNGs, each behind its transport with one queue-notify eventfd and an 8-byte buffer offered on its
+     * ring: one whose entropy source is a FIFO nothing is written to yet, and one on a file. {@code slowThread} and
+     * {@code rngThread} are connected and started; the FIFO's RNG is notified, as KVM does on the guest's QueueNotify
+     * write, and this returns once its thread is blocked in the device's read, as one in a slow fsync would be.
+     * Returns the FIFO: writing 8 bytes to it releases the device.
      */
-    private void stallOneAndOfferTheOther(StalledDevice slow, EventFd[] slowNotify, EventFd[] rngNotify,
-            EventLoop slowThread, EventLoop rngThread) throws Exception {
-        MmioTransport stalled = transport(slow);
+    private Path stallOneAndOfferTheOther(EventFd rngNotify, EventLoop slowThread, EventLoop rngThread,
+            List<Integer> open) throws Exception {
+        Path fifo = dir.resolve("slow-source");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor(), "mkfifo");
+        open.add(Sys.open(fifo.toString(), LibC.O_RDWR)); // a writer, so that the device's open does not wait
+        MmioTransport slow = transport(new RngDevice("slow", fifo));
         driverInit(1L << VirtioIds.F_VERSION_1, STALLED_RINGS);
+        desc(mem, DESC + STALLED_RINGS, 0, STALLED_BUFFER, 8, Virtqueue.DESC_F_WRITE, 0);
+        mem.writeShort(AVAIL + STALLED_RINGS + 2, (short) 1);
         MmioTransport rng = transport(new RngDevice("rng", Files.write(dir.resolve("src"),
                 new byte[] {1, 2, 3, 4, 5, 6, 7, 8})));
         driverInit(1L << VirtioIds.F_VERSION_1);
         desc(mem, DESC, 0, 0x20000, 8, Virtqueue.DESC_F_WRITE, 0);
-        mem.writeShort(AVAIL + 4, (short) 0);
         mem.writeShort(AVAIL + 2, (short) 1);
-        stalled.connect(slowThread, slowNotify);
-        rng.connect(rngThread, rngNotify);
+        EventFd slowNotify = new EventFd(true);
+        slow.connect(slowThread, new EventFd[] {slowNotify});
+        rng.connect(rngThread, new EventFd[] {rngNotify});
         slowThread.start("virtio-slow");
         rngThread.start("virtio-rng");
-        slowNotify[0].signal();
-        assertTrue(slow.stalled.await(5, TimeUnit.SECONDS), "the stalled device is in its queue work");
+        slowNotify.signal();
+        awaitInRead("virtio-slow");
+        return fifo;
     }
 
-    /** The RNG's used index once it has served its buffer, or what it is after {@code millis}. */
-    private int rngUsedWithin(long millis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (mem.readShort(USED + 2) == 0 && System.nanoTime() < deadline) {
+    /** Waits (5 s at most) until the thread named {@code name} is inside RngDevice.process, reading its source. */
+    private static void awaitInRead(String name) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
+                if (t.getKey().getName().equals(name) && Arrays.stream(t.getValue()).anyMatch(f ->
+                        f.getClassName().equals(RngDevice.class.getName()) && f.getMethodName().equals("process"))) {
+                    return;
+                }
+            }
             Thread.sleep(5);
         }
-        return mem.readShort(USED + 2);
+        throw new AssertionError(name + " never got into RngDevice.process");
+    }
+
+    /** The used index of the ring at {@code USED + rings} once it is 1, or what it is after {@code millis}. */
+    private int usedWithin(long rings, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        while (mem.readShort(USED + rings + 2) == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        return mem.readShort(USED + rings + 2);
     }
 
     /**
-     * Each device on a thread of its own, as both boards give it: a device stalled in its queue work (a slow fsync)
-     * holds only its own thread, and another device's notification is served meanwhile.
+     * Each device on a thread of its own, as both boards give it: a device stalled in its queue work (its backend's
+     * read does not return, as a slow fsync would not) holds only its own thread, and another device's notification
+     * is served meanwhile.
      */
     @Test
     void aStalledDeviceHoldsOnlyItsOwnThread() throws Exception {
-        StalledDevice slow = new StalledDevice();
-        EventFd[] rngNotify = {new EventFd(true)};
+        EventFd rngNotify = new EventFd(true);
+        List<Integer> open = new ArrayList<>();
         try (EventLoop slowThread = new EventLoop(); EventLoop rngThread = new EventLoop()) {
             try {
-                stallOneAndOfferTheOther(slow, new EventFd[] {new EventFd(true)}, rngNotify, slowThread, rngThread);
-                rngNotify[0].signal();
-                assertEquals(1, rngUsedWithin(5000), "the RNG's request is served while the other device stalls");
+                Path fifo = stallOneAndOfferTheOther(rngNotify, slowThread, rngThread, open);
+                rngNotify.signal();
+                assertEquals(1, usedWithin(0, 5000), "the RNG's request is served while the other device stalls");
                 assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 7, 8}, mem.read(0x20000, 8));
-                assertEquals(1, slow.release.getCount(), "and the other device is still stalled");
+                assertEquals(0, usedWithin(STALLED_RINGS, 0), "the other is still stalled");
+                Files.write(fifo, new byte[] {9, 9, 9, 9, 9, 9, 9, 9});
+                assertEquals(1, usedWithin(STALLED_RINGS, 5000), "and is served once its backend answers");
             } finally {
-                slow.release.countDown();
+                open.forEach(Fds::closeQuietly); // the FIFO's last writer: a read still waiting ends (EOF)
             }
         }
     }
 
     /**
-     * The same two devices on one shared thread (the machine's single device thread before each device had its
-     * own): the RNG's notification waits behind the stalled device, and is served once that one is done. This is
-     * what {@link #aStalledDeviceHoldsOnlyItsOwnThread} would see if the devices shared a thread.
+     * The same two devices on one shared thread, as the machine's single device thread had them: the RNG's
+     * notification waits behind the stalled device and is served once that one is done. (What
+     * {@link #aStalledDeviceHoldsOnlyItsOwnThread} would see if the devices shared a thread.)
      */
     @Test
     void onOneSharedThreadAStalledDeviceStallsTheOther() throws Exception {
-        StalledDevice slow = new StalledDevice();
-        EventFd[] rngNotify = {new EventFd(true)};
+        EventFd rngNotify = new EventFd(true);
+        List<Integer> open = new ArrayList<>();
         try (EventLoop shared = new EventLoop()) {
             try {
-                stallOneAndOfferTheOther(slow, new EventFd[] {new EventFd(true)}, rngNotify, shared, shared);
-                rngNotify[0].signal();
-                assertEquals(0, rngUsedWithin(500), "the RNG's request waits behind the stalled device");
+                Path fifo = stallOneAndOfferTheOther(rngNotify, shared, shared, open);
+                rngNotify.signal();
+                assertEquals(0, usedWithin(0, 500), "the RNG's request waits behind the stalled device");
+                Files.write(fifo, new byte[] {9, 9, 9, 9, 9, 9, 9, 9});
+                assertEquals(1, usedWithin(STALLED_RINGS, 5000));
+                assertEquals(1, usedWithin(0, 5000), "and is served once the stalled device is done");
             } finally {
-                slow.release.countDown();
+                open.forEach(Fds::closeQuietly);
             }
-            assertEquals(1, rngUsedWithin(5000), "and is served once the stalled device is done");
         }
     }
 
