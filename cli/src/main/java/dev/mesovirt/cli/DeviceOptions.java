@@ -3,6 +3,7 @@ package dev.mesovirt.cli;
 import dev.mesovirt.machine.standard.PciTopology;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.machine.DevicePlacement;
+import dev.mesovirt.vmm.machine.MacAddress;
 import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -182,7 +183,7 @@ final class DeviceOptions {
                     if (!usedBackends.add("netdev:" + netdevId)) {
                         throw new UsageException(what + ": netdev '" + netdevId + "' is already used by another device");
                     }
-                    List<Byte> mac = parseMac(what, kv.get("mac"), out.size());
+                    MacAddress mac = macAddress(what, kv.get("mac"), out);
                     Optional<DevicePlacement> placement = pci.place(what, kv, driver);
                     config = backend.startsWith("#")
                             ? new VirtioConfig.Net(id, Optional.empty(), Integer.parseInt(backend.substring(1)), mac,
@@ -408,28 +409,17 @@ final class DeviceOptions {
         }
     }
 
-    /** aa:bb:cc:dd:ee:ff (unicast); default 52:54:00:12:34:(56+slot), as QEMU. */
-    private static List<Byte> parseMac(String what, String text, int slot) throws UsageException {
-        List<Byte> mac = new ArrayList<>(6);
-        if (text == null) {
-            for (int b : new int[] {0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + slot}) {
-                mac.add((byte) b);
-            }
-            return mac;
+    /**
+     * {@code mac=}, a unicast aa:bb:cc:dd:ee:ff; without it, QEMU's default for the next NIC: the first
+     * 52:54:00:12:34:XX from 56 up that no NIC before it in {@code before} has.
+     */
+    private static MacAddress macAddress(String what, String text, List<VirtioConfig> before) throws UsageException {
+        try {
+            return text != null ? MacAddress.parse(text) : MacAddress.nextDefault(before);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(text != null ? what + ": mac '" + text + "' is not a unicast MAC address"
+                    + " (aa:bb:cc:dd:ee:ff)" : what + ": " + e.getMessage());
         }
-        String[] parts = text.split(":", -1);
-        boolean ok = parts.length == 6;
-        for (int i = 0; ok && i < 6; i++) {
-            ok = parts[i].length() == 2 && Character.digit(parts[i].charAt(0), 16) >= 0
-                    && Character.digit(parts[i].charAt(1), 16) >= 0;
-            if (ok) {
-                mac.add((byte) Integer.parseInt(parts[i], 16));
-            }
-        }
-        if (!ok || (mac.get(0) & 1) != 0) {
-            throw new UsageException(what + ": mac '" + text + "' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
-        }
-        return mac;
     }
 
     private static Drive parseDrive(String text) throws UsageException {

@@ -20,6 +20,7 @@ class LayeringFixturesTest {
     private static final String CORE = "dev.mesovirt.vmm.machine.LayeringViolations$";
     private static final String QMP = "dev.mesovirt.vmm.qmp.LayeringViolations$";
     private static final String MICROVM = "dev.mesovirt.machine.microvm.LayeringViolations$";
+    private static final String EVENT = "dev.mesovirt.vmm.event.LayeringViolations$";
 
     @Test
     void pciInTheCoreTheQmpLayerOrTheMicrovmIsCaught() throws Exception {
@@ -39,6 +40,12 @@ class LayeringFixturesTest {
     void aMachineInTheQmpLayerIsCaught() throws Exception {
         assertCatches(LayeringTest.THE_QMP_PROTOCOL_KNOWS_NO_MACHINE, List.of(QMP + "KnowsTheMachine"),
                 List.of(QMP + "UsesPci"));
+    }
+
+    @Test
+    void aDeviceOrTheMachineInTheEventLoopIsCaught() throws Exception {
+        assertCatches(LayeringTest.THE_EVENT_LOOP_IS_GENERAL, List.of(EVENT + "UsesVirtio", EVENT + "KnowsTheMachine"),
+                List.of(EVENT + "UsesTheSysBindings"));
     }
 
     /**

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The module layering, checked on the compiled classes of every module: architecture-neutral code never learns the
- * ISA, architectures never lean on each other, the fdt library stands alone, and PCI stays out of the machine core and
- * the microVM (the standard machine uses it). The rules the compiler cannot enforce (packages within one module:
+ * ISA, architectures never lean on each other, the fdt library stands alone, PCI stays out of the machine core and
+ * the microVM (the standard machine uses it), and the event loop knows nothing that runs on it. The rules the compiler cannot enforce (packages within one module:
  * vmm-api holds the core, QMP and PCI) are constants that {@link LayeringFixturesTest} also runs on classes breaking
  * them on purpose.
  */
@@ -44,6 +44,15 @@ class LayeringTest {
             .that().resideInAPackage("dev.mesovirt.vmm.qmp..")
             .should().dependOnClassesThat().resideInAnyPackage("dev.mesovirt.vmm.machine..", "dev.mesovirt.machine..");
 
+    /**
+     * The event loop is general: it knows the libc bindings it waits on and nothing of the devices, transports,
+     * machines or PCI that run on it (it lives in vmm-api beside them, so the compiler would let it).
+     */
+    static final ArchRule THE_EVENT_LOOP_IS_GENERAL = classes()
+            .that().resideInAPackage("dev.mesovirt.vmm.event..")
+            .should().onlyDependOnClassesThat().resideInAnyPackage("dev.mesovirt.vmm.event..", "dev.mesovirt.vmm.sys..",
+                    "java..", "org.slf4j..");
+
     @BeforeAll
     static void importAll() {
         classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -54,6 +63,7 @@ class LayeringTest {
     void theImportSeesEveryLayer() {
         // Guards against a vacuous pass: the rules below mean nothing if a layer's classes are missing.
         for (String pkg : List.of("dev.mesovirt.vmm.kvm", "dev.mesovirt.vmm.machine", "dev.mesovirt.vmm.qmp",
+                "dev.mesovirt.vmm.event",
                 "dev.mesovirt.fdt", "dev.mesovirt.arch.x86_64", "dev.mesovirt.machine.microvm", "dev.mesovirt.cli")) {
             if (classes.stream().noneMatch(c -> c.getPackageName().startsWith(pkg))) {
                 throw new AssertionError("no classes imported from " + pkg);
@@ -74,6 +84,11 @@ class LayeringTest {
     @Test
     void theQmpProtocolKnowsNoMachine() {
         THE_QMP_PROTOCOL_KNOWS_NO_MACHINE.check(classes);
+    }
+
+    @Test
+    void theEventLoopIsGeneral() {
+        THE_EVENT_LOOP_IS_GENERAL.check(classes);
     }
 
     @Test

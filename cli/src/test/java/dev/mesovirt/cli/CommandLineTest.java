@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.mesovirt.machine.standard.PciTopology;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.machine.DevicePlacement;
+import dev.mesovirt.vmm.machine.MacAddress;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.SerialConfig;
 import dev.mesovirt.vmm.machine.VirtioConfig;
@@ -590,7 +591,7 @@ class CommandLineTest {
                 errorWithKernel("-device", "virtio-rng-device,rng=r,id=x"));
         MachineConfig n = config("-netdev", "tap,id=n0,ifname=tap0", "-device", "virtio-net-device,netdev=n0,id=net0,mac=02:00:00:00:00:0a");
         assertEquals(List.of(new VirtioConfig.Net("net0", java.util.Optional.of("tap0"), -1,
-                List.of((byte) 2, (byte) 0, (byte) 0, (byte) 0, (byte) 0, (byte) 10))), n.devices());
+                MacAddress.parse("02:00:00:00:00:0a"))), n.devices());
         assertEquals("-device virtio-net-device,netdev=n1,id=x: no -netdev with id 'n1'",
                 errorWithKernel("-device", "virtio-net-device,netdev=n1,id=x"));
         Path sock = dir.resolve("c.sock");
@@ -601,6 +602,33 @@ class CommandLineTest {
                 errorWithKernel("-chardev", "stdio,id=c0", "-serial", "none", "-device", "virtconsole,chardev=c0,id=con0"));
         assertEquals("-chardev stdio,id=c0: stdio is already used by -serial (use -serial none or file:)",
                 errorWithKernel("-chardev", "stdio,id=c0"));
+    }
+
+    /** mac= is a unicast address; without it a NIC gets QEMU's next 52:54:00:12:34:XX, counting NICs only. */
+    @Test
+    void nicAddressesAreUnicastAndDefaultAsQemus() throws UsageException {
+        String what = "-device virtio-net-device,netdev=n0,id=a,mac=";
+        List<String> twoTaps = List.of("-netdev", "tap,id=n0,ifname=tap0", "-netdev", "tap,id=n1,ifname=tap1",
+                "-object", "rng-random,id=r0,filename=/dev/urandom", "-device", "virtio-rng-device,rng=r0,id=rng0");
+        List<String> args = new ArrayList<>(twoTaps);
+        args.addAll(List.of("-device", "virtio-net-device,netdev=n0,id=a", "-device", "virtio-net-device,netdev=n1,id=b"));
+        assertEquals(List.of("52:54:00:12:34:56", "52:54:00:12:34:57"), macs(config(args.toArray(new String[0]))),
+                "the RNG before them takes no address");
+        args = new ArrayList<>(twoTaps);
+        args.addAll(List.of("-device", "virtio-net-device,netdev=n0,id=a,mac=52:54:00:12:34:56",
+                "-device", "virtio-net-device,netdev=n1,id=b"));
+        assertEquals(List.of("52:54:00:12:34:56", "52:54:00:12:34:57"), macs(config(args.toArray(new String[0]))),
+                "a default skips an address given before it");
+        for (String bad : List.of("01:00:5e:00:00:01", "ff:ff:ff:ff:ff:ff", "52:54:00:12:34", "52:54:00:12:34:5g")) {
+            assertEquals(what + bad + ": mac '" + bad + "' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)",
+                    errorWithKernel("-netdev", "tap,id=n0,ifname=tap0", "-device",
+                            "virtio-net-device,netdev=n0,id=a,mac=" + bad));
+        }
+    }
+
+    private static List<String> macs(MachineConfig config) {
+        return config.devices().stream().filter(d -> d instanceof VirtioConfig.Net)
+                .map(d -> ((VirtioConfig.Net) d).mac().toString()).toList();
     }
 
     @Test

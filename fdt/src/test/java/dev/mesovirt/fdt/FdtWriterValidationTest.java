@@ -1,7 +1,6 @@
 package dev.mesovirt.fdt;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -30,6 +29,12 @@ class FdtWriterValidationTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, call);
         assertTrue(e.getMessage().contains(messagePart), () -> "message \"" + e.getMessage() + "\" lacks \""
                 + messagePart + "\"");
+    }
+
+    /** The tree {@code writer} wrote, once the root it has open is closed. */
+    private static DeviceTree closeRootAndParse(FdtWriter writer, OpenNode root) {
+        writer.endNode(root);
+        return DeviceTree.parse(writer.finish());
     }
 
     /** A writer with the root node open. */
@@ -87,21 +92,29 @@ class FdtWriterValidationTest {
 
         @Test
         void siblingsMustHaveDistinctNames() {
-            FdtWriter writer = withRoot();
+            FdtWriter writer = new FdtWriter();
+            OpenNode root = writer.beginNode("");
             writer.endNode(writer.beginNode("cpu@0"));
             assertIae(() -> writer.beginNode("cpu@0"), "duplicate node \"cpu@0\"");
             writer.endNode(writer.beginNode("cpu@1"));
             writer.endNode(writer.beginNode("cpu"));
+            assertEquals(List.of("cpu@0", "cpu@1", "cpu"),
+                    closeRootAndParse(writer, root).root().children().stream().map(FdtNode::name).toList(),
+                    "other unit addresses and the bare name are other siblings; the refused one is not there");
         }
 
         @Test
         void cousinsMayShareNames() {
-            FdtWriter writer = withRoot();
+            FdtWriter writer = new FdtWriter();
+            OpenNode root = writer.beginNode("");
             for (String parent : List.of("a", "b")) {
                 OpenNode node = writer.beginNode(parent);
                 writer.endNode(writer.beginNode("same"));
                 writer.endNode(node);
             }
+            DeviceTree tree = closeRootAndParse(writer, root);
+            assertTrue(tree.find("/a/same").isPresent(), tree.root().toString());
+            assertTrue(tree.find("/b/same").isPresent(), tree.root().toString());
         }
 
         @Test
@@ -117,7 +130,11 @@ class FdtWriterValidationTest {
         @ValueSource(strings = {"reg", "#address-cells", "linux,initrd-start", "a?", "x.y_z+w", "0",
                 "abcdefghijklmnopqrstuvwxyz01234"})
         void validNamesAreAccepted(String name) {
-            assertDoesNotThrow(() -> withRoot().propertyEmpty(name));
+            FdtWriter writer = new FdtWriter();
+            OpenNode root = writer.beginNode("");
+            writer.propertyEmpty(name);
+            FdtNode written = closeRootAndParse(writer, root).root();
+            assertEquals(List.of(name), written.properties().stream().map(FdtProperty::name).toList());
         }
 
         @ParameterizedTest
@@ -135,11 +152,15 @@ class FdtWriterValidationTest {
 
         @Test
         void samePropertyNameInDifferentNodesIsFine() {
-            FdtWriter writer = withRoot();
+            FdtWriter writer = new FdtWriter();
+            OpenNode root = writer.beginNode("");
             writer.propertyU32("reg", 1);
             OpenNode child = writer.beginNode("child");
-            assertDoesNotThrow(() -> writer.propertyU32("reg", 2));
+            writer.propertyU32("reg", 2);
             writer.endNode(child);
+            DeviceTree tree = closeRootAndParse(writer, root);
+            assertEquals(1, tree.root().property("reg").orElseThrow().asU32());
+            assertEquals(2, tree.node("/child").property("reg").orElseThrow().asU32());
         }
     }
 
@@ -294,7 +315,8 @@ class FdtWriterValidationTest {
             writer.endNode(child);
             assertIse(writer::finish, "the root node is still open");
             writer.endNode(root);
-            assertDoesNotThrow(writer::finish);
+            DeviceTree tree = DeviceTree.parse(writer.finish());
+            assertTrue(tree.find("/child").isPresent(), "the tree as written once the nodes are closed");
         }
 
         @Test

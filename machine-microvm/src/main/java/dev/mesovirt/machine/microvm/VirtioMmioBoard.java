@@ -22,11 +22,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every slot's interrupt is wired through an irqfd once the interrupt controller is complete. On a level-triggered
  * line (x86 IOAPIC pins) the irqfd has a resample fd: KVM keeps the line asserted until the guest's EOI, then
- * de-asserts it and signals the resample fd, and the device thread re-asserts it while InterruptStatus is still
+ * de-asserts it and signals the resample fd, and the device's thread re-asserts it while InterruptStatus is still
  * non-zero - the level semantics the DSDT promises. A plain irqfd would only pulse the line, which a level-triggered
  * IOAPIC pin may miss while the previous interrupt is still in service (Remote IRR), losing an interrupt. On
  * edge-triggered lines (arm64 SPIs, riscv64 APLIC MSIs) a plain irqfd is exactly right. Queue notifications come
- * through one ioeventfd per queue on QueueNotify (datamatch = queue index), handled on the device thread.
+ * through one ioeventfd per queue on QueueNotify (datamatch = queue index), handled on the device's own thread
+ * ({@code virtio-ID}, made when it is plugged in and stopped when it goes: see {@link VirtioSlot}).
  *
  * <p>The hot-plug methods ({@link #plug}, {@link #unplug}) must run under the machine's lock
  * ({@code Machine.whileRunning}), which keeps them apart from a reset moving the slots to a new VM.
@@ -103,12 +104,12 @@ final class VirtioMmioBoard implements Board {
         netSlots.clear();
     }
 
-    /** Makes virtio-mmio slot {@code index}: its register window and its interrupt, on the device thread. */
+    /** Makes virtio-mmio slot {@code index}: its register window and its interrupt. */
     private VirtioSlot addSlot(int index, BoardContext context) {
         MemoryLayout layout = context.layout();
         Irq irq = context.irqChip().allocate(IrqUse.VIRTIO);
         VirtioSlot slot = new VirtioSlot(index, layout.virtioMmioSlot(index), layout.virtioMmioSlotSize(), irq,
-                context.irqChip().irqfdPulsesEdges(), context.vm(), context.memory(), context.eventLoop());
+                context.irqChip().irqfdPulsesEdges(), context.vm(), context.memory());
         slots.add(slot);
         return slot;
     }

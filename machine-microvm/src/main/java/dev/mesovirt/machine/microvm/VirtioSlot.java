@@ -4,13 +4,13 @@ import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.machine.VirtioConfig;
+import dev.mesovirt.vmm.machine.VirtioDevices;
 import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.sys.Epoll;
 import dev.mesovirt.vmm.sys.EventFd;
-import dev.mesovirt.vmm.virtio.EventLoop;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.virtio.MmioTransport;
 import dev.mesovirt.vmm.virtio.VirtioDevice;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -20,12 +20,13 @@ import java.util.Optional;
  * device (the guest's bind) finds it. This is StratoVirt's "replaceable device" model of hot-plug on the microvm.
  *
  * <p>The interrupt is wired once for the slot's life: an irqfd (with a resample fd on level-triggered lines, see
- * {@link VirtioMmioBoard}). Each device's queue-notify ioeventfds and host fds come and go with the device, and are
- * changed on the device thread ({@link EventLoop#call}) so that no handler of an outgoing device is running.
+ * {@link VirtioMmioBoard}). A device comes with a thread of its own ({@code virtio-ID}, an {@link EventLoop}) watching
+ * its queue-notify ioeventfds, its backend's fds and the slot's resample fd; the thread goes with the device. What
+ * the thread's handlers use changes on that thread ({@link EventLoop#call}), so that none of them is running then.
  */
 final class VirtioSlot implements BusDevice {
-    /** The plugged-in device with what it registered. */
-    private record Plugged(VirtioConfig config, MmioTransport transport, EventFd[] notifyFds, List<Integer> watchedFds) {
+    /** The plugged-in device with what it registered, and its thread. */
+    private record Plugged(VirtioConfig config, MmioTransport transport, EventFd[] notifyFds, EventLoop thread) {
     }
 
     private final int index;
@@ -35,7 +36,6 @@ final class VirtioSlot implements BusDevice {
     /** The VM the slot's ioeventfds and interrupt are registered with; a machine reset moves the slot to a new one. */
     private volatile Vm vm;
     private final GuestMemory memory;
-    private final EventLoop loop;
     private final EventFd irqFd = new EventFd(true);
     private final EventFd resampleFd;
     /** How a device's interrupt reaches the guest: the irqfd, or a KVM_IRQ_LINE pulse where irqfds make no edges. */
@@ -43,15 +43,13 @@ final class VirtioSlot implements BusDevice {
     private final boolean useIrqfd;
     private volatile Plugged plugged;
 
-    VirtioSlot(int index, long base, long size, Irq irq, boolean irqfdPulsesEdges, Vm vm, GuestMemory memory,
-            EventLoop loop) {
+    VirtioSlot(int index, long base, long size, Irq irq, boolean irqfdPulsesEdges, Vm vm, GuestMemory memory) {
         this.index = index;
         this.base = base;
         this.size = size;
         this.irq = irq;
         this.vm = vm;
         this.memory = memory;
-        this.loop = loop;
         this.resampleFd = irq.levelTriggered() ? new EventFd(true) : null;
         this.useIrqfd = irq.levelTriggered() || irqfdPulsesEdges;
         this.signal = useIrqfd ? irqFd::signal : () -> {
@@ -59,14 +57,6 @@ final class VirtioSlot implements BusDevice {
             v.setIrqLine(irq.kvmLine(), true);
             v.setIrqLine(irq.kvmLine(), false);
         };
-        if (resampleFd != null) {
-            loop.addEventFd(resampleFd, () -> {
-                Plugged p = plugged;
-                if (p != null) {
-                    p.transport().resample();
-                }
-            });
-        }
     }
 
     /** Registers the slot's irqfd; called once the interrupt controller is complete. */
@@ -83,18 +73,21 @@ final class VirtioSlot implements BusDevice {
 
     /**
      * Machine reset: resets the device (as a driver's write of 0 to Status does: queues forgotten, no interrupt
-     * pending) and moves its queue-notify ioeventfds to {@code newVm}, on the device thread. The interrupt follows
-     * with {@link #connectInterrupt()} once the new VM's interrupt controller is complete. No vCPU may be running.
+     * pending) and moves its queue-notify ioeventfds to {@code newVm}, on the device's thread, so that no request of
+     * the old boot is in flight; the thread stays. The interrupt follows with {@link #connectInterrupt()} once the
+     * new VM's interrupt controller is complete. No vCPU may be running.
      */
     void moveTo(Vm newVm) {
-        loop.call(() -> {
+        Plugged p = plugged;
+        if (p == null) {
             vm = newVm;
-            Plugged p = plugged;
-            if (p != null) {
-                p.transport().reset();
-                for (int q = 0; q < p.notifyFds().length; q++) {
-                    newVm.registerIoeventfd(p.notifyFds()[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
-                }
+            return;
+        }
+        p.thread().call(() -> {
+            vm = newVm;
+            p.transport().reset();
+            for (int q = 0; q < p.notifyFds().length; q++) {
+                newVm.registerIoeventfd(p.notifyFds()[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
             }
         });
     }
@@ -125,66 +118,84 @@ final class VirtioSlot implements BusDevice {
         return p == null ? Optional.empty() : Optional.of(p.transport());
     }
 
-    /** Puts {@code device} into this empty slot: transport, queue-notify ioeventfds, host fd watches. */
+    /**
+     * Puts {@code device} into this empty slot: its transport, its queue-notify ioeventfds, and its own thread
+     * ({@code virtio-ID}) watching them, its backend's fds and the slot's resample fd. Throws IllegalStateException
+     * when the slot is in use; if it fails, what it made is closed again (the device is the caller's).
+     */
     void plug(VirtioConfig config, VirtioDevice device) {
-        loop.call(() -> {
-            if (plugged != null) {
-                throw new IllegalStateException("virtio-mmio slot " + index + " is in use by " + plugged.config().id());
+        Plugged in = plugged;
+        if (in != null) {
+            throw new IllegalStateException("virtio-mmio slot " + index + " is in use by " + in.config().id());
+        }
+        int queues = device.queueSizes().size();
+        EventFd[] notify = new EventFd[queues];
+        for (int q = 0; q < queues; q++) {
+            notify[q] = new EventFd(true);
+        }
+        MmioTransport transport = new MmioTransport(config.id(), device, memory, signal, q -> notify[q].signal());
+        EventLoop thread = new EventLoop();
+        transport.connect(thread, notify); // the thread owns the notify eventfds from here
+        if (resampleFd != null) {
+            thread.add(resampleFd.fd(), Epoll.EPOLLIN, () -> {
+                resampleFd.consume();
+                if (plugged != null) { // null once it is leaving: an empty slot raises nothing
+                    transport.resample();
+                }
+            });
+        }
+        int registered = 0;
+        try {
+            for (; registered < queues; registered++) {
+                vm.registerIoeventfd(notify[registered], base + MmioTransport.QUEUE_NOTIFY, 4, false,
+                        (long) registered);
             }
-            int queues = device.queueSizes().size();
-            EventFd[] notify = new EventFd[queues];
-            for (int q = 0; q < queues; q++) {
-                notify[q] = new EventFd(true);
-            }
-            MmioTransport transport = new MmioTransport(config.id(), device, memory, signal,
-                    q -> notify[q].signal());
-            List<Integer> watched = new ArrayList<>();
-            for (int q = 0; q < queues; q++) {
-                int queue = q;
-                vm.registerIoeventfd(notify[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
-                loop.addEventFd(notify[q], () -> transport.notifyQueue(queue));
-                watched.add(notify[q].fd());
-            }
-            for (VirtioDevice.Watch w : device.watches()) {
-                loop.addEventFd(w.eventFd(), () -> transport.notifyQueue(w.queue()));
-                watched.add(w.eventFd().fd());
-            }
-            plugged = new Plugged(config, transport, notify, watched);
-        });
+        } catch (RuntimeException e) {
+            unregisterIoeventfds(notify, registered);
+            thread.close();
+            throw e;
+        }
+        thread.start(VirtioDevices.threadName(config));
+        plugged = new Plugged(config, transport, notify, thread);
+    }
+
+    private void unregisterIoeventfds(EventFd[] notify, int count) {
+        for (int q = 0; q < count; q++) {
+            vm.unregisterIoeventfd(notify[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
+        }
     }
 
     /**
      * Empties the slot: the guest's next register read sees device ID 0, its queue notifications stop reaching the
-     * device, and the device (its file, TAP or socket) is closed. Returns what was plugged in.
+     * device, its thread stops (closing the eventfds it owns), and the device (its file, TAP or socket) is closed.
+     * Returns what was plugged in.
      */
     Optional<VirtioConfig> unplug() {
-        Plugged[] out = new Plugged[1];
-        loop.call(() -> {
-            Plugged p = plugged;
-            if (p == null) {
-                return;
-            }
+        Plugged p = plugged;
+        if (p == null) {
+            return Optional.empty();
+        }
+        p.thread().call(() -> { // on the device's thread: none of its handlers runs while it leaves the slot
             plugged = null;
-            for (int q = 0; q < p.notifyFds().length; q++) {
-                vm.unregisterIoeventfd(p.notifyFds()[q], base + MmioTransport.QUEUE_NOTIFY, 4, false, (long) q);
-            }
-            for (int fd : p.watchedFds()) {
-                loop.remove(fd);
-            }
-            p.transport().device().close();
-            out[0] = p;
+            unregisterIoeventfds(p.notifyFds(), p.notifyFds().length);
         });
-        return out[0] == null ? Optional.empty() : Optional.of(out[0].config());
+        p.thread().close();
+        p.transport().device().close();
+        return Optional.of(p.config());
     }
 
-    /** Closes the device (machine shutdown); the event loop owns and closes the fds it watches. */
+    /** Stops the device's thread and closes the device (machine shutdown), then the slot's interrupt eventfds. */
     void close() {
         Plugged p = plugged;
         plugged = null;
         if (p != null) {
+            p.thread().close();
             p.transport().device().close();
         }
         irqFd.close();
+        if (resampleFd != null) {
+            resampleFd.close();
+        }
     }
 
     @Override

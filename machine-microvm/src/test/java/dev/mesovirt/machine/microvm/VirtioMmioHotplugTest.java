@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import com.google.gson.JsonParser;
 import dev.mesovirt.vmm.machine.DeviceHotplug;
 import dev.mesovirt.vmm.machine.DevicePlacement;
+import dev.mesovirt.vmm.machine.MacAddress;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.SerialConfig;
 import dev.mesovirt.vmm.machine.VirtioConfig;
@@ -27,8 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * into running slots: LightMachine's QMP through ci/tests/qmp-compare.py and ci/tests/qmp-guest.sh.
  */
 class VirtioMmioHotplugTest {
-    private static final List<Byte> MAC = List.of((byte) 0x52, (byte) 0x54, (byte) 0, (byte) 0x12, (byte) 0x34,
-            (byte) 0x56);
+    private static final MacAddress MAC = MacAddress.parse("52:54:00:12:34:56");
 
     @TempDir
     Path dir;

@@ -5,6 +5,7 @@ import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.device.IrqLine;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.machine.Board;
@@ -17,7 +18,6 @@ import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.pci.PciFunction;
 import dev.mesovirt.vmm.pci.PciRoot;
 import dev.mesovirt.vmm.pci.PcieRootPort;
-import dev.mesovirt.vmm.virtio.EventLoop;
 import dev.mesovirt.vmm.virtio.VirtioDevice;
 import dev.mesovirt.vmm.virtio.VirtioPciFunction;
 import java.util.ArrayList;
@@ -36,12 +36,15 @@ import org.slf4j.LoggerFactory;
  * (MSI routes and irqfds, queue-notify ioeventfds, BARs on the buses). There is no BIOS in front of the kernel, so
  * the firmware's part, assigning bus numbers, BARs and bridge windows, is done here before boot and after every
  * reset; Linux keeps those assignments and assigns hot-plugged devices within the root ports' windows itself.
+ *
+ * <p>Each virtio function's queue work runs on a thread of its own ({@code virtio-ID}), made when the device is
+ * plugged in and stopped when it leaves (the guest released its slot) or the board closes; a reset keeps it.
  */
 final class PciBoard implements Board {
     private static final Logger LOG = LoggerFactory.getLogger(PciBoard.class);
 
-    /** A virtio device on the PCI hierarchy, and the bus it is on. */
-    private record Plugged(VirtioConfig config, VirtioPciFunction function, String bus) {}
+    /** A virtio device on the PCI hierarchy, the bus it is on, and its thread. */
+    private record Plugged(VirtioConfig config, VirtioPciFunction function, String bus, EventLoop thread) {}
 
     private final MachineConfig config;
     private final PciTopology topology;
@@ -56,7 +59,6 @@ final class PciBoard implements Board {
     private KvmMsiRouter msi;
     private KvmIoEvents ioEvents;
     private BusBarMapper mapper;
-    private EventLoop loop;
     private GuestMemory memory;
 
     PciBoard(MachineConfig config, PciTopology topology) {
@@ -75,7 +77,6 @@ final class PciBoard implements Board {
         mapper = new BusBarMapper(context.pio(), context.mmio());
         root = new PciRoot(pci, lines, mapper, msi);
         memory = context.memory();
-        loop = context.eventLoop();
         placeRoot(context);
         for (PciTopology.RootPort p : topology.rootPorts()) {
             PcieRootPort port = new PcieRootPort(root, p.port(), PcieRootPort.Reserve.DEFAULT,
@@ -105,8 +106,7 @@ final class PciBoard implements Board {
         ioEvents.moveTo(context.vm());
         mapper.moveTo(context.pio(), context.mmio());
         placeRoot(context);
-        // On the device thread: no request of the old boot is in flight then, and none comes after the reset.
-        loop.call(root::reset);
+        resetHoldingTheDeviceThreads();
         synchronized (this) {
             if (!unplugging.isEmpty()) {
                 // As QEMU: a reset ends the guest's part of a pending device_del; the device stays, device_del again.
@@ -118,6 +118,29 @@ final class PciBoard implements Board {
         described.add(new DeviceDescription.PciHostBridge(pci, intx));
     }
 
+    /**
+     * Resets the hierarchy (every function, root ports and bridges at once) with every device's thread held between
+     * two requests: no request of the old boot is in flight then, and none comes after the reset. (A handler raising
+     * an INTx meanwhile is not waited for: the machine drops it during a reset.)
+     */
+    private void resetHoldingTheDeviceThreads() {
+        List<EventLoop> threads = new ArrayList<>();
+        synchronized (this) {
+            for (Plugged p : devices.values()) {
+                threads.add(p.thread());
+            }
+        }
+        List<EventLoop.Hold> held = new ArrayList<>();
+        try {
+            for (EventLoop t : threads) {
+                held.add(t.hold());
+            }
+            root.reset();
+        } finally {
+            held.forEach(EventLoop.Hold::close);
+        }
+    }
+
     /** MSI routes and irqfds follow the guest's programming of each vector; INTx lines need nothing here. */
     @Override
     public void afterIrqChip(BoardContext context) {}
@@ -125,6 +148,7 @@ final class PciBoard implements Board {
     @Override
     public synchronized void close() {
         for (Plugged p : devices.values()) {
+            p.thread().close();
             p.function().device().close();
         }
         devices.clear();
@@ -176,8 +200,8 @@ final class PciBoard implements Board {
 
     /**
      * Puts {@code d} where its placement says (the next free slot of the root bus without one): the backend opened,
-     * a virtio-pci function over it, watched by the device thread, attached or hot-plugged. Its passed descriptor (a
-     * TAP's) is the board's from this call on. IllegalArgumentException with a message for the user.
+     * a virtio-pci function over it on a thread of its own, attached or hot-plugged. Its passed descriptor (a TAP's)
+     * is the board's from this call on. IllegalArgumentException with a message for the user.
      */
     private void plug(VirtioConfig d, boolean hot) {
         DevicePlacement.Pci where;
@@ -198,16 +222,18 @@ final class PciBoard implements Board {
         }
         VirtioDevice device = VirtioDevices.open(d);
         VirtioPciFunction f = new VirtioPciFunction(d.id(), device, memory, ioEvents);
-        loop.call(() -> f.connect(loop));
+        EventLoop thread = new EventLoop();
+        f.connect(thread);
+        thread.start(VirtioDevices.threadName(d));
         try {
             attach(d, where, f, hot);
         } catch (RuntimeException e) {
-            loop.call(() -> f.disconnect(loop));
+            thread.close();
             device.close();
             throw e;
         }
         synchronized (this) {
-            devices.put(d.id(), new Plugged(d, f, where.bus()));
+            devices.put(d.id(), new Plugged(d, f, where.bus(), thread));
         }
         LOG.info("virtio device {} (type {}) at {}{}", d.id(), device.deviceType(), where, hot ? ", hot-plugged" : "");
     }
@@ -263,8 +289,8 @@ final class PciBoard implements Board {
 
     /**
      * The root port {@code portId}'s callback: the guest powered its slot off, and {@code f} is gone from the
-     * hierarchy (called on the vCPU thread that wrote Slot Control, outside the PCI lock). Stops its queue work,
-     * closes its backend and reports it to device_del.
+     * hierarchy (called on the vCPU thread that wrote Slot Control, outside the PCI lock). Stops its thread (after
+     * the request it may be serving), closes its backend and reports it to device_del.
      */
     private void released(String portId, PciFunction f) {
         Plugged gone = null;
@@ -281,9 +307,8 @@ final class PciBoard implements Board {
             devices.remove(gone.config().id());
             removed = unplugging.remove(gone.config().id());
         }
-        VirtioPciFunction function = gone.function();
-        loop.call(() -> function.disconnect(loop));
-        function.device().close();
+        gone.thread().close();
+        gone.function().device().close();
         LOG.info("virtio device {} left {}: the guest powered the slot off", gone.config().id(), portId);
         if (removed != null) {
             removed.accept(gone.config());

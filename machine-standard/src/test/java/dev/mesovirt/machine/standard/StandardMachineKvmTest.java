@@ -1,6 +1,7 @@
 package dev.mesovirt.machine.standard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,8 +81,11 @@ class StandardMachineKvmTest {
                 MachineConfig.HotplugSlots.NONE);
         PciTopology topology = new PciTopology(List.of(new PciTopology.RootPort("pcie.1", 1, 5, 0)));
         TinyQ35 arch = new TinyQ35(reports);
+        List<Thread> deviceThread;
         try (StandardMachine machine = new StandardMachine(config, topology, arch, Kvm.DEFAULT_PATH)) {
             machine.start();
+            deviceThread = threadsNamed("virtio-blk0");
+            assertEquals(1, deviceThread.size(), "blk0's queue work has a thread of its own");
             Answers first = answers();
             assertEquals(0x29C0_8086, first.hostBridge(), "the q35 host bridge at 00:00.0");
             assertEquals(0x1042_1AF4, first.virtioBlk(), "virtio-blk-pci (modern ID 0x1040 + 2) at 00:03.0");
@@ -103,7 +107,13 @@ class StandardMachineKvmTest {
             assertEquals(first, second, "after a reset: a new VM, the same functions, the same assignment");
             assertNotEquals(0, second.bar4());
             assertEquals(2, arch.requests.size());
+            assertEquals(deviceThread, threadsNamed("virtio-blk0"), "a reset keeps the device's thread");
         }
+        assertFalse(deviceThread.get(0).isAlive(), "closing the machine stops the device's thread");
+    }
+
+    private static List<Thread> threadsNamed(String name) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(name)).toList();
     }
 
     private record Answers(int hostBridge, int virtioBlk, int rootPort, int bar4, int secondaryBus) {}

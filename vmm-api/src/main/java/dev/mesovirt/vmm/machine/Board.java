@@ -12,9 +12,12 @@ import java.util.List;
  *       UART exist and before the guest is loaded;
  *   <li>{@link #reattach} on each reset (QMP system_reset), at the same point of building the new VM;
  *   <li>{@link #afterIrqChip} after either, once every vCPU exists and the interrupt controller is complete;
- *   <li>{@link #close} once, when the machine is closed, after its vCPU and device threads have stopped.
+ *   <li>{@link #close} once, when the machine is closed, after its vCPU threads have stopped.
  * </ol>
- * Each VM the machine builds comes with its own {@link BoardContext}.
+ * Each VM the machine builds comes with its own {@link BoardContext}. The board owns its devices' threads: each
+ * virtio device has one of its own (an {@code EventLoop} named after it, Cloud Hypervisor's model), started when the
+ * device is plugged in and stopped when it goes or the board closes, so that a device stalled in its work (a slow
+ * fsync) stalls no other.
  */
 public interface Board {
     /**
@@ -28,9 +31,10 @@ public interface Board {
      * Puts the same devices on a reset machine's new VM: resets them to their power-on state, moves what they had
      * registered with the old VM (ioeventfds) to {@code context.vm()}, allocates their interrupts again in the same
      * order, places them on the new buses and describes them as {@link #build} did (the core checks that the
-     * description is the same). Backends (files, TAPs, sockets) stay open. Runs holding the VM lock that
-     * {@link BoardContext#irqLine} lines take; meanwhile other threads' interrupts on those lines are dropped (not
-     * waited for), so the board may wait for its device thread, e.g. to reset its devices there.
+     * description is the same). Backends (files, TAPs, sockets) and the devices' threads stay. Runs holding the VM
+     * lock that {@link BoardContext#irqLine} lines take; meanwhile other threads' interrupts on those lines are
+     * dropped (not waited for), so the board may wait for its devices' threads, e.g. to reset each device on its own
+     * thread, so that no request of the old boot is in flight.
      */
     void reattach(BoardContext context, List<DeviceDescription> described);
 
@@ -41,6 +45,6 @@ public interface Board {
      */
     void afterIrqChip(BoardContext context);
 
-    /** Closes the devices and their backends (machine shutdown); called once the device thread has stopped. */
+    /** Stops the devices' threads and closes the devices and their backends (machine shutdown). */
     void close();
 }

@@ -8,13 +8,11 @@ import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.device.IrqLine;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
-import dev.mesovirt.vmm.virtio.EventLoop;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * What a {@link Board} builds on: one VM of a {@link Machine} (the first, or the one a reset made) with its interrupt
- * controller and buses, and what lives as long as the machine: guest memory, its layout, and the device thread.
+ * controller and buses, and what lives as long as the machine: guest memory and its layout.
  */
 public final class BoardContext {
     private final Vm vm;
@@ -23,18 +21,16 @@ public final class BoardContext {
     private final IrqChip irqChip;
     private final Bus pio;
     private final Bus mmio;
-    private final Supplier<EventLoop> eventLoop;
     private final Function<Irq, IrqLine> irqLines;
 
     BoardContext(Vm vm, GuestMemory memory, MemoryLayout layout, IrqChip irqChip, Bus pio, Bus mmio,
-            Supplier<EventLoop> eventLoop, Function<Irq, IrqLine> irqLines) {
+            Function<Irq, IrqLine> irqLines) {
         this.vm = vm;
         this.memory = memory;
         this.layout = layout;
         this.irqChip = irqChip;
         this.pio = pio;
         this.mmio = mmio;
-        this.eventLoop = eventLoop;
         this.irqLines = irqLines;
     }
 
@@ -65,14 +61,6 @@ public final class BoardContext {
 
     public Bus bus(BusKind kind) {
         return kind == BusKind.PIO ? pio : mmio;
-    }
-
-    /**
-     * The machine's device thread, where all virtio device work runs; made on first use (a machine without devices
-     * has none) and started by the machine once the board is built. It outlives resets.
-     */
-    public EventLoop eventLoop() {
-        return eventLoop.get();
     }
 
     /**

@@ -25,7 +25,6 @@ import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.Sys;
-import dev.mesovirt.vmm.virtio.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -42,9 +41,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The machine both machine types are built on, architecture-neutral: KVM VM, guest RAM, the in-kernel interrupt
  * controller, the architecture's platform devices and power button, a 16550 UART, the guest kernel, one thread per
- * vCPU, the device thread, and the life cycle around them: start, pause and resume, reset in place, the power button,
- * stop, close. What a machine type has beyond this is its {@link Board} (the microVM's virtio-mmio slots, the
- * standard machine's PCI host bridge), which the core calls at fixed points. It never learns which ISA it runs on:
+ * vCPU, and the life cycle around them: start, pause and resume, reset in place, the power button, stop, close. What
+ * a machine type has beyond this is its {@link Board} (the microVM's virtio-mmio slots, the standard machine's PCI
+ * host bridge, and their devices' threads, one per device), which the core calls at fixed points. It never learns which ISA it runs on:
  * everything ISA-specific comes from the {@link Architecture} SPI as data.
  *
  * <p>Use: {@link #start()}, then {@link #awaitOutcome()}, which blocks until the guest powers off, reboots (which
@@ -99,12 +98,6 @@ public final class Machine implements AutoCloseable {
     private BootRequest bootRequest;
     private BootPlan bootPlan;
     private CountDownLatch vcpusRunning;
-    /**
-     * The device thread, made when the board first asks for it. Guarded by its own lock, not the machine's: a board's
-     * device may ask for it on a vCPU thread while {@link #reset()} holds the machine's lock waiting for that thread.
-     */
-    private final Object deviceLoopLock = new Object();
-    private EventLoop deviceLoop;
     private boolean boardClosed;
     /** The board's view of the current VM. */
     private BoardContext boardContext;
@@ -228,11 +221,6 @@ public final class Machine implements AutoCloseable {
                 described);
         loadGuestAndCreateVcpus();
         serial.start(uart);
-        synchronized (deviceLoopLock) {
-            if (deviceLoop != null) {
-                deviceLoop.start("virtio-io");
-            }
-        }
     }
 
     /**
@@ -246,7 +234,7 @@ public final class Machine implements AutoCloseable {
         irqChip = arch.createIrqChip(vm, layout, config.vcpus());
         pio = new Bus("pio");
         mmio = new Bus("mmio");
-        boardContext = new BoardContext(vm, memory, layout, irqChip, pio, mmio, this::deviceLoop, this::irqLine);
+        boardContext = new BoardContext(vm, memory, layout, irqChip, pio, mmio, this::irqLine);
         PowerButton button = null;
         for (PlatformDevice d : arch.platformDevices(vm, layout, irqChip, power)) {
             boardContext.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
@@ -379,21 +367,11 @@ public final class Machine implements AutoCloseable {
         described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), irq));
     }
 
-    /** The device thread, made on first use; the board's devices run on it. */
-    private EventLoop deviceLoop() {
-        synchronized (deviceLoopLock) {
-            if (deviceLoop == null) {
-                deviceLoop = new EventLoop();
-            }
-            return deviceLoop;
-        }
-    }
-
     /**
      * A KVM_IRQ_LINE line on the current VM. While a reset holds the VM lock (replacing the VM), an interrupt raised
      * from another thread is dropped rather than waited for: every device is being reset to its power-on state, with
-     * nothing pending, and waiting could deadlock with a board that resets its devices on the device thread (which
-     * may be raising one); the reset's own thread, holding the write lock, still gets through.
+     * nothing pending, and waiting could deadlock with a board that resets its devices on their threads (which may be
+     * raising one); the reset's own thread, holding the write lock, still gets through.
      */
     private IrqLine irqLine(Irq irq) {
         return level -> {
@@ -605,12 +583,6 @@ public final class Machine implements AutoCloseable {
         if (serial != null) {
             serial.close();
             serial = null;
-        }
-        synchronized (deviceLoopLock) {
-            if (deviceLoop != null) {
-                deviceLoop.close();
-                deviceLoop = null;
-            }
         }
         if (!boardClosed) {
             boardClosed = true;

@@ -486,14 +486,14 @@ public final class MachineQmp {
             throw QmpException.generic("Property 'virtio-net-device.netdev' can't take value '" + nid
                     + "', it's in use");
         }
-        List<Byte> macBytes = parseMac(mac, id);
+        MacAddress address = macAddress(mac);
         if (n.tapFd() < 0) {
-            return new VirtioConfig.Net(id, n.ifname(), -1, macBytes, Optional.of(placement));
+            return new VirtioConfig.Net(id, n.ifname(), -1, address, Optional.of(placement));
         }
         // The device gets its own descriptor of the TAP, the machine's from DeviceHotplug.add on (closed when the
         // device goes or is refused); the netdev keeps the TAP open for another device_add, as QEMU's netdev does,
         // until netdev_del.
-        return new VirtioConfig.Net(id, Optional.empty(), Fds.duplicate(n.tapFd()), macBytes, Optional.of(placement));
+        return new VirtioConfig.Net(id, Optional.empty(), Fds.duplicate(n.tapFd()), address, Optional.of(placement));
     }
 
     /**
@@ -540,32 +540,17 @@ public final class MachineQmp {
         }
     }
 
-    private static List<Byte> parseMac(Optional<String> mac, String id) throws QmpException {
-        List<Byte> out = new ArrayList<>();
-        if (mac.isEmpty()) {
-            // A stable locally administered address derived from the id, as QEMU derives one per NIC.
-            int h = id.hashCode();
-            byte[] b = {0x52, 0x54, 0x00, (byte) (h >>> 16), (byte) (h >>> 8), (byte) h};
-            for (byte x : b) {
-                out.add(x);
-            }
-            return out;
-        }
-        String[] parts = mac.get().split(":");
-        if (parts.length != 6) {
-            throw QmpException.invalidParameterValue("mac", "a MAC address such as 52:54:00:12:34:56");
-        }
+    /**
+     * device_add's {@code mac}, a unicast address (a multicast one is refused like a malformed one); without it,
+     * QEMU's default: the first 52:54:00:12:34:XX from 56 up that none of the machine's NICs has.
+     */
+    private MacAddress macAddress(Optional<String> mac) throws QmpException {
         try {
-            for (String p : parts) {
-                if (p.length() != 2) {
-                    throw new NumberFormatException(p);
-                }
-                out.add((byte) Integer.parseInt(p, 16));
-            }
-        } catch (NumberFormatException e) {
-            throw QmpException.invalidParameterValue("mac", "a MAC address such as 52:54:00:12:34:56");
+            return mac.isPresent() ? MacAddress.parse(mac.get()) : MacAddress.nextDefault(hotplug.devices());
+        } catch (IllegalArgumentException e) {
+            throw mac.isPresent() ? QmpException.invalidParameterValue("mac", "a unicast MAC address such as"
+                    + " 52:54:00:12:34:56") : QmpException.generic(e.getMessage());
         }
-        return out;
     }
 
     private synchronized JsonArray queryBlock() {

@@ -75,22 +75,22 @@ public sealed interface VirtioConfig {
      *
      * @param ifname the TAP's name, or empty when {@code fd} is given
      * @param fd an open TAP fd, or -1
-     * @param mac the MAC address the guest is given, as six bytes
+     * @param mac the MAC address the guest is given
      */
-    record Net(String id, Optional<String> ifname, int fd, java.util.List<Byte> mac,
+    record Net(String id, Optional<String> ifname, int fd, MacAddress mac,
             Optional<DevicePlacement> placement) implements VirtioConfig {
         public Net {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(ifname, "ifname");
+            Objects.requireNonNull(mac, "mac");
             Objects.requireNonNull(placement, "placement");
-            mac = java.util.List.copyOf(mac);
-            if (mac.size() != 6 || ifname.isEmpty() == (fd < 0)) {
-                throw new IllegalArgumentException("a net device needs a 6-byte MAC and either a TAP name or an fd");
+            if (ifname.isEmpty() == (fd < 0)) {
+                throw new IllegalArgumentException("a net device needs either a TAP name or an fd");
             }
         }
 
         /** A NIC in the machine's next free place. */
-        public Net(String id, Optional<String> ifname, int fd, java.util.List<Byte> mac) {
+        public Net(String id, Optional<String> ifname, int fd, MacAddress mac) {
             this(id, ifname, fd, mac, Optional.empty());
         }
     }

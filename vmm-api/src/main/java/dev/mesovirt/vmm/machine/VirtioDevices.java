@@ -26,12 +26,8 @@ public final class VirtioDevices {
                         b.serial().orElse(null));
                 case VirtioConfig.Rng r -> new RngDevice(r.id(), r.source());
                 case VirtioConfig.Net n -> {
-                    byte[] mac = new byte[6];
-                    for (int i = 0; i < 6; i++) {
-                        mac[i] = n.mac().get(i);
-                    }
                     int fd = n.ifname().isPresent() ? NetDevice.openTap(n.ifname().get()) : n.fd();
-                    yield new NetDevice(n.id(), fd, mac);
+                    yield new NetDevice(n.id(), fd, n.mac().bytes());
                 }
                 case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
                         ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
@@ -43,6 +39,14 @@ public final class VirtioDevices {
         } catch (IOException e) {
             throw new IllegalArgumentException("device " + dc.id() + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The name of the device's own thread, where its queue work runs: {@code virtio-ID} (virtio-blk0 for a device
+     * with id blk0), as {@code ps -L}, thread dumps and the logs show it.
+     */
+    public static String threadName(VirtioConfig device) {
+        return "virtio-" + device.id();
     }
 
     /** Closes the open descriptor a device config carries (a TAP passed to netdev_add), for a device never opened. */

@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
 /**
  * virtio-console (virtio 1.2 section 5.3) with one port and no multiport: the guest's /dev/hvc0. Queue 0 (receiveq)
  * carries host → guest bytes, queue 1 (transmitq) guest → host. The backend ({@link ConsoleBackend}) reads on its
- * own thread and hands bytes over here; they reach the guest on the event-loop thread as receive buffers allow.
+ * own thread and hands bytes over here; they reach the guest on the device's thread as receive buffers allow.
  */
 public final class ConsoleDevice implements VirtioDevice, ConsoleBackend.Sink {
     private static final Logger LOG = LoggerFactory.getLogger(ConsoleDevice.class);

@@ -3,14 +3,16 @@ package dev.mesovirt.vmm.virtio;
 import static dev.mesovirt.vmm.virtio.VirtioIds.*;
 
 import dev.mesovirt.vmm.bus.BusDevice;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.sys.EventFd;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
  * The virtio-mmio transport, version 2 (virtio 1.2 section 4.2.2), for one device: the virtio-mmio register layout
  * over the {@link TransportCore} that every transport shares. Register accesses come from vCPU threads; queue work
- * ({@link #notifyQueue}) from the event-loop thread. Both take the core's lock, except InterruptStatus/InterruptACK,
+ * ({@link #notifyQueue}) from the device's own thread ({@link #connect}). Both take the core's lock, except InterruptStatus/InterruptACK,
  * which are atomic so that the guest's interrupt handler never waits for device I/O.
  *
  * <p>Nothing the guest does makes this throw: bad accesses are ignored, a bad queue configuration or a malformed
@@ -33,7 +35,7 @@ public final class MmioTransport implements BusDevice {
     /**
      * @param signal raises the device's interrupt line (an irqfd write); called whenever InterruptStatus gains a bit
      * @param mmioNotify what to do with a QueueNotify write that reached us as an MMIO exit rather than through the
-     *     ioeventfd (it should wake the event loop, e.g. by signalling the queue's eventfd)
+     *     ioeventfd (it should wake the device's thread, e.g. by signalling the queue's eventfd)
      */
     public MmioTransport(String name, VirtioDevice device, GuestMemory memory, Runnable signal, IntConsumer mmioNotify) {
         this.signal = signal;
@@ -177,7 +179,16 @@ public final class MmioTransport implements BusDevice {
         core.reset();
     }
 
-    /** Queue {@code index} was notified (ioeventfd): runs the device's work. Called on the event-loop thread. */
+    /**
+     * Puts the device's work on {@code loop}, its own device thread: queue {@code q}'s work runs when
+     * {@code notifyFds[q]} (the queue's QueueNotify ioeventfd) or one of the device's watches is signalled. The loop
+     * owns those eventfds from now on. Call once, before the loop starts or on its thread.
+     */
+    public void connect(EventLoop loop, EventFd[] notifyFds) {
+        core.connect(loop, notifyFds);
+    }
+
+    /** Queue {@code index} was notified (ioeventfd): runs the device's work. Called on the device's thread. */
     public void notifyQueue(int index) {
         core.notifyQueue(index);
     }

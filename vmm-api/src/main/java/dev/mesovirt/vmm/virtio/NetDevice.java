@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 /**
  * virtio-net (virtio 1.2 section 5.1) on a TAP device, offloads off: no checksum/TSO features, no mergeable
  * receive buffers; the 12-byte virtio_net_hdr is stripped on transmit and a zero one (num_buffers 1) prepended on
- * receive. A reader thread blocks on the TAP fd and queues frames; the event-loop thread copies them into the
+ * receive. A reader thread blocks on the TAP fd and queues frames; the device's thread copies them into the
  * guest's receive buffers and writes the guest's frames to the TAP.
  */
 public final class NetDevice implements VirtioDevice {

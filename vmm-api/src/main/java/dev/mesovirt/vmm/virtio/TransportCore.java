@@ -2,7 +2,9 @@ package dev.mesovirt.vmm.virtio;
 
 import static dev.mesovirt.vmm.virtio.VirtioIds.*;
 
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.sys.EventFd;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -15,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * interrupt decision, DEVICE_NEEDS_RESET, and reset. {@link MmioTransport} and {@link VirtioPciFunction} lay their
  * registers over it and deliver its interrupts their own way ({@link Events}).
  *
- * <p>Register accesses come from vCPU threads, queue work ({@link #notifyQueue}) from the event-loop thread; all of
+ * <p>Register accesses come from vCPU threads, queue work ({@link #notifyQueue}) from the device's thread; all of
  * it holds this object's lock. Nothing the guest does makes it throw: a bad queue configuration or a malformed
  * descriptor chain sets DEVICE_NEEDS_RESET (with a configuration-change interrupt) and stops the device until the
  * driver resets it.
@@ -238,7 +240,27 @@ final class TransportCore {
         events.configInterrupt();
     }
 
-    /** Queue {@code index} was notified: runs the device's work. Called on the event-loop thread. */
+    /**
+     * Puts the device's work on {@code loop}, its device thread: queue {@code q}'s work runs when {@code notifyFds[q]}
+     * is signalled (the ioeventfd of the guest's notification) or when one of the device's watches for it is (its
+     * backend has input). The loop owns those eventfds from now on and closes them with itself. Call before the loop
+     * starts, or on its thread.
+     */
+    void connect(EventLoop loop, EventFd[] notifyFds) {
+        if (notifyFds.length != queues.size()) {
+            throw new IllegalArgumentException(name + ": " + notifyFds.length + " notify eventfds for " + queues.size()
+                    + " queues");
+        }
+        for (int q = 0; q < notifyFds.length; q++) {
+            int queue = q;
+            loop.addEventFd(notifyFds[q], () -> notifyQueue(queue));
+        }
+        for (VirtioDevice.Watch w : device.watches()) {
+            loop.addEventFd(w.eventFd(), () -> notifyQueue(w.queue()));
+        }
+    }
+
+    /** Queue {@code index} was notified: runs the device's work. Called on the device's thread. */
     synchronized void notifyQueue(int index) {
         if (!live || index < 0 || index >= queues.size() || !queues.get(index).isLive()) {
             return;
@@ -248,7 +270,7 @@ final class TransportCore {
         } catch (VirtioException e) {
             needsReset(e.getMessage());
         } catch (RuntimeException e) {
-            // A bug in a device must not take the event loop (and every other device) down with it.
+            // A bug in a device must not take its thread down with it.
             LOG.error("{}: queue {} failed", name, index, e);
             needsReset(e.toString());
         }

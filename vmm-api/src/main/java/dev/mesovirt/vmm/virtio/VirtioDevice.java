@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * A virtio device behind a transport ({@link MmioTransport}). The transport handles feature negotiation, status and
  * queue set-up; the device supplies its type, features, config space and the queue work. {@link #process} runs on
- * the event-loop thread only; the other methods on vCPU threads under the transport's lock.
+ * the device's own thread only; the other methods on vCPU threads under the transport's lock.
  */
 public interface VirtioDevice extends AutoCloseable {
     /** Virtio device ID (1 net, 2 block, 3 console, 4 entropy). */
@@ -31,7 +31,7 @@ public interface VirtioDevice extends AutoCloseable {
     void activate(GuestMemory memory, List<Virtqueue> queues, long ackedFeatures, QueueInterrupt interrupt);
 
     /**
-     * Handles a notification of queue {@code index} on the event-loop thread. A malformed chain is thrown as a
+     * Handles a notification of queue {@code index} on the device's thread. A malformed chain is thrown as a
      * {@link VirtioException}: the transport then sets DEVICE_NEEDS_RESET. A request that is well formed but
      * cannot be served (I/O error, unsupported type) is answered with the device's error status instead.
      */
@@ -41,8 +41,8 @@ public interface VirtioDevice extends AutoCloseable {
     void reset();
 
     /**
-     * Eventfds the device's backend signals when it has work for a queue (e.g. input arrived): the event loop then
-     * runs {@link #process} for that queue, as for a guest notification.
+     * Eventfds the device's backend signals when it has work for a queue (e.g. input arrived): the device's thread
+     * then runs {@link #process} for that queue, as for a guest notification.
      */
     default List<Watch> watches() {
         return List.of();

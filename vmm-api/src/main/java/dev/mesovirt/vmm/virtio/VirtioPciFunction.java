@@ -3,6 +3,7 @@ package dev.mesovirt.vmm.virtio;
 import static dev.mesovirt.vmm.virtio.VirtioIds.*;
 
 import dev.mesovirt.vmm.bus.BusDevice;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.pci.Bar;
 import dev.mesovirt.vmm.pci.ConfigSpace;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  *   <li>vendor-specific capabilities for the four regions and the PCI configuration access window, then MSI-X;
  *   <li>INTA with the ISR (read to acknowledge) while MSI-X is disabled.
  * </ul>
- * The queues' ioeventfds follow BAR 4 through an {@link IoEventRegistrar}; queue work runs on the event loop
+ * The queues' ioeventfds follow BAR 4 through an {@link IoEventRegistrar}; queue work runs on the device's own thread
  * ({@link #connect}), as on virtio-mmio.
  */
 public final class VirtioPciFunction implements PciFunction {
@@ -169,31 +170,15 @@ public final class VirtioPciFunction implements PciFunction {
     }
 
     /**
-     * Watches the queues' notify eventfds and the device's own fds on {@code loop}, which then runs the device's
-     * work; the loop owns and closes those eventfds from now on. Call once, on the loop's thread if it runs
-     * ({@link EventLoop#call}).
+     * Puts the device's work on {@code loop}, its own device thread: the queues' notify eventfds and the device's
+     * watches; the loop owns and closes those eventfds from now on (closing the loop is how the device leaves it).
+     * Call once, before the loop starts or on its thread ({@link EventLoop#call}).
      */
     public void connect(EventLoop loop) {
-        for (int q = 0; q < notifyFds.length; q++) {
-            int queue = q;
-            loop.addEventFd(notifyFds[q], () -> core.notifyQueue(queue));
-        }
-        for (VirtioDevice.Watch w : core.device().watches()) {
-            loop.addEventFd(w.eventFd(), () -> core.notifyQueue(w.queue()));
-        }
+        core.connect(loop, notifyFds);
     }
 
-    /** Stops watching (the device was unplugged): on the loop's thread. The loop closes the eventfds. */
-    public void disconnect(EventLoop loop) {
-        for (EventFd fd : notifyFds) {
-            loop.remove(fd.fd());
-        }
-        for (VirtioDevice.Watch w : core.device().watches()) {
-            loop.remove(w.eventFd().fd());
-        }
-    }
-
-    /** Queue {@code index} was notified: runs the device's work. Called on the event-loop thread. */
+    /** Queue {@code index} was notified: runs the device's work. Called on the device's thread. */
     public void notifyQueue(int index) {
         core.notifyQueue(index);
     }

@@ -13,7 +13,7 @@ import java.util.List;
  * outside RAM, never an unbounded loop (a chain may not be longer than the queue or indirect table).
  *
  * <p>Configuration (size, addresses, ready) is written by the transport from vCPU threads; {@link #pop} and
- * {@link #addUsed} run on the device's event-loop thread once the device is live.
+ * {@link #addUsed} run on the device's thread once the device is live.
  */
 public final class Virtqueue {
     public static final int DESC_F_NEXT = 1;

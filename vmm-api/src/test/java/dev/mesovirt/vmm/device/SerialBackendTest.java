@@ -3,15 +3,19 @@ package dev.mesovirt.vmm.device;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -127,13 +131,45 @@ class SerialBackendTest {
         assertEquals("before\nafter\n", Files.readString(log));
     }
 
+    /**
+     * The none backend swallows output, however much, without blocking or printing it anywhere, and delivers no
+     * input even while this process's stdin has some.
+     */
     @Test
-    void noneDiscards() {
-        SerialBackend b = SerialBackend.none();
-        b.write('x');
-        b.start(new Sink());
-        b.flush();
-        b.close();
+    void noneDiscards() throws Exception {
+        PrintStream stdout = System.out;
+        PrintStream stderr = System.err;
+        InputStream stdin = System.in;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        try (PrintStream capture = new PrintStream(printed, true)) {
+            System.setOut(capture);
+            System.setErr(capture);
+            System.setIn(new ByteArrayInputStream("typed".getBytes()));
+            SerialBackend b = SerialBackend.none();
+            Sink sink = new Sink();
+            b.start(sink);
+            // Four times what a buffering backend holds before a write waits for its flusher.
+            byte[] burst = new byte[4 * SerialBackend.Streams.CAPACITY];
+            java.util.Arrays.fill(burst, (byte) 'x');
+            assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+                for (int i = 0; i < SerialBackend.Streams.CAPACITY; i++) {
+                    b.write('y');
+                }
+                b.write(burst, 0, burst.length);
+                b.flush();
+            });
+            Thread.sleep(200); // what a reader thread would have delivered by now (the stream backends: at once)
+            assertEquals("", sink.await(0), "no input reaches the receiver");
+            b.close();
+            b.write('z');
+            System.out.flush();
+            System.err.flush();
+            assertEquals(0, printed.size(), "nothing printed: " + printed);
+        } finally {
+            System.setOut(stdout);
+            System.setErr(stderr);
+            System.setIn(stdin);
+        }
     }
 
     @Test

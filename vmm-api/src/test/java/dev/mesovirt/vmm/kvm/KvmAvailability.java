@@ -1,8 +1,6 @@
 package dev.mesovirt.vmm.kvm;
 
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
+import dev.mesovirt.vmm.testing.HostRequirement;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,15 +14,8 @@ public final class KvmAvailability {
     public static void require() {
         Path dev = Path.of(Kvm.DEFAULT_PATH);
         String found = found(dev);
-        if (found == null) {
-            return;
-        }
-        String why = found + ": this test needs a usable " + dev
-                + "; bash ci/kvm-jobs.sh unit runs the KVM tests here or, without one, in the emulated x86_64 KVM host";
-        if ("true".equals(System.getenv("CI"))) {
-            fail("CI=true and " + why);
-        }
-        assumeTrue(false, why);
+        HostRequirement.require(found == null, found + ": this test needs a usable " + dev
+                + "; bash ci/kvm-jobs.sh unit runs the KVM tests here or, without one, in the emulated x86_64 KVM host");
     }
 
     /** What is wrong with {@code dev} ("no /dev/kvm", ...), or null when it can be opened for reading and writing. */

@@ -2,7 +2,6 @@ package dev.mesovirt.vmm.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Asks the system C compiler what the kernel's uapi headers say: compiles a program that prints
  * {@code name value} lines for the given C expressions (sizeof, offsetof, ioctl macros) and returns them. Without
- * gcc or the headers the calling test is skipped, except under CI (CI=true), where it fails.
+ * gcc or the headers the calling test is skipped, except under CI (CI=true), where it fails ({@link HostRequirement}).
  */
 public final class CProbe {
     private CProbe() {}
@@ -39,18 +38,9 @@ public final class CProbe {
         }
     }
 
-    /** Fails the calling test under CI (CI=true) and skips it elsewhere, unless {@code present}. */
-    public static void require(boolean present, String missing) {
-        if ("true".equals(System.getenv("CI"))) {
-            assertTrue(present, "CI=true but " + missing);
-        } else {
-            assumeTrue(present, missing);
-        }
-    }
-
     /** @param expressions name → C expression of an integer type, from this host's headers */
     public static Map<String, Long> evaluate(List<String> includes, Map<String, String> expressions) throws Exception {
-        require(Files.isExecutable(Path.of("/usr/bin/gcc")) && Files.exists(Path.of("/usr/include/linux/kvm.h")),
+        HostRequirement.require(Files.isExecutable(Path.of("/usr/bin/gcc")) && Files.exists(Path.of("/usr/include/linux/kvm.h")),
                 "gcc or linux-libc-dev's linux/kvm.h is missing");
         return compileAndRun(List.of(), includes, expressions);
     }
@@ -62,7 +52,7 @@ public final class CProbe {
      */
     public static Map<String, Long> evaluate(ForeignHeaders headers, List<String> gccOptions, List<String> includes,
             Map<String, String> expressions) throws Exception {
-        require(Files.isExecutable(Path.of("/usr/bin/gcc")), "gcc is missing");
+        HostRequirement.require(Files.isExecutable(Path.of("/usr/bin/gcc")), "gcc is missing");
         List<String> options = new ArrayList<>(gccOptions);
         options.addAll(List.of("-I", headers.include().resolve(headers.triplet()).toString(), "-I",
                 headers.include().toString()));

@@ -113,8 +113,7 @@ public final class BootParams {
 
         /** The memory map; validated with {@link E820Entry#validate(List)}. */
         public Builder e820(List<E820Entry> map) {
-            E820Entry.validate(map);
-            this.e820 = List.copyOf(map);
+            this.e820 = E820Entry.validate(map);
             return this;
         }
 

@@ -81,9 +81,10 @@ public record E820Entry(long addr, long size, int type) {
      * Checks a memory map for the zero page: at least one and at most {@value BootProtocol#E820_MAX_ENTRIES}
      * entries, sorted by address, no two overlapping.
      *
+     * @return the map as the zero page gets it: an unmodifiable copy, in the same order
      * @throws IllegalArgumentException naming the first offending entry
      */
-    public static void validate(List<E820Entry> map) {
+    public static List<E820Entry> validate(List<E820Entry> map) {
         Objects.requireNonNull(map, "map");
         if (map.isEmpty()) {
             throw new IllegalArgumentException("e820 map is empty");
@@ -107,6 +108,7 @@ public record E820Entry(long addr, long size, int type) {
             }
             previous = e;
         }
+        return List.copyOf(map);
     }
 
     @Override

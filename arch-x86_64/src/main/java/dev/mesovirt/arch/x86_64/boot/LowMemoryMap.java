@@ -132,7 +132,6 @@ public final class LowMemoryMap {
             map.add(e);
         }
         map.sort(Comparator.comparingLong(E820Entry::addr));
-        E820Entry.validate(map); // rejects a reserved range on RAM or on another range
-        return List.copyOf(map);
+        return E820Entry.validate(map); // rejects a reserved range on RAM or on another range
     }
 }

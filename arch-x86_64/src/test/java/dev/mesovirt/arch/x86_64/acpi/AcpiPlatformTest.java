@@ -33,6 +33,25 @@ class AcpiPlatformTest {
         return with(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), slots, Optional.empty(), rtc);
     }
 
+    /**
+     * {@code p}, once the guest's tables are built from it: what the platform accepts, the tables must describe, so
+     * the image walks as a guest walks it (every pointer inside the image) and every table sums to 0.
+     */
+    private static AcpiPlatform accepted(AcpiPlatform p) {
+        AcpiImage image = AcpiTables.build(Platforms.BASE, p);
+        for (ImageReader.Table t : ImageReader.tables(image).values()) {
+            if (!t.signature().equals("RSDP")) {
+                assertEquals(0, ImageReader.sum(image.bytes(), t.offset(), t.length()), t.signature() + " checksum");
+            }
+        }
+        return p;
+    }
+
+    /** The names the DSDT built from {@code p} declares. */
+    private static List<String> dsdtNames(AcpiPlatform p) {
+        return AmlWalker.walkTable(AcpiTables.dsdt(p)).stream().map(AmlWalker.Named::path).toList();
+    }
+
     private static void assertRejected(String messagePart, Executable e) {
         IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, e);
         assertTrue(ex.getMessage().contains(messagePart), "message \"" + ex.getMessage() + "\" lacks \"" + messagePart + "\"");
@@ -57,8 +76,13 @@ class AcpiPlatformTest {
 
     @Test
     void acceptsTheVcpuLimits() {
-        with(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(), Optional.empty(), false);
-        with(255, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(), Optional.empty(), false);
+        for (int vcpus : new int[] {1, 255}) {
+            AcpiPlatform p = accepted(with(vcpus, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(), Optional.empty(),
+                    false));
+            assertEquals(vcpus, p.vcpus());
+            // The MADT's header, a local APIC per vCPU, the I/O APIC, the timer's override and the NMI.
+            assertEquals(44 + 8 * vcpus + 12 + 10 + 6, AcpiTables.madt(p).length, vcpus + " vCPUs");
+        }
     }
 
     @Test
@@ -110,8 +134,10 @@ class AcpiPlatformTest {
         assertRejected("overlap", () -> withSlots(List.of(
                 new VirtioMmioSlot(0xD000_1000L, 0x200, 5),
                 new VirtioMmioSlot(0xD000_0000L, 0x1001, 6)), false));
-        withSlots(List.of(new VirtioMmioSlot(0xD000_1000L, 0x200, 5), new VirtioMmioSlot(0xD000_0000L, 0x1000, 6)),
-                false); // adjacent is fine
+        AcpiPlatform adjacent = accepted(withSlots(List.of(new VirtioMmioSlot(0xD000_1000L, 0x200, 5),
+                new VirtioMmioSlot(0xD000_0000L, 0x1000, 6)), false)); // adjacent is fine
+        assertEquals(2, adjacent.virtioSlots().size());
+        assertTrue(dsdtNames(adjacent).containsAll(List.of("\\_SB_.VR00", "\\_SB_.VR01")), "both slots described");
     }
 
     @Test
@@ -125,7 +151,9 @@ class AcpiPlatformTest {
                 () -> withSlots(List.of(new VirtioMmioSlot(0xD000_0000L, 0x200, 2)), false));
         assertRejected("collides with an ISA interrupt",
                 () -> withSlots(List.of(new VirtioMmioSlot(0xD000_0000L, 0x200, 8)), true));
-        withSlots(List.of(new VirtioMmioSlot(0xD000_0000L, 0x200, 8)), false); // IRQ 8 is free without an RTC
+        AcpiPlatform irq8 = accepted(withSlots(List.of(new VirtioMmioSlot(0xD000_0000L, 0x200, 8)), false));
+        assertEquals(8, irq8.virtioSlots().get(0).gsi(), "IRQ 8 is free without an RTC");
+        assertTrue(dsdtNames(irq8).contains("\\_SB_.VR00") && !dsdtNames(irq8).contains("\\_SB_.RTC_"));
     }
 
     @Test
@@ -186,10 +214,12 @@ class AcpiPlatformTest {
 
     @Test
     void acceptsThePowerButtonOnAFreeGsi() {
-        AcpiPlatform p = withButton(Platforms.BUTTON, Platforms.slots(2), true);
+        AcpiPlatform p = accepted(withButton(Platforms.BUTTON, Platforms.slots(2), true));
         assertEquals(Optional.of(Platforms.BUTTON), p.powerButton());
-        withButton(new AcpiPlatform.PowerButton(0xFEA0_0000L, 8), List.of(), false); // IRQ 8 is free without an RTC
-        withButton(new AcpiPlatform.PowerButton(0xFFFF_FFFCL, 23), List.of(), true); // the last DWord below 4 GiB
+        AcpiPlatform.PowerButton irq8 = new AcpiPlatform.PowerButton(0xFEA0_0000L, 8); // free without an RTC
+        assertEquals(Optional.of(irq8), accepted(withButton(irq8, List.of(), false)).powerButton());
+        AcpiPlatform.PowerButton top = new AcpiPlatform.PowerButton(0xFFFF_FFFCL, 23); // the last DWord below 4 GiB
+        assertEquals(Optional.of(top), accepted(withButton(top, List.of(), true)).powerButton());
     }
 
     @Test
@@ -212,13 +242,15 @@ class AcpiPlatformTest {
     void rejectsAPowerButtonSelectorOverlappingOtherRegisters() {
         assertRejected("overlaps virtio slot 0", () -> withButton(new AcpiPlatform.PowerButton(0xD000_01FCL, 9),
                 Platforms.slots(1), false));
-        withButton(new AcpiPlatform.PowerButton(0xD000_0200L, 9), Platforms.slots(1), false); // adjacent is fine
+        AcpiPlatform.PowerButton adjacent = new AcpiPlatform.PowerButton(0xD000_0200L, 9); // adjacent is fine
+        assertEquals(Optional.of(adjacent), accepted(withButton(adjacent, Platforms.slots(1), false)).powerButton());
         assertRejected("overlaps the ACPI sleep/reset register at 0xFEA00200",
                 () -> withButton(new AcpiPlatform.PowerButton(0xFEA0_0200L, 9), List.of(), false));
         assertRejected("overlaps the ACPI sleep/reset register at 0xFEA00202",
                 () -> withButton(new AcpiPlatform.PowerButton(0xFEA0_0200L, 9), List.of(), false,
                         new SleepRegisters(0xFEA0_0100L, 0xFEA0_0101L, 0xFEA0_0202L, 0x42)));
-        withButton(new AcpiPlatform.PowerButton(0xFEA0_01FCL, 9), List.of(), false);
+        AcpiPlatform.PowerButton below = new AcpiPlatform.PowerButton(0xFEA0_01FCL, 9); // ends where they start
+        assertEquals(Optional.of(below), accepted(withButton(below, List.of(), false)).powerButton());
     }
 
     @Test
@@ -252,15 +284,16 @@ class AcpiPlatformTest {
 
     @Test
     void acceptsTheQ35Bridge() {
-        AcpiPlatform p = q35With(Platforms.Q35_BRIDGE);
+        AcpiPlatform p = accepted(q35With(Platforms.Q35_BRIDGE));
         assertEquals(Optional.of(Platforms.Q35_BRIDGE), p.pciHostBridge());
         assertEquals(0x1000_0000L, Platforms.Q35_BRIDGE.ecamSize());
         // Smaller bridges: the ECAM window is aligned to its size rounded up to a power of two.
-        q35With(bridge(0xBFF0_0000L, 1));
-        q35With(bridge(0xB040_0000L, 3));
-        q35With(bridge(0xB800_0000L, 128));
-        // No I/O window, no 64-bit window.
-        q35With(new PciHostBridge(0xB000_0000L, 256, Optional.empty(), MMIO32, Optional.empty(), GSIS));
+        for (PciHostBridge b : List.of(bridge(0xBFF0_0000L, 1), bridge(0xB040_0000L, 3), bridge(0xB800_0000L, 128),
+                // No I/O window, no 64-bit window.
+                new PciHostBridge(0xB000_0000L, 256, Optional.empty(), MMIO32, Optional.empty(), GSIS))) {
+            assertEquals(Optional.of(b), accepted(q35With(b)).pciHostBridge());
+            assertEquals(b.buses() * PciHostBridge.ECAM_BYTES_PER_BUS, b.ecamSize(), b.toString());
+        }
     }
 
     @Test
@@ -289,7 +322,10 @@ class AcpiPlatformTest {
                 Optional.of(new Window(0x0, 0xCF9)), MMIO32, MMIO64, GSIS));
         assertRejected("overlaps the configuration ports 0xCF8-0xCFF", () -> new PciHostBridge(0xB000_0000L, 256,
                 Optional.of(new Window(0xCFF, 0x100)), MMIO32, MMIO64, GSIS));
-        new PciHostBridge(0xB000_0000L, 256, Optional.of(new Window(0xD00, 0xF300)), MMIO32, MMIO64, GSIS);
+        Window upToTheTop = new Window(0xD00, 0xF300);
+        PciHostBridge b = new PciHostBridge(0xB000_0000L, 256, Optional.of(upToTheTop), MMIO32, MMIO64, GSIS);
+        assertEquals(Optional.of(upToTheTop), accepted(q35With(b)).pciHostBridge().orElseThrow().io());
+        assertEquals(0x10000, upToTheTop.end(), "the I/O window may end at the last port");
         assertRejected("the 32-bit PCI window must lie below 4 GiB", () -> new PciHostBridge(0xB000_0000L, 256, IO,
                 new Window(0xC000_0000L, 0x4000_0001L), MMIO64, GSIS));
         assertRejected("the 32-bit PCI window overlaps the ECAM window", () -> new PciHostBridge(0xB000_0000L, 256,
@@ -305,7 +341,7 @@ class AcpiPlatformTest {
         assertRejected("four distinct GSIs", () -> bridgeWithGsis(List.of(16, 17, 17, 19)));
         assertRejected("INTx GSI 11 is an ISA IRQ", () -> bridgeWithGsis(List.of(16, 17, 11, 19)));
         assertThrows(NullPointerException.class, () -> bridgeWithGsis(Arrays.asList(16, null, 18, 19)));
-        bridgeWithGsis(List.of(23, 16, 20, 21)); // any order
+        assertEquals(List.of(23, 16, 20, 21), bridgeWithGsis(List.of(23, 16, 20, 21)).intxGsis(), "any order");
     }
 
     @Test
@@ -328,9 +364,11 @@ class AcpiPlatformTest {
         assertRejected("overlaps the pvpanic port 0x505", () -> q35With(new PciHostBridge(0xB000_0000L, 256,
                 Optional.of(new Window(0x500, 0x100)), MMIO32, MMIO64, GSIS)));
         // Without an RTC, ports 0x70-0x71 are nobody's.
-        new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(), Platforms.GED_LIKE, Optional.empty(),
-                false, Optional.empty(), Optional.of(new PciHostBridge(0xB000_0000L, 256,
-                        Optional.of(new Window(0x0, 0x100)), MMIO32, MMIO64, GSIS)));
+        Window low = new Window(0x0, 0x100);
+        AcpiPlatform noRtc = accepted(new AcpiPlatform(1, LAPIC, 0, IOAPIC, 0, SerialPort.com1(), List.of(),
+                Platforms.GED_LIKE, Optional.empty(), false, Optional.empty(), Optional.of(new PciHostBridge(
+                        0xB000_0000L, 256, Optional.of(low), MMIO32, MMIO64, GSIS))));
+        assertEquals(Optional.of(low), noRtc.pciHostBridge().orElseThrow().io());
     }
 
     @Test
@@ -354,7 +392,9 @@ class AcpiPlatformTest {
         assertRejected("PCI host bridge range [0xFEC00000, 0xFED00000) overlaps the I/O APIC", () -> q35With(
                 new PciHostBridge(0xFEC0_0000L, 1, IO, MMIO32, MMIO64, GSIS)));
         // Up to the power button's page is fine: the q35 layout ends its 32-bit window there.
-        q35With(new PciHostBridge(0xB000_0000L, 256, IO, new Window(0xC000_0000L, 0x3EA0_0000L), MMIO64, GSIS));
+        AcpiPlatform upToTheButton = accepted(q35With(new PciHostBridge(0xB000_0000L, 256, IO,
+                new Window(0xC000_0000L, 0x3EA0_0000L), MMIO64, GSIS)));
+        assertEquals(Platforms.BUTTON.selectorAddress(), upToTheButton.pciHostBridge().orElseThrow().mmio32().end());
     }
 
     @Test

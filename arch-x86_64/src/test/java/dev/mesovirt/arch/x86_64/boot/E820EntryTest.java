@@ -66,11 +66,18 @@ class E820EntryTest {
         assertTrue(a.overlaps(E820Entry.ram(0, 0x10000)));
     }
 
+    /** An accepted map comes back as the zero page gets it: the same entries in the same order, unmodifiable. */
     @Test
     void validateAcceptsSortedDisjointMaps() {
-        E820Entry.validate(List.of(E820Entry.ram(0, 0x9FC00), E820Entry.reserved(0x9FC00, 0x400),
-                E820Entry.ram(0x100000, 0x1000000)));
-        E820Entry.validate(List.of(E820Entry.ram(0, 1)));
+        List<E820Entry> adjacent = new ArrayList<>(List.of(E820Entry.ram(0, 0x9FC00),
+                E820Entry.reserved(0x9FC00, 0x400), E820Entry.ram(0x100000, 0x1000000)));
+        List<E820Entry> validated = E820Entry.validate(adjacent);
+        assertEquals(adjacent, validated);
+        adjacent.clear();
+        assertEquals(3, validated.size(), "a copy: the caller's list may change afterwards");
+        assertEquals(E820Entry.reserved(0x9FC00, 0x400), validated.get(1));
+        assertThrows(UnsupportedOperationException.class, () -> validated.add(E820Entry.ram(0x2000000, 1)));
+        assertEquals(List.of(E820Entry.ram(0, 1)), E820Entry.validate(List.of(E820Entry.ram(0, 1))));
     }
 
     @Test
@@ -90,7 +97,7 @@ class E820EntryTest {
         IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class,
                 () -> E820Entry.validate(many));
         assertTrue(tooMany.getMessage().contains("129"));
-        E820Entry.validate(many.subList(0, 128));
+        assertEquals(many.subList(0, 128), E820Entry.validate(many.subList(0, 128)), "128 entries fit");
     }
 
     @Test
