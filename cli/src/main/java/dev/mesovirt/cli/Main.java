@@ -3,9 +3,8 @@ package dev.mesovirt.cli;
 import dev.mesovirt.machine.microvm.LightMachine;
 import dev.mesovirt.machine.standard.StandardMachine;
 import dev.mesovirt.vmm.arch.MachineType;
-import dev.mesovirt.vmm.machine.DeviceHotplug;
-import dev.mesovirt.vmm.machine.Machine;
 import dev.mesovirt.vmm.machine.MachineException;
+import dev.mesovirt.vmm.machine.MachineFacade;
 import dev.mesovirt.vmm.machine.MachineQmp;
 import dev.mesovirt.vmm.machine.Outcome;
 import dev.mesovirt.vmm.qmp.QmpVersion;
@@ -104,24 +103,15 @@ public final class Main {
      * for it to stop; with -qmp, the QMP server listens before the guest starts and says SHUTDOWN at the end.
      */
     private static int run(ParseResult.Run run) {
-        Machine machine;
-        DeviceHotplug hotplug;
-        if (run.machineType() == MachineType.STANDARD) {
-            StandardMachine m = new StandardMachine(run.config(), run.pci());
-            machine = m.core();
-            hotplug = m.deviceHotplug();
-        } else {
-            LightMachine m = new LightMachine(run.config());
-            machine = m.core();
-            hotplug = m.deviceHotplug();
-        }
+        MachineFacade machine = run.machineType() == MachineType.STANDARD
+                ? new StandardMachine(run.config(), run.pci()) : new LightMachine(run.config());
         if (run.qmpSocket().isEmpty()) {
             return machine.run();
         }
         MachineQmp qmp = null;
         try {
             try {
-                qmp = MachineQmp.start(machine, hotplug, run.qmpSocket().get(), qmpVersion());
+                qmp = MachineQmp.start(machine.core(), machine.deviceHotplug(), run.qmpSocket().get(), qmpVersion());
             } catch (java.io.UncheckedIOException e) {
                 throw new MachineException("-qmp " + run.qmpSocket().get() + ": " + e.getCause().getMessage(), e);
             }

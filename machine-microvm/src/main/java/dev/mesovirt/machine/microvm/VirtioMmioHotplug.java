@@ -71,19 +71,7 @@ final class VirtioMmioHotplug implements DeviceHotplug {
             throw QmpException.generic("device " + device.id() + ": a microvm device goes into a replaceable"
                     + " virtio-mmio slot (addr=)" + device.placement().map(p -> ", not at " + p).orElse(""));
         }
-        boolean[] handedOver = {false};
-        try {
-            machine.whileRunning(() -> {
-                handedOver[0] = true;
-                board.plug(device, slot.addr());
-                return null;
-            });
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            if (!handedOver[0]) {
-                VirtioDevices.closePassedDescriptor(device); // the machine stopped before the board saw it
-            }
-            throw QmpException.generic(e.getMessage());
-        }
+        DeviceHotplug.plugWhileRunning(machine, device, d -> board.plug(d, slot.addr()));
     }
 
     /** Empties the slot at once, so {@code removed} hears of it before this returns. */

@@ -6,7 +6,6 @@ import dev.mesovirt.vmm.machine.DeviceHotplug;
 import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.Machine;
 import dev.mesovirt.vmm.machine.VirtioConfig;
-import dev.mesovirt.vmm.machine.VirtioDevices;
 import dev.mesovirt.vmm.qmp.QmpArguments;
 import dev.mesovirt.vmm.qmp.QmpException;
 import java.util.List;
@@ -60,19 +59,7 @@ final class PciHotplug implements DeviceHotplug {
 
     @Override
     public void add(VirtioConfig device) throws QmpException {
-        boolean[] handedOver = {false};
-        try {
-            machine.whileRunning(() -> {
-                handedOver[0] = true;
-                board.hotPlug(device);
-                return null;
-            });
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            if (!handedOver[0]) {
-                VirtioDevices.closePassedDescriptor(device); // the machine stopped before the board saw it
-            }
-            throw QmpException.generic(e.getMessage());
-        }
+        DeviceHotplug.plugWhileRunning(machine, device, board::hotPlug);
     }
 
     /** Asks the guest to let the device go; {@code removed} hears of it later, from the vCPU thread that did. */

@@ -7,8 +7,8 @@ import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.machine.DeviceHotplug;
 import dev.mesovirt.vmm.machine.Machine;
 import dev.mesovirt.vmm.machine.MachineConfig;
-import dev.mesovirt.vmm.machine.Outcome;
-import dev.mesovirt.vmm.machine.RunState;
+import dev.mesovirt.vmm.machine.MachineFacade;
+import dev.mesovirt.vmm.machine.VirtioConfig;
 import java.util.List;
 
 /**
@@ -20,7 +20,7 @@ import java.util.List;
  * <p>Use: {@code int code = new StandardMachine(config, topology).run();}, or {@link #start()} etc. as with the
  * microVM's {@code LightMachine}.
  */
-public final class StandardMachine implements AutoCloseable {
+public final class StandardMachine implements MachineFacade {
     private final PciBoard board;
     private final Machine core;
     private final PciHotplug hotplug;
@@ -35,66 +35,19 @@ public final class StandardMachine implements AutoCloseable {
         this.hotplug = new PciHotplug(core, board);
     }
 
-    /** The machine core: life cycle, vCPUs, and what QMP's machine-neutral commands act on. */
+    @Override
     public Machine core() {
         return core;
     }
 
-    /** Boots the guest and waits for it to stop; returns the process exit code of the {@link Outcome}. */
-    public int run() {
-        return core.run();
-    }
-
-    /** Builds the machine and starts its vCPUs; returns once every vCPU thread is about to enter the guest. */
-    public void start() {
-        core.start();
-    }
-
-    public void stop(Outcome o) {
-        core.stop(o);
-    }
-
-    public Outcome awaitOutcome() {
-        return core.awaitOutcome();
-    }
-
-    public void pause() {
-        core.pause();
-    }
-
-    public void resume() {
-        core.resume();
-    }
-
-    /** Resets in place: a new VM, PCI functions back to power-on and the firmware's assignment made again. */
-    public void reset() {
-        core.reset();
-    }
-
-    public void powerDown() {
-        core.powerDown();
-    }
-
-    public RunState runState() {
-        return core.runState();
-    }
-
-    public MachineConfig config() {
-        return core.config();
-    }
-
     /** The virtio devices on the PCI hierarchy now: from the command line and hot-plugged. */
-    public List<dev.mesovirt.vmm.machine.VirtioConfig> devices() {
+    public List<VirtioConfig> devices() {
         return board.devices();
     }
 
     /** QMP's device_add / device_del: virtio-blk-pci and virtio-net-pci into pcie-root-port slots. */
+    @Override
     public DeviceHotplug deviceHotplug() {
         return hotplug;
-    }
-
-    @Override
-    public void close() {
-        core.close();
     }
 }

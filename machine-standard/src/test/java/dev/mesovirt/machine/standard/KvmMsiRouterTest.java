@@ -19,40 +19,44 @@ class KvmMsiRouterTest {
     private static final GsiRoute WIRED = new GsiRoute.IrqchipPin(4, 2, 4);
 
     /** An interrupt controller with one wired route and MSIs from GSI 24, like x86's. */
-    private static final IrqChip CHIP = new IrqChip() {
-        @Override
-        public Irq allocate(IrqUse use) {
-            throw new UnsupportedOperationException();
-        }
+    private static final IrqChip CHIP = chip(true);
 
-        @Override
-        public void finishAfterVcpus() {}
+    private static IrqChip chip(boolean takesMsis) {
+        return new IrqChip() {
+            @Override
+            public Irq allocate(IrqUse use) {
+                throw new UnsupportedOperationException();
+            }
 
-        @Override
-        public String description() {
-            return "test chip";
-        }
+            @Override
+            public void finishAfterVcpus() {}
 
-        @Override
-        public boolean supportsMsi() {
-            return true;
-        }
+            @Override
+            public String description() {
+                return takesMsis ? "test chip" : "wired only";
+            }
 
-        @Override
-        public List<GsiRoute> defaultRoutes() {
-            return List.of(WIRED);
-        }
+            @Override
+            public boolean supportsMsi() {
+                return takesMsis;
+            }
 
-        @Override
-        public int firstMsiGsi() {
-            return 24;
-        }
+            @Override
+            public List<GsiRoute> defaultRoutes() {
+                return List.of(WIRED);
+            }
 
-        @Override
-        public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
-            return new GsiRoute.Msi(gsi, address, data, OptionalInt.of(deviceId));
-        }
-    };
+            @Override
+            public int firstMsiGsi() {
+                return 24;
+            }
+
+            @Override
+            public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
+                return new GsiRoute.Msi(gsi, address, data, OptionalInt.of(deviceId));
+            }
+        };
+    }
 
     private static final class Recorder implements KvmMsiRouter.Target {
         final List<List<GsiRoute>> tables = new ArrayList<>();
@@ -132,20 +136,6 @@ class KvmMsiRouterTest {
 
     @Test
     void aControllerWithoutMsisIsRefused() {
-        IrqChip wiredOnly = new IrqChip() {
-            @Override
-            public Irq allocate(IrqUse use) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public void finishAfterVcpus() {}
-
-            @Override
-            public String description() {
-                return "wired only";
-            }
-        };
-        assertThrows(IllegalArgumentException.class, () -> new KvmMsiRouter(wiredOnly, 4096, new Recorder()));
+        assertThrows(IllegalArgumentException.class, () -> new KvmMsiRouter(chip(false), 4096, new Recorder()));
     }
 }
