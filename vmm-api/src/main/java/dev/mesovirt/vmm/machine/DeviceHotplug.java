@@ -67,4 +67,26 @@ public interface DeviceHotplug {
 
     /** The devices the machine holds now: from the command line and hot-plugged. */
     List<VirtioConfig> devices();
+
+    /**
+     * {@link #add}'s common part: runs the board's {@code plug} with {@code device} while {@code machine} runs. The
+     * device's passed descriptor is the board's once {@code plug} has it; if the machine stopped before that, it is
+     * closed here. The board's refusal (IllegalArgumentException, IllegalStateException) becomes the reply's
+     * GenericError.
+     */
+    static void plugWhileRunning(Machine machine, VirtioConfig device, Consumer<VirtioConfig> plug) throws QmpException {
+        boolean[] handedOver = {false};
+        try {
+            machine.whileRunning(() -> {
+                handedOver[0] = true;
+                plug.accept(device);
+                return null;
+            });
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            if (!handedOver[0]) {
+                VirtioDevices.closePassedDescriptor(device);
+            }
+            throw QmpException.generic(e.getMessage());
+        }
+    }
 }
