@@ -11,6 +11,7 @@
 #                      guest's tty output processing; the CR is not part of the line)
 #   run_cases LABEL "ALL CASES" [CASE...]    runs the cases given (default: all), ends with "N passed, M failed";
 #                      its status is 0 only if all passed
+#   tap_namespace NS   a network namespace with a TAP for virtio-net tests
 # Environment: MESOVIRT_CASE_TIMEOUT (seconds a VM may run, default CASE_TIMEOUT as the script sets it, else 400),
 # MESOVIRT_TEST_VERBOSE=1 (print every case's whole console, not only a failing one's).
 
@@ -73,6 +74,14 @@ finish() {
     FAILED=$((FAILED + 1)); FAILURES="$FAILURES $CASE"
     echo "--- FAIL $CASE (${SECS}s, exit $RC); console and log:"; tr -d '\r' < "$log" | sed 's/^/    | /' | tail -80
   fi
+}
+
+# tap_namespace NS: a network namespace NS with a TAP, tap0, at 10.0.2.1/24 (the guest takes 10.0.2.15); run the VMM
+# in it with "ip netns exec NS"; "ip netns del NS" when done.
+tap_namespace() {
+  ip netns add "$1" && ip netns exec "$1" ip tuntap add dev tap0 mode tap \
+    && ip netns exec "$1" ip addr add 10.0.2.1/24 dev tap0 && ip netns exec "$1" ip link set tap0 up \
+    && ip netns exec "$1" ip link set lo up || echo "  (network namespace set-up failed)"
 }
 
 run_cases() {

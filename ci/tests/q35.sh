@@ -51,9 +51,7 @@ devices_with() { # FLAVOUR
   begin "devices-$flavour"; local log=$WORK/$CASE.log ns=mvq35$$ sock=$WORK/console-$flavour.sock
   rm -f "$WORK/rw.img"
   truncate -s 8M "$WORK/rw.img"
-  ip netns add "$ns" && ip netns exec "$ns" ip tuntap add dev tap0 mode tap \
-    && ip netns exec "$ns" ip addr add 10.0.2.1/24 dev tap0 && ip netns exec "$ns" ip link set tap0 up \
-    && ip netns exec "$ns" ip link set lo up || echo "  (network namespace set-up failed)"
+  tap_namespace "$ns"
   local script="$GUEST_LIB"'pci; rw=$(dev disk-rw); echo "GUEST-BLK rw=$rw"
 yes '"$PATTERN"' | head -c 1048576 | dd of=$rw bs=4096 conv=fsync 2>/dev/null && echo GUEST-BLK-WRITE-OK
 echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"

@@ -160,9 +160,7 @@ PY
 # (busybox nc) and its sha256 must match what the host sent.
 case_net() {
   begin net-tap; local log=$WORK/$CASE.log ns=mvtest$$
-  ip netns add "$ns" && ip netns exec "$ns" ip tuntap add dev tap0 mode tap \
-    && ip netns exec "$ns" ip addr add 10.0.2.1/24 dev tap0 && ip netns exec "$ns" ip link set tap0 up \
-    && ip netns exec "$ns" ip link set lo up || echo "  (network namespace set-up failed)"
+  tap_namespace "$ns"
   cat >"$WORK/server.py" <<'PY'
 import hashlib, random, socket, sys
 data = random.Random(42).randbytes(4 << 20)
