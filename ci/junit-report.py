@@ -2,9 +2,11 @@
 """JUnit XML reports: split the console launcher's one-file report per class, and count what ran.
 
 usage:
-  junit-report.py split REPORT.xml DIR        one TEST-<class>.xml per test class in DIR (surefire's naming), so
-                                              that tests run outside Maven (ci/kvm-jobs.sh unit) are reported in
-                                              <module>/target/surefire-reports like the others
+  junit-report.py split REPORT.xml DIR [MODULE...]
+                                              one TEST-<class>.xml per test class in DIR (surefire's naming), and
+                                              the same in MODULE/target/surefire-reports for the MODULE whose
+                                              target/test-classes holds the class, so that tests run outside Maven
+                                              (ci/kvm-jobs.sh unit) are reported like the others
   junit-report.py summary [--classes] MODULE_DIR...
                                               per module, from MODULE/target/surefire-reports/TEST-*.xml: tests,
                                               failures, errors, skipped (with the reasons); --classes: a line per
@@ -35,7 +37,16 @@ def outcome(case):
     return "passed", ""
 
 
-def split(report, out_dir):
+def module_of(cls, modules):
+    """The module whose compiled test classes hold class cls (a nested class: its outermost class's file)."""
+    path = cls.split("$")[0].replace(".", "/") + ".class"
+    for m in modules:
+        if os.path.isfile(os.path.join(m, "target", "test-classes", path)):
+            return m
+    return None
+
+
+def split(report, out_dir, modules=()):
     by_class = {}
     for c in cases(report):
         by_class.setdefault(c.get("classname"), []).append(c)
@@ -46,8 +57,15 @@ def split(report, out_dir):
                            errors=str(counts["error"]), skipped=str(counts["skipped"]),
                            time="%.3f" % sum(float(c.get("time") or 0) for c in cs))
         suite.extend(cs)
-        ET.ElementTree(suite).write(os.path.join(out_dir, f"TEST-{cls}.xml"), encoding="UTF-8",
-                                    xml_declaration=True)
+        dirs = [out_dir]
+        m = module_of(cls, modules)
+        if m:
+            dirs.append(os.path.join(m, "target", "surefire-reports"))
+        elif modules:
+            raise SystemExit(f"junit-report: no module of {list(modules)} has the test class {cls}")
+        for d in dirs:
+            os.makedirs(d, exist_ok=True)
+            ET.ElementTree(suite).write(os.path.join(d, f"TEST-{cls}.xml"), encoding="UTF-8", xml_declaration=True)
     return sorted(by_class)
 
 
@@ -69,7 +87,7 @@ def class_lines(files):
 
 def main(argv):
     if len(argv) >= 3 and argv[0] == "split":
-        for cls in split(argv[1], argv[2]):
+        for cls in split(argv[1], argv[2], argv[3:]):
             print(f"  {argv[2]}/TEST-{cls}.xml")
         return 0
     if argv and argv[0] == "classes":

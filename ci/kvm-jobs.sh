@@ -6,9 +6,9 @@
 #
 # usage: ci/kvm-jobs.sh JOB...        in the order given:
 #   train  the dist's class-data archive (bin/mesovirt --train): cli/target/dist/lib/mesovirt.aot (.jsa before JDK 24)
-#   unit   every test class tagged "kvm" (@RequiresKvm) in every module, with JUnit's console launcher, CI=true (a test
-#          that cannot reach KVM fails); reports as surefire's, <module>/target/surefire-reports/TEST-<class>.xml,
-#          and a "Tests run: ..." line per class. Needs `mvn verify` (or test-compile) first.
+#   unit   every test class tagged "kvm" (@RequiresKvm) in every module, with JUnit's console launcher in one JVM,
+#          CI=true (a test that cannot reach KVM fails); reports as surefire's, in the surefire-reports of the module
+#          each class belongs to (TEST-<class>.xml), and a "Tests run: ..." line per class. Needs `mvn verify` first.
 #   qmp    ci/tests/qmp-native.sh: Mesovirt's QMP against QEMU's, and its hot-plug/fd/quit behaviour
 # Every job runs even if an earlier one failed; exit status 0 only if all passed. In the emulated host the results
 # are written to its read-write share (target/kvm-jobs/) and moved into place here when it has finished.
@@ -45,14 +45,11 @@ collect() { # the results from $RESULTS into place (same for both places, so tha
     a=$(cat "$RESULTS/train/archive")
     mv -f "$RESULTS/train/$a" "cli/target/dist/lib/$a" && echo "kvm-jobs: train: cli/target/dist/lib/$a ($(du -k "cli/target/dist/lib/$a" | cut -f1) KiB)"
   fi
-  for m in "${MODULES[@]}"; do
-    [ -f "$RESULTS/unit/$m/TEST-junit-jupiter.xml" ] || continue
-    python3 ci/junit-report.py split "$RESULTS/unit/$m/TEST-junit-jupiter.xml" "$m/target/surefire-reports" >/dev/null
-    python3 ci/junit-report.py split "$RESULTS/unit/$m/TEST-junit-jupiter.xml" "$RESULTS/unit/$m/classes" >/dev/null
-  done
-  if [ -d "$RESULTS/unit" ]; then
+  if [ -f "$RESULTS/unit/TEST-junit-jupiter.xml" ]; then
+    # Each class's report into the surefire-reports of the module whose test classes hold it.
+    python3 ci/junit-report.py split "$RESULTS/unit/TEST-junit-jupiter.xml" "$RESULTS/unit/classes" "${MODULES[@]}" >/dev/null
     echo "kvm-jobs: unit: KVM test classes ($(cat "$RESULTS/unit/where" 2>/dev/null)):"
-    python3 ci/junit-report.py classes --none-skipped "$RESULTS"/unit/*/classes || echo "kvm-jobs: unit: FAILED"
+    python3 ci/junit-report.py classes --none-skipped "$RESULTS/unit/classes" || echo "kvm-jobs: unit: FAILED"
   fi
 }
 
@@ -81,32 +78,32 @@ job_train() {
 }
 
 job_unit() {
-  local launcher=$ROOT/target/junit/junit-platform-console-standalone.jar m cp rc=0 n=0
+  local launcher=$ROOT/target/junit/junit-platform-console-standalone.jar m rc=0 roots=() entries=()
   [ -f "$launcher" ] || { echo "kvm-jobs: unit: no $launcher: run mvn verify (or test-compile) first" >&2; return 1; }
-  echo "$WHERE" > "$RESULTS/unit.where.tmp"
   for m in "${MODULES[@]}"; do
-    # Only modules whose tests use the tag (the annotation's name is in their class files, other than its own): a
-    # JVM start each.
+    # Only modules whose tests use the tag (the annotation's name is in their class files, other than its own).
     [ -d "$m/target/test-classes" ] && grep -rlF 'dev/mesovirt/vmm/kvm/RequiresKvm' "$m/target/test-classes" \
       | grep -qv '/RequiresKvm\.class$' || continue
-    [ -f "$m/target/test-classpath.txt" ] || { echo "kvm-jobs: unit: no $m/target/test-classpath.txt: run mvn verify first" >&2; rc=1; continue; }
-    # The test class path without JUnit's own jars: the standalone launcher brings the same engine.
-    cp=$ROOT/$m/target/test-classes:$ROOT/$m/target/classes:$(tr ':' '\n' < "$m/target/test-classpath.txt" \
-      | grep -v -E '/org/(junit|opentest4j|apiguardian)/' | paste -sd:)
-    echo "== kvm-jobs: unit: $m"
-    mkdir -p "$RESULTS/unit/$m"
-    # From the module's directory, as surefire runs it; CI=true: a test that cannot reach KVM fails, never skips. A
-    # test gets 180 s (these take seconds even under emulation); should the JVM hang anyway, it prints its threads
-    # (SIGQUIT) before it is killed.
-    (cd "$m" && CI=true timeout -s QUIT -k 20 900 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$launcher" execute \
-      --config=junit.jupiter.execution.timeout.default=180s \
-      --disable-banner --disable-ansi-colors --details=verbose --include-engine=junit-jupiter --include-tag=kvm \
-      --fail-if-no-tests --class-path="$cp" --scan-class-path="$ROOT/$m/target/test-classes" \
-      --reports-dir="$RESULTS/unit/$m") || rc=1
-    n=$((n + 1))
+    [ -f "$m/target/test-classpath.txt" ] || { echo "kvm-jobs: unit: no $m/target/test-classpath.txt: run mvn verify first" >&2; return 1; }
+    roots+=("$ROOT/$m/target/test-classes")
+    entries+=("$ROOT/$m/target/test-classes" "$ROOT/$m/target/classes")
+    mapfile -t -O "${#entries[@]}" entries < <(tr ':' '\n' < "$m/target/test-classpath.txt")
   done
-  [ $n -gt 0 ] || { echo "kvm-jobs: unit: no module has @RequiresKvm test classes (build first?)" >&2; rc=1; }
-  mv "$RESULTS/unit.where.tmp" "$RESULTS/unit/where" 2>/dev/null
+  [ ${#roots[@]} -gt 0 ] || { echo "kvm-jobs: unit: no module has @RequiresKvm test classes (build first?)" >&2; return 1; }
+  # One JVM for every module (a JVM start is seconds under emulation): the modules' class paths in one, without
+  # JUnit's own jars (the standalone launcher brings the same engine), each entry once.
+  local cp
+  cp=$(printf '%s\n' "${entries[@]}" | grep -v -E '/org/(junit|opentest4j|apiguardian)/' | awk 'NF && !seen[$0]++' | paste -sd:)
+  echo "== kvm-jobs: unit: ${roots[*]#"$ROOT/"}"
+  mkdir -p "$RESULTS/unit"
+  # CI=true: a test that cannot reach KVM fails, never skips. A test gets 180 s (these take seconds even under
+  # emulation); should the JVM hang anyway, it prints its threads (SIGQUIT) before it is killed.
+  CI=true timeout -s QUIT -k 20 900 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$launcher" execute \
+    --config=junit.jupiter.execution.timeout.default=180s \
+    --disable-banner --disable-ansi-colors --details=verbose --include-engine=junit-jupiter --include-tag=kvm \
+    --fail-if-no-tests --class-path="$cp" --scan-class-path="$(IFS=:; echo "${roots[*]}")" \
+    --reports-dir="$RESULTS/unit" || rc=1
+  echo "$WHERE" > "$RESULTS/unit/where"
   return $rc
 }
 
