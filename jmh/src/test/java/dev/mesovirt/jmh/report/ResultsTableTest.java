@@ -154,6 +154,42 @@ class ResultsTableTest {
     }
 
     @Test
+    void keepCarriesOverTheRowsAndNoteFilesOfPartsNotMeasuredAgain() throws Exception {
+        String line = "{\"name\":\"%s\",\"unit\":\"ms\",\"better\":\"lower\",\"figure\":\"%s\","
+                + "\"variant\":\"V\",\"samples\":[%s]}\n";
+        ResultsTable before = new ResultsTable();
+        before.addLines(Files.writeString(tmp.resolve("blk.jsonl"), line.formatted("blk.old", "blk", "1,2")));
+        before.addLines(Files.writeString(tmp.resolve("memory.jsonl"), line.formatted("memory.m", "memory", "5")));
+        before.addJmh(Files.writeString(tmp.resolve("jmh-exit.json"), JMH));
+        before.addNoteFile(Files.writeString(tmp.resolve("blk.note"), "**blk** old\n"));
+        before.addNoteFile(Files.writeString(tmp.resolve("memory.note"), "**memory** kept\n"));
+        Path previous = Files.writeString(tmp.resolve("previous.json"), before.json(Map.of(), Instant.EPOCH));
+
+        Path again = Files.createDirectories(tmp.resolve("again"));
+        ResultsTable t = new ResultsTable();
+        t.addNoteFile(Files.writeString(again.resolve("blk.note"), "**blk** new"));
+        t.addLines(Files.writeString(again.resolve("blk.jsonl"), line.formatted("blk.new", "blk", "3")));
+        t.addNote("This machine"); // after a note file: the text notes still come first
+        t.keep(previous);
+        t.keep(tmp.resolve("missing.json"));
+
+        assertNull(t.find("blk.old")); // its file was measured again: its rows go
+        assertEquals(3, t.find("blk.new").median());
+        assertEquals(5, t.find("memory.m").median());
+        assertEquals("memory.jsonl", t.find("memory.m").source());
+        assertEquals(7000, t.find("jmh.ExitPathBenchmark.vcpuLoop[exit=pio]").median());
+        assertEquals("exit.c.pio", t.find("jmh.ExitPathBenchmark.vcpuLoop[exit=pio]").peer());
+        // JMH's files first, then the lines, by file name.
+        assertEquals(java.util.List.of("jmh-exit.json", "jmh-exit.json", "blk.jsonl", "memory.jsonl"),
+                t.series().stream().map(Series::source).toList());
+        assertEquals(java.util.List.of("This machine", "**blk** new", "**memory** kept"),
+                t.notes().stream().map(ResultsTable.Note::text).toList());
+        JsonObject json = JsonParser.parseString(t.json(Map.of(), Instant.EPOCH)).getAsJsonObject();
+        assertEquals("memory.note", json.getAsJsonArray("notes").get(2).getAsJsonObject().get("source").getAsString());
+        assertNull(json.getAsJsonArray("notes").get(0).getAsJsonObject().get("source"));
+    }
+
+    @Test
     void numbersKeepThreeSignificantDigits() {
         assertEquals("8,123", ResultsTable.number(8123.4));
         assertEquals("812", ResultsTable.number(812.34));
