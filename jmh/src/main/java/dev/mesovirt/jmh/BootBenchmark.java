@@ -3,6 +3,7 @@ package dev.mesovirt.jmh;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,19 +20,25 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Boot time of a real Linux guest, Mesovirt against QEMU with KVM (the microvm machine on x86_64, virt on aarch64 and
- * riscv64), as a VMM's user sees it: from starting the VMM process to the guest's marker line on the serial console
- * ({@code toMarker}: the test initramfs prints GUEST-READY when its init runs), and to the process's exit after the
- * guest powers off ({@code toPowerOff}). Single shot: each fork boots once per method, so the spread comes from many
- * forks ({@code -f}).
+ * Boot time of a real Linux guest, Mesovirt against QEMU with KVM, as a VMM's user sees it: from starting the VMM
+ * process to the guest's marker line on the serial console ({@code toMarker}: the test initramfs prints GUEST-READY
+ * when its init runs), and to the process's exit after the guest powers off ({@code toPowerOff}). Single shot: each
+ * fork boots once per method, so the spread comes from many forks ({@code -f}).
+ *
+ * <p>Parameter {@code machine}: {@code microvm} is Mesovirt's {@code -machine microvm} (virtio-mmio) against QEMU's
+ * light machine of the architecture (microvm on x86_64, virt on aarch64 and riscv64), with no disk, as these figures
+ * always were. {@code q35} (x86_64 only) is Mesovirt's standard machine {@code -machine q35} against
+ * {@code qemu-system-x86_64 -M q35}, both with a virtio-blk-pci disk at 00:03.0 on pcie.0: QEMU's q35 boots through
+ * its firmware (SeaBIOS loads the kernel), Mesovirt loads the kernel itself, and each figure is what its user runs.
  *
  * <p>It needs a KVM that boots Linux: on this project's machines, run it inside the emulated KVM host of the
- * architecture with {@code ci/bench/boot-jmh.sh [ARCH]}, which sets {@code -p arch=} and passes the paths as system
- * properties: {@code boot.mesovirt} (bin/mesovirt), {@code boot.qemu} (qemu-system-ARCH), {@code boot.kernel},
- * {@code boot.initrd}.
+ * architecture with {@code ci/bench/boot-jmh.sh [ARCH]}, which sets {@code -p arch=} and {@code -p machine=} and
+ * passes the paths as system properties: {@code boot.mesovirt} (bin/mesovirt), {@code boot.qemu} (qemu-system-ARCH),
+ * {@code boot.kernel}, {@code boot.initrd}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -52,23 +59,55 @@ public class BootBenchmark {
     @Param({"x86_64"})
     public String arch;
 
+    /**
+     * The machine type: {@code microvm} (QEMU's peer is microvm or virt, no disk) or {@code q35} (x86_64 only, both
+     * with a virtio-blk-pci disk).
+     */
+    @Param({"microvm", "q35"})
+    public String machine;
+
+    /** The q35 runs' disk: an empty raw image, so that both VMMs set up and the guest probes a virtio-blk-pci. */
+    private static final long DISK_BYTES = 16L << 20;
+
     private List<String> command;
+    private Path disk;
 
     @Setup
-    public void setup() {
+    public void setup() throws IOException {
         String kernel = required("boot.kernel");
         String initrd = required("boot.initrd");
+        boolean q35 = switch (machine) {
+            case "microvm" -> false;
+            case "q35" -> {
+                if (!arch.equals("x86_64")) {
+                    throw new IllegalArgumentException("machine q35 is x86_64's, not " + arch + "'s");
+                }
+                yield true;
+            }
+            default -> throw new IllegalArgumentException("machine must be microvm or q35, not " + machine);
+        };
+        if (q35) {
+            disk = Files.createTempFile("boot-bench-", ".img");
+            try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+                f.setLength(DISK_BYTES);
+            }
+        }
         command = new ArrayList<>();
         if (vmm.equals("mesovirt")) {
             // Mesovirt's console is a 16550 UART on every architecture.
-            command.addAll(List.of(required("boot.mesovirt"), "-machine", "microvm", "-kernel", kernel, "-initrd",
+            command.addAll(List.of(required("boot.mesovirt"), "-machine", machine, "-kernel", kernel, "-initrd",
                     initrd, "-append", "console=ttyS0 quiet", "-m", "256", "-smp", Integer.toString(vcpus), "-serial",
                     "stdio"));
+            if (q35) {
+                command.addAll(List.of("-drive", "id=d0,file=" + disk, "-device",
+                        "virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3"));
+            }
         } else if (vmm.equals("qemu")) {
             command.add(required("boot.qemu"));
             String console = "ttyS0";
             switch (arch) {
-                case "x86_64" -> command.addAll(List.of("-M", "microvm"));
+                // q35 with -kernel runs SeaBIOS, whose option ROM loads the kernel: part of QEMU's figure.
+                case "x86_64" -> command.addAll(List.of("-M", q35 ? "q35" : "microvm"));
                 // virt's console is a PL011 on arm64; the in-kernel vGICv3, as Mesovirt's.
                 case "aarch64" -> {
                     command.addAll(List.of("-M", "virt,gic-version=3"));
@@ -81,8 +120,19 @@ public class BootBenchmark {
             command.addAll(List.of("-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", Integer.toString(vcpus),
                     "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-kernel", kernel, "-initrd",
                     initrd, "-append", "console=" + console + " quiet"));
+            if (q35) {
+                command.addAll(List.of("-drive", "id=d0,file=" + disk + ",format=raw,if=none", "-device",
+                        "virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3"));
+            }
         } else {
             throw new IllegalArgumentException("vmm must be mesovirt or qemu, not " + vmm);
+        }
+    }
+
+    @TearDown
+    public void deleteDisk() throws IOException {
+        if (disk != null) {
+            Files.deleteIfExists(disk);
         }
     }
 
@@ -100,7 +150,7 @@ public class BootBenchmark {
         Process p = start();
         try {
             if (!readUntil(p, MARKER)) {
-                throw new IllegalStateException(vmm + ": the guest's " + MARKER + " never came (exit "
+                throw new IllegalStateException(vmm + " " + machine + ": the guest's " + MARKER + " never came (exit "
                         + p.waitFor() + ")");
             }
         } finally {
@@ -116,7 +166,7 @@ public class BootBenchmark {
         readUntil(p, null);
         int rc = p.waitFor();
         if (rc != 0) {
-            throw new IllegalStateException(vmm + " exited with " + rc);
+            throw new IllegalStateException(vmm + " " + machine + " exited with " + rc);
         }
     }
 

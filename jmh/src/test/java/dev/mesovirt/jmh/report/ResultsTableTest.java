@@ -86,7 +86,7 @@ class ResultsTableTest {
         Series m = ResultsTable.describeJmh("jmh.BootBenchmark.toMarker[vcpus=2, vmm=mesovirt]",
                 "BootBenchmark.toMarker", params, "ms/op", java.util.List.of(13000.0, 14000.0), "jmh-boot.json");
         assertEquals("jmh.BootBenchmark.toMarker[vcpus=2, vmm=qemu]", m.peer());
-        assertEquals("Mesovirt", m.variant());
+        assertEquals("Mesovirt microvm", m.variant()); // results from before the machine parameter: microvm
         assertTrue(m.figure().contains("2 vCPUs") && m.figure().contains("GUEST-READY"), m.figure());
         params.put("vmm", "qemu");
         Series q = ResultsTable.describeJmh("jmh.BootBenchmark.toPowerOff[vcpus=2, vmm=qemu]",
@@ -151,6 +151,26 @@ class ResultsTableTest {
         assertTrue(md.contains("| C | 30,000 | 20,000–40,000 | 2 |  |  | exit-loop-emulated-x86_64.jsonl |"), md);
         assertTrue(md.contains("## read (emulated x86_64 KVM host)\n\nUnit: MB/s, higher is better."), md);
         assertTrue(md.contains("| Mesovirt | 250 | 200–300 | 2 | 2.50× | QEMU | blk.jsonl |"), md);
+    }
+
+    @Test
+    void q35BootRowsPairWithQemuQ35InTheMicrovmRowsFigure() {
+        Map<String, String> params = new java.util.TreeMap<>(Map.of("machine", "q35", "vcpus", "1", "vmm",
+                "mesovirt"));
+        String name = "jmh.BootBenchmark.toMarker[arch=x86_64, machine=q35, vcpus=1, vmm=mesovirt]";
+        Series m = ResultsTable.describeJmh(name, "BootBenchmark.toMarker", params, "ms/op",
+                java.util.List.of(13000.0), "jmh-boot.json");
+        assertEquals("jmh.BootBenchmark.toMarker[arch=x86_64, machine=q35, vcpus=1, vmm=qemu]", m.peer());
+        assertTrue(m.variant().startsWith("Mesovirt q35"), m.variant());
+        params.put("vmm", "qemu");
+        Series q = ResultsTable.describeJmh(m.peer(), "BootBenchmark.toMarker", params, "ms/op",
+                java.util.List.of(20000.0), "jmh-boot.json");
+        assertTrue(q.variant().startsWith("QEMU q35") && q.variant().contains("SeaBIOS"), q.variant());
+        params.put("machine", "microvm");
+        Series micro = ResultsTable.describeJmh(name.replace("q35", "microvm"), "BootBenchmark.toMarker", params,
+                "ms/op", java.util.List.of(20000.0), "jmh-boot.json");
+        assertEquals("QEMU microvm", micro.variant());
+        assertEquals(micro.figure(), m.figure());
     }
 
     @Test
