@@ -108,7 +108,9 @@ if [ -n "$hosted" ]; then
   only=$(tr ',' '\n' <<<"$only" | grep -v -x -E 'exit|startup|memory' | paste -sd,)
 fi
 
-# part_begin, then part_note PART WHAT when PART is done: its note for the table (OUT/PART.note, replaced).
+# part_begin, then part_note PART WHAT when PART is done: its note for the table (OUT/PART.note, replaced). A native
+# part's note names the machine: a later table on another machine may keep its rows (ResultsTable --keep).
+[ -z "$where" ] && where=" Measured on Linux $(uname -r), $(nproc) CPUs, $MV_KVM_FOUND."
 part_start= part_load=
 part_begin() { part_start=$(date -u +%FT%TZ) part_load=$(cut -d' ' -f1-3 /proc/loadavg); }
 part_note() {

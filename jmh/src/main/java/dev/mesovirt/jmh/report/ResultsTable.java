@@ -177,6 +177,18 @@ public final class ResultsTable {
                 }
             }
         }
+        if (kept > 0) {
+            // The machine above is this run's: say which rows are not from it.
+            Set<String> files = new java.util.TreeSet<>();
+            for (Series s : series) {
+                if (!inputs.contains(s.source().split(", ")[0])) {
+                    files.add(s.source());
+                }
+            }
+            addNote(kept + " rows are kept as they were from the table this one replaced (generated "
+                    + text(root, "generated", "?") + "), their files not measured again: " + String.join(", ", files)
+                    + ". Their parts' notes say when and where they were measured.");
+        }
         series.sort(Comparator.comparing(ResultsTable::fileOrder));
         // Notes given as text first (the machine's), then the note files by name.
         notes.sort(Comparator.comparing((Note n) -> n.source() != null)

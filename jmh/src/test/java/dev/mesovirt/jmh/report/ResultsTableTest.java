@@ -202,10 +202,14 @@ class ResultsTableTest {
         // JMH's files first, then the lines, by file name.
         assertEquals(java.util.List.of("jmh-exit.json", "jmh-exit.json", "blk.jsonl", "memory.jsonl"),
                 t.series().stream().map(Series::source).toList());
-        assertEquals(java.util.List.of("This machine", "**blk** new", "**memory** kept"),
-                t.notes().stream().map(ResultsTable.Note::text).toList());
+        java.util.List<String> notes = t.notes().stream().map(ResultsTable.Note::text).toList();
+        assertEquals(4, notes.size(), notes.toString());
+        assertEquals("This machine", notes.get(0));
+        assertTrue(notes.get(1).startsWith("3 rows are kept as they were from the table this one replaced (generated "
+                + "1970-01-01T00:00:00Z), their files not measured again: jmh-exit.json, memory.jsonl."), notes.get(1));
+        assertEquals(java.util.List.of("**blk** new", "**memory** kept"), notes.subList(2, 4));
         JsonObject json = JsonParser.parseString(t.json(Map.of(), Instant.EPOCH)).getAsJsonObject();
-        assertEquals("memory.note", json.getAsJsonArray("notes").get(2).getAsJsonObject().get("source").getAsString());
+        assertEquals("memory.note", json.getAsJsonArray("notes").get(3).getAsJsonObject().get("source").getAsString());
         assertNull(json.getAsJsonArray("notes").get(0).getAsJsonObject().get("source"));
     }
 
