@@ -15,7 +15,7 @@
 #        default 3; a lone number is FORKS; MACHINES comma-separated, default microvm,q35 on x86_64 and microvm
 #        elsewhere; needs mvn -B package: cli/target/dist and jmh/target/benchmarks.jar)
 # About 2 x 2 x 2 x FORKS boots per machine of 5-40 s each under TCG, plus a JVM start per fork: some 10 minutes per
-# machine with the default.
+# machine with the default. BOOT_TIMEOUT (seconds, default 300): a boot that takes longer is killed and fails.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -51,10 +51,11 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   trap 'rm -rf "$SNAP"' EXIT
   cp -a "$ROOT/cli/target/dist" "$SNAP/dist" && cp "$JAR" "$SNAP/" || exit 2
   MESOVIRT_BOOT_SNAP=$SNAP MESOVIRT_HOST_OUT=$OUT MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-3600} \
+    MESOVIRT_HOST_ENV="${MESOVIRT_HOST_ENV:-} BOOT_TIMEOUT" \
     MESOVIRT_HOST_EXTRA_PKGS=${QEMU_PKG:-} bash "$ROOT/ci/emulated-host.sh" "$ARCH" "$HERE/boot-jmh.sh" \
     -M "$MACHINES" "$ARCH" "$FORKS"
   rc=$?
-  [ "$rc" = 0 ] && bench_note_outer_load "$OUT/boot-$ARCH.note" "$SNAP"
+  bench_note_outer_load "$OUT/boot-$ARCH.note" "$SNAP"
   exit $rc
 fi
 if [ -n "${MESOVIRT_BOOT_SNAP:-}" ]; then
@@ -69,13 +70,22 @@ START=$(date -u +%FT%TZ) LOAD=$(bench_load)
 HOSTINFO="emulated $ARCH host $(uname -r) with $(nproc) CPUs, $("$QEMU_BIN" --version | head -1), $("$JAVA" -version 2>&1 | head -1)"
 echo "boot-jmh: machines $MACHINES, $FORKS forks per figure, $HOSTINFO"
 # The harness JVM and its forks: C1 only and the serial GC start faster under emulation; they only wait on the VMM.
+# A boot that fails (or hangs past BOOT_TIMEOUT seconds and is killed) loses its fork's sample, JMH goes on with the
+# other forks; the run then exits 1 and the note says which failed.
+JMHLOG=$(mktemp /tmp/boot-jmh.XXXXXX)
 "$JAVA" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -jar "$JAR" BootBenchmark -f "$FORKS" -wi 0 -i 1 -p arch="$ARCH" \
   -p machine="$MACHINES" \
-  -jvmArgsAppend "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dboot.mesovirt=$MESOVIRT -Dboot.qemu=$QEMU_BIN -Dboot.kernel=$IMG/vmlinuz-$FLAVOUR -Dboot.initrd=$IMG/initrd-$FLAVOUR.gz" \
-  -rf json -rff "$RESULT"
-rc=$?
+  -jvmArgsAppend "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dboot.mesovirt=$MESOVIRT -Dboot.qemu=$QEMU_BIN -Dboot.kernel=$IMG/vmlinuz-$FLAVOUR -Dboot.initrd=$IMG/initrd-$FLAVOUR.gz -Dboot.timeout=${BOOT_TIMEOUT:-300}" \
+  -rf json -rff "$RESULT" 2>&1 | tee "$JMHLOG"
+rc=${PIPESTATUS[0]}
+FAILED=
+if grep -q '<failure>' "$JMHLOG"; then
+  rc=1
+  FAILED=" FAILED boots ($(grep -c '<failure>' "$JMHLOG"), their forks have no sample): $(sed -n 's/^java.lang.IllegalStateException: //p' "$JMHLOG" | paste -sd ';' | sed 's/;/; /g')."
+  echo "boot-jmh:$FAILED" >&2
+fi
 Q35=
 bench_has_machine "$MACHINES" q35 && Q35=" The q35 rows: Mesovirt \`-machine q35\` and QEMU \`-M q35\`, each with a virtio-blk-pci disk (an empty 16 MiB raw image on the emulated host's tmpfs) at 00:03.0 on pcie.0; QEMU's figure includes its firmware (SeaBIOS $(bench_seabios_version), whose option ROM loads the kernel), Mesovirt loads the kernel itself: each is what its user runs."
-printf '%s\n' "**boot $ARCH** (\`ci/bench/boot-jmh.sh -M $MACHINES $ARCH $FORKS\`, $START): JMH single shot, $FORKS forks per row; Debian $FLAVOUR kernel, test initramfs, \`-m 256\`, \`quiet\`; $HOSTINFO (QEMU TCG outside, nested KVM: compare ratios, not absolute values).$Q35 Load average (1, 5, 15 min) of the emulated host at the start: $LOAD; at the end: $(bench_load)." \
+printf '%s\n' "**boot $ARCH** (\`ci/bench/boot-jmh.sh -M $MACHINES $ARCH $FORKS\`, $START): JMH single shot, $FORKS forks per row; Debian $FLAVOUR kernel, test initramfs, \`-m 256\`, \`quiet\`; $HOSTINFO (QEMU TCG outside, nested KVM: compare ratios, not absolute values).$Q35$FAILED Load average (1, 5, 15 min) of the emulated host at the start: $LOAD; at the end: $(bench_load)." \
   >"$OUT/boot-$ARCH.note"
 exit $rc

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -38,7 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>It needs a KVM that boots Linux: on this project's machines, run it inside the emulated KVM host of the
  * architecture with {@code ci/bench/boot-jmh.sh [ARCH]}, which sets {@code -p arch=} and {@code -p machine=} and
  * passes the paths as system properties: {@code boot.mesovirt} (bin/mesovirt), {@code boot.qemu} (qemu-system-ARCH),
- * {@code boot.kernel}, {@code boot.initrd}.
+ * {@code boot.kernel}, {@code boot.initrd}; {@code boot.timeout} (seconds, default 300) bounds one boot.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
@@ -71,9 +72,16 @@ public class BootBenchmark {
 
     private List<String> command;
     private Path disk;
+    /**
+     * A boot that takes longer is killed and fails its fork. Under nested emulation a VMM has been seen to hang
+     * for good (QEMU q35, 2 vCPUs, once in 48 boots); blocked on its console, the fork would never end and the
+     * whole run, whose results JMH writes only at the end, would be lost to the emulated host's timeout.
+     */
+    private long timeoutSeconds;
 
     @Setup
     public void setup() throws IOException {
+        timeoutSeconds = Long.getLong("boot.timeout", 300);
         String kernel = required("boot.kernel");
         String initrd = required("boot.initrd");
         boolean q35 = switch (machine) {
@@ -88,6 +96,7 @@ public class BootBenchmark {
         };
         if (q35) {
             disk = Files.createTempFile("boot-bench-", ".img");
+            disk.toFile().deleteOnExit(); // a failed iteration skips the tear-down
             try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
                 f.setLength(DISK_BYTES);
             }
@@ -147,32 +156,52 @@ public class BootBenchmark {
     /** VMM start to the guest's GUEST-READY line; the VMM is then killed. */
     @Benchmark
     public void toMarker() throws IOException, InterruptedException {
-        Process p = start();
+        Boot b = start();
         try {
-            if (!readUntil(p, MARKER)) {
-                throw new IllegalStateException(vmm + " " + machine + ": the guest's " + MARKER + " never came (exit "
-                        + p.waitFor() + ")");
+            if (!readUntil(b.process(), MARKER)) {
+                throw new IllegalStateException(failure(b, "toMarker: the guest's " + MARKER + " never came"));
             }
         } finally {
-            p.destroyForcibly();
-            p.waitFor();
+            b.process().destroyForcibly();
+            b.process().waitFor();
         }
     }
 
     /** VMM start to its exit, after the guest's init has powered the machine off. */
     @Benchmark
     public void toPowerOff() throws IOException, InterruptedException {
-        Process p = start();
-        readUntil(p, null);
-        int rc = p.waitFor();
-        if (rc != 0) {
-            throw new IllegalStateException(vmm + " " + machine + " exited with " + rc);
+        Boot b = start();
+        readUntil(b.process(), null);
+        if (b.process().waitFor() != 0 || b.killed().get()) {
+            throw new IllegalStateException(failure(b, "toPowerOff: no clean exit"));
         }
     }
 
-    private Process start() throws IOException {
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.PIPE)
-                .start();
+    private Boot start() throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        AtomicBoolean killed = new AtomicBoolean();
+        // Killing the VMM closes its console, which ends the read the benchmark thread is blocked in.
+        Thread.ofVirtual().start(() -> {
+            try {
+                if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                    killed.set(true);
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+            }
+        });
+        return new Boot(p, killed);
+    }
+
+    /** A VMM process and whether the watchdog killed it. */
+    private record Boot(Process process, AtomicBoolean killed) {
+    }
+
+    private String failure(Boot b, String what) throws InterruptedException {
+        return vmm + " " + machine + ", " + vcpus + " vCPUs: " + what + " (" + (b.killed().get()
+                ? "killed after " + timeoutSeconds + " s, -Dboot.timeout" : "exit " + b.process().waitFor()) + ")";
     }
 
     /** Reads the console until a line contains {@code marker} (true) or the output ends (false). */
