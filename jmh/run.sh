@@ -8,7 +8,9 @@
 #   startup    jmh/bench/startup.sh: execve -> first KVM_RUN and exit-at-entry wall time; no archive, AppCDS, AOT
 #              cache, QEMU
 #   memory     jmh/bench/memory.sh: VMM resident memory without guest RAM, Mesovirt vs QEMU
-# then dev.mesovirt.jmh.report.ResultsTable makes the table from every result file in the results directory.
+# then dev.mesovirt.jmh.report.ResultsTable makes the table from every result file in the results directory, keeping
+# from the table it replaces the rows of the parts that have no result file there (--keep: their source column says
+# which file they came from, their note when).
 # Raw results go to jmh/target/bench/ (jmh-*.json, *.jsonl), with a note per part (PART.note: counts, when, load
 # average) that the table shows. About 3 minutes with the defaults, plus the build.
 #
@@ -106,7 +108,9 @@ if [ -n "$hosted" ]; then
   only=$(tr ',' '\n' <<<"$only" | grep -v -x -E 'exit|startup|memory' | paste -sd,)
 fi
 
-# part_begin, then part_note PART WHAT when PART is done: its note for the table (OUT/PART.note, replaced).
+# part_begin, then part_note PART WHAT when PART is done: its note for the table (OUT/PART.note, replaced). A native
+# part's note names the machine: a later table on another machine may keep its rows (ResultsTable --keep).
+[ -z "$where" ] && where=" Measured on Linux $(uname -r), $(nproc) CPUs, $MV_KVM_FOUND."
 part_start= part_load=
 part_begin() { part_start=$(date -u +%FT%TZ) part_load=$(cut -d' ' -f1-3 /proc/loadavg); }
 part_note() {
@@ -173,8 +177,11 @@ fi
 note+=" Rows marked \"(emulated ARCH KVM host)\" come from inside the emulated KVM host of that architecture (ci/README.md), where Linux boots; without a usable /dev/kvm here, jmh/run.sh measures its exit, start-up and memory parts there too."
 args+=(--note "$note")
 for f in "$OUT"/*.note; do # how each part's results were made, in file-name order
-  [ -f "$f" ] && args+=(--note "$(cat "$f")")
+  [ -f "$f" ] && args+=(--note-file "$f")
 done
+# The table it replaces gives the rows (and notes) of every part with no result file here, e.g. in a fresh checkout
+# after only ci/bench/blk-bench.sh: they stay as they were instead of vanishing.
+[ -f "$JSON" ] && args+=(--keep "$JSON")
 java -cp "$SNAP/benchmarks.jar" dev.mesovirt.jmh.report.ResultsTable "${args[@]}" --md "$MD" --json "$JSON" || rc=1
 echo "run.sh: $((SECONDS - start)) s, exit $rc"
 exit $rc

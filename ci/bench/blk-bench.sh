@@ -1,7 +1,10 @@
 #!/bin/bash
 # virtio-blk benchmark (not a test): guest sequential write and read MB/s and 4 KiB random-read IOPS on the same raw
-# image, Mesovirt's virtio-blk-device vs QEMU's (qemu-system-x86_64 -M microvm -accel kvm, -device
-# virtio-blk-device), alternating, inside the emulated x86_64 KVM host. The guest writes 64 MiB with dd bs=1M
+# image, inside the emulated x86_64 KVM host, per machine a pair: "microvm", Mesovirt -machine microvm's
+# virtio-blk-device vs QEMU's (qemu-system-x86_64 -M microvm -accel kvm, -device virtio-blk-device); "q35", Mesovirt
+# -machine q35's virtio-blk-pci vs QEMU's (qemu-system-x86_64 -M q35 -accel kvm, -device virtio-blk-pci), both at
+# 00:03.0 on pcie.0 (the tools disk at 00:04.0). Every round runs each VMM of each machine once, in that order, so the
+# pairs share the emulated host's drift. The guest writes 64 MiB with dd bs=1M
 # conv=fsync, drops its page cache and reads them back, timed in the guest; then ci/bench/randread.c (built here
 # with gcc -static and handed to the guest on a second raw disk, since the test initramfs is busybox only and has no
 # fio) does O_DIRECT 4 KiB reads at random offsets of those 64 MiB for 5 s, queue depth 1. Both VMMs use the host
@@ -9,14 +12,22 @@
 # medians and the ratios, and writes every run's figures as JSON lines (jmh/bench/lib.sh) to blk.jsonl plus a note
 # (blk.note) in MESOVIRT_HOST_OUT (default jmh/target/bench, replaced), where jmh/run.sh's table picks them up.
 #
-# usage: ci/bench/blk-bench.sh [N]     (default 3 runs each; needs mvn -B package first)
+# usage: ci/bench/blk-bench.sh [-M MACHINES] [N]   (default 3 runs each; MACHINES comma-separated, default
+#        microvm,q35; needs mvn -B package first)
 # The dist (cli/target/dist, or MESOVIRT_BIN) is copied into the cache first, so a build during the run (mvn package
 # empties cli/target/dist) cannot change what is measured.
 # The figures come from software emulation (TCG) running a nested KVM: compare the ratio, not the absolute values.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/lib.sh"
+usage() { sed -n '2,/^set /p' "$0" | sed '$d' >&2; exit 2; }
+MACHINES=
+[ "${1:-}" = -M ] && { MACHINES=${2:?-M needs a list}; shift 2; }
+case ${1:-} in ''|[0-9]*) ;; *) usage ;; esac
 N=${1:-3}
+MACHINES=$(bench_machines x86_64 "$MACHINES") || usage
+PAIRS=$(tr ',' '\n' <<<"$MACHINES" | wc -l)
 MESOVIRT=${MESOVIRT_BIN:-$ROOT/cli/target/dist/bin/mesovirt}
 TOOLS=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/bench
 if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
@@ -34,9 +45,12 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   fi
   export MESOVIRT_HOST_OUT=${MESOVIRT_HOST_OUT:-$ROOT/jmh/target/bench}
   mkdir -p "$MESOVIRT_HOST_OUT"
-  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$((600 + N * 400))} \
-    bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/blk-bench.sh" "$N"
+  STARTED=$(mktemp "$TOOLS/started.XXXXXX")
+  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$((600 + N * PAIRS * 400))} \
+    bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/blk-bench.sh" -M "$MACHINES" "$N"
   rc=$?
+  bench_note_outer_load "$MESOVIRT_HOST_OUT/blk.note" "$STARTED"
+  rm -f "$STARTED"
   [ -n "$SNAP" ] && rm -rf "$SNAP"
   exit $rc
 fi
@@ -74,15 +88,40 @@ run() { # NAME CMD...
   [ -n "$w" ] || printf '%s\n' "$out" | tail -20
 }
 
-echo "blk-bench: $N runs each, 64 MiB dd bs=1M, emulated host $(uname -r) with $(nproc) CPUs"
+# vmm_name VMM MACHINE: a run's name in the results: mesovirt and qemu for microvm (the names they always had),
+# mesovirt-q35 and qemu-q35.
+vmm_name() { [ "$2" = microvm ] && echo "$1" || echo "$1-$2"; }
+
+# The disks of a MACHINE: d0 the measured image (the guest's vda), d1 the tools (vdb, read-only): virtio-mmio
+# devices on microvm, virtio-blk-pci on q35 at 00:03.0 and 00:04.0 (PCI probe order keeps vda and vdb).
+mesovirt_disks() { # MACHINE
+  if [ "$1" = q35 ]; then
+    echo -drive id=d0,file="$DISK" -device virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3 \
+      -drive id=d1,file="$TOOLS/tools.img",readonly=on -device virtio-blk-pci,drive=d1,id=blk1,bus=pcie.0,addr=0x4
+  else
+    echo -drive id=d0,file="$DISK",if=none -device virtio-blk-device,drive=d0,id=blk0 \
+      -drive id=d1,file="$TOOLS/tools.img",readonly=on -device virtio-blk-device,drive=d1,id=blk1
+  fi
+}
+qemu_disks() { # MACHINE
+  local dev=virtio-blk-device at0= at1=
+  [ "$1" = q35 ] && dev=virtio-blk-pci at0=,bus=pcie.0,addr=0x3 at1=,bus=pcie.0,addr=0x4
+  echo -drive id=d0,file="$DISK",format=raw,if=none -device "$dev,drive=d0$at0" \
+    -drive id=d1,file="$TOOLS/tools.img",format=raw,if=none,readonly=on -device "$dev,drive=d1$at1"
+}
+
+START=$(date -u +%FT%TZ) LOAD=$(bench_load)
+echo "blk-bench: machines $MACHINES, $N runs each, 64 MiB dd bs=1M, emulated host $(uname -r) with $(nproc) CPUs"
 for i in $(seq "$N"); do
-  run mesovirt "$MESOVIRT" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" -m 256 -serial stdio \
-    -drive id=d0,file="$DISK",if=none -device virtio-blk-device,drive=d0,id=blk0 \
-    -drive id=d1,file="$TOOLS/tools.img",readonly=on -device virtio-blk-device,drive=d1,id=blk1
-  run qemu qemu-system-x86_64 -M microvm -accel kvm -cpu host -m 256 -nodefaults -no-user-config -nographic \
-    -serial stdio -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
-    -drive id=d0,file="$DISK",format=raw,if=none -device virtio-blk-device,drive=d0 \
-    -drive id=d1,file="$TOOLS/tools.img",format=raw,if=none,readonly=on -device virtio-blk-device,drive=d1
+  for m in ${MACHINES//,/ }; do
+    # The paths have no spaces (mktemp, the cache), so the disks' words split as they should.
+    # shellcheck disable=SC2046
+    run "$(vmm_name mesovirt "$m")" "$MESOVIRT" -machine "$m" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
+      -m 256 -serial stdio $(mesovirt_disks "$m")
+    # shellcheck disable=SC2046
+    run "$(vmm_name qemu "$m")" qemu-system-x86_64 -M "$m" -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
+      -nographic -serial stdio -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" $(qemu_disks "$m")
+  done
 done
 awk '
   function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -91,9 +130,10 @@ awk '
   END {
     for (v in n) { for (i = 1; i <= n[v]; i++) { wa[i] = w[v, i]; ra[i] = r[v, i]; qa[i] = q[v, i] }
       mw[v] = median(wa, n[v]); mr[v] = median(ra, n[v]); mq[v] = median(qa, n[v])
-      printf "%-9s runs %d  write median %.1f MB/s  read median %.1f MB/s  4k randread median %.0f IOPS\n", v, n[v], mw[v], mr[v], mq[v] }
-    if (mw["qemu"] > 0 && mw["mesovirt"] > 0 && mq["qemu"] > 0)
-      printf "ratio mesovirt/qemu: write %.2f, read %.2f, randread IOPS %.2f\n", mw["mesovirt"] / mw["qemu"], mr["mesovirt"] / mr["qemu"], mq["mesovirt"] / mq["qemu"]
+      printf "%-12s runs %d  write median %.1f MB/s  read median %.1f MB/s  4k randread median %.0f IOPS\n", v, n[v], mw[v], mr[v], mq[v] }
+    for (v in n) { if (v !~ /^mesovirt/) continue; p = v; sub(/^mesovirt/, "qemu", p)
+      if (mw[p] > 0 && mw[v] > 0 && mq[p] > 0)
+        printf "ratio %s/%s: write %.2f, read %.2f, randread IOPS %.2f\n", v, p, mw[v] / mw[p], mr[v] / mr[p], mq[v] / mq[p] }
   }' "$RESULTS"
 
 rc=0
@@ -101,23 +141,29 @@ grep -q ' NA' "$RESULTS" && { echo "blk-bench: some runs gave no figures (see ab
 # The results table's input: one line per VMM and figure with every run's value (NA, i.e. a failed run, is left out).
 [ -n "${MESOVIRT_HOST_OUT:-}" ] || exit $rc
 field() { awk -v v="$1" -v f="$2" '$1 == v { print $f }' "$RESULTS"; } # VMM FIELD -> one value per run
-QEMU_LABEL="QEMU $(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p') microvm virtio-blk-device"
+QEMU_VERSION=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
 LINES=$WORK/blk.jsonl
 for f in "3 write MB/s|virtio-blk, guest sequential write: dd 64 MiB bs=1M conv=fsync" \
   "5 read MB/s|virtio-blk, guest sequential read: dd 64 MiB bs=1M after drop_caches" \
   "7 randread IOPS|virtio-blk, guest 4 KiB random reads: O_DIRECT, queue depth 1, 5 s"; do
   read -r col key unit <<<"${f%%|*}"
   figure="${f#*|} (emulated x86_64 KVM host)"
-  # shellcheck disable=SC2046
-  json_line "$LINES" "blk.$key.mesovirt" "blk.$key.qemu" "$unit" higher "$figure" "Mesovirt virtio-blk-device" \
-    $(field mesovirt "$col")
-  # shellcheck disable=SC2046
-  json_line "$LINES" "blk.$key.qemu" "" "$unit" higher "$figure" "$QEMU_LABEL" $(field qemu "$col")
+  for m in ${MACHINES//,/ }; do # the pairs of one figure side by side
+    dev=virtio-blk-device mesovirt_label="Mesovirt virtio-blk-device" # the microvm labels they always had
+    [ "$m" = q35 ] && dev=virtio-blk-pci mesovirt_label="Mesovirt q35 virtio-blk-pci"
+    mv=$(vmm_name mesovirt "$m") qe=$(vmm_name qemu "$m")
+    # shellcheck disable=SC2046
+    json_line "$LINES" "blk.$key.$mv" "blk.$key.$qe" "$unit" higher "$figure" "$mesovirt_label" $(field "$mv" "$col")
+    # shellcheck disable=SC2046
+    json_line "$LINES" "blk.$key.$qe" "" "$unit" higher "$figure" "QEMU $QEMU_VERSION $m $dev" $(field "$qe" "$col")
+  done
 done
 # Only a complete set replaces the previous results.
 grep -q '"samples":\[\]' "$LINES" && { echo "blk-bench: $MESOVIRT_HOST_OUT/blk.jsonl left as it was" >&2; exit 1; }
 cp "$LINES" "$MESOVIRT_HOST_OUT/blk.jsonl.tmp" && mv "$MESOVIRT_HOST_OUT/blk.jsonl.tmp" "$MESOVIRT_HOST_OUT/blk.jsonl"
-printf '%s\n' "**blk** (\`ci/bench/blk-bench.sh $N\`, $(date -u +%FT%TZ)): $N runs of each VMM, alternating, inside the emulated x86_64 KVM host (QEMU TCG \`-cpu max\`, Linux $(uname -r), $(nproc) vCPUs, nested \`kvm_amd\`); guest: Debian cloud kernel, \`-m 256\`, 1 vCPU, the 80 MiB raw image on the emulated host's tmpfs, host page cache for both VMMs. Compare ratios, not absolute values." \
+Q35=
+bench_has_machine "$MACHINES" q35 && Q35=" The q35 pair: Mesovirt \`-machine q35\` and QEMU \`-M q35\` (through SeaBIOS $(bench_seabios_version)), virtio-blk-pci at 00:03.0 on pcie.0 with MSI-X."
+printf '%s\n' "**blk** (\`ci/bench/blk-bench.sh -M $MACHINES $N\`, $START): $N rounds, each running every VMM of every machine ($MACHINES) once in turn, inside the emulated x86_64 KVM host (QEMU TCG \`-cpu max\`, Linux $(uname -r), $(nproc) vCPUs, nested \`kvm_amd\`); guest: Debian cloud kernel, \`-m 256\`, 1 vCPU, the 80 MiB raw image on the emulated host's tmpfs, host page cache for both VMMs.$Q35 Compare ratios, not absolute values. Load average (1, 5, 15 min) of the emulated host at the start: $LOAD; at the end: $(bench_load)." \
   > "$MESOVIRT_HOST_OUT/blk.note"
 echo "blk-bench: results in $MESOVIRT_HOST_OUT/blk.jsonl"
 exit $rc

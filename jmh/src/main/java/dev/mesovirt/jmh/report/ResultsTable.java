@@ -13,10 +13,14 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -28,11 +32,18 @@ import java.util.regex.Pattern;
  *
  * <p>Inputs: JMH's JSON result files ({@code -rf json}; every measurement iteration of every fork is a sample) and
  * JSON-lines files of the benchmark scripts (jmh/bench/lib.sh: one series per line, {@code {"name", "peer", "unit",
- * "better", "figure", "variant", "samples"}}).
+ * "better", "figure", "variant", "samples"}}); notes on how they were made, as text or as a part's note file.
+ *
+ * <p>{@code --keep PREVIOUS.json} carries over the series and note files of an earlier table whose files are not among
+ * this run's inputs, as they were (samples, labels, source): the raw results live in a build directory that a fresh
+ * checkout does not have, and a part measured again must not lose the rows of the parts that were not. Rows are in the
+ * order of their files, JMH's results first, then the scripts' lines, each by file name (jmh/run.sh's order), kept
+ * ones included.
  *
  * <pre>
  * java -cp jmh/target/benchmarks.jar dev.mesovirt.jmh.report.ResultsTable [--jmh FILE]... [--lines FILE]...
- *     [--md docs/benchmarks.md] [--json docs/benchmarks.json] [--title TEXT] [--note TEXT]...
+ *     [--md docs/benchmarks.md] [--json docs/benchmarks.json] [--title TEXT] [--note TEXT]... [--note-file FILE]...
+ *     [--keep PREVIOUS.json]
  * </pre>
  */
 public final class ResultsTable {
@@ -41,7 +52,18 @@ public final class ResultsTable {
     private static final Pattern EMULATED_HOST_FILE = Pattern.compile(".*-emulated-([a-z0-9_]+)\\.jsonl?");
 
     private final List<Series> series = new ArrayList<>();
-    private final List<String> notes = new ArrayList<>();
+    private final List<Note> notes = new ArrayList<>();
+    /** The file names read in this run (results and notes): what --keep does not carry over. */
+    private final Set<String> inputs = new HashSet<>();
+
+    /**
+     * A paragraph under the machine: how some results were made.
+     *
+     * @param text the paragraph (markdown)
+     * @param source the note file it came from (a part's {@code PART.note}), or null for a note given as text
+     */
+    public record Note(String text, String source) {
+    }
     private final Map<String, String> jvmOfJmh = new LinkedHashMap<>();
 
     public static void main(String[] args) throws IOException {
@@ -49,6 +71,7 @@ public final class ResultsTable {
         Path md = Path.of("docs/benchmarks.md");
         Path json = Path.of("docs/benchmarks.json");
         String title = "Mesovirt benchmarks";
+        Path keep = null;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -57,13 +80,18 @@ public final class ResultsTable {
                 case "--md" -> md = Path.of(need(args[i], value));
                 case "--json" -> json = Path.of(need(args[i], value));
                 case "--title" -> title = need(args[i], value);
-                case "--note" -> table.notes.add(need(args[i], value));
+                case "--note" -> table.addNote(need(args[i], value));
+                case "--note-file" -> table.addNoteFile(Path.of(need(args[i], value)));
+                case "--keep" -> keep = Path.of(need(args[i], value));
                 default -> {
                     System.err.println("ResultsTable: unknown argument " + args[i]);
                     System.exit(2);
                 }
             }
             i++;
+        }
+        if (keep != null) {
+            table.keep(keep); // after every input: it keeps what they did not measure
         }
         Map<String, String> machine = machine();
         machine.putAll(table.jvmOfJmh);
@@ -92,12 +120,95 @@ public final class ResultsTable {
         return List.copyOf(series);
     }
 
+    public List<Note> notes() {
+        return List.copyOf(notes);
+    }
+
+    /** Adds a note given as text (kept by no later table: it is made again each time). */
+    public void addNote(String text) {
+        notes.add(new Note(text, null));
+    }
+
+    /** Adds a part's note file (its whole text, one paragraph); a missing file adds nothing. */
+    public void addNoteFile(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            System.err.println("ResultsTable: no " + file);
+            return;
+        }
+        String name = file.getFileName().toString();
+        inputs.add(name);
+        notes.add(new Note(Files.readString(file).strip(), name));
+    }
+
+    /**
+     * Carries over from a previous {@code benchmarks.json} the series whose source files are none of this run's
+     * inputs, and its note files that are not; a missing file keeps nothing. Then orders the series and notes by
+     * their files.
+     */
+    public void keep(Path previous) throws IOException {
+        if (!Files.isRegularFile(previous)) {
+            System.err.println("ResultsTable: nothing to keep, no " + previous);
+            return;
+        }
+        JsonObject root = JsonParser.parseString(Files.readString(previous)).getAsJsonObject();
+        int kept = 0;
+        for (JsonElement e : root.getAsJsonArray("series")) {
+            JsonObject o = e.getAsJsonObject();
+            String source = o.get("source").getAsString();
+            if (Arrays.stream(source.split(", ")).anyMatch(inputs::contains)
+                    || find(o.get("name").getAsString()) != null) {
+                continue;
+            }
+            List<Double> samples = new ArrayList<>();
+            for (JsonElement v : o.getAsJsonArray("samples")) {
+                samples.add(v.getAsDouble());
+            }
+            series.add(Series.of(o.get("name").getAsString(), o.get("figure").getAsString(),
+                    o.get("variant").getAsString(), o.get("unit").getAsString(), o.get("better").getAsString(),
+                    text(o, "peer", null), samples, source));
+            kept++;
+        }
+        if (root.has("notes")) { // tables from before notes were in the JSON have none to keep
+            for (JsonElement e : root.getAsJsonArray("notes")) {
+                JsonObject o = e.getAsJsonObject();
+                String source = text(o, "source", null);
+                if (source != null && !inputs.contains(source)) {
+                    notes.add(new Note(o.get("text").getAsString(), source));
+                }
+            }
+        }
+        if (kept > 0) {
+            // The machine above is this run's: say which rows are not from it.
+            Set<String> files = new java.util.TreeSet<>();
+            for (Series s : series) {
+                if (!inputs.contains(s.source().split(", ")[0])) {
+                    files.add(s.source());
+                }
+            }
+            addNote(kept + " rows are kept as they were from the table this one replaced (generated "
+                    + text(root, "generated", "?") + "), their files not measured again: " + String.join(", ", files)
+                    + ". Their parts' notes say when and where they were measured.");
+        }
+        series.sort(Comparator.comparing(ResultsTable::fileOrder));
+        // Notes given as text first (the machine's), then the note files by name.
+        notes.sort(Comparator.comparing((Note n) -> n.source() != null)
+                .thenComparing(n -> n.source() == null ? "" : n.source()));
+        System.err.println("ResultsTable: kept " + kept + " series from " + previous);
+    }
+
+    /** JMH's files (.json) before the scripts' (.jsonl), each by name: the order jmh/run.sh passes them in. */
+    private static String fileOrder(Series s) {
+        String first = s.source().split(", ")[0];
+        return (first.endsWith(".json") ? "0 " : "1 ") + first;
+    }
+
     /** Reads a JMH JSON result file; a missing or empty file adds nothing. */
     public void addJmh(Path file) throws IOException {
         if (!Files.isRegularFile(file) || Files.size(file) == 0) {
             System.err.println("ResultsTable: no JMH results in " + file);
             return;
         }
+        inputs.add(file.getFileName().toString());
         addJmh(JsonParser.parseString(Files.readString(file)).getAsJsonArray(), file.getFileName().toString());
     }
 
@@ -164,9 +275,17 @@ public final class ResultsTable {
                         : "VMM exit after guest power-off") + ", " + cpus + " vCPU" + (cpus.equals("1") ? "" : "s")
                         + " (emulated " + arch + " KVM host)";
                 String peer = vmm.equals("mesovirt") ? name.replace("vmm=mesovirt", "vmm=qemu") : null;
-                String qemu = arch.equals("x86_64") ? "QEMU microvm" : "QEMU virt";
-                return Series.of(name, figure, vmm.equals("qemu") ? qemu : "Mesovirt", unit, better, peer, samples,
-                        source);
+                // Results from before the parameter were all microvm. The q35 rows share the microvm rows' figure,
+                // so that the four are side by side; their labels say what differs (the disk, QEMU's firmware).
+                String machine = params.getOrDefault("machine", "microvm");
+                String variant = switch (machine + "/" + vmm) {
+                    case "microvm/mesovirt" -> "Mesovirt microvm";
+                    case "microvm/qemu" -> arch.equals("x86_64") ? "QEMU microvm" : "QEMU virt";
+                    case "q35/mesovirt" -> "Mesovirt q35, virtio-blk-pci disk (loads the kernel itself)";
+                    case "q35/qemu" -> "QEMU q35, virtio-blk-pci disk (SeaBIOS loads the kernel: firmware included)";
+                    default -> "machine=" + machine + ", vmm=" + vmm;
+                };
+                return Series.of(name, figure, variant, unit, better, peer, samples, source);
             }
             default -> {
                 return Series.of(name, simple, params.isEmpty() ? "-" : params.toString(), unit, better, null, samples,
@@ -198,7 +317,7 @@ public final class ResultsTable {
             if (old.name().equals(s.name())) {
                 double[] a = old.samples();
                 double[] b = s.samples();
-                double[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+                double[] both = Arrays.copyOf(a, a.length + b.length);
                 System.arraycopy(b, 0, both, a.length, b.length);
                 String source = old.source().equals(s.source()) ? old.source() : old.source() + ", " + s.source();
                 series.set(i, new Series(old.name(), old.figure(), old.variant(), old.unit(), old.better(), old.peer(),
@@ -218,6 +337,7 @@ public final class ResultsTable {
             System.err.println("ResultsTable: no " + file);
             return;
         }
+        inputs.add(file.getFileName().toString());
         int n = 0;
         for (String line : Files.readAllLines(file)) {
             n++;
@@ -283,8 +403,8 @@ public final class ResultsTable {
         for (Map.Entry<String, String> e : machine.entrySet()) {
             b.append("| ").append(e.getKey()).append(" | ").append(cell(e.getValue())).append(" |\n");
         }
-        for (String note : notes) {
-            b.append("\n").append(note).append("\n");
+        for (Note note : notes) {
+            b.append("\n").append(note.text()).append("\n");
         }
         Map<String, List<Series>> byFigure = new LinkedHashMap<>();
         for (Series s : series) {
@@ -318,6 +438,16 @@ public final class ResultsTable {
         JsonObject m = new JsonObject();
         machine.forEach(m::addProperty);
         root.add("machine", m);
+        JsonArray notesJson = new JsonArray();
+        for (Note n : notes) {
+            JsonObject o = new JsonObject();
+            if (n.source() != null) {
+                o.addProperty("source", n.source());
+            }
+            o.addProperty("text", n.text());
+            notesJson.add(o);
+        }
+        root.add("notes", notesJson);
         JsonArray all = new JsonArray();
         for (Series s : series) {
             JsonObject o = new JsonObject();

@@ -86,7 +86,7 @@ class ResultsTableTest {
         Series m = ResultsTable.describeJmh("jmh.BootBenchmark.toMarker[vcpus=2, vmm=mesovirt]",
                 "BootBenchmark.toMarker", params, "ms/op", java.util.List.of(13000.0, 14000.0), "jmh-boot.json");
         assertEquals("jmh.BootBenchmark.toMarker[vcpus=2, vmm=qemu]", m.peer());
-        assertEquals("Mesovirt", m.variant());
+        assertEquals("Mesovirt microvm", m.variant()); // results from before the machine parameter: microvm
         assertTrue(m.figure().contains("2 vCPUs") && m.figure().contains("GUEST-READY"), m.figure());
         params.put("vmm", "qemu");
         Series q = ResultsTable.describeJmh("jmh.BootBenchmark.toPowerOff[vcpus=2, vmm=qemu]",
@@ -151,6 +151,66 @@ class ResultsTableTest {
         assertTrue(md.contains("| C | 30,000 | 20,000–40,000 | 2 |  |  | exit-loop-emulated-x86_64.jsonl |"), md);
         assertTrue(md.contains("## read (emulated x86_64 KVM host)\n\nUnit: MB/s, higher is better."), md);
         assertTrue(md.contains("| Mesovirt | 250 | 200–300 | 2 | 2.50× | QEMU | blk.jsonl |"), md);
+    }
+
+    @Test
+    void q35BootRowsPairWithQemuQ35InTheMicrovmRowsFigure() {
+        Map<String, String> params = new java.util.TreeMap<>(Map.of("machine", "q35", "vcpus", "1", "vmm",
+                "mesovirt"));
+        String name = "jmh.BootBenchmark.toMarker[arch=x86_64, machine=q35, vcpus=1, vmm=mesovirt]";
+        Series m = ResultsTable.describeJmh(name, "BootBenchmark.toMarker", params, "ms/op",
+                java.util.List.of(13000.0), "jmh-boot.json");
+        assertEquals("jmh.BootBenchmark.toMarker[arch=x86_64, machine=q35, vcpus=1, vmm=qemu]", m.peer());
+        assertTrue(m.variant().startsWith("Mesovirt q35"), m.variant());
+        params.put("vmm", "qemu");
+        Series q = ResultsTable.describeJmh(m.peer(), "BootBenchmark.toMarker", params, "ms/op",
+                java.util.List.of(20000.0), "jmh-boot.json");
+        assertTrue(q.variant().startsWith("QEMU q35") && q.variant().contains("SeaBIOS"), q.variant());
+        params.put("machine", "microvm");
+        Series micro = ResultsTable.describeJmh(name.replace("q35", "microvm"), "BootBenchmark.toMarker", params,
+                "ms/op", java.util.List.of(20000.0), "jmh-boot.json");
+        assertEquals("QEMU microvm", micro.variant());
+        assertEquals(micro.figure(), m.figure());
+    }
+
+    @Test
+    void keepCarriesOverTheRowsAndNoteFilesOfPartsNotMeasuredAgain() throws Exception {
+        String line = "{\"name\":\"%s\",\"unit\":\"ms\",\"better\":\"lower\",\"figure\":\"%s\","
+                + "\"variant\":\"V\",\"samples\":[%s]}\n";
+        ResultsTable before = new ResultsTable();
+        before.addLines(Files.writeString(tmp.resolve("blk.jsonl"), line.formatted("blk.old", "blk", "1,2")));
+        before.addLines(Files.writeString(tmp.resolve("memory.jsonl"), line.formatted("memory.m", "memory", "5")));
+        before.addJmh(Files.writeString(tmp.resolve("jmh-exit.json"), JMH));
+        before.addNoteFile(Files.writeString(tmp.resolve("blk.note"), "**blk** old\n"));
+        before.addNoteFile(Files.writeString(tmp.resolve("memory.note"), "**memory** kept\n"));
+        Path previous = Files.writeString(tmp.resolve("previous.json"), before.json(Map.of(), Instant.EPOCH));
+
+        Path again = Files.createDirectories(tmp.resolve("again"));
+        ResultsTable t = new ResultsTable();
+        t.addNoteFile(Files.writeString(again.resolve("blk.note"), "**blk** new"));
+        t.addLines(Files.writeString(again.resolve("blk.jsonl"), line.formatted("blk.new", "blk", "3")));
+        t.addNote("This machine"); // after a note file: the text notes still come first
+        t.keep(previous);
+        t.keep(tmp.resolve("missing.json"));
+
+        assertNull(t.find("blk.old")); // its file was measured again: its rows go
+        assertEquals(3, t.find("blk.new").median());
+        assertEquals(5, t.find("memory.m").median());
+        assertEquals("memory.jsonl", t.find("memory.m").source());
+        assertEquals(7000, t.find("jmh.ExitPathBenchmark.vcpuLoop[exit=pio]").median());
+        assertEquals("exit.c.pio", t.find("jmh.ExitPathBenchmark.vcpuLoop[exit=pio]").peer());
+        // JMH's files first, then the lines, by file name.
+        assertEquals(java.util.List.of("jmh-exit.json", "jmh-exit.json", "blk.jsonl", "memory.jsonl"),
+                t.series().stream().map(Series::source).toList());
+        java.util.List<String> notes = t.notes().stream().map(ResultsTable.Note::text).toList();
+        assertEquals(4, notes.size(), notes.toString());
+        assertEquals("This machine", notes.get(0));
+        assertTrue(notes.get(1).startsWith("3 rows are kept as they were from the table this one replaced (generated "
+                + "1970-01-01T00:00:00Z), their files not measured again: jmh-exit.json, memory.jsonl."), notes.get(1));
+        assertEquals(java.util.List.of("**blk** new", "**memory** kept"), notes.subList(2, 4));
+        JsonObject json = JsonParser.parseString(t.json(Map.of(), Instant.EPOCH)).getAsJsonObject();
+        assertEquals("memory.note", json.getAsJsonArray("notes").get(3).getAsJsonObject().get("source").getAsString());
+        assertNull(json.getAsJsonArray("notes").get(0).getAsJsonObject().get("source"));
     }
 
     @Test

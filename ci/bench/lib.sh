@@ -1,0 +1,37 @@
+# shellcheck shell=bash
+# Shared helpers of the ci/bench scripts that measure inside an emulated KVM host (sourced, not run):
+# boot-jmh.sh and blk-bench.sh.
+
+# bench_machines ARCH [LIST]: prints the machine types to measure, comma-separated: LIST (e.g. "microvm,q35") checked
+# against ARCH, or ARCH's default when LIST is empty: microvm and q35 on x86_64 (Mesovirt's two machines there),
+# microvm elsewhere. A type ARCH does not have: a message and status 2.
+bench_machines() {
+  local arch=$1 list=${2:-} m
+  if [ -z "$list" ]; then
+    [ "$arch" = x86_64 ] && list=microvm,q35 || list=microvm
+  fi
+  for m in ${list//,/ }; do
+    case $arch/$m in
+      */microvm | x86_64/q35) ;;
+      *) echo "bench: no machine '$m' on $arch (microvm everywhere, q35 on x86_64)" >&2; return 2 ;;
+    esac
+  done
+  printf '%s\n' "$list"
+}
+
+# bench_has_machine LIST TYPE: whether the comma-separated LIST names TYPE.
+bench_has_machine() { [[ ",$1," == *",$2,"* ]]; }
+
+# bench_load: the load average (1, 5, 15 min) of the machine it runs on: the emulated host's inside it.
+bench_load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# bench_note_outer_load NOTE SINCE: outside the emulated host, after its run: appends this machine's load average to
+# NOTE if the run wrote NOTE (newer than the file or directory SINCE, made before it started). The host's own TCG
+# threads account for about 2 of it; more means something else ran on the 2 cores meanwhile.
+bench_note_outer_load() {
+  [ -f "$1" ] && [ "$1" -nt "$2" ] || return 0
+  sed -i "s|\$| This machine's load average at the end: $(bench_load).|" "$1"
+}
+
+# bench_seabios_version: the Debian version of the SeaBIOS that QEMU's q35 boots through (seabios package).
+bench_seabios_version() { dpkg-query -W -f='${Version}' seabios 2>/dev/null || echo '?'; }
