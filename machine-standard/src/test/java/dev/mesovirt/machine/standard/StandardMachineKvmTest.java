@@ -7,39 +7,21 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.mesovirt.vmm.arch.Architecture;
-import dev.mesovirt.vmm.arch.BootPlan;
-import dev.mesovirt.vmm.arch.BootRequest;
-import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.DeviceDescription;
-import dev.mesovirt.vmm.arch.GuestPower;
-import dev.mesovirt.vmm.arch.Irq;
-import dev.mesovirt.vmm.arch.IrqChip;
-import dev.mesovirt.vmm.arch.IrqUse;
-import dev.mesovirt.vmm.arch.MachineType;
-import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PciLayout;
-import dev.mesovirt.vmm.arch.PlatformDevice;
-import dev.mesovirt.vmm.bus.BusDevice;
-import dev.mesovirt.vmm.kvm.GsiRoute;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmAvailability;
-import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.RequiresKvm;
-import dev.mesovirt.vmm.kvm.Vcpu;
-import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.SerialConfig;
+import dev.mesovirt.vmm.machine.TinyX86;
 import dev.mesovirt.vmm.machine.VirtioConfig;
-import dev.mesovirt.vmm.memory.GuestMemory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalInt;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,27 +29,30 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The standard machine on this machine's /dev/kvm, built by the real StandardMachine from a tiny test architecture
- * with a PCI layout (no ISA knowledge here: the "firmware" is x86 real-mode code because the test runs on x86). At the
- * reset vector it reads, through configuration mechanism #1 (0xCF8/0xCFC), the host bridge's IDs, a virtio-blk-pci's
+ * ({@link TinyX86#withPci}) with a PCI layout (no ISA knowledge here: the "firmware" is x86 real-mode code because the
+ * test runs on x86). From the reset vector it reads, through configuration mechanism #1 (0xCF8/0xCFC), the host bridge's IDs, a virtio-blk-pci's
  * IDs at 00:03.0, the BAR 4 address the board's firmware assignment gave it, and the root port's secondary bus, and
  * reports every byte on port 0x80; then spins. A machine reset must give the same answers on the new VM.
  */
 @RequiresKvm
 class StandardMachineKvmTest {
-    private static final long RESET_VECTOR = 0xFFFF_FFF0L;
-    private static final long RESET_PAGE = 0xFFFF_0000L;
-    /** Where the firmware's code lies: the reset vector jumps here (F000:0000 = 0xF0000 in real mode). */
-    private static final long CODE = 0xF_0000L;
+    private static final long MMIO32_BASE = 0xC000_0000L;
+    private static final long MMIO32_SIZE = 0x1000_0000L;
+    /** ECAM for 16 buses, 0xCF8 ports, a 32-bit window and no 64-bit one. */
+    private static final PciLayout PCI = new PciLayout(0xB000_0000L, 16,
+            Optional.of(new PciLayout.Window(0xC000, 0x4000)), new PciLayout.Window(MMIO32_BASE, MMIO32_SIZE),
+            Optional.empty(), true);
+
+    private final TinyX86 arch = TinyX86.withPci(PCI, firmware());
+    /** How many of the architecture's port 0x80 reports {@link #answers} has read. */
+    private int taken;
 
     @TempDir
     Path dir;
 
-    private final LinkedBlockingQueue<Integer> reports = new LinkedBlockingQueue<>();
-
     @BeforeEach
     void needKvmOnX86() {
-        String arch = System.getProperty("os.arch");
-        assumeTrue("amd64".equals(arch) || "x86_64".equals(arch), "the test firmware is x86 real-mode code");
+        assumeTrue(TinyX86.hostIsX86(), "the test firmware is x86 real-mode code");
         KvmAvailability.require();
     }
 
@@ -80,7 +65,6 @@ class StandardMachineKvmTest {
                         Optional.of(new DevicePlacement.Pci(PciTopology.ROOT_BUS, 3, 0)))),
                 MachineConfig.HotplugSlots.NONE);
         PciTopology topology = new PciTopology(List.of(new PciTopology.RootPort("pcie.1", 1, 5, 0)));
-        TinyQ35 arch = new TinyQ35(reports);
         List<Thread> deviceThread;
         try (StandardMachine machine = new StandardMachine(config, topology, arch, Kvm.DEFAULT_PATH)) {
             machine.start();
@@ -94,13 +78,13 @@ class StandardMachineKvmTest {
             // goes into the 32-bit one.
             assertEquals(0xC, first.bar4() & 0xF, "BAR 4 is 64-bit prefetchable memory");
             long bar4 = Integer.toUnsignedLong(first.bar4()) & ~0xFL;
-            assertTrue(bar4 >= TinyQ35.MMIO32_BASE && bar4 < TinyQ35.MMIO32_BASE + TinyQ35.MMIO32_SIZE,
+            assertTrue(bar4 >= MMIO32_BASE && bar4 < MMIO32_BASE + MMIO32_SIZE,
                     "BAR 4 assigned in the 32-bit window before boot: 0x" + Long.toHexString(bar4));
             assertEquals(1, first.secondaryBus(), "the root port's secondary bus numbered 1");
             assertEquals(1, arch.requests.size());
             DeviceDescription.PciHostBridge bridge = assertInstanceOf(DeviceDescription.PciHostBridge.class,
                     arch.requests.get(0).devices().get(arch.requests.get(0).devices().size() - 1));
-            assertEquals(arch.pci, bridge.layout());
+            assertEquals(PCI, bridge.layout());
 
             machine.reset();
             Answers second = answers();
@@ -118,17 +102,24 @@ class StandardMachineKvmTest {
 
     private record Answers(int hostBridge, int virtioBlk, int rootPort, int bar4, int secondaryBus) {}
 
-    /** Five 32-bit answers, each reported on port 0x80 low byte first. */
+    /** The next five 32-bit answers, each reported on port 0x80 low byte first. */
     private Answers answers() throws InterruptedException {
         int[] v = new int[5];
         for (int i = 0; i < 5; i++) {
             for (int b = 0; b < 4; b++) {
-                Integer r = reports.poll(30, TimeUnit.SECONDS);
-                assertTrue(r != null, "the guest reported nothing within 30 s");
-                v[i] |= r << (8 * b);
+                v[i] |= nextReport() << (8 * b);
             }
         }
         return new Answers(v[0], v[1], v[2], v[3], v[4] & 0xFF);
+    }
+
+    private int nextReport() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (arch.bootReports.size() <= taken && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(arch.bootReports.size() > taken, "the guest reported nothing within 30 s");
+        return arch.bootReports.get(taken++);
     }
 
     /**
@@ -169,120 +160,6 @@ class StandardMachineKvmTest {
     private static void add(List<Byte> code, int... bytes) {
         for (int b : bytes) {
             code.add((byte) b);
-        }
-    }
-
-    /**
-     * A test architecture with a standard machine: RAM from 0 and the reset page, a PCI layout (ECAM, a 32-bit window,
-     * 0xCF8 ports), port 0x80 reporting, an interrupt controller that takes MSIs without needing any (the firmware
-     * enables none), and firmware that jumps from the reset vector to {@link #firmware()}.
-     */
-    private static final class TinyQ35 implements Architecture {
-        static final long MMIO32_BASE = 0xC000_0000L;
-        static final long MMIO32_SIZE = 0x1000_0000L;
-        final List<BootRequest> requests = new ArrayList<>();
-        final PciLayout pci = new PciLayout(0xB000_0000L, 16, Optional.of(new PciLayout.Window(0xC000, 0x4000)),
-                new PciLayout.Window(MMIO32_BASE, MMIO32_SIZE), Optional.empty(), true);
-        private final LinkedBlockingQueue<Integer> reports;
-
-        TinyQ35(LinkedBlockingQueue<Integer> reports) {
-            this.reports = reports;
-        }
-
-        @Override
-        public String name() {
-            return "tiny-q35";
-        }
-
-        @Override
-        public boolean runsOn(String osArch) {
-            return true;
-        }
-
-        @Override
-        public String serialConsoleName() {
-            return "ttyS0";
-        }
-
-        @Override
-        public List<KvmCapability> requiredCapabilities() {
-            return List.of();
-        }
-
-        @Override
-        public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
-            return new MemoryLayout(List.of(new GuestMemory.Region(0, ramBytes), new GuestMemory.Region(RESET_PAGE,
-                    0x1_0000)), 0, 0x200, 0, new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0, true),
-                    Optional.of(pci));
-        }
-
-        @Override
-        public long vmType(Kvm kvm, MemoryLayout layout) {
-            return 0;
-        }
-
-        @Override
-        public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
-            return new IrqChip() {
-                private int next = 16;
-
-                @Override
-                public Irq allocate(IrqUse use) {
-                    int n = next++;
-                    return new Irq(n, n, n, use == IrqUse.PCI_INTX);
-                }
-
-                @Override
-                public void finishAfterVcpus() {}
-
-                @Override
-                public String description() {
-                    return "none (MSIs accepted, never delivered)";
-                }
-
-                @Override
-                public boolean supportsMsi() {
-                    return true;
-                }
-
-                @Override
-                public int firstMsiGsi() {
-                    return 24;
-                }
-
-                @Override
-                public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
-                    return new GsiRoute.Msi(gsi, address, data, OptionalInt.empty());
-                }
-            };
-        }
-
-        @Override
-        public List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power) {
-            BusDevice port80 = new BusDevice() {
-                @Override
-                public void read(long offset, byte[] data) {}
-
-                @Override
-                public void write(long offset, byte[] data) {
-                    reports.add(data[0] & 0xFF);
-                }
-            };
-            return List.of(new PlatformDevice("port80", BusKind.PIO, 0x80, 1, port80));
-        }
-
-        @Override
-        public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) {
-            requests.add(request);
-            memory.write(CODE, firmware());
-            // At F000:FFF0: jmp F000:0000 (jmp far ptr16:16).
-            memory.write(RESET_VECTOR, new byte[] {(byte) 0xEA, 0x00, 0x00, 0x00, (byte) 0xF0});
-            return new BootPlan(RESET_VECTOR, 0, RESET_VECTOR, RESET_VECTOR + 16, 0, 0, request.commandLine());
-        }
-
-        @Override
-        public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
-            // The architectural reset state enters at F000:FFF0 = 0xFFFFFFF0.
         }
     }
 }

@@ -354,17 +354,13 @@ public final class PciRoot {
                 }
                 return;
             }
-            int k = (int) offset - 4;
-            int address;
-            synchronized (lock) {
-                address = legacyAddress;
-            }
-            if (k < 0 || size > 4 || k + size > 4 || (address & 0x8000_0000) == 0) {
+            int address = dataAddress(offset, size);
+            if (address < 0) {
                 Arrays.fill(data, (byte) 0xff);
                 return;
             }
             store(data, 0, size, readConfig((address >>> 16) & 0xff, (address >>> 11) & 31, (address >>> 8) & 7,
-                    (address & 0xfc) + k, size));
+                    address & 0xff, size));
         }
 
         @Override
@@ -376,16 +372,27 @@ public final class PciRoot {
                 }
                 return;
             }
+            int address = dataAddress(offset, size);
+            if (address >= 0) {
+                writeConfig((address >>> 16) & 0xff, (address >>> 11) & 31, (address >>> 8) & 7, address & 0xff, size,
+                        load(data, 0, size));
+            }
+        }
+
+        /**
+         * The bus/device/function/register (bits 23..0, register in 7..0) an access of {@code size} bytes at
+         * {@code offset} in 0xCFC..0xCFF reaches, or -1 when it reaches none (outside the data port, or bit 31 clear).
+         */
+        private int dataAddress(long offset, int size) {
             int k = (int) offset - 4;
             int address;
             synchronized (lock) {
                 address = legacyAddress;
             }
             if (k < 0 || size > 4 || k + size > 4 || (address & 0x8000_0000) == 0) {
-                return;
+                return -1;
             }
-            writeConfig((address >>> 16) & 0xff, (address >>> 11) & 31, (address >>> 8) & 7, (address & 0xfc) + k,
-                    size, load(data, 0, size));
+            return (address & 0x00ff_fffc) + k;
         }
     }
 

@@ -10,9 +10,11 @@ import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.arch.PowerButton;
 import dev.mesovirt.vmm.bus.BusDevice;
+import dev.mesovirt.vmm.kvm.GsiRoute;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.kvm.KvmCapability;
 import dev.mesovirt.vmm.kvm.Vcpu;
@@ -20,6 +22,8 @@ import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -28,6 +32,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * in-kernel irqchip, and as "firmware" 13 bytes at the reset vector (an x86 vCPU starts there, 0xFFFFFFF0 in real
  * mode, with no register set-up at all) that report a RAM byte on port 0x80, overwrite it, and spin. Every boot, the
  * first and each reset's, adds one report; a platform power button counts its presses and resets.
+ * {@link #withPci} makes the standard-machine variant: a PCI layout, an interrupt controller that takes MSI routes,
+ * and the caller's real-mode code at F000:0000 (the reset vector jumps there), each byte it writes to port 0x80 one
+ * report.
  */
 public final class TinyX86 implements Architecture {
     private static final long RESET_PAGE = 0xFFFF_0000L;
@@ -40,12 +47,38 @@ public final class TinyX86 implements Architecture {
         (byte) 0xEB, (byte) 0xFE,
     };
 
-    /** The RAM byte each boot found at 0x500 (0 when RAM was zeroed). */
+    /** Where {@link #withPci}'s code lies: F000:0000 in real mode. */
+    private static final long CODE = 0xF_0000L;
+
+    private final Optional<PciLayout> pci;
+    private final byte[] code;
+
+    /** The RAM byte each boot found at 0x500 (0 when RAM was zeroed); with {@link #withPci}, each byte written to 0x80. */
     public final List<Integer> bootReports = new CopyOnWriteArrayList<>();
     public final AtomicInteger presses = new AtomicInteger();
     public final AtomicInteger buttonResets = new AtomicInteger();
     /** What each boot asked {@link #loadGuest} to describe. */
     public final List<BootRequest> requests = new CopyOnWriteArrayList<>();
+
+    /** The microVM variant: no PCI, {@link #FIRMWARE} at the reset vector. */
+    public TinyX86() {
+        this(Optional.empty(), FIRMWARE);
+    }
+
+    private TinyX86(Optional<PciLayout> pci, byte[] code) {
+        this.pci = pci;
+        this.code = code.clone();
+    }
+
+    /** The standard-machine variant: {@code pci} as its layout, {@code code} run from F000:0000. */
+    public static TinyX86 withPci(PciLayout pci, byte[] code) {
+        return new TinyX86(Optional.of(pci), code);
+    }
+
+    /** The layout {@link #withPci} was given. */
+    public Optional<PciLayout> pciLayout() {
+        return pci;
+    }
 
     /** Whether this JVM runs on x86, where the firmware is code. */
     public static boolean hostIsX86() {
@@ -64,6 +97,11 @@ public final class TinyX86 implements Architecture {
     }
 
     @Override
+    public java.util.Map<String, MachineType> machineTypes() {
+        return pci.isPresent() ? java.util.Map.of("q35", MachineType.STANDARD) : java.util.Map.of("microvm", MachineType.MICROVM);
+    }
+
+    @Override
     public String serialConsoleName() {
         return "ttyS0";
     }
@@ -76,7 +114,8 @@ public final class TinyX86 implements Architecture {
     @Override
     public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
         return new MemoryLayout(List.of(new GuestMemory.Region(0, ramBytes), new GuestMemory.Region(RESET_PAGE,
-                0x1_0000)), 0xD000_0000L, 0x200, 0, new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0, true));
+                0x1_0000)), pci.isPresent() ? 0 : 0xD000_0000L, 0x200, 0,
+                new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0, true), pci);
     }
 
     @Override
@@ -87,12 +126,28 @@ public final class TinyX86 implements Architecture {
     @Override
     public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
         return new IrqChip() {
-            private int next = 4;
+            private int next = pci.isPresent() ? 16 : 4;
 
             @Override
             public Irq allocate(IrqUse use) {
                 int n = next++;
-                return new Irq(n, n, n, false);
+                return new Irq(n, n, n, use == IrqUse.PCI_INTX);
+            }
+
+            // MSI routes are taken (a standard machine needs them) but never delivered: no test code enables MSI.
+            @Override
+            public boolean supportsMsi() {
+                return pci.isPresent();
+            }
+
+            @Override
+            public int firstMsiGsi() {
+                return 24;
+            }
+
+            @Override
+            public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
+                return new GsiRoute.Msi(gsi, address, data, OptionalInt.empty());
             }
 
             @Override
@@ -152,7 +207,13 @@ public final class TinyX86 implements Architecture {
     @Override
     public BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) {
         requests.add(request);
-        memory.write(RESET_VECTOR, FIRMWARE);
+        if (pci.isEmpty()) {
+            memory.write(RESET_VECTOR, code);
+        } else {
+            memory.write(CODE, code);
+            // At F000:FFF0: jmp F000:0000 (jmp far ptr16:16).
+            memory.write(RESET_VECTOR, new byte[] {(byte) 0xEA, 0x00, 0x00, 0x00, (byte) 0xF0});
+        }
         return new BootPlan(RESET_VECTOR, 0, RESET_VECTOR, RESET_VECTOR + 16, 0, 0, request.commandLine());
     }
 
