@@ -253,6 +253,27 @@ class VhostDeviceTest {
     }
 
     @Test
+    void aNewCallTargetReachesARunningBackendAndTheNextStart() throws Exception {
+        build(true);
+        EventFd irqfd = new EventFd(true);
+        try {
+            device.setCallTarget(1, irqfd);
+            assertFalse(backend.log.contains("SET_VRING_CALL 1"), "not running yet: kept for the start");
+            driverInit(ACKED, desc(1) + 0x2000);
+            assertSame(irqfd, backend.calls.get(1));
+            EventFd call0 = backend.calls.get(0);
+            backend.log.clear();
+            device.setCallTarget(0, irqfd);
+            assertEquals(List.of("SET_VRING_CALL 0"), backend.log, "a running back-end is told at once");
+            assertSame(irqfd, backend.calls.get(0));
+            device.setCallTarget(0, call0);
+            assertSame(call0, backend.calls.get(0));
+        } finally {
+            irqfd.close();
+        }
+    }
+
+    @Test
     void theCidIsChecked() {
         assertThrows(IllegalArgumentException.class, () -> new VhostVsock(2, null));
         assertThrows(IllegalArgumentException.class, () -> new VhostVsock(0xffff_ffffL, null));
