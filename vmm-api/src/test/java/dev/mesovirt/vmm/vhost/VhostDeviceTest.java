@@ -10,13 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
+import dev.mesovirt.vmm.testing.Registers;
 import dev.mesovirt.vmm.virtio.MmioTransport;
 import dev.mesovirt.vmm.virtio.VirtioDevice.QueueService;
 import dev.mesovirt.vmm.virtio.VirtioException;
 import dev.mesovirt.vmm.virtio.VirtioIds;
 import dev.mesovirt.vmm.virtio.Virtqueue;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,13 +70,11 @@ class VhostDeviceTest {
     }
 
     int rd(long off) {
-        byte[] b = new byte[4];
-        t.read(off, b);
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        return Registers.read32(t, off);
     }
 
     void wr(long off, int v) {
-        t.write(off, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array());
+        Registers.write32(t, off, v);
     }
 
     static long desc(int q) {
