@@ -1,5 +1,6 @@
 package dev.mesovirt.vmm.machine;
 
+import dev.mesovirt.vmm.vhost.VhostVsock;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -92,6 +93,21 @@ public sealed interface VirtioConfig {
         /** A NIC in the machine's next free place. */
         public Net(String id, Optional<String> ifname, int fd, MacAddress mac) {
             this(id, ifname, fd, mac, Optional.empty());
+        }
+    }
+
+    /**
+     * virtio-vsock through the kernel's vhost-vsock: the guest's context ID, on {@code /dev/vhost-vsock} or an open
+     * descriptor of it the caller passed (vhostfd=).
+     *
+     * @param guestCid 3 .. 2^32-2
+     * @param vhostFd an open /dev/vhost-vsock descriptor, or -1 to open the device node
+     */
+    record Vsock(String id, long guestCid, int vhostFd, Optional<DevicePlacement> placement) implements VirtioConfig {
+        public Vsock {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(placement, "placement");
+            VhostVsock.checkCid(guestCid);
         }
     }
 }
