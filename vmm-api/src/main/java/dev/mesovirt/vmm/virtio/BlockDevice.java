@@ -16,10 +16,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * virtio-blk (virtio 1.2 section 5.2) over a raw image file: read, write, flush and get-id. Data moves between the
- * file and guest RAM with no copy (FileChannel positional I/O on views of guest memory), except with O_DIRECT,
- * which needs block-aligned buffers and goes through an aligned bounce buffer. A flush is an fdatasync
- * ({@code FileChannel.force(false)}) completed before the request is returned to the guest.
+ * virtio-blk (virtio 1.2 section 5.2) over a raw image file or a host block device: read, write, flush and get-id.
+ * Data moves between the file and guest RAM with no copy (FileChannel positional I/O on views of guest memory),
+ * except with O_DIRECT, which needs aligned buffers and goes through an aligned bounce buffer. A flush is an
+ * fdatasync ({@code FileChannel.force(false)}) completed before the request is returned to the guest, unless the
+ * drive was added with QEMU's {@code cache.no-flush} (then flushes succeed without one, as QEMU's do).
  */
 public final class BlockDevice implements VirtioDevice {
     private static final Logger LOG = LoggerFactory.getLogger(BlockDevice.class);
@@ -29,6 +30,7 @@ public final class BlockDevice implements VirtioDevice {
     static final int F_RO = 5;
     static final int F_BLK_SIZE = 6;
     static final int F_FLUSH = 9;
+    static final int F_TOPOLOGY = 10;
     static final int T_IN = 0;
     static final int T_OUT = 1;
     static final int T_FLUSH = 4;
@@ -37,12 +39,24 @@ public final class BlockDevice implements VirtioDevice {
     static final byte S_IOERR = 1;
     static final byte S_UNSUPP = 2;
     static final int ID_BYTES = 20;
+    /** BLKSSZGET, _IO(0x12, 104) in linux/fs.h: a block device's logical sector size (an int). */
+    public static final long BLKSSZGET = dev.mesovirt.vmm.sys.Ioctls.io(0x12, 104);
+    /** virtio_blk_config up to and including its topology (virtio 1.2 5.2.4). */
+    static final int CONFIG_SIZE = 32;
+    /** S_IFMT and S_IFBLK of sys/stat.h: the "unix:mode" of a block device. */
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
 
     private final String id;
     private final FileChannel file;
     private final boolean readOnly;
     private final boolean direct;
+    private final boolean noFlush;
+    /** What O_DIRECT needs buffers, offsets and lengths aligned to (SECTOR without O_DIRECT). */
+    private final int alignment;
+    /** The logical sector size the guest is told (F_BLK_SIZE), a multiple of {@link #alignment}. */
     private final int blockSize;
+    private final boolean topology;
     private final long capacitySectors;
     private final byte[] serial;
     private final byte[] config;
@@ -56,9 +70,24 @@ public final class BlockDevice implements VirtioDevice {
      * @param serial the get-id answer (at most 20 bytes are used); null: the drive id
      */
     public BlockDevice(String id, Path path, boolean readOnly, boolean direct, String serial) throws IOException {
+        this(id, path, readOnly, direct, false, BlockSizes.DEFAULT, serial);
+    }
+
+    /**
+     * Opens the image (a regular file, or a block device), with QEMU's cache.no-flush and the sector sizes the guest
+     * is told. Throws IOException with a message fit for the user (the caller prefixes the drive).
+     *
+     * @param noFlush whether the guest's flushes skip the fdatasync (QEMU's cache.no-flush=on)
+     * @param sizes   the logical and physical sector sizes (0: the defaults); with O_DIRECT the logical size must be
+     *                a multiple of the alignment O_DIRECT needs on this file
+     * @param serial  the get-id answer (at most 20 bytes are used); null: the drive id
+     */
+    public BlockDevice(String id, Path path, boolean readOnly, boolean direct, boolean noFlush, BlockSizes sizes,
+            String serial) throws IOException {
         this.id = id;
         this.readOnly = readOnly;
         this.direct = direct;
+        this.noFlush = noFlush;
         List<OpenOption> options = new ArrayList<>();
         options.add(StandardOpenOption.READ);
         if (!readOnly) {
@@ -73,22 +102,58 @@ public final class BlockDevice implements VirtioDevice {
         } catch (UnsupportedOperationException e) {
             throw new IOException("direct=on is not supported here (" + e.getMessage() + ")");
         }
-        this.file = ch;
-        int bs = SECTOR;
-        if (direct) {
-            bs = (int) Math.max(SECTOR, Files.getFileStore(path).getBlockSize());
+        try {
+            this.alignment = direct ? directAlignment(path) : SECTOR;
+            int logical = sizes.logical() != 0 ? sizes.logical() : alignment;
+            if (logical % alignment != 0) {
+                throw new IOException("logical_block_size " + logical + " is below the " + alignment
+                        + "-byte alignment O_DIRECT needs on " + path);
+            }
+            if (sizes.physical() != 0 && sizes.physical() < logical) {
+                throw new IOException("physical_block_size " + sizes.physical() + " is below the logical sector size "
+                        + logical);
+            }
+            this.blockSize = logical;
+            this.topology = sizes.physical() != 0;
+            // FileChannel.size() is BLKGETSIZE64 on a block device (the JDK asks the kernel), st_size on a file.
+            this.capacitySectors = ch.size() / SECTOR;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
         }
-        this.blockSize = bs;
-        long size = ch.size();
-        this.capacitySectors = size / SECTOR;
+        this.file = ch;
         byte[] s = (serial == null ? id : serial).getBytes(StandardCharsets.US_ASCII);
         this.serial = java.util.Arrays.copyOf(s, Math.min(s.length, ID_BYTES));
-        ByteBuffer c = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer c = ByteBuffer.allocate(CONFIG_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         c.putLong(0, capacitySectors);
         c.putInt(8, 0);                      // size_max (F_SIZE_MAX not offered)
         c.putInt(12, QUEUE_SIZE - 2);        // seg_max
         c.putInt(20, blockSize);             // blk_size
+        if (topology) {
+            // physical_block_exp: physical = logical << exp; alignment_offset, min_io_size, opt_io_size stay 0
+            c.put(24, (byte) Integer.numberOfTrailingZeros(sizes.physical() / blockSize));
+        }
         this.config = c.array();
+    }
+
+    /**
+     * What O_DIRECT needs on {@code path}: a block device's logical sector size (BLKSSZGET), a file system's block
+     * size for a file.
+     */
+    static int directAlignment(Path path) throws IOException {
+        int mode = (Integer) Files.getAttribute(path, "unix:mode");
+        if ((mode & S_IFMT) != S_IFBLK) {
+            return (int) Math.max(SECTOR, Files.getFileStore(path).getBlockSize());
+        }
+        int fd = dev.mesovirt.vmm.sys.Sys.open(path.toString(), dev.mesovirt.vmm.sys.LibC.O_RDONLY);
+        try (com.sun.jna.Memory size = new com.sun.jna.Memory(4)) {
+            dev.mesovirt.vmm.sys.Sys.ioctl(fd, BLKSSZGET, size, "BLKSSZGET(" + path + ")");
+            return Math.max(SECTOR, size.getInt(0));
+        } catch (dev.mesovirt.vmm.sys.ErrnoException e) {
+            throw new IOException(e.getMessage(), e);
+        } finally {
+            dev.mesovirt.vmm.sys.Sys.close(fd);
+        }
     }
 
     public long capacitySectors() {
@@ -106,8 +171,11 @@ public final class BlockDevice implements VirtioDevice {
         if (readOnly) {
             f |= 1L << F_RO;
         }
-        if (direct) {
+        if (blockSize != SECTOR) {
             f |= 1L << F_BLK_SIZE;
+        }
+        if (topology) {
+            f |= 1L << F_TOPOLOGY;
         }
         return f;
     }
@@ -195,7 +263,7 @@ public final class BlockDevice implements VirtioDevice {
     }
 
     private byte flush() {
-        if (readOnly) {
+        if (readOnly || noFlush) {
             return S_OK;
         }
         try {
@@ -237,10 +305,10 @@ public final class BlockDevice implements VirtioDevice {
     /** O_DIRECT needs block-aligned memory, offset and length: go through an aligned bounce buffer. */
     private byte directTransfer(long pos, List<DescriptorChain.Segment> segs, long len, boolean write)
             throws IOException {
-        if (pos % blockSize != 0 || len % blockSize != 0 || len > (64L << 20)) {
+        if (pos % alignment != 0 || len % alignment != 0 || len > (64L << 20)) {
             return S_IOERR;
         }
-        ByteBuffer bounce = ByteBuffer.allocateDirect((int) len + blockSize).alignedSlice(blockSize);
+        ByteBuffer bounce = ByteBuffer.allocateDirect((int) len + alignment).alignedSlice(alignment);
         bounce.limit((int) len);
         if (write) {
             for (DescriptorChain.Segment s : segs) {
