@@ -41,6 +41,8 @@ public final class BlockDevice implements VirtioDevice {
     static final int ID_BYTES = 20;
     /** BLKSSZGET, _IO(0x12, 104) in linux/fs.h: a block device's logical sector size (an int). */
     public static final long BLKSSZGET = dev.mesovirt.vmm.sys.Ioctls.io(0x12, 104);
+    /** The largest O_DIRECT transfer (a request the guest splits by seg_max stays far below it). */
+    static final long MAX_DIRECT_SPAN = 64L << 20;
     /** virtio_blk_config up to and including its topology (virtio 1.2 5.2.4). */
     static final int CONFIG_SIZE = 32;
     /** S_IFMT and S_IFBLK of sys/stat.h: the "unix:mode" of a block device. */
@@ -52,10 +54,16 @@ public final class BlockDevice implements VirtioDevice {
     private final boolean readOnly;
     private final boolean direct;
     private final boolean noFlush;
-    /** What O_DIRECT needs buffers, offsets and lengths aligned to (SECTOR without O_DIRECT). */
+    /**
+     * What the O_DIRECT channel takes buffers, offsets and lengths aligned to (SECTOR without O_DIRECT): the JDK asks
+     * for the file system's fundamental block size (statvfs f_frsize, 4 KiB on devtmpfs for a block device), which
+     * may exceed what the guest is told; requests the guest aligns only to its sectors are widened (read-modify-write).
+     */
     private final int alignment;
-    /** The logical sector size the guest is told (F_BLK_SIZE), a multiple of {@link #alignment}. */
+    /** The logical sector size the guest is told (F_BLK_SIZE). */
     private final int blockSize;
+    /** The image's size in bytes, at open. */
+    private final long sizeBytes;
     private final boolean topology;
     private final long capacitySectors;
     private final byte[] serial;
@@ -78,8 +86,8 @@ public final class BlockDevice implements VirtioDevice {
      * is told. Throws IOException with a message fit for the user (the caller prefixes the drive).
      *
      * @param noFlush whether the guest's flushes skip the fdatasync (QEMU's cache.no-flush=on)
-     * @param sizes   the logical and physical sector sizes (0: the defaults); with O_DIRECT the logical size must be
-     *                a multiple of the alignment O_DIRECT needs on this file
+     * @param sizes   the logical and physical sector sizes (0: the defaults: 512 bytes, or with O_DIRECT a block
+     *                device's own sector size and a file system's block size)
      * @param serial  the get-id answer (at most 20 bytes are used); null: the drive id
      */
     public BlockDevice(String id, Path path, boolean readOnly, boolean direct, boolean noFlush, BlockSizes sizes,
@@ -104,11 +112,7 @@ public final class BlockDevice implements VirtioDevice {
         }
         try {
             this.alignment = direct ? directAlignment(path) : SECTOR;
-            int logical = sizes.logical() != 0 ? sizes.logical() : alignment;
-            if (logical % alignment != 0) {
-                throw new IOException("logical_block_size " + logical + " is below the " + alignment
-                        + "-byte alignment O_DIRECT needs on " + path);
-            }
+            int logical = sizes.logical() != 0 ? sizes.logical() : direct ? nativeSector(path, alignment) : SECTOR;
             if (sizes.physical() != 0 && sizes.physical() < logical) {
                 throw new IOException("physical_block_size " + sizes.physical() + " is below the logical sector size "
                         + logical);
@@ -116,7 +120,8 @@ public final class BlockDevice implements VirtioDevice {
             this.blockSize = logical;
             this.topology = sizes.physical() != 0;
             // FileChannel.size() is BLKGETSIZE64 on a block device (the JDK asks the kernel), st_size on a file.
-            this.capacitySectors = ch.size() / SECTOR;
+            this.sizeBytes = ch.size();
+            this.capacitySectors = sizeBytes / SECTOR;
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -137,14 +142,27 @@ public final class BlockDevice implements VirtioDevice {
     }
 
     /**
-     * What O_DIRECT needs on {@code path}: a block device's logical sector size (BLKSSZGET), a file system's block
-     * size for a file.
+     * The alignment the JDK's O_DIRECT channel on {@code path} takes: its file system's block size (what
+     * FileChannelImpl reads with fstatvfs), and at least a block device's logical sector size (BLKSSZGET).
      */
     static int directAlignment(Path path) throws IOException {
-        int mode = (Integer) Files.getAttribute(path, "unix:mode");
-        if ((mode & S_IFMT) != S_IFBLK) {
-            return (int) Math.max(SECTOR, Files.getFileStore(path).getBlockSize());
-        }
+        int frsize = (int) Math.max(SECTOR, Files.getFileStore(path).getBlockSize());
+        return isBlockDevice(path) ? Math.max(frsize, blockDeviceSector(path)) : frsize;
+    }
+
+    /**
+     * The sector size a guest is told by default with O_DIRECT: a block device's own (BLKSSZGET, usually 512, as
+     * QEMU reports it), else the alignment (a file system's block size).
+     */
+    private static int nativeSector(Path path, int alignment) throws IOException {
+        return isBlockDevice(path) ? blockDeviceSector(path) : alignment;
+    }
+
+    private static boolean isBlockDevice(Path path) throws IOException {
+        return ((Integer) Files.getAttribute(path, "unix:mode") & S_IFMT) == S_IFBLK;
+    }
+
+    private static int blockDeviceSector(Path path) throws IOException {
         int fd = dev.mesovirt.vmm.sys.Sys.open(path.toString(), dev.mesovirt.vmm.sys.LibC.O_RDONLY);
         try (com.sun.jna.Memory size = new com.sun.jna.Memory(4)) {
             dev.mesovirt.vmm.sys.Sys.ioctl(fd, BLKSSZGET, size, "BLKSSZGET(" + path + ")");
@@ -302,37 +320,50 @@ public final class BlockDevice implements VirtioDevice {
         }
     }
 
-    /** O_DIRECT needs block-aligned memory, offset and length: go through an aligned bounce buffer. */
+    /**
+     * O_DIRECT needs aligned memory, offset and length: the transfer goes through an aligned bounce buffer covering
+     * the request widened to {@link #alignment} (a write the guest aligned only to its sectors reads the rest of the
+     * span first). A widened write that would reach past the image's end (its size not a multiple of the
+     * alignment) is refused rather than growing the file.
+     */
     private byte directTransfer(long pos, List<DescriptorChain.Segment> segs, long len, boolean write)
             throws IOException {
-        if (pos % alignment != 0 || len % alignment != 0 || len > (64L << 20)) {
+        long start = pos - pos % alignment;
+        long end = (pos + len + alignment - 1) / alignment * alignment;
+        if (end - start > MAX_DIRECT_SPAN) {
             return S_IOERR;
         }
-        ByteBuffer bounce = ByteBuffer.allocateDirect((int) len + alignment).alignedSlice(alignment);
-        bounce.limit((int) len);
-        if (write) {
-            for (DescriptorChain.Segment s : segs) {
-                for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+        boolean widened = start != pos || end != pos + len;
+        if (write && widened && end > sizeBytes) {
+            LOG.warn("{}: a {}-byte write at byte {} would widen past the image's end", id, len, pos);
+            return S_IOERR;
+        }
+        int span = (int) (end - start);
+        ByteBuffer bounce = ByteBuffer.allocateDirect(span + alignment).alignedSlice(alignment);
+        bounce.limit(span);
+        if (!write || widened) {
+            while (bounce.hasRemaining()) {
+                if (file.read(bounce, start + bounce.position()) < 0) {
+                    break; // past the end: zeros (allocateDirect's), which the guest never gets
+                }
+            }
+        }
+        bounce.position((int) (pos - start));
+        for (DescriptorChain.Segment s : segs) {
+            for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                if (write) {
                     bounce.put(b);
-                }
-            }
-            bounce.flip();
-            while (bounce.hasRemaining()) {
-                file.write(bounce, pos + bounce.position());
-            }
-        } else {
-            while (bounce.hasRemaining()) {
-                if (file.read(bounce, pos + bounce.position()) < 0) {
-                    return S_IOERR;
-                }
-            }
-            bounce.flip();
-            for (DescriptorChain.Segment s : segs) {
-                for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                } else {
                     ByteBuffer part = bounce.slice(bounce.position(), b.remaining());
                     b.put(part);
                     bounce.position(bounce.position() + part.capacity());
                 }
+            }
+        }
+        if (write) {
+            bounce.clear().limit(span);
+            while (bounce.hasRemaining()) {
+                file.write(bounce, start + bounce.position());
             }
         }
         return S_OK;
