@@ -3,10 +3,8 @@ package dev.mesovirt.machine.microvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mesovirt.vmm.kvm.Kvm;
-import dev.mesovirt.vmm.kvm.KvmAvailability;
 import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.MachineConfig;
@@ -36,8 +34,7 @@ class LightMachineSlotsTest {
 
     @BeforeEach
     void needKvmOnX86() {
-        assumeTrue(TinyX86.hostIsX86(), "the test firmware is x86 real-mode code");
-        KvmAvailability.require();
+        TinyX86.requireKvmOnX86();
     }
 
     private MachineConfig config(List<VirtioConfig> devices) {

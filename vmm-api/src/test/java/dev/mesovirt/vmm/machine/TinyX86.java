@@ -90,6 +90,15 @@ public final class TinyX86 implements Architecture {
         return pci;
     }
 
+    /**
+     * The precondition of a test that boots this architecture: an x86 host (skipped elsewhere: the firmware is x86
+     * code) with a usable /dev/kvm ({@link dev.mesovirt.vmm.kvm.KvmAvailability#require}).
+     */
+    public static void requireKvmOnX86() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(hostIsX86(), "the test firmware is x86 real-mode code");
+        dev.mesovirt.vmm.kvm.KvmAvailability.require();
+    }
+
     /** Whether this JVM runs on x86, where the firmware is code. */
     public static boolean hostIsX86() {
         String arch = System.getProperty("os.arch");
