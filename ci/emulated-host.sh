@@ -83,8 +83,9 @@ case $ARCH in
     BUSYBOX_PKG=busybox-static
     # Wanted modules; their dependencies are added and ordered automatically (missing ones: built in, skipped).
     # kvm-amd: /dev/kvm; virtio_pci + 9p: the shared root; virtio-rng: entropy for the JVM;
-    # tun, bridge, vhost_net, vhost_vsock: for network/vsock tests of the nested VMM (not needed to boot).
-    HOST_MODULES="kvm kvm-amd virtio_pci 9pnet_virtio 9p virtio-rng tun bridge vhost_net vhost_vsock"
+    # tun, bridge, vhost_net, vhost_vsock: for network/vsock tests of the nested VMM (not needed to boot); loop:
+    # block devices for the nested VMM's disks (ci/tests/kata.sh: O_DIRECT, which the host's tmpfs lacks).
+    HOST_MODULES="kvm kvm-amd virtio_pci 9pnet_virtio 9p virtio-rng tun bridge vhost_net vhost_vsock loop"
     ;;
   aarch64)
     QEMU=qemu-system-aarch64

@@ -166,8 +166,12 @@ public final class CommandLine {
         MachineConfig config = new MachineConfig(name == null ? "mesovirt" : name, uuid, memory, vcpus, kernel, initrd,
                 append == null ? "" : append, serial, machine.dumpGuestCore(), parsed.virtio(),
                 slots ? MachineConfig.HotplugSlots.STRATOVIRT : MachineConfig.HotplugSlots.NONE);
+        boolean frozen = values[Opt.FREEZE.ordinal()] != null;
+        if (frozen && qmp.isEmpty()) {
+            throw new UsageException("-S: nothing could continue the machine: add -qmp unix:PATH,server,nowait");
+        }
         return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(),
-                new PciTopology(parsed.rootPorts()));
+                new PciTopology(parsed.rootPorts()), frozen);
     }
 
     /**

@@ -32,6 +32,11 @@ public final class Main {
     static final int EXIT_USAGE = 1;
     static final int EXIT_INTERNAL = 2;
 
+    /** The QEMU version QMP's greeting and query-version give, StratoVirt's: see {@link #qmpVersion()}. */
+    static final int QMP_QEMU_MAJOR = 5;
+    static final int QMP_QEMU_MINOR = 0;
+    static final int QMP_QEMU_MICRO = 1;
+
     private static final String SIMPLE_LOGGER = "org.slf4j.simpleLogger.";
     private static final String[] LEVELS = {"trace", "debug", "info", "warn", "error", "off"};
 
@@ -111,11 +116,14 @@ public final class Main {
         MachineQmp qmp = null;
         try {
             try {
-                qmp = MachineQmp.start(machine.core(), machine.deviceHotplug(), run.qmpSocket().get(), qmpVersion());
+                qmp = MachineQmp.listen(machine.core(), machine.deviceHotplug(), run.qmpSocket().get(), qmpVersion());
             } catch (java.io.UncheckedIOException e) {
                 throw new MachineException("-qmp " + run.qmpSocket().get() + ": " + e.getCause().getMessage(), e);
             }
-            machine.start();
+            machine.start(run.frozen());
+            // Greeting only now: a client that connected during the build (Kata's waitVM retries from the first
+            // moment) sees the machine "running" (or "prelaunch" with -S), as QEMU's and StratoVirt's clients do.
+            qmp.serve();
             Outcome outcome = machine.awaitOutcome();
             MachineQmp q = qmp;
             qmp = null;
@@ -129,21 +137,15 @@ public final class Main {
         }
     }
 
-    /** This build's version as QMP's VersionInfo: 0.1.0 from "0.1.0-SNAPSHOT", package "Mesovirt 0.1.0-SNAPSHOT". */
+    /**
+     * QMP's VersionInfo: in "qemu" the QEMU version whose protocol Mesovirt answers as, StratoVirt's 5.0.1 (govmm,
+     * Kata Containers' QMP client, refuses a greeting below 5.0), and this build's own version in "package":
+     * "Mesovirt 0.1.0-SNAPSHOT".
+     */
     static QmpVersion qmpVersion() {
         String v = Main.class.getPackage().getImplementationVersion();
-        int[] n = new int[3];
-        if (v != null) {
-            String[] parts = v.split("[.-]");
-            for (int i = 0; i < 3 && i < parts.length; i++) {
-                try {
-                    n[i] = Integer.parseInt(parts[i]);
-                } catch (NumberFormatException e) {
-                    break;
-                }
-            }
-        }
-        return new QmpVersion(n[0], n[1], n[2], "Mesovirt " + (v == null ? "development build" : v));
+        return new QmpVersion(QMP_QEMU_MAJOR, QMP_QEMU_MINOR, QMP_QEMU_MICRO,
+                "Mesovirt " + (v == null ? "development build" : v));
     }
 
     private static Logger logger() {

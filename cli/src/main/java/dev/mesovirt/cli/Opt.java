@@ -28,6 +28,8 @@ enum Opt {
             "log at info level to LOGFILE (truncated), or to stderr without LOGFILE"),
     DISABLE_SECCOMP("disable-seccomp", null, Arg.NONE, Support.SUPPORTED, null,
             "accepted for StratoVirt compatibility; does nothing: Mesovirt has no seccomp filter yet"),
+    FREEZE("S", "freeze", Arg.NONE, Support.SUPPORTED, null,
+            "start with the vCPUs stopped (QMP: prelaunch) until QMP's cont; needs -qmp"),
     HELP("help", "h", Arg.NONE, Support.SUPPORTED, null, "print this help and exit"),
     VERSION("version", "V", Arg.NONE, Support.SUPPORTED, null, "print the version and exit"),
 

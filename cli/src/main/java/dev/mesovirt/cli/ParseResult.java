@@ -19,9 +19,10 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param qmpSocket where the QMP server listens (-qmp unix:PATH or -mon on a socket -chardev)
      * @param machineType -machine's type: microvm, or q35 (the standard machine)
      * @param pci the standard machine's root ports (-device pcie-root-port); none on the microVM
+     * @param frozen -S: the vCPUs wait for QMP's cont before the guest's first instruction
      */
     record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
-            MachineType machineType, PciTopology pci) implements ParseResult {
+            MachineType machineType, PciTopology pci, boolean frozen) implements ParseResult {
         public Run {
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
@@ -34,11 +35,14 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
             if (machineType == MachineType.MICROVM && !pci.rootPorts().isEmpty()) {
                 throw new IllegalArgumentException("the microVM has no PCI root ports");
             }
+            if (frozen && qmpSocket.isEmpty()) {
+                throw new IllegalArgumentException("a frozen machine needs a QMP monitor to continue it");
+            }
         }
 
         /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
-            this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, PciTopology.NONE);
+            this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, PciTopology.NONE, false);
         }
     }
 

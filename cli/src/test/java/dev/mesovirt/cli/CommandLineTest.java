@@ -508,6 +508,53 @@ class CommandLineTest {
         assertEquals("option -daemonize is not supported", errorWithKernel("--daemonize"));
     }
 
+    // ---- -S ----
+
+    @Test
+    void frozenStartNeedsAMonitorToContinueIt() throws UsageException {
+        String qmp = "unix:" + dir.resolve("vm.sock") + ",server,nowait";
+        assertTrue(run("-S", "-qmp", qmp).frozen());
+        assertTrue(run("--freeze", "-qmp", qmp).frozen(), "StratoVirt's long name");
+        assertFalse(run("-qmp", qmp).frozen());
+        assertEquals("-S: nothing could continue the machine: add -qmp unix:PATH,server,nowait", errorWithKernel("-S"));
+        assertEquals("option -S given more than once", errorWithKernel("-S", "-S", "-qmp", qmp));
+    }
+
+    // ---- Kata Containers ----
+
+    /**
+     * The launch line of Kata's StratoVirt driver (stratovirt.go's createParams and the devices' getParams, debug
+     * mode, the rootfs image, a network endpoint on a passed TAP) parses as it is.
+     */
+    @Test
+    void katasStratovirtLaunchLine() throws Exception {
+        Path image = Files.write(dir.resolve("kata-containers.img"), new byte[4096]);
+        Path vm = Files.createDirectories(dir.resolve("vm"));
+        ParseResult.Run r = assertInstanceOf(ParseResult.Run.class, parser.parse("-name", "sandbox-4f0c1d9e",
+                "-uuid", "8e1c0d43-9c1e-4a53-9c4c-2b0a0d7a9f11", "-smp", "2", "-m", "2048", "-kernel",
+                kernel.toString(), "-append", "root=/dev/vda1 rootflags=data=ordered,errors=remount-ro ro"
+                        + " rootfstype=ext4 reboot=k panic=1 net.ifnames=0 ramdom.trust_cpu=on pci=off iommu=off"
+                        + " acpi=off debug console=hvc0",
+                "-qmp", "unix:" + vm.resolve("qmp.socket") + ",server,nowait", "-D", "-disable-seccomp",
+                "-machine", "type=microvm,dump-guest-core=off",
+                "-object", "rng-random,id=objrng0,filename=/dev/urandom",
+                "-device", "virtio-rng-device,rng=objrng0,id=virtio-rng0",
+                "-device", "virtio-serial-device,id=virtio-serial0",
+                "-chardev", "socket,id=charconsole0,path=" + vm.resolve("console.socket") + ",server,nowait",
+                "-device", "virtconsole,chardev=charconsole0,id=virtio-console0,nr=0",
+                "-drive", "id=rootfs,file=" + image + ",readonly=on,direct=off",
+                "-device", "virtio-blk-device,drive=rootfs,id=virtio-blk0",
+                "-netdev", "tap,id=eth0,fds=1", "-device", "virtio-net-device,netdev=eth0,id=eth0,mac=02:42:0a:00:02:0f"));
+        assertEquals(Optional.of(vm.resolve("qmp.socket")), r.qmpSocket());
+        assertTrue(r.verboseLog(), "-D: info level, to stderr");
+        assertEquals(Optional.empty(), r.logFile());
+        assertEquals(MachineConfig.HotplugSlots.STRATOVIRT, r.config().hotplug());
+        assertEquals(List.of("virtio-rng0", "virtio-serial0", "virtio-blk0", "eth0"),
+                r.config().devices().stream().map(VirtioConfig::id).toList());
+        assertEquals(2, r.config().vcpus());
+        assertFalse(r.config().dumpGuestCore());
+    }
+
     // ---- -qmp, -mon ----
 
     @Test

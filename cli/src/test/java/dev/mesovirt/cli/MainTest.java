@@ -50,6 +50,16 @@ class MainTest {
         return err.toString(StandardCharsets.UTF_8);
     }
 
+    /** govmm (Kata Containers' QMP client) refuses a greeting below QEMU 5.0: Mesovirt greets as StratoVirt does. */
+    @Test
+    void qmpGreetsWithStratovirtsQemuVersionAndItsOwnPackage() {
+        dev.mesovirt.vmm.qmp.QmpVersion v = Main.qmpVersion();
+        assertEquals(5, v.major());
+        assertEquals(0, v.minor());
+        assertEquals(1, v.micro());
+        assertTrue(v.pkg().startsWith("Mesovirt "), v.pkg());
+    }
+
     @Test
     void helpGoesToStdout() {
         assertEquals(0, main("--help"));

@@ -3,6 +3,7 @@ package dev.mesovirt.arch.x86_64;
 import dev.mesovirt.arch.x86_64.acpi.AcpiImage;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform;
 import dev.mesovirt.arch.x86_64.acpi.AcpiTables;
+import dev.mesovirt.arch.x86_64.acpi.MpTable;
 import dev.mesovirt.arch.x86_64.boot.BootParams;
 import dev.mesovirt.arch.x86_64.boot.BzImage;
 import dev.mesovirt.arch.x86_64.boot.E820Entry;
@@ -74,6 +75,8 @@ public final class X86_64Architecture implements Architecture {
     static final int PVPANIC_PORT = 0x505;
     /** The real-mode reset vector, F000:FFF0, inside the e820-reserved BIOS area. */
     static final long RESET_VECTOR = 0xF_FFF0L;
+    /** The BIOS area Linux scans for an MP floating pointer (the last of its three places). */
+    static final long MP_TABLE_AREA = 0xF_0000L;
     /**
      * What a guest finds at the reset vector instead of a BIOS: pulse the reset line through the i8042
      * ({@code mov al, 0xfe; out 0x64, al}), then halt. Linux ends up here when it reboots through the BIOS, which it
@@ -208,20 +211,49 @@ public final class X86_64Architecture implements Architecture {
             BootFiles.load(memory, request.initrd().get(), placement.initrdAddress(), initrdLength);
         }
 
+        boolean acpiOff = disablesAcpi(request.commandLine());
         KernelCommandLine cmdline;
         try {
-            cmdline = KernelCommandLine.forKernel(kernel.header()).append(request.commandLine());
+            // Kernel parameters go before a "--", after which the words are init's.
+            String text = request.commandLine();
+            int dashes = (" " + text + " ").indexOf(" -- ");
+            String kernelPart = dashes < 0 ? text : text.substring(0, dashes);
+            cmdline = KernelCommandLine.forKernel(kernel.header()).append(kernelPart);
+            if (acpiOff) {
+                // Without ACPI the guest learns of the virtio-mmio slots from its command line, as StratoVirt's and
+                // QEMU's microvm tell it then (Linux's virtio_mmio.device=SIZE@BASE:IRQ, "virtio-mmio.N" devices).
+                for (DeviceDescription d : request.devices()) {
+                    if (d instanceof DeviceDescription.VirtioMmio v) {
+                        cmdline.param("virtio_mmio.device", v.size() + "@0x" + Long.toHexString(v.base()) + ":"
+                                + v.irq().firmwareNumber());
+                    }
+                }
+            }
+            if (dashes >= 0) {
+                cmdline.append(text.substring(dashes));
+            }
         } catch (IllegalArgumentException e) {
             throw new BootException("bad kernel command line: " + e.getMessage(), e);
         }
         memory.write(LowMemoryMap.CMDLINE_ADDR, cmdline.toBytes());
 
         requireBridgeOfLayout(request, layout);
-        AcpiImage acpi = AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(request));
+        AcpiPlatform platform = acpiPlatform(request);
+        AcpiImage acpi = AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, platform);
         if (acpi.endAddress() > RESET_VECTOR) {
             throw new BootException("ACPI tables too large: they reach 0x" + Long.toHexString(acpi.endAddress()));
         }
         memory.write(acpi.baseAddress(), acpi.bytes());
+        if (acpiOff) {
+            // CPUs and interrupt wiring for a guest that reads no MADT: the MP tables, in the BIOS area Linux scans
+            // (0xF0000-0xFFFFF), after the ACPI tables, below the reset vector; reserved in the e820 map with them.
+            long mpAddress = Math.max(alignUp(acpi.endAddress(), 16), MP_TABLE_AREA);
+            byte[] mp = MpTable.build(mpAddress, platform);
+            if (mpAddress + mp.length > RESET_VECTOR) {
+                throw new BootException("MP tables too large: they reach 0x" + Long.toHexString(mpAddress + mp.length));
+            }
+            memory.write(mpAddress, mp);
+        }
 
         byte[] zeroPage = BootParams.builder(kernel)
                 .commandLine(LowMemoryMap.CMDLINE_ADDR)
@@ -236,6 +268,23 @@ public final class X86_64Architecture implements Architecture {
         }
         return new BootPlan(placement.entry64(), LowMemoryMap.ZERO_PAGE_ADDR, placement.kernelLoadAddress(),
                 placement.kernelEnd(), placement.initrdAddress(), placement.initrdSize(), cmdline.toString());
+    }
+
+    /**
+     * Whether the kernel command line turns ACPI off for the guest: {@code acpi=off} not overridden by a later
+     * {@code acpi=force}, as Linux's x86 parse_acpi() reads them in order (Kata Containers boots StratoVirt's microvm
+     * with acpi=off).
+     */
+    static boolean disablesAcpi(String commandLine) {
+        boolean off = false;
+        for (String word : commandLine.trim().split("\\s+")) {
+            if (word.equals("acpi=off")) {
+                off = true;
+            } else if (word.equals("acpi=force")) {
+                off = false;
+            }
+        }
+        return off;
     }
 
     private static BzImage parseKernel(Path path) throws BootException {

@@ -46,8 +46,9 @@ public final class LightMachine implements MachineFacade {
     }
 
     /**
-     * What QMP's device_add and device_del act on: the replaceable virtio-mmio slots (virtio-blk: addr 0..3,
-     * virtio-net: 0..1 by default), filled and emptied at once (see the README's QMP section).
+     * What QMP's device_add and device_del act on: the replaceable virtio-mmio slots, numbered as StratoVirt numbers
+     * them (virtio-blk: addr 0..3 and virtio-net: 0..1 by default, the command-line devices of each kind taking the
+     * first), filled and emptied at once (see the README's QMP section).
      */
     @Override
     public DeviceHotplug deviceHotplug() {

@@ -20,6 +20,13 @@ import org.slf4j.LoggerFactory;
  * The microVM's board: the layout's window of virtio-mmio slots, one per command-line device in order, then the
  * replaceable slots reserved for QMP hot-plug (StratoVirt's model: virtio-blk ones, then virtio-net ones). No PCI.
  *
+ * <p>device_add's {@code addr} numbers a device kind's slots as StratoVirt does: the command-line devices of that kind
+ * first (StratoVirt puts them in its replaceable slots), then the empty ones, so that addr N is the guest's Nth disk
+ * of the machine (Kata Containers' StratoVirt driver sends addr 1 for /dev/vdb when the root disk is vda). The
+ * {@link MachineConfig.HotplugSlots} counts are StratoVirt's totals per kind (4 virtio-blk, 2 virtio-net) including the
+ * command-line devices; what the window cannot hold after the command-line devices is left out, virtio-net slots
+ * first (Kata hot-plugs disks only).
+ *
  * <p>Every slot's interrupt is wired through an irqfd once the interrupt controller is complete. On a level-triggered
  * line (x86 IOAPIC pins) the irqfd has a resample fd: KVM keeps the line asserted until the guest's EOI, then
  * de-asserts it and signals the resample fd, and the device's thread re-asserts it while InterruptStatus is still
@@ -37,9 +44,12 @@ final class VirtioMmioBoard implements Board {
 
     private final MachineConfig config;
     private final List<VirtioSlot> slots = new ArrayList<>();
-    /** The replaceable slots, by device kind; index = QMP device_add's addr. */
+    /** The replaceable slots, by device kind; index + that kind's command-line device count = device_add's addr. */
     private final List<VirtioSlot> blockSlots = new ArrayList<>();
     private final List<VirtioSlot> netSlots = new ArrayList<>();
+    /** Command-line devices by kind: the first addrs of their kind. */
+    private final List<VirtioSlot> fixedBlock = new ArrayList<>();
+    private final List<VirtioSlot> fixedNet = new ArrayList<>();
 
     VirtioMmioBoard(MachineConfig config) {
         this.config = config;
@@ -48,11 +58,10 @@ final class VirtioMmioBoard implements Board {
     @Override
     public void build(BoardContext context, List<DeviceDescription> described) {
         MemoryLayout layout = context.layout();
-        int hotSlots = config.hotplug().block() + config.hotplug().net();
-        int slotCount = config.devices().size() + hotSlots;
-        if (slotCount > layout.virtioMmioSlots()) {
-            throw new IllegalArgumentException(config.devices().size() + " virtio devices and " + hotSlots
-                    + " hot-plug slots exceed the machine's " + layout.virtioMmioSlots() + " virtio-mmio slots");
+        int fixed = config.devices().size();
+        if (fixed > layout.virtioMmioSlots()) {
+            throw new IllegalArgumentException(fixed + " virtio devices exceed the machine's "
+                    + layout.virtioMmioSlots() + " virtio-mmio slots");
         }
         for (VirtioConfig d : config.devices()) {
             if (d.placement().isPresent()) {
@@ -60,13 +69,30 @@ final class VirtioMmioBoard implements Board {
                         + " virtio-mmio slot; it cannot be placed (" + d.placement().get() + ")");
             }
         }
-        for (int i = 0; i < slotCount; i++) {
+        long blocks = config.devices().stream().filter(d -> d instanceof VirtioConfig.Block).count();
+        long nets = config.devices().stream().filter(d -> d instanceof VirtioConfig.Net).count();
+        int free = layout.virtioMmioSlots() - fixed;
+        int wantBlock = (int) Math.max(0, config.hotplug().block() - blocks);
+        int wantNet = (int) Math.max(0, config.hotplug().net() - nets);
+        int hotBlock = Math.min(free, wantBlock);
+        int hotNet = Math.min(free - hotBlock, wantNet);
+        if (hotBlock + hotNet < wantBlock + wantNet) {
+            LOG.info("{} virtio devices leave {} of the {} virtio-mmio slots: {} virtio-blk and {} virtio-net hot-plug"
+                    + " slots", fixed, free, layout.virtioMmioSlots(), hotBlock, hotNet);
+        }
+        for (int i = 0; i < fixed + hotBlock + hotNet; i++) {
             VirtioSlot slot = addSlot(i, context);
             placeSlot(slot, context, described);
-            if (i < config.devices().size()) {
-                plug(slot, config.devices().get(i));
+            if (i < fixed) {
+                VirtioConfig d = config.devices().get(i);
+                plug(slot, d);
+                if (d instanceof VirtioConfig.Block) {
+                    fixedBlock.add(slot);
+                } else if (d instanceof VirtioConfig.Net) {
+                    fixedNet.add(slot);
+                }
             } else {
-                (i - config.devices().size() < config.hotplug().block() ? blockSlots : netSlots).add(slot);
+                (i - fixed < hotBlock ? blockSlots : netSlots).add(slot);
             }
         }
     }
@@ -102,6 +128,8 @@ final class VirtioMmioBoard implements Board {
         slots.clear();
         blockSlots.clear();
         netSlots.clear();
+        fixedBlock.clear();
+        fixedNet.clear();
     }
 
     /** Makes virtio-mmio slot {@code index}: its register window and its interrupt. */
@@ -129,8 +157,8 @@ final class VirtioMmioBoard implements Board {
         for (VirtioSlot s : slots) {
             DeviceSlot.Kind kind = blockSlots.contains(s) ? DeviceSlot.Kind.HOTPLUG_BLOCK
                     : netSlots.contains(s) ? DeviceSlot.Kind.HOTPLUG_NET : DeviceSlot.Kind.FIXED;
-            int addr = kind == DeviceSlot.Kind.HOTPLUG_BLOCK ? blockSlots.indexOf(s)
-                    : kind == DeviceSlot.Kind.HOTPLUG_NET ? netSlots.indexOf(s) : -1;
+            int addr = kind == DeviceSlot.Kind.HOTPLUG_BLOCK ? fixedBlock.size() + blockSlots.indexOf(s)
+                    : kind == DeviceSlot.Kind.HOTPLUG_NET ? fixedNet.size() + netSlots.indexOf(s) : -1;
             out.add(new DeviceSlot(s.index(), s.base(), s.irq().gsi(), kind, addr, s.config()));
         }
         return out;
@@ -155,21 +183,35 @@ final class VirtioMmioBoard implements Board {
 
     /** The empty replaceable slot {@code addr} for {@code device}'s kind, if its id is free. */
     private VirtioSlot freeSlot(VirtioConfig device, int addr) {
-        List<VirtioSlot> pool = switch (device) {
-            case VirtioConfig.Block b -> blockSlots;
-            case VirtioConfig.Net n -> netSlots;
+        List<VirtioSlot> pool;
+        List<VirtioSlot> fixedOfKind;
+        switch (device) {
+            case VirtioConfig.Block b -> {
+                pool = blockSlots;
+                fixedOfKind = fixedBlock;
+            }
+            case VirtioConfig.Net n -> {
+                pool = netSlots;
+                fixedOfKind = fixedNet;
+            }
             default -> throw new IllegalArgumentException("only virtio-blk and virtio-net devices can be hot-plugged");
-        };
+        }
         for (VirtioSlot s : slots) {
             if (s.config().map(c -> c.id().equals(device.id())).orElse(false)) {
                 throw new IllegalArgumentException("Duplicate device ID '" + device.id() + "'");
             }
         }
-        if (addr < 0 || addr >= pool.size()) {
-            throw new IllegalArgumentException("no hot-plug slot at addr " + addr + " for this device (the machine has "
-                    + pool.size() + ": 0.." + (pool.size() - 1) + ")");
+        if (addr >= 0 && addr < fixedOfKind.size()) {
+            throw new IllegalArgumentException("The slot " + addr + " is occupied already: device '"
+                    + fixedOfKind.get(addr).config().map(VirtioConfig::id).orElse("?")
+                    + "' was given on the command line");
         }
-        VirtioSlot slot = pool.get(addr);
+        int first = fixedOfKind.size();
+        if (addr < first || addr >= first + pool.size()) {
+            throw new IllegalArgumentException("no hot-plug slot at addr " + addr + " for this device (the machine has "
+                    + pool.size() + (pool.isEmpty() ? "" : ": " + first + ".." + (first + pool.size() - 1)) + ")");
+        }
+        VirtioSlot slot = pool.get(addr - first);
         if (slot.config().isPresent()) {
             throw new IllegalArgumentException("hot-plug slot " + addr + " is in use by '" + slot.config().get().id() + "'");
         }

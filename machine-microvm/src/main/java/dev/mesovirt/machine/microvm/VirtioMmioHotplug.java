@@ -40,7 +40,10 @@ final class VirtioMmioHotplug implements DeviceHotplug {
         return DRIVERS;
     }
 
-    /** device_add's addr: "0x1" or 1, the slot's number among the replaceable slots of its kind (as StratoVirt). */
+    /**
+     * device_add's addr: "0x1", "1" or 1, the slot's number among the slots of its kind, command-line devices first
+     * (as StratoVirt numbers its replaceable slots).
+     */
     @Override
     public DevicePlacement placement(QmpArguments args) throws QmpException {
         Optional<JsonElement> addr = args.optionalValue("addr");

@@ -15,9 +15,11 @@ import java.util.Optional;
 
 /**
  * One virtio-mmio slot of the microVM: a fixed register window and interrupt, described to the guest at boot, that
- * holds a device or nothing. An empty slot answers like QEMU's and StratoVirt's placeholder: magic, version 2 and
+ * holds a device or nothing. An empty slot answers like QEMU's empty virtio-mmio transport: magic, version 2 and
  * device ID 0, which Linux's virtio-mmio driver skips (-ENODEV); once a device is plugged in, re-probing the platform
- * device (the guest's bind) finds it. This is StratoVirt's "replaceable device" model of hot-plug on the microvm.
+ * device (the guest's bind) finds it. This is StratoVirt's "replaceable device" model of hot-plug on the microvm,
+ * except that StratoVirt's slot holds an empty device of its kind from boot (a zero-capacity disk, filled by
+ * device_add with a configuration-change interrupt), which the guest binds at boot.
  *
  * <p>The interrupt is wired once for the slot's life: an irqfd (with a resample fd on level-triggered lines, see
  * {@link VirtioMmioBoard}). A device comes with a thread of its own ({@code virtio-ID}, an {@link EventLoop}) watching

@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.kvm.Kvm;
-import dev.mesovirt.vmm.kvm.KvmAvailability;
 import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.machine.MachineConfig;
 import dev.mesovirt.vmm.machine.Outcome;
@@ -34,8 +32,7 @@ class LightMachineResetTest {
 
     @BeforeEach
     void needKvmOnX86() {
-        assumeTrue(TinyX86.hostIsX86(), "the test firmware is x86 real-mode code");
-        KvmAvailability.require();
+        TinyX86.requireKvmOnX86();
     }
 
     @Test

@@ -5,12 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.kvm.Kvm;
-import dev.mesovirt.vmm.kvm.KvmAvailability;
 import dev.mesovirt.vmm.kvm.RequiresKvm;
 import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.MachineConfig;
@@ -52,8 +50,7 @@ class StandardMachineKvmTest {
 
     @BeforeEach
     void needKvmOnX86() {
-        assumeTrue(TinyX86.hostIsX86(), "the test firmware is x86 real-mode code");
-        KvmAvailability.require();
+        TinyX86.requireKvmOnX86();
     }
 
     @Test

@@ -79,6 +79,8 @@ public final class Machine implements AutoCloseable {
     /** Bumped by {@link #reset()}: vCPU threads of an older generation leave their loop. */
     private volatile int generation;
     private volatile boolean paused;
+    /** Started frozen (-S) and not continued since: QMP's "prelaunch", as QEMU reports it. */
+    private volatile boolean frozen;
     /** vCPU threads waiting in {@link #pausePoint}. */
     private int parked;
     private int[] vcpuThreadIds = new int[0];
@@ -126,7 +128,15 @@ public final class Machine implements AutoCloseable {
     }
 
     /** Builds the machine and starts its vCPUs; returns once every vCPU thread is about to enter the guest. */
-    public synchronized void start() {
+    public void start() {
+        start(false);
+    }
+
+    /**
+     * Builds the machine and starts its vCPU threads; returns once each is about to enter the guest or, when
+     * {@code frozen} (QEMU's and StratoVirt's -S), parked before its first instruction until {@link #resume()}.
+     */
+    public synchronized void start(boolean frozen) {
         if (started) {
             throw new IllegalStateException("machine already started");
         }
@@ -142,6 +152,11 @@ public final class Machine implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             close();
             throw new MachineException(e.getMessage(), e);
+        }
+        if (frozen) {
+            // Before the threads exist: each parks in its first pausePoint, so no guest instruction runs.
+            this.frozen = true;
+            paused = true;
         }
         startVcpuThreads();
     }
@@ -482,6 +497,7 @@ public final class Machine implements AutoCloseable {
             }
             pausedClock = Architecture.PausedClock.NONE;
             paused = false;
+            frozen = false;
             pauseLock.notifyAll();
         }
     }
@@ -491,10 +507,15 @@ public final class Machine implements AutoCloseable {
         if (outcome.get() != null) {
             return RunState.SHUTDOWN;
         }
-        if (!started || vcpusRunning == null || vcpusRunning.getCount() > 0) {
+        if (isStarting() || frozen) {
             return RunState.PRELAUNCH;
         }
         return paused ? RunState.PAUSED : RunState.RUNNING;
+    }
+
+    /** Whether the machine is still being built, its vCPU threads not yet started (QMP's "prelaunch" too). */
+    public boolean isStarting() {
+        return !started || vcpusRunning == null || vcpusRunning.getCount() > 0;
     }
 
     /** The host thread IDs of the vCPU threads, by vCPU index (0 until a thread has started). */

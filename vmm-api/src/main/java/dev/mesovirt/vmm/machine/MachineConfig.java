@@ -37,8 +37,10 @@ public record MachineConfig(
     public static final long DEFAULT_MEMORY = 256L << 20;
 
     /**
-     * How many replaceable slots the machine reserves: StratoVirt's microvm reserves 4 for virtio-blk and 2 for
-     * virtio-net; {@link #NONE} without a QMP monitor, as nothing could fill them.
+     * How many virtio-blk and virtio-net devices the microVM takes in StratoVirt's replaceable slots: 4 and 2, the
+     * command-line devices of each kind included (they take the first slots, device_add's addr counts them); the rest
+     * are reserved empty for hot-plug, as many as the window holds. {@link #NONE} without a QMP monitor, as nothing
+     * could fill them.
      */
     public record HotplugSlots(int block, int net) {
         public static final HotplugSlots NONE = new HotplugSlots(0, 0);

@@ -25,6 +25,11 @@ public interface MachineFacade extends AutoCloseable {
         core().start();
     }
 
+    /** {@link #start()}, or with {@code frozen} the vCPUs parked before the guest's first instruction (-S). */
+    default void start(boolean frozen) {
+        core().start(frozen);
+    }
+
     /** Records how the run ended (first caller wins) and stops every vCPU. */
     default void stop(Outcome o) {
         core().stop(o);

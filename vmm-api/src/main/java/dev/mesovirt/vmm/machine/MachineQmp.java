@@ -11,6 +11,7 @@ import dev.mesovirt.vmm.qmp.QmpVersion;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.LibC;
+import dev.mesovirt.vmm.virtio.BlockSizes;
 import dev.mesovirt.vmm.virtio.NetDevice;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,18 @@ public final class MachineQmp {
     private final Path socket;
     /** blockdev-add'ed drives by node-name, attached or not. */
     private final Map<String, Drive> drives = new LinkedHashMap<>();
+    /** blockdev-add's file drivers: QEMU's file-posix on a regular file, and on a host block device. */
+    private static final String FILE_DRIVER = "file";
+    private static final String HOST_DEVICE_DRIVER = "host_device";
+    /** file.aio: QEMU's BlockdevAioOptions, and StratoVirt's "off" (synchronous I/O). */
+    private static final List<String> AIO_MODES = List.of("threads", "native", "io_uring", "off");
+    /** QEMU's VIRTIO_QUEUE_MAX, the most num-queues it takes. */
+    private static final long MAX_QUEUES = 1024;
+    /** sys/stat.h's S_IFMT and the file types blockdev-add tells apart. */
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFREG = 0100000;
+    private static final int S_IFBLK = 0060000;
+    private static final int S_IFCHR = 0020000;
     /** The Outcome.Quit reason of quit, told apart from a signal's for SHUTDOWN's cause. */
     private static final String QUIT = "QMP quit";
     /** SHUTDOWN goes out once: from quit before its reply, or from close() otherwise. */
@@ -59,9 +72,10 @@ public final class MachineQmp {
     }
 
     /** A block backend: its file and options, and the device using it (empty while free). */
-    private record Drive(String nodeName, Path file, boolean readOnly, boolean direct, Optional<String> device) {
+    private record Drive(String nodeName, Path file, boolean readOnly, boolean direct, boolean noFlush,
+            Optional<String> device) {
         Drive attachedTo(Optional<String> d) {
-            return new Drive(nodeName, file, readOnly, direct, d);
+            return new Drive(nodeName, file, readOnly, direct, noFlush, d);
         }
     }
 
@@ -70,17 +84,34 @@ public final class MachineQmp {
      * "prelaunch"), whose devices {@code hotplug} adds and removes.
      */
     public static MachineQmp start(Machine machine, DeviceHotplug hotplug, Path socket, QmpVersion version) {
+        MachineQmp qmp = listen(machine, hotplug, socket, version);
+        qmp.serve();
+        return qmp;
+    }
+
+    /**
+     * Creates the QMP socket for {@code machine} without answering on it yet (see {@link QmpServer#listen()}): the
+     * launcher calls {@link #serve()} once the machine runs, so that a client connecting right after start-up is
+     * greeted by a running machine, as QEMU's and StratoVirt's are, rather than one still being built.
+     */
+    public static MachineQmp listen(Machine machine, DeviceHotplug hotplug, Path socket, QmpVersion version) {
         QmpCommands commands = new QmpCommands();
         QmpServer server = new QmpServer(socket, version, commands);
         MachineQmp qmp = new MachineQmp(machine, hotplug, server, socket);
         qmp.register(commands);
         for (VirtioConfig d : machine.config().devices()) {
             if (d instanceof VirtioConfig.Block b) {
-                qmp.drives.put(b.id(), new Drive(b.id(), b.file(), b.readOnly(), b.direct(), Optional.of(b.id())));
+                qmp.drives.put(b.id(), new Drive(b.id(), b.file(), b.readOnly(), b.direct(), b.noFlush(),
+                        Optional.of(b.id())));
             }
         }
-        server.start();
+        server.listen();
         return qmp;
+    }
+
+    /** Starts greeting and answering clients (the first may be waiting since {@link #listen}). */
+    public void serve() {
+        server.serve();
     }
 
     private MachineQmp(Machine machine, DeviceHotplug hotplug, QmpServer server, Path socket) {
@@ -146,7 +177,8 @@ public final class MachineQmp {
         c.register("cont", a -> {
             a.checkUnexpected();
             requireStarted();
-            if (machine.runState() == RunState.PAUSED) {
+            // PAUSED after stop, or PRELAUNCH when started frozen (-S): QEMU's cont starts the vCPUs either way.
+            if (machine.runState() == RunState.PAUSED || machine.runState() == RunState.PRELAUNCH) {
                 machine.resume();
                 server.emit("RESUME", null);
             }
@@ -383,6 +415,18 @@ public final class MachineQmp {
         server.emit("DEVICE_DELETED", data);
     }
 
+    /**
+     * blockdev-add of a raw image: QEMU's BlockdevOptions as Kata Containers (govmm) and StratoVirt's clients send
+     * them, {@code {"driver": "raw", "node-name": N, "read-only": B, "file": {"driver": "file"|"host_device",
+     * "filename": F, "aio": A}, "cache": {"direct": B, "no-flush": B}}}. The file opens at device_add; it is checked
+     * here, as QEMU opens it here.
+     *
+     * <p>{@code aio} says how QEMU submits I/O; Mesovirt always does it synchronously on the device's thread, so the
+     * value only matters as QEMU and StratoVirt agree it does: native (Linux AIO) needs O_DIRECT. Where the request
+     * leaves {@code cache.direct} out, native therefore opens the image with O_DIRECT, which is StratoVirt's default
+     * (govmm's ExecuteBlockdevAdd sends native without a cache member, which QEMU refuses); an explicit
+     * {@code "direct": false} with native is refused with QEMU's error.
+     */
     private JsonElement blockdevAdd(QmpArguments a) throws QmpException {
         String node = a.requiredString("node-name");
         QmpArguments file = a.requiredObject("file");
@@ -394,57 +438,160 @@ public final class MachineQmp {
             throw QmpException.generic("Block format '" + driver.get() + "' is not supported (only raw images)");
         }
         String filename = file.requiredString("filename");
-        Optional<String> fileDriver = file.optionalString("driver");
+        String fileDriver = file.optionalString("driver").orElse(FILE_DRIVER);
+        Optional<String> aio = file.optionalString("aio");
         file.checkUnexpected();
-        if (fileDriver.isPresent() && !fileDriver.get().equals("file")) {
-            throw QmpException.generic("Parameter 'file.driver' expects 'file'");
+        if (!fileDriver.equals(FILE_DRIVER) && !fileDriver.equals(HOST_DEVICE_DRIVER)) {
+            throw QmpException.invalidParameterValue("file.driver", "'" + FILE_DRIVER + "' or '" + HOST_DEVICE_DRIVER
+                    + "' (raw images on a regular file or a block device)");
         }
-        boolean direct = false;
+        if (aio.isPresent() && !AIO_MODES.contains(aio.get())) {
+            throw QmpException.generic("Parameter 'file.aio' does not accept value '" + aio.get() + "'");
+        }
+        boolean nativeAio = aio.equals(Optional.of("native"));
+        boolean direct = nativeAio;
+        boolean noFlush = false;
         if (cache.isPresent()) {
-            direct = cache.get().optionalBool("direct", false);
-            cache.get().optionalBool("no-flush", false);
+            direct = cache.get().optionalBool("direct", nativeAio);
+            noFlush = cache.get().optionalBool("no-flush", false);
             cache.get().checkUnexpected();
         }
+        if (nativeAio && !direct) {
+            throw QmpException.generic("aio=native was specified, but it requires cache.direct=on, which was not"
+                    + " specified.");
+        }
         Path path = Path.of(filename);
-        if (!Files.isRegularFile(path)) {
-            throw QmpException.generic("Could not open '" + path + "': No such file or directory");
-        }
-        if (!Files.isReadable(path) || !readOnly && !Files.isWritable(path)) {
-            throw QmpException.generic("Could not open '" + path + "': Permission denied");
-        }
+        checkImage(path, fileDriver, readOnly, direct);
         synchronized (this) {
             if (drives.containsKey(node)) {
                 throw QmpException.generic("Duplicate nodes with node-name='" + node + "'");
             }
-            drives.put(node, new Drive(node, path, readOnly, direct, Optional.empty()));
+            drives.put(node, new Drive(node, path, readOnly, direct, noFlush, Optional.empty()));
         }
         return null;
     }
 
+    /**
+     * QEMU's checks of file-posix (block/file-posix.c) on the image blockdev-add names: the file driver takes a
+     * regular file, host_device a block device (QEMU also takes a character device there; a disk cannot be one
+     * here); and it must open as asked, O_DIRECT included.
+     */
+    private static void checkImage(Path path, String fileDriver, boolean readOnly, boolean direct)
+            throws QmpException {
+        int type;
+        try {
+            type = (Integer) Files.getAttribute(path, "unix:mode") & S_IFMT;
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw QmpException.generic("Could not open '" + path + "': No such file or directory");
+        } catch (java.io.IOException | UnsupportedOperationException | SecurityException e) {
+            throw QmpException.generic("Could not open '" + path + "': " + e.getMessage());
+        }
+        if (fileDriver.equals(FILE_DRIVER) && type != S_IFREG) {
+            throw QmpException.generic("'file' driver requires '" + path + "' to be a regular file");
+        }
+        if (fileDriver.equals(HOST_DEVICE_DRIVER) && type != S_IFBLK) {
+            throw QmpException.generic("'host_device' driver requires '" + path + "' to be "
+                    + (type == S_IFCHR ? "a block device (a character device cannot be a disk here)"
+                    : "either a character or block device"));
+        }
+        if (!Files.isReadable(path) || !readOnly && !Files.isWritable(path)) {
+            throw QmpException.generic("Could not open '" + path + "': Permission denied");
+        }
+        if (direct) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(path,
+                    java.nio.file.StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+                ch.size();
+            } catch (java.io.IOException | UnsupportedOperationException e) {
+                throw QmpException.generic("Could not open '" + path + "' with O_DIRECT (cache.direct=on): "
+                        + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * device_add: the members QEMU and StratoVirt define for the virtio-blk and virtio-net devices that clients
+     * such as Kata Containers send (see the README's table), each read only for the kind of device that has it, so
+     * that any other member is refused as unexpected.
+     */
     private JsonElement deviceAdd(QmpArguments a) throws QmpException {
         String driver = a.requiredString("driver");
         String id = a.requiredString("id");
+        DeviceHotplug.Driver kind = driverNamed(driver);
         DevicePlacement placement = hotplug.placement(a);
-        Optional<String> drive = a.optionalString("drive");
-        Optional<String> serial = a.optionalString("serial");
-        Optional<String> netdev = a.optionalString("netdev");
-        Optional<String> mac = a.optionalString("mac");
+        checkRomfile(a.optionalString("romfile"));
+        // The backend a device takes: a blockdev-add drive or a netdev_add TAP, by name.
+        Optional<String> backend;
+        Optional<String> serial = Optional.empty();
+        Optional<String> mac = Optional.empty();
+        BlockSizes sizes = BlockSizes.DEFAULT;
+        switch (kind.kind()) {
+            case BLOCK -> {
+                backend = a.optionalString("drive");
+                serial = a.optionalString("serial");
+                // No image locking here: a drive is always shared as share-rw=on would allow.
+                a.optionalFlag("share-rw");
+                checkQueues(a.optionalUnsigned("num-queues"));
+                sizes = blockSizes(a.optionalUnsigned("logical_block_size"),
+                        a.optionalUnsigned("physical_block_size"));
+            }
+            case NET -> {
+                backend = a.optionalString("netdev");
+                mac = a.optionalString("mac");
+                // Multi-queue asks for as many queue pairs as the netdev has; a netdev here has one.
+                a.optionalFlag("mq");
+                // MSI-X vectors: a virtio-pci function here has one per queue and one for configuration changes,
+                // whatever is asked; a virtio-mmio device has none.
+                a.optionalUnsigned("vectors");
+            }
+            default -> throw new IllegalStateException("device kind " + kind.kind());
+        }
         a.checkUnexpected();
         requireStarted();
         synchronized (this) {
-            VirtioConfig config = switch (driverNamed(driver).kind()) {
-                case BLOCK -> blockDevice(id, drive, serial, placement);
-                case NET -> netDevice(id, netdev, mac, placement);
+            VirtioConfig config = switch (kind.kind()) {
+                case BLOCK -> blockDevice(id, backend, serial, sizes, placement);
+                case NET -> netDevice(id, backend, mac, placement);
             };
             hotplug.add(config);
-            if (config instanceof VirtioConfig.Block && drive.isPresent()) {
-                drives.computeIfPresent(drive.get(), (k, d) -> d.attachedTo(Optional.of(id)));
+            if (config instanceof VirtioConfig.Block) {
+                drives.computeIfPresent(backend.get(), (k, d) -> d.attachedTo(Optional.of(id)));
             }
-            if (config instanceof VirtioConfig.Net && netdev.isPresent()) {
-                netdevs.computeIfPresent(netdev.get(), (k, n) -> n.usedBy(Optional.of(id)));
+            if (config instanceof VirtioConfig.Net) {
+                netdevs.computeIfPresent(backend.get(), (k, n) -> n.usedBy(Optional.of(id)));
             }
         }
         return null;
+    }
+
+    /** romfile: the option ROM of a PCI device. Mesovirt boots without firmware to run one: only "" (none) goes. */
+    private static void checkRomfile(Optional<String> romfile) throws QmpException {
+        if (romfile.isPresent() && !romfile.get().isEmpty()) {
+            throw QmpException.generic("romfile '" + romfile.get() + "': option ROMs are not supported (there is no"
+                    + " firmware to run them); give romfile \"\" or leave it out");
+        }
+    }
+
+    /**
+     * num-queues of a virtio-blk: QEMU's bounds (1 up to its 1024 queues); the device here serves one request
+     * queue whatever is asked, as StratoVirt's microvm does.
+     */
+    private static void checkQueues(Optional<Long> queues) throws QmpException {
+        if (queues.isPresent() && (queues.get() < 1 || queues.get() > MAX_QUEUES)) {
+            throw QmpException.generic("num-queues property must be larger than 0 and at most " + MAX_QUEUES);
+        }
+    }
+
+    private static BlockSizes blockSizes(Optional<Long> logical, Optional<Long> physical) throws QmpException {
+        try {
+            return new BlockSizes(sizeProperty(logical), sizeProperty(physical));
+        } catch (IllegalArgumentException e) {
+            throw QmpException.generic(e.getMessage());
+        }
+    }
+
+    /** A sector size as BlockSizes checks it: values beyond an int are out of its bounds anyway. */
+    private static int sizeProperty(Optional<Long> v) {
+        return v.isEmpty() ? 0 : (int) Math.min(v.get(), Integer.MAX_VALUE);
     }
 
     /** The machine's hot-plug driver device_add's {@code driver} names. */
@@ -461,8 +608,8 @@ public final class MachineQmp {
     }
 
     /** A virtio-blk device on the free blockdev-add drive {@code drive}. */
-    private VirtioConfig blockDevice(String id, Optional<String> drive, Optional<String> serial,
-            DevicePlacement placement) throws QmpException {
+    private VirtioConfig.Block blockDevice(String id, Optional<String> drive, Optional<String> serial,
+            BlockSizes sizes, DevicePlacement placement) throws QmpException {
         String node = drive.orElseThrow(() -> QmpException.missingParameter("drive"));
         Drive d = drives.get(node);
         if (d == null) {
@@ -471,12 +618,13 @@ public final class MachineQmp {
         if (d.device().isPresent()) {
             throw QmpException.generic("Drive '" + node + "' is already in use by '" + d.device().get() + "'");
         }
-        return new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), serial, Optional.of(placement));
+        return new VirtioConfig.Block(id, d.file(), d.readOnly(), d.direct(), serial, Optional.of(placement),
+                d.noFlush(), sizes);
     }
 
     /** A virtio-net device on the free netdev_add TAP {@code netdev}. */
-    private VirtioConfig netDevice(String id, Optional<String> netdev, Optional<String> mac, DevicePlacement placement)
-            throws QmpException {
+    private VirtioConfig.Net netDevice(String id, Optional<String> netdev, Optional<String> mac,
+            DevicePlacement placement) throws QmpException {
         String nid = netdev.orElseThrow(() -> QmpException.missingParameter("netdev"));
         Netdev n = netdevs.get(nid);
         if (n == null) {
@@ -524,7 +672,7 @@ public final class MachineQmp {
         return fd;
     }
 
-    /** TUNGETIFF answers only on a TAP/TUN descriptor; the flags must be those NetDevice.openTap sets. */
+    /** TUNGETIFF answers only on a TAP/TUN descriptor; the flags must be a TAP's NetDevice drives. */
     private static void checkTap(String id, int fd) throws QmpException {
         int flags;
         try {
@@ -536,7 +684,7 @@ public final class MachineQmp {
         if (!NetDevice.drivesTap(flags)) {
             throw QmpException.generic("netdev '" + id + "': the descriptor is a " + ((flags & NetDevice.IFF_TAP) != 0 ? "TAP"
                     : "TUN") + " device with flags 0x" + Integer.toHexString(flags) + "; virtio-net here needs a TAP"
-                    + " opened with IFF_TAP|IFF_NO_PI and without IFF_VNET_HDR");
+                    + " opened with IFF_TAP|IFF_NO_PI");
         }
     }
 
@@ -568,7 +716,7 @@ public final class MachineQmp {
             image.addProperty("format", "raw");
             image.addProperty("dirty-flag", false);
             JsonObject cache = new JsonObject();
-            cache.addProperty("no-flush", false);
+            cache.addProperty("no-flush", d.noFlush());
             cache.addProperty("direct", d.direct());
             cache.addProperty("writeback", true);
             JsonObject inserted = new JsonObject();
@@ -595,7 +743,7 @@ public final class MachineQmp {
     }
 
     private void requireStarted() throws QmpException {
-        if (machine.runState() == RunState.PRELAUNCH) {
+        if (machine.isStarting()) {
             throw QmpException.generic("the machine is still starting");
         }
         if (machine.runState() == RunState.SHUTDOWN) {

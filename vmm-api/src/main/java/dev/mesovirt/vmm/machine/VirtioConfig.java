@@ -1,6 +1,7 @@
 package dev.mesovirt.vmm.machine;
 
 import dev.mesovirt.vmm.vhost.VhostVsock;
+import dev.mesovirt.vmm.virtio.BlockSizes;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -18,18 +19,27 @@ public sealed interface VirtioConfig {
     Optional<DevicePlacement> placement();
 
     /**
-     * virtio-blk on a raw image.
+     * virtio-blk on a raw image (a regular file, or a host block device added with QMP's host_device driver).
      *
-     * @param direct open the image with O_DIRECT (bypassing the host page cache)
-     * @param serial the get-id answer (default: the drive id)
+     * @param direct  open the image with O_DIRECT (bypassing the host page cache)
+     * @param serial  the get-id answer (default: the drive id)
+     * @param noFlush the guest's flushes succeed without an fdatasync (QEMU's cache.no-flush=on)
+     * @param sizes   the sector sizes the guest is told (QEMU's logical_block_size, physical_block_size)
      */
     record Block(String id, Path file, boolean readOnly, boolean direct, Optional<String> serial,
-            Optional<DevicePlacement> placement) implements VirtioConfig {
+            Optional<DevicePlacement> placement, boolean noFlush, BlockSizes sizes) implements VirtioConfig {
         public Block {
             Objects.requireNonNull(id, "id");
             Objects.requireNonNull(file, "file");
             Objects.requireNonNull(serial, "serial");
             Objects.requireNonNull(placement, "placement");
+            Objects.requireNonNull(sizes, "sizes");
+        }
+
+        /** A block device with flushes and the default sector sizes. */
+        public Block(String id, Path file, boolean readOnly, boolean direct, Optional<String> serial,
+                Optional<DevicePlacement> placement) {
+            this(id, file, readOnly, direct, serial, placement, false, BlockSizes.DEFAULT);
         }
 
         /** A block device in the machine's next free place. */

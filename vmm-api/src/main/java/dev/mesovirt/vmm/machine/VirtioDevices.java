@@ -23,8 +23,8 @@ public final class VirtioDevices {
     public static VirtioDevice open(VirtioConfig dc) {
         try {
             return switch (dc) {
-                case VirtioConfig.Block b -> new BlockDevice(b.id(), b.file(), b.readOnly(), b.direct(),
-                        b.serial().orElse(null));
+                case VirtioConfig.Block b -> new BlockDevice(b.id(), b.file(), b.readOnly(), b.direct(), b.noFlush(),
+                        b.sizes(), b.serial().orElse(null));
                 case VirtioConfig.Rng r -> new RngDevice(r.id(), r.source());
                 case VirtioConfig.Net n -> {
                     int fd = n.ifname().isPresent() ? NetDevice.openTap(n.ifname().get()) : n.fd();

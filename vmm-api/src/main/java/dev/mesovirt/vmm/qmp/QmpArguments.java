@@ -97,6 +97,55 @@ public final class QmpArguments {
         return e == null ? defaultValue : asBool(e, fullName(name));
     }
 
+    /**
+     * A device property of type bool as device_add takes it: a JSON boolean, or one of the strings QEMU's keyval
+     * parser takes ("on", "off", "yes", "no", "true", "false"), which older clients send (StratoVirt's schema has
+     * these members as strings; Kata Containers sent "on" until 3.15).
+     */
+    public Optional<Boolean> optionalFlag(String name) throws QmpException {
+        JsonElement e = optional(name);
+        if (e == null) {
+            return Optional.empty();
+        }
+        if (e instanceof JsonPrimitive p && p.isBoolean()) {
+            return Optional.of(p.getAsBoolean());
+        }
+        if (e instanceof JsonPrimitive p && p.isString()) {
+            switch (p.getAsString()) {
+                case "on", "yes", "true" -> {
+                    return Optional.of(true);
+                }
+                case "off", "no", "false" -> {
+                    return Optional.of(false);
+                }
+                default -> { }
+            }
+        }
+        throw QmpException.invalidParameterValue(fullName(name), "'on' or 'off'");
+    }
+
+    /**
+     * A device property of an unsigned integer type as device_add takes it: a JSON integer, or the same as a decimal
+     * string (older Kata Containers sent num-queues as a string; StratoVirt's schema has vectors as one).
+     */
+    public Optional<Long> optionalUnsigned(String name) throws QmpException {
+        JsonElement e = optional(name);
+        if (e == null) {
+            return Optional.empty();
+        }
+        if (e instanceof JsonPrimitive p && (p.isNumber() || p.isString())) {
+            String text = p.getAsString();
+            if (INTEGER.matcher(text).matches() && text.charAt(0) != '-') {
+                try {
+                    return Optional.of(Long.parseLong(text));
+                } catch (NumberFormatException outOfRange) {
+                    // falls through
+                }
+            }
+        }
+        throw QmpException.invalidParameterValue(fullName(name), "a non-negative integer");
+    }
+
     /** Any JSON number (QAPI 'number'). */
     public double requiredNumber(String name) throws QmpException {
         return asNumber(required(name), fullName(name));

@@ -83,14 +83,22 @@ public final class QmpServer implements AutoCloseable {
         this.limits = Objects.requireNonNull(limits, "limits");
     }
 
+    /** {@link #listen()} then {@link #serve()}: the socket answers at once. */
+    public void start() {
+        listen();
+        serve();
+    }
+
     /**
-     * Listens on the socket and starts serving. A socket file already there (left by a process that died) is
-     * replaced, as QEMU does; any other kind of file is an error rather than deleted.
+     * Creates the socket and listens on it, without answering yet: a client that connects now waits in the backlog
+     * for its greeting until {@link #serve()}, as with QEMU, whose monitor greets once the machine is up. A socket
+     * file already there (left by a process that died) is replaced, as QEMU does; any other kind of file is an error
+     * rather than deleted.
      *
      * @throws UncheckedIOException if the socket cannot be created (its cause says why)
-     * @throws IllegalStateException if already started or closed
+     * @throws IllegalStateException if already listening or closed
      */
-    public void start() {
+    public void listen() {
         synchronized (lifecycle) {
             if (server != null || closed.get()) {
                 throw new IllegalStateException("QMP server on " + socket + " already started or closed");
@@ -112,10 +120,23 @@ public final class QmpServer implements AutoCloseable {
                 throw new UncheckedIOException("QMP: cannot listen on " + socket + ": " + e.getMessage(),
                         new IOException(e.getMessage(), e));
             }
+        }
+        LOG.debug("QMP listening on {}", socket);
+    }
+
+    /**
+     * Starts accepting and greeting clients, the one waiting in the backlog first.
+     *
+     * @throws IllegalStateException if not listening, or already serving, or closed
+     */
+    public void serve() {
+        synchronized (lifecycle) {
+            if (server == null || thread != null || closed.get()) {
+                throw new IllegalStateException("QMP server on " + socket + " is not listening, or already serving");
+            }
             UnixSocket listening = server;
             thread = Thread.ofPlatform().daemon().name("qmp-server").start(() -> acceptLoop(listening));
         }
-        LOG.debug("QMP listening on {}", socket);
     }
 
     public Path socketPath() {
@@ -204,7 +225,9 @@ public final class QmpServer implements AutoCloseable {
             client.close();
         }
         try {
-            accepter.join(JOIN_TIMEOUT);
+            if (accepter != null) {
+                accepter.join(JOIN_TIMEOUT);
+            }
             if (client != null) {
                 client.awaitWriter(JOIN_TIMEOUT);
             }

@@ -16,10 +16,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * virtio-blk (virtio 1.2 section 5.2) over a raw image file: read, write, flush and get-id. Data moves between the
- * file and guest RAM with no copy (FileChannel positional I/O on views of guest memory), except with O_DIRECT,
- * which needs block-aligned buffers and goes through an aligned bounce buffer. A flush is an fdatasync
- * ({@code FileChannel.force(false)}) completed before the request is returned to the guest.
+ * virtio-blk (virtio 1.2 section 5.2) over a raw image file or a host block device: read, write, flush and get-id.
+ * Data moves between the file and guest RAM with no copy (FileChannel positional I/O on views of guest memory),
+ * except with O_DIRECT, which needs aligned buffers and goes through an aligned bounce buffer. A flush is an
+ * fdatasync ({@code FileChannel.force(false)}) completed before the request is returned to the guest, unless the
+ * drive was added with QEMU's {@code cache.no-flush} (then flushes succeed without one, as QEMU's do).
  */
 public final class BlockDevice implements VirtioDevice {
     private static final Logger LOG = LoggerFactory.getLogger(BlockDevice.class);
@@ -29,6 +30,7 @@ public final class BlockDevice implements VirtioDevice {
     static final int F_RO = 5;
     static final int F_BLK_SIZE = 6;
     static final int F_FLUSH = 9;
+    static final int F_TOPOLOGY = 10;
     static final int T_IN = 0;
     static final int T_OUT = 1;
     static final int T_FLUSH = 4;
@@ -37,12 +39,32 @@ public final class BlockDevice implements VirtioDevice {
     static final byte S_IOERR = 1;
     static final byte S_UNSUPP = 2;
     static final int ID_BYTES = 20;
+    /** BLKSSZGET, _IO(0x12, 104) in linux/fs.h: a block device's logical sector size (an int). */
+    public static final long BLKSSZGET = dev.mesovirt.vmm.sys.Ioctls.io(0x12, 104);
+    /** The largest O_DIRECT transfer (a request the guest splits by seg_max stays far below it). */
+    static final long MAX_DIRECT_SPAN = 64L << 20;
+    /** virtio_blk_config up to and including its topology (virtio 1.2 5.2.4). */
+    static final int CONFIG_SIZE = 32;
+    /** S_IFMT and S_IFBLK of sys/stat.h: the "unix:mode" of a block device. */
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
 
     private final String id;
     private final FileChannel file;
     private final boolean readOnly;
     private final boolean direct;
+    private final boolean noFlush;
+    /**
+     * What the O_DIRECT channel takes buffers, offsets and lengths aligned to (SECTOR without O_DIRECT): the JDK asks
+     * for the file system's fundamental block size (statvfs f_frsize, 4 KiB on devtmpfs for a block device), which
+     * may exceed what the guest is told; requests the guest aligns only to its sectors are widened (read-modify-write).
+     */
+    private final int alignment;
+    /** The logical sector size the guest is told (F_BLK_SIZE). */
     private final int blockSize;
+    /** The image's size in bytes, at open. */
+    private final long sizeBytes;
+    private final boolean topology;
     private final long capacitySectors;
     private final byte[] serial;
     private final byte[] config;
@@ -56,9 +78,24 @@ public final class BlockDevice implements VirtioDevice {
      * @param serial the get-id answer (at most 20 bytes are used); null: the drive id
      */
     public BlockDevice(String id, Path path, boolean readOnly, boolean direct, String serial) throws IOException {
+        this(id, path, readOnly, direct, false, BlockSizes.DEFAULT, serial);
+    }
+
+    /**
+     * Opens the image (a regular file, or a block device), with QEMU's cache.no-flush and the sector sizes the guest
+     * is told. Throws IOException with a message fit for the user (the caller prefixes the drive).
+     *
+     * @param noFlush whether the guest's flushes skip the fdatasync (QEMU's cache.no-flush=on)
+     * @param sizes   the logical and physical sector sizes (0: the defaults: 512 bytes, or with O_DIRECT a block
+     *                device's own sector size and a file system's block size)
+     * @param serial  the get-id answer (at most 20 bytes are used); null: the drive id
+     */
+    public BlockDevice(String id, Path path, boolean readOnly, boolean direct, boolean noFlush, BlockSizes sizes,
+            String serial) throws IOException {
         this.id = id;
         this.readOnly = readOnly;
         this.direct = direct;
+        this.noFlush = noFlush;
         List<OpenOption> options = new ArrayList<>();
         options.add(StandardOpenOption.READ);
         if (!readOnly) {
@@ -73,22 +110,68 @@ public final class BlockDevice implements VirtioDevice {
         } catch (UnsupportedOperationException e) {
             throw new IOException("direct=on is not supported here (" + e.getMessage() + ")");
         }
-        this.file = ch;
-        int bs = SECTOR;
-        if (direct) {
-            bs = (int) Math.max(SECTOR, Files.getFileStore(path).getBlockSize());
+        try {
+            this.alignment = direct ? directAlignment(path) : SECTOR;
+            int logical = sizes.logical() != 0 ? sizes.logical() : direct ? nativeSector(path, alignment) : SECTOR;
+            if (sizes.physical() != 0 && sizes.physical() < logical) {
+                throw new IOException("physical_block_size " + sizes.physical() + " is below the logical sector size "
+                        + logical);
+            }
+            this.blockSize = logical;
+            this.topology = sizes.physical() != 0;
+            // FileChannel.size() is BLKGETSIZE64 on a block device (the JDK asks the kernel), st_size on a file.
+            this.sizeBytes = ch.size();
+            this.capacitySectors = sizeBytes / SECTOR;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
         }
-        this.blockSize = bs;
-        long size = ch.size();
-        this.capacitySectors = size / SECTOR;
+        this.file = ch;
         byte[] s = (serial == null ? id : serial).getBytes(StandardCharsets.US_ASCII);
         this.serial = java.util.Arrays.copyOf(s, Math.min(s.length, ID_BYTES));
-        ByteBuffer c = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer c = ByteBuffer.allocate(CONFIG_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         c.putLong(0, capacitySectors);
         c.putInt(8, 0);                      // size_max (F_SIZE_MAX not offered)
         c.putInt(12, QUEUE_SIZE - 2);        // seg_max
         c.putInt(20, blockSize);             // blk_size
+        if (topology) {
+            // physical_block_exp: physical = logical << exp; alignment_offset, min_io_size, opt_io_size stay 0
+            c.put(24, (byte) Integer.numberOfTrailingZeros(sizes.physical() / blockSize));
+        }
         this.config = c.array();
+    }
+
+    /**
+     * The alignment the JDK's O_DIRECT channel on {@code path} takes: its file system's block size (what
+     * FileChannelImpl reads with fstatvfs), and at least a block device's logical sector size (BLKSSZGET).
+     */
+    static int directAlignment(Path path) throws IOException {
+        int frsize = (int) Math.max(SECTOR, Files.getFileStore(path).getBlockSize());
+        return isBlockDevice(path) ? Math.max(frsize, blockDeviceSector(path)) : frsize;
+    }
+
+    /**
+     * The sector size a guest is told by default with O_DIRECT: a block device's own (BLKSSZGET, usually 512, as
+     * QEMU reports it), else the alignment (a file system's block size).
+     */
+    private static int nativeSector(Path path, int alignment) throws IOException {
+        return isBlockDevice(path) ? blockDeviceSector(path) : alignment;
+    }
+
+    private static boolean isBlockDevice(Path path) throws IOException {
+        return ((Integer) Files.getAttribute(path, "unix:mode") & S_IFMT) == S_IFBLK;
+    }
+
+    private static int blockDeviceSector(Path path) throws IOException {
+        int fd = dev.mesovirt.vmm.sys.Sys.open(path.toString(), dev.mesovirt.vmm.sys.LibC.O_RDONLY);
+        try (com.sun.jna.Memory size = new com.sun.jna.Memory(4)) {
+            dev.mesovirt.vmm.sys.Sys.ioctl(fd, BLKSSZGET, size, "BLKSSZGET(" + path + ")");
+            return Math.max(SECTOR, size.getInt(0));
+        } catch (dev.mesovirt.vmm.sys.ErrnoException e) {
+            throw new IOException(e.getMessage(), e);
+        } finally {
+            dev.mesovirt.vmm.sys.Sys.close(fd);
+        }
     }
 
     public long capacitySectors() {
@@ -106,8 +189,11 @@ public final class BlockDevice implements VirtioDevice {
         if (readOnly) {
             f |= 1L << F_RO;
         }
-        if (direct) {
+        if (blockSize != SECTOR) {
             f |= 1L << F_BLK_SIZE;
+        }
+        if (topology) {
+            f |= 1L << F_TOPOLOGY;
         }
         return f;
     }
@@ -195,7 +281,7 @@ public final class BlockDevice implements VirtioDevice {
     }
 
     private byte flush() {
-        if (readOnly) {
+        if (readOnly || noFlush) {
             return S_OK;
         }
         try {
@@ -234,37 +320,50 @@ public final class BlockDevice implements VirtioDevice {
         }
     }
 
-    /** O_DIRECT needs block-aligned memory, offset and length: go through an aligned bounce buffer. */
+    /**
+     * O_DIRECT needs aligned memory, offset and length: the transfer goes through an aligned bounce buffer covering
+     * the request widened to {@link #alignment} (a write the guest aligned only to its sectors reads the rest of the
+     * span first). A widened write that would reach past the image's end (its size not a multiple of the
+     * alignment) is refused rather than growing the file.
+     */
     private byte directTransfer(long pos, List<DescriptorChain.Segment> segs, long len, boolean write)
             throws IOException {
-        if (pos % blockSize != 0 || len % blockSize != 0 || len > (64L << 20)) {
+        long start = pos - pos % alignment;
+        long end = (pos + len + alignment - 1) / alignment * alignment;
+        if (end - start > MAX_DIRECT_SPAN) {
             return S_IOERR;
         }
-        ByteBuffer bounce = ByteBuffer.allocateDirect((int) len + blockSize).alignedSlice(blockSize);
-        bounce.limit((int) len);
-        if (write) {
-            for (DescriptorChain.Segment s : segs) {
-                for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+        boolean widened = start != pos || end != pos + len;
+        if (write && widened && end > sizeBytes) {
+            LOG.warn("{}: a {}-byte write at byte {} would widen past the image's end", id, len, pos);
+            return S_IOERR;
+        }
+        int span = (int) (end - start);
+        ByteBuffer bounce = ByteBuffer.allocateDirect(span + alignment).alignedSlice(alignment);
+        bounce.limit(span);
+        if (!write || widened) {
+            while (bounce.hasRemaining()) {
+                if (file.read(bounce, start + bounce.position()) < 0) {
+                    break; // past the end: zeros (allocateDirect's), which the guest never gets
+                }
+            }
+        }
+        bounce.position((int) (pos - start));
+        for (DescriptorChain.Segment s : segs) {
+            for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                if (write) {
                     bounce.put(b);
-                }
-            }
-            bounce.flip();
-            while (bounce.hasRemaining()) {
-                file.write(bounce, pos + bounce.position());
-            }
-        } else {
-            while (bounce.hasRemaining()) {
-                if (file.read(bounce, pos + bounce.position()) < 0) {
-                    return S_IOERR;
-                }
-            }
-            bounce.flip();
-            for (DescriptorChain.Segment s : segs) {
-                for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                } else {
                     ByteBuffer part = bounce.slice(bounce.position(), b.remaining());
                     b.put(part);
                     bounce.position(bounce.position() + part.capacity());
                 }
+            }
+        }
+        if (write) {
+            bounce.clear().limit(span);
+            while (bounce.hasRemaining()) {
+                file.write(bounce, start + bounce.position());
             }
         }
         return S_OK;

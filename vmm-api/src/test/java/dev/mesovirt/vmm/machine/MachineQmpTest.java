@@ -168,6 +168,122 @@ class MachineQmpTest {
                 + ",server=on\", \"label\": \"con0\"}]}", c.request("{\"execute\": \"query-chardev\"}"));
     }
 
+    /**
+     * Kata Containers' blockdev-add (govmm's ExecuteBlockdevAdd: aio native, no cache member) opens the image with
+     * O_DIRECT, StratoVirt's default; QEMU's aio values and StratoVirt's "off" are taken, others refused; native with
+     * an explicit cache.direct=false is QEMU's error; no-flush is kept.
+     */
+    @Test
+    void blockdevAddTakesKatasRequestAndQemusAioAndCacheMembers() throws Exception {
+        Path image = directCapableImage();
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
+        assertEquals(OK, c.request("{\"arguments\":{\"driver\":\"raw\",\"file\":{\"aio\":\"native\",\"driver\":"
+                + "\"file\",\"filename\":\"" + image + "\"},\"node-name\":\"drive-kata\",\"read-only\":false},"
+                + "\"execute\":\"blockdev-add\"}"), "govmm's bytes: keys sorted, arguments first");
+        int n = 0;
+        for (String aio : List.of("threads", "io_uring", "off")) {
+            assertEquals(OK, c.request(blockdevAdd("d" + n++, "\"driver\": \"file\", \"filename\": \"" + image
+                    + "\", \"aio\": \"" + aio + "\"", "")), aio);
+        }
+        assertEquals(OK, c.request(blockdevAdd("nf", "\"filename\": \"" + image + "\"",
+                ", \"cache\": {\"direct\": true, \"no-flush\": true}")));
+        JsonArray blocks = reply(c.request("{\"execute\": \"query-block\"}")).getAsJsonArray();
+        Map<String, JsonObject> cache = new java.util.HashMap<>();
+        blocks.forEach(b -> cache.put(b.getAsJsonObject().get("device").getAsString(),
+                b.getAsJsonObject().getAsJsonObject("inserted").getAsJsonObject("cache")));
+        assertTrue(cache.get("drive-kata").get("direct").getAsBoolean(), "native without cache: O_DIRECT");
+        assertEquals(false, cache.get("d0").get("direct").getAsBoolean(), "threads: QEMU's default, buffered");
+        assertTrue(cache.get("nf").get("no-flush").getAsBoolean());
+        assertEquals(false, cache.get("d0").get("no-flush").getAsBoolean());
+        assertEquals(generic("Parameter 'file.aio' does not accept value 'posix'"), c.request(blockdevAdd("x",
+                "\"filename\": \"" + image + "\", \"aio\": \"posix\"", "")));
+        assertEquals(generic("aio=native was specified, but it requires cache.direct=on, which was not specified."),
+                c.request(blockdevAdd("x", "\"filename\": \"" + image + "\", \"aio\": \"native\"",
+                        ", \"cache\": {\"direct\": false}")));
+        assertEquals(generic("Parameter 'file.driver' expects 'file' or 'host_device' (raw images on a regular file"
+                + " or a block device)"), c.request(blockdevAdd("x", "\"driver\": \"nbd\", \"filename\": \"" + image
+                + "\"", "")));
+        assertEquals(generic("Parameter 'file.locking' is unexpected"), c.request(blockdevAdd("x", "\"filename\": \""
+                + image + "\", \"locking\": \"off\"", "")), "members neither QEMU's clients here nor StratoVirt send");
+    }
+
+    /** QEMU's file-posix checks: the file driver takes a regular file, host_device a block device. */
+    @Test
+    void blockdevAddChecksTheFileTypeAsQemuDoes() throws Exception {
+        Path image = Files.write(dir.resolve("plain.img"), new byte[4096]);
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
+        assertEquals(generic("'file' driver requires '/dev/null' to be a regular file"),
+                c.request(blockdevAdd("x", "\"driver\": \"file\", \"filename\": \"/dev/null\"", "")));
+        assertEquals(generic("'host_device' driver requires '" + image + "' to be either a character or block device"),
+                c.request(blockdevAdd("x", "\"driver\": \"host_device\", \"filename\": \"" + image + "\"", "")));
+        assertEquals(generic("'host_device' driver requires '/dev/null' to be a block device (a character device"
+                + " cannot be a disk here)"),
+                c.request(blockdevAdd("x", "\"driver\": \"host_device\", \"filename\": \"/dev/null\"", "")));
+        assertEquals(generic("Could not open '" + dir.resolve("none") + "': No such file or directory"),
+                c.request(blockdevAdd("x", "\"driver\": \"host_device\", \"filename\": \"" + dir.resolve("none")
+                        + "\"", "")));
+    }
+
+    /**
+     * device_add takes what Kata Containers sends (romfile "", logical_block_size, physical_block_size; share-rw and
+     * num-queues as booleans, numbers or the strings older releases sent; mq and vectors for a NIC): a machine that
+     * does not run refuses only after reading them all. Members of the other device kind stay unexpected.
+     */
+    @Test
+    void deviceAddTakesKatasMembersForEachDeviceKind() throws Exception {
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
+        String starting = generic("the machine is still starting");
+        // (This machine's placement takes bus; the microVM's takes Kata's "addr":"1" instead.)
+        assertEquals(starting, c.request("{\"arguments\":{\"bus\":\"pcie.1\",\"driver\":"
+                + "\"virtio-blk-test\",\"drive\":\"drive-1\",\"id\":\"drive-1\",\"logical_block_size\":512,"
+                + "\"physical_block_size\":4096,\"romfile\":\"\"},\"execute\":\"device_add\"}"),
+                "Kata 3.30's request");
+        for (String members : List.of("\"share-rw\": true, \"num-queues\": 1", "\"share-rw\": \"on\","
+                + " \"num-queues\": \"4\"", "\"share-rw\": false, \"num-queues\": 1024")) {
+            assertEquals(starting, c.request(deviceAdd(", \"bus\": \"pcie.1\", " + members)), members);
+        }
+        assertEquals(generic("romfile 'efi-virtio.rom': option ROMs are not supported (there is no firmware to run"
+                + " them); give romfile \\\"\\\" or leave it out"),
+                c.request(deviceAdd(", \"bus\": \"pcie.1\", \"romfile\": \"efi-virtio.rom\"")));
+        assertEquals(generic("num-queues property must be larger than 0 and at most 1024"),
+                c.request(deviceAdd(", \"bus\": \"pcie.1\", \"num-queues\": 0")));
+        assertEquals(generic("Parameter 'share-rw' expects 'on' or 'off'"),
+                c.request(deviceAdd(", \"bus\": \"pcie.1\", \"share-rw\": \"shared\"")));
+        assertEquals(generic("Property logical_block_size doesn't take value '1000', it's not a power of 2"),
+                c.request(deviceAdd(", \"bus\": \"pcie.1\", \"logical_block_size\": 1000")));
+        assertEquals(generic("logical_block_size > physical_block_size not supported"), c.request(deviceAdd(
+                ", \"bus\": \"pcie.1\", \"logical_block_size\": 4096, \"physical_block_size\": \"512\"")));
+        assertEquals(generic("Parameter 'mac' is unexpected"),
+                c.request(deviceAdd(", \"bus\": \"pcie.1\", \"mac\": \"52:54:00:12:34:56\"")));
+        assertEquals(generic("Parameter 'mq' is unexpected"), c.request(deviceAdd(", \"bus\": \"pcie.1\", \"mq\": true")));
+
+        String net = "{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"virtio-net-test\", \"id\":"
+                + " \"virtio-tap1\", \"bus\": \"pcie.1\", \"netdev\": \"tap1\", \"mac\": \"02:42:0a:00:03:0f\"";
+        assertEquals(starting, c.request(net + ", \"romfile\": \"\", \"mq\": true, \"vectors\": 6}}"),
+                "govmm's ExecuteNetPCIDeviceAdd");
+        assertEquals(starting, c.request(net + ", \"mq\": \"on\", \"vectors\": \"6\"}}"), "StratoVirt's strings");
+        assertEquals(generic("Parameter 'vectors' expects a non-negative integer"),
+                c.request(net + ", \"vectors\": -1}}"));
+        assertEquals(generic("Parameter 'drive' is unexpected"), c.request(net + ", \"drive\": \"d\"}}"));
+        assertEquals(generic("Parameter 'logical_block_size' is unexpected"),
+                c.request(net + ", \"logical_block_size\": 512}}"));
+    }
+
+    /** An image on a file system that takes O_DIRECT: the build's directory (the temporary one may be a tmpfs). */
+    private Path directCapableImage() throws java.io.IOException {
+        Path base = Path.of("target").toAbsolutePath();
+        Files.createDirectories(base);
+        Path image = Files.createTempFile(base, "qmp-direct", ".img");
+        image.toFile().deleteOnExit();
+        Files.write(image, new byte[4096]);
+        return image;
+    }
+
+    private static String blockdevAdd(String node, String file, String more) {
+        return "{\"execute\": \"blockdev-add\", \"arguments\": {\"node-name\": \"" + node + "\", \"file\": {"
+                + file + "}" + more + "}}";
+    }
+
     private NativeQmpClient serve(Machine machine, DeviceHotplug hotplug) throws InterruptedException {
         return serve(machine, hotplug, dir.resolve("qmp" + servers.size() + ".sock"));
     }
@@ -215,7 +331,8 @@ class MachineQmpTest {
 
         @Override
         public List<Driver> drivers() {
-            return List.of(new Driver("virtio-blk-test", List.of(), Kind.BLOCK));
+            return List.of(new Driver("virtio-blk-test", List.of(), Kind.BLOCK),
+                    new Driver("virtio-net-test", List.of(), Kind.NET));
         }
 
         @Override

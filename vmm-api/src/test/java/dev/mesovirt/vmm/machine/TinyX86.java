@@ -52,6 +52,7 @@ public final class TinyX86 implements Architecture {
 
     private final Optional<PciLayout> pci;
     private final byte[] code;
+    private final int virtioSlots;
 
     /** The RAM byte each boot found at 0x500 (0 when RAM was zeroed); with {@link #withPci}, each byte written to 0x80. */
     public final List<Integer> bootReports = new CopyOnWriteArrayList<>();
@@ -62,22 +63,40 @@ public final class TinyX86 implements Architecture {
 
     /** The microVM variant: no PCI, {@link #FIRMWARE} at the reset vector. */
     public TinyX86() {
-        this(Optional.empty(), FIRMWARE);
+        this(Optional.empty(), FIRMWARE, 0);
     }
 
-    private TinyX86(Optional<PciLayout> pci, byte[] code) {
+    private TinyX86(Optional<PciLayout> pci, byte[] code, int virtioSlots) {
         this.pci = pci;
         this.code = code.clone();
+        this.virtioSlots = virtioSlots;
+    }
+
+    /**
+     * The microVM variant with {@code slots} virtio-mmio slots (for the board's devices; their interrupts go through
+     * KVM_IRQ_LINE, which nothing here raises: the firmware never drives a device).
+     */
+    public static TinyX86 withVirtioSlots(int slots) {
+        return new TinyX86(Optional.empty(), FIRMWARE, slots);
     }
 
     /** The standard-machine variant: {@code pci} as its layout, {@code code} run from F000:0000. */
     public static TinyX86 withPci(PciLayout pci, byte[] code) {
-        return new TinyX86(Optional.of(pci), code);
+        return new TinyX86(Optional.of(pci), code, 0);
     }
 
     /** The layout {@link #withPci} was given. */
     public Optional<PciLayout> pciLayout() {
         return pci;
+    }
+
+    /**
+     * The precondition of a test that boots this architecture: an x86 host (skipped elsewhere: the firmware is x86
+     * code) with a usable /dev/kvm ({@link dev.mesovirt.vmm.kvm.KvmAvailability#require}).
+     */
+    public static void requireKvmOnX86() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(hostIsX86(), "the test firmware is x86 real-mode code");
+        dev.mesovirt.vmm.kvm.KvmAvailability.require();
     }
 
     /** Whether this JVM runs on x86, where the firmware is code. */
@@ -114,7 +133,7 @@ public final class TinyX86 implements Architecture {
     @Override
     public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
         return new MemoryLayout(List.of(new GuestMemory.Region(0, ramBytes), new GuestMemory.Region(RESET_PAGE,
-                0x1_0000)), pci.isPresent() ? 0 : 0xD000_0000L, 0x200, 0,
+                0x1_0000)), pci.isPresent() ? 0 : 0xD000_0000L, 0x200, virtioSlots,
                 new MemoryLayout.SerialPlacement(BusKind.PIO, 0x3f8, 0, true), pci);
     }
 
@@ -148,6 +167,12 @@ public final class TinyX86 implements Architecture {
             @Override
             public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
                 return new GsiRoute.Msi(gsi, address, data, OptionalInt.empty());
+            }
+
+            /** No in-kernel irqchip to take an irqfd: the slots signal through KVM_IRQ_LINE (never used here). */
+            @Override
+            public boolean irqfdPulsesEdges() {
+                return false;
             }
 
             @Override

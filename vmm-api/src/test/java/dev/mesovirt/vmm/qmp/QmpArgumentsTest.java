@@ -97,4 +97,38 @@ class QmpArgumentsTest {
         a.toJson().getAsJsonObject("o").addProperty("k", "changed too");
         assertEquals("v", a.requiredObject("o").requiredString("k"));
     }
+    /** device_add's bool properties: JSON booleans, and the strings older clients send (Kata before 3.15: "on"). */
+    @Test
+    void flagsTakeBooleansAndQemusKeyvalStrings() throws QmpException {
+        QmpArguments a = args("{\"t\": true, \"f\": false, \"on\": \"on\", \"off\": \"off\", \"yes\": \"yes\","
+                + " \"no\": \"no\", \"ts\": \"true\", \"fs\": \"false\", \"bad\": \"maybe\", \"n\": 1,"
+                + " \"o\": {\"x\": \"On\"}}");
+        assertEquals(Optional.of(true), a.optionalFlag("t"));
+        assertEquals(Optional.of(false), a.optionalFlag("f"));
+        assertEquals(Optional.of(true), a.optionalFlag("on"));
+        assertEquals(Optional.of(false), a.optionalFlag("off"));
+        assertEquals(Optional.of(true), a.optionalFlag("yes"));
+        assertEquals(Optional.of(false), a.optionalFlag("no"));
+        assertEquals(Optional.of(true), a.optionalFlag("ts"));
+        assertEquals(Optional.of(false), a.optionalFlag("fs"));
+        assertEquals(Optional.empty(), a.optionalFlag("absent"));
+        fails("Parameter 'bad' expects 'on' or 'off'", () -> a.optionalFlag("bad"));
+        fails("Parameter 'n' expects 'on' or 'off'", () -> a.optionalFlag("n"));
+        fails("Parameter 'o.x' expects 'on' or 'off'", () -> a.requiredObject("o").optionalFlag("x"));
+        a.checkUnexpected(); // every member above was read
+    }
+
+    /** device_add's unsigned properties: a JSON integer or its decimal string (Kata's num-queues before 3.25). */
+    @Test
+    void unsignedTakesIntegersAndDecimalStrings() throws QmpException {
+        QmpArguments a = args("{\"n\": 4096, \"s\": \"6\", \"zero\": 0, \"neg\": -1, \"negs\": \"-1\","
+                + " \"frac\": 1.5, \"hex\": \"0x10\", \"big\": 9223372036854775808, \"b\": true}");
+        assertEquals(Optional.of(4096L), a.optionalUnsigned("n"));
+        assertEquals(Optional.of(6L), a.optionalUnsigned("s"));
+        assertEquals(Optional.of(0L), a.optionalUnsigned("zero"));
+        assertEquals(Optional.empty(), a.optionalUnsigned("absent"));
+        for (String bad : List.of("neg", "negs", "frac", "hex", "big", "b")) {
+            fails("Parameter '" + bad + "' expects a non-negative integer", () -> a.optionalUnsigned(bad));
+        }
+    }
 }
