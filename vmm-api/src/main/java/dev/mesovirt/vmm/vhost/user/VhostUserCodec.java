@@ -1,5 +1,8 @@
 package dev.mesovirt.vmm.vhost.user;
 
+import dev.mesovirt.vmm.vhost.VhostException;
+import dev.mesovirt.vmm.vhost.VhostMemoryRegion;
+import dev.mesovirt.vmm.vhost.VringAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -8,7 +11,7 @@ import java.util.List;
  * The vhost-user wire format (QEMU's docs/interop/vhost-user.rst, "Message Specification"): a 12-byte header (u32
  * request, u32 flags, u32 payload size) and a payload, all in the machine's byte order, which on every architecture
  * Mesovirt runs on is little-endian. Encoding is total; decoding checks every length and throws a
- * {@link VhostUserException} for a message that does not have the shape its request calls for.
+ * {@link VhostException} for a message that does not have the shape its request calls for.
  */
 public final class VhostUserCodec {
     public static final int HEADER_SIZE = 12;
@@ -128,22 +131,14 @@ public final class VhostUserCodec {
         }
     }
 
+    /** A region of SET_MEM_TABLE: guest address, size, user address, mmap offset, all u64. */
+    static final int MEMORY_REGION_SIZE = 32;
     /**
-     * One region of SET_MEM_TABLE: where guest-physical {@code guestAddress} (for {@code size} bytes) lies in the
-     * front-end's address space ({@code userAddress}, what ring addresses are given in) and in the file sent with the
-     * message ({@code mmapOffset}).
+     * SET_VRING_ADDR's payload, struct vhost_vring_addr: u32 index, u32 flags, then the descriptor table's, the used
+     * ring's and the available ring's user addresses and the log's guest address as u64 (the spec's table also shows
+     * a "size" column, which the structure, and every back-end, lacks).
      */
-    public record MemoryRegion(long guestAddress, long size, long userAddress, long mmapOffset) {
-        static final int SIZE = 32;
-    }
-
-    /**
-     * A ring's addresses (struct vhost_vring_addr: u32 index, u32 flags, u64 desc, u64 used, u64 avail, u64 log),
-     * user addresses of the front-end.
-     */
-    public record RingAddresses(int index, int flags, long descriptors, long used, long available, long log) {
-        static final int SIZE = 40;
-    }
+    static final int RING_ADDRESSES_SIZE = 40;
 
     private VhostUserCodec() {}
 
@@ -173,19 +168,22 @@ public final class VhostUserCodec {
         return u64(index | (noFd ? VRING_NOFD : 0));
     }
 
-    public static byte[] ringAddresses(RingAddresses a) {
-        return le(new byte[RingAddresses.SIZE]).putInt(a.index()).putInt(a.flags()).putLong(a.descriptors())
-                .putLong(a.used()).putLong(a.available()).putLong(a.log()).array();
+    public static byte[] ringAddresses(VringAddress a) {
+        return le(new byte[RING_ADDRESSES_SIZE]).putInt(a.queue()).putInt(a.flags()).putLong(a.descUser())
+                .putLong(a.usedUser()).putLong(a.availUser()).putLong(a.logGuestAddress()).array();
     }
 
-    /** The memory table: u32 region count, u32 padding, then the regions (one descriptor each goes with it). */
-    public static byte[] memoryTable(List<MemoryRegion> regions) {
+    /**
+     * The memory table: u32 region count, u32 padding, then the regions (each region's descriptor goes with the
+     * message, in the same order).
+     */
+    public static byte[] memoryTable(List<VhostMemoryRegion> regions) {
         if (regions.isEmpty() || regions.size() > MAX_MEMORY_REGIONS) {
             throw new IllegalArgumentException("a memory table has 1 to " + MAX_MEMORY_REGIONS + " regions, not "
                     + regions.size());
         }
-        ByteBuffer b = le(new byte[8 + MemoryRegion.SIZE * regions.size()]).putInt(regions.size()).putInt(0);
-        for (MemoryRegion r : regions) {
+        ByteBuffer b = le(new byte[8 + MEMORY_REGION_SIZE * regions.size()]).putInt(regions.size()).putInt(0);
+        for (VhostMemoryRegion r : regions) {
             b.putLong(r.guestAddress()).putLong(r.size()).putLong(r.userAddress()).putLong(r.mmapOffset());
         }
         return b.array();
@@ -201,28 +199,28 @@ public final class VhostUserCodec {
     }
 
     /** The value of a u64 reply. */
-    public static long decodeU64(Request request, byte[] payload) {
+    public static long decodeU64(Request request, byte[] payload) throws VhostException {
         requireSize(request, payload, 8);
         return le(payload).getLong(0);
     }
 
     /** The num of a vring state reply for queue {@code index} (GET_VRING_BASE). */
-    public static int decodeVringState(Request request, int index, byte[] payload) {
+    public static int decodeVringState(Request request, int index, byte[] payload) throws VhostException {
         requireSize(request, payload, 8);
         ByteBuffer b = le(payload);
         if (b.getInt(0) != index) {
-            throw new VhostUserException("reply to " + request + " is for queue " + Integer.toUnsignedString(b.getInt(0))
+            throw new VhostException("reply to " + request + " is for queue " + Integer.toUnsignedString(b.getInt(0))
                     + ", not " + index);
         }
         return b.getInt(4);
     }
 
     /** The bytes of a GET_CONFIG reply, which must echo the offset and size asked for. */
-    public static byte[] decodeConfig(int offset, int size, byte[] payload) {
+    public static byte[] decodeConfig(int offset, int size, byte[] payload) throws VhostException {
         requireSize(Request.GET_CONFIG, payload, CONFIG_HEADER_SIZE + size);
         ByteBuffer b = le(payload);
         if (b.getInt(0) != offset || b.getInt(4) != size) {
-            throw new VhostUserException("reply to GET_CONFIG is for offset " + Integer.toUnsignedString(b.getInt(0))
+            throw new VhostException("reply to GET_CONFIG is for offset " + Integer.toUnsignedString(b.getInt(0))
                     + " size " + Integer.toUnsignedString(b.getInt(4)) + ", not offset " + offset + " size " + size);
         }
         byte[] out = new byte[size];
@@ -230,9 +228,9 @@ public final class VhostUserCodec {
         return out;
     }
 
-    private static void requireSize(Request request, byte[] payload, int size) {
+    private static void requireSize(Request request, byte[] payload, int size) throws VhostException {
         if (payload.length != size) {
-            throw new VhostUserException("reply to " + request + " has a " + payload.length + "-byte payload, not "
+            throw new VhostException("reply to " + request + " has a " + payload.length + "-byte payload, not "
                     + size);
         }
     }

@@ -6,25 +6,30 @@ import dev.mesovirt.vmm.sys.ErrnoException;
 import dev.mesovirt.vmm.sys.EventFd;
 import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.UnixSocket;
+import dev.mesovirt.vmm.vhost.VhostBackend;
+import dev.mesovirt.vmm.vhost.VhostException;
+import dev.mesovirt.vmm.vhost.VhostMemoryRegion;
+import dev.mesovirt.vmm.vhost.VringAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The front-end side of the vhost-user protocol on one connection to a back-end process (virtiofsd, say): the
- * requests that hand it a device's virtqueues. Each call sends one message and, where the protocol has a reply (or
+ * {@link VhostBackend} requests that hand it a device's virtqueues, as messages on a UNIX socket. Each call sends one message and, where the protocol has a reply (or
  * REPLY_ACK was negotiated, which this front-end asks for), waits for it, all within the connection's time limit.
  *
  * <p>A back-end is another program and is not trusted to behave: a reply of the wrong request, flags or size, a
  * payload larger than any vhost-user message, a refusal, the connection closing or no answer within the limit is a
- * {@link VhostUserException} naming the back-end and what it did, and the connection is closed (as the protocol says
+ * {@link VhostException} naming the back-end and what it did, and the connection is closed (as the protocol says
  * a front-end does on a wrong reply: the stream may be out of step). Every later call fails the same way at once.
  * Calls are serialized; {@link #close()} from any thread ends one in progress.
  */
-public final class VhostUserFrontend implements AutoCloseable {
+public final class VhostUserFrontend implements VhostBackend {
     private static final Logger LOG = LoggerFactory.getLogger(VhostUserFrontend.class);
     /** How long a back-end may take to answer one request (or, with server=on, to connect). */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
@@ -53,14 +58,14 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     /** Connects to a back-end listening at {@code path} (the chardev's default, server=off). */
-    public static VhostUserFrontend connect(Path path, Duration timeout) {
+    public static VhostUserFrontend connect(Path path, Duration timeout) throws VhostException {
         try {
             return new VhostUserFrontend(path.toString(), UnixSocket.connect(path), timeout);
         } catch (ErrnoException e) {
-            throw new VhostUserException("cannot connect to the vhost-user back-end at " + path + ": "
-                    + e.getMessage(), e);
+            throw new VhostException("cannot connect to the vhost-user back-end at " + path + ": "
+                    + e.getMessage(), e.errno(), e);
         } catch (IllegalArgumentException e) {
-            throw new VhostUserException("vhost-user socket " + path + ": " + e.getMessage(), e);
+            throw new VhostException("vhost-user socket " + path + ": " + e.getMessage(), 0, e);
         }
     }
 
@@ -68,22 +73,22 @@ public final class VhostUserFrontend implements AutoCloseable {
      * Listens at {@code path} (which must not exist) and waits, up to {@code timeout}, for the back-end to connect
      * (the chardev's server=on; QEMU waits as well before it starts the guest). The listening socket is closed then.
      */
-    public static VhostUserFrontend accept(Path path, Duration timeout) {
+    public static VhostUserFrontend accept(Path path, Duration timeout) throws VhostException {
         UnixSocket listener;
         try {
             listener = UnixSocket.listen(path, 1);
         } catch (ErrnoException | IllegalArgumentException e) {
-            throw new VhostUserException("cannot listen for the vhost-user back-end at " + path + ": "
-                    + e.getMessage(), e);
+            throw new VhostException("cannot listen for the vhost-user back-end at " + path + ": "
+                    + e.getMessage(), e instanceof ErrnoException errno ? errno.errno() : 0, e);
         }
         try (listener) {
             UnixSocket client = listener.accept(timeout);
             if (client == null) {
-                throw new VhostUserException("listening for the vhost-user back-end at " + path + " was cancelled");
+                throw new VhostException("listening for the vhost-user back-end at " + path + " was cancelled");
             }
             return new VhostUserFrontend(path.toString(), client, timeout);
         } catch (TimeoutException e) {
-            throw new VhostUserException("no vhost-user back-end connected to " + path + " within "
+            throw new VhostException("no vhost-user back-end connected to " + path + " within "
                     + timeout.toSeconds() + " s");
         } finally {
             try {
@@ -99,7 +104,7 @@ public final class VhostUserFrontend implements AutoCloseable {
      * GET_PROTOCOL_FEATURES and SET_PROTOCOL_FEATURES with those of {@link #SUPPORTED_PROTOCOL_FEATURES} it has; with
      * MQ, GET_QUEUE_NUM, which must allow {@code queues}; then SET_OWNER. Returns the back-end's virtio features.
      */
-    public synchronized long negotiate(int queues) {
+    public synchronized long negotiate(int queues) throws VhostException {
         backendFeatures = call(Request.GET_FEATURES);
         if ((backendFeatures & (1L << F_PROTOCOL_FEATURES)) != 0) {
             long offered = call(Request.GET_PROTOCOL_FEATURES);
@@ -122,13 +127,15 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     /** The back-end's virtio features, as GET_FEATURES answered (bit 30 is the protocol's, not the guest's). */
-    public synchronized long getFeatures() {
+    @Override
+    public synchronized long getFeatures() throws VhostException {
         backendFeatures = call(Request.GET_FEATURES);
         return backendFeatures;
     }
 
     /** The features the driver accepted (plus the protocol bit when the back-end has it, as the protocol asks). */
-    public synchronized void setFeatures(long features) {
+    @Override
+    public synchronized void setFeatures(long features) throws VhostException {
         long protocolBit = backendFeatures & (1L << F_PROTOCOL_FEATURES);
         send(Request.SET_FEATURES, u64(features | protocolBit));
     }
@@ -137,7 +144,8 @@ public final class VhostUserFrontend implements AutoCloseable {
         return (protocolFeatures & (1L << bit)) != 0;
     }
 
-    public synchronized void setOwner() {
+    @Override
+    public synchronized void setOwner() throws VhostException {
         send(Request.SET_OWNER, new byte[0]);
     }
 
@@ -145,70 +153,84 @@ public final class VhostUserFrontend implements AutoCloseable {
      * The guest's memory: each region with the descriptor of the file it lives in, which the back-end maps. A region
      * without one (private anonymous RAM) cannot be shared: an IllegalArgumentException.
      */
-    public synchronized void setMemTable(List<MemoryRegion> regions, int[] fds) {
-        if (regions.size() != fds.length) {
-            throw new IllegalArgumentException(regions.size() + " regions with " + fds.length + " descriptors");
-        }
+    @Override
+    public synchronized void setMemTable(List<VhostMemoryRegion> regions) throws VhostException {
+        int[] fds = new int[regions.size()];
         for (int i = 0; i < fds.length; i++) {
-            if (fds[i] < 0) {
-                throw new IllegalArgumentException("guest RAM at 0x" + Long.toHexString(regions.get(i).guestAddress())
-                        + " is not shared: a vhost-user back-end cannot map it");
+            OptionalInt fd = regions.get(i).fd();
+            if (fd.isEmpty() || fd.getAsInt() < 0) {
+                throw new VhostException("vhost-user back-end " + name + ": guest RAM at 0x"
+                        + Long.toHexString(regions.get(i).guestAddress())
+                        + " is not shared (a vhost-user device needs shared guest memory)");
             }
+            fds[i] = fd.getAsInt();
+        }
+        if (regions.isEmpty() || regions.size() > MAX_MEMORY_REGIONS) {
+            throw new VhostException("vhost-user back-end " + name + ": " + regions.size()
+                    + " guest RAM regions (a memory table has 1 to " + MAX_MEMORY_REGIONS + ")");
         }
         send(Request.SET_MEM_TABLE, memoryTable(regions), fds);
     }
 
-    public synchronized void setVringNum(int queue, int size) {
+    @Override
+    public synchronized void setVringNum(int queue, int size) throws VhostException {
         send(Request.SET_VRING_NUM, vringState(queue, size));
     }
 
-    public synchronized void setVringAddr(RingAddresses addresses) {
+    @Override
+    public synchronized void setVringAddr(VringAddress addresses) throws VhostException {
         send(Request.SET_VRING_ADDR, ringAddresses(addresses));
     }
 
-    public synchronized void setVringBase(int queue, int base) {
+    @Override
+    public synchronized void setVringBase(int queue, int base) throws VhostException {
         send(Request.SET_VRING_BASE, vringState(queue, base));
     }
 
     /** Stops the ring and returns the next available index the back-end would have used. */
-    public synchronized int getVringBase(int queue) {
+    @Override
+    public synchronized int getVringBase(int queue) throws VhostException {
         byte[] reply = exchange(Request.GET_VRING_BASE, vringState(queue, 0), new int[0]);
         try {
             return decodeVringState(Request.GET_VRING_BASE, queue, reply);
-        } catch (VhostUserException e) {
+        } catch (VhostException e) {
             throw fail(e.getMessage());
         }
     }
 
     /** The eventfd the back-end waits on for the guest's notifications of {@code queue}; null: it polls. */
-    public synchronized void setVringKick(int queue, EventFd kick) {
+    @Override
+    public synchronized void setVringKick(int queue, EventFd kick) throws VhostException {
         sendRingFd(Request.SET_VRING_KICK, queue, kick);
     }
 
     /** The eventfd the back-end signals for used buffers of {@code queue} (an irqfd); null: no interrupts. */
-    public synchronized void setVringCall(int queue, EventFd call) {
+    @Override
+    public synchronized void setVringCall(int queue, EventFd call) throws VhostException {
         sendRingFd(Request.SET_VRING_CALL, queue, call);
     }
 
     /** Enables or disables {@code queue} (rings start disabled once protocol features are negotiated). */
-    public synchronized void setVringEnable(int queue, boolean enable) {
+    @Override
+    public synchronized void setVringEnable(int queue, boolean enable) throws VhostException {
         send(Request.SET_VRING_ENABLE, vringState(queue, enable ? 1 : 0));
     }
 
     /** Reads {@code size} bytes of the device's configuration space from the back-end (PROTOCOL_F_CONFIG). */
-    public synchronized byte[] getConfig(int offset, int size) {
+    public synchronized byte[] getConfig(int offset, int size) throws VhostException {
         if (!hasProtocolFeature(PROTOCOL_F_CONFIG)) {
             throw new IllegalStateException("the back-end " + name + " has no configuration space (no PROTOCOL_F_CONFIG)");
         }
         byte[] reply = exchange(Request.GET_CONFIG, config(offset, 0, new byte[size]), new int[0]);
         try {
             return decodeConfig(offset, size, reply);
-        } catch (VhostUserException e) {
+        } catch (VhostException e) {
             throw fail(e.getMessage());
         }
     }
 
     /** The kick descriptor may be the ioeventfd KVM signals: the back-end reads the guest's notifications itself. */
+    @Override
     public boolean mayShareKickFd() {
         return true;
     }
@@ -226,7 +248,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         return name;
     }
 
-    private void sendRingFd(Request request, int queue, EventFd fd) {
+    private void sendRingFd(Request request, int queue, EventFd fd) throws VhostException {
         if (fd == null) {
             send(request, vringFd(queue, true));
         } else {
@@ -234,21 +256,21 @@ public final class VhostUserFrontend implements AutoCloseable {
         }
     }
 
-    private long call(Request request) {
+    private long call(Request request) throws VhostException {
         byte[] reply = exchange(request, new byte[0], new int[0]);
         try {
             return decodeU64(request, reply);
-        } catch (VhostUserException e) {
+        } catch (VhostException e) {
             throw fail(e.getMessage());
         }
     }
 
-    private void send(Request request, byte[] payload) {
+    private void send(Request request, byte[] payload) throws VhostException {
         send(request, payload, new int[0]);
     }
 
     /** A request without a reply of its own; acknowledged when REPLY_ACK was negotiated. */
-    private void send(Request request, byte[] payload, int[] fds) {
+    private void send(Request request, byte[] payload, int[] fds) throws VhostException {
         if (!replyAck) {
             transmit(request, 0, payload, fds, deadline());
             return;
@@ -259,7 +281,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         long status;
         try {
             status = decodeU64(request, reply);
-        } catch (VhostUserException e) {
+        } catch (VhostException e) {
             throw fail(e.getMessage());
         }
         if (status != 0) {
@@ -268,7 +290,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     /** A request with a reply: returns the reply's payload. */
-    private byte[] exchange(Request request, byte[] payload, int[] fds) {
+    private byte[] exchange(Request request, byte[] payload, int[] fds) throws VhostException {
         long deadline = deadline();
         transmit(request, 0, payload, fds, deadline);
         return receiveReply(request, deadline);
@@ -278,7 +300,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         return System.nanoTime() + timeout.toNanos();
     }
 
-    private void transmit(Request request, int flags, byte[] payload, int[] fds, long deadline) {
+    private void transmit(Request request, int flags, byte[] payload, int[] fds, long deadline) throws VhostException {
         checkUsable();
         boolean sent;
         try {
@@ -294,7 +316,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     }
 
     /** The reply to {@code request}: a header that answers it, then exactly the payload it announces. */
-    private byte[] receiveReply(Request request, long deadline) {
+    private byte[] receiveReply(Request request, long deadline) throws VhostException {
         Header header = Header.decode(receiveExactly(request, HEADER_SIZE, deadline));
         if (header.request() != request.code()) {
             Request other = Request.of(header.request());
@@ -312,7 +334,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         return receiveExactly(request, header.size(), deadline);
     }
 
-    private byte[] receiveExactly(Request request, int length, long deadline) {
+    private byte[] receiveExactly(Request request, int length, long deadline) throws VhostException {
         byte[] out = new byte[length];
         int got = 0;
         while (got < length) {
@@ -345,20 +367,20 @@ public final class VhostUserFrontend implements AutoCloseable {
         return Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
     }
 
-    private void checkUsable() {
+    private void checkUsable() throws VhostException {
         String why = broken;
         if (why != null) {
-            throw new VhostUserException("vhost-user back-end " + name + ": " + why);
+            throw new VhostException("vhost-user back-end " + name + ": " + why);
         }
     }
 
     /** Marks the connection unusable and closes it; returns the exception to throw. */
-    private VhostUserException fail(String why) {
+    private VhostException fail(String why) {
         if (broken == null) {
             broken = why;
             LOG.warn("vhost-user back-end {}: {}; closing the connection", name, why);
         }
         socket.close();
-        return new VhostUserException("vhost-user back-end " + name + ": " + why);
+        return new VhostException("vhost-user back-end " + name + ": " + why);
     }
 }

@@ -7,10 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.vmm.vhost.VhostException;
+import dev.mesovirt.vmm.vhost.VhostMemoryRegion;
+import dev.mesovirt.vmm.vhost.VringAddress;
 import dev.mesovirt.vmm.vhost.user.VhostUserCodec.Header;
-import dev.mesovirt.vmm.vhost.user.VhostUserCodec.MemoryRegion;
 import dev.mesovirt.vmm.vhost.user.VhostUserCodec.Request;
-import dev.mesovirt.vmm.vhost.user.VhostUserCodec.RingAddresses;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -73,44 +74,49 @@ class VhostUserCodecTest {
     @Test
     void ringAddressesAreStructVhostVringAddr() {
         // struct vhost_vring_addr: index, flags, desc_user_addr, used_user_addr, avail_user_addr, log_guest_addr
-        byte[] b = VhostUserCodec.ringAddresses(new RingAddresses(1, 0, 0x7f0000001000L, 0x7f0000003000L,
-                0x7f0000002000L, 0));
+        // (the guest-physical addresses are not sent: vhost-user translates user addresses)
+        byte[] b = VhostUserCodec.ringAddresses(new VringAddress(1, 0, 0x1000, 0x2000, 0x3000, 0x7f0000001000L,
+                0x7f0000002000L, 0x7f0000003000L, 0));
         assertArrayEquals(hex("01000000 00000000 00100000007f0000 00300000007f0000 00200000007f0000 0000000000000000"), b);
         assertEquals(40, b.length);
     }
 
+    private static VhostMemoryRegion region(long guest, long size, long user, long offset) {
+        return new VhostMemoryRegion(guest, size, user, offset, java.util.OptionalInt.of(3));
+    }
+
     @Test
     void memoryTableIsCountPaddingRegions() {
-        byte[] b = VhostUserCodec.memoryTable(List.of(new MemoryRegion(0, 0x8000000, 0x7f1200000000L, 0),
-                new MemoryRegion(0x100000000L, 0x1000000, 0x7f1300000000L, 0x8000000)));
+        byte[] b = VhostUserCodec.memoryTable(List.of(region(0, 0x8000000, 0x7f1200000000L, 0),
+                region(0x100000000L, 0x1000000, 0x7f1300000000L, 0x8000000)));
         assertArrayEquals(hex("02000000 00000000"
                 + "0000000000000000 0000000800000000 00000000127f0000 0000000000000000"
                 + "0000000001000000 0000000100000000 00000000137f0000 0000000800000000"), b);
         assertThrows(IllegalArgumentException.class, () -> VhostUserCodec.memoryTable(List.of()));
-        List<MemoryRegion> nine = java.util.Collections.nCopies(9, new MemoryRegion(0, 0x1000, 0, 0));
+        List<VhostMemoryRegion> nine = java.util.Collections.nCopies(9, region(0, 0x1000, 0, 0));
         assertThrows(IllegalArgumentException.class, () -> VhostUserCodec.memoryTable(nine));
     }
 
     @Test
-    void configAccessesAndTheirReplies() {
+    void configAccessesAndTheirReplies() throws VhostException {
         assertArrayEquals(hex("04000000 02000000 00000000 abcd"), VhostUserCodec.config(4, 0, new byte[] {(byte) 0xab,
             (byte) 0xcd}));
         assertArrayEquals(new byte[] {9, 8}, VhostUserCodec.decodeConfig(4, 2, hex("04000000 02000000 00000000 0908")));
-        assertThrows(VhostUserException.class, () -> VhostUserCodec.decodeConfig(4, 2, hex("00000000 02000000 00000000 0908")),
+        assertThrows(VhostException.class, () -> VhostUserCodec.decodeConfig(4, 2, hex("00000000 02000000 00000000 0908")),
                 "another offset than asked");
-        assertThrows(VhostUserException.class, () -> VhostUserCodec.decodeConfig(4, 2, hex("04000000 02000000 00000000 09")),
+        assertThrows(VhostException.class, () -> VhostUserCodec.decodeConfig(4, 2, hex("04000000 02000000 00000000 09")),
                 "short");
         assertThrows(IllegalArgumentException.class, () -> VhostUserCodec.config(0, 0, new byte[257]));
     }
 
     @Test
-    void repliesOfTheWrongShapeAreRefused() {
+    void repliesOfTheWrongShapeAreRefused() throws VhostException {
         assertEquals(0x1122334455667788L, VhostUserCodec.decodeU64(Request.GET_FEATURES, hex("8877665544332211")));
-        VhostUserException e = assertThrows(VhostUserException.class,
+        VhostException e = assertThrows(VhostException.class,
                 () -> VhostUserCodec.decodeU64(Request.GET_FEATURES, new byte[4]));
         assertEquals("reply to GET_FEATURES has a 4-byte payload, not 8", e.getMessage());
         assertEquals(7, VhostUserCodec.decodeVringState(Request.GET_VRING_BASE, 1, hex("01000000 07000000")));
-        e = assertThrows(VhostUserException.class,
+        e = assertThrows(VhostException.class,
                 () -> VhostUserCodec.decodeVringState(Request.GET_VRING_BASE, 1, hex("ffffffff 07000000")));
         assertEquals("reply to GET_VRING_BASE is for queue 4294967295, not 1", e.getMessage());
     }

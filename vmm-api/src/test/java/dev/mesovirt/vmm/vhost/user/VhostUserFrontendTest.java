@@ -14,17 +14,18 @@ import dev.mesovirt.vmm.sys.EventFd;
 import dev.mesovirt.vmm.sys.LibC;
 import dev.mesovirt.vmm.sys.Sys;
 import dev.mesovirt.vmm.sys.UnixSocket;
-import dev.mesovirt.vmm.vhost.user.VhostUserCodec.MemoryRegion;
-import dev.mesovirt.vmm.vhost.user.VhostUserCodec.RingAddresses;
+import dev.mesovirt.vmm.vhost.VhostException;
+import dev.mesovirt.vmm.vhost.VhostMemoryRegion;
+import dev.mesovirt.vmm.vhost.VringAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The front-end against back-ends played over a socket pair: one that follows the protocol (what goes over the wire,
  * descriptors included), and hostile ones (garbage, wrong replies, short replies, refusals, silence), which must each
- * give a VhostUserException naming what happened, within the time limit, and leave the connection closed.
+ * give a VhostException naming what happened, within the time limit, and leave the connection closed.
  */
 @Timeout(60)
 class VhostUserFrontendTest {
@@ -122,17 +123,16 @@ class VhostUserFrontendTest {
             f.negotiate(2);
             f.setFeatures(1L << 32);
             ram.writeLong(0x100008, 0x5A5A_0102_0304_A5A5L);
-            List<MemoryRegion> regions = new ArrayList<>();
-            List<Integer> fds = new ArrayList<>();
+            List<VhostMemoryRegion> regions = new ArrayList<>();
             for (GuestMemory.Mapping m : ram.mappings()) {
-                regions.add(new MemoryRegion(m.guestAddress(), m.size(), m.hostAddress(), m.fdOffset()));
-                fds.add(m.fd());
+                regions.add(new VhostMemoryRegion(m.guestAddress(), m.size(), m.hostAddress(), m.fdOffset(),
+                        OptionalInt.of(m.fd())));
             }
-            f.setMemTable(regions, fds.stream().mapToInt(Integer::intValue).toArray());
+            f.setMemTable(regions);
             f.setVringNum(1, 256);
             f.setVringBase(1, 0);
-            f.setVringAddr(new RingAddresses(1, 0, ram.hostAddress(0x1000), ram.hostAddress(0x3000),
-                    ram.hostAddress(0x2000), 0));
+            f.setVringAddr(new VringAddress(1, 0, 0x1000, 0x2000, 0x3000, ram.hostAddress(0x1000),
+                    ram.hostAddress(0x2000), ram.hostAddress(0x3000), 0));
             f.setVringKick(1, kick);
             f.setVringCall(1, null);
             f.setVringEnable(1, true);
@@ -166,8 +166,11 @@ class VhostUserFrontendTest {
             assertEquals(0x101, got.get(11).data().getLong(0), "no call descriptor: the NOFD bit");
             assertEquals(0, got.get(11).fds().length);
             assertEquals(0x1_0000_0001L, got.get(12).data().getLong(0), "SET_VRING_ENABLE: queue 1, num 1");
-            assertThrows(IllegalArgumentException.class, () -> f.setMemTable(regions, new int[] {-1, -1}),
-                    "private RAM cannot be shared");
+            VhostException e = assertThrows(VhostException.class, () -> f.setMemTable(List.of(
+                    VhostMemoryRegion.anonymous(0, 0x10000, ram.hostAddress(0)))));
+            assertEquals("vhost-user back-end test: guest RAM at 0x0 is not shared (a vhost-user device needs shared"
+                    + " guest memory)", e.getMessage());
+            f.setOwner(); // a refusal of ours, not the back-end's: the connection is still good
         }
     }
 
@@ -182,24 +185,29 @@ class VhostUserFrontendTest {
         };
     }
 
-    private void expectFailure(FakeBackend.Behaviour behaviour, Consumer<VhostUserFrontend> call, String message)
+    @FunctionalInterface
+    private interface Call {
+        void on(VhostUserFrontend frontend) throws VhostException;
+    }
+
+    private void expectFailure(FakeBackend.Behaviour behaviour, Call call, String message)
             throws Exception {
         try (Pair p = pair(behaviour)) {
             long start = System.nanoTime();
-            VhostUserException e = assertThrows(VhostUserException.class, () -> call.accept(p.frontend()));
+            VhostException e = assertThrows(VhostException.class, () -> call.on(p.frontend()));
             long ms = (System.nanoTime() - start) / 1_000_000;
             assertTrue(e.getMessage().startsWith("vhost-user back-end test: "), e.getMessage());
             assertTrue(e.getMessage().contains(message), "'" + e.getMessage() + "' should say '" + message + "'");
             assertTrue(ms < 5000, "took " + ms + " ms");
             // The connection is closed: the next call fails at once with the first reason.
-            VhostUserException again = assertThrows(VhostUserException.class, () -> p.frontend().setOwner());
+            VhostException again = assertThrows(VhostException.class, () -> p.frontend().setOwner());
             assertEquals(e.getMessage(), again.getMessage());
         }
     }
 
     @Test
     void hostileBackendsGiveClearErrorsNeverHangs() throws Exception {
-        Consumer<VhostUserFrontend> negotiate = f -> f.negotiate(2);
+        Call negotiate = f -> f.negotiate(2);
         expectFailure((m, b) -> { }, negotiate, "no reply to GET_FEATURES within 300 ms");
         expectFailure((m, b) -> b.hangUp(), negotiate, "the back-end closed the connection instead of answering GET_FEATURES");
         byte[] shortReply = {1, 0, 0, 0, 5, 0, 0, 0, 8, 0, 0, 0, 1, 2, 3, 4};
@@ -225,7 +233,7 @@ class VhostUserFrontendTest {
                 "the back-end serves 1 queues, the device has 2");
         expectFailure(badAt(SET_OWNER, (m, b) -> b.replyU64(m, 1)), negotiate, "the back-end refused SET_OWNER (status 1)");
         expectFailure(badAt(SET_OWNER, (m, b) -> { }), negotiate, "no reply to SET_OWNER within 300 ms");
-        Consumer<VhostUserFrontend> base = f -> {
+        Call base = f -> {
             f.negotiate(2);
             f.getVringBase(1);
         };
@@ -240,7 +248,7 @@ class VhostUserFrontendTest {
     }
 
     @Test
-    void randomRepliesOnlyEverGiveVhostUserExceptions() throws Exception {
+    void randomRepliesOnlyEverGiveVhostExceptions() throws Exception {
         Random random = new Random(14);
         for (int round = 0; round < 200; round++) {
             long seed = random.nextLong();
@@ -273,7 +281,7 @@ class VhostUserFrontendTest {
                     f.setFeatures(1L << 32);
                     f.setVringNum(0, 128);
                     f.getVringBase(0);
-                } catch (VhostUserException expected) {
+                } catch (VhostException expected) {
                     // the only way it may fail
                 }
             }
@@ -285,11 +293,17 @@ class VhostUserFrontendTest {
         UnixSocket[] s = UnixSocket.pair();
         VhostUserFrontend f = new VhostUserFrontend("test", s[0], Duration.ofSeconds(30));
         try (FakeBackend silent = new FakeBackend(s[1], (m, b) -> { })) {
-            CompletableFuture<Long> call = CompletableFuture.supplyAsync(f::getFeatures);
+            CompletableFuture<Long> call = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return f.getFeatures();
+                } catch (VhostException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
             Thread.sleep(200);
             f.close();
             Exception e = assertThrows(Exception.class, () -> call.get(5, TimeUnit.SECONDS));
-            assertTrue(e.getCause() instanceof VhostUserException, e.toString());
+            assertTrue(e.getCause() instanceof VhostException, e.toString());
             assertTrue(e.getCause().getMessage().contains("closed"), e.getCause().getMessage());
         }
     }
@@ -297,17 +311,22 @@ class VhostUserFrontendTest {
     @Test
     void connectAndListenErrorsNameTheSocket() throws Exception {
         Path missing = dir.resolve("none.sock");
-        VhostUserException e = assertThrows(VhostUserException.class,
+        VhostException e = assertThrows(VhostException.class,
                 () -> VhostUserFrontend.connect(missing, LIMIT));
         assertTrue(e.getMessage().startsWith("cannot connect to the vhost-user back-end at " + missing + ": "),
                 e.getMessage());
         Path listen = dir.resolve("server.sock");
-        e = assertThrows(VhostUserException.class, () -> VhostUserFrontend.accept(listen, Duration.ofMillis(100)));
+        e = assertThrows(VhostException.class, () -> VhostUserFrontend.accept(listen, Duration.ofMillis(100)));
         assertEquals("no vhost-user back-end connected to " + listen + " within 0 s", e.getMessage());
         assertFalse(Files.exists(listen), "the listening socket's file is removed");
         // server=on: the back-end connects to us
-        CompletableFuture<VhostUserFrontend> accepting = CompletableFuture.supplyAsync(
-                () -> VhostUserFrontend.accept(listen, Duration.ofSeconds(10)));
+        CompletableFuture<VhostUserFrontend> accepting = CompletableFuture.supplyAsync(() -> {
+            try {
+                return VhostUserFrontend.accept(listen, Duration.ofSeconds(10));
+            } catch (VhostException failure) {
+                throw new java.util.concurrent.CompletionException(failure);
+            }
+        });
         while (!Files.exists(listen)) {
             Thread.sleep(10);
         }
