@@ -5,6 +5,7 @@ import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.MacAddress;
 import dev.mesovirt.vmm.machine.VirtioConfig;
+import dev.mesovirt.vmm.vhost.VhostVsock;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
@@ -29,9 +30,9 @@ import java.util.Set;
  */
 final class DeviceOptions {
     static final String[] MICROVM_DEVICE_TYPES = {"virtio-blk-device", "virtio-net-device", "virtio-rng-device",
-        "virtio-serial-device", "virtconsole"};
+        "virtio-serial-device", "virtconsole", "vhost-vsock-device"};
     static final String[] STANDARD_DEVICE_TYPES = {"virtio-blk-pci", "virtio-net-pci", "virtio-rng-pci",
-        "virtio-serial-pci", "virtconsole", "pcie-root-port"};
+        "virtio-serial-pci", "virtconsole", "vhost-vsock-pci", "pcie-root-port"};
     static final String[] OBJECT_TYPES = {"rng-random"};
 
     private record Drive(String id, Path file, boolean readOnly, boolean direct) {}
@@ -68,11 +69,7 @@ final class DeviceOptions {
                 }
                 backend = ifname;
             } else {
-                int fd = Sizes.parseCount(fds);
-                if (fd < 0 || !Files.exists(Path.of("/proc/self/fd/" + fd))) {
-                    throw new UsageException(what + ": fds=" + fds + " is not an open file descriptor");
-                }
-                backend = "#" + fd;
+                backend = "#" + openFd(what, "fds", fds);
             }
             if (netdevById.put(id, backend) != null) {
                 throw new UsageException(what + ": duplicate netdev id '" + id + "'");
@@ -210,6 +207,22 @@ final class DeviceOptions {
                     }
                     config = new VirtioConfig.Console(id, Optional.empty(), pci.place(what, kv, driver));
                     serialIndex = out.size();
+                }
+                case "vhost-vsock-device", "vhost-vsock-pci" -> {
+                    KeyValues kv = KeyValues.parse(what, text, keys(driver, "driver", "id", "guest-cid", "vhostfd"));
+                    String id = required(what, kv, "id");
+                    long cid = guestCid(what, required(what, kv, "guest-cid"));
+                    for (VirtioConfig c : out) {
+                        if (c instanceof VirtioConfig.Vsock v) {
+                            throw new UsageException(what + ": only one vsock device is supported (" + v.id()
+                                    + " is one)");
+                        }
+                    }
+                    int vhostFd = -1;
+                    if (kv.get("vhostfd") != null) {
+                        vhostFd = openFd(what, "vhostfd", kv.get("vhostfd"));
+                    }
+                    config = new VirtioConfig.Vsock(id, cid, vhostFd, pci.place(what, kv, driver));
                 }
                 case "virtconsole" -> {
                     KeyValues kv = KeyValues.parse(what, text, "driver", "id", "chardev", "nr", "bus");
@@ -440,6 +453,31 @@ final class DeviceOptions {
         boolean direct = dio != null && CommandLine.onOff(what, "direct", dio);
         Path file = checkFile(what, required(what, kv, "file"), !readOnly, true);
         return new Drive(id, file, readOnly, direct);
+    }
+
+    /** A descriptor number the caller passed ({@code fds=}, {@code vhostfd=}), which must be open in this process. */
+    private static int openFd(String what, String key, String text) throws UsageException {
+        int fd = Sizes.parseCount(text);
+        if (fd < 0 || !Files.exists(Path.of("/proc/self/fd/" + fd))) {
+            throw new UsageException(what + ": " + key + "=" + text + " is not an open file descriptor");
+        }
+        return fd;
+    }
+
+    /** {@code guest-cid=}: a guest's vsock context ID, 3 .. 4294967294 (0-2 are reserved, 2^32-1 means any). */
+    private static long guestCid(String what, String text) throws UsageException {
+        long cid;
+        try {
+            cid = Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            throw new UsageException(what + ": guest-cid=" + text + " is not a number");
+        }
+        try {
+            VhostVsock.checkCid(cid);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(what + ": " + e.getMessage());
+        }
+        return cid;
     }
 
     private static String required(String what, KeyValues kv, String key) throws UsageException {

@@ -37,8 +37,9 @@ enum Opt {
             "a raw disk image for a virtio-blk-device/-pci (repeatable)"),
     DEVICE("device", null, Arg.REQUIRED, Support.SUPPORTED, "DRIVER,id=ID[,...]",
             "a device (repeatable); microvm: virtio-blk-device, virtio-net-device, virtio-rng-device,\n"
-            + "                                virtio-serial-device, virtconsole; q35: virtio-blk-pci, virtio-net-pci,\n"
-            + "                                virtio-rng-pci, virtio-serial-pci, virtconsole, each with\n"
+            + "                                virtio-serial-device, virtconsole, vhost-vsock-device;\n"
+            + "                                q35: virtio-blk-pci, virtio-net-pci, virtio-rng-pci,\n"
+            + "                                virtio-serial-pci, virtconsole, vhost-vsock-pci, each with\n"
             + "                                [bus=pcie.0|ROOT_PORT_ID][,addr=SLOT[.FN]], and\n"
             + "                                pcie-root-port,id=ID,port=N,bus=pcie.0,addr=SLOT[.FN]"),
     OBJECT("object", null, Arg.REQUIRED, Support.SUPPORTED, "rng-random,id=ID,filename=PATH",

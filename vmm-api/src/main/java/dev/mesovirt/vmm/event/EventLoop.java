@@ -61,16 +61,15 @@ public final class EventLoop implements AutoCloseable {
 
     /**
      * Stops watching {@code fd} (a device being unplugged). The caller still owns an fd it added with {@link #add};
-     * an eventfd added with {@link #addEventFd} is closed here. Call it on the loop thread ({@link #call}) so that no
+     * an eventfd added with {@link #addEventFd} or {@link #own} is closed here. Call it on the loop thread ({@link #call}) so that no
      * handler of the fd is running.
      */
     public void remove(int fd) {
         Long token = tokens.remove(fd);
-        if (token == null) {
-            return;
+        if (token != null) {
+            handlers.remove(token);
+            epoll.remove(fd);
         }
-        handlers.remove(token);
-        epoll.remove(fd);
         synchronized (owned) {
             for (Iterator<EventFd> it = owned.iterator(); it.hasNext(); ) {
                 EventFd e = it.next();
@@ -189,6 +188,16 @@ public final class EventLoop implements AutoCloseable {
             efd.consume();
             handler.run();
         });
+    }
+
+    /**
+     * Takes {@code efd} into the loop's keeping without watching it (the queue-notify eventfd of a queue that a vhost
+     * back-end serves, which the kernel waits on instead): closed with the loop, or by {@link #remove}.
+     */
+    public void own(EventFd efd) {
+        synchronized (owned) {
+            owned.add(efd);
+        }
     }
 
     /**

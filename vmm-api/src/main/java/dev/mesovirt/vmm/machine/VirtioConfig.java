@@ -1,5 +1,6 @@
 package dev.mesovirt.vmm.machine;
 
+import dev.mesovirt.vmm.vhost.VhostVsock;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
@@ -94,6 +95,22 @@ public sealed interface VirtioConfig {
             this(id, ifname, fd, mac, Optional.empty());
         }
     }
+
+    /**
+     * virtio-vsock through the kernel's vhost-vsock: the guest's context ID, on {@code /dev/vhost-vsock} or an open
+     * descriptor of it the caller passed (vhostfd=).
+     *
+     * @param guestCid 3 .. 2^32-2
+     * @param vhostFd an open /dev/vhost-vsock descriptor, or -1 to open the device node
+     */
+    record Vsock(String id, long guestCid, int vhostFd, Optional<DevicePlacement> placement) implements VirtioConfig {
+        public Vsock {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(placement, "placement");
+            VhostVsock.checkCid(guestCid);
+        }
+    }
+
     /**
      * virtio-fs served by a vhost-user back-end (virtiofsd) on a UNIX socket (-chardev socket + -device
      * vhost-user-fs-device or vhost-user-fs-pci). Guest RAM must be shared ({@link MachineConfig#sharedMemory()}).

@@ -1,6 +1,7 @@
 package dev.mesovirt.vmm.machine;
 
 import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.vhost.VhostVsock;
 import dev.mesovirt.vmm.virtio.BlockDevice;
 import dev.mesovirt.vmm.virtio.ConsoleBackend;
 import dev.mesovirt.vmm.virtio.ConsoleDevice;
@@ -12,7 +13,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 
 /**
- * Opens the backend a {@link VirtioConfig} describes (image file, entropy source, TAP, console socket) as the virtio
+ * Opens the backend a {@link VirtioConfig} describes (image file, entropy source, TAP, console socket, vhost-vsock) as the virtio
  * device both machines put behind their transport, virtio-mmio or virtio-pci.
  */
 public final class VirtioDevices {
@@ -31,6 +32,7 @@ public final class VirtioDevices {
                 }
                 case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
                         ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
+                case VirtioConfig.Vsock v -> VhostVsock.open(v.id(), v.guestCid(), v.vhostFd());
             };
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": no such file");
@@ -53,6 +55,9 @@ public final class VirtioDevices {
     public static void closePassedDescriptor(VirtioConfig device) {
         if (device instanceof VirtioConfig.Net n && n.fd() >= 0) {
             Fds.closeQuietly(n.fd());
+        }
+        if (device instanceof VirtioConfig.Vsock v && v.vhostFd() >= 0) {
+            Fds.closeQuietly(v.vhostFd());
         }
     }
 }

@@ -6,7 +6,9 @@ import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +65,7 @@ final class TransportCore {
         for (int size : device.queueSizes()) {
             queues.add(new Virtqueue(size));
         }
-        this.deviceFeatures = device.features() | TRANSPORT_FEATURES;
+        this.deviceFeatures = device.features() | (TRANSPORT_FEATURES & device.transportFeatureMask());
     }
 
     String name() {
@@ -208,8 +210,13 @@ final class TransportCore {
             needsReset(e.getMessage());
             return;
         }
+        try {
+            device.activate(memory, List.copyOf(queues), driverFeatures, this::usedBuffers);
+        } catch (VirtioException e) {
+            needsReset("cannot start: " + e.getMessage());
+            return;
+        }
         live = true;
-        device.activate(memory, List.copyOf(queues), driverFeatures, this::usedBuffers);
         LOG.info("{}: driver ready (features 0x{})", name, Long.toHexString(driverFeatures));
         // Requests made available before DRIVER_OK have no notification of their own.
         for (int i = 0; i < queues.size(); i++) {
@@ -243,17 +250,35 @@ final class TransportCore {
     /**
      * Puts the device's work on {@code loop}, its device thread: queue {@code q}'s work runs when {@code notifyFds[q]}
      * is signalled (the ioeventfd of the guest's notification) or when one of the device's watches for it is (its
-     * backend has input). The loop owns those eventfds from now on and closes them with itself. Call before the loop
-     * starts, or on its thread.
+     * backend has input). A queue a back-end serves ({@link VirtioDevice#queueService}) also gets a call eventfd,
+     * watched here and turned into the queue's interrupt; the device is given both eventfds
+     * ({@link VirtioDevice#attach}). The loop owns those eventfds from now on and closes them with itself. Call
+     * before the loop starts, or on its thread.
      */
     void connect(EventLoop loop, EventFd[] notifyFds) {
         if (notifyFds.length != queues.size()) {
             throw new IllegalArgumentException(name + ": " + notifyFds.length + " notify eventfds for " + queues.size()
                     + " queues");
         }
+        Map<Integer, EventFd> notify = new HashMap<>();
+        Map<Integer, EventFd> call = new HashMap<>();
         for (int q = 0; q < notifyFds.length; q++) {
             int queue = q;
-            loop.addEventFd(notifyFds[q], () -> notifyQueue(queue));
+            VirtioDevice.QueueService service = device.queueService(q);
+            if (service == VirtioDevice.QueueService.BACKEND) {
+                loop.own(notifyFds[q]); // the back-end waits on it, not this thread
+            } else {
+                loop.addEventFd(notifyFds[q], () -> notifyQueue(queue));
+            }
+            if (service != VirtioDevice.QueueService.DEVICE_THREAD) {
+                EventFd c = new EventFd(true);
+                loop.addEventFd(c, () -> backendInterrupt(queue));
+                notify.put(q, notifyFds[q]);
+                call.put(q, c);
+            }
+        }
+        if (!call.isEmpty()) {
+            device.attach(new VirtioDevice.QueueEventFds(notify, call));
         }
         for (VirtioDevice.Watch w : device.watches()) {
             loop.addEventFd(w.eventFd(), () -> notifyQueue(w.queue()));
@@ -273,6 +298,16 @@ final class TransportCore {
             // A bug in a device must not take its thread down with it.
             LOG.error("{}: queue {} failed", name, index, e);
             needsReset(e.toString());
+        }
+    }
+
+    /**
+     * A back-end signalled queue {@code index}'s call eventfd: it has used buffers and has already applied the
+     * driver's suppression (EVENT_IDX or NO_INTERRUPT), so the interrupt goes out as it is. Device thread.
+     */
+    synchronized void backendInterrupt(int index) {
+        if (live) {
+            events.queueInterrupt(index);
         }
     }
 

@@ -1,7 +1,9 @@
 package dev.mesovirt.vmm.virtio;
 
 import dev.mesovirt.vmm.memory.GuestMemory;
+import dev.mesovirt.vmm.sys.EventFd;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A virtio device behind a transport ({@link MmioTransport}). The transport handles feature negotiation, status and
@@ -15,6 +17,15 @@ public interface VirtioDevice extends AutoCloseable {
     /** Device-specific feature bits (the transport adds VERSION_1, INDIRECT_DESC and EVENT_IDX). */
     long features();
 
+    /**
+     * The transport feature bits (VERSION_1, INDIRECT_DESC, EVENT_IDX) the device can work with; all by default. A
+     * device whose queues a back-end outside this process's queue code serves (vhost) offers only what the back-end
+     * supports.
+     */
+    default long transportFeatureMask() {
+        return -1L;
+    }
+
     /** Maximum size of each queue; the list's length is the number of queues. */
     List<Integer> queueSizes();
 
@@ -26,9 +37,22 @@ public interface VirtioDevice extends AutoCloseable {
 
     /**
      * The driver set DRIVER_OK: the queues are live. {@code interrupt} raises the used-buffer interrupt of a queue
-     * (subject to the driver's suppression); it may be called from any thread.
+     * (subject to the driver's suppression); it may be called from any thread. A device that cannot start (its
+     * back-end refused the set-up) throws: the transport then sets DEVICE_NEEDS_RESET.
      */
-    void activate(GuestMemory memory, List<Virtqueue> queues, long ackedFeatures, QueueInterrupt interrupt);
+    void activate(GuestMemory memory, List<Virtqueue> queues, long ackedFeatures, QueueInterrupt interrupt)
+            throws VirtioException;
+
+    /** Who serves queue {@code index}: the device's thread (the default), or a back-end given its eventfds. */
+    default QueueService queueService(int index) {
+        return QueueService.DEVICE_THREAD;
+    }
+
+    /**
+     * The eventfds of the queues a back-end serves ({@link #queueService} not DEVICE_THREAD), given once when the
+     * transport is connected to the device's thread, before any {@link #activate}. The transport owns them.
+     */
+    default void attach(QueueEventFds eventFds) {}
 
     /**
      * Handles a notification of queue {@code index} on the device's thread. A malformed chain is thrown as a
@@ -57,6 +81,34 @@ public interface VirtioDevice extends AutoCloseable {
         void usedBuffers(int index);
     }
 
+    /** How the transport carries a queue's notifications and interrupts. */
+    enum QueueService {
+        /** {@link #process} runs on the device's thread at each notification; interrupts go through QueueInterrupt. */
+        DEVICE_THREAD,
+        /**
+         * A back-end takes the queue's notify eventfd itself (KVM's ioeventfd signals it; the transport does not
+         * watch it) and signals the queue's call eventfd, which the transport turns into the queue's interrupt.
+         */
+        BACKEND,
+        /**
+         * As BACKEND, but a notification still runs {@link #process} on the device's thread, which relays it to the
+         * back-end (one that cannot be given KVM's eventfd).
+         */
+        BACKEND_RELAYED
+    }
+
+    /**
+     * The eventfds of the back-end-served queues, by queue index: {@code kick} is the queue's notify eventfd, which
+     * a guest notification of the queue signals; {@code call} is what the back-end signals for the queue's used-buffer
+     * interrupt.
+     */
+    record QueueEventFds(Map<Integer, EventFd> kick, Map<Integer, EventFd> call) {
+        public QueueEventFds {
+            kick = Map.copyOf(kick);
+            call = Map.copyOf(call);
+        }
+    }
+
     /** An eventfd whose signal means "process queue {@code queue}". */
-    record Watch(dev.mesovirt.vmm.sys.EventFd eventFd, int queue) {}
+    record Watch(EventFd eventFd, int queue) {}
 }

@@ -1,11 +1,12 @@
 package dev.mesovirt.vmm.virtio;
 
-/** Virtio constants shared by the transport and the devices (virtio 1.2, sections 2, 4.2 and 6). */
+/** Virtio constants shared by the transport and the devices (virtio 1.2, sections 2, 4.2, 5 and 6). */
 public final class VirtioIds {
     public static final int TYPE_NET = 1;
     public static final int TYPE_BLOCK = 2;
     public static final int TYPE_CONSOLE = 3;
     public static final int TYPE_RNG = 4;
+    public static final int TYPE_VSOCK = 19;
 
     public static final int F_INDIRECT_DESC = 28;
     public static final int F_EVENT_IDX = 29;

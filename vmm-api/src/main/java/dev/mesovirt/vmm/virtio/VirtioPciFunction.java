@@ -128,7 +128,7 @@ public final class VirtioPciFunction implements PciFunction {
         return switch (deviceType) {
             case TYPE_NET -> 0x020000;
             case TYPE_BLOCK -> 0x018000;
-            case TYPE_CONSOLE -> 0x078000;
+            case TYPE_CONSOLE, TYPE_VSOCK -> 0x078000;
             default -> 0x00ff00;
         };
     }
