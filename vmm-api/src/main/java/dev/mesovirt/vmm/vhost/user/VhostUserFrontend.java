@@ -102,7 +102,8 @@ public final class VhostUserFrontend implements VhostBackend {
     /**
      * The opening of the conversation, as QEMU has it: GET_FEATURES; if the back-end has protocol features,
      * GET_PROTOCOL_FEATURES and SET_PROTOCOL_FEATURES with those of {@link #SUPPORTED_PROTOCOL_FEATURES} it has; with
-     * MQ, GET_QUEUE_NUM, which must allow {@code queues}; then SET_OWNER. Returns the back-end's virtio features.
+     * MQ, GET_QUEUE_NUM, which must allow {@code queues}. SET_OWNER comes next, from the device
+     * ({@link dev.mesovirt.vmm.vhost.VhostDevice}), as for every back-end. Returns the back-end's virtio features.
      */
     public synchronized long negotiate(int queues) throws VhostException {
         backendFeatures = call(Request.GET_FEATURES);
@@ -119,7 +120,6 @@ public final class VhostUserFrontend implements VhostBackend {
                 queueLimit = (int) Math.min(n, Integer.MAX_VALUE);
             }
         }
-        send(Request.SET_OWNER, new byte[0]);
         LOG.info("vhost-user back-end {}: features 0x{}, protocol features 0x{}{}", name,
                 Long.toHexString(backendFeatures), Long.toHexString(protocolFeatures),
                 queueLimit < 0 ? "" : ", up to " + queueLimit + " queues");

@@ -85,6 +85,7 @@ class VhostUserFrontendTest {
     void negotiationFollowsQemusOrderAndAcknowledgesOnceReplyAckIsAgreed() throws Exception {
         try (Pair p = pair(VhostUserFrontendTest::wellBehaved)) {
             assertEquals(FEATURES, p.frontend().negotiate(2));
+            p.frontend().setOwner();
             assertEquals(List.of(GET_FEATURES, GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_OWNER),
                     p.backend().requests());
             List<FakeBackend.Message> m = p.backend().received();
@@ -105,6 +106,7 @@ class VhostUserFrontendTest {
             }
         })) {
             assertEquals(1L << 32, p.frontend().negotiate(2));
+            p.frontend().setOwner();
             p.frontend().setFeatures(1L << 32);
             p.frontend().setVringEnable(0, true);
             assertEquals(List.of(GET_FEATURES, SET_OWNER, SET_FEATURES, SET_VRING_ENABLE), awaitRequests(p.backend(), 4));
@@ -121,6 +123,7 @@ class VhostUserFrontendTest {
                 EventFd kick = new EventFd(true)) {
             VhostUserFrontend f = p.frontend();
             f.negotiate(2);
+            f.setOwner();
             f.setFeatures(1L << 32);
             ram.writeLong(0x100008, 0x5A5A_0102_0304_A5A5L);
             List<VhostMemoryRegion> regions = new ArrayList<>();
@@ -231,8 +234,12 @@ class VhostUserFrontendTest {
         expectFailure((m, b) -> b.reply(m, new byte[4]), negotiate, "reply to GET_FEATURES has a 4-byte payload, not 8");
         expectFailure(badAt(GET_QUEUE_NUM, (m, b) -> b.replyU64(m, 1)), negotiate,
                 "the back-end serves 1 queues, the device has 2");
-        expectFailure(badAt(SET_OWNER, (m, b) -> b.replyU64(m, 1)), negotiate, "the back-end refused SET_OWNER (status 1)");
-        expectFailure(badAt(SET_OWNER, (m, b) -> { }), negotiate, "no reply to SET_OWNER within 300 ms");
+        Call own = f -> {
+            f.negotiate(2);
+            f.setOwner();
+        };
+        expectFailure(badAt(SET_OWNER, (m, b) -> b.replyU64(m, 1)), own, "the back-end refused SET_OWNER (status 1)");
+        expectFailure(badAt(SET_OWNER, (m, b) -> { }), own, "no reply to SET_OWNER within 300 ms");
         Call base = f -> {
             f.negotiate(2);
             f.getVringBase(1);
