@@ -36,6 +36,7 @@ public final class VhostUserFrontend implements VhostBackend {
     /** The protocol features this front-end can use: the queue count query, and acknowledgements of every request. */
     public static final long SUPPORTED_PROTOCOL_FEATURES = (1L << PROTOCOL_F_MQ) | (1L << PROTOCOL_F_REPLY_ACK)
             | (1L << PROTOCOL_F_CONFIG);
+    private static final int ENOENT = 2;
 
     private final String name;
     private final UnixSocket socket;
@@ -67,6 +68,26 @@ public final class VhostUserFrontend implements VhostBackend {
         } catch (IllegalArgumentException e) {
             throw new VhostException("vhost-user socket " + path + ": " + e.getMessage(), 0, e);
         }
+    }
+
+    /**
+     * The front-end of a vhost-user chardev: without {@code server} (QEMU's default) it connects to the back-end
+     * listening at {@code path}. With {@code server} it connects likewise when a back-end already listens there, as
+     * StratoVirt does with the {@code server,nowait} chardev that Kata Containers gives it after starting virtiofsd;
+     * otherwise it listens at {@code path} and waits for the back-end to connect, as QEMU does.
+     */
+    public static VhostUserFrontend open(Path path, boolean server, Duration timeout) throws VhostException {
+        if (!server) {
+            return connect(path, timeout);
+        }
+        try {
+            return connect(path, timeout);
+        } catch (VhostException e) {
+            if (e.errno() != ENOENT) {
+                throw e;
+            }
+        }
+        return accept(path, timeout);
     }
 
     /**

@@ -49,8 +49,9 @@ public final class VhostUserFs implements VhostDeviceModel {
     }
 
     /**
-     * The virtio-fs device {@code id} on the back-end at {@code socket}: connects to it (or, with {@code server},
-     * listens there and waits for it), agrees on the protocol, and checks that it serves the device's queues.
+     * The virtio-fs device {@code id} on the back-end at {@code socket}: connects to it (with {@code server}, listens
+     * there and waits for it unless it is there already: {@link VhostUserFrontend#open}), agrees on the protocol, and
+     * checks that it serves the device's queues.
      * IllegalArgumentException with a message for the user when it cannot.
      */
     public static VhostDevice open(String id, Path socket, boolean server, String tag, int queueSize, int requestQueues,
@@ -58,7 +59,7 @@ public final class VhostUserFs implements VhostDeviceModel {
         VhostUserFs model = new VhostUserFs(tag, queueSize, requestQueues);
         VhostUserFrontend frontend;
         try {
-            frontend = server ? VhostUserFrontend.accept(socket, timeout) : VhostUserFrontend.connect(socket, timeout);
+            frontend = VhostUserFrontend.open(socket, server, timeout);
         } catch (VhostException e) {
             throw new IllegalArgumentException("device " + id + ": " + e.getMessage(), e);
         }

@@ -211,6 +211,30 @@ class VhostUserFsTest {
     }
 
     @Test
+    void aServerChardevConnectsToABackendAlreadyListeningAsStratovirtDoes() throws Exception {
+        // Kata's StratoVirt driver starts virtiofsd (listening) first, then gives the VMM "server,nowait".
+        Path socket = dir.resolve("kata.sock");
+        CompletableFuture<FakeBackend> backend = backendAt(socket, VhostUserFsTest::virtiofsd);
+        try (VhostDevice device = VhostUserFs.open("fs0", socket, true, "kataShared", 1024, 1, Duration.ofSeconds(5));
+                FakeBackend b = backend.get(10, TimeUnit.SECONDS)) {
+            assertEquals(List.of(1024, 1024), device.queueSizes());
+            assertEquals(SET_OWNER, b.requests().get(4));
+        }
+        // Nobody there: QEMU's meaning, listen and wait for the back-end.
+        Path listen = dir.resolve("qemu.sock");
+        CompletableFuture<VhostDevice> opening = CompletableFuture.supplyAsync(
+                () -> VhostUserFs.open("fs0", listen, true, "share", 128, 1, Duration.ofSeconds(10)));
+        while (!java.nio.file.Files.exists(listen)) {
+            Thread.sleep(10);
+        }
+        try (UnixSocket backendSide = UnixSocket.connect(listen);
+                FakeBackend b = new FakeBackend(backendSide, VhostUserFsTest::virtiofsd);
+                VhostDevice device = opening.get(10, TimeUnit.SECONDS)) {
+            assertEquals(26, device.deviceType());
+        }
+    }
+
+    @Test
     void openingWithoutABackendIsOneClearError() throws Exception {
         Path none = dir.resolve("none.sock");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
