@@ -25,6 +25,9 @@ GUEST_MODULES="virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_m
   net_failover failover virtio_rng rng-core virtio_console pvpanic pvpanic-mmio crc16 mbcache jbd2 crc32c_generic libcrc32c
   ext4 evdev button gpio_keys"
 
+# virtio-fs (fuse, then virtiofs), loaded after the list above by ci/guest/init.sh.
+GUEST_MODULES="$GUEST_MODULES fuse virtiofs"
+
 INIT=$MV_CI_DIR/guest/init.sh
 [ -f "$INIT" ] || mv_die "missing $INIT"
 
