@@ -8,8 +8,8 @@
 #   aarch64: vmlinuz-generic, initrd-generic.gz   Debian 13 "trixie"'s arm64 kernel (vmlinuz is a plain arm64 Image)
 #   riscv64: vmlinuz-generic, initrd-generic.gz  Debian 13 "trixie"'s riscv64 kernel (its boot/vmlinux-* is the Image)
 #   stamp                                package versions + hashes the outputs were built from
-# Each initrd is a gzip'd newc cpio: static busybox, /init (ci/guest/init.sh) and the modules of THAT kernel as
-# /lib/modules/<name>.ko (the init loads them in a fixed order, so no modules.dep). A run whose stamp matches does
+# Each initrd is a gzip'd newc cpio: static busybox, /init (ci/guest/init.sh), on x86_64 /bin/vsock (ci/guest/vsock.c)
+# and the modules of THAT kernel as /lib/modules/<name>.ko (the init loads them in a fixed order, so no modules.dep). A run whose stamp matches does
 # nothing but print the paths (no network, well under a second). Runs on the real machine only: the outputs must be
 # outside /tmp and /run so that the emulated host (ci/emulated-host.sh) sees them through its 9p root.
 set -euo pipefail
@@ -23,7 +23,10 @@ ARCH=$1
 # The load order lives in ci/guest/init.sh.
 GUEST_MODULES="virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio_net
   net_failover failover virtio_rng rng-core virtio_console pvpanic pvpanic-mmio crc16 mbcache jbd2 crc32c_generic libcrc32c
-  ext4 evdev button gpio_keys"
+  ext4 evdev button gpio_keys vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport"
+# A tool for AF_VSOCK sockets (busybox has none), built from ci/guest/vsock.c when the guest's architecture is this
+# machine's (x86_64): gcc -static, about 300 KB of the gzip'd initrd.
+VSOCK_TOOL=$MV_CI_DIR/guest/vsock.c
 
 # virtio-fs (fuse, then virtiofs), loaded after the list above by ci/guest/init.sh.
 GUEST_MODULES="$GUEST_MODULES fuse virtiofs"
@@ -75,6 +78,7 @@ stamp() {
   for f in $FLAVOURS; do name=${f%%:*}; echo "$name ${KPKG[$name]}=${KVER[$name]}"; done
   echo "$BUSYBOX_PKG=$BBVER"
   echo "init.sh sha256=$(mv_sha256 "$INIT")"
+  [ "$ARCH" != "$(uname -m)" ] || echo "vsock.c sha256=$(mv_sha256 "$VSOCK_TOOL")"
   # The builder itself (module list, packing) also shapes the output.
   echo "builder sha256=$(mv_sha256 "$0" "$MV_CI_DIR/lib.sh")"
 }
@@ -131,6 +135,10 @@ for f in $FLAVOURS; do
   cp "$INIT" "$root/init"
   chmod 755 "$root/init" "$root/bin/busybox"
   mv_add_console_node "$root"
+  if [ "$ARCH" = "$(uname -m)" ]; then
+    command -v gcc >/dev/null || mv_die "gcc is missing (it builds the guest's vsock tool): run ci/install-deps.sh"
+    gcc -static -Os -s -o "$root/bin/vsock" "$VSOCK_TOOL" || mv_die "gcc -static $VSOCK_TOOL failed (libc6-dev?)"
+  fi
 
   have=
   for m in $GUEST_MODULES; do

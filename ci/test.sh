@@ -7,7 +7,7 @@
 #   3. ci/kvm-jobs.sh train unit qmp: the dist's class-data archive, the KVM tests, the QMP comparison with QEMU; on
 #      this machine's /dev/kvm if it is usable, else inside the emulated x86_64 KVM host (ci/kvm.sh, MESOVIRT_KVM)
 #   4. the real-Linux guest tests inside the emulated x86_64, arm64 and riscv64 KVM hosts, the standard machine (q35)
-#      included
+#      and vhost-vsock included
 # then the test counts of every module. Exit status 0 only if everything passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,6 +43,7 @@ job ci/tests/x86_64.sh || rc=1
 job ci/tests/x86_64-virtio.sh || rc=1
 job ci/tests/qmp-guest.sh x86_64 || rc=1
 job ci/tests/q35.sh || rc=1
+job ci/tests/vsock.sh || rc=1
 job ci/tests/aarch64-boot.sh || rc=1
 job ci/tests/aarch64-virtio.sh || rc=1
 job ci/tests/qmp-guest.sh aarch64 || rc=1

@@ -30,7 +30,8 @@ mount -t tmpfs tmpfs /tmp
 # ignored on purpose: e.g. pvpanic-mmio finds no device on machines without one.
 for m in virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover \
          net_failover virtio_net rng-core virtio_rng virtio_console pvpanic pvpanic-mmio crc16 mbcache jbd2 \
-         crc32c_generic libcrc32c ext4 evdev button gpio_keys; do
+         crc32c_generic libcrc32c ext4 evdev button gpio_keys vsock vmw_vsock_virtio_transport_common \
+         vmw_vsock_virtio_transport; do
   [ -f "/lib/modules/$m.ko" ] && insmod "/lib/modules/$m.ko" 2>/dev/null
 done
 
