@@ -37,22 +37,7 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   mkdir -p "$TOOLS"
   gcc -static -O2 -o "$TOOLS/randread" "$HERE/randread.c" || { echo "blk-bench: gcc -static failed" >&2; exit 2; }
   cp "$TOOLS/randread" "$TOOLS/tools.img" && truncate -s %4096 "$TOOLS/tools.img"
-  # A private copy of the dist (not under /tmp: the emulated host has its own /tmp).
-  SNAP=
-  if [ -z "${MESOVIRT_BIN:-}" ]; then
-    SNAP=$(mktemp -d "$TOOLS/dist.XXXXXX") && cp -a "$ROOT/cli/target/dist" "$SNAP/dist" || exit 2
-    export MESOVIRT_BIN=$SNAP/dist/bin/mesovirt
-  fi
-  export MESOVIRT_HOST_OUT=${MESOVIRT_HOST_OUT:-$ROOT/jmh/target/bench}
-  mkdir -p "$MESOVIRT_HOST_OUT"
-  STARTED=$(mktemp "$TOOLS/started.XXXXXX")
-  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$((600 + N * PAIRS * 400))} \
-    bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/blk-bench.sh" -M "$MACHINES" "$N"
-  rc=$?
-  bench_note_outer_load "$MESOVIRT_HOST_OUT/blk.note" "$STARTED"
-  rm -f "$STARTED"
-  [ -n "$SNAP" ] && rm -rf "$SNAP"
-  exit $rc
+  bench_in_host blk $((600 + N * PAIRS * 400)) "$HERE/blk-bench.sh" -M "$MACHINES" "$N"
 fi
 . "$ROOT/jmh/bench/lib.sh"
 
@@ -84,9 +69,6 @@ run() { # NAME CMD...
   [ -n "$w" ] || printf '%s\n' "$out" | tail -20
 }
 
-# vmm_name VMM MACHINE: a run's name in the results: mesovirt and qemu for microvm (the names they always had),
-# mesovirt-q35 and qemu-q35.
-vmm_name() { [ "$2" = microvm ] && echo "$1" || echo "$1-$2"; }
 
 # The disks of a MACHINE: d0 the measured image (the guest's vda), d1 the tools (vdb, read-only): virtio-mmio
 # devices on microvm, virtio-blk-pci on q35 at 00:03.0 and 00:04.0 (PCI probe order keeps vda and vdb).
@@ -112,10 +94,10 @@ for i in $(seq "$N"); do
   for m in ${MACHINES//,/ }; do
     # The paths have no spaces (mktemp, the cache), so the disks' words split as they should.
     # shellcheck disable=SC2046
-    run "$(vmm_name mesovirt "$m")" "$MESOVIRT" -machine "$m" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
+    run "$(bench_vmm_name mesovirt "$m")" "$MESOVIRT" -machine "$m" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
       -m 256 -serial stdio $(mesovirt_disks "$m")
     # shellcheck disable=SC2046
-    run "$(vmm_name qemu "$m")" qemu-system-x86_64 -M "$m" -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
+    run "$(bench_vmm_name qemu "$m")" qemu-system-x86_64 -M "$m" -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
       -nographic -serial stdio -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" $(qemu_disks "$m")
   done
 done
@@ -145,7 +127,7 @@ for f in "3 write MB/s|virtio-blk, guest sequential write: dd 64 MiB bs=1M conv=
   for m in ${MACHINES//,/ }; do # the pairs of one figure side by side
     dev=virtio-blk-device mesovirt_label="Mesovirt virtio-blk-device" # the microvm labels they always had
     [ "$m" = q35 ] && dev=virtio-blk-pci mesovirt_label="Mesovirt q35 virtio-blk-pci"
-    mv=$(vmm_name mesovirt "$m") qe=$(vmm_name qemu "$m")
+    mv=$(bench_vmm_name mesovirt "$m") qe=$(bench_vmm_name qemu "$m")
     # shellcheck disable=SC2046
     json_line "$LINES" "blk.$key.$mv" "blk.$key.$qe" "$unit" higher "$figure" "$mesovirt_label" $(field "$mv" "$col")
     # shellcheck disable=SC2046

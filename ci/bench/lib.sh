@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers of the ci/bench scripts that measure inside an emulated KVM host (sourced, not run):
-# boot-jmh.sh, blk-bench.sh and fs-bench.sh.
+# boot-jmh.sh, blk-bench.sh, vsock-bench.sh and fs-bench.sh.
 
 # bench_machines ARCH [LIST]: prints the machine types to measure, comma-separated: LIST (e.g. "microvm,q35") checked
 # against ARCH, or ARCH's default when LIST is empty: microvm and q35 on x86_64 (Mesovirt's two machines there),
@@ -50,3 +50,33 @@ BENCH_MEDIAN='function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j
 
 # bench_seabios_version: the Debian version of the SeaBIOS that QEMU's q35 boots through (seabios package).
 bench_seabios_version() { dpkg-query -W -f='${Version}' seabios 2>/dev/null || echo '?'; }
+
+# bench_vmm_name VMM MACHINE: a run's name in the results: mesovirt and qemu for microvm (the names they always had),
+# mesovirt-q35 and qemu-q35.
+bench_vmm_name() { [ "$2" = microvm ] && echo "$1" || echo "$1-$2"; }
+
+# bench_in_host PART TIMEOUT SCRIPT [ARGS...]: outside the emulated host, runs SCRIPT ARGS inside the x86_64 one (for
+# at most TIMEOUT seconds unless MESOVIRT_HOST_TIMEOUT says otherwise) on a private copy of the dist in the cache
+# (unless MESOVIRT_BIN names one), so that a build meanwhile (mvn package empties cli/target/dist) cannot change what
+# is measured; its results go to MESOVIRT_HOST_OUT (default jmh/target/bench), and this machine's load average is
+# added to PART.note there. Exits with SCRIPT's status.
+bench_in_host() {
+  local part=$1 timeout=$2 script=$3 root tools snap= started rc
+  shift 3
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  tools=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/bench
+  mkdir -p "$tools" || exit 2
+  if [ -z "${MESOVIRT_BIN:-}" ]; then
+    snap=$(mktemp -d "$tools/dist.XXXXXX") && cp -a "$root/cli/target/dist" "$snap/dist" || exit 2
+    export MESOVIRT_BIN=$snap/dist/bin/mesovirt
+  fi
+  export MESOVIRT_HOST_OUT=${MESOVIRT_HOST_OUT:-$root/jmh/target/bench}
+  mkdir -p "$MESOVIRT_HOST_OUT"
+  started=$(mktemp "$tools/started.XXXXXX")
+  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$timeout} bash "$root/ci/emulated-host.sh" x86_64 "$script" "$@"
+  rc=$?
+  bench_note_outer_load "$MESOVIRT_HOST_OUT/$part.note" "$started"
+  rm -f "$started"
+  [ -n "$snap" ] && rm -rf "$snap"
+  exit $rc
+}

@@ -38,23 +38,9 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   mkdir -p "$TOOLS"
   gcc -O2 -o "$HOST_VSOCK.$$" "$ROOT/ci/guest/vsock.c" && mv "$HOST_VSOCK.$$" "$HOST_VSOCK" \
     || { echo "vsock-bench: gcc failed" >&2; exit 2; }
-  SNAP=
-  if [ -z "${MESOVIRT_BIN:-}" ]; then
-    SNAP=$(mktemp -d "$TOOLS/dist.XXXXXX") && cp -a "$ROOT/cli/target/dist" "$SNAP/dist" || exit 2
-    export MESOVIRT_BIN=$SNAP/dist/bin/mesovirt
-  fi
-  export MESOVIRT_HOST_OUT=${MESOVIRT_HOST_OUT:-$ROOT/jmh/target/bench}
   export MESOVIRT_HOST_ENV="${MESOVIRT_HOST_ENV:-} VSOCK_BENCH_MIB"
   export VSOCK_BENCH_MIB=$MIB
-  mkdir -p "$MESOVIRT_HOST_OUT"
-  STARTED=$(mktemp "$TOOLS/started.XXXXXX")
-  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$((600 + N * PAIRS * 500))} \
-    bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/vsock-bench.sh" -M "$MACHINES" "$N"
-  rc=$?
-  bench_note_outer_load "$MESOVIRT_HOST_OUT/vsock.note" "$STARTED"
-  rm -f "$STARTED"
-  [ -n "$SNAP" ] && rm -rf "$SNAP"
-  exit $rc
+  bench_in_host vsock $((600 + N * PAIRS * 500)) "$HERE/vsock-bench.sh" -M "$MACHINES" "$N"
 fi
 . "$ROOT/jmh/bench/lib.sh"
 
@@ -91,17 +77,15 @@ run() { # NAME CMD...
   [ "$h2g" != NA ] && [ "$g2h" != NA ] || printf '%s\n' "$out" | tail -20
 }
 
-vmm_name() { [ "$2" = microvm ] && echo "$1" || echo "$1-$2"; }
-
 START=$(date -u +%FT%TZ) LOAD=$(bench_load)
 echo "vsock-bench: machines $MACHINES, $N runs each, $MIB MiB each way, emulated host $(uname -r) with $(nproc) CPUs"
 for i in $(seq "$N"); do
   for m in ${MACHINES//,/ }; do
     dev=vhost-vsock-device at=
     [ "$m" = q35 ] && dev=vhost-vsock-pci at=,bus=pcie.0,addr=0x5
-    run "$(vmm_name mesovirt "$m")" "$MESOVIRT" -machine "$m" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
+    run "$(bench_vmm_name mesovirt "$m")" "$MESOVIRT" -machine "$m" -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
       -m 256 -serial stdio -device "$dev,id=vsock0,guest-cid=$CID$at"
-    run "$(vmm_name qemu "$m")" qemu-system-x86_64 -M "$m" -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
+    run "$(bench_vmm_name qemu "$m")" qemu-system-x86_64 -M "$m" -accel kvm -cpu host -m 256 -nodefaults -no-user-config \
       -nographic -serial stdio -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" \
       -device "$dev,id=vsock0,guest-cid=$CID$at"
   done
@@ -132,7 +116,7 @@ for f in "3 h2g MB/s|vhost-vsock, host to guest: one AF_VSOCK stream, $MIB MiB" 
   for m in ${MACHINES//,/ }; do
     dev=vhost-vsock-device mesovirt_label="Mesovirt vhost-vsock-device"
     [ "$m" = q35 ] && dev=vhost-vsock-pci mesovirt_label="Mesovirt q35 vhost-vsock-pci"
-    mv=$(vmm_name mesovirt "$m") qe=$(vmm_name qemu "$m")
+    mv=$(bench_vmm_name mesovirt "$m") qe=$(bench_vmm_name qemu "$m")
     # shellcheck disable=SC2046
     json_line "$LINES" "vsock.$key.$mv" "vsock.$key.$qe" "$unit" higher "$figure" "$mesovirt_label" $(field "$mv" "$col")
     # shellcheck disable=SC2046

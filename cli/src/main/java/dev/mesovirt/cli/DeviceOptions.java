@@ -531,7 +531,7 @@ final class DeviceOptions {
     private static long guestCid(String what, String text) throws UsageException {
         long cid;
         try {
-            cid = Long.parseLong(text);
+            cid = Long.parseUnsignedLong(text); // no sign: "-3" is not a CID
         } catch (NumberFormatException e) {
             throw new UsageException(what + ": guest-cid=" + text + " is not a number");
         }

@@ -696,4 +696,35 @@ class CommandLineTest {
         assertEquals("-device virtio-blk-pci,drive=d0,id=b,multifunction=yes: multifunction must be on or off, not 'yes'",
                 errorWithKernel("-M", "q35", "-drive", drive, "-device", "virtio-blk-pci,drive=d0,id=b,multifunction=yes"));
     }
+
+    @Test
+    void vhostVsock() throws Exception {
+        assertEquals(List.of(new VirtioConfig.Vsock("v0", 3, -1, Optional.empty())),
+                config("-device", "vhost-vsock-device,id=v0,guest-cid=3").devices());
+        // vhostfd= must name a descriptor open in this process: stdin is.
+        assertEquals(List.of(new VirtioConfig.Vsock("v0", 4294967294L, 0, Optional.empty())),
+                config("-device", "vhost-vsock-device,id=v0,guest-cid=4294967294,vhostfd=0").devices());
+        assertEquals(List.of(new VirtioConfig.Vsock("v0", 7, -1, Optional.of(new DevicePlacement.Pci("pcie.0", 5, 0)))),
+                run("-machine", "q35", "-device", "vhost-vsock-pci,id=v0,guest-cid=7,bus=pcie.0,addr=0x5")
+                        .config().devices());
+        assertEquals("-device vhost-vsock-device,id=v,guest-cid=2: guest-cid 2 is out of range: a guest's CID is at"
+                + " least 3 and less than 4294967295", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=2"));
+        assertContains("guest-cid 4294967295 is out of range",
+                errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=4294967295"));
+        assertContains("guest-cid=-3 is not a number", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=-3"));
+        assertContains("guest-cid 18446744073709551615 is out of range",
+                errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=18446744073709551615"));
+        assertEquals("-device vhost-vsock-device,id=v,guest-cid=x: guest-cid=x is not a number",
+                errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=x"));
+        assertEquals("-device vhost-vsock-device,id=v: missing guest-cid=",
+                errorWithKernel("-device", "vhost-vsock-device,id=v"));
+        assertEquals("-device vhost-vsock-device,id=v,guest-cid=3,vhostfd=999999: vhostfd=999999 is not an open file"
+                + " descriptor", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=3,vhostfd=999999"));
+        assertContains("only one vsock device is supported (v is one)", errorWithKernel(
+                "-device", "vhost-vsock-device,id=v,guest-cid=3", "-device", "vhost-vsock-device,id=w,guest-cid=4"));
+        assertEquals("-device vhost-vsock-pci,id=v,guest-cid=3: vhost-vsock-pci is a PCI device, for -machine q35, not"
+                + " -machine microvm; it takes vhost-vsock-device",
+                errorWithKernel("-device", "vhost-vsock-pci,id=v,guest-cid=3"));
+        assertContains("unknown property 'bus'", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=3,bus=pcie.0"));
+    }
 }

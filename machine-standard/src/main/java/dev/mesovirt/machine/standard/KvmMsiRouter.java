@@ -12,6 +12,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -157,6 +158,11 @@ final class KvmMsiRouter implements MsiRouter {
         @Override
         public void signal() {
             eventFd.signal();
+        }
+
+        @Override
+        public Optional<EventFd> irqfd() {
+            return Optional.of(eventFd);
         }
 
         @Override

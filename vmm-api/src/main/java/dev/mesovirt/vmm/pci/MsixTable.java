@@ -1,7 +1,9 @@
 package dev.mesovirt.vmm.pci;
 
 import dev.mesovirt.vmm.bus.BusDevice;
+import dev.mesovirt.vmm.sys.EventFd;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
  * An MSI-X capability with its vector table and pending bit array (PCI 3.0 section 6.8.2), which live in a BAR:
@@ -118,13 +120,21 @@ public final class MsixTable {
     }
 
     private void send(int v) {
+        MsiVector route = route(v);
+        if (route != null) {
+            route.signal();
+        }
+    }
+
+    /** Vector {@code v}'s route, allocated and programmed with the table's message; null while unattached. */
+    private MsiVector route(int v) {
         MsiVector route = routes[v];
         long address = address(v);
         int data = data(v);
         PciHeader.Attachment place = header.place();
         if (route == null) {
             if (place == null) {
-                return;
+                return null;
             }
             route = place.msiRouter().allocate(place.requesterId());
             routes[v] = route;
@@ -134,7 +144,22 @@ public final class MsixTable {
         }
         programmedAddress[v] = address;
         programmedData[v] = data;
-        route.signal();
+        return route;
+    }
+
+    /**
+     * The eventfd that sends vector {@code v}'s message in the kernel (its route's irqfd, see
+     * {@link MsiVector#irqfd()}), while the vector may deliver now (MSI-X enabled, neither the function nor the vector
+     * masked, bus mastering on); empty otherwise, or when the machine's routes have none. Handing it to a back-end
+     * bypasses the mask and pending bits, so the owner must take it back as soon as this answers otherwise: call
+     * again after every change of the capability, the command register or the table.
+     */
+    public synchronized Optional<EventFd> irqfd(int v) {
+        if (v < 0 || v >= vectors || !enabled() || functionMasked() || masked(v) || !header.busMaster()) {
+            return Optional.empty();
+        }
+        MsiVector route = route(v);
+        return route == null ? Optional.empty() : route.irqfd();
     }
 
     private long address(int v) {

@@ -89,10 +89,7 @@ public final class KernelVhostBackend implements VhostBackend {
 
     @Override
     public void setFeatures(long features) throws VhostException {
-        try (Memory m = new Memory(8)) {
-            m.setLong(0, features);
-            ioctl(SET_FEATURES, m, "VHOST_SET_FEATURES(0x" + Long.toHexString(features) + ")");
-        }
+        ioctl(SET_FEATURES, 8, features, "VHOST_SET_FEATURES(0x" + Long.toHexString(features) + ")");
     }
 
     @Override
@@ -179,18 +176,12 @@ public final class KernelVhostBackend implements VhostBackend {
         return new VsockControl() {
             @Override
             public void setGuestCid(long cid) throws VhostException {
-                try (Memory m = new Memory(8)) {
-                    m.setLong(0, cid);
-                    ioctl(VSOCK_SET_GUEST_CID, m, "VHOST_VSOCK_SET_GUEST_CID(" + cid + ")");
-                }
+                ioctl(VSOCK_SET_GUEST_CID, 8, cid, "VHOST_VSOCK_SET_GUEST_CID(" + cid + ")");
             }
 
             @Override
             public void setRunning(boolean running) throws VhostException {
-                try (Memory m = new Memory(4)) {
-                    m.setInt(0, running ? 1 : 0);
-                    ioctl(VSOCK_SET_RUNNING, m, "VHOST_VSOCK_SET_RUNNING(" + (running ? 1 : 0) + ")");
-                }
+                ioctl(VSOCK_SET_RUNNING, 4, running ? 1 : 0, "VHOST_VSOCK_SET_RUNNING(" + (running ? 1 : 0) + ")");
             }
         };
     }
@@ -208,6 +199,18 @@ public final class KernelVhostBackend implements VhostBackend {
             m.setInt(0, queue);
             m.setInt(4, file);
             ioctl(request, m, what + "(queue " + queue + ")");
+        }
+    }
+
+    /** A request whose argument points to one integer of {@code size} bytes (a __u64 or an int). */
+    private void ioctl(long request, int size, long value, String what) throws VhostException {
+        try (Memory m = new Memory(size)) {
+            if (size == 8) {
+                m.setLong(0, value);
+            } else {
+                m.setInt(0, (int) value);
+            }
+            ioctl(request, m, what);
         }
     }
 

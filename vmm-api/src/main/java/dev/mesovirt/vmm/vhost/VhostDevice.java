@@ -35,6 +35,8 @@ public final class VhostDevice implements VirtioDevice {
     private QueueEventFds eventFds;
     /** Kick eventfds of our own, for a back-end that may not share the transport's ({@link QueueService#BACKEND_RELAYED}). */
     private final Map<Integer, EventFd> relayKicks = new HashMap<>();
+    /** Where the back-end signals each queue's used buffers, when the transport chose other than the call eventfd. */
+    private final Map<Integer, EventFd> callTargets = new HashMap<>();
     /** Queues whose rings the back-end has been given since the last stop. */
     private final List<Integer> running = new ArrayList<>();
     private boolean started;
@@ -92,6 +94,19 @@ public final class VhostDevice implements VirtioDevice {
     }
 
     @Override
+    public void setCallTarget(int index, EventFd target) {
+        callTargets.put(index, target);
+        if (running.contains(index)) {
+            try {
+                backend.setVringCall(index, target);
+            } catch (VhostException e) {
+                // The back-end keeps signalling the old eventfd: interrupts may go astray until the next reset.
+                LOG.warn("{}: moving queue {}'s interrupt failed: {}", name, index, e.getMessage());
+            }
+        }
+    }
+
+    @Override
     public void readConfig(long offset, byte[] data) {
         model.readConfig(offset, data);
     }
@@ -124,7 +139,7 @@ public final class VhostDevice implements VirtioDevice {
                 backend.setVringBase(q, 0);
                 backend.setVringAddr(ring);
                 backend.setVringKick(q, shareKick ? eventFds.kick().get(q) : relayKicks.get(q));
-                backend.setVringCall(q, eventFds.call().get(q));
+                backend.setVringCall(q, callTargets.getOrDefault(q, eventFds.call().get(q)));
                 backend.setVringEnable(q, true);
             }
             model.activate(memory, queues, interrupt);

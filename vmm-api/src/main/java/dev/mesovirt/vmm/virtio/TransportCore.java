@@ -48,6 +48,8 @@ final class TransportCore {
     private final GuestMemory memory;
     private final Events events;
     private final List<Virtqueue> queues = new ArrayList<>();
+    /** The call eventfds of the back-end-served queues, by index (set once, by connect). */
+    private volatile Map<Integer, EventFd> callFds = Map.of();
     private final long deviceFeatures;
     private int deviceFeaturesSel;
     private int driverFeaturesSel;
@@ -278,6 +280,7 @@ final class TransportCore {
             }
         }
         if (!call.isEmpty()) {
+            callFds = Map.copyOf(call);
             device.attach(new VirtioDevice.QueueEventFds(notify, call));
         }
         for (VirtioDevice.Watch w : device.watches()) {
@@ -299,6 +302,11 @@ final class TransportCore {
             LOG.error("{}: queue {} failed", name, index, e);
             needsReset(e.toString());
         }
+    }
+
+    /** Queue {@code index}'s call eventfd when a back-end serves it (after {@link #connect}), else null. */
+    EventFd callFd(int index) {
+        return callFds.get(index);
     }
 
     /**

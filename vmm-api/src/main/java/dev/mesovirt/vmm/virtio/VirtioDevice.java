@@ -55,6 +55,14 @@ public interface VirtioDevice extends AutoCloseable {
     default void attach(QueueEventFds eventFds) {}
 
     /**
+     * Where the back-end should signal queue {@code index}'s used buffers from now on: an irqfd that raises the
+     * queue's interrupt in the kernel without the VMM (the queue's MSI-X vector while it may deliver), or the queue's
+     * call eventfd again (when the vector is masked, changed or MSI-X is off). A running back-end is told at once;
+     * otherwise it is given this at the next {@link #activate}. Called by the transport under its lock.
+     */
+    default void setCallTarget(int index, EventFd target) {}
+
+    /**
      * Handles a notification of queue {@code index} on the device's thread. A malformed chain is thrown as a
      * {@link VirtioException}: the transport then sets DEVICE_NEEDS_RESET. A request that is well formed but
      * cannot be served (I/O error, unsupported type) is answered with the device's error status instead.

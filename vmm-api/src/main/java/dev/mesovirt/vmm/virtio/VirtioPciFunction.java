@@ -66,6 +66,8 @@ public final class VirtioPciFunction implements PciFunction {
     /** MSI-X vector per queue and for configuration changes; guarded by the core's lock. */
     private final int[] queueVectors;
     private int configVector = NO_VECTOR;
+    /** Where each back-end-served queue's back-end signals now (its call eventfd or its vector's irqfd); core's lock. */
+    private final EventFd[] callTargets;
     private final int pciCfgCap;
     /** Where BAR 4 is mapped (ioeventfds registered), or -1; guarded by the notify fds' array. */
     private long notifyBase = -1;
@@ -83,6 +85,7 @@ public final class VirtioPciFunction implements PciFunction {
         this.queueVectors = new int[queues];
         Arrays.fill(queueVectors, NO_VECTOR);
         this.notifyFds = new EventFd[queues];
+        this.callTargets = new EventFd[queues];
         for (int q = 0; q < queues; q++) {
             notifyFds[q] = new EventFd(true);
         }
@@ -98,6 +101,7 @@ public final class VirtioPciFunction implements PciFunction {
             @Override
             public void write(long offset, byte[] data) {
                 table[0].region().write(offset, data);
+                refreshCallTargets(); // a vector (un)masked
             }
         };
         int type = device.deviceType();
@@ -176,6 +180,33 @@ public final class VirtioPciFunction implements PciFunction {
      */
     public void connect(EventLoop loop) {
         core.connect(loop, notifyFds);
+        refreshCallTargets();
+    }
+
+    /**
+     * Points each back-end-served queue's back-end at its MSI-X vector's irqfd while that vector may deliver, so that
+     * the interrupt goes from the back-end to KVM without this process (as QEMU does for vhost); else at the queue's
+     * call eventfd, which the device's thread turns into the interrupt through the MSI-X table (pending bit while
+     * masked) or INTx. Run after everything that changes it: MSI-X enable and function mask, bus mastering, a
+     * vector's mask bit, the queue's vector, a reset.
+     */
+    private void refreshCallTargets() {
+        synchronized (core) {
+            for (int q = 0; q < callTargets.length; q++) {
+                EventFd call = core.callFd(q);
+                if (call == null) {
+                    continue;
+                }
+                EventFd target = call;
+                if (msix.enabled() && queueVectors[q] != NO_VECTOR) {
+                    target = msix.irqfd(queueVectors[q]).orElse(call);
+                }
+                if (target != callTargets[q]) {
+                    callTargets[q] = target;
+                    core.device().setCallTarget(q, target);
+                }
+            }
+        }
     }
 
     /** Queue {@code index} was notified: runs the device's work. Called on the device's thread. */
@@ -210,6 +241,7 @@ public final class VirtioPciFunction implements PciFunction {
         if (msix.enabled()) {
             header.setIntx(false); // MSI-X replaces INTA (QEMU lowers it too)
         }
+        refreshCallTargets();
         if (PciHeader.overlaps(offset, size, pciCfgCap + 16, 4)) {
             int v = header.config().get32(pciCfgCap + 16);
             byte[] data = pciCfgAccess();
@@ -299,6 +331,7 @@ public final class VirtioPciFunction implements PciFunction {
             configVector = NO_VECTOR;
             isr.set(0);
             header.setIntx(false);
+            refreshCallTargets();
         }
     }
 
@@ -402,6 +435,7 @@ public final class VirtioPciFunction implements PciFunction {
                 case 0x1a << 4 | 2 -> {
                     if (q != null) {
                         queueVectors[core.queueSelected()] = acceptedVector(w);
+                        refreshCallTargets();
                     }
                 }
                 case 0x1c << 4 | 2 -> {

@@ -10,13 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.EventFd;
+import dev.mesovirt.vmm.testing.Registers;
 import dev.mesovirt.vmm.virtio.MmioTransport;
 import dev.mesovirt.vmm.virtio.VirtioDevice.QueueService;
 import dev.mesovirt.vmm.virtio.VirtioException;
 import dev.mesovirt.vmm.virtio.VirtioIds;
 import dev.mesovirt.vmm.virtio.Virtqueue;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,13 +70,11 @@ class VhostDeviceTest {
     }
 
     int rd(long off) {
-        byte[] b = new byte[4];
-        t.read(off, b);
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        return Registers.read32(t, off);
     }
 
     void wr(long off, int v) {
-        t.write(off, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array());
+        Registers.write32(t, off, v);
     }
 
     static long desc(int q) {
@@ -250,6 +247,27 @@ class VhostDeviceTest {
         kick.consume();
         t.notifyQueue(0);
         assertEquals(1, kick.consume(), "the notification reached the back-end's own kick eventfd");
+    }
+
+    @Test
+    void aNewCallTargetReachesARunningBackendAndTheNextStart() throws Exception {
+        build(true);
+        EventFd irqfd = new EventFd(true);
+        try {
+            device.setCallTarget(1, irqfd);
+            assertFalse(backend.log.contains("SET_VRING_CALL 1"), "not running yet: kept for the start");
+            driverInit(ACKED, desc(1) + 0x2000);
+            assertSame(irqfd, backend.calls.get(1));
+            EventFd call0 = backend.calls.get(0);
+            backend.log.clear();
+            device.setCallTarget(0, irqfd);
+            assertEquals(List.of("SET_VRING_CALL 0"), backend.log, "a running back-end is told at once");
+            assertSame(irqfd, backend.calls.get(0));
+            device.setCallTarget(0, call0);
+            assertSame(call0, backend.calls.get(0));
+        } finally {
+            irqfd.close();
+        }
     }
 
     @Test

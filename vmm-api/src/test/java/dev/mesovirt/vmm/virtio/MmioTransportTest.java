@@ -15,6 +15,7 @@ import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.LibC;
 import dev.mesovirt.vmm.sys.Sys;
 import dev.mesovirt.vmm.testing.HostRequirement;
+import dev.mesovirt.vmm.testing.Registers;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -50,13 +51,11 @@ class MmioTransportTest {
     }
 
     int rd(long off) {
-        byte[] b = new byte[4];
-        t.read(off, b);
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        return Registers.read32(t, off);
     }
 
     void wr(long off, int v) {
-        t.write(off, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array());
+        Registers.write32(t, off, v);
     }
 
     MmioTransport transport(VirtioDevice d) {

@@ -13,6 +13,7 @@ import dev.mesovirt.vmm.arch.BusKind;
 import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.bus.BusDevice;
+import dev.mesovirt.vmm.event.EventLoop;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.pci.BarMapper;
 import dev.mesovirt.vmm.pci.MsiRouter;
@@ -75,12 +76,17 @@ class VirtioPciFunctionTest {
         }
     };
 
+    /** The irqfd of each vector the router made, by its message data. */
+    final Map<Integer, EventFd> irqfds = new HashMap<>();
+
     final MsiRouter router = requesterId -> new MsiVector() {
         int data;
+        final EventFd irqfd = new EventFd(true);
 
         @Override
         public void program(long address, int d) {
             data = d;
+            irqfds.put(d, irqfd);
         }
 
         @Override
@@ -89,8 +95,91 @@ class VirtioPciFunctionTest {
         }
 
         @Override
-        public void close() {}
+        public Optional<EventFd> irqfd() {
+            return Optional.of(irqfd);
+        }
+
+        @Override
+        public void close() {
+            irqfd.close();
+        }
     };
+
+    /**
+     * The entropy device, or (with {@code backend} set before the function is connected) a device whose queue 0 a
+     * back-end serves, which records where the transport tells it to signal.
+     */
+    static final class MaybeBackendDevice implements VirtioDevice {
+        final RngDevice rng;
+        boolean backend;
+        final List<EventFd> callTargets = new ArrayList<>();
+        QueueEventFds eventFds;
+
+        MaybeBackendDevice(RngDevice rng) {
+            this.rng = rng;
+        }
+
+        @Override
+        public int deviceType() {
+            return rng.deviceType();
+        }
+
+        @Override
+        public long features() {
+            return rng.features();
+        }
+
+        @Override
+        public List<Integer> queueSizes() {
+            return rng.queueSizes();
+        }
+
+        @Override
+        public void readConfig(long offset, byte[] data) {
+            rng.readConfig(offset, data);
+        }
+
+        @Override
+        public void activate(GuestMemory memory, List<Virtqueue> queues, long acked, QueueInterrupt interrupt) {
+            rng.activate(memory, queues, acked, interrupt);
+        }
+
+        @Override
+        public void process(int index) throws VirtioException {
+            rng.process(index);
+        }
+
+        @Override
+        public void reset() {
+            rng.reset();
+        }
+
+        @Override
+        public QueueService queueService(int index) {
+            return backend ? QueueService.BACKEND : QueueService.DEVICE_THREAD;
+        }
+
+        @Override
+        public void attach(QueueEventFds fds) {
+            eventFds = fds;
+        }
+
+        @Override
+        public void setCallTarget(int index, EventFd target) {
+            callTargets.add(target);
+        }
+
+        EventFd lastTarget() {
+            return callTargets.get(callTargets.size() - 1);
+        }
+
+        @Override
+        public void close() {
+            rng.close();
+        }
+    }
+
+    MaybeBackendDevice device;
 
     final IoEventRegistrar registrar = new IoEventRegistrar() {
         @Override
@@ -116,7 +205,8 @@ class VirtioPciFunctionTest {
         }
         root = new PciRoot(LAYOUT, intx, mapper, router);
         Path src = Files.write(dir.resolve("entropy"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
-        f = new VirtioPciFunction("rng0", new RngDevice("rng0", src), mem, registrar);
+        device = new MaybeBackendDevice(new RngDevice("rng0", src));
+        f = new VirtioPciFunction("rng0", device, mem, registrar);
         PcieRootPort port = new PcieRootPort(root, 1, PcieRootPort.Reserve.DEFAULT, x -> {});
         root.bus().attach(1, 0, port);
         port.insert(f);
@@ -305,6 +395,51 @@ class VirtioPciFunctionTest {
         assertEquals(1, msis.size());
         mmioWrite(table + 16 + 12, 4, 0);
         assertEquals(List.of("msi 65", "msi 65"), msis);
+    }
+
+    @Test
+    void aBackendSignalsTheVectorsIrqfdWhileTheVectorMayDeliver() throws Exception {
+        device.backend = true;
+        try (EventLoop loop = new EventLoop()) {
+            f.connect(loop);
+            EventFd call = device.eventFds.call().get(0);
+            assertEquals(call, device.lastTarget(), "the call eventfd until MSI-X is set up");
+            driverInit(true);
+            EventFd vector1 = irqfds.get(0x41);
+            assertEquals(vector1, device.lastTarget(), "queue 0's vector (data 0x41), straight to KVM");
+            // Masked: back to the call eventfd, whose signal the device thread makes a pending bit.
+            long table = cfg(0x14, 4) & 0xfffffff0L;
+            mmioWrite(table + 16 + 12, 4, 1);
+            assertEquals(call, device.lastTarget());
+            loop.start("virtio-test");
+            call.signal();
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (!f.msix().pending(1) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(f.msix().pending(1), "the back-end's interrupt is pending while the vector is masked");
+            assertTrue(msis.isEmpty());
+            mmioWrite(table + 16 + 12, 4, 0);
+            assertEquals(List.of("msi 65"), msis, "delivered at unmask");
+            assertEquals(vector1, device.lastTarget());
+            // The function mask, MSI-X off, bus mastering off: the call eventfd each time.
+            int cap = f.msix().capability();
+            cfgWrite(cap + 2, 2, 0xc000);
+            assertEquals(call, device.lastTarget());
+            cfgWrite(cap + 2, 2, 0x8000);
+            assertEquals(vector1, device.lastTarget());
+            cfgWrite(cap + 2, 2, 0);
+            assertEquals(call, device.lastTarget());
+            cfgWrite(cap + 2, 2, 0x8000);
+            assertEquals(vector1, device.lastTarget());
+            cfgWrite(0x04, 2, cfg(0x04, 2) & ~4);
+            assertEquals(call, device.lastTarget());
+            cfgWrite(0x04, 2, cfg(0x04, 2) | 4);
+            assertEquals(vector1, device.lastTarget());
+            // The queue loses its vector at a reset.
+            wr(capOffset(common) + 0x14, 1, 0);
+            assertEquals(call, device.lastTarget());
+        }
     }
 
     @Test
