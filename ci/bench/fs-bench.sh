@@ -21,29 +21,13 @@ usage() { sed -n '2,/^set /p' "$0" | sed '$d' >&2; exit 2; }
 case ${1:-} in ''|[0-9]*) ;; *) usage ;; esac
 N=${1:-3}
 MESOVIRT=${MESOVIRT_BIN:-$ROOT/cli/target/dist/bin/mesovirt}
-CACHE=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/bench
 if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   [ -x "$MESOVIRT" ] || { echo "fs-bench: run 'mvn -B package' first" >&2; exit 2; }
   bash "$ROOT/ci/guest-image.sh" x86_64 >/dev/null || exit 2
-  mkdir -p "$CACHE"
-  SNAP=
-  if [ -z "${MESOVIRT_BIN:-}" ]; then
-    SNAP=$(mktemp -d "$CACHE/dist.XXXXXX") && cp -a "$ROOT/cli/target/dist" "$SNAP/dist" || exit 2
-    export MESOVIRT_BIN=$SNAP/dist/bin/mesovirt
-  fi
-  export MESOVIRT_HOST_OUT=${MESOVIRT_HOST_OUT:-$ROOT/jmh/target/bench}
-  mkdir -p "$MESOVIRT_HOST_OUT"
-  STARTED=$(mktemp "$CACHE/started.XXXXXX")
-  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$((600 + N * 2 * 300))} \
-    bash "$ROOT/ci/emulated-host.sh" x86_64 "$HERE/fs-bench.sh" "$N"
-  rc=$?
-  bench_note_outer_load "$MESOVIRT_HOST_OUT/fs.note" "$STARTED"
-  rm -f "$STARTED"
-  [ -n "$SNAP" ] && rm -rf "$SNAP"
-  exit $rc
+  bench_in_host fs $((600 + N * 2 * 300)) "$HERE/fs-bench.sh" "$N"
 fi
 . "$ROOT/jmh/bench/lib.sh"
-# virtiofsd_start (the virtio-fs tests' back-end), WORK is needed by nothing else of it
+# virtiofsd_start: the virtio-fs tests' back-end
 . "$ROOT/ci/tests/lib.sh"
 
 IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/x86_64
