@@ -28,6 +28,9 @@ GUEST_MODULES="virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_m
 # machine's (x86_64): gcc -static, about 300 KB of the gzip'd initrd.
 VSOCK_TOOL=$MV_CI_DIR/guest/vsock.c
 
+# virtio-fs (fuse, then virtiofs), loaded after the list above by ci/guest/init.sh.
+GUEST_MODULES="$GUEST_MODULES fuse virtiofs"
+
 INIT=$MV_CI_DIR/guest/init.sh
 [ -f "$INIT" ] || mv_die "missing $INIT"
 

@@ -58,10 +58,6 @@ dd if=/dev/vdb of=/tmp/randread bs=4096 2>/dev/null && chmod +x /tmp/randread &&
 APPEND="console=ttyS0 quiet guest.cmd=$(printf '%s' "$SCRIPT" | base64 -w0)"
 RESULTS=$WORK/results
 
-mbps() { # SECONDS -> MB/s for 64 MiB
-  awk -v s="$1" 'BEGIN { if (s > 0) printf "%.1f", 67108864 / s / 1e6; else print "NA" }'
-}
-
 run() { # NAME CMD...
   local name=$1; shift
   local out; out=$(timeout 600 "$@" </dev/null 2>&1)
@@ -69,7 +65,7 @@ run() { # NAME CMD...
   w=$(printf '%s\n' "$out" | sed -n 's/^BENCH-WRITE //p' | tr -d '\r')
   r=$(printf '%s\n' "$out" | sed -n 's/^BENCH-READ //p' | tr -d '\r')
   iops=$(printf '%s\n' "$out" | sed -n 's/^BENCH-IOPS //p' | tr -d '\r')
-  echo "$name write $(mbps "$w") read $(mbps "$r") iops ${iops:-NA}   [seconds: ${w:-none} ${r:-none}]" | tee -a "$RESULTS"
+  echo "$name write $(bench_mbps "$w") read $(bench_mbps "$r") iops ${iops:-NA}   [seconds: ${w:-none} ${r:-none}]" | tee -a "$RESULTS"
   [ -n "$w" ] || printf '%s\n' "$out" | tail -20
 }
 
@@ -105,9 +101,7 @@ for i in $(seq "$N"); do
       -nographic -serial stdio -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND" $(qemu_disks "$m")
   done
 done
-awk '
-  function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-                                    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+awk "$BENCH_MEDIAN"'
   $3 != "NA" && $5 != "NA" && $7 != "NA" { n[$1]++; w[$1, n[$1]] = $3; r[$1, n[$1]] = $5; q[$1, n[$1]] = $7 }
   END {
     for (v in n) { for (i = 1; i <= n[v]; i++) { wa[i] = w[v, i]; ra[i] = r[v, i]; qa[i] = q[v, i] }
@@ -122,8 +116,8 @@ rc=0
 grep -q ' NA' "$RESULTS" && { echo "blk-bench: some runs gave no figures (see above)" >&2; rc=1; }
 # The results table's input: one line per VMM and figure with every run's value (NA, i.e. a failed run, is left out).
 [ -n "${MESOVIRT_HOST_OUT:-}" ] || exit $rc
-field() { awk -v v="$1" -v f="$2" '$1 == v { print $f }' "$RESULTS"; } # VMM FIELD -> one value per run
-QEMU_VERSION=$(qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p')
+field() { bench_field "$RESULTS" "$@"; } # VMM FIELD -> one value per run
+QEMU_VERSION=$(bench_qemu_version)
 LINES=$WORK/blk.jsonl
 for f in "3 write MB/s|virtio-blk, guest sequential write: dd 64 MiB bs=1M conv=fsync" \
   "5 read MB/s|virtio-blk, guest sequential read: dd 64 MiB bs=1M after drop_caches" \

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers of the ci/bench scripts that measure inside an emulated KVM host (sourced, not run):
-# boot-jmh.sh, blk-bench.sh and vsock-bench.sh.
+# boot-jmh.sh, blk-bench.sh, vsock-bench.sh and fs-bench.sh.
 
 # bench_machines ARCH [LIST]: prints the machine types to measure, comma-separated: LIST (e.g. "microvm,q35") checked
 # against ARCH, or ARCH's default when LIST is empty: microvm and q35 on x86_64 (Mesovirt's two machines there),
@@ -32,6 +32,21 @@ bench_note_outer_load() {
   [ -f "$1" ] && [ "$1" -nt "$2" ] || return 0
   sed -i "s|\$| This machine's load average at the end: $(bench_load).|" "$1"
 }
+
+# bench_mbps SECONDS: the MB/s of 64 MiB (the dd runs of blk-bench.sh and fs-bench.sh) moved in SECONDS; NA if none.
+bench_mbps() {
+  awk -v s="$1" 'BEGIN { if (s > 0) printf "%.1f", 67108864 / s / 1e6; else print "NA" }'
+}
+
+# bench_field RESULTS NAME COLUMN: column COLUMN of RESULTS' lines whose first word is NAME, one value per run.
+bench_field() { awk -v v="$2" -v f="$3" '$1 == v { print $f }' "$1"; }
+
+# bench_qemu_version: the version qemu-system-x86_64 reports, e.g. 7.2.22.
+bench_qemu_version() { qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'; }
+
+# BENCH_MEDIAN: an awk function, median(a, n) of a[1..n] (sorts a), to put before a program that uses it.
+BENCH_MEDIAN='function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }'
 
 # bench_seabios_version: the Debian version of the SeaBIOS that QEMU's q35 boots through (seabios package).
 bench_seabios_version() { dpkg-query -W -f='${Version}' seabios 2>/dev/null || echo '?'; }

@@ -35,6 +35,11 @@ for m in virtio_ring virtio virtio_mmio virtio_pci_legacy_dev virtio_pci_modern_
   [ -f "/lib/modules/$m.ko" ] && insmod "/lib/modules/$m.ko" 2>/dev/null
 done
 
+# virtio-fs: fuse, then the virtiofs transport (mount -t virtiofs TAG DIR).
+for m in fuse virtiofs; do
+  [ -f "/lib/modules/$m.ko" ] && insmod "/lib/modules/$m.ko" 2>/dev/null
+done
+
 # Online CPUs: /sys/devices/system/cpu/online is a range list such as "0-1" or "0,2-3".
 count_cpus() {
   if [ -r /sys/devices/system/cpu/online ]; then

@@ -12,6 +12,7 @@
 #   run_cases LABEL "ALL CASES" [CASE...]    runs the cases given (default: all), ends with "N passed, M failed";
 #                      its status is 0 only if all passed
 #   tap_namespace NS   a network namespace with a TAP for virtio-net tests
+#   virtiofsd_start, FS_GUEST, fs_checks    a virtio-fs case's back-end, guest script and checks (below)
 # Environment: MESOVIRT_CASE_TIMEOUT (seconds a VM may run, default CASE_TIMEOUT as the script sets it, else 400),
 # MESOVIRT_TEST_VERBOSE=1 (print every case's whole console, not only a failing one's).
 
@@ -82,6 +83,46 @@ tap_namespace() {
   ip netns add "$1" && ip netns exec "$1" ip tuntap add dev tap0 mode tap \
     && ip netns exec "$1" ip addr add 10.0.2.1/24 dev tap0 && ip netns exec "$1" ip link set tap0 up \
     && ip netns exec "$1" ip link set lo up || echo "  (network namespace set-up failed)"
+}
+
+# virtio-fs cases (x86_64-virtio.sh on the microVM, q35.sh on virtio-pci), against QEMU's virtiofsd from Debian's
+# qemu-system-common (chroot sandbox: the emulated host's root is itself a chroot).
+#   virtiofsd_start DIR SOCK LOG   serves DIR on SOCK, waits for the socket; VIRTIOFSD is its pid
+#   FS_GUEST                       the guest's part: mount tag myfs, read the host's file, write one, unmount
+#   fs_checks LOG DIR              what must have happened, in the console and in DIR; virtiofsd has exited
+VIRTIOFSD_BIN=/usr/lib/qemu/virtiofsd
+virtiofsd_start() {
+  mkdir -p "$1"; echo "written-by-the-host" > "$1/from-host.txt"; rm -f "$2" "$1/from-guest.txt"
+  "$VIRTIOFSD_BIN" --socket-path="$2" -o source="$1" -o sandbox=chroot -o cache=auto >"$3" 2>&1 &
+  VIRTIOFSD=$!
+  local i=0
+  until [ -S "$2" ] || [ "$i" -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+FS_GUEST='mkdir -p /mnt/fs
+if mount -t virtiofs myfs /mnt/fs; then
+  echo GUEST-FS-MOUNTED
+  echo "GUEST-FS-READ $(cat /mnt/fs/from-host.txt)"
+  echo written-by-the-guest > /mnt/fs/from-guest.txt && sync && echo GUEST-FS-WRITTEN
+  dd if=/dev/zero of=/mnt/fs/zeros bs=65536 count=64 conv=fsync 2>/dev/null && echo "GUEST-FS-ZEROS $(wc -c < /mnt/fs/zeros)"
+  umount /mnt/fs && echo GUEST-FS-UNMOUNTED
+else
+  dmesg | grep -i -E "virtio|fuse" | tail -20
+  for d in /sys/bus/virtio/devices/*; do echo "$d $(cat $d/device) $(cat $d/status 2>/dev/null) $(ls $d/driver 2>/dev/null | head -1)"; done
+fi
+'
+fs_checks() { # LOG DIR
+  local i=0
+  while kill -0 "$VIRTIOFSD" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  check "$1" "the guest mounted tag myfs (virtiofs)" has "$1" '^GUEST-FS-MOUNTED'
+  check "$1" "the guest read the host's file" has "$1" '^GUEST-FS-READ written-by-the-host$'
+  check "$1" "the guest's file is on the host" test "$(cat "$2/from-guest.txt" 2>/dev/null)" = written-by-the-guest
+  check "$1" "4 MiB written with conv=fsync, on the host too" \
+    test "$(tr -d '\r' < "$1" | sed -n 's/^GUEST-FS-ZEROS //p')" = 4194304 -a "$(wc -c < "$2/zeros" 2>/dev/null)" = 4194304
+  check "$1" "the guest unmounted it" has "$1" '^GUEST-FS-UNMOUNTED'
+  check "$1" "virtiofsd ended with the VMM's connection" bash -c "! kill -0 $VIRTIOFSD 2>/dev/null"
+  kill "$VIRTIOFSD" 2>/dev/null; wait "$VIRTIOFSD" 2>/dev/null
+  cat "$WORK/virtiofsd.log" >>"$1" 2>/dev/null
+  [ -f "$WORK/vmm.log" ] && grep -i -E "vhost|fs0|virtio" "$WORK/vmm.log" | tail -30 >>"$1"
 }
 
 run_cases() {

@@ -13,6 +13,8 @@
 #   hotplug    two pcie-root-ports; QMP device_add of a virtio-blk-pci and a virtio-net-pci: the guest finds them
 #              (pciehp), reads and writes the disk, sees the NIC; device_del: the guest releases the disk (attention
 #              button, slot powered off), DEVICE_DELETED
+#   fs         virtio-fs (vhost-user-fs-pci, -machine mem-share=on) with a real virtiofsd: the guest mounts the tag,
+#              reads a host file, writes files that appear on the host
 #   errors     bad device placements on the command line: one clear line and exit 1 each
 #
 # usage: ci/tests/q35.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
@@ -261,4 +263,19 @@ case_errors() {
   finish "$all"
 }
 
-run_cases "q35 tests" "errors devices devices_generic memory_4g intx hotplug" "$@"
+# virtio-fs on virtio-pci: a real virtiofsd shares a directory through vhost-user-fs-pci, its queues on MSI-X;
+# guest RAM shared StratoVirt's way (-machine mem-share=on).
+case_fs() {
+  begin virtio-fs-pci; local log=$WORK/$CASE.log dir=$WORK/shared sock=$WORK/vfs.sock
+  virtiofsd_start "$dir" "$sock" "$WORK/virtiofsd.log"
+  run_vm "$log" -machine q35,mem-share=on -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" -m 512 -smp 2 \
+    -serial stdio -D "$WORK/vmm.log" -append "console=ttyS0 quiet guest.cmd=$(b64 "$GUEST_LIB$FS_GUEST"'pci; irqs')" \
+    -chardev socket,id=vfs,path="$sock" -device vhost-user-fs-pci,id=fs0,chardev=vfs,tag=myfs,bus=pcie.0,addr=0x5
+  q35_markers "$log" 2
+  check "$log" "virtio-fs at 00:05.0 (1af4:105a: 0x1040 + 26)" has "$log" '^GUEST-PCI 0000:00:05.0 0x1af4:0x105a '
+  check "$log" "MSI-X vectors for its queues" has "$log" '^GUEST-IRQ .*PCI-MSI.*virtio.*-(hiprio|requests)'
+  fs_checks "$log" "$dir"
+  finish "$log"
+}
+
+run_cases "q35 tests" "errors devices devices_generic memory_4g intx hotplug fs" "$@"

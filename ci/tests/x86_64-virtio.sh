@@ -108,6 +108,10 @@ case_errors() {
   # Root reads anything: make it a directory instead, which no one can open as an image.
   mkdir -p "$WORK/dir.img"
   expect_error "is a directory" -drive id=a,file="$WORK/dir.img" -device virtio-blk-device,drive=a,id=b
+  expect_error "a vhost-user device needs guest RAM its back-end can map" \
+    -chardev socket,id=v,path="$WORK/vfs-none.sock" -device vhost-user-fs-device,id=fs0,chardev=v,tag=t
+  expect_error "device fs0: cannot connect to the vhost-user back-end at $WORK/vfs-none.sock" -machine mem-share=on \
+    -chardev socket,id=v,path="$WORK/vfs-none.sock" -device vhost-user-fs-device,id=fs0,chardev=v,tag=t
   finish "$log"
 }
 
@@ -193,4 +197,18 @@ echo "GUEST-SHA256 $(nc 10.0.2.1 5000 | sha256sum | cut -d" " -f1)"'
   finish "$log"
 }
 
-run_cases "x86_64 virtio tests" "errors blk_rng sigkill console net" "$@"
+# virtio-fs: a real virtiofsd shares a directory through vhost-user-fs-device; guest RAM is a memfd
+# (memory-backend-memfd with share=on, QEMU's spelling) that virtiofsd maps.
+case_fs() {
+  begin virtio-fs; local log=$WORK/$CASE.log dir=$WORK/shared sock=$WORK/vfs.sock
+  virtiofsd_start "$dir" "$sock" "$WORK/virtiofsd.log"
+  run_vm "$log" -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" -m 256 -serial stdio -D "$WORK/vmm.log" \
+    -append "console=ttyS0 quiet guest.cmd=$(b64 "$FS_GUEST")" \
+    -object memory-backend-memfd,id=mem,size=256M,share=on -machine microvm,memory-backend=mem \
+    -chardev socket,id=vfs,path="$sock" -device vhost-user-fs-device,id=fs0,chardev=vfs,tag=myfs
+  check "$log" "exit code 0" test "$RC" = 0
+  fs_checks "$log" "$dir"
+  finish "$log"
+}
+
+run_cases "x86_64 virtio tests" "errors blk_rng sigkill console net fs" "$@"

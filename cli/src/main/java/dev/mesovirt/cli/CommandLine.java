@@ -159,13 +159,25 @@ public final class CommandLine {
 
         DeviceOptions.Devices parsed = DeviceOptions.parse(drives, devices, objects, chardevs, netdevs,
                 serial instanceof SerialConfig.Stdio, machine.type());
+        SharedRam ram = memoryBackend(machine, values[Opt.NUMA.ordinal()], parsed.memoryBackends(),
+                memoryArg == null ? -1 : memory);
+        if (memoryArg == null && ram.size() > 0) {
+            memory = checkMemory(ram.what(), ram.size()); // QEMU takes RAM's size from the backend without -m
+        }
+        for (VirtioConfig d : parsed.virtio()) {
+            if (d instanceof VirtioConfig.Fs fs && !ram.shared()) {
+                throw new UsageException("-device " + fs.id() + " (vhost-user-fs): a vhost-user device needs guest RAM"
+                        + " its back-end can map: add -object memory-backend-memfd,id=mem,size=SIZE,share=on with"
+                        + " -machine memory-backend=mem (or -numa node,memdev=mem), or -machine mem-share=on");
+            }
+        }
 
         // The microVM reserves replaceable virtio-mmio slots for QMP hot-plug; the standard machine hot-plugs into
         // its root ports' slots instead.
         boolean slots = qmp.isPresent() && machine.type() == MachineType.MICROVM;
         MachineConfig config = new MachineConfig(name == null ? "mesovirt" : name, uuid, memory, vcpus, kernel, initrd,
                 append == null ? "" : append, serial, machine.dumpGuestCore(), parsed.virtio(),
-                slots ? MachineConfig.HotplugSlots.STRATOVIRT : MachineConfig.HotplugSlots.NONE);
+                slots ? MachineConfig.HotplugSlots.STRATOVIRT : MachineConfig.HotplugSlots.NONE, ram.shared());
         boolean frozen = values[Opt.FREEZE.ordinal()] != null;
         if (frozen && qmp.isEmpty()) {
             throw new UsageException("-S: nothing could continue the machine: add -qmp unix:PATH,server,nowait");
@@ -264,16 +276,26 @@ public final class CommandLine {
         return BY_NAME.get(arg.substring(start));
     }
 
-    /** What -machine says: the type (default microvm) and dump-guest-core (default on, as in QEMU). */
-    private record Machine(MachineType type, boolean dumpGuestCore) {}
+    /**
+     * What -machine says: the type (default microvm), dump-guest-core (default on, as in QEMU), StratoVirt's
+     * mem-share and QEMU's memory-backend (null when absent).
+     */
+    private record Machine(String what, MachineType type, boolean dumpGuestCore, boolean memShare,
+            String memoryBackend) {}
 
-    /** -machine [type=]microvm|q35[,dump-guest-core=on|off]. */
+    /** Guest RAM's sharing and, when a memory backend gives it, its size (else -1) and its -object option. */
+    private record SharedRam(boolean shared, long size, String what) {}
+
+    /**
+     * -machine [type=]microvm|q35[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID]. Kata's StratoVirt
+     * driver writes type=microvm,dump-guest-core=off,mem-share=on for virtio-fs.
+     */
     private static Machine parseMachine(String text) throws UsageException {
         if (text == null) {
-            return new Machine(MachineType.MICROVM, true);
+            return new Machine(null, MachineType.MICROVM, true, false, null);
         }
         String what = "-machine " + text;
-        KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core");
+        KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core", "mem-share", "memory-backend");
         String type = kv.get("type");
         MachineType machineType = MachineType.MICROVM;
         if (type != null) {
@@ -285,7 +307,52 @@ public final class CommandLine {
             }
         }
         String dump = kv.get("dump-guest-core");
-        return new Machine(machineType, dump == null || onOff(what, "dump-guest-core", dump));
+        String share = kv.get("mem-share");
+        return new Machine(what, machineType, dump == null || onOff(what, "dump-guest-core", dump),
+                share != null && onOff(what, "mem-share", share), kv.get("memory-backend"));
+    }
+
+    /**
+     * Guest RAM as -machine memory-backend=ID, -numa node,memdev=ID (QEMU's older spelling; one node) or StratoVirt's
+     * -machine mem-share=on say: shared or not, and the backend's size, which must be -m's when -m is given
+     * ({@code memory}, or -1).
+     */
+    private static SharedRam memoryBackend(Machine machine, String numa, Map<String, DeviceOptions.MemoryBackend> backends,
+            long memory) throws UsageException {
+        String id = machine.memoryBackend();
+        String what = machine.what();
+        if (numa != null) {
+            String numaWhat = "-numa " + numa;
+            if (!numa.equals("node") && !numa.startsWith("node,")) {
+                throw new UsageException(numaWhat + ": only -numa node,memdev=ID is supported");
+            }
+            KeyValues kv = KeyValues.parse(numaWhat, numa, "type", "memdev", "nodeid");
+            String nodeid = kv.get("nodeid");
+            if (nodeid != null && !nodeid.equals("0")) {
+                throw new UsageException(numaWhat + ": only one NUMA node (nodeid=0) is supported");
+            }
+            String memdev = kv.get("memdev");
+            if (memdev == null) {
+                throw new UsageException(numaWhat + ": missing memdev=");
+            }
+            if (id != null && !id.equals(memdev)) {
+                throw new UsageException(numaWhat + ": memdev=" + memdev + " is not the -machine memory-backend=" + id);
+            }
+            id = memdev;
+            what = numaWhat;
+        }
+        if (id == null) {
+            return new SharedRam(machine.memShare(), -1, what);
+        }
+        DeviceOptions.MemoryBackend backend = backends.get(id);
+        if (backend == null) {
+            throw new UsageException(what + ": no -object memory-backend-memfd with id '" + id + "'");
+        }
+        if (memory >= 0 && backend.size() != memory) {
+            throw new UsageException(what + ": memory backend '" + id + "' has " + (backend.size() >> 20)
+                    + " MiB, -m asks for " + (memory >> 20) + " MiB (they must be equal)");
+        }
+        return new SharedRam(backend.shared() || machine.memShare(), backend.size(), backend.what());
     }
 
     static boolean onOff(String what, String key, String value) throws UsageException {
@@ -346,6 +413,13 @@ public final class CommandLine {
             throw new UsageException(what + ": invalid size '" + sizeText
                     + "' (a number of MiB, or a number with suffix K, M, G or T)");
         }
+        return checkMemory(what, bytes);
+    }
+
+    /** A guest RAM size (-m, or a memory backend's) within what we boot and the host has, in whole MiB. */
+
+    /** A guest RAM size (-m, or a memory backend's) within what we boot and the host has, in whole MiB. */
+    private long checkMemory(String what, long bytes) throws UsageException {
         if (bytes != Sizes.TOO_LARGE && bytes < MIN_MEMORY) {
             throw new UsageException(what + ": too little memory (the minimum is 64 MiB)");
         }

@@ -29,16 +29,31 @@ import java.util.Set;
  * {@code pcie-root-port} adds a bus with one hot-pluggable slot.
  */
 final class DeviceOptions {
+    // The two lists pair up by index, so that a device of the other machine is named with this one's twin; the root
+    // port has none on the microVM.
     static final String[] MICROVM_DEVICE_TYPES = {"virtio-blk-device", "virtio-net-device", "virtio-rng-device",
-        "virtio-serial-device", "virtconsole", "vhost-vsock-device"};
+        "virtio-serial-device", "virtconsole", "vhost-vsock-device", "vhost-user-fs-device"};
     static final String[] STANDARD_DEVICE_TYPES = {"virtio-blk-pci", "virtio-net-pci", "virtio-rng-pci",
-        "virtio-serial-pci", "virtconsole", "vhost-vsock-pci", "pcie-root-port"};
-    static final String[] OBJECT_TYPES = {"rng-random"};
+        "virtio-serial-pci", "virtconsole", "vhost-vsock-pci", "vhost-user-fs-pci", "pcie-root-port"};
+    static final String[] OBJECT_TYPES = {"rng-random", "memory-backend-memfd"};
 
     private record Drive(String id, Path file, boolean readOnly, boolean direct) {}
 
-    /** What the -device options make: the virtio devices, and the standard machine's root ports. */
-    record Devices(List<VirtioConfig> virtio, List<PciTopology.RootPort> rootPorts) {}
+    /**
+     * A -chardev: a socket at {@code path} (listening with {@code server}; {@code nowait}: not waiting for a client
+     * before the guest starts) or, with no path, stdio.
+     */
+    private record Chardev(String what, Optional<Path> path, boolean server, boolean nowait) {}
+
+    /** -object memory-backend-memfd,id=ID,size=SIZE[,share=on|off]: guest RAM that -machine memory-backend= names. */
+    record MemoryBackend(String what, String id, long size, boolean shared) {}
+
+    /**
+     * What the -device options make: the virtio devices, and the standard machine's root ports; and the memory
+     * backends (-object memory-backend-memfd) that -machine or -numa may name.
+     */
+    record Devices(List<VirtioConfig> virtio, List<PciTopology.RootPort> rootPorts,
+            Map<String, MemoryBackend> memoryBackends) {}
 
     private DeviceOptions() {}
 
@@ -75,22 +90,28 @@ final class DeviceOptions {
                 throw new UsageException(what + ": duplicate netdev id '" + id + "'");
             }
         }
-        // -chardev: id -> socket path, or null for stdio.
-        Map<String, Optional<Path>> chardevById = new HashMap<>();
+        // -chardev: id -> socket (path, server, nowait), or stdio.
+        Map<String, Chardev> chardevById = new HashMap<>();
         for (String text : chardevs) {
             String what = "-chardev " + text;
-            // "server" and "nowait" are flags; KeyValues wants key=value.
+            // "server" and "nowait" are flags (QEMU also spells them server=on|off, wait=on|off); KeyValues wants
+            // key=value.
             StringBuilder sb = new StringBuilder();
             boolean server = false;
             boolean nowait = false;
             String[] items = text.split(",", -1);
             for (int i = 0; i < items.length; i++) {
-                if (i > 0 && items[i].equals("server")) {
+                String item = items[i];
+                if (i > 0 && (item.equals("server") || item.equals("server=on"))) {
                     server = true;
-                } else if (i > 0 && (items[i].equals("nowait") || items[i].equals("wait=off"))) {
+                } else if (i > 0 && item.equals("server=off")) {
+                    server = false;
+                } else if (i > 0 && (item.equals("nowait") || item.equals("wait=off"))) {
                     nowait = true;
+                } else if (i > 0 && (item.equals("wait") || item.equals("wait=on"))) {
+                    nowait = false;
                 } else {
-                    sb.append(sb.length() == 0 ? "" : ",").append(items[i]);
+                    sb.append(sb.length() == 0 ? "" : ",").append(item);
                 }
             }
             KeyValues kv = KeyValues.parse(what, sb.toString(), "backend", "id", "path");
@@ -98,9 +119,6 @@ final class DeviceOptions {
             String id = required(what, kv, "id");
             Optional<Path> path;
             if (backend.equals("socket")) {
-                if (!server || !nowait) {
-                    throw new UsageException(what + ": only server,nowait sockets are supported");
-                }
                 path = Optional.of(CommandLine.path(what, required(what, kv, "path")));
             } else if (backend.equals("stdio")) {
                 if (serialOnStdio) {
@@ -110,7 +128,7 @@ final class DeviceOptions {
             } else {
                 throw new UsageException(what + ": unknown chardev backend '" + backend + "' (supported: socket, stdio)");
             }
-            if (chardevById.put(id, path) != null) {
+            if (chardevById.put(id, new Chardev(what, path, server, nowait)) != null) {
                 throw new UsageException(what + ": duplicate chardev id '" + id + "'");
             }
         }
@@ -122,17 +140,33 @@ final class DeviceOptions {
             }
         }
         Map<String, Path> rngById = new HashMap<>();
+        Map<String, MemoryBackend> memoryById = new HashMap<>();
+        Set<String> objectIds = new HashSet<>();
         for (String text : objects) {
             String what = "-object " + text;
-            KeyValues kv = KeyValues.parse(what, text, "qom-type", "id", "filename");
-            String type = kv.get("qom-type");
-            if (!type.equals("rng-random")) {
+            int comma = text.indexOf(',');
+            String type = comma < 0 ? text : text.substring(0, comma);
+            String id;
+            if (type.equals("rng-random")) {
+                KeyValues kv = KeyValues.parse(what, text, "qom-type", "id", "filename");
+                id = required(what, kv, "id");
+                rngById.put(id, checkFile(what, required(what, kv, "filename"), false, false));
+            } else if (type.equals("memory-backend-memfd")) {
+                KeyValues kv = KeyValues.parse(what, text, "qom-type", "id", "size", "share");
+                id = required(what, kv, "id");
+                String sizeText = required(what, kv, "size");
+                long size = Sizes.parseSize(sizeText);
+                if (size == Sizes.INVALID || size == Sizes.TOO_LARGE) {
+                    throw new UsageException(what + ": invalid size '" + sizeText
+                            + "' (a number of MiB, or a number with suffix K, M, G or T)");
+                }
+                String share = kv.get("share");
+                memoryById.put(id, new MemoryBackend(what, id, size, share != null && CommandLine.onOff(what, "share", share)));
+            } else {
                 throw new UsageException(what + ": unknown object type '" + type + "' (supported: "
                         + KeyValues.list(OBJECT_TYPES) + ")");
             }
-            String id = required(what, kv, "id");
-            Path file = checkFile(what, required(what, kv, "filename"), false, false);
-            if (rngById.put(id, file) != null) {
+            if (!objectIds.add(id)) {
                 throw new UsageException(what + ": duplicate object id '" + id + "'");
             }
         }
@@ -224,6 +258,31 @@ final class DeviceOptions {
                     }
                     config = new VirtioConfig.Vsock(id, cid, vhostFd, pci.place(what, kv, driver));
                 }
+                case "vhost-user-fs-device", "vhost-user-fs-pci" -> {
+                    KeyValues kv = KeyValues.parse(what, text, keys(driver, "driver", "id", "chardev", "tag",
+                            "queue-size", "num-request-queues"));
+                    String id = required(what, kv, "id");
+                    String chardevId = required(what, kv, "chardev");
+                    Chardev chardev = chardevById.get(chardevId);
+                    if (chardev == null) {
+                        throw new UsageException(what + ": no -chardev with id '" + chardevId + "'");
+                    }
+                    if (chardev.path().isEmpty()) {
+                        throw new UsageException(what + ": chardev '" + chardevId + "' must be a socket"
+                                + " (-chardev socket,id=" + chardevId + ",path=PATH): the vhost-user back-end's");
+                    }
+                    if (!usedBackends.add("chardev:" + chardevId)) {
+                        throw new UsageException(what + ": chardev '" + chardevId + "' is already used by another device");
+                    }
+                    int queueSize = count(what, kv, "queue-size", VirtioConfig.Fs.DEFAULT_QUEUE_SIZE);
+                    int requestQueues = count(what, kv, "num-request-queues", 1);
+                    try {
+                        config = new VirtioConfig.Fs(id, chardev.path().get(), chardev.server(),
+                                required(what, kv, "tag"), queueSize, requestQueues, pci.place(what, kv, driver));
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException(what + ": " + e.getMessage().replace("device " + id + ": ", ""));
+                    }
+                }
                 case "virtconsole" -> {
                     KeyValues kv = KeyValues.parse(what, text, "driver", "id", "chardev", "nr", "bus");
                     required(what, kv, "id");
@@ -236,10 +295,14 @@ final class DeviceOptions {
                         throw new UsageException(what + ": no -device " + (machine == MachineType.STANDARD
                                 ? "virtio-serial-pci" : "virtio-serial-device") + " before it");
                     }
-                    Optional<Path> path = chardevById.get(chardevId);
-                    if (path == null) {
+                    Chardev chardev = chardevById.get(chardevId);
+                    if (chardev == null) {
                         throw new UsageException(what + ": no -chardev with id '" + chardevId + "'");
                     }
+                    if (chardev.path().isPresent() && (!chardev.server() || !chardev.nowait())) {
+                        throw new UsageException(chardev.what() + ": a virtconsole's socket must be server,nowait");
+                    }
+                    Optional<Path> path = chardev.path();
                     if (!usedBackends.add("chardev:" + chardevId) || consoleBound) {
                         throw new UsageException(what + ": the console port or chardev '" + chardevId + "' is already used");
                     }
@@ -262,7 +325,7 @@ final class DeviceOptions {
             throw new UsageException("-device " + (machine == MachineType.STANDARD ? "virtio-serial-pci"
                     : "virtio-serial-device") + ": no -device virtconsole,chardev=ID,nr=0 for it");
         }
-        return new Devices(out, pci.rootPorts());
+        return new Devices(out, pci.rootPorts(), memoryById);
     }
 
     /**
@@ -478,6 +541,19 @@ final class DeviceOptions {
             throw new UsageException(what + ": " + e.getMessage());
         }
         return cid;
+    }
+
+    /** A count such as {@code queue-size=}: a decimal number, {@code absent} when not given. */
+    private static int count(String what, KeyValues kv, String key, int absent) throws UsageException {
+        String text = kv.get(key);
+        if (text == null) {
+            return absent;
+        }
+        int n = Sizes.parseCount(text);
+        if (n < 0) {
+            throw new UsageException(what + ": " + key + "=" + text + " is not a number");
+        }
+        return n;
     }
 
     private static String required(String what, KeyValues kv, String key) throws UsageException {

@@ -11,8 +11,9 @@ package dev.mesovirt.cli;
  */
 enum Opt {
     MACHINE("machine", "M", Arg.REQUIRED, Support.SUPPORTED,
-            "[type=]microvm|q35[,dump-guest-core=on|off]",
-            "machine type: microvm (the default), or q35 (x86_64's PCIe machine)"),
+            "[type=]microvm|q35[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID]",
+            "machine type: microvm (the default), or q35 (x86_64's PCIe machine); mem-share=on or a\n"
+            + "                                memory-backend-memfd with share=on: RAM a vhost-user back-end can map"),
     KERNEL("kernel", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "guest kernel image (required)"),
     INITRD("initrd", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "initial ramdisk"),
     APPEND("append", null, Arg.REQUIRED, Support.SUPPORTED, "CMDLINE", "kernel command line"),
@@ -39,15 +40,23 @@ enum Opt {
             "a raw disk image for a virtio-blk-device/-pci (repeatable)"),
     DEVICE("device", null, Arg.REQUIRED, Support.SUPPORTED, "DRIVER,id=ID[,...]",
             "a device (repeatable); microvm: virtio-blk-device, virtio-net-device, virtio-rng-device,\n"
-            + "                                virtio-serial-device, virtconsole, vhost-vsock-device;\n"
+            + "                                virtio-serial-device, virtconsole, vhost-vsock-device,\n"
+            + "                                vhost-user-fs-device,chardev=ID,tag=T[,queue-size=N];\n"
             + "                                q35: virtio-blk-pci, virtio-net-pci, virtio-rng-pci,\n"
-            + "                                virtio-serial-pci, virtconsole, vhost-vsock-pci, each with\n"
+            + "                                virtio-serial-pci, virtconsole, vhost-vsock-pci,\n"
+            + "                                vhost-user-fs-pci, each with\n"
             + "                                [bus=pcie.0|ROOT_PORT_ID][,addr=SLOT[.FN]], and\n"
             + "                                pcie-root-port,id=ID,port=N,bus=pcie.0,addr=SLOT[.FN]"),
-    OBJECT("object", null, Arg.REQUIRED, Support.SUPPORTED, "rng-random,id=ID,filename=PATH",
-            "an entropy source for a virtio-rng-device/-pci (repeatable)"),
-    CHARDEV("chardev", null, Arg.REQUIRED, Support.SUPPORTED, "socket,id=ID,path=PATH,server,nowait|stdio,id=ID",
-            "a character backend for a virtconsole (repeatable)"),
+    OBJECT("object", null, Arg.REQUIRED, Support.SUPPORTED,
+            "rng-random,id=ID,filename=PATH|memory-backend-memfd,id=ID,size=SIZE,share=on|off",
+            "an entropy source for a virtio-rng-device/-pci, or guest RAM for\n"
+            + "                                -machine memory-backend= or -numa node,memdev= (repeatable)"),
+    CHARDEV("chardev", null, Arg.REQUIRED, Support.SUPPORTED,
+            "socket,id=ID,path=PATH[,server[,nowait]]|stdio,id=ID",
+            "a character backend for a virtconsole (server,nowait) or a vhost-user device's\n"
+            + "                                back-end (a client, or with server a listener) (repeatable)"),
+    NUMA("numa", null, Arg.REQUIRED, Support.SUPPORTED, "node,memdev=ID[,nodeid=0]",
+            "one NUMA node whose RAM is the memory-backend-memfd ID (as -machine memory-backend=ID)"),
     NETDEV("netdev", null, Arg.REQUIRED, Support.SUPPORTED, "tap,id=ID,ifname=TAP|tap,id=ID,fds=FD",
             "a TAP backend for a virtio-net-device/-pci (repeatable)"),
     QMP("qmp", null, Arg.REQUIRED, Support.SUPPORTED, "unix:PATH,server,nowait",

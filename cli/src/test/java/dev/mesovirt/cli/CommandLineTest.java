@@ -151,7 +151,7 @@ class CommandLineTest {
     void badMachineProperties() {
         assertContains("dump-guest-core must be on or off, not 'yes'",
                 errorWithKernel("-machine", "microvm,dump-guest-core=yes"));
-        assertContains("unknown property 'accel' (expected type or dump-guest-core)",
+        assertContains("unknown property 'accel' (expected type, dump-guest-core, mem-share or memory-backend)",
                 errorWithKernel("-machine", "microvm,accel=kvm"));
         assertContains("'type' given twice", errorWithKernel("-machine", "microvm,type=microvm"));
         assertContains("'dump-guest-core' is not of the form key=value",
@@ -618,8 +618,8 @@ class CommandLineTest {
         assertEquals(List.of(new VirtioConfig.Rng("rng0", Path.of("/dev/urandom")),
                 new VirtioConfig.Block("blk0", img, true, false, java.util.Optional.of("abc"))), c.devices());
         assertEquals("-device virtio-foo,id=x: unknown device 'virtio-foo' (supported: virtio-blk-device, "
-                + "virtio-net-device, virtio-rng-device, virtio-serial-device, virtconsole or vhost-vsock-device)",
-                errorWithKernel("-device", "virtio-foo,id=x"));
+                + "virtio-net-device, virtio-rng-device, virtio-serial-device, virtconsole, vhost-vsock-device or "
+                + "vhost-user-fs-device)", errorWithKernel("-device", "virtio-foo,id=x"));
         assertEquals("-device virtio-blk-device,drive=x,id=b: no -drive with id 'x'",
                 errorWithKernel("-device", "virtio-blk-device,drive=x,id=b"));
         assertEquals("-device virtio-blk-device,drive=d0,id=b: duplicate device id 'b'",
@@ -633,7 +633,7 @@ class CommandLineTest {
                 errorWithKernel("-drive", "id=d0,file=" + dir));
         assertEquals("-device virtio-blk-device,id=b: missing drive=",
                 errorWithKernel("-device", "virtio-blk-device,id=b"));
-        assertEquals("-object rng-egd,id=r: unknown object type 'rng-egd' (supported: rng-random)",
+        assertEquals("-object rng-egd,id=r: unknown object type 'rng-egd' (supported: rng-random or memory-backend-memfd)",
                 errorWithKernel("-object", "rng-egd,id=r"));
         assertEquals("-device virtio-rng-device,rng=r,id=x: no -object rng-random with id 'r'",
                 errorWithKernel("-device", "virtio-rng-device,rng=r,id=x"));

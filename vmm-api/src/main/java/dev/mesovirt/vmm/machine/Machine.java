@@ -204,7 +204,8 @@ public final class Machine implements AutoCloseable {
             throw new IllegalArgumentException("-smp " + config.vcpus() + " exceeds the host KVM's limit of " + maxVcpus + " vCPUs");
         }
         layout = arch.memoryLayout(type, config.memoryBytes(), config.vcpus());
-        memory = GuestMemory.allocate(layout.ram(), config.dumpGuestCore());
+        memory = config.sharedMemory() ? GuestMemory.allocateShared(layout.ram(), config.dumpGuestCore())
+                : GuestMemory.allocate(layout.ram(), config.dumpGuestCore());
         power = new GuestPower() {
             @Override
             public void powerOff() {

@@ -20,6 +20,8 @@ import java.util.UUID;
  * @param devices virtio devices, in command-line order (-drive/-device/-object/-netdev), which is the microVM's slot
  *     order
  * @param hotplug places reserved for QMP hot-plug: the microVM's empty virtio-mmio slots after the devices' slots
+ * @param sharedMemory guest RAM is a memfd another process can map (QEMU's memory-backend-memfd with share=on,
+ *     StratoVirt's mem-share=on), as a vhost-user device's back-end must
  */
 public record MachineConfig(
         String name,
@@ -32,7 +34,8 @@ public record MachineConfig(
         SerialConfig serial,
         boolean dumpGuestCore,
         java.util.List<VirtioConfig> devices,
-        HotplugSlots hotplug) {
+        HotplugSlots hotplug,
+        boolean sharedMemory) {
 
     public static final long DEFAULT_MEMORY = 256L << 20;
 
@@ -74,6 +77,21 @@ public record MachineConfig(
         if (memoryBytes <= 0 || memoryBytes % (1 << 20) != 0) {
             throw new IllegalArgumentException("memory size must be a positive number of MiB: " + memoryBytes);
         }
+        for (VirtioConfig d : devices) {
+            if (d instanceof VirtioConfig.Fs fs && !sharedMemory) {
+                throw new IllegalArgumentException("device " + fs.id() + ": a vhost-user device needs guest RAM its"
+                        + " back-end can map: shared memory (-object memory-backend-memfd,id=M,size=S,share=on with"
+                        + " -machine memory-backend=M, or -machine mem-share=on)");
+            }
+        }
+    }
+
+    /** A configuration whose guest RAM is private to the VMM. */
+    public MachineConfig(String name, Optional<UUID> uuid, long memoryBytes, int vcpus, Path kernel,
+            Optional<Path> initrd, String commandLine, SerialConfig serial, boolean dumpGuestCore,
+            java.util.List<VirtioConfig> devices, HotplugSlots hotplug) {
+        this(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug,
+                false);
     }
 
     /** A configuration without virtio devices. */
@@ -90,22 +108,26 @@ public record MachineConfig(
     }
 
     public MachineConfig withMemory(long bytes) {
-        return new MachineConfig(name, uuid, bytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug);
+        return new MachineConfig(name, uuid, bytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug, sharedMemory);
     }
 
     public MachineConfig withVcpus(int count) {
-        return new MachineConfig(name, uuid, memoryBytes, count, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug);
+        return new MachineConfig(name, uuid, memoryBytes, count, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug, sharedMemory);
     }
 
     public MachineConfig withSerial(SerialConfig s) {
-        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, s, dumpGuestCore, devices, hotplug);
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, s, dumpGuestCore, devices, hotplug, sharedMemory);
     }
 
     public MachineConfig withDevices(java.util.List<VirtioConfig> d) {
-        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, d, hotplug);
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, d, hotplug, sharedMemory);
+    }
+
+    public MachineConfig withSharedMemory(boolean shared) {
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug, shared);
     }
 
     public MachineConfig withHotplug(HotplugSlots h) {
-        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, h);
+        return new MachineConfig(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, h, sharedMemory);
     }
 }

@@ -120,4 +120,44 @@ public sealed interface VirtioConfig {
             VhostVsock.checkCid(guestCid);
         }
     }
+
+    /**
+     * virtio-fs served by a vhost-user back-end (virtiofsd) on a UNIX socket (-chardev socket + -device
+     * vhost-user-fs-device or vhost-user-fs-pci). Guest RAM must be shared ({@link MachineConfig#sharedMemory()}).
+     *
+     * @param socket the back-end's socket
+     * @param server listen at {@code socket} and wait for the back-end to connect (chardev server=on), rather than
+     *     connect to it
+     * @param tag the name the guest mounts (mount -t virtiofs TAG DIR), 1 to 36 bytes of UTF-8
+     * @param queueSize the size of each queue, a power of two up to 1024 (QEMU's queue-size, default 128)
+     * @param requestQueues request queues besides the high-priority one (QEMU's num-request-queues, default 1)
+     */
+    record Fs(String id, Path socket, boolean server, String tag, int queueSize, int requestQueues,
+            Optional<DevicePlacement> placement) implements VirtioConfig {
+        public static final int MAX_TAG_BYTES = 36;
+        public static final int MAX_QUEUE_SIZE = 1024;
+        public static final int DEFAULT_QUEUE_SIZE = 128;
+        /** Queues a virtio device may have beyond the high-priority one (QEMU's VIRTIO_QUEUE_MAX is 1024). */
+        public static final int MAX_REQUEST_QUEUES = 1023;
+
+        public Fs {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(socket, "socket");
+            Objects.requireNonNull(tag, "tag");
+            Objects.requireNonNull(placement, "placement");
+            int tagBytes = tag.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (tagBytes == 0 || tagBytes > MAX_TAG_BYTES) {
+                throw new IllegalArgumentException("device " + id + ": the tag must have 1 to " + MAX_TAG_BYTES
+                        + " bytes, not " + tagBytes);
+            }
+            if (queueSize < 1 || queueSize > MAX_QUEUE_SIZE || Integer.bitCount(queueSize) != 1) {
+                throw new IllegalArgumentException("device " + id + ": queue-size " + queueSize
+                        + " is not a power of two from 1 to " + MAX_QUEUE_SIZE);
+            }
+            if (requestQueues < 1 || requestQueues > MAX_REQUEST_QUEUES) {
+                throw new IllegalArgumentException("device " + id + ": num-request-queues " + requestQueues
+                        + " is not from 1 to " + MAX_REQUEST_QUEUES);
+            }
+        }
+    }
 }

@@ -2,6 +2,8 @@ package dev.mesovirt.vmm.machine;
 
 import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.vhost.VhostVsock;
+import dev.mesovirt.vmm.vhost.user.VhostUserFrontend;
+import dev.mesovirt.vmm.vhost.user.VhostUserFs;
 import dev.mesovirt.vmm.virtio.BlockDevice;
 import dev.mesovirt.vmm.virtio.ConsoleBackend;
 import dev.mesovirt.vmm.virtio.ConsoleDevice;
@@ -13,7 +15,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 
 /**
- * Opens the backend a {@link VirtioConfig} describes (image file, entropy source, TAP, console socket, vhost-vsock) as the virtio
+ * Opens the backend a {@link VirtioConfig} describes (image file, entropy source, TAP, console socket, vhost-vsock, vhost-user socket) as the virtio
  * device both machines put behind their transport, virtio-mmio or virtio-pci.
  */
 public final class VirtioDevices {
@@ -33,6 +35,8 @@ public final class VirtioDevices {
                 case VirtioConfig.Console c -> new ConsoleDevice(c.id(), c.socketPath().isPresent()
                         ? ConsoleBackend.socketServer(c.socketPath().get()) : ConsoleBackend.stdio());
                 case VirtioConfig.Vsock v -> VhostVsock.open(v.id(), v.guestCid(), v.vhostFd());
+                case VirtioConfig.Fs f -> VhostUserFs.open(f.id(), f.socket(), f.server(), f.tag(), f.queueSize(),
+                        f.requestQueues(), VhostUserFrontend.DEFAULT_TIMEOUT);
             };
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("device " + dc.id() + ": " + e.getFile() + ": no such file");

@@ -2,6 +2,8 @@ package dev.mesovirt.vmm.memory;
 
 import com.sun.jna.Pointer;
 import dev.mesovirt.vmm.kvm.Vm;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.LibC;
 import dev.mesovirt.vmm.sys.Sys;
 import java.nio.ByteBuffer;
@@ -11,7 +13,9 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Guest RAM: anonymous mappings in this process, registered with KVM as memory slots. Every access is checked
+ * Guest RAM: anonymous mappings in this process, registered with KVM as memory slots; or, for a guest whose devices
+ * are served by another process (vhost-user), one memfd mapped shared, which that process maps too
+ * ({@link #allocateShared}, {@link #mappings}). Every access is checked
  * against the RAM ranges before it touches memory, so a guest-supplied address can only ever produce a
  * {@link GuestMemoryException}. Each region is viewed through direct ByteBuffers of at most 1 GiB (a ByteBuffer is
  * int-indexed); an access that straddles two views is split.
@@ -31,18 +35,27 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
+    /**
+     * Where a region of guest RAM lives: at {@code hostAddress} in this process and, when RAM is shared, at
+     * {@code fdOffset} in the memfd {@code fd} (-1 when it is private), which is what a vhost-user back-end maps.
+     */
+    public record Mapping(long guestAddress, long size, long hostAddress, int fd, long fdOffset) {}
+
     private static final long CHUNK = 1L << 30;
     private static final long PAGE = 4096;
 
     private final List<Region> regions;
     private final List<Pointer> mappings = new ArrayList<>();
+    /** The memfd behind shared RAM, -1 for private anonymous RAM. */
+    private final int memfd;
+    private final long[] fileOffsets;
     private final long[] chunkStart;
     private final long[] chunkEnd;
     private final ByteBuffer[] chunks;
     private final long[] chunkHost;
     private boolean closed;
 
-    private GuestMemory(List<Region> regions, boolean dumpable) {
+    private GuestMemory(List<Region> regions, boolean dumpable, boolean shared) {
         List<Region> sorted = new ArrayList<>(regions);
         sorted.sort(Comparator.comparingLong(Region::guestAddress));
         for (int i = 1; i < sorted.size(); i++) {
@@ -51,15 +64,38 @@ public final class GuestMemory implements AutoCloseable {
             }
         }
         this.regions = List.copyOf(sorted);
-        List<long[]> bounds = new ArrayList<>();
-        List<ByteBuffer> views = new ArrayList<>();
-        for (Region r : this.regions) {
+        fileOffsets = new long[this.regions.size()];
+        long total = 0;
+        for (int i = 0; i < this.regions.size(); i++) {
+            Region r = this.regions.get(i);
             if (r.guestAddress() % PAGE != 0 || r.size() % PAGE != 0) {
                 throw new IllegalArgumentException("guest RAM region not page aligned: " + r);
             }
-            Pointer host = Sys.mmap(r.size(), LibC.PROT_READ | LibC.PROT_WRITE,
-                    LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "guest RAM");
-            mappings.add(host);
+            fileOffsets[i] = total;
+            total += r.size();
+        }
+        memfd = shared ? createMemfd(total) : -1;
+        try {
+            for (int i = 0; i < this.regions.size(); i++) {
+                Region r = this.regions.get(i);
+                mappings.add(shared
+                        ? Sys.mmap(r.size(), LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_NORESERVE,
+                                memfd, fileOffsets[i], "shared guest RAM")
+                        : Sys.mmap(r.size(), LibC.PROT_READ | LibC.PROT_WRITE,
+                                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0, "guest RAM"));
+            }
+        } catch (RuntimeException e) {
+            for (int i = 0; i < mappings.size(); i++) {
+                Sys.munmap(mappings.get(i), this.regions.get(i).size());
+            }
+            Fds.closeQuietly(memfd);
+            throw e;
+        }
+        List<long[]> bounds = new ArrayList<>();
+        List<ByteBuffer> views = new ArrayList<>();
+        for (int i = 0; i < this.regions.size(); i++) {
+            Region r = this.regions.get(i);
+            Pointer host = mappings.get(i);
             if (!dumpable) {
                 try {
                     LibC.madvise(host, r.size(), LibC.MADV_DONTDUMP);
@@ -87,12 +123,53 @@ public final class GuestMemory implements AutoCloseable {
 
     /** Maps the given RAM regions (page aligned, non-overlapping). */
     public static GuestMemory allocate(List<Region> regions) {
-        return new GuestMemory(regions, true);
+        return new GuestMemory(regions, true, false);
     }
 
     /** As {@link #allocate(List)}, optionally keeping guest RAM out of the VMM's core dumps. */
     public static GuestMemory allocate(List<Region> regions, boolean dumpable) {
-        return new GuestMemory(regions, dumpable);
+        return new GuestMemory(regions, dumpable, false);
+    }
+
+    /**
+     * As {@link #allocate(List, boolean)}, but RAM another process can map: one memfd holding the regions back to
+     * back, mapped MAP_SHARED here (QEMU's memory-backend-memfd with share=on). The descriptor and each region's
+     * offset in it are in {@link #mappings}; a vhost-user back-end given them sees the guest's memory as it is.
+     */
+    public static GuestMemory allocateShared(List<Region> regions, boolean dumpable) {
+        return new GuestMemory(regions, dumpable, true);
+    }
+
+    private static int createMemfd(long size) {
+        int fd;
+        try {
+            fd = LibC.memfd_create("mesovirt-guest-ram", LibC.MFD_CLOEXEC);
+        } catch (com.sun.jna.LastErrorException e) {
+            throw new ErrnoException("memfd_create(guest RAM)", e.getErrorCode());
+        }
+        try {
+            LibC.ftruncate(fd, size);
+        } catch (com.sun.jna.LastErrorException e) {
+            Fds.closeQuietly(fd);
+            throw new ErrnoException("ftruncate(guest RAM memfd, " + size + ")", e.getErrorCode());
+        }
+        return fd;
+    }
+
+    /** Whether RAM is a memfd other processes can map ({@link #allocateShared}). */
+    public boolean shared() {
+        return memfd >= 0;
+    }
+
+    /** Each region's place in this process and, for shared RAM, in the memfd, in guest-address order. */
+    public List<Mapping> mappings() {
+        List<Mapping> out = new ArrayList<>(regions.size());
+        for (int i = 0; i < regions.size(); i++) {
+            Region r = regions.get(i);
+            out.add(new Mapping(r.guestAddress(), r.size(), Pointer.nativeValue(mappings.get(i)), memfd,
+                    memfd >= 0 ? fileOffsets[i] : 0));
+        }
+        return out;
     }
 
     /** Registers every region with KVM as a memory slot, numbered from {@code firstSlot}. */
@@ -110,12 +187,23 @@ public final class GuestMemory implements AutoCloseable {
 
     /**
      * Zeroes all of guest RAM by giving its pages back to the host (MADV_DONTNEED on the private anonymous mapping:
-     * the next touch maps a fresh zero page), so a machine reset starts from clean RAM as a power cycle would and
+     * the next touch maps a fresh zero page; for shared RAM a hole punched through the whole memfd, which every
+     * process mapping it sees), so a machine reset starts from clean RAM as a power cycle would and
      * the VMM's resident memory drops to what the rebooted guest touches. No VM may be running on it.
      */
     public synchronized void discard() {
         if (closed) {
             throw new IllegalStateException("guest memory is closed");
+        }
+        if (memfd >= 0) {
+            // MADV_DONTNEED on a shared mapping only drops this process's page table entries: the data stays.
+            try {
+                LibC.fallocate(memfd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, 0, totalSize());
+            } catch (com.sun.jna.LastErrorException e) {
+                throw new GuestMemoryException("fallocate(PUNCH_HOLE) of shared guest RAM failed: errno "
+                        + e.getErrorCode());
+            }
+            return;
         }
         for (int i = 0; i < mappings.size(); i++) {
             try {
@@ -322,5 +410,6 @@ public final class GuestMemory implements AutoCloseable {
         for (int i = 0; i < mappings.size(); i++) {
             Sys.munmap(mappings.get(i), regions.get(i).size());
         }
+        Fds.closeQuietly(memfd);
     }
 }

@@ -43,6 +43,11 @@ public final class LibC {
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
 
+    // memfd-backed guest RAM that a vhost-user back-end maps too (GuestMemory.allocateShared)
+    public static final int MFD_CLOEXEC = 1;
+    public static final int FALLOC_FL_KEEP_SIZE = 1;
+    public static final int FALLOC_FL_PUNCH_HOLE = 2;
+
     public static native int open(String path, int flags, int mode) throws LastErrorException;
 
     public static native int close(int fd) throws LastErrorException;
@@ -111,6 +116,14 @@ public final class LibC {
     public static native long sendmsg(int fd, Pointer message, int flags) throws LastErrorException;
 
     public static native int poll(Pointer fds, long count, int timeoutMillis) throws LastErrorException;
+
+    public static native int socketpair(int domain, int type, int protocol, int[] fds) throws LastErrorException;
+
+    public static native int memfd_create(String name, int flags) throws LastErrorException;
+
+    public static native int ftruncate(int fd, long length) throws LastErrorException;
+
+    public static native int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;
 
     /** fcntl(2) with an int argument (F_GETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC). */
     public static native int fcntl(int fd, int command, int argument) throws LastErrorException;

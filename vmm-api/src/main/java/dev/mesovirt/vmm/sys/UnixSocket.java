@@ -5,7 +5,9 @@ import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A UNIX-domain stream socket on a native descriptor, for what java.nio cannot do: receiving and sending file
@@ -58,6 +60,8 @@ public final class UnixSocket implements AutoCloseable {
     /** The most one sendmsg may carry (SCM_MAX_FD). */
     public static final int MAX_SEND_FDS = 253;
     private static final int CONTROL_SIZE = cmsgSpace(MAX_FDS * 4);
+    /** The deadline of calls that wait as long as it takes. */
+    private static final long NO_DEADLINE = Long.MIN_VALUE;
 
     /**
      * What one {@link #receive} got.
@@ -118,14 +122,50 @@ public final class UnixSocket implements AutoCloseable {
         return new UnixSocket(fd);
     }
 
+    /** Two connected sockets (socketpair(2)): one end for a child process or a thread, the other for us. */
+    public static UnixSocket[] pair() {
+        int[] fds = new int[2];
+        try {
+            LibC.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+        } catch (LastErrorException e) {
+            throw new ErrnoException("socketpair(AF_UNIX)", e.getErrorCode());
+        }
+        UnixSocket first;
+        try {
+            first = new UnixSocket(fds[0]);
+        } catch (RuntimeException e) {
+            Fds.closeQuietly(fds[1]);
+            throw e;
+        }
+        try {
+            return new UnixSocket[] {first, new UnixSocket(fds[1])};
+        } catch (RuntimeException e) {
+            first.close();
+            throw e;
+        }
+    }
+
     /** Waits for a client; null once this socket is closed. */
     public UnixSocket accept() {
+        try {
+            return accept(NO_DEADLINE);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no deadline, yet timed out", e);
+        }
+    }
+
+    /** As {@link #accept()}, but gives up when no client has come within {@code timeout}. */
+    public UnixSocket accept(Duration timeout) throws TimeoutException {
+        return accept(deadline(timeout));
+    }
+
+    private UnixSocket accept(long deadline) throws TimeoutException {
         if (!enter()) {
             return null;
         }
         try {
             while (true) {
-                if (!await(POLLIN)) {
+                if (!await(POLLIN, deadline)) {
                     return null;
                 }
                 int client;
@@ -151,6 +191,22 @@ public final class UnixSocket implements AutoCloseable {
      * the descriptors came with the last bytes read (or with bytes still to come if the buffer was too small).
      */
     public Received receive(byte[] buffer) {
+        try {
+            return receive(buffer, NO_DEADLINE);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no deadline, yet timed out", e);
+        }
+    }
+
+    /**
+     * As {@link #receive(byte[])}, but gives up when nothing has come within {@code timeout}: a peer that does not
+     * answer must not hold the caller forever.
+     */
+    public Received receive(byte[] buffer, Duration timeout) throws TimeoutException {
+        return receive(buffer, deadline(timeout));
+    }
+
+    private Received receive(byte[] buffer, long deadline) throws TimeoutException {
         if (buffer.length == 0) {
             throw new IllegalArgumentException("empty receive buffer");
         }
@@ -160,7 +216,7 @@ public final class UnixSocket implements AutoCloseable {
         try (Memory data = new Memory(buffer.length);
                 Memory message = new Memory(MSGHDR_SIZE + IOVEC_SIZE + CONTROL_SIZE)) {
             while (true) {
-                if (!await(POLLIN)) {
+                if (!await(POLLIN, deadline)) {
                     return Received.CLOSED;
                 }
                 message.clear();
@@ -200,6 +256,22 @@ public final class UnixSocket implements AutoCloseable {
      * this socket was closed before it all went. Descriptors need at least one byte to travel with.
      */
     public boolean send(byte[] data, int[] fds) {
+        try {
+            return send(data, fds, NO_DEADLINE);
+        } catch (TimeoutException e) {
+            throw new AssertionError("no deadline, yet timed out", e);
+        }
+    }
+
+    /**
+     * As {@link #send(byte[], int[])}, but gives up when the peer has not taken all of {@code data} within
+     * {@code timeout} (a peer that stops reading fills the socket's buffer); part of it may have gone.
+     */
+    public boolean send(byte[] data, int[] fds, Duration timeout) throws TimeoutException {
+        return send(data, fds, deadline(timeout));
+    }
+
+    private boolean send(byte[] data, int[] fds, long deadline) throws TimeoutException {
         if (fds.length > MAX_SEND_FDS || fds.length > 0 && data.length == 0) {
             throw new IllegalArgumentException(fds.length + " descriptors with " + data.length + " bytes");
         }
@@ -214,7 +286,7 @@ public final class UnixSocket implements AutoCloseable {
             buffer.write(0, data, 0, data.length);
             long sent = 0;
             while (sent < data.length) {
-                if (!await(POLLOUT)) {
+                if (!await(POLLOUT, deadline)) {
                     return false;
                 }
                 message.clear();
@@ -295,8 +367,20 @@ public final class UnixSocket implements AutoCloseable {
         wake.close();
     }
 
-    /** Waits until the socket is ready for {@code events} (or has an error or hang-up); false once closed. */
-    private boolean await(short events) {
+    /** A System.nanoTime() deadline {@code timeout} from now. */
+    private static long deadline(Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("negative timeout " + timeout);
+        }
+        long nanos = timeout.compareTo(Duration.ofDays(365)) > 0 ? Duration.ofDays(365).toNanos() : timeout.toNanos();
+        return System.nanoTime() + nanos;
+    }
+
+    /**
+     * Waits until the socket is ready for {@code events} (or has an error or hang-up); false once closed; a
+     * TimeoutException once System.nanoTime() passes {@code deadline} ({@link #NO_DEADLINE}: never).
+     */
+    private boolean await(short events, long deadline) throws TimeoutException {
         try (Memory poll = new Memory(2L * POLLFD_SIZE)) {
             poll.setInt(0, fd);
             poll.setShort(4, events);
@@ -305,8 +389,16 @@ public final class UnixSocket implements AutoCloseable {
             while (!closed) {
                 poll.setShort(6, (short) 0);
                 poll.setShort(POLLFD_SIZE + 6, (short) 0);
+                int wait = -1;
+                if (deadline != NO_DEADLINE) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new TimeoutException("no reply within the time limit");
+                    }
+                    wait = (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+                }
                 try {
-                    LibC.poll(poll, 2, -1);
+                    LibC.poll(poll, 2, wait);
                 } catch (LastErrorException e) {
                     if (e.getErrorCode() == LibC.EINTR) {
                         continue;

@@ -172,11 +172,16 @@ public final class VhostDevice implements VirtioDevice {
                 + " bytes) is not inside one guest RAM region");
     }
 
-    /** Guest RAM as the kernel back-end sees it: each region at its mapping in this process. */
+    /**
+     * Guest RAM as a back-end sees it: each region at its mapping in this process (where the kernel back-end reads
+     * it) and, when RAM is shared, in its memfd (which a vhost-user back-end maps).
+     */
     static List<VhostMemoryRegion> memoryTable(GuestMemory memory) {
         List<VhostMemoryRegion> table = new ArrayList<>();
-        for (GuestMemory.Region r : memory.regions()) {
-            table.add(VhostMemoryRegion.anonymous(r.guestAddress(), r.size(), memory.hostAddress(r.guestAddress())));
+        for (GuestMemory.Mapping m : memory.mappings()) {
+            table.add(m.fd() < 0 ? VhostMemoryRegion.anonymous(m.guestAddress(), m.size(), m.hostAddress())
+                    : new VhostMemoryRegion(m.guestAddress(), m.size(), m.hostAddress(), m.fdOffset(),
+                            java.util.OptionalInt.of(m.fd())));
         }
         return table;
     }

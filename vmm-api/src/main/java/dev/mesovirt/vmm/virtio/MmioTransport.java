@@ -25,6 +25,9 @@ public final class MmioTransport implements BusDevice {
     public static final int VENDOR_ID = 0x4d56_534d; // "MSVM"
     public static final long QUEUE_NOTIFY = 0x50;
     public static final long CONFIG = 0x100;
+    static final int SHM_LEN_LOW = 0xb0;
+    static final int SHM_LEN_HIGH = 0xb4;
+    static final int NO_SHM_REGION = 0xffff_ffff;
     static final long TRANSPORT_FEATURES = TransportCore.TRANSPORT_FEATURES;
 
     private final TransportCore core;
@@ -110,6 +113,10 @@ public final class MmioTransport implements BusDevice {
                 case 0x34 -> q == null ? 0 : q.maxSize();
                 case 0x44 -> q != null && q.ready() ? 1 : 0;
                 case 0x70 -> core.status();
+                // SHMLenLow/High: no device here has shared memory regions, and a length of all ones is how a
+                // driver learns that (virtio 1.2 4.2.2); 0 would be a region of no bytes at address 0, which Linux's
+                // virtio-fs tries to reserve as its DAX window and then fails to probe.
+                case SHM_LEN_LOW, SHM_LEN_HIGH -> NO_SHM_REGION;
                 case 0xfc -> core.configGeneration();
                 default -> 0;
             };

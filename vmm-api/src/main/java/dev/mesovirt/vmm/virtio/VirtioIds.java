@@ -7,6 +7,7 @@ public final class VirtioIds {
     public static final int TYPE_CONSOLE = 3;
     public static final int TYPE_RNG = 4;
     public static final int TYPE_VSOCK = 19;
+    public static final int TYPE_FS = 26;
 
     public static final int F_INDIRECT_DESC = 28;
     public static final int F_EVENT_IDX = 29;

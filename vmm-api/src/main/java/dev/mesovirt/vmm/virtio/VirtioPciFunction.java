@@ -131,7 +131,7 @@ public final class VirtioPciFunction implements PciFunction {
     static int classCode(int deviceType) {
         return switch (deviceType) {
             case TYPE_NET -> 0x020000;
-            case TYPE_BLOCK -> 0x018000;
+            case TYPE_BLOCK, TYPE_FS -> 0x018000; // mass storage, other (vhost-user-fs-pci: PCI_CLASS_STORAGE_OTHER)
             case TYPE_CONSOLE, TYPE_VSOCK -> 0x078000;
             default -> 0x00ff00;
         };

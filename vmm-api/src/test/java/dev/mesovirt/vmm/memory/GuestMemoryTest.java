@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.jna.Pointer;
+import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.sys.LibC;
+import dev.mesovirt.vmm.sys.Sys;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Random;
@@ -98,5 +102,45 @@ class GuestMemoryTest {
         GuestMemory m = GuestMemory.allocate(List.of(new GuestMemory.Region(0, 0x1000)));
         m.close();
         assertThrows(GuestMemoryException.class, () -> m.readByte(0));
+    }
+    @Test
+    void sharedRamIsOneMemfdThatAnotherMappingSeesAndResetZeroes() {
+        try (GuestMemory m = GuestMemory.allocateShared(List.of(new GuestMemory.Region(0, 0x4000),
+                new GuestMemory.Region(HIGH, 0x2000)), true)) {
+            assertTrue(m.shared());
+            List<GuestMemory.Mapping> maps = m.mappings();
+            assertEquals(2, maps.size());
+            int fd = maps.get(0).fd();
+            assertTrue(fd >= 0 && Fds.isOpen(fd) && Fds.isCloseOnExec(fd));
+            assertEquals(fd, maps.get(1).fd(), "one memfd for every region");
+            assertEquals(0, maps.get(0).fdOffset());
+            assertEquals(0x4000, maps.get(1).fdOffset(), "regions back to back in the file");
+            assertEquals(m.hostAddress(HIGH), maps.get(1).hostAddress());
+            m.writeLong(HIGH + 8, 0x0102030405060708L);
+            m.writeInt(0x3ffc, 0xCAFEBABE);
+            // A second mapping of the file, as a vhost-user back-end makes, sees the guest's writes and makes its own.
+            Pointer other = Sys.mmap(0x6000, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0, "test");
+            try {
+                assertEquals(0x0102030405060708L, other.getLong(0x4000 + 8));
+                assertEquals(0xCAFEBABE, other.getInt(0x3ffc));
+                other.setInt(0x100, 0x55AA55AA);
+                assertEquals(0x55AA55AA, m.readInt(0x100));
+                m.discard();
+                assertEquals(0, m.readInt(0x100), "reset zeroes shared RAM");
+                assertEquals(0, other.getLong(0x4000 + 8), "for the other process too");
+            } finally {
+                Sys.munmap(other, 0x6000);
+            }
+            m.close();
+            assertFalse(Fds.isOpen(fd), "close releases the memfd");
+        }
+    }
+
+    @Test
+    void privateRamHasNoDescriptor() {
+        try (GuestMemory m = GuestMemory.allocate(List.of(new GuestMemory.Region(0x10000, 0x1000)))) {
+            assertFalse(m.shared());
+            assertEquals(List.of(new GuestMemory.Mapping(0x10000, 0x1000, m.hostAddress(0x10000), -1, 0)), m.mappings());
+        }
     }
 }

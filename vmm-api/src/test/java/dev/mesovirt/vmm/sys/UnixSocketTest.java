@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,7 +13,9 @@ import com.sun.jna.Memory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -227,5 +230,61 @@ class UnixSocketTest {
         assertThrows(IllegalArgumentException.class, () -> UnixSocket.listen(dir.resolve("x".repeat(120)), 1));
         ErrnoException refused = assertThrows(ErrnoException.class, () -> UnixSocket.connect(dir.resolve("none")));
         assertEquals(2, refused.errno(), "ENOENT");
+    }
+    @Test
+    void timedCallsGiveUpOnAPeerThatDoesNothing() throws Exception {
+        UnixSocket[] pair = UnixSocket.pair();
+        try (UnixSocket us = pair[0]; UnixSocket peer = pair[1]) {
+            long start = System.nanoTime();
+            assertThrows(TimeoutException.class, () -> us.receive(new byte[8], Duration.ofMillis(150)));
+            long waited = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(waited >= 140 && waited < 3000, "waited " + waited + " ms");
+            // a peer that never reads: the send times out once the socket buffer is full
+            assertThrows(TimeoutException.class, () -> us.send(new byte[8 << 20], new int[0], Duration.ofMillis(200)));
+            // what does come within the time is received, with its descriptors
+            try (EventFd e = new EventFd(true)) {
+                assertTrue(peer.send(new byte[] {42}, new int[] {e.fd()}, Duration.ofSeconds(5)));
+            }
+            drain(peer, us);
+            assertThrows(IllegalArgumentException.class, () -> us.receive(new byte[1], Duration.ofMillis(-1)));
+        }
+        // after close, a timed call returns at once as closed, not as timed out
+        assertTrue(pair[0].receive(new byte[1], Duration.ofSeconds(10)).closed());
+    }
+
+    /** Reads what {@code us} sent to {@code peer} until a received descriptor shows the last message arrived. */
+    private static void drain(UnixSocket peer, UnixSocket us) throws TimeoutException {
+        byte[] buffer = new byte[1 << 16];
+        while (true) {
+            UnixSocket.Received r = us.receive(buffer, Duration.ofSeconds(5));
+            if (r.fds().length > 0) {
+                assertEquals(42, buffer[r.length() - 1]);
+                for (int fd : r.fds()) {
+                    Fds.closeQuietly(fd);
+                }
+                return;
+            }
+            assertTrue(r.length() > 0);
+        }
+    }
+
+    @Test
+    void aPairIsConnectedBothWaysAndAcceptCanTimeOut() throws Exception {
+        UnixSocket[] pair = UnixSocket.pair();
+        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]) {
+            assertTrue(a.send("ping".getBytes(StandardCharsets.UTF_8)));
+            byte[] got = new byte[4];
+            assertEquals(4, b.receive(got, Duration.ofSeconds(5)).length());
+            assertArrayEquals("ping".getBytes(StandardCharsets.UTF_8), got);
+            b.close();
+            assertEquals(0, a.receive(new byte[4], Duration.ofSeconds(5)).length(), "end of stream once the peer closed");
+        }
+        try (UnixSocket server = UnixSocket.listen(dir.resolve("a.sock"), 1)) {
+            assertThrows(TimeoutException.class, () -> server.accept(Duration.ofMillis(100)));
+            try (UnixSocket client = UnixSocket.connect(dir.resolve("a.sock"));
+                    UnixSocket accepted = server.accept(Duration.ofSeconds(5))) {
+                assertNotNull(accepted);
+            }
+        }
     }
 }

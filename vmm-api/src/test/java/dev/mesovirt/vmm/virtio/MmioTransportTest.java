@@ -112,6 +112,12 @@ class MmioTransportTest {
         assertTrue((low & (1 << VirtioIds.F_EVENT_IDX)) != 0);
         // Capacity in sectors at config offset 0.
         assertEquals(16, rd(0x100));
+        // No shared memory region, whichever SHMSel picks: length all ones (0 would be a region of 0 bytes at 0).
+        for (int id : new int[] {0, 1, 255}) {
+            wr(0xac, id);
+            assertEquals(-1, rd(0xb0), "SHMLenLow");
+            assertEquals(-1, rd(0xb4), "SHMLenHigh");
+        }
         // A legacy driver (no VERSION_1) is refused FEATURES_OK.
         wr(0x70, 1);
         wr(0x70, 3);

@@ -351,6 +351,15 @@ class VirtioPciFunctionTest {
     }
 
     @Test
+    void classCodesAreQemus() {
+        assertEquals(0x020000, VirtioPciFunction.classCode(VirtioIds.TYPE_NET), "network, Ethernet");
+        assertEquals(0x018000, VirtioPciFunction.classCode(VirtioIds.TYPE_BLOCK), "mass storage, other");
+        assertEquals(0x018000, VirtioPciFunction.classCode(VirtioIds.TYPE_FS), "vhost-user-fs-pci: storage, other");
+        assertEquals(0x078000, VirtioPciFunction.classCode(VirtioIds.TYPE_CONSOLE), "communication, other");
+        assertEquals(0x00ff00, VirtioPciFunction.classCode(VirtioIds.TYPE_RNG), "unclassified");
+    }
+
+    @Test
     void identityAndCapabilities() {
         assertEquals(0x1044_1af4, cfg(0, 4), "vendor 0x1af4, device 0x1040 + 4 (entropy)");
         assertEquals(0x00ff_0001, cfg(0x08, 4), "class 0x00ff00 as QEMU's virtio-rng-pci, revision 1");
