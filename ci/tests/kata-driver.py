@@ -9,8 +9,8 @@ src/runtime/pkg/govmm/qemu/qmp.go) does, step by step, with the same bytes:
     microvm's pci=off iommu=off acpi=off, and debug console=hvc0 in debug mode) -qmp unix:VM/qmp.socket,server,nowait
     -D -disable-seccomp -machine type=microvm,dump-guest-core=off -initrd, an RNG, the debug console on
     VM/console.socket, the network endpoint on a TAP passed as fds=3 (opened as Kata's netlink opens it: IFF_TAP |
-    IFF_NO_PI | IFF_VNET_HDR), and with MESOVIRT_KATA_VSOCK=1 / MESOVIRT_KATA_FS=1 the vhost-vsock device
-    (vhostfd= from /dev/vhost-vsock with a guest CID set, as utils.FindContextID does) and virtio-fs (mem-share=on,
+    IFF_NO_PI | IFF_VNET_HDR), the vhost-vsock device (unless MESOVIRT_KATA_VSOCK=0)
+    (vhostfd= from /dev/vhost-vsock with a guest CID set, as utils.FindContextID does) and virtio-fs (unless MESOVIRT_KATA_FS=0; mem-share=on,
     a vhost-user socket served by virtiofsd started as Kata's virtiofsd.go starts it); launched with the inherited
     descriptors numbered from 3, stdout read, stderr to /dev/null, and in debug mode the environment Kata gives:
     STRATOVIRT_LOG_LEVEL=info and nothing else;
@@ -78,6 +78,9 @@ DEVIATIONS = {
                       "virtio-mmio platform device, Mesovirt's documented hot-plug model (README); Kata's agent "
                       "does not (StratoVirt's replaceable slots hold a device from boot)",
     "quit": "quit ends the VM where StopVM sends SIGKILL",
+    "virtiofsd": "where only QEMU 7.2's C virtiofsd exists (Debian 12), Kata's virtiofsd options are given in its "
+                 "spelling (-o source=, -o cache=auto) and its log goes to a file (no syslog); the VMM's line is "
+                 "Kata's",
 }
 # How the QEMU run spells the same session (QEMU's microvm hot-plugs on PCIe root ports only, and file-posix takes
 # aio=native only with cache.direct=on).
@@ -316,8 +319,8 @@ class Kata:
         self.qmp_path = os.path.join(self.vm_path, "qmp.socket")
         self.console_path = os.path.join(self.vm_path, "console.socket")
         self.fs_sock = os.path.join(self.vm_path, "virtiofs_kata.socket")
-        self.vsock = os.environ.get("MESOVIRT_KATA_VSOCK") == "1"
-        self.fs = os.environ.get("MESOVIRT_KATA_FS") == "1"
+        self.vsock = os.environ.get("MESOVIRT_KATA_VSOCK", "1") == "1"
+        self.fs = os.environ.get("MESOVIRT_KATA_FS", "1") == "1"
         self.vcpus, self.memory = 2, 256
         # The hypervisor configuration this run uses (configuration-stratovirt.toml's keys).
         self.kernel_params = [("rdinit", "/kata-init"), ("guest.shell", "1")]
@@ -615,13 +618,24 @@ class Kata:
         listener = socket.socket(socket.AF_UNIX)
         listener.bind(self.fs_sock)
         listener.listen(1)
-        binary = os.environ.get("MESOVIRT_KATA_VIRTIOFSD", "/usr/libexec/virtiofsd")
-        args = [binary, "--syslog", "--cache=auto", f"--shared-dir={shared}", "--fd=3", "--thread-pool-size=1",
-                "--announce-submounts"]
+        binary = os.environ.get("MESOVIRT_KATA_VIRTIOFSD")
+        if binary is None:
+            binary = "/usr/libexec/virtiofsd" if os.path.exists("/usr/libexec/virtiofsd") else C_VIRTIOFSD
+        if binary == C_VIRTIOFSD:
+            # QEMU 7.2's C virtiofsd (what Debian 12 ships) spells Kata's options its own way; no syslog in the
+            # emulated host, so its log goes to the file below.
+            args = [binary, "--fd=3", "-o", f"source={shared}", "-o", "cache=auto", "-o", "sandbox=chroot",
+                    "--thread-pool-size=1"]
+        else:
+            args = [binary, "--syslog", "--cache=auto", f"--shared-dir={shared}", "--fd=3", "--thread-pool-size=1",
+                    "--announce-submounts"]
         proc = spawn(args, [listener.fileno()], dict(os.environ), os.devnull,
                      os.path.join(self.a.work, "virtiofsd.log"))
         listener.close()
         return proc
+
+
+C_VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
 
 
 def main():

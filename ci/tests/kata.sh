@@ -20,8 +20,8 @@
 #   freeze     -S: QMP says prelaunch until cont, then running
 # Where the driver's run deviates from Kata's exact line (acpi=off, the kernel_params, initrd mode, the guest's
 # re-probe of a slot, quit for SIGKILL) it says so and why (kata-driver.py's DEVIATIONS, README's Kata section).
-# MESOVIRT_KATA_VSOCK=1 / MESOVIRT_KATA_FS=1 add Kata's vhost-vsock and virtio-fs devices to the launch line (off
-# until Mesovirt has them; the virtio-fs run needs virtiofsd, MESOVIRT_KATA_VIRTIOFSD names it).
+# Kata's vhost-vsock and virtio-fs devices are on the launch line (MESOVIRT_KATA_VSOCK=0 / MESOVIRT_KATA_FS=0 leave
+# them out; the virtio-fs run needs virtiofsd: /usr/libexec/virtiofsd, else QEMU 7.2's, or MESOVIRT_KATA_VIRTIOFSD).
 #
 # usage: ci/tests/kata.sh [CASE...]     (no CASE: all)     Ends with "N passed, M failed".
 set -uo pipefail

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * first (StratoVirt puts them in its replaceable slots), then the empty ones, so that addr N is the guest's Nth disk
  * of the machine (Kata Containers' StratoVirt driver sends addr 1 for /dev/vdb when the root disk is vda). The
  * {@link MachineConfig.HotplugSlots} counts are StratoVirt's totals per kind (4 virtio-blk, 2 virtio-net) including the
- * command-line devices; what the window cannot hold after the command-line devices is left out, virtio-net slots
- * first (Kata hot-plugs disks only).
+ * command-line devices; when the window cannot hold them all after the command-line devices, the free slots go to
+ * the two kinds in turn, a virtio-blk one first.
  *
  * <p>Every slot's interrupt is wired through an irqfd once the interrupt controller is complete. On a level-triggered
  * line (x86 IOAPIC pins) the irqfd has a resample fd: KVM keeps the line asserted until the guest's EOI, then
@@ -74,8 +74,17 @@ final class VirtioMmioBoard implements Board {
         int free = layout.virtioMmioSlots() - fixed;
         int wantBlock = (int) Math.max(0, config.hotplug().block() - blocks);
         int wantNet = (int) Math.max(0, config.hotplug().net() - nets);
-        int hotBlock = Math.min(free, wantBlock);
-        int hotNet = Math.min(free - hotBlock, wantNet);
+        // A window too small for every reserved slot shares what it has, a disk slot then a NIC slot in turn, so
+        // that the first addr of each kind exists (Kata's line with vsock and virtio-fs leaves three).
+        int hotBlock = 0;
+        int hotNet = 0;
+        while (hotBlock + hotNet < free && (hotBlock < wantBlock || hotNet < wantNet)) {
+            if (hotBlock < wantBlock && (hotBlock <= hotNet || hotNet >= wantNet)) {
+                hotBlock++;
+            } else {
+                hotNet++;
+            }
+        }
         if (hotBlock + hotNet < wantBlock + wantNet) {
             LOG.info("{} virtio devices leave {} of the {} virtio-mmio slots: {} virtio-blk and {} virtio-net hot-plug"
                     + " slots", fixed, free, layout.virtioMmioSlots(), hotBlock, hotNet);

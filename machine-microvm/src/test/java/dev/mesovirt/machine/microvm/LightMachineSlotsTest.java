@@ -93,13 +93,14 @@ class LightMachineSlotsTest {
     }
 
     @Test
-    void aFullWindowLeavesOutNicSlotsFirst() throws Exception {
+    void aFullWindowSharesItsFreeSlotsBetweenDisksAndNics() throws Exception {
         try (LightMachine machine = new LightMachine(config(List.of(disk("root", Optional.empty()))),
-                TinyX86.withVirtioSlots(3), Kvm.DEFAULT_PATH)) {
+                TinyX86.withVirtioSlots(4), Kvm.DEFAULT_PATH)) {
             machine.start();
-            assertEquals(List.of(DeviceSlot.Kind.FIXED, DeviceSlot.Kind.HOTPLUG_BLOCK, DeviceSlot.Kind.HOTPLUG_BLOCK),
-                    machine.deviceSlots().stream().map(DeviceSlot::kind).toList());
-            assertEquals(List.of(-1, 1, 2), machine.deviceSlots().stream().map(DeviceSlot::addr).toList());
+            assertEquals(List.of(DeviceSlot.Kind.FIXED, DeviceSlot.Kind.HOTPLUG_BLOCK, DeviceSlot.Kind.HOTPLUG_BLOCK,
+                    DeviceSlot.Kind.HOTPLUG_NET), machine.deviceSlots().stream().map(DeviceSlot::kind).toList(),
+                    "three free slots: a disk, a NIC, a disk");
+            assertEquals(List.of(-1, 1, 2, 0), machine.deviceSlots().stream().map(DeviceSlot::addr).toList());
         }
     }
 }
