@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The microVM's board: the layout's window of virtio-mmio slots, one per command-line device in order, then the
  * replaceable slots reserved for QMP hot-plug (StratoVirt's model: virtio-blk ones, then virtio-net ones). No PCI.
+ * A virtio-blk hot-plug slot holds an empty disk drive from boot, as StratoVirt's does (see {@link VirtioSlot}); a
+ * virtio-net one is empty until device_add, and the guest re-probes it.
  *
  * <p>device_add's {@code addr} numbers a device kind's slots as StratoVirt does: the command-line devices of that kind
  * first (StratoVirt puts them in its replaceable slots), then the empty ones, so that addr N is the guest's Nth disk
@@ -100,8 +102,11 @@ final class VirtioMmioBoard implements Board {
                 } else if (d instanceof VirtioConfig.Net) {
                     fixedNet.add(slot);
                 }
+            } else if (i - fixed < hotBlock) {
+                slot.holdDiskDrive();
+                blockSlots.add(slot);
             } else {
-                (i - fixed < hotBlock ? blockSlots : netSlots).add(slot);
+                netSlots.add(slot);
             }
         }
     }

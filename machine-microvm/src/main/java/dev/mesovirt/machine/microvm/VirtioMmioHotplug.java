@@ -18,9 +18,11 @@ import java.util.function.Consumer;
 
 /**
  * The microVM's hot-plug, StratoVirt's model: device_add {@code virtio-blk-mmio} or {@code virtio-net-mmio} fills the
- * replaceable slot its {@code addr} names (numbered per device kind), device_del empties it at once. The guest finds
- * a new device by re-probing the slot's platform device (see the README's QMP section); a virtio-mmio slot cannot ask
- * the guest to let a device go, so the guest should unbind its driver before device_del.
+ * replaceable slot its {@code addr} names (numbered per device kind), device_del empties it at once. A disk slot
+ * holds an empty drive from boot, so the guest's /dev/vdX exists before device_add and learns the new capacity from
+ * a configuration-change interrupt, as under StratoVirt; a NIC slot is found by re-probing the slot's platform device
+ * (see the README's QMP section), and since a virtio-mmio slot cannot ask the guest to let a device go, the guest
+ * should unbind a NIC's driver before device_del.
  */
 final class VirtioMmioHotplug implements DeviceHotplug {
     private static final List<Driver> DRIVERS = List.of(

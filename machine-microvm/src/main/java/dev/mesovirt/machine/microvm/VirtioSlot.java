@@ -9,7 +9,9 @@ import dev.mesovirt.vmm.memory.GuestMemory;
 import dev.mesovirt.vmm.sys.Epoll;
 import dev.mesovirt.vmm.sys.EventFd;
 import dev.mesovirt.vmm.event.EventLoop;
+import dev.mesovirt.vmm.virtio.BlockDevice;
 import dev.mesovirt.vmm.virtio.MmioTransport;
+import dev.mesovirt.vmm.virtio.ReplaceableBlockDevice;
 import dev.mesovirt.vmm.virtio.VirtioDevice;
 import java.util.Optional;
 
@@ -17,9 +19,10 @@ import java.util.Optional;
  * One virtio-mmio slot of the microVM: a fixed register window and interrupt, described to the guest at boot, that
  * holds a device or nothing. An empty slot answers like QEMU's empty virtio-mmio transport: magic, version 2 and
  * device ID 0, which Linux's virtio-mmio driver skips (-ENODEV); once a device is plugged in, re-probing the platform
- * device (the guest's bind) finds it. This is StratoVirt's "replaceable device" model of hot-plug on the microvm,
- * except that StratoVirt's slot holds an empty device of its kind from boot (a zero-capacity disk, filled by
- * device_add with a configuration-change interrupt), which the guest binds at boot.
+ * device (the guest's bind) finds it. A replaceable disk slot ({@link #holdDiskDrive}) follows StratoVirt instead: it
+ * holds an empty disk drive from boot ({@link ReplaceableBlockDevice}, a disk of no sectors that the guest binds at
+ * boot); device_add puts a disk into the drive and device_del takes it out, each with a configuration-change
+ * interrupt, and the guest's driver stays bound throughout.
  *
  * <p>The interrupt is wired once for the slot's life: an irqfd (with a resample fd on level-triggered lines, see
  * {@link VirtioMmioBoard}). A device comes with a thread of its own ({@code virtio-ID}, an {@link EventLoop}) watching
@@ -27,7 +30,10 @@ import java.util.Optional;
  * the thread's handlers use changes on that thread ({@link EventLoop#call}), so that none of them is running then.
  */
 final class VirtioSlot implements BusDevice {
-    /** The plugged-in device with what it registered, and its thread. */
+    /**
+     * The device in the slot with what it registered, and its thread: a plugged-in device, or a replaceable disk
+     * slot's drive ({@code config} then names the disk in it, or is null).
+     */
     private record Plugged(VirtioConfig config, MmioTransport transport, EventFd[] notifyFds, EventLoop thread) {
     }
 
@@ -44,6 +50,8 @@ final class VirtioSlot implements BusDevice {
     private final Runnable signal;
     private final boolean useIrqfd;
     private volatile Plugged plugged;
+    /** A replaceable disk slot's drive, in {@link #plugged} from boot; null in other slots. */
+    private volatile ReplaceableBlockDevice drive;
 
     VirtioSlot(int index, long base, long size, Irq irq, boolean irqfdPulsesEdges, Vm vm, GuestMemory memory) {
         this.index = index;
@@ -112,7 +120,22 @@ final class VirtioSlot implements BusDevice {
 
     Optional<VirtioConfig> config() {
         Plugged p = plugged;
-        return p == null ? Optional.empty() : Optional.of(p.config());
+        return p == null ? Optional.empty() : Optional.ofNullable(p.config());
+    }
+
+    /**
+     * Makes this empty slot a replaceable disk slot: an empty disk drive in it from now on, which the guest finds at
+     * boot. Call while the machine is built.
+     */
+    void holdDiskDrive() {
+        ReplaceableBlockDevice d = new ReplaceableBlockDevice("slot" + index);
+        wire(null, "virtio-slot" + index, d);
+        drive = d;
+    }
+
+    /** Whether this is a replaceable disk slot. */
+    boolean holdsDiskDrive() {
+        return drive != null;
     }
 
     Optional<MmioTransport> transport() {
@@ -126,16 +149,44 @@ final class VirtioSlot implements BusDevice {
      * when the slot is in use; if it fails, what it made is closed again (the device is the caller's).
      */
     void plug(VirtioConfig config, VirtioDevice device) {
+        ReplaceableBlockDevice d = drive;
+        if (d != null) {
+            insert(d, config, device);
+            return;
+        }
         Plugged in = plugged;
         if (in != null) {
             throw new IllegalStateException("virtio-mmio slot " + index + " is in use by " + in.config().id());
         }
+        wire(config, VirtioDevices.threadName(config), device);
+    }
+
+    /**
+     * Puts a disk into the slot's drive, on the drive's thread (between requests), then tells the guest's driver
+     * that the configuration (the capacity) changed. The disk is the drive's from here.
+     */
+    private void insert(ReplaceableBlockDevice d, VirtioConfig config, VirtioDevice device) {
+        Plugged p = plugged;
+        if (p.config() != null) {
+            throw new IllegalStateException("virtio-mmio slot " + index + " is in use by " + p.config().id());
+        }
+        if (!(device instanceof BlockDevice disk)) {
+            throw new IllegalArgumentException("virtio-mmio slot " + index + " takes a disk");
+        }
+        p.thread().call(() -> d.insert(disk));
+        plugged = new Plugged(config, p.transport(), p.notifyFds(), p.thread());
+        p.transport().configChanged();
+    }
+
+    /** Makes {@code device}'s transport, registers its queue-notify ioeventfds and starts its thread. */
+    private void wire(VirtioConfig config, String threadName, VirtioDevice device) {
+        String name = config == null ? threadName : config.id();
         int queues = device.queueSizes().size();
         EventFd[] notify = new EventFd[queues];
         for (int q = 0; q < queues; q++) {
             notify[q] = new EventFd(true);
         }
-        MmioTransport transport = new MmioTransport(config.id(), device, memory, signal, q -> notify[q].signal());
+        MmioTransport transport = new MmioTransport(name, device, memory, signal, q -> notify[q].signal());
         EventLoop thread = new EventLoop();
         transport.connect(thread, notify); // the thread owns the notify eventfds from here
         if (resampleFd != null) {
@@ -157,7 +208,7 @@ final class VirtioSlot implements BusDevice {
             thread.close();
             throw e;
         }
-        thread.start(VirtioDevices.threadName(config));
+        thread.start(threadName);
         plugged = new Plugged(config, transport, notify, thread);
     }
 
@@ -170,12 +221,23 @@ final class VirtioSlot implements BusDevice {
     /**
      * Empties the slot: the guest's next register read sees device ID 0, its queue notifications stop reaching the
      * device, its thread stops (closing the eventfds it owns), and the device (its file, TAP or socket) is closed.
-     * Returns what was plugged in.
+     * A replaceable disk slot keeps its drive instead: the disk is taken out of it (the guest sees no sectors) and
+     * closed. Returns what was plugged in.
      */
     Optional<VirtioConfig> unplug() {
         Plugged p = plugged;
-        if (p == null) {
+        if (p == null || p.config() == null) {
             return Optional.empty();
+        }
+        ReplaceableBlockDevice d = drive;
+        if (d != null) { // the drive stays, empty; its disk is closed
+            java.util.concurrent.atomic.AtomicReference<Optional<BlockDevice>> out =
+                    new java.util.concurrent.atomic.AtomicReference<>(Optional.empty());
+            p.thread().call(() -> out.set(d.eject()));
+            plugged = new Plugged(null, p.transport(), p.notifyFds(), p.thread());
+            p.transport().configChanged();
+            out.get().ifPresent(BlockDevice::close);
+            return Optional.of(p.config());
         }
         p.thread().call(() -> { // on the device's thread: none of its handlers runs while it leaves the slot
             plugged = null;

@@ -89,6 +89,13 @@ class LightMachineSlotsTest {
             machine.deviceHotplug().add(disk("vdb", Optional.of(new DevicePlacement.HotplugSlot(1))));
             assertEquals(Optional.of("vdb"), machine.deviceSlots().get(1).device().map(VirtioConfig::id),
                     "Kata's addr 1 (/dev/vdb) is the first empty slot");
+            // The slot's drive stays when its disk goes, and takes the next one (StratoVirt's replaceable disk).
+            List<String> removed = new java.util.ArrayList<>();
+            machine.deviceHotplug().remove("vdb", d -> removed.add(d.id()));
+            assertEquals(List.of("vdb"), removed);
+            assertEquals(Optional.empty(), machine.deviceSlots().get(1).device());
+            machine.deviceHotplug().add(disk("vdb2", Optional.of(new DevicePlacement.HotplugSlot(1))));
+            assertEquals(Optional.of("vdb2"), machine.deviceSlots().get(1).device().map(VirtioConfig::id));
         }
     }
 

@@ -129,16 +129,44 @@ public final class BlockDevice implements VirtioDevice {
         this.file = ch;
         byte[] s = (serial == null ? id : serial).getBytes(StandardCharsets.US_ASCII);
         this.serial = java.util.Arrays.copyOf(s, Math.min(s.length, ID_BYTES));
+        this.config = configSpace(capacitySectors, blockSize, topology ? sizes.physical() : 0);
+    }
+
+    /** A drive with no medium: no sectors, no serial; reads and writes fail (IOERR), flushes succeed. */
+    private BlockDevice(String id) {
+        this.id = id;
+        this.file = null;
+        this.readOnly = true;
+        this.direct = false;
+        this.noFlush = true;
+        this.alignment = SECTOR;
+        this.blockSize = SECTOR;
+        this.sizeBytes = 0;
+        this.topology = false;
+        this.capacitySectors = 0;
+        this.serial = new byte[0];
+        this.config = configSpace(0, SECTOR, 0);
+    }
+
+    /**
+     * An empty disk drive: what a {@link ReplaceableBlockDevice} holds without a medium (StratoVirt's replaceable
+     * slot before device_add), a disk of no sectors.
+     */
+    public static BlockDevice noMedium(String id) {
+        return new BlockDevice(id);
+    }
+
+    private static byte[] configSpace(long capacitySectors, int blockSize, int physical) {
         ByteBuffer c = ByteBuffer.allocate(CONFIG_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         c.putLong(0, capacitySectors);
         c.putInt(8, 0);                      // size_max (F_SIZE_MAX not offered)
         c.putInt(12, QUEUE_SIZE - 2);        // seg_max
         c.putInt(20, blockSize);             // blk_size
-        if (topology) {
+        if (physical != 0) {
             // physical_block_exp: physical = logical << exp; alignment_offset, min_io_size, opt_io_size stay 0
-            c.put(24, (byte) Integer.numberOfTrailingZeros(sizes.physical() / blockSize));
+            c.put(24, (byte) Integer.numberOfTrailingZeros(physical / blockSize));
         }
-        this.config = c.array();
+        return c.array();
     }
 
     /**
@@ -294,6 +322,9 @@ public final class BlockDevice implements VirtioDevice {
     }
 
     private byte transfer(long sector, List<DescriptorChain.Segment> segs, long len, boolean write) {
+        if (file == null) {
+            return S_IOERR; // no medium
+        }
         if (sector < 0 || sector > capacitySectors || len > (capacitySectors - sector) * SECTOR) {
             return S_IOERR;
         }
@@ -371,6 +402,9 @@ public final class BlockDevice implements VirtioDevice {
 
     @Override
     public void close() {
+        if (file == null) {
+            return;
+        }
         try {
             file.close();
         } catch (IOException e) {

@@ -181,6 +181,11 @@ public final class MmioTransport implements BusDevice {
         return (old & 0xffffffffL) | ((long) v << 32);
     }
 
+    /** The device's configuration changed (see {@link TransportCore#configChanged}): tells the driver. */
+    public void configChanged() {
+        core.configChanged();
+    }
+
     /** Device reset, as when the driver writes 0 to Status; also the machine's reset (QMP system_reset). */
     public void reset() {
         core.reset();

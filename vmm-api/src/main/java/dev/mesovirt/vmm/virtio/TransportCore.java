@@ -228,6 +228,17 @@ final class TransportCore {
         }
     }
 
+    /**
+     * The device's configuration changed behind the driver's back (a disk's medium came or went): a new generation,
+     * and the configuration-change interrupt once a driver has been found, so that it reads the space again.
+     */
+    synchronized void configChanged() {
+        configGeneration++;
+        if ((status & STATUS_DRIVER) != 0) {
+            events.configInterrupt();
+        }
+    }
+
     /** Device reset, as when the driver writes 0 to Status; also the machine's reset. */
     synchronized void reset() {
         device.reset();

@@ -186,6 +186,70 @@ class MmioTransportTest {
         assertEquals(0, mem.readByte(status));
     }
 
+    /**
+     * StratoVirt's replaceable disk: probed empty (no sectors, reads fail), a disk inserted under the running driver
+     * with a configuration-change interrupt serves its queue at once, and ejecting it leaves an empty drive again.
+     */
+    @Test
+    void aReplaceableDiskDriveTakesAndLosesItsMediumUnderTheRunningDriver() throws Exception {
+        byte[] init = new byte[32 * 512];
+        java.util.Arrays.fill(init, (byte) 0x3c);
+        Path img = Files.write(dir.resolve("hot.img"), init);
+        ReplaceableBlockDevice drive = new ReplaceableBlockDevice("slot1");
+        transport(drive);
+        assertEquals(2, rd(0x08), "a virtio-blk device from boot");
+        assertEquals(0, rd(0x10) & ((1 << BlockDevice.F_RO) | (1 << BlockDevice.F_BLK_SIZE)), "plain 512-byte sectors");
+        assertEquals(0, rd(0x100), "no sectors while empty");
+        driverInit(1L << VirtioIds.F_VERSION_1);
+        long hdr = 0x10000;
+        long data = 0x20000;
+        long status = 0x30000;
+        request(hdr, BlockDevice.T_IN, 0, data, 512, true, status);
+        assertEquals(BlockDevice.S_IOERR, mem.readByte(status), "an empty drive reads nothing");
+        int generation = rd(0xfc);
+        wr(0x64, rd(0x60));
+
+        BlockDevice disk = new BlockDevice("hot", img, false, false, "HOT-1");
+        drive.insert(disk);
+        t.configChanged();
+        assertEquals(2, rd(0x60) & 2, "configuration-change interrupt");
+        assertTrue(rd(0xfc) != generation, "a new configuration generation");
+        assertEquals(32, rd(0x100), "the disk's capacity");
+        assertEquals(0, rd(0x10) & (1 << BlockDevice.F_RO), "features stay as probed");
+        request(hdr, BlockDevice.T_IN, 3, data, 512, true, status);
+        assertEquals(BlockDevice.S_OK, mem.readByte(status));
+        assertEquals(0x3c, mem.readByte(data + 511));
+        request(hdr, BlockDevice.T_GET_ID, 0, data, 20, true, status);
+        assertArrayEquals("HOT-1".getBytes(), mem.read(data, 5));
+        assertEquals(java.util.Optional.of(disk), drive.medium());
+        assertEquals("the drive holds a disk already", org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalStateException.class, () -> drive.insert(disk)).getMessage());
+
+        wr(0x64, rd(0x60));
+        assertEquals(java.util.Optional.of(disk), drive.eject());
+        t.configChanged();
+        disk.close();
+        assertEquals(2, rd(0x60) & 2);
+        assertEquals(0, rd(0x100), "empty again");
+        request(hdr, BlockDevice.T_IN, 0, data, 512, true, status);
+        assertEquals(BlockDevice.S_IOERR, mem.readByte(status));
+        assertEquals(java.util.Optional.empty(), drive.eject());
+
+        // A disk inserted before the driver runs is the one the driver finds.
+        wr(0x70, 0);
+        BlockDevice again = new BlockDevice("hot", img, true, false, null);
+        drive.insert(again);
+        assertEquals(32, rd(0x100));
+        availIdx = 0;
+        driverInit(1L << VirtioIds.F_VERSION_1);
+        request(hdr, BlockDevice.T_OUT, 0, data, 512, false, status);
+        assertEquals(BlockDevice.S_IOERR, mem.readByte(status), "a read-only medium refuses writes");
+        request(hdr, BlockDevice.T_IN, 0, data, 512, true, status);
+        assertEquals(BlockDevice.S_OK, mem.readByte(status));
+        drive.close();
+        assertEquals(java.util.Optional.empty(), drive.medium());
+    }
+
     /** Level-triggered semantics over a resampling irqfd: re-assert at EOI only while InterruptStatus is set. */
     @Test
     void resampleReassertsOnlyWhileInterruptStatusIsSet() throws Exception {
