@@ -67,15 +67,7 @@ case_reboot() {
   finish "$log"
 }
 
-case_bad_kernel() {
-  # A gzip'd file where the Image belongs: one clear error, exit 1, no VM run.
-  begin bad-kernel; local log=$WORK/$CASE.log
-  run_vm "$log" -machine microvm -kernel "$IMG/initrd-generic.gz" -m 256 -serial stdio
-  check "$log" "exit code 1" test "$RC" = 1
-  check "$log" "an error naming the file and saying to decompress it" \
-    has "$log" "^mesovirt: kernel $IMG/initrd-generic.gz .*gzip.*decompress it first"
-  finish "$log"
-}
+case_bad_kernel() { dt_bad_kernel_case; }
 
 [ -c /dev/kvm ] || { echo "aarch64 tests: no /dev/kvm"; exit 125; }
 run_cases "aarch64 guest tests" "smp2 smp1_512m_quiet reboot bad_kernel" "$@"

@@ -13,6 +13,7 @@
 #                      its status is 0 only if all passed
 #   tap_namespace NS   a network namespace with a TAP for virtio-net tests
 #   virtiofsd_start, FS_GUEST, fs_checks    a virtio-fs case's back-end, guest script and checks (below)
+#   dt_virtio_case, dt_bad_kernel_case    the virtio and bad-kernel cases of the device-tree microVMs (aarch64, riscv64)
 # Environment: MESOVIRT_CASE_TIMEOUT (seconds a VM may run, default CASE_TIMEOUT as the script sets it, else 400),
 # MESOVIRT_TEST_VERBOSE=1 (print every case's whole console, not only a failing one's).
 
@@ -123,6 +124,46 @@ fs_checks() { # LOG DIR
   kill "$VIRTIOFSD" 2>/dev/null; wait "$VIRTIOFSD" 2>/dev/null
   cat "$WORK/virtiofsd.log" >>"$1" 2>/dev/null
   [ -f "$WORK/vmm.log" ] && grep -i -E "vhost|fs0|virtio" "$WORK/vmm.log" | tail -30 >>"$1"
+}
+
+# The virtio case of the device-tree microVMs (aarch64, riscv64): a read-write and a read-only virtio-blk disk (the
+# guest finds them by serial) and virtio-rng. The guest writes PATTERN lines to the first with conv=fsync, fails to
+# write the second, reads 32 bytes of /dev/hwrng, then runs EXTRA (more guest commands, may be empty). Checks all
+# of it; the caller begins and finishes the case and may check more in LOG.
+dt_virtio_case() { # LOG PATTERN EXTRA [RUN_VM OPTIONS...]
+  local log=$1 pattern=$2 extra=$3 script
+  shift 3
+  truncate -s 8M "$WORK/rw.img"; truncate -s 4M "$WORK/ro.img"
+  yes "$pattern" | head -c 65536 > "$WORK/pattern"
+  script='dev() { for b in /sys/block/vd*; do [ "$(cat $b/serial 2>/dev/null)" = "$1" ] && echo /dev/${b##*/}; done; }
+rw=$(dev disk-rw); ro=$(dev disk-ro); echo "GUEST-BLK rw=$rw ro=$ro"
+yes '"$pattern"' | head -c 65536 | dd of=$rw bs=4096 conv=fsync 2>/dev/null && echo GUEST-BLK-WRITE-OK
+if echo x | dd of=$ro conv=fsync 2>/dev/null; then echo GUEST-RO-WRITE-SUCCEEDED; else echo GUEST-RO-WRITE-FAILED; fi
+echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"'"${extra:+
+$extra}"
+  run_vm "$log" "$@" -kernel "$IMG/vmlinuz-generic" -initrd "$IMG/initrd-generic.gz" -m 256 -smp 1 -serial stdio \
+    -append "console=ttyS0 quiet guest.cmd=$(printf '%s' "$script" | base64 -w0)" \
+    -drive id=d0,file="$WORK/rw.img" -device virtio-blk-device,drive=d0,id=blk0,serial=disk-rw \
+    -drive id=d1,file="$WORK/ro.img",readonly=on -device virtio-blk-device,drive=d1,id=blk1,serial=disk-ro \
+    -object rng-random,id=r0,filename=/dev/urandom -device virtio-rng-device,rng=r0,id=rng0
+  check "$log" "exit code 0" test "$RC" = 0
+  check "$log" "disks found by serial" has "$log" '^GUEST-BLK rw=/dev/vd. ro=/dev/vd.'
+  check "$log" "guest write with conv=fsync" has "$log" '^GUEST-BLK-WRITE-OK'
+  head -c 65536 "$WORK/rw.img" > "$WORK/rw.part"
+  check "$log" "the pattern is in the image" cmp -s "$WORK/rw.part" "$WORK/pattern"
+  check "$log" "readonly=on write failed" has "$log" '^GUEST-RO-WRITE-FAILED'
+  check "$log" "/dev/hwrng gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32'
+}
+
+# The bad-kernel case of the device-tree microVMs: a gzip'd file where the Image belongs gives one clear error and
+# exit 1, and no VM runs.
+dt_bad_kernel_case() {
+  begin bad-kernel; local log=$WORK/$CASE.log
+  run_vm "$log" -machine microvm -kernel "$IMG/initrd-generic.gz" -m 256 -serial stdio
+  check "$log" "exit code 1" test "$RC" = 1
+  check "$log" "an error naming the file and saying to decompress it" \
+    has "$log" "^mesovirt: kernel $IMG/initrd-generic.gz .*gzip.*decompress it first"
+  finish "$log"
 }
 
 run_cases() {

@@ -74,41 +74,14 @@ case_virtio() {
   # the IMSICs, raised by irqfd): a read-write disk gets a pattern with conv=fsync that the host checks in the image
   # file, a read-only disk refuses writes, and virtio-rng gives bytes.
   begin virtio; local log=$WORK/$CASE.log
-  truncate -s 8M "$WORK/rw.img"; truncate -s 4M "$WORK/ro.img"
-  yes MESOVIRT-RISCV64-PATTERN | head -c 65536 > "$WORK/pattern"
-  local script='dev() { for b in /sys/block/vd*; do [ "$(cat $b/serial 2>/dev/null)" = "$1" ] && echo /dev/${b##*/}; done; }
-rw=$(dev disk-rw); ro=$(dev disk-ro); echo "GUEST-BLK rw=$rw ro=$ro"
-yes MESOVIRT-RISCV64-PATTERN | head -c 65536 | dd of=$rw bs=4096 conv=fsync 2>/dev/null && echo GUEST-BLK-WRITE-OK
-if echo x | dd of=$ro conv=fsync 2>/dev/null; then echo GUEST-RO-WRITE-SUCCEEDED; else echo GUEST-RO-WRITE-FAILED; fi
-echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"
-grep -i virtio /proc/interrupts'
-  MESOVIRT_LOG=info run_vm "$log" -machine microvm -kernel "$IMG/vmlinuz-generic" -initrd "$IMG/initrd-generic.gz" \
-    -append "console=ttyS0 quiet guest.cmd=$(printf '%s' "$script" | base64 -w0)" -m 256 -smp 1 -serial stdio \
-    -drive id=d0,file="$WORK/rw.img" -device virtio-blk-device,drive=d0,id=blk0,serial=disk-rw \
-    -drive id=d1,file="$WORK/ro.img",readonly=on -device virtio-blk-device,drive=d1,id=blk1,serial=disk-ro \
-    -object rng-random,id=r0,filename=/dev/urandom -device virtio-rng-device,rng=r0,id=rng0
-  check "$log" "exit code 0" test "$RC" = 0
-  check "$log" "disks found by serial" has "$log" '^GUEST-BLK rw=/dev/vd. ro=/dev/vd.'
-  check "$log" "guest write with conv=fsync" has "$log" '^GUEST-BLK-WRITE-OK'
-  head -c 65536 "$WORK/rw.img" > "$WORK/rw.part"
-  check "$log" "the pattern is in the image" cmp -s "$WORK/rw.part" "$WORK/pattern"
-  check "$log" "readonly=on write failed" has "$log" '^GUEST-RO-WRITE-FAILED'
-  check "$log" "/dev/hwrng gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32'
+  MESOVIRT_LOG=info dt_virtio_case "$log" MESOVIRT-RISCV64-PATTERN 'grep -i virtio /proc/interrupts' -machine microvm
   check "$log" "virtio interrupts on APLIC sources" has "$log" '^ *[0-9]+: .*(APLIC|aplic|IMSIC|imsic).*virtio'
   tr -d '\r' < "$log" | grep -i -E '^ *[0-9]+: .*virtio' | sed 's/^/  guest \/proc\/interrupts: /'
   echo "  nested guest with virtio: ${SECS}s from starting mesovirt to its exit"
   finish "$log"
 }
 
-case_bad_kernel() {
-  # A gzip'd file where the Image belongs: one clear error, exit 1, no VM run.
-  begin bad-kernel; local log=$WORK/$CASE.log
-  run_vm "$log" -machine microvm -kernel "$IMG/initrd-generic.gz" -m 256 -serial stdio
-  check "$log" "exit code 1" test "$RC" = 1
-  check "$log" "an error naming the file and saying to decompress it" \
-    has "$log" "^mesovirt: kernel $IMG/initrd-generic.gz .*gzip.*decompress it first"
-  finish "$log"
-}
+case_bad_kernel() { dt_bad_kernel_case; }
 
 [ -c /dev/kvm ] || { echo "riscv64 tests: no /dev/kvm"; exit 125; }
 run_cases "riscv64 guest tests" "smp2 aia_emul virtio bad_kernel" "$@"
