@@ -45,6 +45,7 @@ job ci/tests/qmp-guest.sh x86_64 || rc=1
 job ci/tests/q35.sh || rc=1
 job ci/tests/vsock.sh || rc=1
 job ci/tests/kata.sh || rc=1
+job ci/tests/jailer.sh || rc=1
 job ci/tests/aarch64-boot.sh || rc=1
 job ci/tests/aarch64-virtio.sh || rc=1
 job ci/tests/qmp-guest.sh aarch64 || rc=1
