@@ -10,6 +10,7 @@
 #            jailer exits 0 and the jail, the cgroup and the link are gone
 #   vmm-fails  a VMM that fails (a gzip file as -kernel): the jailer exits with its code (1), the VMM's error line is
 #            shown, and the jail and the cgroup are gone
+#   sigterm  SIGTERM to the jailer while the VMM runs: the VMM is killed, the jail and the cgroup are gone
 #   usage    --uid 0: one line and exit 1, nothing created
 #
 # usage: ci/tests/jailer.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
@@ -120,6 +121,30 @@ case_vmm_fails() {
   finish "$log"
 }
 
+case_sigterm() {
+  begin sigterm; local log=$WORK/$CASE.log t pid i=0 vmm="" cg=/sys/fs/cgroup/mesovirt/vm4 p
+  t=$(now)
+  "$JAILER" --id vm4 --uid 1000 --gid 1000 --chroot-base-dir "$BASE" --cgroup pids.max=256 -- \
+    -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" -append "console=ttyS0 quiet guest.sleep=400" \
+    -m 256 -serial stdio </dev/null >"$log" 2>&1 &
+  pid=$!
+  while [ -z "$vmm" ] && [ "$i" -lt 120 ] && kill -0 "$pid" 2>/dev/null; do
+    sleep 1; i=$((i + 1))
+    for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+      [ "$(status_of "$p" Uid)" = "1000 1000 1000 1000" ] && vmm=$p
+    done
+  done
+  check "$log" "the VMM ran (uid 1000 in cgroup mesovirt/vm4)" test -n "$vmm"
+  kill -TERM "$pid"
+  wait "$pid"; RC=$?; SECS=$(secs "$t")
+  sleep 0.5
+  check "$log" "the jailer ended by SIGTERM (143)" test "$RC" = 143
+  check "$log" "the VMM is gone" test ! -e "/proc/${vmm:-0}/status" -o "$(status_of "${vmm:-0}" State | cut -c1)" = Z
+  check "$log" "the jail is gone" gone "$BASE/mesovirt/vm4"
+  check "$log" "the cgroup is gone" gone "$cg"
+  finish "$log"
+}
+
 case_usage() {
   begin usage; local log=$WORK/$CASE.log t
   t=$(now)
@@ -132,4 +157,4 @@ case_usage() {
   finish "$log"
 }
 
-run_cases "jailer tests" "jailed vmm_fails usage" "$@"
+run_cases "jailer tests" "jailed vmm_fails sigterm usage" "$@"

@@ -77,6 +77,9 @@ public final class JailPlanner {
         node(DEV.resolve("kvm"), true);
         node(DEV.resolve("null"), false);
         node(DEV.resolve("urandom"), false);
+        // The JDK's seed source (securerandom.source=file:/dev/random): without it SecureRandom falls back to a
+        // seed generator that spins a CPU for seconds (seen: 10 s before the first KVM call).
+        node(DEV.resolve("random"), false);
 
         if (javaCommand.size() < 4 || !javaCommand.getFirst().startsWith("/")) {
             throw new JailerException("the launcher gave no usable java command: " + javaCommand);
@@ -117,6 +120,8 @@ public final class JailPlanner {
         command.add("--inh-caps=-all");
         command.add("--bounding-set=-all");
         command.add("--no-new-privs");
+        // unshare --kill-child sets the parent-death signal, but the uid change clears it: set it again.
+        command.add("--pdeathsig=SIGKILL");
         command.add("--");
         command.addAll(javaCommand);
         command.addAll(vmm);

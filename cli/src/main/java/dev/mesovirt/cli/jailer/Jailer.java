@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * mesovirt-jailer: prepares the jail and the cgroup of one VM, starts the VMM in it through {@link StageScript},
@@ -29,6 +30,8 @@ public final class Jailer {
     static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     static final Path UMOUNT = Path.of("/usr/bin/umount");
     static final Path LDD = Path.of("/usr/bin/ldd");
+
+    private static final java.util.Set<Path> CLEANED = new java.util.HashSet<>();
 
     private Jailer() {}
 
@@ -96,14 +99,25 @@ public final class Jailer {
             env.putAll(keep);
             env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
             vmm = pb.start();
+            // On SIGTERM/SIGINT the JVM runs its hooks and halts without finishing this method: the hook stops the
+            // VMM (SIGKILL to unshare, which --kill-child passes on to the VMM) and cleans up.
             Process started = vmm;
-            Thread hook = new Thread(started::destroy, "jailer-stop");
+            JailPlan jail = plan;
+            Thread hook = new Thread(() -> {
+                started.destroyForcibly();
+                try {
+                    started.waitFor(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                cleanUp(jail);
+            }, "jailer-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             int rc = vmm.waitFor();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
-                // the hook stops the VMM; cleanup below still runs on this thread
+                // the hook cleans up
             }
             return rc;
         } catch (JailerException e) {
@@ -314,6 +328,16 @@ public final class Jailer {
      * a mount is deleted).
      */
     static void cleanUp(JailPlan plan) {
+        // The main thread and the shutdown hook may both get here: the second waits until the first is done (the JVM
+        // halts once the hook returns, which would cut the main thread's cleanup short).
+        synchronized (CLEANED) {
+            if (CLEANED.add(plan.jailDir())) {
+                removeAll(plan);
+            }
+        }
+    }
+
+    private static void removeAll(JailPlan plan) {
         for (Link l : plan.links()) {
             try {
                 if (Files.isSymbolicLink(l.link()) && Files.readSymbolicLink(l.link()).equals(l.target())) {

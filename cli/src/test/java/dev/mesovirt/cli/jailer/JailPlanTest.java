@@ -74,7 +74,7 @@ class JailPlanTest {
     void theVmmCommandDropsPrivilegesAndSeesInJailPaths() throws Exception {
         JailPlan p = plan(FULL);
         List<String> expected = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=1000", "--regid=1001",
-                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"));
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--pdeathsig=SIGKILL", "--"));
         expected.addAll(JAVA);
         expected.addAll(List.of("-kernel", "/vm/vmlinuz", "-initrd", "/vm/initrd.gz",
                 "-drive", "id=d0,file=/vm/disk.img", "-drive", "id=d1,file=/vm/2-disk.img,readonly=on",
@@ -129,7 +129,7 @@ class JailPlanTest {
     @Test
     void onlyTheDevicesTheVmNeeds() throws Exception {
         JailPlan p = plan("-kernel", "/img/vmlinuz", "-m", "256");
-        assertEquals(paths("/dev/kvm", "/dev/null", "/dev/urandom"), p.nodes().stream().map(Node::path).toList());
+        assertEquals(paths("/dev/kvm", "/dev/null", "/dev/urandom", "/dev/random"), p.nodes().stream().map(Node::path).toList());
         assertTrue(p.links().isEmpty() && p.outputs().isEmpty());
     }
 
