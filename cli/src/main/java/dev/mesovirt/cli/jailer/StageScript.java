@@ -7,9 +7,10 @@ import java.util.List;
 /**
  * The single-threaded stage between the jailer's JVM and the VMM's, as a POSIX shell script over util-linux tools.
  *
- * <p>Why a separate stage: a JVM is multi-threaded from its first instruction, and unshare(CLONE_NEWNS), setns of a
- * mount namespace and pivot_root act on one thread's view only (unshare of the mount namespace is even refused to a
- * multi-threaded process), while no_new_privs and the capability sets are per thread. So the namespaces, the mounts,
+ * <p>Why a separate stage: a JVM is multi-threaded from its first instruction, and the kernel refuses
+ * unshare(CLONE_NEWNS) and setns into a mount namespace to a multi-threaded process (its threads share one fs_struct),
+ * so it cannot pivot_root in a namespace of its own; no_new_privs and the capability sets are per thread, so setting
+ * them on one thread would leave the JVM's others as they were. So the namespaces, the mounts,
  * pivot_root and the privilege drop are done by a process that is still single-threaded and then execs the JVM:
  * util-linux's {@code nsenter} (network namespace), {@code unshare} (mount, PID, IPC, UTS; it forks so that the VMM
  * is PID 1 of the new PID namespace, and kills it if the jailer goes), {@code mount}, {@code pivot_root},
