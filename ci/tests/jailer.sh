@@ -35,12 +35,13 @@ wait_for() {
   until has "$1" "$2" || ! kill -0 "$3" 2>/dev/null || [ "$i" -ge "$4" ]; do sleep 1; i=$((i + 1)); done
   has "$1" "$2"
 }
-status_of() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s '\t ' ' '; }
+status_of() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null | tr -s '\t ' ' '; }
 gone() { [ ! -e "$1" ] && [ ! -L "$1" ]; }
 
 case_jailed() {
   begin jailed; local log=$WORK/$CASE.log facts=$WORK/$CASE.facts t pid vmm="" jail=$BASE/mesovirt/vm1 cg=/sys/fs/cgroup/mesovirt/vm1
   ip netns add jailnet
+  : >"$log"
   t=$(now)
   timeout "$CASE_TIMEOUT" "$JAILER" --id vm1 --uid 1000 --gid 1000 --chroot-base-dir "$BASE" --netns /run/netns/jailnet \
     --cgroup cpu.max="200000 100000" --cgroup memory.max=1G --cgroup pids.max=256 -- \
@@ -114,6 +115,10 @@ case_vmm_fails() {
   timeout "$CASE_TIMEOUT" "$JAILER" --id vm2 --uid 1000 --gid 1000 --chroot-base-dir "$BASE" --cgroup pids.max=128 -- \
     -kernel "$IMG/initrd-cloud.gz" -m 256 -serial stdio </dev/null >"$log" 2>&1
   RC=$?; SECS=$(secs "$t")
+  # What the jail costs: the same failing VMM without the jailer.
+  local t2 plain
+  t2=$(now); "$MESOVIRT" -kernel "$IMG/initrd-cloud.gz" -m 256 -serial stdio </dev/null >/dev/null 2>&1; plain=$(secs "$t2")
+  echo "  jailed ${SECS}s, the same VMM without the jailer ${plain}s"
   check "$log" "exit code 1, the VMM's" test "$RC" = 1
   check "$log" "the VMM's error line, with the in-jail path" has "$log" '^mesovirt: kernel /vm/initrd-cloud.gz: .*gzip'
   check "$log" "the jail is gone" gone "$BASE/mesovirt/vm2"
@@ -123,6 +128,7 @@ case_vmm_fails() {
 
 case_sigterm() {
   begin sigterm; local log=$WORK/$CASE.log t pid i=0 vmm="" cg=/sys/fs/cgroup/mesovirt/vm4 p
+  : >"$log"
   t=$(now)
   "$JAILER" --id vm4 --uid 1000 --gid 1000 --chroot-base-dir "$BASE" --cgroup pids.max=256 -- \
     -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" -append "console=ttyS0 quiet guest.sleep=400" \
