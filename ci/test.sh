@@ -7,7 +7,7 @@
 #   3. ci/kvm-jobs.sh train unit qmp: the dist's class-data archive, the KVM tests, the QMP comparison with QEMU; on
 #      this machine's /dev/kvm if it is usable, else inside the emulated x86_64 KVM host (ci/kvm.sh, MESOVIRT_KVM)
 #   4. the real-Linux guest tests inside the emulated x86_64, arm64 and riscv64 KVM hosts, the standard machine (q35),
-#      vhost-vsock and Kata Containers' StratoVirt driver (ci/tests/kata.sh) included
+#      vhost-vsock, Kata Containers' StratoVirt driver (ci/tests/kata.sh) and the jailer (ci/tests/jailer.sh) included
 # then the test counts of every module. Exit status 0 only if everything passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +45,7 @@ job ci/tests/qmp-guest.sh x86_64 || rc=1
 job ci/tests/q35.sh || rc=1
 job ci/tests/vsock.sh || rc=1
 job ci/tests/kata.sh || rc=1
+job ci/tests/jailer.sh || rc=1
 job ci/tests/aarch64-boot.sh || rc=1
 job ci/tests/aarch64-virtio.sh || rc=1
 job ci/tests/qmp-guest.sh aarch64 || rc=1

@@ -95,6 +95,33 @@ class LauncherTest {
                 r.lines().subList(1, r.lines().size()));
     }
 
+    /** The jailer's view: the JVM command, NUL-separated, nothing run, the VMM's main class whatever the name. */
+    @Test
+    void printsTheJvmCommandForTheJailer() throws Exception {
+        Path jdk = fakeJdk("jdk-25", "25");
+        Path jailer = Files.createSymbolicLink(launcher.resolveSibling("mesovirt-jailer"), Path.of("mesovirt"));
+        List<String> command = new ArrayList<>(List.of("/bin/bash", jailer.toString(), "-kernel", "k"));
+        ProcessBuilder pb = new ProcessBuilder(command);
+        pb.environment().clear();
+        pb.environment().put("PATH", emptyPath.toString());
+        pb.environment().put("MESOVIRT_JVM_ROOT", jvms.toString());
+        pb.environment().put("MESOVIRT_PRINT_COMMAND", "1");
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor());
+        assertTrue(out.endsWith("\0"), out);
+        List<String> args = List.of(out.substring(0, out.length() - 1).split("\0", -1));
+        assertEquals(jdk.resolve("bin/java").toString(), args.getFirst());
+        assertEquals(List.of("-Xshare:auto", "-cp", launcher.getParent() + "/../lib/*", "dev.mesovirt.cli.Main"),
+                args.subList(args.size() - 4, args.size()));
+        // And run as mesovirt-jailer without it, the jailer's class.
+        pb.environment().remove("MESOVIRT_PRINT_COMMAND");
+        Process q = pb.start();
+        List<String> lines = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertEquals(0, q.waitFor());
+        assertEquals(List.of("dev.mesovirt.cli.jailer.Jailer", "-kernel", "k"), lines.subList(lines.size() - 3, lines.size()));
+    }
+
     @Test
     void javaHomeWinsWhenNewEnough() throws Exception {
         fakeJdk("jdk-25", "25.0.3");
