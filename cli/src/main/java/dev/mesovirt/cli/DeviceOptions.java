@@ -65,6 +65,9 @@ final class DeviceOptions {
         for (String text : netdevs) {
             String what = "-netdev " + text;
             KeyValues kv = KeyValues.parse(what, text, "type", "id", "ifname", "fds", "fd", "vhost");
+            if (kv.get("type") == null) { // "-netdev id=n0"
+                throw new UsageException(what + ": missing the type (supported: tap)");
+            }
             if (!kv.get("type").equals("tap")) {
                 throw new UsageException(what + ": unknown netdev type '" + kv.get("type") + "' (supported: tap)");
             }
@@ -116,6 +119,9 @@ final class DeviceOptions {
             }
             KeyValues kv = KeyValues.parse(what, sb.toString(), "backend", "id", "path");
             String backend = kv.get("backend");
+            if (backend == null) { // "-chardev id=c0": no backend at all
+                throw new UsageException(what + ": missing the backend (supported: socket, stdio)");
+            }
             String id = required(what, kv, "id");
             Optional<Path> path;
             if (backend.equals("socket")) {

@@ -351,6 +351,19 @@ class CommandLineTest {
         assertContains("' is not supported (use stdio, file:PATH or none)", errorWithKernel("-serial", value));
     }
 
+    /** Found by CommandLineFuzzTarget: a -chardev without a backend was a NullPointerException. */
+    @ParameterizedTest
+    @ValueSource(strings = {"id=c0", "id=c0,path=/tmp/s,server,nowait"})
+    void chardevWithoutBackend(String value) {
+        assertContains("missing the backend (supported: socket, stdio)", errorWithKernel("-chardev", value));
+    }
+
+    /** Found by CommandLineFuzzTarget: a -netdev without a type was a NullPointerException. */
+    @Test
+    void netdevWithoutType() {
+        assertContains("-netdev id=n0,ifname=tap0: missing the type (supported: tap)", errorWithKernel("-netdev", "id=n0,ifname=tap0"));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"foo", "", "STDIO", "file", "stdio:x", "none,x"})
     void unknownSerial(String value) {

@@ -64,6 +64,27 @@ final class JsonFramer {
         }
     }
 
+    /**
+     * As {@link #feed(byte[], int, int, Consumer)}, stopping right after the byte that completes the
+     * {@code maxFrames}-th frame: the reader parses no further ahead than the requests it has room for.
+     *
+     * @return how many bytes were consumed ({@code length} unless it stopped early)
+     */
+    int feed(byte[] data, int offset, int length, Consumer<Frame> out, int maxFrames) {
+        int[] frames = {0};
+        Consumer<Frame> counting = f -> {
+            frames[0]++;
+            out.accept(f);
+        };
+        for (int i = offset; i < offset + length; i++) {
+            step(data[i] & 0xff, counting);
+            if (frames[0] >= maxFrames) {
+                return i + 1 - offset;
+            }
+        }
+        return length;
+    }
+
     private void step(int b, Consumer<Frame> out) {
         if (inString) {
             stringByte(b, out);

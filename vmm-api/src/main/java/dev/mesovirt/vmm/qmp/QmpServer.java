@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * then commands from a {@link QmpCommands} registry, and events from {@link #emit}.
  *
  * <p>Like QEMU's {@code -qmp unix:PATH,server}, one client is served at a time; the next one is accepted (and
- * greeted) when it disconnects. The socket file replaces a stale socket at the same path, is made mode 0600 at
- * once, and is deleted by {@link #close()}.
+ * greeted) when it disconnects. The socket file replaces a stale socket at the same path, is created mode 0600
+ * (set on the socket before bind, so it is never wider), and is deleted by {@link #close()}.
  *
  * <p>The socket is a native one ({@link UnixSocket}) so that clients can pass file descriptors with a request
  * (SCM_RIGHTS), as QEMU's monitor allows: {@code getfd} keeps the one that came with it in the monitor's table under
@@ -48,9 +48,17 @@ public final class QmpServer implements AutoCloseable {
      * @param maxDepth        the deepest nesting of objects and arrays in a request (QEMU: 1024)
      * @param outputQueue     lines queued for a client before an event drops it
      * @param drainTimeout    how long queued replies may take to go out after the client half-closes
+     * @param maxPending      requests parsed ahead of the one running (QEMU queues 8, QMP_REQ_QUEUE_LEN_MAX): the
+     *                        reader parses no further until they are answered, the rest of its read stays raw bytes
      */
-    record Limits(int maxMessageBytes, int maxDepth, int outputQueue, Duration drainTimeout) {
-        static final Limits DEFAULT = new Limits(1 << 20, 1024, 1024, Duration.ofSeconds(2));
+    record Limits(int maxMessageBytes, int maxDepth, int outputQueue, Duration drainTimeout, int maxPending) {
+        static final Limits DEFAULT = new Limits(1 << 20, 1024, 1024, Duration.ofSeconds(2), 8);
+
+        Limits {
+            if (maxPending < 1 || outputQueue < 1) {
+                throw new IllegalArgumentException("maxPending and outputQueue must be at least 1");
+            }
+        }
     }
 
     private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(2);
@@ -105,9 +113,10 @@ public final class QmpServer implements AutoCloseable {
             }
             try {
                 removeStaleSocket(socket);
-                UnixSocket listening = UnixSocket.listen(socket, BACKLOG);
+                // 0600 from the bind on: nobody else may connect to the monitor, not even for an instant
+                UnixSocket listening = UnixSocket.listen(socket, BACKLOG, 0600);
                 try {
-                    // Before the first accept: nobody else may connect to the monitor.
+                    // Again by path, whatever the umask did (it can only have narrowed it).
                     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
                 } catch (IOException | RuntimeException e) {
                     listening.close();
@@ -370,27 +379,30 @@ public final class QmpServer implements AutoCloseable {
                     client.finish(limits.drainTimeout());
                     return;
                 }
-                frames.clear();
-                framer.feed(buffer, 0, in.length(), frames::add);
+                // At most maxPending requests parsed at a time: those of the read's earlier part are answered before
+                // its next part is parsed; only the last part's requests can take the descriptors of this read.
+                int offset = 0;
+                try {
+                    while (offset < in.length() && !client.isClosed()) {
+                        frames.clear();
+                        offset += framer.feed(buffer, offset, in.length() - offset, frames::add,
+                                limits.maxPending());
+                        if (offset < in.length()) {
+                            answer(frames, PassedFds.NONE);
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    carried.closeRest();
+                    frames.clear();
+                    throw e;
+                }
                 PassedFds later = PassedFds.NONE; // for the request still being received, or the next one
                 if (framer.midValue() || frames.isEmpty()) {
                     later = carried;
                     carried = PassedFds.NONE;
                 }
                 try {
-                    for (int i = 0; i < frames.size(); i++) {
-                        PassedFds fds = pending;
-                        pending = PassedFds.NONE;
-                        if (i == frames.size() - 1 && carried != PassedFds.NONE) {
-                            fds.closeRest();
-                            fds = carried;
-                        }
-                        try {
-                            respond(client, session, frames.get(i), fds);
-                        } finally {
-                            fds.closeRest();
-                        }
-                    }
+                    answer(frames, carried);
                 } finally {
                     carried.closeRest(); // a no-op once answered: only an exception gets here with it open
                     frames.clear();
@@ -398,6 +410,23 @@ public final class QmpServer implements AutoCloseable {
                         pending.closeRest(); // waiting since an earlier read and still not taken: replaced
                         pending = later;
                     }
+                }
+            }
+        }
+
+        /** Answers {@code parsed} in order; the last one gets {@code carried} if there are any. */
+        private void answer(List<JsonFramer.Frame> parsed, PassedFds carried) {
+            for (int i = 0; i < parsed.size(); i++) {
+                PassedFds fds = pending;
+                pending = PassedFds.NONE;
+                if (i == parsed.size() - 1 && carried != PassedFds.NONE) {
+                    fds.closeRest();
+                    fds = carried;
+                }
+                try {
+                    respond(client, session, parsed.get(i), fds);
+                } finally {
+                    fds.closeRest();
                 }
             }
         }

@@ -104,6 +104,8 @@ public final class LibC {
 
     public static native int bind(int fd, Pointer address, int addressLength) throws LastErrorException;
 
+    public static native int fchmod(int fd, int mode) throws LastErrorException;
+
     public static native int listen(int fd, int backlog) throws LastErrorException;
 
     public static native int accept4(int fd, Pointer address, Pointer addressLength, int flags)

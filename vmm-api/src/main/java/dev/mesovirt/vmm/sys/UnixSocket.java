@@ -97,9 +97,22 @@ public final class UnixSocket implements AutoCloseable {
 
     /** Binds a listening socket to {@code path}, which must not exist. */
     public static UnixSocket listen(Path path, int backlog) {
+        return listen(path, backlog, -1);
+    }
+
+    /**
+     * As {@link #listen(Path, int)}, the socket file created with at most the permission bits {@code mode} (the
+     * umask still applies): Linux gives the file the mode of the socket's inode, which fchmod sets before bind, so
+     * there is no moment when the file exists with wider permissions (a chmod after bind leaves one). -1: as the
+     * umask says.
+     */
+    public static UnixSocket listen(Path path, int backlog, int mode) {
         byte[] name = pathBytes(path);
         int fd = socket(SOCK_NONBLOCK); // accept() waits in poll, never in accept4
         try (Memory address = sockaddr(name)) {
+            if (mode >= 0) {
+                LibC.fchmod(fd, mode);
+            }
             LibC.bind(fd, address, SUN_PATH_OFFSET + name.length + 1);
             LibC.listen(fd, backlog);
         } catch (LastErrorException e) {

@@ -171,5 +171,6 @@ public final class ConsoleDevice implements VirtioDevice, ConsoleBackend.Sink {
     @Override
     public void close() {
         backend.close();
+        inputReady.close(); // one descriptor per device: a closed device must not keep it
     }
 }

@@ -82,4 +82,24 @@ class JsonFramerTest {
     void unbalancedClosersAreLeftToTheParser() {
         assertEquals(List.of("{]}", "]"), feed("{]}]"));
     }
+
+    /** The reader's bound on parsed-ahead requests: feeding stops right after the frame that reaches it. */
+    @Test
+    void feedStopsAfterMaxFrames() {
+        JsonFramer f = new JsonFramer(1024, 8);
+        byte[] in = "{\"a\":1} [2]  \"x\"{}".getBytes(StandardCharsets.UTF_8);
+        List<JsonFramer.Frame> out = new ArrayList<>();
+        int used = f.feed(in, 0, in.length, out::add, 2);
+        assertEquals(11, used, "stops right after ']'");
+        assertEquals(2, out.size());
+        used += f.feed(in, used, in.length - used, out::add, 2);
+        assertEquals(in.length, used);
+        assertEquals(4, out.size());
+        assertEquals("{}", new String(((JsonFramer.Frame.Value) out.get(3)).json(), StandardCharsets.UTF_8));
+        // errors count as frames too: a flood of garbage is parsed no further ahead than requests are
+        byte[] junk = "}}}}}".getBytes(StandardCharsets.UTF_8);
+        out.clear();
+        assertEquals(3, f.feed(junk, 0, junk.length, out::add, 3));
+        assertEquals(3, out.size());
+    }
 }

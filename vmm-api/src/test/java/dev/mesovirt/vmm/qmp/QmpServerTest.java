@@ -367,6 +367,31 @@ class QmpServerTest {
         assertNull(c.pollLine(100));
     }
 
+    /**
+     * Thousands of requests in one write: the reader parses them 8 at a time (Limits.maxPending), answering each
+     * group before parsing on, and every one is answered, in order.
+     */
+    @Test
+    void aFloodOfRequestsIsAnsweredInOrderAFewAtATime() throws Exception {
+        QmpTestClient c = negotiated();
+        StringBuilder flood = new StringBuilder();
+        int n = 3000;
+        for (int i = 0; i < n; i++) {
+            flood.append("{\"execute\":\"nothing\",\"id\":").append(i).append('}');
+            if (i % 7 == 3) {
+                flood.append("]"); // an error reply in between
+            }
+        }
+        c.send(flood.toString());
+        for (int i = 0; i < n; i++) {
+            assertEquals("{\"return\": {}, \"id\": " + i + "}", c.nextLine());
+            if (i % 7 == 3) {
+                assertTrue(c.nextLine().startsWith("{\"error\": {\"class\": \"GenericError\""));
+            }
+        }
+        assertNull(c.pollLine(100));
+    }
+
     @Test
     void limitsAnswerAndResynchronise() throws Exception {
         QmpTestClient c = negotiated();

@@ -287,4 +287,20 @@ class UnixSocketTest {
             }
         }
     }
+
+    /** The mode is the socket's before bind: the file never exists with wider permissions (QMP's socket). */
+    @Test
+    void listenCreatesTheFileWithTheModeGiven() throws Exception {
+        Path path = dir.resolve("private.sock");
+        try (UnixSocket s = UnixSocket.listen(path, 1, 0600)) {
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(path)));
+        }
+        Path open = dir.resolve("open.sock");
+        try (UnixSocket s = UnixSocket.listen(open, 1, 0666)) {
+            // the umask still narrows it (never widens): at least the owner's bits, never execute
+            String mode = java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(open));
+            assertTrue(mode.startsWith("rw-") && mode.charAt(5) == '-' && mode.charAt(8) == '-', mode);
+        }
+    }
 }
