@@ -183,7 +183,7 @@ public final class CommandLine {
             throw new UsageException("-S: nothing could continue the machine: add -qmp unix:PATH,server,nowait");
         }
         return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(),
-                new PciTopology(parsed.rootPorts()), frozen);
+                new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null);
     }
 
     /**

@@ -8,6 +8,7 @@ import dev.mesovirt.vmm.machine.MachineFacade;
 import dev.mesovirt.vmm.machine.MachineQmp;
 import dev.mesovirt.vmm.machine.Outcome;
 import dev.mesovirt.vmm.qmp.QmpVersion;
+import dev.mesovirt.vmm.seccomp.SeccompFilter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -85,8 +86,17 @@ public final class Main {
             System.err.println("mesovirt: " + problem);
             return EXIT_USAGE;
         }
+        SeccompFilter.Mode seccomp = null;
+        if (run.seccomp()) {
+            seccomp = seccompMode(System.getenv("MESOVIRT_SECCOMP"));
+            if (seccomp == null) {
+                System.err.println("mesovirt: MESOVIRT_SECCOMP=" + System.getenv("MESOVIRT_SECCOMP")
+                        + ": expected kill (the default) or log (violations logged, not killed: for measuring)");
+                return EXIT_USAGE;
+            }
+        }
         try {
-            return run(run);
+            return run(run, seccomp);
         } catch (MachineException e) {
             // The message is for the user; the cause chain is for whoever raises the log level.
             logger().debug("machine error", e);
@@ -107,9 +117,10 @@ public final class Main {
      * Boots the machine the command line names (the microVM, or the standard machine with -machine q35) and waits
      * for it to stop; with -qmp, the QMP server listens before the guest starts and says SHUTDOWN at the end.
      */
-    private static int run(ParseResult.Run run) {
+    private static int run(ParseResult.Run run, SeccompFilter.Mode seccomp) {
         MachineFacade machine = run.machineType() == MachineType.STANDARD
                 ? new StandardMachine(run.config(), run.pci()) : new LightMachine(run.config());
+        machine.seccomp(seccomp);
         if (run.qmpSocket().isEmpty()) {
             return machine.run();
         }
@@ -135,6 +146,17 @@ public final class Main {
             }
             machine.close();
         }
+    }
+
+    /**
+     * The seccomp violation action $MESOVIRT_SECCOMP asks for: unset, empty or {@code kill}: kill the process; {@code
+     * log}: the kernel logs the call and lets it run (ci/seccomp-measure.sh's mode); null for anything else.
+     */
+    static SeccompFilter.Mode seccompMode(String env) {
+        if (env == null || env.isEmpty() || env.equals("kill")) {
+            return SeccompFilter.Mode.KILL;
+        }
+        return env.equals("log") ? SeccompFilter.Mode.LOG : null;
     }
 
     /**

@@ -28,7 +28,7 @@ enum Opt {
     LOG("D", null, Arg.OPTIONAL, Support.SUPPORTED, "[LOGFILE]",
             "log at info level to LOGFILE (truncated), or to stderr without LOGFILE"),
     DISABLE_SECCOMP("disable-seccomp", null, Arg.NONE, Support.SUPPORTED, null,
-            "accepted for StratoVirt compatibility; does nothing: Mesovirt has no seccomp filter yet"),
+            "no seccomp filter (by default one is on from the end of the machine build)"),
     FREEZE("S", "freeze", Arg.NONE, Support.SUPPORTED, null,
             "start with the vCPUs stopped (QMP: prelaunch) until QMP's cont; needs -qmp"),
     HELP("help", "h", Arg.NONE, Support.SUPPORTED, null, "print this help and exit"),

@@ -20,9 +20,10 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param machineType -machine's type: microvm, or q35 (the standard machine)
      * @param pci the standard machine's root ports (-device pcie-root-port); none on the microVM
      * @param frozen -S: the vCPUs wait for QMP's cont before the guest's first instruction
+     * @param seccomp whether the seccomp filter goes in once the machine is built (no -disable-seccomp)
      */
     record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
-            MachineType machineType, PciTopology pci, boolean frozen) implements ParseResult {
+            MachineType machineType, PciTopology pci, boolean frozen, boolean seccomp) implements ParseResult {
         public Run {
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
@@ -42,7 +43,8 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
 
         /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
-            this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, PciTopology.NONE, false);
+            this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, PciTopology.NONE, false,
+                    true);
         }
     }
 

@@ -425,6 +425,8 @@ class CommandLineTest {
     @Test
     void disableSeccompIsAcceptedAndRepeatable() throws UsageException {
         assertEquals(run().config(), config("-disable-seccomp", "--disable-seccomp"));
+        assertFalse(run("-disable-seccomp").seccomp());
+        assertTrue(run().seccomp());
     }
 
     @ParameterizedTest
@@ -448,7 +450,7 @@ class CommandLineTest {
         for (Opt opt : Opt.values()) {
             assertContains("-" + opt.name, help);
         }
-        assertContains("no seccomp filter yet", help);
+        assertContains("no seccomp filter (by default one is on", help);
         assertContains("Not supported: -daemonize", help);
         for (String line : help.split("\n")) {
             assertTrue(line.length() <= 120, () -> "long help line: " + line);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.vmm.seccomp.SeccompFilter;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -130,5 +131,14 @@ class MainTest {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "error");
         assertNull(Main.configureLogging(Optional.empty(), true, null));
         assertEquals("error", System.getProperty("org.slf4j.simpleLogger.defaultLogLevel"));
+    }
+
+    @Test
+    void seccompModeFromTheEnvironment() {
+        assertEquals(SeccompFilter.Mode.KILL, Main.seccompMode(null));
+        assertEquals(SeccompFilter.Mode.KILL, Main.seccompMode(""));
+        assertEquals(SeccompFilter.Mode.KILL, Main.seccompMode("kill"));
+        assertEquals(SeccompFilter.Mode.LOG, Main.seccompMode("log"));
+        assertNull(Main.seccompMode("off")); // -disable-seccomp turns it off, not the environment
     }
 }

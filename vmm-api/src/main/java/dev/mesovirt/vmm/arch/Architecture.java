@@ -83,6 +83,14 @@ public interface Architecture {
         return PausedClock.NONE;
     }
 
+    /**
+     * This ISA's seccomp allow-list: the system calls the VMM (its JVM included) makes once the machine is built, by
+     * this ISA's numbers; empty if the architecture has none (then the VMM runs only with seccomp off).
+     */
+    default java.util.Optional<dev.mesovirt.vmm.seccomp.SyscallTable> seccompTable() {
+        return java.util.Optional.empty();
+    }
+
     /** A frozen guest clock, released by {@link #resume}. */
     @FunctionalInterface
     interface PausedClock {

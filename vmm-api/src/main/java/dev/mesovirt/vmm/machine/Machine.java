@@ -79,6 +79,9 @@ public final class Machine implements AutoCloseable {
     /** Bumped by {@link #reset()}: vCPU threads of an older generation leave their loop. */
     private volatile int generation;
     private volatile boolean paused;
+    /** The seccomp filter's violation action once the machine is built, or null: no filter (the API's default). */
+    private dev.mesovirt.vmm.seccomp.SeccompFilter.Mode seccomp;
+
     /** Started frozen (-S) and not continued since: QMP's "prelaunch", as QEMU reports it. */
     private volatile boolean frozen;
     /** vCPU threads waiting in {@link #pausePoint}. */
@@ -127,6 +130,19 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks {@link #start} to put the whole process (every thread, present and future) under the VMM's seccomp filter
+     * for this host architecture once the machine is built and before the first guest instruction; {@code null}
+     * (the default of this API: an embedding application decides for its own process) installs none. The CLI turns
+     * it on unless -disable-seccomp. Irreversible once installed, for the life of the process.
+     */
+    public synchronized void seccomp(dev.mesovirt.vmm.seccomp.SeccompFilter.Mode mode) {
+        if (started) {
+            throw new IllegalStateException("seccomp: the machine has already started");
+        }
+        this.seccomp = mode;
+    }
+
     /** Builds the machine and starts its vCPUs; returns once every vCPU thread is about to enter the guest. */
     public void start() {
         start(false);
@@ -153,12 +169,33 @@ public final class Machine implements AutoCloseable {
             close();
             throw new MachineException(e.getMessage(), e);
         }
+        if (seccomp != null) {
+            installSeccomp(seccomp);
+        }
         if (frozen) {
             // Before the threads exist: each parks in its first pausePoint, so no guest instruction runs.
             this.frozen = true;
             paused = true;
         }
         startVcpuThreads();
+    }
+
+    private void installSeccomp(dev.mesovirt.vmm.seccomp.SeccompFilter.Mode mode) {
+        dev.mesovirt.vmm.seccomp.SyscallTable table = arch.seccompTable().orElse(null);
+        if (table == null) {
+            close();
+            throw new MachineException("seccomp: no allow-list for " + arch.name() + " (run with -disable-seccomp)");
+        }
+        try {
+            dev.mesovirt.vmm.seccomp.SeccompFilter filter = dev.mesovirt.vmm.seccomp.SeccompFilter.vmm(table);
+            int size = dev.mesovirt.vmm.seccomp.Seccomp.install(filter, mode);
+            LOG.info("seccomp: {} system calls allowed on {} ({} BPF instructions), violations {}",
+                    filter.allowedCount(), table.arch(), size,
+                    mode == dev.mesovirt.vmm.seccomp.SeccompFilter.Mode.KILL ? "kill the process" : "are logged");
+        } catch (ErrnoException | IllegalStateException e) {
+            close();
+            throw new MachineException("seccomp: " + e.getMessage(), e);
+        }
     }
 
     /** One thread per vCPU of the current generation; returns once each is about to enter the guest (or parked). */

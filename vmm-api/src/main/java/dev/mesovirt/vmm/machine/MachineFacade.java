@@ -20,6 +20,11 @@ public interface MachineFacade extends AutoCloseable {
         return core().run();
     }
 
+    /** See {@link Machine#seccomp}: the seccomp filter {@link #start} installs, or null (the default) for none. */
+    default void seccomp(dev.mesovirt.vmm.seccomp.SeccompFilter.Mode mode) {
+        core().seccomp(mode);
+    }
+
     /** Builds the machine and starts its vCPUs; returns once every vCPU thread is about to enter the guest. */
     default void start() {
         core().start();

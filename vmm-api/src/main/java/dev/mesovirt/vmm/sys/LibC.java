@@ -127,6 +127,12 @@ public final class LibC {
 
     public static native int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;
 
+    /** prctl(2) (variadic in C; every option the VMM uses takes unsigned long arguments). */
+    public static native int prctl(int option, long arg2, long arg3, long arg4, long arg5) throws LastErrorException;
+
+    /** syscall(2) with three arguments, for calls glibc has no wrapper for (seccomp). */
+    public static native long syscall(long number, long arg1, long arg2, Pointer arg3) throws LastErrorException;
+
     /** fcntl(2) with an int argument (F_GETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC). */
     public static native int fcntl(int fd, int command, int argument) throws LastErrorException;
 }
