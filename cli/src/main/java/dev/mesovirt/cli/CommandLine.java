@@ -34,9 +34,10 @@ import java.util.function.LongSupplier;
  * <p>Start-up matters (this runs on every boot): no regex, no lambdas, no String.format.
  */
 public final class CommandLine {
-    /** The smallest guest we agree to boot. */
-    public static final long MIN_MEMORY = 64L << 20;
-    public static final int MAX_VCPUS = 254;
+    /** The smallest guest we agree to boot (the machine's limit). */
+    public static final long MIN_MEMORY = MachineConfig.MIN_MEMORY;
+    /** The most vCPUs (the machine's limit). */
+    public static final int MAX_VCPUS = MachineConfig.MAX_VCPUS;
     /** The machine types -machine may name; which of them this host's architecture has, it says itself. */
     static final String[] MACHINE_TYPES = {"microvm", "q35"};
 
@@ -421,7 +422,7 @@ public final class CommandLine {
     /** A guest RAM size (-m, or a memory backend's) within what we boot and the host has, in whole MiB. */
     private long checkMemory(String what, long bytes) throws UsageException {
         if (bytes != Sizes.TOO_LARGE && bytes < MIN_MEMORY) {
-            throw new UsageException(what + ": too little memory (the minimum is 64 MiB)");
+            throw new UsageException(what + ": too little memory (the minimum is " + (MIN_MEMORY >> 20) + " MiB)");
         }
         long host = hostMemory.getAsLong();
         if (bytes == Sizes.TOO_LARGE || (host > 0 && bytes > host)) {

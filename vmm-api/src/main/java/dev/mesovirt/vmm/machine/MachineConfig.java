@@ -38,6 +38,14 @@ public record MachineConfig(
         boolean sharedMemory) {
 
     public static final long DEFAULT_MEMORY = 256L << 20;
+    /** The smallest guest we agree to boot. */
+    public static final long MIN_MEMORY = 64L << 20;
+    /**
+     * The most vCPUs a machine takes on any architecture: StratoVirt's documented range, 1..254. Each architecture
+     * enforces its own hardware limit on top when it lays the machine out (x86's 8-bit xAPIC IDs, arm64's
+     * redistributor region, riscv64's IMSIC files), and KVM's KVM_CAP_MAX_VCPUS is checked at start.
+     */
+    public static final int MAX_VCPUS = 254;
 
     /**
      * How many virtio-blk and virtio-net devices the microVM takes in StratoVirt's replaceable slots: 4 and 2, the
@@ -71,8 +79,8 @@ public record MachineConfig(
                 throw new IllegalArgumentException("duplicate device id '" + d.id() + "'");
             }
         }
-        if (vcpus < 1 || vcpus > 254) {
-            throw new IllegalArgumentException("vCPU count " + vcpus + " out of range 1..254");
+        if (vcpus < 1 || vcpus > MAX_VCPUS) {
+            throw new IllegalArgumentException("vCPU count " + vcpus + " out of range 1.." + MAX_VCPUS);
         }
         if (memoryBytes <= 0 || memoryBytes % (1 << 20) != 0) {
             throw new IllegalArgumentException("memory size must be a positive number of MiB: " + memoryBytes);

@@ -285,7 +285,7 @@ public final class MachineQmp {
             m.addProperty("numa-mem-supported", false);
             m.addProperty("default-cpu-type", "host-" + machine.architecture().name() + "-cpu");
             m.addProperty("is-default", true);
-            m.addProperty("cpu-max", 254);
+            m.addProperty("cpu-max", MachineConfig.MAX_VCPUS);
             m.addProperty("deprecated", false);
             m.addProperty("default-ram-id", machine.typeName() + ".ram");
             JsonArray out = new JsonArray();
