@@ -1,5 +1,5 @@
 #!/bin/bash
-# Kata Containers' StratoVirt driver against Mesovirt, inside the emulated x86_64 KVM host (issue 14): ci/tests/
+# Kata Containers' StratoVirt driver against Mesovirt, inside the emulated x86_64 KVM host: ci/tests/
 # kata-driver.py plays the driver from Kata's sources (stratovirt.go and govmm's qmp.go, releases 3.8 to 4.1: its
 # launch line, its QMP session, and the hot-plug requests of govmm the issue asks for) and checks the guest's side
 # through Kata's debug console. The same session against QEMU's microvm (QEMU inside the emulated host) proves the
