@@ -1,8 +1,10 @@
 package dev.mesovirt.vmm.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import dev.mesovirt.vmm.seccomp.SyscallTable;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,5 +35,29 @@ public final class SyscallTableProbe {
                 ? CProbe.evaluate(foreign.get(), List.of(), includes, expr)
                 : CProbe.evaluate(includes, expr);
         assertEquals(ours, kernel, table.arch() + ": seccomp.txt against the kernel headers");
+    }
+
+    /**
+     * As {@link #assertMatchesHeaders}, against another architecture's headers: those of GNU triplet {@code triplet}
+     * under $ENV_VAR (ci/uapi-headers.sh exports it) or /usr/include. Under CI the headers are there (ci/test.sh
+     * fetches them), so this never skips there.
+     */
+    public static void assertMatchesForeignHeaders(SyscallTable table, String auditMacro, String triplet,
+            String envVar) throws Exception {
+        String env = System.getenv(envVar);
+        Optional<CProbe.ForeignHeaders> headers = CProbe.ForeignHeaders.find(triplet,
+                List.of(Path.of(env != null ? env : "/usr/include")));
+        HostRequirement.require(headers.isPresent(), "no " + table.arch()
+                + " uapi headers (export $(bash ci/uapi-headers.sh))");
+        assertMatchesHeaders(table, auditMacro, headers);
+    }
+
+    /** The calls no VMM thread may make, on every architecture: new programs, tracing, modules, mounts, filters. */
+    public static void assertForbidsProcessCreationAndTracing(SyscallTable table, String arch) {
+        assertEquals(arch, table.arch());
+        for (String name : new String[] {"execve", "execveat", "fork", "vfork", "ptrace", "process_vm_writev",
+                "mount", "kexec_load", "init_module", "bpf", "seccomp"}) {
+            assertFalse(table.allowed().containsKey(name), name);
+        }
     }
 }
