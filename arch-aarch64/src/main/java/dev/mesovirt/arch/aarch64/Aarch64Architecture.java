@@ -11,6 +11,7 @@ import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.boot.BootPlacement;
 import dev.mesovirt.vmm.boot.GuestDescription;
@@ -24,7 +25,9 @@ import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * arm64: a microVM laid out like StratoVirt's aarch64 microvm (and QEMU's virt below 1 GiB): GICv3 distributor at
@@ -33,10 +36,17 @@ import java.util.Optional;
  * kernel is an arm64 {@code Image} entered at its load address with a device tree in x0; vCPUs use PSCI 0.2 through
  * KVM, so PSCI SYSTEM_OFF / SYSTEM_RESET reach the VMM as {@code KVM_EXIT_SYSTEM_EVENT}, which the
  * architecture-neutral vCPU loop handles.
+ *
+ * <p>The standard machine, {@code -machine virt}, is QEMU's virt board: the same GIC, UART and power button, plus
+ * the GIC's ITS at 0x0808_0000 for MSIs, and a generic ECAM PCI Express host bridge (16 buses at 0x3F00_0000, a
+ * 32-bit window at 0x1000_0000 and a 512 GiB one at 0x80_0000_0000) described in the device tree; no virtio-mmio
+ * slots. PCI I/O space is not forwarded: PCI Express devices need none.
  */
 public final class Aarch64Architecture implements Architecture {
     public static final long GICD_BASE = 0x0800_0000L;
     public static final long GICR_BASE = 0x080A_0000L;
+    /** The standard machine's ITS, between the distributor and the redistributors (QEMU's virt's address). */
+    public static final long GIC_ITS_BASE = 0x0808_0000L;
     public static final long UART_BASE = 0x0900_0000L;
     public static final int UART_REGISTER_SHIFT = 0;
     /** The PL061 GPIO controller whose line 3 is the power button. */
@@ -45,6 +55,11 @@ public final class Aarch64Architecture implements Architecture {
     public static final long VIRTIO_MMIO_SLOT_SIZE = 0x200;
     public static final int VIRTIO_MMIO_SLOTS = 32;
     public static final long RAM_BASE = 0x4000_0000L;
+    /** The standard machine's PCI windows, as on QEMU's virt: ECAM for 16 buses, 32-bit and 64-bit MMIO. */
+    public static final long PCIE_ECAM_BASE = 0x3f00_0000L;
+    public static final int PCIE_BUSES = 16;
+    public static final PciLayout.Window PCIE_MMIO32 = new PciLayout.Window(0x1000_0000L, 0x2eff_0000L);
+    public static final PciLayout.Window PCIE_MMIO64 = new PciLayout.Window(0x80_0000_0000L, 0x80_0000_0000L);
     /** INTIDs the vGIC implements: 32 private (SGIs, PPIs) + 96 SPIs, enough for the UART and every slot. */
     public static final int GIC_NR_IRQS = 128;
     /** The redistributor frames (128 KiB per vCPU) must end before the UART: 123 vCPUs, as in QEMU's virt. */
@@ -93,10 +108,12 @@ public final class Aarch64Architecture implements Architecture {
     }
 
     @Override
+    public Map<String, MachineType> machineTypes() {
+        return Map.of("microvm", MachineType.MICROVM, "virt", MachineType.STANDARD);
+    }
+
+    @Override
     public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
-        if (type != MachineType.MICROVM) {
-            throw new IllegalArgumentException("aarch64 has no standard machine yet (-machine microvm)");
-        }
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
             throw new IllegalArgumentException("aarch64 supports 1.." + MAX_VCPUS + " vCPUs, not " + vcpus);
         }
@@ -108,9 +125,19 @@ public final class Aarch64Architecture implements Architecture {
             throw new IllegalArgumentException("too much memory: " + (ramBytes >> 20) + " MiB does not fit in the "
                     + MAX_IPA_BITS + "-bit physical address space above 0x" + Long.toHexString(RAM_BASE));
         }
-        return new MemoryLayout(List.of(new GuestMemory.Region(RAM_BASE, ramBytes)), VIRTIO_MMIO_BASE,
-                VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
-                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT, false));
+        MemoryLayout.SerialPlacement serial = new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE,
+                UART_REGISTER_SHIFT, false);
+        List<GuestMemory.Region> ram = List.of(new GuestMemory.Region(RAM_BASE, ramBytes));
+        if (type == MachineType.MICROVM) {
+            return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS, serial);
+        }
+        if (RAM_BASE + ramBytes > PCIE_MMIO64.base()) {
+            throw new IllegalArgumentException("too much memory: " + (ramBytes >> 20) + " MiB reaches the virt machine's "
+                    + "64-bit PCI window at 0x" + Long.toHexString(PCIE_MMIO64.base()));
+        }
+        PciLayout pci = new PciLayout(PCIE_ECAM_BASE, PCIE_BUSES, Optional.empty(), PCIE_MMIO32,
+                Optional.of(PCIE_MMIO64), false);
+        return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, 0, serial, Optional.of(pci));
     }
 
     /**
@@ -120,19 +147,28 @@ public final class Aarch64Architecture implements Architecture {
      */
     @Override
     public long vmType(Kvm kvm, MemoryLayout layout) {
-        long ramEnd = layout.ram().get(layout.ram().size() - 1).end();
-        return ipaVmType(ramEnd, kvm.checkExtension(KvmCapability.ARM_VM_IPA_SIZE));
+        return ipaVmType(addressEnd(layout), kvm.checkExtension(KvmCapability.ARM_VM_IPA_SIZE));
+    }
+
+    /** The first guest-physical address above everything: RAM, or the standard machine's 64-bit PCI window. */
+    static long addressEnd(MemoryLayout layout) {
+        long end = layout.ram().get(layout.ram().size() - 1).end();
+        if (layout.pci().isPresent() && layout.pci().get().mmio64().isPresent()) {
+            end = Math.max(end, layout.pci().get().mmio64().get().end());
+        }
+        return end;
     }
 
     /**
-     * @param ramEnd the first guest-physical address above RAM (every MMIO region lies below RAM)
+     * @param ramEnd the first guest-physical address above RAM and the PCI windows (the other MMIO regions lie below
+     *     RAM)
      * @param hostIpaLimit KVM_CAP_ARM_VM_IPA_SIZE: the largest IPA size the host supports, 0 if it cannot choose
      */
     static long ipaVmType(long ramEnd, int hostIpaLimit) {
         int needed = Math.max(MIN_IPA_BITS, 64 - Long.numberOfLeadingZeros(ramEnd - 1));
         if (hostIpaLimit <= 0) {
             if (needed > DEFAULT_IPA_BITS) {
-                throw new IllegalArgumentException(String.format("guest RAM up to 0x%x needs a %d-bit IPA space, but "
+                throw new IllegalArgumentException(String.format("guest addresses up to 0x%x need a %d-bit IPA space, but "
                         + "the host's KVM offers only the default %d bits (no KVM_CAP_ARM_VM_IPA_SIZE)", ramEnd,
                         needed, DEFAULT_IPA_BITS));
             }
@@ -140,7 +176,7 @@ public final class Aarch64Architecture implements Architecture {
         }
         int bits = Math.max(needed, Math.min(DEFAULT_IPA_BITS, hostIpaLimit));
         if (bits > hostIpaLimit) {
-            throw new IllegalArgumentException(String.format("guest RAM up to 0x%x needs a %d-bit IPA space, but the "
+            throw new IllegalArgumentException(String.format("guest addresses up to 0x%x need a %d-bit IPA space, but the "
                     + "host's KVM supports at most %d bits (KVM_CAP_ARM_VM_IPA_SIZE): give the machine less memory",
                     ramEnd, needed, hostIpaLimit));
         }
@@ -149,7 +185,8 @@ public final class Aarch64Architecture implements Architecture {
 
     @Override
     public IrqChip createIrqChip(Vm vm, MemoryLayout layout, int vcpus) {
-        return Gicv3.create(vm, GICD_BASE, GICR_BASE, GIC_NR_IRQS);
+        return Gicv3.create(vm, GICD_BASE, GICR_BASE, GIC_NR_IRQS,
+                layout.pci().isPresent() ? OptionalLong.of(GIC_ITS_BASE) : OptionalLong.empty());
     }
 
     /**
@@ -182,7 +219,8 @@ public final class Aarch64Architecture implements Architecture {
             throw new IllegalArgumentException("aarch64 has no port I/O: the PL061 must be on MMIO");
         }
         Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,
-                Arm64Kvm.VGIC_V3_REDIST_SIZE * request.vcpus());
+                Arm64Kvm.VGIC_V3_REDIST_SIZE * request.vcpus(),
+                guest.pci().isPresent() ? OptionalLong.of(GIC_ITS_BASE) : OptionalLong.empty());
         return new Aarch64DeviceTree.Spec(cpus, gic, guest);
     }
 

@@ -6,17 +6,22 @@ import dev.mesovirt.fdt.nodes.ChosenNode;
 import dev.mesovirt.fdt.nodes.Interrupts;
 import dev.mesovirt.fdt.nodes.MemoryNode;
 import dev.mesovirt.fdt.nodes.Ns16550Node;
+import dev.mesovirt.fdt.nodes.PciHostEcamNode;
 import dev.mesovirt.fdt.nodes.VirtioMmioNode;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.boot.GuestDescription;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
 
 /**
  * The flattened device tree through which the arm64 microVM describes itself to Linux, in the shape of QEMU's
  * {@code virt} and Firecracker's trees: CPUs started through PSCI, RAM, the GICv3, the architected timer, PSCI,
- * the 16550 UART, the virtio-mmio slots, the power button (a PL061 GPIO line that a {@code gpio-keys} node makes
+ * the 16550 UART, the virtio-mmio slots (a microVM's) or the generic ECAM PCI host bridge with the GIC's ITS (the
+ * standard machine's), the power button (a PL061 GPIO line that a {@code gpio-keys} node makes
  * KEY_POWER, with the fixed {@code apb-pclk} clock that AMBA devices need) and {@code /chosen}. Built from plain
  * data, so tests can check it without KVM.
  *
@@ -40,8 +45,18 @@ public final class Aarch64DeviceTree {
 
     private Aarch64DeviceTree() {}
 
-    /** The interrupt controller: distributor and one contiguous redistributor region. */
-    public record Gic(long distributorBase, long distributorSize, long redistributorBase, long redistributorSize) {}
+    /** The interrupt controller: distributor, one contiguous redistributor region and, for PCI MSIs, an ITS. */
+    public record Gic(long distributorBase, long distributorSize, long redistributorBase, long redistributorSize,
+            OptionalLong itsBase) {
+        public Gic {
+            Objects.requireNonNull(itsBase, "itsBase");
+        }
+
+        /** A GIC without ITS (the microVM's). */
+        public Gic(long distributorBase, long distributorSize, long redistributorBase, long redistributorSize) {
+            this(distributorBase, distributorSize, redistributorBase, redistributorSize, OptionalLong.empty());
+        }
+    }
 
     /**
      * Everything the tree describes.
@@ -83,7 +98,8 @@ public final class Aarch64DeviceTree {
         writeCpus(fdt, spec.cpuAffinities());
         new MemoryNode(guest.ram().stream().map(r -> new MemoryNode.Range(r.guestAddress(), r.size())).toList())
                 .writeTo(fdt);
-        writeGic(fdt, spec.gic(), gicPhandle);
+        int itsPhandle = spec.gic().itsBase().isPresent() ? fdt.allocatePhandle() : 0;
+        writeGic(fdt, spec.gic(), gicPhandle, itsPhandle);
         writeTimer(fdt);
         writePsci(fdt);
         uart.writeTo(fdt);
@@ -92,6 +108,12 @@ public final class Aarch64DeviceTree {
         }
         for (DeviceDescription.VirtioMmio v : guest.virtio()) {
             new VirtioMmioNode(v.base(), v.size(), spi(v.irq())).writeTo(fdt);
+        }
+        if (guest.pci().isPresent()) {
+            if (spec.gic().itsBase().isEmpty()) {
+                throw new IllegalArgumentException("a PCI host bridge needs the GIC's ITS for its MSIs");
+            }
+            pciHost(guest.pci().get(), gicPhandle, itsPhandle).writeTo(fdt);
         }
 
         fdt.endNode(root);
@@ -114,12 +136,12 @@ public final class Aarch64DeviceTree {
         fdt.endNode(cpus);
     }
 
-    private static void writeGic(FdtWriter fdt, Gic gic, int phandle) {
+    private static void writeGic(FdtWriter fdt, Gic gic, int phandle, int itsPhandle) {
         OpenNode intc = fdt.beginNode("intc@" + Long.toHexString(gic.distributorBase()));
         fdt.propertyString("compatible", "arm,gic-v3");
         fdt.propertyU32("#interrupt-cells", 3);
         fdt.propertyEmpty("interrupt-controller");
-        // No ITS child, but interrupt providers carry #address-cells (dtc checks it) and QEMU's virt has these.
+        // The ITS is a child at the root's addresses; interrupt providers carry #address-cells (dtc checks it).
         fdt.propertyU32("#address-cells", 2);
         fdt.propertyU32("#size-cells", 2);
         fdt.propertyEmpty("ranges");
@@ -127,7 +149,43 @@ public final class Aarch64DeviceTree {
                 gic.redistributorSize());
         fdt.propertyCells("interrupts", GIC_PPI, GIC_MAINTENANCE_PPI, IRQ_TYPE_LEVEL_HIGH);
         fdt.propertyPhandle(phandle);
+        if (gic.itsBase().isPresent()) {
+            OpenNode its = fdt.beginNode("its@" + Long.toHexString(gic.itsBase().getAsLong()));
+            fdt.propertyString("compatible", "arm,gic-v3-its");
+            fdt.propertyEmpty("msi-controller");
+            // One cell: the device ID, which the PCI host's msi-map derives from the requester ID.
+            fdt.propertyU32("#msi-cells", 1);
+            fdt.propertyU64Array("reg", gic.itsBase().getAsLong(), Arm64Kvm.VGIC_V3_ITS_SIZE);
+            fdt.propertyPhandle(itsPhandle);
+            fdt.endNode(its);
+        }
         fdt.endNode(intc);
+    }
+
+    /**
+     * The host bridge as QEMU's virt describes its own: identity-mapped memory windows, INTx to the bridge's four
+     * level-triggered SPIs with the usual swizzle, MSIs to the ITS with device ID = requester ID.
+     */
+    static PciHostEcamNode pciHost(DeviceDescription.PciHostBridge bridge, int gicPhandle, int itsPhandle) {
+        PciLayout layout = bridge.layout();
+        List<PciHostEcamNode.Range> ranges = new ArrayList<>();
+        if (layout.io().isPresent()) {
+            throw new IllegalArgumentException("aarch64's PCI host bridge forwards no I/O space");
+        }
+        ranges.add(new PciHostEcamNode.Range(PciHostEcamNode.Space.MEM32, false, layout.mmio32().base(),
+                layout.mmio32().base(), layout.mmio32().size()));
+        layout.mmio64().ifPresent(w -> ranges.add(new PciHostEcamNode.Range(PciHostEcamNode.Space.MEM64, false,
+                w.base(), w.base(), w.size())));
+        List<PciHostEcamNode.IntxRoute> intx = new ArrayList<>();
+        for (int device = 0; device < 4; device++) {
+            for (int pin = 0; pin < 4; pin++) {
+                Irq irq = bridge.intxOf(device, pin);
+                intx.add(new PciHostEcamNode.IntxRoute(device, pin + 1, gicPhandle, 2,
+                        List.of(GIC_SPI, irq.firmwareNumber(), flags(irq.levelTriggered()))));
+            }
+        }
+        return new PciHostEcamNode(layout.ecamBase(), layout.buses(), ranges, intx,
+                new PciHostEcamNode.Msi.Map(itsPhandle));
     }
 
     private static void writeTimer(FdtWriter fdt) {

@@ -91,6 +91,14 @@ public final class Arm64Kvm {
     public static final long VGIC_V3_DIST_SIZE = 0x1_0000;
     /** KVM_VGIC_V3_REDIST_SIZE: two 64 KiB frames (RD_base and SGI_base) per vCPU. */
     public static final long VGIC_V3_REDIST_SIZE = 0x2_0000;
+    /** KVM_DEV_TYPE_ARM_VGIC_ITS: the vGICv3's interrupt translation service, which turns MSIs into LPIs. */
+    public static final int DEV_TYPE_ARM_VGIC_ITS = 8;
+    /** KVM_VGIC_ITS_ADDR_TYPE: the ITS's base address (group KVM_DEV_ARM_VGIC_GRP_ADDR). */
+    public static final int VGIC_ITS_ADDR_TYPE = 4;
+    /** KVM_VGIC_V3_ITS_SIZE: the ITS's two 64 KiB frames (control, and translation with GITS_TRANSLATER). */
+    public static final long VGIC_V3_ITS_SIZE = 0x2_0000;
+    /** GITS_TRANSLATER's offset in the ITS frame: the address a device writes its MSI's event ID to. */
+    public static final long GITS_TRANSLATER = 0x1_0040;
 
     // KVM_IRQ_LINE's irq field on arm64: vcpu2_index 31-28, irq_type 27-24, vcpu_index 23-16, irq_id 15-0.
     public static final int IRQ_TYPE_SHIFT = 24;

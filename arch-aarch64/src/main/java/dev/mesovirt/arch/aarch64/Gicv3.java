@@ -3,8 +3,14 @@ package dev.mesovirt.arch.aarch64;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.kvm.GsiRoute;
 import dev.mesovirt.vmm.kvm.KvmDevice;
 import dev.mesovirt.vmm.kvm.Vm;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * KVM's in-kernel GICv3 ({@code KVM_CREATE_DEVICE} type 7): distributor and redistributor addresses and the number
@@ -21,6 +27,10 @@ import dev.mesovirt.vmm.kvm.Vm;
  * that is only reliable on an edge-triggered line (on a level one the vGIC may drop an interrupt whose line fell
  * before a vCPU took it), and edge-rising is what QEMU's virt, Firecracker and kvmtool declare for virtio-mmio.
  * The PL061 holds its GPIOINTR high while an enabled interrupt is pending (KVM_IRQ_LINE too): level-high.
+ *
+ * <p>On the standard machine the GIC has an ITS ({@code KVM_DEV_TYPE_ARM_VGIC_ITS}): PCI MSIs are writes of an event
+ * ID to its GITS_TRANSLATER, which KVM turns into LPIs by the requester's device ID, so every MSI route carries
+ * {@code KVM_MSI_VALID_DEVID}. MSI routes are numbered after the SPIs' default routes (GSI n = SPI n).
  */
 final class Gicv3 implements IrqChip {
     /** The UART's SPI number. */
@@ -32,22 +42,42 @@ final class Gicv3 implements IrqChip {
     private final KvmDevice device;
     private final int nrIrqs;
     private final String description;
+    /** The ITS and the guest address of its frame, on the standard machine. */
+    private final Optional<KvmDevice> its;
+    private final OptionalLong itsBase;
     private int nextSpi = FIRST_VIRTIO_SPI;
 
     Gicv3(KvmDevice device, int nrIrqs, String description) {
+        this(device, nrIrqs, description, Optional.empty(), OptionalLong.empty());
+    }
+
+    Gicv3(KvmDevice device, int nrIrqs, String description, Optional<KvmDevice> its, OptionalLong itsBase) {
         this.device = device;
         this.nrIrqs = nrIrqs;
         this.description = description;
+        this.its = its;
+        this.itsBase = itsBase;
     }
 
-    static Gicv3 create(Vm vm, long distributor, long redistributor, int nrIrqs) {
+    /**
+     * Creates the vGIC and, with {@code itsBase}, its ITS. The ITS must exist before the GIC's CTRL_INIT, which is
+     * when KVM decides whether the redistributors support LPIs.
+     */
+    static Gicv3 create(Vm vm, long distributor, long redistributor, int nrIrqs, OptionalLong itsBase) {
         validateNrIrqs(nrIrqs);
         KvmDevice gic = vm.createDevice(Arm64Kvm.DEV_TYPE_ARM_VGIC_V3);
         gic.setAttribute(Arm64Kvm.VGIC_GRP_ADDR, Arm64Kvm.VGIC_V3_ADDR_TYPE_DIST, distributor, 8);
         gic.setAttribute(Arm64Kvm.VGIC_GRP_ADDR, Arm64Kvm.VGIC_V3_ADDR_TYPE_REDIST, redistributor, 8);
         gic.setAttribute(Arm64Kvm.VGIC_GRP_NR_IRQS, 0, nrIrqs, 4);
-        return new Gicv3(gic, nrIrqs, String.format("KVM in-kernel vGICv3 (GICD 0x%x, GICR 0x%x, %d SPIs)",
-                distributor, redistributor, nrIrqs - Arm64Kvm.SPI_BASE));
+        Optional<KvmDevice> its = Optional.empty();
+        if (itsBase.isPresent()) {
+            KvmDevice d = vm.createDevice(Arm64Kvm.DEV_TYPE_ARM_VGIC_ITS);
+            d.setAttribute(Arm64Kvm.VGIC_GRP_ADDR, Arm64Kvm.VGIC_ITS_ADDR_TYPE, itsBase.getAsLong(), 8);
+            its = Optional.of(d);
+        }
+        return new Gicv3(gic, nrIrqs, String.format("KVM in-kernel vGICv3 (GICD 0x%x, GICR 0x%x, %d SPIs%s)",
+                distributor, redistributor, nrIrqs - Arm64Kvm.SPI_BASE,
+                itsBase.isPresent() ? String.format(", ITS 0x%x", itsBase.getAsLong()) : ""), its, itsBase);
     }
 
     /** KVM accepts 64..1024 interrupts in multiples of 32 (the first 32 being SGIs and PPIs). */
@@ -92,6 +122,44 @@ final class Gicv3 implements IrqChip {
     @Override
     public void finishAfterVcpus() {
         device.setAttribute(Arm64Kvm.VGIC_GRP_CTRL, Arm64Kvm.VGIC_CTRL_INIT);
+        its.ifPresent(d -> d.setAttribute(Arm64Kvm.VGIC_GRP_CTRL, Arm64Kvm.VGIC_CTRL_INIT));
+    }
+
+    @Override
+    public boolean supportsMsi() {
+        return itsBase.isPresent();
+    }
+
+    /** KVM's default routing, which a routing table must repeat: GSI n is SPI n, for every SPI. */
+    @Override
+    public List<GsiRoute> defaultRoutes() {
+        List<GsiRoute> routes = new ArrayList<>();
+        for (int spi = 0; spi < nrIrqs - Arm64Kvm.SPI_BASE; spi++) {
+            routes.add(new GsiRoute.IrqchipPin(spi, 0, spi));
+        }
+        return routes;
+    }
+
+    @Override
+    public int firstMsiGsi() {
+        requireIts();
+        return nrIrqs - Arm64Kvm.SPI_BASE;
+    }
+
+    /**
+     * The message as the guest programmed it, for the ITS to translate by {@code deviceId} (the requester ID, which
+     * the device tree's msi-map passes through unchanged). A message to another address is KVM's to refuse.
+     */
+    @Override
+    public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
+        requireIts();
+        return new GsiRoute.Msi(gsi, address, data, OptionalInt.of(deviceId));
+    }
+
+    private void requireIts() {
+        if (itsBase.isEmpty()) {
+            throw new IllegalStateException(description + " takes no MSIs: it has no ITS");
+        }
     }
 
     @Override

@@ -52,6 +52,35 @@ class Aarch64ArchitectureTest {
         assertEquals(0x080A_0000L, Aarch64Architecture.GICR_BASE);
     }
 
+    /** -machine virt: QEMU virt's GIC ITS and PCIe windows, no virtio-mmio slots, and the 40-bit IPA it needs. */
+    @Test
+    void theStandardMachineIsQemusVirt() {
+        assertEquals(java.util.Map.of("microvm", MachineType.MICROVM, "virt", MachineType.STANDARD), ARCH.machineTypes());
+        MemoryLayout l = ARCH.memoryLayout(MachineType.STANDARD, 512L << 20, 2);
+        assertEquals(List.of(new GuestMemory.Region(0x4000_0000L, 512L << 20)), l.ram());
+        assertEquals(0, l.virtioMmioSlots());
+        dev.mesovirt.vmm.arch.PciLayout pci = l.pci().orElseThrow();
+        assertEquals(0x3f00_0000L, pci.ecamBase());
+        assertEquals(16, pci.buses());
+        assertEquals(0x4000_0000L, pci.ecamBase() + pci.ecamSize(), "ECAM ends where RAM starts");
+        assertEquals(java.util.Optional.empty(), pci.io());
+        assertEquals(new dev.mesovirt.vmm.arch.PciLayout.Window(0x1000_0000L, 0x2eff_0000L), pci.mmio32());
+        assertEquals(new dev.mesovirt.vmm.arch.PciLayout.Window(0x80_0000_0000L, 0x80_0000_0000L),
+                pci.mmio64().orElseThrow());
+        assertEquals(false, pci.legacyConfigPorts());
+        assertTrue(Aarch64Architecture.VIRTIO_MMIO_BASE + 32 * 0x200 <= pci.mmio32().base());
+        assertEquals(Aarch64Architecture.GICR_BASE, Aarch64Architecture.GIC_ITS_BASE + Arm64Kvm.VGIC_V3_ITS_SIZE);
+        assertTrue(Aarch64Architecture.GICD_BASE + Arm64Kvm.VGIC_V3_DIST_SIZE <= Aarch64Architecture.GIC_ITS_BASE);
+        // The 64-bit window ends at 1 TiB: KVM's default 40-bit IPA space holds it.
+        assertEquals(1L << 40, Aarch64Architecture.addressEnd(l));
+        assertEquals(0, Aarch64Architecture.ipaVmType(Aarch64Architecture.addressEnd(l), 40));
+        assertEquals(0x4000_0000L + (256L << 20),
+                Aarch64Architecture.addressEnd(ARCH.memoryLayout(MachineType.MICROVM, 256L << 20, 1)));
+        String tooBig = assertThrows(IllegalArgumentException.class,
+                () -> ARCH.memoryLayout(MachineType.STANDARD, 0x80_0000_0000L, 1)).getMessage();
+        assertTrue(tooBig.contains("reaches the virt machine's 64-bit PCI window"), tooBig);
+    }
+
     @Test
     void mmioRegionsDoNotOverlap() {
         long gicrEnd = Aarch64Architecture.GICR_BASE + Aarch64Architecture.MAX_VCPUS * Arm64Kvm.VGIC_V3_REDIST_SIZE;

@@ -41,6 +41,20 @@ class Aarch64DeviceTreeTest {
         return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement, SEED));
     }
 
+    /** The tree of -machine virt: 512 MiB, {@code vcpus} CPUs, the PCI host bridge, the power button. */
+    static byte[] virtDtb(int vcpus) throws Exception {
+        MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.STANDARD, 512 * MIB, vcpus);
+        List<DeviceDescription> devices = new java.util.ArrayList<>(Fixtures.devices(layout, 0, true));
+        Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
+        gic.allocate(dev.mesovirt.vmm.arch.IrqUse.SERIAL);
+        List<dev.mesovirt.vmm.arch.Irq> intx = IntStream.range(0, 4)
+                .mapToObj(i -> gic.allocate(dev.mesovirt.vmm.arch.IrqUse.PCI_INTX)).toList();
+        devices.add(new DeviceDescription.PciHostBridge(layout.pci().orElseThrow(), intx));
+        BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "console=ttyS0", vcpus, devices);
+        return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement(30 * MIB, 0),
+                SEED));
+    }
+
     /** Where a {@link #KERNEL} of that file size and an initrd go in 256 MiB. */
     static BootPlacement placement(long kernelFileSize, long initrdSize) throws BootPlacement.PlacementException {
         return BootPlacement.compute(0x4000_0000L, 256 * MIB, KERNEL, kernelFileSize, initrdSize,
@@ -222,6 +236,53 @@ class Aarch64DeviceTreeTest {
                 new DeviceDescription.PowerButton(BusKind.PIO, 0x600, 0x20, Gicv3.spi(Gicv3.POWER_BUTTON_SPI, true))));
         assertThrows(IllegalArgumentException.class, () -> Aarch64Architecture.deviceTreeSpec(layout, request,
                 placement(MIB, 0), SEED));
+    }
+
+    /**
+     * -machine virt as QEMU's virt describes it: an ITS under the GIC, and a generic ECAM host bridge whose INTx map
+     * swizzles onto its four level-triggered SPIs and whose MSIs go to the ITS with device ID = requester ID.
+     */
+    @Test
+    void theStandardMachinesItsAndPciHostBridge() throws Exception {
+        DeviceTree t = DeviceTree.parse(virtDtb(2));
+        FdtNode gic = t.node("/intc@8000000");
+        FdtNode its = t.node("/intc@8000000/its@8080000");
+        assertEquals("arm,gic-v3-its", str(its, "compatible"));
+        assertTrue(its.property("msi-controller").orElseThrow().isEmpty());
+        assertEquals(1, u32(its, "#msi-cells"));
+        assertArrayEquals(new long[] {0x0808_0000L, 0x2_0000}, u64s(its, "reg"));
+
+        FdtNode pci = t.node("/pcie@3f000000");
+        assertEquals("pci-host-ecam-generic", str(pci, "compatible"));
+        assertEquals("pci", str(pci, "device_type"));
+        assertEquals(3, u32(pci, "#address-cells"));
+        assertEquals(2, u32(pci, "#size-cells"));
+        assertEquals(1, u32(pci, "#interrupt-cells"));
+        assertArrayEquals(new long[] {0x3f00_0000L, 0x0100_0000L}, u64s(pci, "reg"));
+        assertArrayEquals(new int[] {0, 15}, cells(pci, "bus-range"));
+        assertTrue(pci.property("dma-coherent").orElseThrow().isEmpty());
+        // 32-bit memory identity-mapped at 0x10000000, 64-bit memory at 512 GiB; no I/O space.
+        assertArrayEquals(new int[] {
+            0x0200_0000, 0, 0x1000_0000, 0, 0x1000_0000, 0, 0x2eff_0000,
+            0x0300_0000, 0x80, 0, 0x80, 0, 0x80, 0}, cells(pci, "ranges"));
+        assertArrayEquals(new int[] {0x1800, 0, 0, 7}, cells(pci, "interrupt-map-mask"));
+        int[] map = cells(pci, "interrupt-map");
+        assertEquals(16 * 10, map.length);
+        int gicPhandle = u32(gic, "phandle");
+        // The serial has SPI 0 and the bridge SPIs 1..4 (INTA..INTD of device 0); device d pin p raises (d + p) % 4.
+        for (int device = 0; device < 4; device++) {
+            for (int pin = 0; pin < 4; pin++) {
+                int at = (device * 4 + pin) * 10;
+                assertArrayEquals(new int[] {device << 11, 0, 0, pin + 1, gicPhandle, 0, 0, 0, 1 + (device + pin) % 4, 4},
+                        java.util.Arrays.copyOfRange(map, at, at + 10), "device " + device + " pin " + pin);
+            }
+        }
+        assertArrayEquals(new int[] {0, u32(its, "phandle"), 0, 0x10000}, cells(pci, "msi-map"));
+        assertFalse(t.root().children().stream().anyMatch(n -> n.name().startsWith("virtio_mmio")));
+
+        Dtc.Result r = Dtc.decompile(virtDtb(4));
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.text());
     }
 
     @Test

@@ -61,6 +61,9 @@ class Arm64KvmTest {
         assertEquals(0, Arm64Kvm.VGIC_CTRL_INIT);
         assertEquals(0x10000, Arm64Kvm.VGIC_V3_DIST_SIZE);
         assertEquals(0x20000, Arm64Kvm.VGIC_V3_REDIST_SIZE);
+        assertEquals(8, Arm64Kvm.DEV_TYPE_ARM_VGIC_ITS);
+        assertEquals(4, Arm64Kvm.VGIC_ITS_ADDR_TYPE);
+        assertEquals(0x20000, Arm64Kvm.VGIC_V3_ITS_SIZE);
     }
 
     @Test
@@ -114,6 +117,8 @@ class Arm64KvmTest {
         put(expected, expr, "ctrl_init", "KVM_DEV_ARM_VGIC_CTRL_INIT", Arm64Kvm.VGIC_CTRL_INIT);
         put(expected, expr, "dist", "KVM_VGIC_V3_ADDR_TYPE_DIST", Arm64Kvm.VGIC_V3_ADDR_TYPE_DIST);
         put(expected, expr, "redist", "KVM_VGIC_V3_ADDR_TYPE_REDIST", Arm64Kvm.VGIC_V3_ADDR_TYPE_REDIST);
+        put(expected, expr, "vgic_its", "KVM_DEV_TYPE_ARM_VGIC_ITS", Arm64Kvm.DEV_TYPE_ARM_VGIC_ITS);
+        put(expected, expr, "its_addr", "KVM_VGIC_ITS_ADDR_TYPE", Arm64Kvm.VGIC_ITS_ADDR_TYPE);
         put(expected, expr, "irq_type_shift", "KVM_ARM_IRQ_TYPE_SHIFT", Arm64Kvm.IRQ_TYPE_SHIFT);
         put(expected, expr, "irq_vcpu_shift", "KVM_ARM_IRQ_VCPU_SHIFT", Arm64Kvm.IRQ_VCPU_SHIFT);
         put(expected, expr, "irq_num_mask", "KVM_ARM_IRQ_NUM_MASK", Arm64Kvm.IRQ_NUM_MASK);

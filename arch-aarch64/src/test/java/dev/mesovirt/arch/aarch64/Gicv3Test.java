@@ -79,4 +79,27 @@ class Gicv3Test {
         assertThrows(IllegalArgumentException.class, () -> Gicv3.validateNrIrqs(100));
         assertThrows(IllegalArgumentException.class, () -> Gicv3.validateNrIrqs(1056));
     }
+
+    /** Without an ITS the GIC takes no MSIs (the microVM); with one, routes carry the requester as device ID. */
+    @Test
+    void msiRoutesThroughTheIts() {
+        Gicv3 plain = new Gicv3(null, 128, "plain");
+        assertFalse(plain.supportsMsi());
+        assertThrows(IllegalStateException.class, plain::firstMsiGsi);
+        assertThrows(IllegalStateException.class, () -> plain.msiRoute(96, 0x0809_0040L, 0, 8));
+
+        Gicv3 its = new Gicv3(null, 128, "its", java.util.Optional.empty(),
+                java.util.OptionalLong.of(Aarch64Architecture.GIC_ITS_BASE));
+        assertTrue(its.supportsMsi());
+        assertEquals(96, its.firstMsiGsi(), "after the 96 SPIs' GSIs");
+        java.util.List<dev.mesovirt.vmm.kvm.GsiRoute> defaults = its.defaultRoutes();
+        assertEquals(96, defaults.size());
+        for (int spi = 0; spi < 96; spi++) {
+            assertEquals(new dev.mesovirt.vmm.kvm.GsiRoute.IrqchipPin(spi, 0, spi), defaults.get(spi));
+        }
+        // 01:00.0 writes event 3 to GITS_TRANSLATER.
+        assertEquals(new dev.mesovirt.vmm.kvm.GsiRoute.Msi(100, 0x0809_0040L, 3, java.util.OptionalInt.of(0x100)),
+                its.msiRoute(100, 0x0809_0040L, 3, 0x100));
+        assertEquals(0x0809_0040L, Aarch64Architecture.GIC_ITS_BASE + Arm64Kvm.GITS_TRANSLATER);
+    }
 }

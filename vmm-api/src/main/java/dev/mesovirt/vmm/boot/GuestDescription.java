@@ -12,20 +12,24 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What a device tree tells Linux about a microVM whatever the architecture: its RAM, its UART, virtio-mmio slots
- * and power button (all on MMIO), and what goes into {@code /chosen}. The architecture adds its CPUs and interrupt
- * controller, and writes the interrupt numbers in its controller's binding.
+ * What a device tree tells Linux about a machine whatever the architecture: its RAM, its UART, virtio-mmio slots
+ * (a microVM's) or PCI host bridge (a standard machine's), power button (all on MMIO), and what goes into
+ * {@code /chosen}. The architecture adds its CPUs and interrupt controller, and writes the interrupt numbers in its
+ * controller's binding.
  *
  * @param serial the 16550 UART, the console
+ * @param pci the PCI Express host bridge, on a standard machine
  * @param rngSeed bytes for {@code /chosen/rng-seed}; empty for none
  */
 public record GuestDescription(List<GuestMemory.Region> ram, DeviceDescription.Serial serial,
-        List<DeviceDescription.VirtioMmio> virtio, Optional<DeviceDescription.PowerButton> powerButton,
-        String bootargs, Optional<Long> initrdStart, long initrdSize, byte[] rngSeed) {
+        List<DeviceDescription.VirtioMmio> virtio, Optional<DeviceDescription.PciHostBridge> pci,
+        Optional<DeviceDescription.PowerButton> powerButton, String bootargs, Optional<Long> initrdStart,
+        long initrdSize, byte[] rngSeed) {
     public GuestDescription {
         ram = List.copyOf(ram);
         virtio = List.copyOf(virtio);
         Objects.requireNonNull(serial, "serial");
+        Objects.requireNonNull(pci, "pci");
         Objects.requireNonNull(powerButton, "powerButton");
         Objects.requireNonNull(bootargs, "bootargs");
         Objects.requireNonNull(initrdStart, "initrdStart");
@@ -37,7 +41,8 @@ public record GuestDescription(List<GuestMemory.Region> ram, DeviceDescription.S
      *
      * @param arch the architecture's name, for errors about devices it cannot have
      * @param serialIrq the UART's interrupt when the request describes no UART (it sits where the layout says)
-     * @throws IllegalArgumentException for a UART on port I/O or a PCI host bridge: a device-tree microVM has neither
+     * @throws IllegalArgumentException for a UART on port I/O (device-tree machines have none), or a second PCI host
+     *     bridge
      */
     public static GuestDescription of(String arch, MemoryLayout layout, BootRequest request, BootPlacement placement,
             byte[] rngSeed, Irq serialIrq) {
@@ -46,6 +51,7 @@ public record GuestDescription(List<GuestMemory.Region> ram, DeviceDescription.S
                 serialIrq);
         List<DeviceDescription.VirtioMmio> virtio = new ArrayList<>();
         Optional<DeviceDescription.PowerButton> powerButton = Optional.empty();
+        Optional<DeviceDescription.PciHostBridge> pci = Optional.empty();
         for (DeviceDescription d : request.devices()) {
             switch (d) {
                 case DeviceDescription.Serial s -> {
@@ -56,12 +62,16 @@ public record GuestDescription(List<GuestMemory.Region> ram, DeviceDescription.S
                 }
                 case DeviceDescription.VirtioMmio v -> virtio.add(v);
                 case DeviceDescription.PowerButton b -> powerButton = Optional.of(b);
-                case DeviceDescription.PciHostBridge p ->
-                        throw new IllegalArgumentException(arch + " has no standard machine yet: no PCI host bridge");
+                case DeviceDescription.PciHostBridge p -> {
+                    if (pci.isPresent()) {
+                        throw new IllegalArgumentException(arch + ": one PCI host bridge per machine");
+                    }
+                    pci = Optional.of(p);
+                }
             }
         }
         Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
-        return new GuestDescription(layout.ram(), serial, virtio, powerButton, request.commandLine(), initrd,
+        return new GuestDescription(layout.ram(), serial, virtio, pci, powerButton, request.commandLine(), initrd,
                 placement.initrdSize(), rngSeed);
     }
 

@@ -2,7 +2,6 @@ package dev.mesovirt.vmm.boot;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mesovirt.vmm.arch.BootRequest;
 import dev.mesovirt.vmm.arch.BusKind;
@@ -53,15 +52,18 @@ class GuestDescriptionTest {
     }
 
     @Test
-    void noPortIoAndNoPciHostBridge() {
+    void noPortIoAndOnePciHostBridge() {
         String pio = assertThrows(IllegalArgumentException.class, () -> of(List.of(new DeviceDescription.Serial(
                 BusKind.PIO, 0x3f8, 0, DEFAULT)), NO_INITRD)).getMessage();
         assertEquals("toy64 has no port I/O: the UART must be on MMIO", pio);
         PciLayout pci = new PciLayout(0x3000_0000L, 1, Optional.empty(),
                 new PciLayout.Window(0x1000_0000L, 0x1000_0000L), Optional.empty(), false);
         Irq intx = new Irq(5, 5, 5, true);
-        String bridge = assertThrows(IllegalArgumentException.class, () -> of(List.of(
-                new DeviceDescription.PciHostBridge(pci, List.of(intx, intx, intx, intx))), NO_INITRD)).getMessage();
-        assertTrue(bridge.startsWith("toy64 has no standard machine yet"), bridge);
+        DeviceDescription.PciHostBridge host = new DeviceDescription.PciHostBridge(pci, List.of(intx, intx, intx, intx));
+        assertEquals(Optional.empty(), of(List.of(), NO_INITRD).pci());
+        assertEquals(Optional.of(host), of(List.of(host), NO_INITRD).pci());
+        String bridge = assertThrows(IllegalArgumentException.class, () -> of(List.of(host, host), NO_INITRD))
+                .getMessage();
+        assertEquals("toy64: one PCI host bridge per machine", bridge);
     }
 }
