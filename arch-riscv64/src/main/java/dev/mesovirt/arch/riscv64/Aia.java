@@ -3,8 +3,12 @@ package dev.mesovirt.arch.riscv64;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.IrqUse;
+import dev.mesovirt.vmm.kvm.GsiRoute;
 import dev.mesovirt.vmm.kvm.KvmDevice;
 import dev.mesovirt.vmm.kvm.Vm;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +23,10 @@ import org.slf4j.LoggerFactory;
  * routing (installed by CTRL_INIT) maps irqfd GSI {@code n} to it; the device tree names it {@code <n type>}. The
  * UART has source 1 (level-high: it holds its line while it wants service); virtio devices get 2, 3, ...
  * (edge-rising: an irqfd injects a pulse).
+ *
+ * <p>PCI MSIs (the standard machine's) need no translation: a device writes the interrupt identity straight into a
+ * hart's IMSIC file, and KVM's MSI routes ({@code kvm_riscv_aia_inject_msi}) find the hart by that address. They are
+ * numbered after the wired sources' default routes (GSI n = source n).
  */
 final class Aia implements IrqChip {
     private static final Logger LOG = LoggerFactory.getLogger(Aia.class);
@@ -125,6 +133,32 @@ final class Aia implements IrqChip {
         return String.format("KVM in-kernel AIA (APLIC 0x%x with %d sources, %d IMSICs from 0x%x with %d IDs, "
                 + "hart bits %d; mode %s)", config.aplicBase(), config.sources(), config.vcpus(), config.imsicBase(),
                 config.ids(), config.hartBits(), mode);
+    }
+
+    @Override
+    public boolean supportsMsi() {
+        return true;
+    }
+
+    /** KVM's default routing, which CTRL_INIT installs and a routing table must repeat: GSI n is APLIC source n. */
+    @Override
+    public List<GsiRoute> defaultRoutes() {
+        List<GsiRoute> routes = new ArrayList<>();
+        for (int source = 0; source <= config.sources(); source++) {
+            routes.add(new GsiRoute.IrqchipPin(source, 0, source));
+        }
+        return routes;
+    }
+
+    @Override
+    public int firstMsiGsi() {
+        return config.sources() + 1;
+    }
+
+    /** The message as the guest programmed it: an IMSIC file's address and an interrupt identity; no device ID. */
+    @Override
+    public GsiRoute msiRoute(int gsi, long address, int data, int deviceId) {
+        return new GsiRoute.Msi(gsi, address, data, OptionalInt.empty());
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
+import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.boot.BootPlacement;
 import dev.mesovirt.vmm.boot.GuestDescription;
@@ -23,6 +24,7 @@ import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.kvm.Vm;
 import dev.mesovirt.vmm.memory.GuestMemory;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +36,10 @@ import org.slf4j.LoggerFactory;
  * address with a0 = hart id and a1 = the device tree; secondary harts start stopped and the guest starts them with
  * SBI HSM, which KVM implements, as it does SBI SRST (system reset/shutdown arrive as {@code KVM_EXIT_SYSTEM_EVENT},
  * which the architecture-neutral vCPU loop handles). Interrupts go through KVM's in-kernel AIA ({@link Aia}).
+ *
+ * <p>The standard machine, {@code -machine virt}, is QEMU's virt board with its generic ECAM PCI Express host bridge
+ * (16 buses at 0x3000_0000, a 32-bit window at 0x4000_0000 and a 16 GiB one above RAM) in the device tree; PCI MSIs
+ * go straight to the harts' IMSIC files; no virtio-mmio slots; PCI I/O space is not forwarded.
  */
 public final class Riscv64Architecture implements Architecture {
     private static final Logger LOG = LoggerFactory.getLogger(Riscv64Architecture.class);
@@ -46,6 +52,12 @@ public final class Riscv64Architecture implements Architecture {
     public static final int VIRTIO_MMIO_SLOTS = 32;
     public static final long IMSIC_BASE = 0x2800_0000L;
     public static final long RAM_BASE = 0x8000_0000L;
+    /** The standard machine's PCI windows, as on QEMU's virt: ECAM (16 buses here), 32-bit MMIO, 64-bit MMIO. */
+    public static final long PCIE_ECAM_BASE = 0x3000_0000L;
+    public static final int PCIE_BUSES = 16;
+    public static final PciLayout.Window PCIE_MMIO32 = new PciLayout.Window(0x4000_0000L, 0x4000_0000L);
+    /** The 64-bit window's size, and its alignment above RAM (QEMU's virt: 16 GiB). */
+    public static final long PCIE_MMIO64_SIZE = 16L << 30;
     /** APLIC sources: the UART and one per virtio-mmio slot. */
     public static final int APLIC_SOURCES = Aia.FIRST_VIRTIO_SOURCE - 1 + VIRTIO_MMIO_SLOTS;
     /** IMSIC files up to 0x2C00_0000 would allow 16384 harts; KVM's own limit is far lower. */
@@ -110,10 +122,12 @@ public final class Riscv64Architecture implements Architecture {
     }
 
     @Override
+    public Map<String, MachineType> machineTypes() {
+        return Map.of("microvm", MachineType.MICROVM, "virt", MachineType.STANDARD);
+    }
+
+    @Override
     public MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus) {
-        if (type != MachineType.MICROVM) {
-            throw new IllegalArgumentException("riscv64 has no standard machine yet (-machine microvm)");
-        }
         if (vcpus < 1 || vcpus > MAX_VCPUS) {
             throw new IllegalArgumentException("riscv64 supports 1.." + MAX_VCPUS + " vCPUs, not " + vcpus);
         }
@@ -125,9 +139,17 @@ public final class Riscv64Architecture implements Architecture {
             throw new IllegalArgumentException("too much memory: " + (ramBytes >> 20) + " MiB does not fit below 0x"
                     + Long.toHexString(MAX_RAM_END));
         }
-        return new MemoryLayout(List.of(new GuestMemory.Region(RAM_BASE, ramBytes)), VIRTIO_MMIO_BASE,
-                VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS,
-                new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, UART_REGISTER_SHIFT, false));
+        List<GuestMemory.Region> ram = List.of(new GuestMemory.Region(RAM_BASE, ramBytes));
+        MemoryLayout.SerialPlacement serial = new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE,
+                UART_REGISTER_SHIFT, false);
+        if (type == MachineType.MICROVM) {
+            return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_SLOTS, serial);
+        }
+        long ramEnd = RAM_BASE + ramBytes;
+        long high = (ramEnd + PCIE_MMIO64_SIZE - 1) & -PCIE_MMIO64_SIZE;
+        PciLayout pci = new PciLayout(PCIE_ECAM_BASE, PCIE_BUSES, Optional.empty(), PCIE_MMIO32,
+                Optional.of(new PciLayout.Window(high, PCIE_MMIO64_SIZE)), false);
+        return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, 0, serial, Optional.of(pci));
     }
 
     @Override

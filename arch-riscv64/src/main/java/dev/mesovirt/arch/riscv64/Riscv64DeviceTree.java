@@ -6,17 +6,22 @@ import dev.mesovirt.fdt.nodes.ChosenNode;
 import dev.mesovirt.fdt.nodes.Interrupts;
 import dev.mesovirt.fdt.nodes.MemoryNode;
 import dev.mesovirt.fdt.nodes.Ns16550Node;
+import dev.mesovirt.fdt.nodes.PciHostEcamNode;
 import dev.mesovirt.fdt.nodes.VirtioMmioNode;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.boot.GuestDescription;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * The flattened device tree through which the riscv64 microVM describes itself to Linux, in the shape of QEMU's
  * {@code virt} with {@code aia=aplic-imsic} and kvmtool's trees: harts (each with its {@code riscv,cpu-intc}), RAM,
  * the IMSICs (Documentation/devicetree/bindings/interrupt-controller/riscv,imsics.yaml), the APLIC in MSI mode
- * (riscv,aplic.yaml), the 16550 UART, the virtio-mmio slots and {@code /chosen}. Built from plain data, so tests can
+ * (riscv,aplic.yaml), the 16550 UART, the virtio-mmio slots (a microVM's) or the generic ECAM PCI host bridge (the
+ * standard machine's, INTx to APLIC sources, MSIs to the IMSICs) and {@code /chosen}. Built from plain data, so tests can
  * check it without KVM.
  *
  * <p>APLIC interrupt specifiers have two cells: source number and type (1 edge rising, 4 level high).
@@ -80,6 +85,9 @@ public final class Riscv64DeviceTree {
         uart.writeTo(fdt);
         for (DeviceDescription.VirtioMmio v : guest.virtio()) {
             new VirtioMmioNode(v.base(), v.size(), source(aplicPhandle, v.irq())).writeTo(fdt);
+        }
+        if (guest.pci().isPresent()) {
+            pciHost(guest.pci().get(), aplicPhandle, imsicPhandle).writeTo(fdt);
         }
         fdt.endNode(root);
         return fdt.finish();
@@ -154,6 +162,32 @@ public final class Riscv64DeviceTree {
         fdt.propertyU32("riscv,num-sources", aia.sources());
         fdt.propertyPhandle(phandle);
         fdt.endNode(node);
+    }
+
+    /**
+     * The host bridge as QEMU's virt describes its own: identity-mapped memory windows, INTx to the bridge's four
+     * level-triggered APLIC sources with the usual swizzle, MSIs to the IMSICs.
+     */
+    static PciHostEcamNode pciHost(DeviceDescription.PciHostBridge bridge, int aplicPhandle, int imsicPhandle) {
+        PciLayout layout = bridge.layout();
+        if (layout.io().isPresent()) {
+            throw new IllegalArgumentException("riscv64's PCI host bridge forwards no I/O space");
+        }
+        List<PciHostEcamNode.Range> ranges = new ArrayList<>();
+        ranges.add(new PciHostEcamNode.Range(PciHostEcamNode.Space.MEM32, false, layout.mmio32().base(),
+                layout.mmio32().base(), layout.mmio32().size()));
+        layout.mmio64().ifPresent(w -> ranges.add(new PciHostEcamNode.Range(PciHostEcamNode.Space.MEM64, false,
+                w.base(), w.base(), w.size())));
+        List<PciHostEcamNode.IntxRoute> intx = new ArrayList<>();
+        for (int device = 0; device < 4; device++) {
+            for (int pin = 0; pin < 4; pin++) {
+                Irq irq = bridge.intxOf(device, pin);
+                intx.add(new PciHostEcamNode.IntxRoute(device, pin + 1, aplicPhandle, 0,
+                        List.of(irq.firmwareNumber(), irq.levelTriggered() ? IRQ_TYPE_LEVEL_HIGH : IRQ_TYPE_EDGE_RISING)));
+            }
+        }
+        return new PciHostEcamNode(layout.ecamBase(), layout.buses(), ranges, intx,
+                new PciHostEcamNode.Msi.Parent(imsicPhandle));
     }
 
     /** An APLIC source: {@code <source type>} with the APLIC as interrupt-parent. */

@@ -72,4 +72,38 @@ class AiaTest {
                 "zicsr", "zifencei", "zihpm"), cpu.isaExtensions());
         assertThrows(IllegalArgumentException.class, () -> new HostCpu(1, java.util.List.of(), 1, 0, 0, 0));
     }
+
+    /** PCI MSIs go straight to an IMSIC file, after the wired sources' default routes; no device ID. */
+    @Test
+    void msiRoutesAfterTheWiredSources() {
+        Aia aia = Aia.forTests(Fixtures.aia(2));
+        assertEquals(true, aia.supportsMsi());
+        int sources = Riscv64Architecture.APLIC_SOURCES;
+        assertEquals(sources + 1, aia.firstMsiGsi());
+        java.util.List<dev.mesovirt.vmm.kvm.GsiRoute> defaults = aia.defaultRoutes();
+        assertEquals(sources + 1, defaults.size());
+        for (int n = 0; n <= sources; n++) {
+            assertEquals(new dev.mesovirt.vmm.kvm.GsiRoute.IrqchipPin(n, 0, n), defaults.get(n));
+        }
+        assertEquals(new dev.mesovirt.vmm.kvm.GsiRoute.Msi(40, 0x2800_1000L, 7, java.util.OptionalInt.empty()),
+                aia.msiRoute(40, 0x2800_1000L, 7, 0x100));
+    }
+
+    @Test
+    void theStandardMachineIsQemusVirt() {
+        Riscv64Architecture arch = Fixtures.arch(2);
+        assertEquals(java.util.Map.of("microvm", dev.mesovirt.vmm.arch.MachineType.MICROVM,
+                "virt", dev.mesovirt.vmm.arch.MachineType.STANDARD), arch.machineTypes());
+        dev.mesovirt.vmm.arch.MemoryLayout l = arch.memoryLayout(dev.mesovirt.vmm.arch.MachineType.STANDARD,
+                32L << 30, 2);
+        assertEquals(0, l.virtioMmioSlots());
+        dev.mesovirt.vmm.arch.PciLayout pci = l.pci().orElseThrow();
+        assertEquals(0x3000_0000L, pci.ecamBase());
+        assertTrue(pci.ecamBase() >= Riscv64Architecture.IMSIC_BASE
+                + Riscv64Architecture.MAX_VCPUS * RiscvKvm.IMSIC_SIZE);
+        assertEquals(Riscv64Architecture.RAM_BASE, pci.mmio32().end(), "the 32-bit window ends where RAM starts");
+        // RAM ends at 34 GiB: the 64-bit window is the next 16 GiB boundary's.
+        assertEquals(new dev.mesovirt.vmm.arch.PciLayout.Window(48L << 30, 16L << 30), pci.mmio64().orElseThrow());
+        assertEquals(java.util.Optional.empty(), pci.io());
+    }
 }

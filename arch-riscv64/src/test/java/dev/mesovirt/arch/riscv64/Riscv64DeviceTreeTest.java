@@ -9,6 +9,8 @@ import dev.mesovirt.fdt.DeviceTree;
 import dev.mesovirt.fdt.FdtNode;
 import dev.mesovirt.fdt.testing.Dtc;
 import dev.mesovirt.vmm.arch.BootRequest;
+import dev.mesovirt.vmm.arch.DeviceDescription;
+import dev.mesovirt.vmm.arch.IrqUse;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.boot.BootPlacement;
@@ -16,6 +18,7 @@ import dev.mesovirt.vmm.boot.ImageHeader;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /** The device tree's content through the project's FDT reader, and dtc's verdict on it. */
@@ -33,6 +36,57 @@ class Riscv64DeviceTreeTest {
                 new ImageHeader(2 * MIB, 20 * MIB, 0), 20 * MIB, initrdSize, Riscv64Architecture.PLACEMENT);
         return Riscv64DeviceTree.build(Riscv64Architecture.deviceTreeSpec(layout, request, placement, cpu,
                 Fixtures.aia(vcpus), new byte[32]));
+    }
+
+    /** The tree of -machine virt: 512 MiB, two harts, the PCI host bridge with INTx sources from the AIA. */
+    static byte[] virtDtb() throws Exception {
+        Riscv64Architecture arch = Fixtures.arch(2);
+        MemoryLayout layout = arch.memoryLayout(MachineType.STANDARD, 512 * MIB, 2);
+        Aia aia = Aia.forTests(Fixtures.aia(2));
+        MemoryLayout.SerialPlacement sp = layout.serial();
+        List<DeviceDescription> devices = List.of(
+                new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), aia.allocate(IrqUse.SERIAL)),
+                new DeviceDescription.PciHostBridge(layout.pci().orElseThrow(),
+                        IntStream.range(0, 4).mapToObj(i -> aia.allocate(IrqUse.PCI_INTX)).toList()));
+        BootRequest request = new BootRequest(Path.of("Image"), Optional.empty(), "console=ttyS0", 2, devices);
+        BootPlacement placement = BootPlacement.compute(layout.ram().get(0).guestAddress(), layout.ram().get(0).size(),
+                new ImageHeader(2 * MIB, 20 * MIB, 0), 20 * MIB, 0, Riscv64Architecture.PLACEMENT);
+        return Riscv64DeviceTree.build(Riscv64Architecture.deviceTreeSpec(layout, request, placement, Fixtures.cpu(),
+                Fixtures.aia(2), new byte[32]));
+    }
+
+    /**
+     * -machine virt as QEMU's riscv64 virt describes it: a generic ECAM host bridge whose INTx map swizzles onto four
+     * level-triggered APLIC sources and whose MSIs go to the IMSICs; no virtio-mmio slots.
+     */
+    @Test
+    void theStandardMachinesPciHostBridge() throws Exception {
+        DeviceTree t = DeviceTree.parse(virtDtb());
+        FdtNode pci = t.node("/pcie@30000000");
+        assertEquals("pci-host-ecam-generic", pci.property("compatible").orElseThrow().asString());
+        assertArrayEquals(new long[] {0x3000_0000L, 0x0100_0000L}, pci.property("reg").orElseThrow().asU64Array());
+        assertArrayEquals(new int[] {0, 15}, pci.property("bus-range").orElseThrow().asU32Array());
+        // 32-bit memory at 1 GiB; 64-bit memory 16 GiB at 16 GiB (above RAM, aligned to its size).
+        assertArrayEquals(new int[] {
+            0x0200_0000, 0, 0x4000_0000, 0, 0x4000_0000, 0, 0x4000_0000,
+            0x0300_0000, 4, 0, 4, 0, 4, 0}, pci.property("ranges").orElseThrow().asU32Array());
+        int aplic = t.node("/aplic@c000000").property("phandle").orElseThrow().asU32();
+        int imsics = t.node("/imsics@28000000").property("phandle").orElseThrow().asU32();
+        int[] map = pci.property("interrupt-map").orElseThrow().asU32Array();
+        assertEquals(16 * 7, map.length);
+        // The UART has source 1, the bridge 2..5 (INTA..INTD of device 0).
+        for (int device = 0; device < 4; device++) {
+            for (int pin = 0; pin < 4; pin++) {
+                int at = (device * 4 + pin) * 7;
+                assertArrayEquals(new int[] {device << 11, 0, 0, pin + 1, aplic, 2 + (device + pin) % 4, 4},
+                        java.util.Arrays.copyOfRange(map, at, at + 7), "device " + device + " pin " + pin);
+            }
+        }
+        assertEquals(imsics, pci.property("msi-parent").orElseThrow().asU32());
+        assertTrue(t.root().children().stream().noneMatch(n -> n.name().startsWith("virtio_mmio")));
+        Dtc.Result r = Dtc.decompile(virtDtb());
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.text());
     }
 
     @Test
