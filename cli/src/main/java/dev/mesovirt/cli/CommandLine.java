@@ -39,7 +39,7 @@ public final class CommandLine {
     /** The most vCPUs (the machine's limit). */
     public static final int MAX_VCPUS = MachineConfig.MAX_VCPUS;
     /** The machine types -machine may name; which of them this host's architecture has, it says itself. */
-    static final String[] MACHINE_TYPES = {"microvm", "q35"};
+    static final String[] MACHINE_TYPES = {"microvm", "q35", "virt"};
 
     private static final Map<String, Opt> BY_NAME = new HashMap<>(64);
 
@@ -183,7 +183,7 @@ public final class CommandLine {
         if (frozen && qmp.isEmpty()) {
             throw new UsageException("-S: nothing could continue the machine: add -qmp unix:PATH,server,nowait");
         }
-        return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(),
+        return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(), machine.name(),
                 new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null);
     }
 
@@ -281,26 +281,27 @@ public final class CommandLine {
      * What -machine says: the type (default microvm), dump-guest-core (default on, as in QEMU), StratoVirt's
      * mem-share and QEMU's memory-backend (null when absent).
      */
-    private record Machine(String what, MachineType type, boolean dumpGuestCore, boolean memShare,
+    private record Machine(String what, String name, MachineType type, boolean dumpGuestCore, boolean memShare,
             String memoryBackend) {}
 
     /** Guest RAM's sharing and, when a memory backend gives it, its size (else -1) and its -object option. */
     private record SharedRam(boolean shared, long size, String what) {}
 
     /**
-     * -machine [type=]microvm|q35[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID]. Kata's StratoVirt
-     * driver writes type=microvm,dump-guest-core=off,mem-share=on for virtio-fs.
+     * -machine [type=]microvm|q35|virt[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID]. Kata's
+     * StratoVirt driver writes type=microvm,dump-guest-core=off,mem-share=on for virtio-fs. q35 (x86_64) and virt
+     * (aarch64) are the standard machine; whether the host's architecture has the one named is the machine's check.
      */
     private static Machine parseMachine(String text) throws UsageException {
         if (text == null) {
-            return new Machine(null, MachineType.MICROVM, true, false, null);
+            return new Machine(null, "microvm", MachineType.MICROVM, true, false, null);
         }
         String what = "-machine " + text;
         KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core", "mem-share", "memory-backend");
         String type = kv.get("type");
         MachineType machineType = MachineType.MICROVM;
         if (type != null) {
-            if (type.equals("q35")) {
+            if (type.equals("q35") || type.equals("virt")) {
                 machineType = MachineType.STANDARD;
             } else if (!type.equals("microvm")) {
                 throw new UsageException(what + ": machine type '" + type + "' is not supported (supported: "
@@ -309,7 +310,7 @@ public final class CommandLine {
         }
         String dump = kv.get("dump-guest-core");
         String share = kv.get("mem-share");
-        return new Machine(what, machineType, dump == null || onOff(what, "dump-guest-core", dump),
+        return new Machine(what, type == null ? "microvm" : type, machineType, dump == null || onOff(what, "dump-guest-core", dump),
                 share != null && onOff(what, "mem-share", share), kv.get("memory-backend"));
     }
 
@@ -557,7 +558,7 @@ public final class CommandLine {
     public static String helpText() {
         StringBuilder sb = new StringBuilder(2048);
         sb.append("Usage: mesovirt -kernel FILE [-initrd FILE] [-append CMDLINE] [options]\n")
-          .append("Boots a Linux guest in a KVM microvm (or, with -machine q35, a standard PCIe machine);\n")
+          .append("Boots a Linux guest in a KVM microvm (or, with -machine q35 or virt, a standard PCIe machine);\n")
           .append("exits when the guest powers off.\n\n")
           .append("Options (-opt and --opt are the same; every value is the next argument):\n");
         for (Opt opt : Opt.values()) {

@@ -348,11 +348,10 @@ final class DeviceOptions {
         }
         for (int i = 0; i < theirs.length; i++) {
             if (theirs[i].equals(driver)) {
-                String name = machine == MachineType.STANDARD ? "q35" : "microvm";
                 String instead = i < ours.length ? "; it takes " + ours[i] : "";
                 throw new UsageException(what + ": " + driver + " is a " + (machine == MachineType.STANDARD
-                        ? "virtio-mmio device, for -machine microvm" : "PCI device, for -machine q35")
-                        + ", not -machine " + name + instead);
+                        ? "virtio-mmio device, for -machine microvm, not the standard machine (q35, virt)"
+                        : "PCI device, for -machine q35 or virt, not -machine microvm") + instead);
             }
         }
         throw new UsageException(what + ": unknown device '" + driver + "' (supported: " + KeyValues.list(ours) + ")");

@@ -2,6 +2,8 @@ package dev.mesovirt.cli;
 
 import dev.mesovirt.machine.microvm.LightMachine;
 import dev.mesovirt.machine.standard.StandardMachine;
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.Architectures;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.machine.MachineException;
 import dev.mesovirt.vmm.machine.MachineFacade;
@@ -118,6 +120,7 @@ public final class Main {
      * for it to stop; with -qmp, the QMP server listens before the guest starts and says SHUTDOWN at the end.
      */
     private static int run(ParseResult.Run run, SeccompFilter.Mode seccomp) {
+        checkMachineType(Architectures.host(), run.machineName());
         MachineFacade machine = run.machineType() == MachineType.STANDARD
                 ? new StandardMachine(run.config(), run.pci()) : new LightMachine(run.config());
         machine.seccomp(seccomp);
@@ -145,6 +148,14 @@ public final class Main {
                 qmp.close(null);
             }
             machine.close();
+        }
+    }
+
+    /** -machine's name must be a machine type of the host's architecture (q35 is x86_64's, virt aarch64's). */
+    static void checkMachineType(Architecture arch, String name) {
+        if (!arch.machineTypes().containsKey(name)) {
+            throw new MachineException("-machine " + name + ": not a machine type of " + arch.name() + " (it has: "
+                    + String.join(", ", new java.util.TreeSet<>(arch.machineTypes().keySet())) + ")");
         }
     }
 

@@ -11,8 +11,9 @@ package dev.mesovirt.cli;
  */
 enum Opt {
     MACHINE("machine", "M", Arg.REQUIRED, Support.SUPPORTED,
-            "[type=]microvm|q35[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID]",
-            "machine type: microvm (the default), or q35 (x86_64's PCIe machine); mem-share=on or a\n"
+            "[type=]microvm|q35|virt[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID]",
+            "machine type: microvm (the default), or the PCIe machine: q35 (x86_64), virt (aarch64,\n"
+            + "                                riscv64); mem-share=on or a\n"
             + "                                memory-backend-memfd with share=on: RAM a vhost-user back-end can map"),
     KERNEL("kernel", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "guest kernel image (required)"),
     INITRD("initrd", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "initial ramdisk"),
@@ -42,7 +43,7 @@ enum Opt {
             "a device (repeatable); microvm: virtio-blk-device, virtio-net-device, virtio-rng-device,\n"
             + "                                virtio-serial-device, virtconsole, vhost-vsock-device,\n"
             + "                                vhost-user-fs-device,chardev=ID,tag=T[,queue-size=N];\n"
-            + "                                q35: virtio-blk-pci, virtio-net-pci, virtio-rng-pci,\n"
+            + "                                q35, virt: virtio-blk-pci, virtio-net-pci, virtio-rng-pci,\n"
             + "                                virtio-serial-pci, virtconsole, vhost-vsock-pci,\n"
             + "                                vhost-user-fs-pci, each with\n"
             + "                                [bus=pcie.0|ROOT_PORT_ID][,addr=SLOT[.FN]], and\n"

@@ -17,18 +17,20 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param logFile where -D sends the log; empty means stderr
      * @param verboseLog whether -D was given (log at info level rather than warn)
      * @param qmpSocket where the QMP server listens (-qmp unix:PATH or -mon on a socket -chardev)
-     * @param machineType -machine's type: microvm, or q35 (the standard machine)
+     * @param machineType -machine's type: microvm, or the standard machine (q35, virt)
+     * @param machineName the name -machine gave it (microvm, q35 or virt), which the host's architecture must have
      * @param pci the standard machine's root ports (-device pcie-root-port); none on the microVM
      * @param frozen -S: the vCPUs wait for QMP's cont before the guest's first instruction
      * @param seccomp whether the seccomp filter goes in once the machine is built (no -disable-seccomp)
      */
     record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
-            MachineType machineType, PciTopology pci, boolean frozen, boolean seccomp) implements ParseResult {
+            MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp) implements ParseResult {
         public Run {
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
             Objects.requireNonNull(qmpSocket, "qmpSocket");
             Objects.requireNonNull(machineType, "machineType");
+            Objects.requireNonNull(machineName, "machineName");
             Objects.requireNonNull(pci, "pci");
             if (logFile.isPresent() && !verboseLog) {
                 throw new IllegalArgumentException("a log file implies verbose logging");
@@ -43,8 +45,8 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
 
         /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
-            this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, PciTopology.NONE, false,
-                    true);
+            this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, "microvm",
+                    PciTopology.NONE, false, true);
         }
     }
 

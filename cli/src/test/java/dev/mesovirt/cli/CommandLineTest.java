@@ -130,10 +130,10 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"pc", "virt", "none", "type=pc-q35-7.2", "Microvm", "Q35"})
+    @ValueSource(strings = {"pc", "Virt", "none", "type=pc-q35-7.2", "Microvm", "Q35"})
     void unsupportedMachineType(String value) {
         String message = errorWithKernel("-machine", value);
-        assertContains("is not supported (supported: microvm or q35)", message);
+        assertContains("is not supported (supported: microvm, q35 or virt)", message);
         assertContains("-machine " + value, message);
     }
 
@@ -142,6 +142,10 @@ class CommandLineTest {
         assertEquals(MachineType.MICROVM, run().machineType());
         assertEquals(MachineType.STANDARD, run("-machine", "q35").machineType());
         assertEquals(MachineType.STANDARD, run("-M", "type=q35,dump-guest-core=off").machineType());
+        assertEquals("q35", run("-M", "type=q35,dump-guest-core=off").machineName());
+        assertEquals(MachineType.STANDARD, run("-machine", "virt").machineType());
+        assertEquals("virt", run("-machine", "virt").machineName());
+        assertEquals("microvm", run().machineName());
         assertFalse(run("-M", "type=q35,dump-guest-core=off").config().dumpGuestCore());
         assertEquals(MachineConfig.HotplugSlots.NONE, run("-machine", "q35", "-qmp", "unix:" + dir.resolve("q.sock")
                 + ",server,nowait").config().hotplug(), "q35 hot-plugs into root ports, not reserved virtio-mmio slots");
@@ -741,13 +745,13 @@ class CommandLineTest {
                 errorWithKernel("-M", "q35", "-drive", drive, "-device", port,
                         "-device", "virtio-blk-pci,drive=d0,id=b,bus=pcie.1,addr=0x1"));
         assertEquals("-device virtio-blk-device,drive=d0,id=b: virtio-blk-device is a virtio-mmio device, for -machine"
-                        + " microvm, not -machine q35; it takes virtio-blk-pci",
+                        + " microvm, not the standard machine (q35, virt); it takes virtio-blk-pci",
                 errorWithKernel("-M", "q35", "-drive", drive, "-device", "virtio-blk-device,drive=d0,id=b"));
-        assertEquals("-device virtio-blk-pci,drive=d0,id=b: virtio-blk-pci is a PCI device, for -machine q35, not"
-                        + " -machine microvm; it takes virtio-blk-device",
+        assertEquals("-device virtio-blk-pci,drive=d0,id=b: virtio-blk-pci is a PCI device, for -machine q35 or virt,"
+                        + " not -machine microvm; it takes virtio-blk-device",
                 errorWithKernel("-drive", drive, "-device", "virtio-blk-pci,drive=d0,id=b"));
-        assertEquals("-device pcie-root-port,id=p: pcie-root-port is a PCI device, for -machine q35, not -machine"
-                        + " microvm", errorWithKernel("-device", "pcie-root-port,id=p"));
+        assertEquals("-device pcie-root-port,id=p: pcie-root-port is a PCI device, for -machine q35 or virt, not"
+                        + " -machine microvm", errorWithKernel("-device", "pcie-root-port,id=p"));
         assertEquals("-device pcie-root-port,id=pcie.2,port=0x1,bus=pcie.0,addr=0x6: port 1 is already pcie.1's",
                 errorWithKernel("-M", "q35", "-device", port, "-device", "pcie-root-port,id=pcie.2,port=0x1,bus=pcie.0,addr=0x6"));
         assertEquals("-device pcie-root-port,id=pcie.2,port=2,bus=pcie.1,addr=0x0: a pcie-root-port goes on bus"
@@ -784,8 +788,8 @@ class CommandLineTest {
                 + " descriptor", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=3,vhostfd=999999"));
         assertContains("only one vsock device is supported (v is one)", errorWithKernel(
                 "-device", "vhost-vsock-device,id=v,guest-cid=3", "-device", "vhost-vsock-device,id=w,guest-cid=4"));
-        assertEquals("-device vhost-vsock-pci,id=v,guest-cid=3: vhost-vsock-pci is a PCI device, for -machine q35, not"
-                + " -machine microvm; it takes vhost-vsock-device",
+        assertEquals("-device vhost-vsock-pci,id=v,guest-cid=3: vhost-vsock-pci is a PCI device, for -machine q35 or"
+                + " virt, not -machine microvm; it takes vhost-vsock-device",
                 errorWithKernel("-device", "vhost-vsock-pci,id=v,guest-cid=3"));
         assertContains("unknown property 'bus'", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=3,bus=pcie.0"));
     }

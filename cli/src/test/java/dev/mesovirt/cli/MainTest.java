@@ -2,8 +2,12 @@ package dev.mesovirt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.vmm.arch.Architecture;
+import dev.mesovirt.vmm.arch.Architectures;
+import dev.mesovirt.vmm.machine.MachineException;
 import dev.mesovirt.vmm.seccomp.SeccompFilter;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -11,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.TreeSet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -140,5 +145,25 @@ class MainTest {
         assertEquals(SeccompFilter.Mode.KILL, Main.seccompMode("kill"));
         assertEquals(SeccompFilter.Mode.LOG, Main.seccompMode("log"));
         assertNull(Main.seccompMode("off")); // -disable-seccomp turns it off, not the environment
+    }
+
+    /** The standard machine of another ISA is refused before anything is built: q35 off x86_64, virt off aarch64. */
+    @Test
+    void aMachineTypeTheHostsArchitectureLacks(@TempDir Path dir) throws Exception {
+        Architecture host = Architectures.host();
+        String foreign = host.machineTypes().containsKey("q35") ? "virt" : "q35";
+        Path kernel = Files.write(dir.resolve("vmlinuz"), new byte[4096]);
+        assertEquals(Main.EXIT_USAGE, main("-machine", foreign, "-kernel", kernel.toString()));
+        String expected = "mesovirt: -machine " + foreign + ": not a machine type of " + host.name() + " (it has: "
+                + String.join(", ", new TreeSet<>(host.machineTypes().keySet())) + ")";
+        assertEquals(expected, err.toString(StandardCharsets.UTF_8).strip());
+        for (String name : host.machineTypes().keySet()) {
+            Main.checkMachineType(host, name);
+        }
+        Architecture arm = Architectures.available().stream().filter(a -> a.name().equals("aarch64")).findFirst()
+                .orElseThrow();
+        Main.checkMachineType(arm, "virt");
+        assertEquals("-machine q35: not a machine type of aarch64 (it has: microvm, virt)",
+                assertThrows(MachineException.class, () -> Main.checkMachineType(arm, "q35")).getMessage());
     }
 }

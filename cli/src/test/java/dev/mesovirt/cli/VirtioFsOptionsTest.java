@@ -97,7 +97,7 @@ class VirtioFsOptionsTest {
                 "-device", "vhost-user-fs-pci,id=fs0,chardev=c,tag=t,bus=pcie.0,addr=0x7");
         assertEquals(Optional.of(DevicePlacement.Pci.parse("pcie.0", "0x7")), fs(c).placement());
         assertEquals("-device vhost-user-fs-pci,id=fs0,chardev=c,tag=t: vhost-user-fs-pci is a PCI device, for"
-                + " -machine q35, not -machine microvm; it takes vhost-user-fs-device",
+                + " -machine q35 or virt, not -machine microvm; it takes vhost-user-fs-device",
                 error("-machine", "mem-share=on", "-chardev", "socket,id=c,path=" + sock,
                         "-device", "vhost-user-fs-pci,id=fs0,chardev=c,tag=t"));
     }

@@ -1,0 +1,151 @@
+#!/bin/bash
+# Real-Linux tests of the arm64 and riscv64 standard machine (-machine virt): Debian's kernel with the busybox test
+# initramfs, booted by Mesovirt inside the emulated arm64 or riscv64 KVM host, with virtio-pci devices behind the
+# generic ECAM PCI Express host bridge of the device tree and MSI-X through the in-kernel GICv3 ITS (arm64) or
+# straight into the AIA's IMSIC files (riscv64). The harness: ci/tests/lib.sh.
+#   devices    -smp 2 -m 512: the guest lists the PCI functions (modern virtio IDs 0x1040 + type), takes their MSI-X
+#              vectors from the ITS or the IMSICs (/proc/interrupts), writes a pattern to a virtio-blk-pci disk (found
+#              in the image after its fsync), reads virtio-rng-pci, pings the host over virtio-net-pci on a TAP;
+#              powers off, exit 0
+#   hotplug    a pcie-root-port; QMP device_add of a virtio-blk-pci: the guest finds it (pciehp), reads and writes
+#              it; device_del: the guest releases it, DEVICE_DELETED; quit, exit 0
+#   intx       the guest told not to use MSIs (pci=nomsi): the disk and the entropy device on the bridge's INTx
+#              lines (GIC SPIs, APLIC sources), level-triggered, through the device tree's interrupt-map
+#
+# usage: ci/tests/virt.sh aarch64|riscv64 [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
+set -uo pipefail
+CASE_TIMEOUT=600
+ARCH=${1:-}
+case $ARCH in
+  aarch64) MSI_CHIP=ITS ;;
+  riscv64) MSI_CHIP=IMSIC ;;
+  *) echo "usage: $0 aarch64|riscv64 [CASE...]" >&2; exit 2 ;;
+esac
+shift
+. "$(dirname "$0")/lib.sh"
+tests_enter "$ARCH" "$ARCH virt tests" "$TESTS_DIR/virt.sh" "$ARCH" "$@"
+QMPC=$(dirname "$MESOVIRT")/mesovirt-qmp
+b64() { printf '%s' "$1" | base64 -w0; }
+
+GUEST_LIB='dev() { for b in /sys/block/vd*; do [ "$(cat $b/serial 2>/dev/null)" = "$1" ] && echo /dev/${b##*/}; done; }
+pci() { for d in /sys/bus/pci/devices/*; do echo "GUEST-PCI ${d##*/} $(cat $d/vendor):$(cat $d/device) $(cat $d/class)"; done; }
+irqs() { grep -E "virtio" /proc/interrupts | sed "s/^ */GUEST-IRQ /"; }
+'
+PATTERN=MESOVIRT-VIRT-PATTERN-0123456789
+
+# The TAP: the VMM creates it (TUNSETIFF on a new name); the host side gets its address once it exists. The emulated
+# host has busybox's ip, which has no netns or tuntap, and runs nothing else.
+tap_up_when_created() { # NAME
+  local i=0
+  until [ -e "/sys/class/net/$1" ] || [ $i -ge 600 ]; do sleep 0.5; i=$((i + 1)); done
+  ip addr add 10.0.2.1/24 dev "$1" && ip link set "$1" up
+}
+
+case_devices() {
+  begin devices; local log=$WORK/$CASE.log
+  rm -f "$WORK/rw.img"; truncate -s 8M "$WORK/rw.img"
+  local script="$GUEST_LIB"'pci; rw=$(dev disk-rw); echo "GUEST-BLK rw=$rw"
+yes '"$PATTERN"' | head -c 1048576 | dd of=$rw bs=4096 conv=fsync 2>/dev/null && echo GUEST-BLK-WRITE-OK
+echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"
+ip addr add 10.0.2.15/24 dev eth0; ip link set eth0 up
+echo "GUEST-MAC $(cat /sys/class/net/eth0/address)"
+ping -c 3 -W 5 10.0.2.1 >/tmp/ping 2>&1 && echo GUEST-PING-OK
+irqs; dmesg | grep -i -E "its|pci-host-generic" | head -5 | sed "s/^/GUEST-DMESG /"'
+  tap_up_when_created mvtap0 &
+  local helper=$!
+  run_vm "$log" -machine virt -kernel "$IMG/vmlinuz-generic" -initrd "$IMG/initrd-generic.gz" \
+    -append "console=ttyS0 quiet guest.cmd=$(b64 "$script")" -m 512 -smp 2 -serial stdio \
+    -drive id=d0,file="$WORK/rw.img" -device virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3,serial=disk-rw \
+    -object rng-random,id=r0,filename=/dev/urandom -device virtio-rng-pci,rng=r0,id=rng0,bus=pcie.0,addr=0x4 \
+    -netdev tap,id=n0,ifname=mvtap0 -device virtio-net-pci,netdev=n0,id=net0,bus=pcie.0,addr=0x5,mac=02:4d:56:00:00:45
+  kill "$helper" 2>/dev/null; wait "$helper" 2>/dev/null
+  check "$log" "exit code 0 (guest power-off)" test "$RC" = 0
+  check "$log" "GUEST-CPUS 2" has "$log" '^GUEST-CPUS 2$'
+  check "$log" "GUEST-DONE" has "$log" '^GUEST-DONE'
+  check "$log" "virtio-blk-pci at 00:03.0 (1af4:1042, mass storage)" has "$log" '^GUEST-PCI 0000:00:03.0 0x1af4:0x1042 0x01'
+  check "$log" "virtio-rng-pci at 00:04.0 (1af4:1044)" has "$log" '^GUEST-PCI 0000:00:04.0 0x1af4:0x1044 '
+  check "$log" "virtio-net-pci at 00:05.0 (1af4:1041, ethernet)" has "$log" '^GUEST-PCI 0000:00:05.0 0x1af4:0x1041 0x0200'
+  check "$log" "MSI-X from the $MSI_CHIP for every device (config + queue vectors)" \
+    test "$(tr -d '\r' < "$log" | grep -c -E '^GUEST-IRQ .*'"$MSI_CHIP"'.*MSI.*virtio[0-9]+-(config|req|input|output|virtqueues)')" -ge 6
+  check "$log" "the guest's write with conv=fsync" has "$log" '^GUEST-BLK-WRITE-OK'
+  yes "$PATTERN" | head -c 1048576 > "$WORK/pattern"; head -c 1048576 "$WORK/rw.img" > "$WORK/rw.part"
+  check "$log" "the pattern is in the image" cmp -s "$WORK/rw.part" "$WORK/pattern"
+  check "$log" "/dev/hwrng gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32'
+  check "$log" "the MAC from mac=" has "$log" '^GUEST-MAC 02:4d:56:00:00:45'
+  check "$log" "the guest pings the host side of the TAP" has "$log" '^GUEST-PING-OK'
+  tr -d '\r' < "$log" | grep -E '^GUEST-(PCI|IRQ|DMESG)' | sed 's/^/  /'
+  finish "$log"
+}
+
+case_intx() {
+  begin intx; local log=$WORK/$CASE.log
+  rm -f "$WORK/rw.img"; truncate -s 8M "$WORK/rw.img"
+  local script="$GUEST_LIB"'rw=$(dev disk-rw); echo GUEST-INTX-DATA | dd of=$rw conv=fsync 2>/dev/null && echo GUEST-BLK-WRITE-OK
+echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"
+irqs'
+  run_vm "$log" -machine virt -kernel "$IMG/vmlinuz-generic" -initrd "$IMG/initrd-generic.gz" \
+    -append "console=ttyS0 quiet pci=nomsi guest.cmd=$(b64 "$script")" -m 512 -smp 1 -serial stdio \
+    -drive id=d0,file="$WORK/rw.img" -device virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3,serial=disk-rw \
+    -object rng-random,id=r0,filename=/dev/urandom -device virtio-rng-pci,rng=r0,id=rng0,bus=pcie.0,addr=0x4
+  check "$log" "exit code 0 (guest power-off)" test "$RC" = 0
+  check "$log" "the guest's write with conv=fsync" has "$log" '^GUEST-BLK-WRITE-OK'
+  check "$log" "the data is in the image" grep -q GUEST-INTX-DATA "$WORK/rw.img"
+  check "$log" "/dev/hwrng gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32'
+  check "$log" "virtio on level-triggered wired interrupts" has "$log" '^GUEST-IRQ .* Level +virtio'
+  check "$log" "no PCI MSI vector" bash -c "! tr -d '\r' < '$log' | grep -q -E '^GUEST-IRQ .*(ITS|IMSIC)-'"
+  tr -d '\r' < "$log" | grep -E '^GUEST-IRQ' | sed 's/^/  /'
+  finish "$log"
+}
+
+case_hotplug() {
+  begin hotplug; local log=$WORK/$CASE.log sock=$WORK/qmp.sock
+  yes MESOVIRT-VIRT-HOTPLUG | head -c 1048576 > "$WORK/hot.img"; truncate -s 4M "$WORK/hot.img"
+  rm -f "$WORK/stdin" "$sock"; mkfifo "$WORK/stdin"
+  local t; t=$(now)
+  timeout "$CASE_TIMEOUT" "$MESOVIRT" -machine virt -kernel "$IMG/vmlinuz-generic" -initrd "$IMG/initrd-generic.gz" \
+    -append "console=ttyS0 quiet guest.shell=1" -m 512 -smp 2 -serial stdio -qmp "unix:$sock,server,nowait" \
+    -device pcie-root-port,id=pcie.1,port=0x1,bus=pcie.0,addr=0x5 <"$WORK/stdin" >"$log" 2>&1 &
+  local pid=$!
+  exec 4>"$WORK/stdin"
+  wait_line() { # REGEX SECONDS
+    local i=0
+    until tr -d '\r' < "$log" | grep -q -E -- "$1"; do
+      kill -0 "$pid" 2>/dev/null || return 1
+      [ "$i" -ge "$2" ] && return 1
+      sleep 1; i=$((i + 1))
+    done
+  }
+  qmp() { # OUT STEP...
+    local out=$1; shift
+    timeout 180 "$QMPC" "$sock" "$@" > "$out" 2>&1
+    sed 's/^/    qmp> /' "$out" | cut -c1-220
+  }
+  if wait_line '^GUEST-SHELL' 400; then
+    printf '%s\n' "$(printf '%s' "$GUEST_LIB")" >&4
+    qmp "$WORK/h1" \
+      '{"execute":"blockdev-add","arguments":{"node-name":"drive-hot","file":{"driver":"file","filename":"'"$WORK/hot.img"'"},"cache":{"direct":false},"read-only":false}}' \
+      '{"execute":"device_add","arguments":{"id":"hot0","driver":"virtio-blk-pci","drive":"drive-hot","bus":"pcie.1","addr":"0x0","serial":"hot-disk"}}'
+    check "$log" "device_add on the root port returned" test "$(grep -c '"return": *{}' "$WORK/h1")" -ge 2
+    printf '%s\n' 'i=0; while [ -z "$(dev hot-disk)" ] && [ $i -lt 90 ]; do sleep 1; i=$((i+1)); done; pci; d=$(dev hot-disk); echo "HOT-READ $d $(head -c 22 $d)"; echo GUEST-WROTE-ON-HOTPLUG | dd of=$d bs=512 seek=4096 conv=fsync 2>/dev/null && echo HOT-WRITE-OK; irqs' >&4
+    wait_line '^HOT-WRITE-OK' 150
+    check "$log" "the guest found the hot-plugged disk behind the root port and read it" has "$log" '^HOT-READ /dev/vd. MESOVIRT-VIRT-HOTPLUG'
+    check "$log" "the guest's write reached the image" grep -q GUEST-WROTE-ON-HOTPLUG "$WORK/hot.img"
+    check "$log" "the device is a virtio-blk-pci function on bus 1" has "$log" '^GUEST-PCI 0000:01:00.0 0x1af4:0x1042'
+    check "$log" "its MSI-X vectors come from the $MSI_CHIP" has "$log" "^GUEST-IRQ .*$MSI_CHIP.*MSI.*virtio"
+    qmp "$WORK/h2" '{"execute":"device_del","arguments":{"id":"hot0"}}' 'event:DEVICE_DELETED:120' query-block
+    check "$log" "DEVICE_DELETED once the guest released the device" grep -q '"event": *"DEVICE_DELETED"' "$WORK/h2"
+    printf '%s\n' 'sleep 1; [ -z "$(dev hot-disk)" ] && echo HOT-GONE; pci | grep -c "0000:01:00" | sed "s/^/HOT-FUNCTIONS-ON-BUS1 /"' >&4
+    wait_line '^HOT-FUNCTIONS-ON-BUS1' 60
+    check "$log" "the disk is gone from the guest" has "$log" '^HOT-GONE'
+    check "$log" "no function left on bus 1" has "$log" '^HOT-FUNCTIONS-ON-BUS1 0'
+    qmp "$WORK/h3" '{"execute":"blockdev-del","arguments":{"node-name":"drive-hot"}}' quit
+  else
+    check "$log" "a guest shell" false
+  fi
+  exec 4>&-
+  wait "$pid"; RC=$?; SECS=$(secs "$t")
+  check "$log" "exit code 0 after quit" test "$RC" = 0
+  finish "$log"
+}
+
+run_cases "$ARCH virt tests" "devices intx hotplug" "$@"
