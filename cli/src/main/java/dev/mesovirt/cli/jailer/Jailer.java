@@ -4,6 +4,8 @@ import dev.mesovirt.cli.jailer.JailPlan.Bind;
 import dev.mesovirt.cli.jailer.JailPlan.Link;
 import dev.mesovirt.cli.jailer.JailPlan.Node;
 import dev.mesovirt.cli.jailer.JailPlan.Write;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.Spawn;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -17,9 +19,11 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,6 +34,7 @@ public final class Jailer {
     static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     static final Path UMOUNT = Path.of("/usr/bin/umount");
     static final Path LDD = Path.of("/usr/bin/ldd");
+    private static final int SIGKILL = 9;
     static final List<String> JDK_LIBRARIES = List.of("lib/server/libjvm.so", "lib/libjli.so", "lib/libjava.so",
             "lib/libjimage.so", "lib/libzip.so", "lib/libnio.so", "lib/libnet.so", "lib/libextnet.so");
 
@@ -53,7 +58,8 @@ public final class Jailer {
             return 1;
         }
         JailPlan plan = null;
-        Process vmm = null;
+        int stage = -1;
+        CountDownLatch reaped = new CountDownLatch(1);
         try {
             if (!status("Uid").startsWith("0\t")) {
                 throw new JailerException("must run as root (it mounts, creates device nodes and cgroups)");
@@ -92,33 +98,35 @@ public final class Jailer {
             prepare(plan);
             Path script = plan.jailDir().resolve("stage.sh");
             Files.writeString(script, StageScript.render(plan, script, UMOUNT));
-            ProcessBuilder pb = new ProcessBuilder("/bin/sh", script.toString(), "outer").inheritIO();
-            Map<String, String> env = pb.environment();
-            Map<String, String> keep = new java.util.HashMap<>();
+            Map<String, String> env = new HashMap<>();
             for (String k : List.of("TERM", "LANG", "MESOVIRT_LOG")) {
-                if (env.containsKey(k)) {
-                    keep.put(k, env.get(k));
+                if (System.getenv(k) != null) {
+                    env.put(k, System.getenv(k));
                 }
             }
-            env.clear();
-            env.putAll(keep);
             env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-            vmm = pb.start();
+            // posix_spawn, not ProcessBuilder: only it leaves the descriptors of the plan open in the child.
+            stage = Spawn.start(List.of("/bin/sh", script.toString(), "outer"), env, List.of(), new Spawn.Inherit(),
+                    false);
             // On SIGTERM/SIGINT the JVM runs its hooks and halts without finishing this method: the hook stops the
-            // VMM (SIGKILL to unshare, which --kill-child passes on to the VMM) and cleans up.
-            Process started = vmm;
+            // VMM (SIGKILL to unshare, which --kill-child passes on to the VMM), lets this thread reap it and cleans
+            // up.
+            int started = stage;
             JailPlan jail = plan;
             Thread hook = new Thread(() -> {
-                started.destroyForcibly();
                 try {
-                    started.waitFor(10, TimeUnit.SECONDS);
+                    Spawn.kill(started, SIGKILL);
+                    reaped.await(10, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                } catch (RuntimeException e) {
+                    System.err.println("mesovirt-jailer: " + e.getMessage());
                 }
                 cleanUp(jail);
             }, "jailer-stop");
             Runtime.getRuntime().addShutdownHook(hook);
-            int rc = vmm.waitFor();
+            int rc = Spawn.waitFor(stage);
+            reaped.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -128,15 +136,16 @@ public final class Jailer {
         } catch (JailerException e) {
             System.err.println("mesovirt-jailer: " + e.getMessage());
             return 1;
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException | ErrnoException e) {
             System.err.println("mesovirt-jailer: " + e);
             return 1;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
         } finally {
-            if (vmm != null && vmm.isAlive()) {
-                vmm.destroyForcibly();
+            if (stage > 0 && reaped.getCount() > 0) {
+                Spawn.kill(stage, SIGKILL);
+                Spawn.waitFor(stage);
             }
             if (plan != null) {
                 cleanUp(plan);
