@@ -4,6 +4,7 @@ import dev.mesovirt.cli.jailer.JailPlan.Bind;
 import dev.mesovirt.cli.jailer.JailPlan.Cgroup;
 import dev.mesovirt.cli.jailer.JailPlan.Link;
 import dev.mesovirt.cli.jailer.JailPlan.Node;
+import dev.mesovirt.cli.jailer.JailPlan.Rlimit;
 import dev.mesovirt.cli.jailer.JailPlan.Write;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,6 +32,12 @@ public final class JailPlanner {
     private static final Path VM = Path.of("/vm");
     private static final Path RUN = Path.of("/run");
     private static final Path DEV = Path.of("/dev");
+    /**
+     * The VMM's open descriptors unless --resource-limit no-file says otherwise: Firecracker's default. A VMM with a
+     * disk, a TAP, vhost-vsock, an entropy source and QMP holds MEASURED of them (ci/tests/jailer.sh prints the
+     * count), the JVM's own included, so hot-plugged devices and QMP clients have room.
+     */
+    static final long DEFAULT_NO_FILE = 2048;
 
     /** Host facts the plan depends on. */
     public interface Host {
@@ -147,9 +154,14 @@ public final class JailPlanner {
                             new Write(parent.resolve("cgroup.subtree_control"), enable.toString())),
                     limits));
         }
+        List<Rlimit> rlimits = new ArrayList<>();
+        rlimits.add(new Rlimit("nofile", options.resourceLimits().getOrDefault(JailerOptions.NO_FILE, DEFAULT_NO_FILE)));
+        if (options.resourceLimits().containsKey(JailerOptions.FSIZE)) {
+            rlimits.add(new Rlimit("fsize", options.resourceLimits().get(JailerOptions.FSIZE)));
+        }
         return new JailPlan(options.id(), options.uid(), options.gid(), root.getParent(), root,
                 new ArrayList<>(dirs), new ArrayList<>(ownedDirs), nodes, binds, outputs, links, cgroup,
-                options.netns(), String.join(":", umountDirs), command);
+                options.netns(), rlimits, String.join(":", umountDirs), command);
     }
 
     /**

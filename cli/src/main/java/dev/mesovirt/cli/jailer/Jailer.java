@@ -34,6 +34,7 @@ public final class Jailer {
     static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     static final Path UMOUNT = Path.of("/usr/bin/umount");
     static final Path LDD = Path.of("/usr/bin/ldd");
+    static final Path PRLIMIT = Path.of("/usr/bin/prlimit");
     private static final int SIGKILL = 9;
     static final List<String> JDK_LIBRARIES = List.of("lib/server/libjvm.so", "lib/libjli.so", "lib/libjava.so",
             "lib/libjimage.so", "lib/libzip.so", "lib/libnio.so", "lib/libnet.so", "lib/libextnet.so");
@@ -64,7 +65,7 @@ public final class Jailer {
             if (!status("Uid").startsWith("0\t")) {
                 throw new JailerException("must run as root (it mounts, creates device nodes and cgroups)");
             }
-            for (Path tool : List.of(SETPRIV, UMOUNT, LDD)) {
+            for (Path tool : List.of(SETPRIV, UMOUNT, LDD, PRLIMIT)) {
                 if (!Files.isExecutable(tool)) {
                     throw new JailerException(tool + " is missing (util-linux / libc-bin)");
                 }

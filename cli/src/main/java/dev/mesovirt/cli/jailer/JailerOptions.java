@@ -22,10 +22,13 @@ import java.util.regex.Pattern;
  * @param netns a network namespace to join (a file such as /var/run/netns/X), else the caller's
  * @param parentCgroup the VM's cgroup is {@code <cgroup2 mount>/parentCgroup/ID}
  * @param cgroups cgroup v2 interface files of the VM's cgroup and their values, in the order given
+ * @param resourceLimits Firecracker's resource names ({@code fsize}, {@code no-file}) and the values given, in the
+ *        order given; the planner adds the default no-file
  * @param vmmArgs the mesovirt options, as the user wrote them (host paths)
  */
 public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile, Path chrootBase,
-        Optional<Path> netns, String parentCgroup, Map<String, String> cgroups, List<String> vmmArgs) {
+        Optional<Path> netns, String parentCgroup, Map<String, String> cgroups, Map<String, Long> resourceLimits,
+        List<String> vmmArgs) {
 
     public static final Path DEFAULT_CHROOT_BASE = Path.of("/srv/jailer");
     public static final String DEFAULT_PARENT_CGROUP = "mesovirt";
@@ -36,9 +39,13 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
     /** The limits a VM's cgroup may set: CPU bandwidth and weight, memory, process count, CPU and node placement. */
     static final Set<String> CGROUP_FILES = Set.of("cpu.max", "cpu.weight", "memory.max", "memory.high",
             "memory.swap.max", "pids.max", "cpuset.cpus", "cpuset.mems");
+    /** Firecracker's --resource-limit names: the size of a file the VMM writes, in bytes; its open descriptors. */
+    static final String FSIZE = "fsize";
+    static final String NO_FILE = "no-file";
 
     public JailerOptions {
         cgroups = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(cgroups));
+        resourceLimits = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(resourceLimits));
         vmmArgs = List.copyOf(vmmArgs);
     }
 
@@ -53,6 +60,8 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
                                       memory.max, memory.high, memory.swap.max, pids.max, cpuset.cpus, cpuset.mems
                                       (ozone: -cgroup FILE=VALUE[,FILE=VALUE...])
               --parent-cgroup NAME    the VM's cgroup is <cgroup2 mount>/NAME/ID (default mesovirt)
+              --resource-limit RESOURCE=VALUE   a limit of the VMM (soft and hard), repeatable: fsize (bytes
+                                      a file it writes may reach), no-file (open descriptors; default 2048)
               --cgroup-version 2      accepted; only cgroup v2 is supported
               -clean-resource         accepted (ozone); the jail and the cgroup are always removed on exit
             Host paths in the mesovirt options (-kernel, -initrd, -drive file=, -qmp unix:, -chardev path=,
@@ -70,6 +79,7 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
         Path netns = null;
         String parent = DEFAULT_PARENT_CGROUP;
         Map<String, String> cgroups = new LinkedHashMap<>();
+        Map<String, Long> limits = new LinkedHashMap<>();
         List<String> vmm = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -112,6 +122,7 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
                     }
                 }
                 case "--cgroup" -> cgroup(name, value, cgroups);
+                case "--resource-limit" -> resourceLimit(name, value, limits);
                 case "-cgroup" -> {
                     for (String item : value.split(",", -1)) {
                         cgroup(name, item, cgroups);
@@ -136,7 +147,7 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
             throw new JailerException("no mesovirt options: give them after --");
         }
         return new JailerOptions(id, uid, gid, Optional.ofNullable(execFile), base, Optional.ofNullable(netns),
-                parent, cgroups, vmm);
+                parent, cgroups, limits, vmm);
     }
 
     private static <T> T once(String name, T previous, T value) throws JailerException {
@@ -186,6 +197,25 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
         }
         if (cgroups.put(file, value) != null) {
             throw new JailerException(name + ": " + file + " given more than once");
+        }
+    }
+
+    private static void resourceLimit(String name, String item, Map<String, Long> limits) throws JailerException {
+        int eq = item.indexOf('=');
+        String resource = eq < 0 ? item : item.substring(0, eq);
+        if (!resource.equals(FSIZE) && !resource.equals(NO_FILE)) {
+            throw new JailerException(name + " " + item + ": the resources are " + FSIZE + " and " + NO_FILE
+                    + ", e.g. " + NO_FILE + "=1024");
+        }
+        long value = -1;
+        if (eq > 0 && item.substring(eq + 1).matches("[0-9]{1,18}")) {
+            value = Long.parseLong(item.substring(eq + 1));
+        }
+        if (value < 0) {
+            throw new JailerException(name + " " + item + ": expected " + resource + "=N, N a number from 0");
+        }
+        if (limits.put(resource, value) != null) {
+            throw new JailerException(name + ": " + resource + " given more than once");
         }
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mesovirt.cli.jailer.JailPlan.Bind;
 import dev.mesovirt.cli.jailer.JailPlan.Link;
 import dev.mesovirt.cli.jailer.JailPlan.Node;
+import dev.mesovirt.cli.jailer.JailPlan.Rlimit;
 import dev.mesovirt.cli.jailer.JailPlan.Write;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -199,8 +200,8 @@ class JailPlanTest {
         String text = StageScript.render(p, script, Path.of("/usr/bin/umount"));
         List<String> lines = StageScript.lines(text);
         assertTrue(lines.contains("  echo 0 > '/sys/fs/cgroup/mesovirt/vm1/cgroup.procs'"), text);
-        assertTrue(lines.contains("  exec nsenter --net='/run/netns/n' -- unshare --mount --pid --ipc --uts --fork"
-                + " --kill-child --propagation private -- /bin/sh '" + script + "' inner"), text);
+        assertTrue(lines.contains("  exec prlimit --nofile=2048:2048 -- nsenter --net='/run/netns/n' -- unshare --mount"
+                + " --pid --ipc --uts --fork --kill-child --propagation private -- /bin/sh '" + script + "' inner"), text);
         assertTrue(lines.contains("mount --bind -o ro,nosuid,nodev '/usr/lib/jvm/jdk' \"$R\"'/usr/lib/jvm/jdk'"), text);
         assertTrue(lines.contains("mount --bind -o nosuid '/img/disk.img' \"$R\"'/vm/disk.img'"), text);
         assertTrue(lines.contains("pivot_root . '.old-root'"), text);
@@ -208,13 +209,14 @@ class JailPlanTest {
                 + " '/.old-root/usr/bin/umount' -l '/.old-root'"), text);
         // The order of operations: cgroup, namespaces, mounts, pivot_root, umount of the old root, privilege drop.
         int cg = text.indexOf("cgroup.procs");
+        int limits = text.indexOf("prlimit");
         int ns = text.indexOf("unshare --mount");
         int mnt = text.indexOf("mount --bind \"$R\" \"$R\"");
         int proc = text.indexOf("mount -t proc");
         int pivot = text.indexOf("pivot_root");
         int umount = text.indexOf("umount' -l");
         int exec = text.indexOf("exec '/usr/bin/setpriv'");
-        assertTrue(cg < ns && ns < mnt && mnt < proc && proc < pivot && pivot < umount && umount < exec, text);
+        assertTrue(cg < limits && limits < ns && ns < mnt && mnt < proc && proc < pivot && pivot < umount && umount < exec, text);
 
         Files.writeString(script, text);
         assertEquals(0, run("sh", "-n", script.toString()), "sh -n " + script);
@@ -226,6 +228,33 @@ class JailPlanTest {
         List<String> got = List.of(new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n"));
         assertEquals(0, pr.waitFor());
         assertEquals(p.command().subList(1, p.command().size()), got);
+    }
+
+    @Test
+    void resourceLimits() throws Exception {
+        assertEquals(List.of(new Rlimit("nofile", 2048)), plan("-kernel", "/k").rlimits(), "Firecracker's default");
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "--resource-limit", "fsize=1048576", "--resource-limit=no-file=300", "--", "-kernel", "/k"}), JAVA, LIBS,
+            List.of(), SETPRIV, Optional.empty(), HOST);
+        assertEquals(List.of(new Rlimit("nofile", 300), new Rlimit("fsize", 1048576)), p.rlimits());
+    }
+
+    /** The stage's prlimit words, run for real here: the limits reach the command it runs, soft and hard. */
+    @Test
+    void prlimitAsTheStageWritesIt(@TempDir Path tmp) throws Exception {
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "--resource-limit", "fsize=1048576", "--resource-limit", "no-file=300", "--", "-kernel", "/k"}), JAVA, LIBS,
+            List.of(), SETPRIV, Optional.empty(), HOST);
+        String outer = StageScript.lines(StageScript.render(p, tmp.resolve("s.sh"), Path.of("/usr/bin/umount"))).stream()
+                .filter(l -> l.startsWith("  exec prlimit ")).findFirst().orElseThrow();
+        String prlimit = outer.substring("  exec ".length(), outer.indexOf(" -- ") + 4);
+        Path out = tmp.resolve("limits");
+        Files.writeString(tmp.resolve("t.sh"), prlimit + "cat /proc/self/limits > '" + out + "'\n");
+        assertEquals(0, run("sh", tmp.resolve("t.sh").toString()), prlimit);
+        List<String> limits = Files.readAllLines(out);
+        assertTrue(limits.stream().anyMatch(l -> l.matches("Max open files +300 +300 +files *")), limits.toString());
+        assertTrue(limits.stream().anyMatch(l -> l.matches("Max file size +1048576 +1048576 +bytes *")),
+                limits.toString());
     }
 
     private static int run(String... cmd) throws IOException, InterruptedException {

@@ -37,6 +37,12 @@ class JailerOptionsTest {
         assertEquals(List.of("cpu.max", "memory.max", "pids.max"), List.copyOf(o.cgroups().keySet()));
         assertEquals("50000 100000", o.cgroups().get("cpu.max"));
         assertEquals(List.of("-kernel", "k", "-m", "256"), o.vmmArgs());
+        assertTrue(o.resourceLimits().isEmpty());
+        JailerOptions limited = parse("--id", "a", "--uid", "1", "--gid", "1", "--resource-limit", "no-file=4096",
+                "--resource-limit=fsize=0", "--", "-kernel", "k");
+        assertEquals(List.of("no-file", "fsize"), List.copyOf(limited.resourceLimits().keySet()));
+        assertEquals(4096L, limited.resourceLimits().get("no-file"));
+        assertEquals(0L, limited.resourceLimits().get("fsize"));
     }
 
     @Test
@@ -86,6 +92,11 @@ class JailerOptionsTest {
         "--id a --uid 1 --gid 1 --cgroup memory.max -- -kernel k | --cgroup memory.max: expected FILE=VALUE, e.g. memory.max=512M",
         "--id a --uid 1 --gid 1 --cgroup memory.max= -- -kernel k | --cgroup memory.max=: empty or multi-line value",
         "--id a --uid 1 --gid 1 --parent-cgroup ../x -- -kernel k | --parent-cgroup ../x: use a plain directory name",
+        "--id a --uid 1 --gid 1 --resource-limit nproc=5 -- -kernel k | --resource-limit nproc=5: the resources are fsize and no-file, e.g. no-file=1024",
+        "--id a --uid 1 --gid 1 --resource-limit no-file -- -kernel k | --resource-limit no-file: expected no-file=N, N a number from 0",
+        "--id a --uid 1 --gid 1 --resource-limit fsize=-1 -- -kernel k | --resource-limit fsize=-1: expected fsize=N, N a number from 0",
+        "--id a --uid 1 --gid 1 --resource-limit fsize=1G -- -kernel k | --resource-limit fsize=1G: expected fsize=N, N a number from 0",
+        "--id a --uid 1 --gid 1 --resource-limit fsize=1 --resource-limit fsize=2 -- -kernel k | --resource-limit: fsize given more than once",
     })
     void errors(String args, String message) {
         assertEquals(message, error(args.split(" ")));
