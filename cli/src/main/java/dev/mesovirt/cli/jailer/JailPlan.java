@@ -25,6 +25,8 @@ import java.util.Optional;
  * @param netns the network namespace to join
  * @param rlimits the VMM's resource limits (soft = hard), set in the stage before the namespaces, so that the VMM's
  *        JVM starts under them and, without capabilities, cannot raise them
+ * @param descriptors the jailer's descriptors the options name ({@code fds=}, {@code fd=}, {@code vhostfd=}): they
+ *        stay open, at their numbers, through the stage into the VMM; every other one is closed
  * @param umountLibraryPath LD_LIBRARY_PATH under which the host's umount runs from the old root just after
  *        pivot_root (its libraries are not in the jail)
  * @param command the last stage's argv in the jail: setpriv dropping to uid/gid, then the JVM with the VMM's
@@ -32,7 +34,8 @@ import java.util.Optional;
  */
 public record JailPlan(String id, int uid, int gid, Path jailDir, Path root, List<Path> dirs, List<Path> ownedDirs,
         List<Node> nodes, List<Bind> binds, List<Path> outputs, List<Link> links, Optional<Cgroup> cgroup,
-        Optional<Path> netns, List<Rlimit> rlimits, String umountLibraryPath, List<String> command) {
+        Optional<Path> netns, List<Rlimit> rlimits, List<Integer> descriptors, String umountLibraryPath,
+        List<String> command) {
 
     public JailPlan {
         dirs = List.copyOf(dirs);
@@ -42,6 +45,7 @@ public record JailPlan(String id, int uid, int gid, Path jailDir, Path root, Lis
         outputs = List.copyOf(outputs);
         links = List.copyOf(links);
         rlimits = List.copyOf(rlimits);
+        descriptors = List.copyOf(descriptors);
         command = List.copyOf(command);
     }
 

@@ -13,7 +13,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Computes a {@link JailPlan} from the options and a few facts about the host, without side effects (so that the
@@ -43,6 +45,12 @@ public final class JailPlanner {
     public interface Host {
         /** The device number (st_rdev) of a host character device, or an error naming it. */
         long rdev(Path device) throws JailerException;
+
+        /**
+         * The device number of the jailer's descriptor {@code fd} if it is a character device, empty if it is open
+         * but something else; an error naming it if it is not open.
+         */
+        OptionalLong descriptorRdev(int fd) throws JailerException;
     }
 
     private final JailerOptions options;
@@ -56,6 +64,7 @@ public final class JailPlanner {
     private final List<Path> outputs = new ArrayList<>();
     private final List<Link> links = new ArrayList<>();
     private final Set<Path> usedTargets = new HashSet<>();
+    private final Set<Integer> descriptors = new TreeSet<>();
 
     private JailPlanner(JailerOptions options, Host host) {
         this.options = options;
@@ -161,7 +170,7 @@ public final class JailPlanner {
         }
         return new JailPlan(options.id(), options.uid(), options.gid(), root.getParent(), root,
                 new ArrayList<>(dirs), new ArrayList<>(ownedDirs), nodes, binds, outputs, links, cgroup,
-                options.netns(), rlimits, String.join(":", umountDirs), command);
+                options.netns(), rlimits, new ArrayList<>(descriptors), String.join(":", umountDirs), command);
     }
 
     /**
@@ -289,13 +298,18 @@ public final class JailPlanner {
     }
 
     private String netdev(String opt, String value) throws JailerException {
+        boolean passed = false;
         for (String item : value.split(",", -1)) {
             if (item.startsWith("fds=") || item.startsWith("fd=")) {
-                throw new JailerException(opt + " " + value + ": descriptors are not passed into the jail;"
-                        + " use ifname= with a TAP in the --netns namespace");
+                String key = item.substring(0, item.indexOf('='));
+                for (String fd : item.substring(key.length() + 1).split(":", -1)) {
+                    descriptor(opt, value, key, fd);
+                }
+                passed = true;
             }
         }
-        if (value.startsWith("tap")) {
+        // A TAP the caller opened needs no /dev/net/tun in the jail; one named by ifname= does.
+        if (value.startsWith("tap") && !passed) {
             node(DEV.resolve("net").resolve("tun"), true);
         }
         return value;
@@ -303,13 +317,44 @@ public final class JailPlanner {
 
     private String device(String opt, String value) throws JailerException {
         if (value.startsWith("vhost-vsock-device") || value.startsWith("vhost-vsock-pci")) {
-            if (value.contains("vhostfd=")) {
-                throw new JailerException(opt + " " + value + ": descriptors are not passed into the jail;"
-                        + " leave vhostfd= out (the VMM opens the jail's /dev/vhost-vsock)");
+            boolean passed = false;
+            for (String item : value.split(",", -1)) {
+                if (item.startsWith("vhostfd=")) {
+                    descriptor(opt, value, "vhostfd", item.substring("vhostfd=".length()));
+                    passed = true;
+                }
             }
-            node(DEV.resolve("vhost-vsock"), true);
+            if (!passed) {
+                node(DEV.resolve("vhost-vsock"), true);
+            }
         }
         return value;
+    }
+
+    /**
+     * A descriptor of the jailer's that the VMM gets at the same number: it must be open here and a character
+     * device (a TAP, /dev/vhost-vsock), which also keeps any descriptor of the jailer's own JVM out of the jail.
+     */
+    private void descriptor(String opt, String value, String key, String text) throws JailerException {
+        if (!text.matches("[0-9]{1,9}")) {
+            throw new JailerException(opt + " " + value + ": " + key + "=" + text + " is not a descriptor number");
+        }
+        int fd = Integer.parseInt(text);
+        if (fd <= 2) {
+            throw new JailerException(opt + " " + value + ": " + key + "=" + fd
+                    + ": 0, 1 and 2 are the VMM's stdin, stdout and stderr");
+        }
+        OptionalLong rdev;
+        try {
+            rdev = host.descriptorRdev(fd);
+        } catch (JailerException e) {
+            throw new JailerException(opt + " " + value + ": " + e.getMessage());
+        }
+        if (rdev.isEmpty()) {
+            throw new JailerException(opt + " " + value + ": descriptor " + fd + " is not a character device"
+                    + " (a TAP's /dev/net/tun or a macvtap, /dev/vhost-vsock)");
+        }
+        descriptors.add(fd);
     }
 
     /** A host file the VMM reads (or writes, for a writable disk), bound at /vm/NAME. */

@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -89,7 +90,7 @@ public final class Jailer {
             }
             inputs.add(SETPRIV);
             plan = JailPlanner.plan(options, java, libraries(inputs), libraries(List.of(UMOUNT)), SETPRIV,
-                    cgroupMount(), Jailer::rdev);
+                    cgroupMount(), HOST);
             if (Files.exists(plan.jailDir(), LinkOption.NOFOLLOW_LINKS)) {
                 JailPlan p = plan;
                 plan = null; // not ours: leave it
@@ -107,8 +108,8 @@ public final class Jailer {
             }
             env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
             // posix_spawn, not ProcessBuilder: only it leaves the descriptors of the plan open in the child.
-            stage = Spawn.start(List.of("/bin/sh", script.toString(), "outer"), env, List.of(), new Spawn.Inherit(),
-                    false);
+            stage = Spawn.start(List.of("/bin/sh", script.toString(), "outer"), env, plan.descriptors(),
+                    new Spawn.Inherit(), false);
             // On SIGTERM/SIGINT the JVM runs its hooks and halts without finishing this method: the hook stops the
             // VMM (SIGKILL to unshare, which --kill-child passes on to the VMM), lets this thread reap it and cleans
             // up.
@@ -222,6 +223,31 @@ public final class Jailer {
         }
         return Optional.empty();
     }
+
+    static final JailPlanner.Host HOST = new JailPlanner.Host() {
+        @Override
+        public long rdev(Path device) throws JailerException {
+            return Jailer.rdev(device);
+        }
+
+        @Override
+        public OptionalLong descriptorRdev(int fd) throws JailerException {
+            Path p = Path.of("/proc/self/fd/" + fd);
+            try {
+                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new JailerException("descriptor " + fd + " is not open in the jailer (pass it open and"
+                            + " without close-on-exec)");
+                }
+                // stat through the magic link: the open file itself
+                if (((Integer) Files.getAttribute(p, "unix:mode") & 0170000) != 0020000) {
+                    return OptionalLong.empty();
+                }
+                return OptionalLong.of((Long) Files.getAttribute(p, "unix:rdev"));
+            } catch (IOException e) {
+                throw new JailerException("descriptor " + fd + ": " + e.getMessage());
+            }
+        }
+    };
 
     private static long rdev(Path device) throws JailerException {
         try {

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,13 +26,31 @@ class JailPlanTest {
     private static final Map<String, Long> DEVICES = Map.of("/dev/kvm", dev(10, 232), "/dev/null", dev(1, 3),
             "/dev/urandom", dev(1, 9), "/dev/random", dev(1, 8), "/dev/net/tun", dev(10, 200),
             "/dev/vhost-vsock", dev(10, 241));
-    private static final JailPlanner.Host HOST = device -> {
-        Long rdev = DEVICES.get(device.toString());
-        if (rdev == null) {
-            throw new JailerException(device + " is missing on this host (the VM needs it)");
-        }
-        return rdev;
-    };
+    /** The jailer's open descriptors: 7 a TAP, 8 /dev/vhost-vsock, 9 a socket (-1: not a character device). */
+    private static final Map<Integer, Long> FDS = Map.of(7, dev(10, 200), 8, dev(10, 241), 9, -1L);
+    private static final JailPlanner.Host HOST = host(DEVICES);
+
+    private static JailPlanner.Host host(Map<String, Long> devices) {
+        return new JailPlanner.Host() {
+            @Override
+            public long rdev(Path device) throws JailerException {
+                Long rdev = devices.get(device.toString());
+                if (rdev == null) {
+                    throw new JailerException(device + " is missing on this host (the VM needs it)");
+                }
+                return rdev;
+            }
+
+            @Override
+            public OptionalLong descriptorRdev(int fd) throws JailerException {
+                Long rdev = FDS.get(fd);
+                if (rdev == null) {
+                    throw new JailerException("descriptor " + fd + " is not open in the jailer");
+                }
+                return rdev < 0 ? OptionalLong.empty() : OptionalLong.of(rdev);
+            }
+        };
+    }
     private static final List<String> JAVA = List.of("/usr/lib/jvm/jdk/bin/java", "-Xshare:auto",
             "-Djna.boot.library.path=/opt/m/bin/../lib/jna", "-cp", "/opt/m/bin/../lib/*", "dev.mesovirt.cli.Main");
     private static final List<Path> LIBS = paths("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6",
@@ -160,24 +179,14 @@ class JailPlanTest {
                 assertThrows(JailerException.class, () -> JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a",
                     "--uid", "1", "--gid", "1", "--cgroup", "pids.max=3", "--", "-kernel", "/k"}), JAVA, LIBS, List.of(),
                     SETPRIV, Optional.empty(), HOST)).getMessage());
-        assertEquals("-netdev tap,id=n0,fds=3: descriptors are not passed into the jail; use ifname= with a TAP in the --netns namespace",
-                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=3")).getMessage());
-        assertEquals("-device vhost-vsock-device,id=v,guest-cid=3,vhostfd=4: descriptors are not passed into the jail;"
-                + " leave vhostfd= out (the VMM opens the jail's /dev/vhost-vsock)",
-                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-device",
-                        "vhost-vsock-device,id=v,guest-cid=3,vhostfd=4")).getMessage());
         assertTrue(assertThrows(JailerException.class, () -> JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a",
             "--uid", "1", "--gid", "1", "--", "-kernel", "/k"}), List.of("java", "-cp", "x", "Main"), LIBS, List.of(),
             SETPRIV, Optional.empty(), HOST)).getMessage().startsWith("the launcher gave no usable java command"));
         assertEquals("/dev/vhost-vsock is missing on this host (the VM needs it)", assertThrows(JailerException.class,
                 () -> JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1", "--",
                     "-kernel", "/k", "-device", "vhost-vsock-pci,id=v,guest-cid=3"}), JAVA, LIBS, List.of(), SETPRIV,
-                    Optional.empty(), device -> {
-                        if (device.toString().equals("/dev/vhost-vsock")) {
-                            throw new JailerException(device + " is missing on this host (the VM needs it)");
-                        }
-                        return 0;
-                    })).getMessage());
+                    Optional.empty(), host(Map.of("/dev/kvm", 0L, "/dev/null", 0L, "/dev/urandom", 0L,
+                        "/dev/random", 0L)))).getMessage());
     }
 
     @Test
@@ -228,6 +237,61 @@ class JailPlanTest {
         List<String> got = List.of(new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n"));
         assertEquals(0, pr.waitFor());
         assertEquals(p.command().subList(1, p.command().size()), got);
+    }
+
+    /**
+     * Descriptors the caller opened (fds=, fd=, vhostfd=) go to the VMM at their numbers; the jail then needs no
+     * /dev/net/tun or /dev/vhost-vsock for them; the options reach the VMM unchanged.
+     */
+    @Test
+    void passedDescriptors() throws Exception {
+        String[] args = {"-kernel", "/img/vmlinuz", "-netdev", "tap,id=n0,fds=7", "-device",
+            "virtio-net-device,netdev=n0,id=net0", "-device", "vhost-vsock-device,id=v0,guest-cid=3,vhostfd=8"};
+        JailPlan p = plan(args);
+        assertEquals(List.of(7, 8), p.descriptors());
+        assertEquals(paths("/dev/kvm", "/dev/null", "/dev/urandom", "/dev/random"),
+                p.nodes().stream().map(Node::path).toList());
+        assertEquals(List.of(args).subList(2, args.length), p.command().subList(p.command().size() - 6, p.command().size()));
+        assertEquals(List.of(7), plan("-kernel", "/k", "-netdev", "tap,id=n0,fd=7").descriptors(), "QEMU's fd=");
+        // A TAP by name still gets /dev/net/tun, next to a passed one.
+        assertEquals(List.of(7), plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=7", "-netdev", "tap,id=n1,ifname=t1")
+                .descriptors());
+        assertTrue(plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=7", "-netdev", "tap,id=n1,ifname=t1").nodes()
+                .stream().anyMatch(n -> n.path().equals(Path.of("/dev/net/tun"))));
+        assertEquals(List.of(), plan(FULL).descriptors());
+    }
+
+    @Test
+    void descriptorErrors() {
+        assertEquals("-netdev tap,id=n0,fds=3: descriptor 3 is not open in the jailer",
+                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=3")).getMessage());
+        assertEquals("-netdev tap,id=n0,fds=7:9: descriptor 9 is not a character device (a TAP's /dev/net/tun or a"
+                + " macvtap, /dev/vhost-vsock)", assertThrows(JailerException.class,
+                        () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=7:9")).getMessage());
+        assertEquals("-netdev tap,id=n0,fd=x: fd=x is not a descriptor number",
+                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fd=x")).getMessage());
+        assertEquals("-device vhost-vsock-pci,id=v,guest-cid=3,vhostfd=1: vhostfd=1: 0, 1 and 2 are the VMM's stdin,"
+                + " stdout and stderr", assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-device",
+                        "vhost-vsock-pci,id=v,guest-cid=3,vhostfd=1")).getMessage());
+        assertEquals("-device vhost-vsock-device,id=v,guest-cid=3,vhostfd=: vhostfd= is not a descriptor number",
+                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-device",
+                        "vhost-vsock-device,id=v,guest-cid=3,vhostfd=")).getMessage());
+    }
+
+    /** The jailer's own look at its descriptors, through /proc/self/fd. */
+    @Test
+    void realDescriptors(@TempDir Path tmp) throws Exception {
+        int devNull = dev.mesovirt.vmm.sys.Sys.open("/dev/null", 0);
+        int file = dev.mesovirt.vmm.sys.Sys.open(Files.writeString(tmp.resolve("f"), "x").toString(), 0);
+        try {
+            assertEquals(OptionalLong.of(dev(1, 3)), Jailer.HOST.descriptorRdev(devNull));
+            assertEquals(OptionalLong.empty(), Jailer.HOST.descriptorRdev(file));
+        } finally {
+            dev.mesovirt.vmm.sys.Sys.close(devNull);
+            dev.mesovirt.vmm.sys.Sys.close(file);
+        }
+        assertEquals("descriptor " + devNull + " is not open in the jailer (pass it open and without close-on-exec)",
+                assertThrows(JailerException.class, () -> Jailer.HOST.descriptorRdev(devNull)).getMessage());
     }
 
     @Test
