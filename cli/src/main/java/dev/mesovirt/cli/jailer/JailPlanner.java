@@ -332,6 +332,32 @@ public final class JailPlanner {
     }
 
     /**
+     * The descriptor numbers the options name (-netdev's fds= and fd=, -device's vhostfd=), unchecked: what a
+     * daemonizing jailer hands on to its copy, whose plan then checks them.
+     */
+    static Set<Integer> namedDescriptors(List<String> vmmArgs) {
+        Set<Integer> fds = new TreeSet<>();
+        for (int i = 0; i + 1 < vmmArgs.size(); i++) {
+            String name = vmmArgs.get(i).replaceFirst("^--?", "");
+            if (!name.equals("netdev") && !name.equals("device")) {
+                continue;
+            }
+            for (String item : vmmArgs.get(++i).split(",", -1)) {
+                int eq = item.indexOf('=');
+                String key = eq < 0 ? "" : item.substring(0, eq);
+                if (key.equals("fds") || key.equals("fd") || key.equals("vhostfd")) {
+                    for (String n : item.substring(eq + 1).split(":", -1)) {
+                        if (n.matches("[0-9]{1,9}")) {
+                            fds.add(Integer.parseInt(n));
+                        }
+                    }
+                }
+            }
+        }
+        return fds;
+    }
+
+    /**
      * A descriptor of the jailer's that the VMM gets at the same number: it must be open here and a character
      * device (a TAP, /dev/vhost-vsock), which also keeps any descriptor of the jailer's own JVM out of the jail.
      */

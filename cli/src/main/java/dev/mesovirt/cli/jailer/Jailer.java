@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +38,8 @@ public final class Jailer {
     static final Path LDD = Path.of("/usr/bin/ldd");
     static final Path PRLIMIT = Path.of("/usr/bin/prlimit");
     private static final int SIGKILL = 9;
+    /** A daemon's pid, in the jail directory (not in the jail): SIGTERM to it stops the VM and cleans up. */
+    static final String PID_FILE = "jailer.pid";
     static final List<String> JDK_LIBRARIES = List.of("lib/server/libjvm.so", "lib/libjli.so", "lib/libjava.so",
             "lib/libjimage.so", "lib/libzip.so", "lib/libnio.so", "lib/libnet.so", "lib/libextnet.so");
 
@@ -50,14 +53,19 @@ public final class Jailer {
 
     static int run(String[] args) {
         JailerOptions options;
+        Optional<Daemon.Channel> daemon;
         try {
             options = JailerOptions.parse(args);
+            daemon = Daemon.Channel.fromEnvironment();
         } catch (JailerException.Help h) {
             System.out.print(JailerOptions.USAGE);
             return 0;
         } catch (JailerException e) {
             System.err.println("mesovirt-jailer: " + e.getMessage());
             return 1;
+        }
+        if (options.daemonize() && daemon.isEmpty()) {
+            return Daemon.start(options);
         }
         JailPlan plan = null;
         int stage = -1;
@@ -127,8 +135,16 @@ public final class Jailer {
                 cleanUp(jail);
             }, "jailer-stop");
             Runtime.getRuntime().addShutdownHook(hook);
-            int rc = Spawn.waitFor(stage);
+            OptionalInt early = OptionalInt.empty();
+            if (daemon.isPresent()) {
+                Files.writeString(plan.jailDir().resolve(PID_FILE), ProcessHandle.current().pid() + "\n");
+                early = awaitReady(plan, stage, daemon.get());
+            }
+            int rc = early.isPresent() ? early.getAsInt() : Spawn.waitFor(stage);
             reaped.countDown();
+            if (daemon.isPresent()) {
+                System.err.println("mesovirt-jailer: " + options.id() + ": the VMM ended with status " + rc);
+            }
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -136,14 +152,12 @@ public final class Jailer {
             }
             return rc;
         } catch (JailerException e) {
-            System.err.println("mesovirt-jailer: " + e.getMessage());
-            return 1;
+            return fail(daemon, e.getMessage());
         } catch (IOException | UncheckedIOException | ErrnoException e) {
-            System.err.println("mesovirt-jailer: " + e);
-            return 1;
+            return fail(daemon, e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return 1;
+            return fail(daemon, "interrupted");
         } finally {
             if (stage > 0 && reaped.getCount() > 0) {
                 Spawn.kill(stage, SIGKILL);
@@ -152,6 +166,37 @@ public final class Jailer {
             if (plan != null) {
                 cleanUp(plan);
             }
+        }
+    }
+
+    /** A set-up error: one line on stderr and, for a daemon, to the caller waiting for its word. */
+    private static int fail(Optional<Daemon.Channel> daemon, String message) {
+        System.err.println("mesovirt-jailer: " + message);
+        daemon.ifPresent(d -> d.error(message));
+        return 1;
+    }
+
+    /**
+     * A daemon's wait until the VMM listens on every socket the options create (a client may connect once the
+     * caller returns), or until the stage ends first: then its exit code, reaped, which is also the caller's word.
+     */
+    private static OptionalInt awaitReady(JailPlan plan, int stage, Daemon.Channel daemon)
+            throws IOException, InterruptedException {
+        while (true) {
+            OptionalInt ended = Spawn.poll(stage);
+            if (ended.isPresent()) {
+                daemon.exit(ended.getAsInt());
+                return ended;
+            }
+            boolean listening = true;
+            for (Link l : plan.links()) {
+                listening &= isSocket(l.target());
+            }
+            if (listening) {
+                daemon.ready();
+                return OptionalInt.empty();
+            }
+            Thread.sleep(20);
         }
     }
 

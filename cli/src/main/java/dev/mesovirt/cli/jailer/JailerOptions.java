@@ -24,11 +24,14 @@ import java.util.regex.Pattern;
  * @param cgroups cgroup v2 interface files of the VM's cgroup and their values, in the order given
  * @param resourceLimits Firecracker's resource names ({@code fsize}, {@code no-file}) and the values given, in the
  *        order given; the planner adds the default no-file
+ * @param daemonize detach: return once the VMM runs, leaving a copy of the jailer in a new session to wait for it
+ *        and clean up (Firecracker's --daemonize)
+ * @param logPath with daemonize: where the VMM's and that copy's stdout and stderr go (appended), else /dev/null
  * @param vmmArgs the mesovirt options, as the user wrote them (host paths)
  */
 public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile, Path chrootBase,
         Optional<Path> netns, String parentCgroup, Map<String, String> cgroups, Map<String, Long> resourceLimits,
-        List<String> vmmArgs) {
+        boolean daemonize, Optional<Path> logPath, List<String> vmmArgs) {
 
     public static final Path DEFAULT_CHROOT_BASE = Path.of("/srv/jailer");
     public static final String DEFAULT_PARENT_CGROUP = "mesovirt";
@@ -63,6 +66,9 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
               --resource-limit RESOURCE=VALUE   a limit of the VMM (soft and hard), repeatable: fsize (bytes
                                       a file it writes may reach), no-file (open descriptors; default 2048)
               --cgroup-version 2      accepted; only cgroup v2 is supported
+              --daemonize             return once the VMM runs (its sockets exist); a copy of the jailer in a new
+                                      session waits for it and removes the jail; its pid: <jail dir>/jailer.pid
+              --log-path FILE         with --daemonize: the VMM's stdout and stderr (appended), else /dev/null
               -clean-resource         accepted (ozone); the jail and the cgroup are always removed on exit
             Host paths in the mesovirt options (-kernel, -initrd, -drive file=, -qmp unix:, -chardev path=,
             -serial file:, -D, -object rng-random filename=) are made visible in the jail and rewritten.
@@ -80,6 +86,8 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
         String parent = DEFAULT_PARENT_CGROUP;
         Map<String, String> cgroups = new LinkedHashMap<>();
         Map<String, Long> limits = new LinkedHashMap<>();
+        boolean daemonize = false;
+        Path log = null;
         List<String> vmm = null;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -97,6 +105,10 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
             switch (name) {
                 case "--help", "-h", "-help" -> throw new JailerException.Help();
                 case "-clean-resource", "--clean-resource" -> {
+                    continue;
+                }
+                case "--daemonize" -> {
+                    daemonize = true;
                     continue;
                 }
                 default -> { }
@@ -123,6 +135,7 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
                 }
                 case "--cgroup" -> cgroup(name, value, cgroups);
                 case "--resource-limit" -> resourceLimit(name, value, limits);
+                case "--log-path" -> log = once(name, log, absolute(name, value));
                 case "-cgroup" -> {
                     for (String item : value.split(",", -1)) {
                         cgroup(name, item, cgroups);
@@ -143,11 +156,14 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
         if (!CGROUP_NAME.matcher(parent).matches() || parent.startsWith(".")) {
             throw new JailerException("--parent-cgroup " + parent + ": use a plain directory name");
         }
+        if (log != null && !daemonize) {
+            throw new JailerException("--log-path is for --daemonize (without it the VMM's output is the jailer's)");
+        }
         if (vmm == null || vmm.isEmpty()) {
             throw new JailerException("no mesovirt options: give them after --");
         }
         return new JailerOptions(id, uid, gid, Optional.ofNullable(execFile), base, Optional.ofNullable(netns),
-                parent, cgroups, limits, vmm);
+                parent, cgroups, limits, daemonize, Optional.ofNullable(log), vmm);
     }
 
     private static <T> T once(String name, T previous, T value) throws JailerException {

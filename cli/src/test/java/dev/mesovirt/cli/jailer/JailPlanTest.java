@@ -262,6 +262,14 @@ class JailPlanTest {
     }
 
     @Test
+    void namedDescriptors() {
+        assertEquals(java.util.Set.of(3, 4, 7, 9), JailPlanner.namedDescriptors(List.of("-kernel", "/k", "-netdev",
+                "tap,id=n0,fds=3:4", "-netdev", "tap,id=n1,fd=7", "--device", "vhost-vsock-pci,id=v,vhostfd=9,guest-cid=3",
+                "-netdev", "tap,id=n2,ifname=t", "-device", "virtio-net-device,netdev=n0", "-append", "fd=5")));
+        assertEquals(java.util.Set.of(), JailPlanner.namedDescriptors(List.of("-netdev", "tap,id=n0,fds=x")));
+    }
+
+    @Test
     void descriptorErrors() {
         assertEquals("-netdev tap,id=n0,fds=3: descriptor 3 is not open in the jailer",
                 assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=3")).getMessage());

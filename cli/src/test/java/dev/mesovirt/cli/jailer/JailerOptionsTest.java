@@ -1,6 +1,7 @@
 package dev.mesovirt.cli.jailer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,6 +39,11 @@ class JailerOptionsTest {
         assertEquals("50000 100000", o.cgroups().get("cpu.max"));
         assertEquals(List.of("-kernel", "k", "-m", "256"), o.vmmArgs());
         assertTrue(o.resourceLimits().isEmpty());
+        assertFalse(o.daemonize());
+        JailerOptions d = parse("--id", "a", "--uid", "1", "--gid", "1", "--daemonize", "--log-path=/var/log/vm.log",
+                "--", "-kernel", "k");
+        assertTrue(d.daemonize());
+        assertEquals(Optional.of(Path.of("/var/log/vm.log")), d.logPath());
         JailerOptions limited = parse("--id", "a", "--uid", "1", "--gid", "1", "--resource-limit", "no-file=4096",
                 "--resource-limit=fsize=0", "--", "-kernel", "k");
         assertEquals(List.of("no-file", "fsize"), List.copyOf(limited.resourceLimits().keySet()));
@@ -92,6 +98,8 @@ class JailerOptionsTest {
         "--id a --uid 1 --gid 1 --cgroup memory.max -- -kernel k | --cgroup memory.max: expected FILE=VALUE, e.g. memory.max=512M",
         "--id a --uid 1 --gid 1 --cgroup memory.max= -- -kernel k | --cgroup memory.max=: empty or multi-line value",
         "--id a --uid 1 --gid 1 --parent-cgroup ../x -- -kernel k | --parent-cgroup ../x: use a plain directory name",
+        "--id a --uid 1 --gid 1 --log-path /var/log/vm.log -- -kernel k | --log-path is for --daemonize (without it the VMM's output is the jailer's)",
+        "--id a --uid 1 --gid 1 --daemonize --log-path a --log-path b -- -kernel k | option --log-path given more than once",
         "--id a --uid 1 --gid 1 --resource-limit nproc=5 -- -kernel k | --resource-limit nproc=5: the resources are fsize and no-file, e.g. no-file=1024",
         "--id a --uid 1 --gid 1 --resource-limit no-file -- -kernel k | --resource-limit no-file: expected no-file=N, N a number from 0",
         "--id a --uid 1 --gid 1 --resource-limit fsize=-1 -- -kernel k | --resource-limit fsize=-1: expected fsize=N, N a number from 0",
