@@ -51,6 +51,9 @@ public final class JailPlanner {
          * but something else; an error naming it if it is not open.
          */
         OptionalLong descriptorRdev(int fd) throws JailerException;
+
+        /** Whether a host path is a directory (else it is bound as a file, or reported missing later). */
+        boolean isDirectory(Path path);
     }
 
     private final JailerOptions options;
@@ -61,6 +64,8 @@ public final class JailPlanner {
     private final List<Node> nodes = new ArrayList<>();
     private final Set<Path> nodePaths = new HashSet<>();
     private final List<Bind> binds = new ArrayList<>();
+    /** The index in binds of each file bound at /vm/NAME, by host path: named twice, it is bound once. */
+    private final java.util.Map<Path, Integer> inputs = new java.util.HashMap<>();
     private final List<Path> outputs = new ArrayList<>();
     private final List<Link> links = new ArrayList<>();
     private final Set<Path> usedTargets = new HashSet<>();
@@ -127,14 +132,31 @@ public final class JailPlanner {
             umountDirs.add(JailPlan.OLD_ROOT + library.getParent().normalize());
         }
 
+        for (Path source : options.sourceFiles()) {
+            Path target = unique(VM, source);
+            inputs.put(source, binds.size());
+            binds.add(new Bind(source, target, host.isDirectory(source), true));
+        }
         List<String> vmm = rewrite(options.vmmArgs());
         List<String> command = new ArrayList<>();
         command.add(setpriv.toString());
         command.add("--reuid=" + Integer.toUnsignedString(options.uid()));
         command.add("--regid=" + Integer.toUnsignedString(options.gid()));
         command.add("--clear-groups");
-        command.add("--inh-caps=-all");
-        command.add("--bounding-set=-all");
+        if (options.capabilities().isEmpty()) {
+            command.add("--inh-caps=-all");
+            command.add("--bounding-set=-all");
+        } else {
+            // A capability survives the uid change and the exec only as an ambient one, which must be inheritable
+            // and in the bounding set too.
+            StringBuilder keep = new StringBuilder("-all");
+            for (String cap : options.capabilities()) {
+                keep.append(",+").append(cap);
+            }
+            command.add("--inh-caps=" + keep);
+            command.add("--ambient-caps=" + keep);
+            command.add("--bounding-set=" + keep);
+        }
         command.add("--no-new-privs");
         // unshare --kill-child sets the parent-death signal, but the uid change clears it: set it again.
         command.add("--pdeathsig=SIGKILL");
@@ -383,10 +405,22 @@ public final class JailPlanner {
         descriptors.add(fd);
     }
 
-    /** A host file the VMM reads (or writes, for a writable disk), bound at /vm/NAME. */
+    /**
+     * A host file the VMM reads (or writes, for a writable disk), bound at /vm/NAME; the same file named again (or
+     * given as a --source-file) is bound once, writable if any use writes it.
+     */
     private String input(String opt, String path, boolean readOnly) throws JailerException {
         Path source = absolute(opt, path);
+        Integer known = inputs.get(source);
+        if (known != null) {
+            Bind b = binds.get(known);
+            if (b.readOnly() && !readOnly) {
+                binds.set(known, new Bind(b.source(), b.target(), b.directory(), false));
+            }
+            return b.target().toString();
+        }
         Path target = unique(VM, source);
+        inputs.put(source, binds.size());
         binds.add(new Bind(source, target, false, readOnly));
         return target.toString();
     }

@@ -292,6 +292,11 @@ public final class Jailer {
                 throw new JailerException("descriptor " + fd + ": " + e.getMessage());
             }
         }
+
+        @Override
+        public boolean isDirectory(Path path) {
+            return Files.isDirectory(path);
+        }
     };
 
     private static long rdev(Path device) throws JailerException {

@@ -49,6 +49,11 @@ class JailPlanTest {
                 }
                 return rdev < 0 ? OptionalLong.empty() : OptionalLong.of(rdev);
             }
+
+            @Override
+            public boolean isDirectory(Path path) {
+                return path.toString().endsWith("/dir");
+            }
         };
     }
     private static final List<String> JAVA = List.of("/usr/lib/jvm/jdk/bin/java", "-Xshare:auto",
@@ -300,6 +305,66 @@ class JailPlanTest {
         }
         assertEquals("descriptor " + devNull + " is not open in the jailer (pass it open and without close-on-exec)",
                 assertThrows(JailerException.class, () -> Jailer.HOST.descriptorRdev(devNull)).getMessage());
+    }
+
+    @Test
+    void keptCapabilities() throws Exception {
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "--capability", "CAP_NET_ADMIN", "-capability", "cap_sys_nice,net_admin", "--", "-kernel", "/k"}), JAVA,
+            LIBS, List.of(), SETPRIV, Optional.empty(), HOST);
+        assertEquals(List.of("/usr/bin/setpriv", "--reuid=1", "--regid=1", "--clear-groups",
+                "--inh-caps=-all,+net_admin,+sys_nice", "--ambient-caps=-all,+net_admin,+sys_nice",
+                "--bounding-set=-all,+net_admin,+sys_nice", "--no-new-privs", "--pdeathsig=SIGKILL", "--"),
+                p.command().subList(0, 10));
+    }
+
+    /**
+     * The setpriv words for capabilities, run for real when this test runs as root (they need it): the kept
+     * capability is in every set of the program setpriv starts, as uid 1000, and nothing else is.
+     */
+    @Test
+    void setprivKeepsTheCapability(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.readString(Path.of("/proc/self/status")).contains("\nUid:\t0\t"),
+                "needs root");
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1000", "--gid", "1000",
+            "--capability", "CAP_NET_ADMIN", "--", "-kernel", "/k"}), JAVA, LIBS, List.of(), SETPRIV, Optional.empty(),
+            HOST);
+        List<String> cmd = new ArrayList<>(p.command().subList(0, p.command().indexOf("--") + 1));
+        cmd.addAll(List.of("/bin/grep", "-E", "^(Uid|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):", "/proc/self/status"));
+        Process pr = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, pr.waitFor(), out);
+        String netAdmin = String.format("%016x", 1L << 12);
+        assertEquals("Uid:\t1000\t1000\t1000\t1000\nCapInh:\t" + netAdmin + "\nCapPrm:\t" + netAdmin + "\nCapEff:\t"
+                + netAdmin + "\nCapBnd:\t" + netAdmin + "\nCapAmb:\t" + netAdmin + "\nNoNewPrivs:\t1\n", out);
+    }
+
+    @Test
+    void numaNode() throws Exception {
+        JailPlan p = plan("-kernel", "/k");
+        assertTrue(p.cgroup().orElseThrow().limits().stream().noneMatch(w -> w.file().endsWith("cpuset.mems")));
+        JailPlan.Cgroup c = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "vm1", "--uid", "1", "--gid", "1",
+            "-numa", "1", "--", "-kernel", "/k"}), JAVA, LIBS, List.of(), SETPRIV, Optional.of(Path.of("/sys/fs/cgroup")),
+            HOST).cgroup().orElseThrow();
+        assertEquals(List.of(new Write(Path.of("/sys/fs/cgroup/mesovirt/vm1/cpuset.mems"), "1")), c.limits());
+        assertEquals(new Write(Path.of("/sys/fs/cgroup/cgroup.subtree_control"), "+cpuset"), c.controllers().getFirst());
+    }
+
+    /** ozone's -source_file: bound read-only at /vm/NAME, a directory as a directory; named again, bound once. */
+    @Test
+    void sourceFiles() throws Exception {
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "-source_file", "/img/vmlinuz", "/img/dir", "--source-file", "/img/disk.img", "--", "-kernel", "/img/vmlinuz",
+            "-drive", "id=d0,file=/img/disk.img", "-initrd", "/other/vmlinuz"}), JAVA, LIBS, List.of(), SETPRIV,
+            Optional.empty(), HOST);
+        List<Bind> vm = p.binds().stream().filter(b -> b.target().startsWith("/vm")).toList();
+        assertEquals(List.of(new Bind(Path.of("/img/vmlinuz"), Path.of("/vm/vmlinuz"), false, true),
+                new Bind(Path.of("/img/dir"), Path.of("/vm/dir"), true, true),
+                // the writable disk makes its bind writable
+                new Bind(Path.of("/img/disk.img"), Path.of("/vm/disk.img"), false, false),
+                new Bind(Path.of("/other/vmlinuz"), Path.of("/vm/2-vmlinuz"), false, true)), vm);
+        assertEquals(List.of("-kernel", "/vm/vmlinuz", "-drive", "id=d0,file=/vm/disk.img", "-initrd", "/vm/2-vmlinuz"),
+                p.command().subList(p.command().size() - 6, p.command().size()));
     }
 
     @Test

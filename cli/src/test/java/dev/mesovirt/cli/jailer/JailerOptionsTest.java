@@ -60,6 +60,14 @@ class JailerOptionsTest {
         assertEquals(8, o.gid());
         assertEquals(Map.of("memory.max", "1G", "pids.max", "100"), o.cgroups());
         assertEquals(Optional.of(Path.of("/run/netns/x")), o.netns());
+        // ozone's options with several values, its capabilities and NUMA node
+        JailerOptions more = parse("-name", "vm3", "-uid", "7", "-gid", "8", "-source_file", "/img/k", "img/r",
+                "-cgroup", "pids.max=10", "cpu.max=max", "-capability", "CAP_NET_ADMIN,cap_sys_nice", "-numa", "0",
+                "-source", "/x", "--", "-kernel", "k");
+        assertEquals(List.of(Path.of("/img/k"), Path.of("img/r").toAbsolutePath(), Path.of("/x")), more.sourceFiles());
+        assertEquals(List.of("pids.max", "cpu.max", "cpuset.mems"), List.copyOf(more.cgroups().keySet()));
+        assertEquals("0", more.cgroups().get("cpuset.mems"));
+        assertEquals(java.util.Set.of("net_admin", "sys_nice"), more.capabilities());
     }
 
     @Test
@@ -70,6 +78,8 @@ class JailerOptionsTest {
         assertEquals(Optional.empty(), o.execFile());
         assertEquals(Optional.empty(), o.netns());
         assertTrue(o.cgroups().isEmpty());
+        assertTrue(o.capabilities().isEmpty());
+        assertTrue(o.sourceFiles().isEmpty());
     }
 
     @Test
@@ -100,6 +110,11 @@ class JailerOptionsTest {
         "--id a --uid 1 --gid 1 --parent-cgroup ../x -- -kernel k | --parent-cgroup ../x: use a plain directory name",
         "--id a --uid 1 --gid 1 --log-path /var/log/vm.log -- -kernel k | --log-path is for --daemonize (without it the VMM's output is the jailer's)",
         "--id a --uid 1 --gid 1 --daemonize --log-path a --log-path b -- -kernel k | option --log-path given more than once",
+        "--id a --uid 1 --gid 1 --capability CAP_FOO -- -kernel k | --capability CAP_FOO: not a capability (capabilities(7): CAP_NET_ADMIN, CAP_SYS_NICE, ...)",
+        "--id a --uid 1 --gid 1 -capability net_admin, -- -kernel k | -capability : not a capability (capabilities(7): CAP_NET_ADMIN, CAP_SYS_NICE, ...)",
+        "--id a --uid 1 --gid 1 -numa x -- -kernel k | -numa x: a NUMA node number, e.g. 0",
+        "--id a --uid 1 --gid 1 -numa 0 --cgroup cpuset.mems=1 -- -kernel k | --cgroup: cpuset.mems given more than once",
+        "--id a --uid 1 --gid 1 -source_file -- -kernel k | option -source_file needs an argument",
         "--id a --uid 1 --gid 1 --resource-limit nproc=5 -- -kernel k | --resource-limit nproc=5: the resources are fsize and no-file, e.g. no-file=1024",
         "--id a --uid 1 --gid 1 --resource-limit no-file -- -kernel k | --resource-limit no-file: expected no-file=N, N a number from 0",
         "--id a --uid 1 --gid 1 --resource-limit fsize=-1 -- -kernel k | --resource-limit fsize=-1: expected fsize=N, N a number from 0",
