@@ -75,7 +75,7 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
               --netns PATH            join this network namespace, e.g. /var/run/netns/NAME (ozone: -netns)
               --cgroup FILE=VALUE     a cgroup v2 limit of the VM's cgroup, repeatable: cpu.max, cpu.weight,
                                       memory.max, memory.high, memory.swap.max, pids.max, cpuset.cpus, cpuset.mems
-                                      (ozone: -cgroup FILE=VALUE[,FILE=VALUE...])
+                                      (ozone: -cgroup FILE=VALUE[,FILE=VALUE...] [FILE=VALUE...])
               --parent-cgroup NAME    the VM's cgroup is <cgroup2 mount>/NAME/ID (default mesovirt)
               --resource-limit RESOURCE=VALUE   a limit of the VMM (soft and hard), repeatable: fsize (bytes
                                       a file it writes may reach), no-file (open descriptors; default 2048)
@@ -91,6 +91,8 @@ public record JailerOptions(String id, int uid, int gid, Optional<Path> execFile
               -clean-resource         accepted (ozone); the jail and the cgroup are always removed on exit
             Host paths in the mesovirt options (-kernel, -initrd, -drive file=, -qmp unix:, -chardev path=,
             -serial file:, -D, -object rng-random filename=) are made visible in the jail and rewritten.
+            Descriptors they name (-netdev tap,fds=N or fd=N, vhost-vsock vhostfd=N) reach the VMM at their
+            numbers: open character devices of the caller's, without close-on-exec. Others are closed.
             Exit status: the VMM's; 1 for a usage or set-up error.
             """;
 
