@@ -64,7 +64,9 @@ final class Daemon {
             try {
                 pid = Spawn.start(argv, env, keep, new Spawn.Detached(log), true);
             } finally {
-                Sys.close(pipe[1]);
+                for (int fd : keep) { // the pipe's write end and the descriptors: the copy's now
+                    Fds.closeQuietly(fd);
+                }
             }
         } catch (ErrnoException e) {
             err.println("mesovirt-jailer: --daemonize: cannot start the jailer's copy: " + e.getMessage());

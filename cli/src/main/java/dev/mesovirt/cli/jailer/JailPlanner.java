@@ -36,8 +36,8 @@ public final class JailPlanner {
     private static final Path DEV = Path.of("/dev");
     /**
      * The VMM's open descriptors unless --resource-limit no-file says otherwise: Firecracker's default. A VMM with a
-     * disk, a TAP, vhost-vsock, an entropy source and QMP holds MEASURED of them (ci/tests/jailer.sh prints the
-     * count), the JVM's own included, so hot-plugged devices and QMP clients have room.
+     * disk, a TAP, vhost-vsock, an entropy source, the serial console and QMP holds 80 of them, the JVM's own
+     * included (ci/tests/jailer.sh prints the count), so hot-plugged devices and QMP clients have room.
      */
     static final long DEFAULT_NO_FILE = 2048;
 

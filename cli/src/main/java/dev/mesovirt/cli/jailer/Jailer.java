@@ -5,6 +5,7 @@ import dev.mesovirt.cli.jailer.JailPlan.Link;
 import dev.mesovirt.cli.jailer.JailPlan.Node;
 import dev.mesovirt.cli.jailer.JailPlan.Write;
 import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.Fds;
 import dev.mesovirt.vmm.sys.Spawn;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -118,6 +119,11 @@ public final class Jailer {
             // posix_spawn, not ProcessBuilder: only it leaves the descriptors of the plan open in the child.
             stage = Spawn.start(List.of("/bin/sh", script.toString(), "outer"), env, plan.descriptors(),
                     new Spawn.Inherit(), false);
+            // The descriptors are the VMM's now. A copy left open here would keep the TAP and the vhost device
+            // alive after the VMM, and a vhost device's kernel worker sits in the VM's cgroup: it could not go.
+            for (int fd : plan.descriptors()) {
+                Fds.closeQuietly(fd);
+            }
             // On SIGTERM/SIGINT the JVM runs its hooks and halts without finishing this method: the hook stops the
             // VMM (SIGKILL to unshare, which --kill-child passes on to the VMM), lets this thread reap it and cleans
             // up.

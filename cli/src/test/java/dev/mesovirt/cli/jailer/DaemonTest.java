@@ -1,6 +1,7 @@
 package dev.mesovirt.cli.jailer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mesovirt.vmm.sys.Sys;
@@ -50,6 +51,8 @@ class DaemonTest {
             int rc = start("echo \"sid $(cut -d' ' -f6 /proc/$$/stat) pid $$\"; echo ready >&$" + Daemon.READY_FD
                     + "; eval \"exec $" + Daemon.READY_FD + ">&-\"; exec /bin/sleep 10", "-netdev", "tap,id=n0,fds=" + tap);
             assertEquals(0, rc, err());
+            assertFalse(dev.mesovirt.vmm.sys.Fds.isOpen(tap), "handed on, so closed here");
+            assertTrue(dev.mesovirt.vmm.sys.Fds.isOpen(other));
             assertTrue(System.nanoTime() - t < 5_000_000_000L, "returned long before the copy ends");
             String first = Files.readAllLines(dir.resolve("log")).getFirst();
             pid = Integer.parseInt(first.replaceFirst("^sid \\d+ pid (\\d+)$", "$1"));
@@ -72,7 +75,7 @@ class DaemonTest {
                     + other + " nor the pipe");
             assertEquals("", err());
         } finally {
-            Sys.close(tap);
+            dev.mesovirt.vmm.sys.Fds.closeQuietly(tap);
             Sys.close(other);
             if (pid > 0) {
                 dev.mesovirt.vmm.sys.Spawn.kill(pid, 9);
