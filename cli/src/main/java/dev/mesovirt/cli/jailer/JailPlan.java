@@ -23,6 +23,10 @@ import java.util.Optional;
  * @param links symbolic links outside the jail, at the host paths the user gave for sockets the VMM creates
  * @param cgroup the VM's cgroup, if any limit was given
  * @param netns the network namespace to join
+ * @param rlimits the VMM's resource limits (soft = hard), set in the stage before the namespaces, so that the VMM's
+ *        JVM starts under them and, without capabilities, cannot raise them
+ * @param descriptors the jailer's descriptors the options name ({@code fds=}, {@code fd=}, {@code vhostfd=}): they
+ *        stay open, at their numbers, through the stage into the VMM; every other one is closed
  * @param umountLibraryPath LD_LIBRARY_PATH under which the host's umount runs from the old root just after
  *        pivot_root (its libraries are not in the jail)
  * @param command the last stage's argv in the jail: setpriv dropping to uid/gid, then the JVM with the VMM's
@@ -30,7 +34,8 @@ import java.util.Optional;
  */
 public record JailPlan(String id, int uid, int gid, Path jailDir, Path root, List<Path> dirs, List<Path> ownedDirs,
         List<Node> nodes, List<Bind> binds, List<Path> outputs, List<Link> links, Optional<Cgroup> cgroup,
-        Optional<Path> netns, String umountLibraryPath, List<String> command) {
+        Optional<Path> netns, List<Rlimit> rlimits, List<Integer> descriptors, String umountLibraryPath,
+        List<String> command) {
 
     public JailPlan {
         dirs = List.copyOf(dirs);
@@ -39,6 +44,8 @@ public record JailPlan(String id, int uid, int gid, Path jailDir, Path root, Lis
         binds = List.copyOf(binds);
         outputs = List.copyOf(outputs);
         links = List.copyOf(links);
+        rlimits = List.copyOf(rlimits);
+        descriptors = List.copyOf(descriptors);
         command = List.copyOf(command);
     }
 
@@ -68,6 +75,12 @@ public record JailPlan(String id, int uid, int gid, Path jailDir, Path root, Lis
 
     /** A symbolic link {@code link} (a host path) to {@code target} (a host path in the jail). */
     public record Link(Path link, Path target) {}
+
+    /**
+     * A resource limit: {@code resource} is prlimit's name for it ({@code nofile}, {@code fsize}), {@code value} the
+     * soft and hard limit.
+     */
+    public record Rlimit(String resource, long value) {}
 
     /** A file of a cgroup and the text written to it. */
     public record Write(Path file, String value) {}

@@ -4,6 +4,7 @@ import dev.mesovirt.cli.jailer.JailPlan.Bind;
 import dev.mesovirt.cli.jailer.JailPlan.Cgroup;
 import dev.mesovirt.cli.jailer.JailPlan.Link;
 import dev.mesovirt.cli.jailer.JailPlan.Node;
+import dev.mesovirt.cli.jailer.JailPlan.Rlimit;
 import dev.mesovirt.cli.jailer.JailPlan.Write;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,7 +13,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Computes a {@link JailPlan} from the options and a few facts about the host, without side effects (so that the
@@ -31,11 +34,26 @@ public final class JailPlanner {
     private static final Path VM = Path.of("/vm");
     private static final Path RUN = Path.of("/run");
     private static final Path DEV = Path.of("/dev");
+    /**
+     * The VMM's open descriptors unless --resource-limit no-file says otherwise: Firecracker's default. A VMM with a
+     * disk, a TAP, vhost-vsock, an entropy source, the serial console and QMP holds 80 of them, the JVM's own
+     * included (ci/tests/jailer.sh prints the count), so hot-plugged devices and QMP clients have room.
+     */
+    static final long DEFAULT_NO_FILE = 2048;
 
     /** Host facts the plan depends on. */
     public interface Host {
         /** The device number (st_rdev) of a host character device, or an error naming it. */
         long rdev(Path device) throws JailerException;
+
+        /**
+         * The device number of the jailer's descriptor {@code fd} if it is a character device, empty if it is open
+         * but something else; an error naming it if it is not open.
+         */
+        OptionalLong descriptorRdev(int fd) throws JailerException;
+
+        /** Whether a host path is a directory (else it is bound as a file, or reported missing later). */
+        boolean isDirectory(Path path);
     }
 
     private final JailerOptions options;
@@ -46,9 +64,12 @@ public final class JailPlanner {
     private final List<Node> nodes = new ArrayList<>();
     private final Set<Path> nodePaths = new HashSet<>();
     private final List<Bind> binds = new ArrayList<>();
+    /** The index in binds of each file bound at /vm/NAME, by host path: named twice, it is bound once. */
+    private final java.util.Map<Path, Integer> inputs = new java.util.HashMap<>();
     private final List<Path> outputs = new ArrayList<>();
     private final List<Link> links = new ArrayList<>();
     private final Set<Path> usedTargets = new HashSet<>();
+    private final Set<Integer> descriptors = new TreeSet<>();
 
     private JailPlanner(JailerOptions options, Host host) {
         this.options = options;
@@ -111,14 +132,31 @@ public final class JailPlanner {
             umountDirs.add(JailPlan.OLD_ROOT + library.getParent().normalize());
         }
 
+        for (Path source : options.sourceFiles()) {
+            Path target = unique(VM, source);
+            inputs.put(source, binds.size());
+            binds.add(new Bind(source, target, host.isDirectory(source), true));
+        }
         List<String> vmm = rewrite(options.vmmArgs());
         List<String> command = new ArrayList<>();
         command.add(setpriv.toString());
         command.add("--reuid=" + Integer.toUnsignedString(options.uid()));
         command.add("--regid=" + Integer.toUnsignedString(options.gid()));
         command.add("--clear-groups");
-        command.add("--inh-caps=-all");
-        command.add("--bounding-set=-all");
+        if (options.capabilities().isEmpty()) {
+            command.add("--inh-caps=-all");
+            command.add("--bounding-set=-all");
+        } else {
+            // A capability survives the uid change and the exec only as an ambient one, which must be inheritable
+            // and in the bounding set too.
+            StringBuilder keep = new StringBuilder("-all");
+            for (String cap : options.capabilities()) {
+                keep.append(",+").append(cap);
+            }
+            command.add("--inh-caps=" + keep);
+            command.add("--ambient-caps=" + keep);
+            command.add("--bounding-set=" + keep);
+        }
         command.add("--no-new-privs");
         // unshare --kill-child sets the parent-death signal, but the uid change clears it: set it again.
         command.add("--pdeathsig=SIGKILL");
@@ -147,9 +185,14 @@ public final class JailPlanner {
                             new Write(parent.resolve("cgroup.subtree_control"), enable.toString())),
                     limits));
         }
+        List<Rlimit> rlimits = new ArrayList<>();
+        rlimits.add(new Rlimit("nofile", options.resourceLimits().getOrDefault(JailerOptions.NO_FILE, DEFAULT_NO_FILE)));
+        if (options.resourceLimits().containsKey(JailerOptions.FSIZE)) {
+            rlimits.add(new Rlimit("fsize", options.resourceLimits().get(JailerOptions.FSIZE)));
+        }
         return new JailPlan(options.id(), options.uid(), options.gid(), root.getParent(), root,
                 new ArrayList<>(dirs), new ArrayList<>(ownedDirs), nodes, binds, outputs, links, cgroup,
-                options.netns(), String.join(":", umountDirs), command);
+                options.netns(), rlimits, new ArrayList<>(descriptors), String.join(":", umountDirs), command);
     }
 
     /**
@@ -277,13 +320,18 @@ public final class JailPlanner {
     }
 
     private String netdev(String opt, String value) throws JailerException {
+        boolean passed = false;
         for (String item : value.split(",", -1)) {
             if (item.startsWith("fds=") || item.startsWith("fd=")) {
-                throw new JailerException(opt + " " + value + ": descriptors are not passed into the jail;"
-                        + " use ifname= with a TAP in the --netns namespace");
+                String key = item.substring(0, item.indexOf('='));
+                for (String fd : item.substring(key.length() + 1).split(":", -1)) {
+                    descriptor(opt, value, key, fd);
+                }
+                passed = true;
             }
         }
-        if (value.startsWith("tap")) {
+        // A TAP the caller opened needs no /dev/net/tun in the jail; one named by ifname= does.
+        if (value.startsWith("tap") && !passed) {
             node(DEV.resolve("net").resolve("tun"), true);
         }
         return value;
@@ -291,19 +339,88 @@ public final class JailPlanner {
 
     private String device(String opt, String value) throws JailerException {
         if (value.startsWith("vhost-vsock-device") || value.startsWith("vhost-vsock-pci")) {
-            if (value.contains("vhostfd=")) {
-                throw new JailerException(opt + " " + value + ": descriptors are not passed into the jail;"
-                        + " leave vhostfd= out (the VMM opens the jail's /dev/vhost-vsock)");
+            boolean passed = false;
+            for (String item : value.split(",", -1)) {
+                if (item.startsWith("vhostfd=")) {
+                    descriptor(opt, value, "vhostfd", item.substring("vhostfd=".length()));
+                    passed = true;
+                }
             }
-            node(DEV.resolve("vhost-vsock"), true);
+            if (!passed) {
+                node(DEV.resolve("vhost-vsock"), true);
+            }
         }
         return value;
     }
 
-    /** A host file the VMM reads (or writes, for a writable disk), bound at /vm/NAME. */
+    /**
+     * The descriptor numbers the options name (-netdev's fds= and fd=, -device's vhostfd=), unchecked: what a
+     * daemonizing jailer hands on to its copy, whose plan then checks them.
+     */
+    static Set<Integer> namedDescriptors(List<String> vmmArgs) {
+        Set<Integer> fds = new TreeSet<>();
+        for (int i = 0; i + 1 < vmmArgs.size(); i++) {
+            String name = vmmArgs.get(i).replaceFirst("^--?", "");
+            if (!name.equals("netdev") && !name.equals("device")) {
+                continue;
+            }
+            for (String item : vmmArgs.get(++i).split(",", -1)) {
+                int eq = item.indexOf('=');
+                String key = eq < 0 ? "" : item.substring(0, eq);
+                if (key.equals("fds") || key.equals("fd") || key.equals("vhostfd")) {
+                    for (String n : item.substring(eq + 1).split(":", -1)) {
+                        if (n.matches("[0-9]{1,9}")) {
+                            fds.add(Integer.parseInt(n));
+                        }
+                    }
+                }
+            }
+        }
+        return fds;
+    }
+
+    /**
+     * A descriptor of the jailer's that the VMM gets at the same number: it must be open here and a character
+     * device (a TAP, /dev/vhost-vsock), which also keeps any descriptor of the jailer's own JVM out of the jail.
+     */
+    private void descriptor(String opt, String value, String key, String text) throws JailerException {
+        if (!text.matches("[0-9]{1,9}")) {
+            throw new JailerException(opt + " " + value + ": " + key + "=" + text + " is not a descriptor number");
+        }
+        int fd = Integer.parseInt(text);
+        if (fd <= 2) {
+            throw new JailerException(opt + " " + value + ": " + key + "=" + fd
+                    + ": 0, 1 and 2 are the VMM's stdin, stdout and stderr");
+        }
+        OptionalLong rdev;
+        try {
+            rdev = host.descriptorRdev(fd);
+        } catch (JailerException e) {
+            throw new JailerException(opt + " " + value + ": " + e.getMessage());
+        }
+        if (rdev.isEmpty()) {
+            throw new JailerException(opt + " " + value + ": descriptor " + fd + " is not a character device"
+                    + " (a TAP's /dev/net/tun or a macvtap, /dev/vhost-vsock)");
+        }
+        descriptors.add(fd);
+    }
+
+    /**
+     * A host file the VMM reads (or writes, for a writable disk), bound at /vm/NAME; the same file named again (or
+     * given as a --source-file) is bound once, writable if any use writes it.
+     */
     private String input(String opt, String path, boolean readOnly) throws JailerException {
         Path source = absolute(opt, path);
+        Integer known = inputs.get(source);
+        if (known != null) {
+            Bind b = binds.get(known);
+            if (b.readOnly() && !readOnly) {
+                binds.set(known, new Bind(b.source(), b.target(), b.directory(), false));
+            }
+            return b.target().toString();
+        }
         Path target = unique(VM, source);
+        inputs.put(source, binds.size());
         binds.add(new Bind(source, target, false, readOnly));
         return target.toString();
     }

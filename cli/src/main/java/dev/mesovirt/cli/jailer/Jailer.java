@@ -4,6 +4,9 @@ import dev.mesovirt.cli.jailer.JailPlan.Bind;
 import dev.mesovirt.cli.jailer.JailPlan.Link;
 import dev.mesovirt.cli.jailer.JailPlan.Node;
 import dev.mesovirt.cli.jailer.JailPlan.Write;
+import dev.mesovirt.vmm.sys.ErrnoException;
+import dev.mesovirt.vmm.sys.Fds;
+import dev.mesovirt.vmm.sys.Spawn;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -17,9 +20,13 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,6 +37,10 @@ public final class Jailer {
     static final Path SETPRIV = Path.of("/usr/bin/setpriv");
     static final Path UMOUNT = Path.of("/usr/bin/umount");
     static final Path LDD = Path.of("/usr/bin/ldd");
+    static final Path PRLIMIT = Path.of("/usr/bin/prlimit");
+    private static final int SIGKILL = 9;
+    /** A daemon's pid, in the jail directory (not in the jail): SIGTERM to it stops the VM and cleans up. */
+    static final String PID_FILE = "jailer.pid";
     static final List<String> JDK_LIBRARIES = List.of("lib/server/libjvm.so", "lib/libjli.so", "lib/libjava.so",
             "lib/libjimage.so", "lib/libzip.so", "lib/libnio.so", "lib/libnet.so", "lib/libextnet.so");
 
@@ -43,8 +54,10 @@ public final class Jailer {
 
     static int run(String[] args) {
         JailerOptions options;
+        Optional<Daemon.Channel> daemon;
         try {
             options = JailerOptions.parse(args);
+            daemon = Daemon.Channel.fromEnvironment();
         } catch (JailerException.Help h) {
             System.out.print(JailerOptions.USAGE);
             return 0;
@@ -52,13 +65,17 @@ public final class Jailer {
             System.err.println("mesovirt-jailer: " + e.getMessage());
             return 1;
         }
+        if (options.daemonize() && daemon.isEmpty()) {
+            return Daemon.start(options);
+        }
         JailPlan plan = null;
-        Process vmm = null;
+        int stage = -1;
+        CountDownLatch reaped = new CountDownLatch(1);
         try {
             if (!status("Uid").startsWith("0\t")) {
                 throw new JailerException("must run as root (it mounts, creates device nodes and cgroups)");
             }
-            for (Path tool : List.of(SETPRIV, UMOUNT, LDD)) {
+            for (Path tool : List.of(SETPRIV, UMOUNT, LDD, PRLIMIT)) {
                 if (!Files.isExecutable(tool)) {
                     throw new JailerException(tool + " is missing (util-linux / libc-bin)");
                 }
@@ -82,7 +99,7 @@ public final class Jailer {
             }
             inputs.add(SETPRIV);
             plan = JailPlanner.plan(options, java, libraries(inputs), libraries(List.of(UMOUNT)), SETPRIV,
-                    cgroupMount(), Jailer::rdev);
+                    cgroupMount(), HOST);
             if (Files.exists(plan.jailDir(), LinkOption.NOFOLLOW_LINKS)) {
                 JailPlan p = plan;
                 plan = null; // not ours: leave it
@@ -92,33 +109,48 @@ public final class Jailer {
             prepare(plan);
             Path script = plan.jailDir().resolve("stage.sh");
             Files.writeString(script, StageScript.render(plan, script, UMOUNT));
-            ProcessBuilder pb = new ProcessBuilder("/bin/sh", script.toString(), "outer").inheritIO();
-            Map<String, String> env = pb.environment();
-            Map<String, String> keep = new java.util.HashMap<>();
+            Map<String, String> env = new HashMap<>();
             for (String k : List.of("TERM", "LANG", "MESOVIRT_LOG")) {
-                if (env.containsKey(k)) {
-                    keep.put(k, env.get(k));
+                if (System.getenv(k) != null) {
+                    env.put(k, System.getenv(k));
                 }
             }
-            env.clear();
-            env.putAll(keep);
             env.put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-            vmm = pb.start();
+            // posix_spawn, not ProcessBuilder: only it leaves the descriptors of the plan open in the child.
+            stage = Spawn.start(List.of("/bin/sh", script.toString(), "outer"), env, plan.descriptors(),
+                    new Spawn.Inherit(), false);
+            // The descriptors are the VMM's now. A copy left open here would keep the TAP and the vhost device
+            // alive after the VMM, and a vhost device's kernel worker sits in the VM's cgroup: it could not go.
+            for (int fd : plan.descriptors()) {
+                Fds.closeQuietly(fd);
+            }
             // On SIGTERM/SIGINT the JVM runs its hooks and halts without finishing this method: the hook stops the
-            // VMM (SIGKILL to unshare, which --kill-child passes on to the VMM) and cleans up.
-            Process started = vmm;
+            // VMM (SIGKILL to unshare, which --kill-child passes on to the VMM), lets this thread reap it and cleans
+            // up.
+            int started = stage;
             JailPlan jail = plan;
             Thread hook = new Thread(() -> {
-                started.destroyForcibly();
                 try {
-                    started.waitFor(10, TimeUnit.SECONDS);
+                    Spawn.kill(started, SIGKILL);
+                    reaped.await(10, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                } catch (RuntimeException e) {
+                    System.err.println("mesovirt-jailer: " + e.getMessage());
                 }
                 cleanUp(jail);
             }, "jailer-stop");
             Runtime.getRuntime().addShutdownHook(hook);
-            int rc = vmm.waitFor();
+            OptionalInt early = OptionalInt.empty();
+            if (daemon.isPresent()) {
+                Files.writeString(plan.jailDir().resolve(PID_FILE), ProcessHandle.current().pid() + "\n");
+                early = awaitReady(plan, stage, daemon.get());
+            }
+            int rc = early.isPresent() ? early.getAsInt() : Spawn.waitFor(stage);
+            reaped.countDown();
+            if (daemon.isPresent()) {
+                System.err.println("mesovirt-jailer: " + options.id() + ": the VMM ended with status " + rc);
+            }
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -126,21 +158,51 @@ public final class Jailer {
             }
             return rc;
         } catch (JailerException e) {
-            System.err.println("mesovirt-jailer: " + e.getMessage());
-            return 1;
-        } catch (IOException | UncheckedIOException e) {
-            System.err.println("mesovirt-jailer: " + e);
-            return 1;
+            return fail(daemon, e.getMessage());
+        } catch (IOException | UncheckedIOException | ErrnoException e) {
+            return fail(daemon, e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return 1;
+            return fail(daemon, "interrupted");
         } finally {
-            if (vmm != null && vmm.isAlive()) {
-                vmm.destroyForcibly();
+            if (stage > 0 && reaped.getCount() > 0) {
+                Spawn.kill(stage, SIGKILL);
+                Spawn.waitFor(stage);
             }
             if (plan != null) {
                 cleanUp(plan);
             }
+        }
+    }
+
+    /** A set-up error: one line on stderr and, for a daemon, to the caller waiting for its word. */
+    private static int fail(Optional<Daemon.Channel> daemon, String message) {
+        System.err.println("mesovirt-jailer: " + message);
+        daemon.ifPresent(d -> d.error(message));
+        return 1;
+    }
+
+    /**
+     * A daemon's wait until the VMM listens on every socket the options create (a client may connect once the
+     * caller returns), or until the stage ends first: then its exit code, reaped, which is also the caller's word.
+     */
+    private static OptionalInt awaitReady(JailPlan plan, int stage, Daemon.Channel daemon)
+            throws IOException, InterruptedException {
+        while (true) {
+            OptionalInt ended = Spawn.poll(stage);
+            if (ended.isPresent()) {
+                daemon.exit(ended.getAsInt());
+                return ended;
+            }
+            boolean listening = true;
+            for (Link l : plan.links()) {
+                listening &= isSocket(l.target());
+            }
+            if (listening) {
+                daemon.ready();
+                return OptionalInt.empty();
+            }
+            Thread.sleep(20);
         }
     }
 
@@ -212,6 +274,36 @@ public final class Jailer {
         }
         return Optional.empty();
     }
+
+    static final JailPlanner.Host HOST = new JailPlanner.Host() {
+        @Override
+        public long rdev(Path device) throws JailerException {
+            return Jailer.rdev(device);
+        }
+
+        @Override
+        public OptionalLong descriptorRdev(int fd) throws JailerException {
+            Path p = Path.of("/proc/self/fd/" + fd);
+            try {
+                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new JailerException("descriptor " + fd + " is not open in the jailer (pass it open and"
+                            + " without close-on-exec)");
+                }
+                // stat through the magic link: the open file itself
+                if (((Integer) Files.getAttribute(p, "unix:mode") & 0170000) != 0020000) {
+                    return OptionalLong.empty();
+                }
+                return OptionalLong.of((Long) Files.getAttribute(p, "unix:rdev"));
+            } catch (IOException e) {
+                throw new JailerException("descriptor " + fd + ": " + e.getMessage());
+            }
+        }
+
+        @Override
+        public boolean isDirectory(Path path) {
+            return Files.isDirectory(path);
+        }
+    };
 
     private static long rdev(Path device) throws JailerException {
         try {

@@ -16,8 +16,9 @@ import java.util.List;
  * is PID 1 of the new PID namespace, and kills it if the jailer goes), {@code mount}, {@code pivot_root},
  * {@code umount} and {@code setpriv} (uid/gid, no groups, no capabilities in any set, no_new_privs).
  *
- * <p>Run as {@code sh SCRIPT outer}: joins the VM's cgroup (so that everything after it is counted), enters the
- * network namespace and unshares the others, and runs itself again as {@code inner} in them.
+ * <p>Run as {@code sh SCRIPT outer}: joins the VM's cgroup (so that everything after it is counted), sets the
+ * resource limits ({@code prlimit}: they are inherited down to the VMM's JVM), enters the network namespace and
+ * unshares the others, and runs itself again as {@code inner} in them.
  */
 public final class StageScript {
     private StageScript() {}
@@ -34,7 +35,11 @@ public final class StageScript {
         s.append("set -e\n");
         s.append("if [ \"$1\" = outer ]; then\n");
         plan.cgroup().ifPresent(c -> s.append("  echo 0 > ").append(q(c.dir().resolve("cgroup.procs"))).append('\n'));
-        s.append("  exec ");
+        s.append("  exec prlimit");
+        for (JailPlan.Rlimit r : plan.rlimits()) {
+            s.append(" --").append(r.resource()).append('=').append(r.value()).append(':').append(r.value());
+        }
+        s.append(" -- ");
         plan.netns().ifPresent(n -> s.append("nsenter --net=").append(q(n)).append(" -- "));
         s.append("unshare --mount --pid --ipc --uts --fork --kill-child --propagation private -- /bin/sh ")
                 .append(q(script)).append(" inner\n");

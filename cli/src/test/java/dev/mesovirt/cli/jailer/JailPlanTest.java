@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mesovirt.cli.jailer.JailPlan.Bind;
 import dev.mesovirt.cli.jailer.JailPlan.Link;
 import dev.mesovirt.cli.jailer.JailPlan.Node;
+import dev.mesovirt.cli.jailer.JailPlan.Rlimit;
 import dev.mesovirt.cli.jailer.JailPlan.Write;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,13 +26,36 @@ class JailPlanTest {
     private static final Map<String, Long> DEVICES = Map.of("/dev/kvm", dev(10, 232), "/dev/null", dev(1, 3),
             "/dev/urandom", dev(1, 9), "/dev/random", dev(1, 8), "/dev/net/tun", dev(10, 200),
             "/dev/vhost-vsock", dev(10, 241));
-    private static final JailPlanner.Host HOST = device -> {
-        Long rdev = DEVICES.get(device.toString());
-        if (rdev == null) {
-            throw new JailerException(device + " is missing on this host (the VM needs it)");
-        }
-        return rdev;
-    };
+    /** The jailer's open descriptors: 7 a TAP, 8 /dev/vhost-vsock, 9 a socket (-1: not a character device). */
+    private static final Map<Integer, Long> FDS = Map.of(7, dev(10, 200), 8, dev(10, 241), 9, -1L);
+    private static final JailPlanner.Host HOST = host(DEVICES);
+
+    private static JailPlanner.Host host(Map<String, Long> devices) {
+        return new JailPlanner.Host() {
+            @Override
+            public long rdev(Path device) throws JailerException {
+                Long rdev = devices.get(device.toString());
+                if (rdev == null) {
+                    throw new JailerException(device + " is missing on this host (the VM needs it)");
+                }
+                return rdev;
+            }
+
+            @Override
+            public OptionalLong descriptorRdev(int fd) throws JailerException {
+                Long rdev = FDS.get(fd);
+                if (rdev == null) {
+                    throw new JailerException("descriptor " + fd + " is not open in the jailer");
+                }
+                return rdev < 0 ? OptionalLong.empty() : OptionalLong.of(rdev);
+            }
+
+            @Override
+            public boolean isDirectory(Path path) {
+                return path.toString().endsWith("/dir");
+            }
+        };
+    }
     private static final List<String> JAVA = List.of("/usr/lib/jvm/jdk/bin/java", "-Xshare:auto",
             "-Djna.boot.library.path=/opt/m/bin/../lib/jna", "-cp", "/opt/m/bin/../lib/*", "dev.mesovirt.cli.Main");
     private static final List<Path> LIBS = paths("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6",
@@ -159,24 +184,14 @@ class JailPlanTest {
                 assertThrows(JailerException.class, () -> JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a",
                     "--uid", "1", "--gid", "1", "--cgroup", "pids.max=3", "--", "-kernel", "/k"}), JAVA, LIBS, List.of(),
                     SETPRIV, Optional.empty(), HOST)).getMessage());
-        assertEquals("-netdev tap,id=n0,fds=3: descriptors are not passed into the jail; use ifname= with a TAP in the --netns namespace",
-                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=3")).getMessage());
-        assertEquals("-device vhost-vsock-device,id=v,guest-cid=3,vhostfd=4: descriptors are not passed into the jail;"
-                + " leave vhostfd= out (the VMM opens the jail's /dev/vhost-vsock)",
-                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-device",
-                        "vhost-vsock-device,id=v,guest-cid=3,vhostfd=4")).getMessage());
         assertTrue(assertThrows(JailerException.class, () -> JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a",
             "--uid", "1", "--gid", "1", "--", "-kernel", "/k"}), List.of("java", "-cp", "x", "Main"), LIBS, List.of(),
             SETPRIV, Optional.empty(), HOST)).getMessage().startsWith("the launcher gave no usable java command"));
         assertEquals("/dev/vhost-vsock is missing on this host (the VM needs it)", assertThrows(JailerException.class,
                 () -> JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1", "--",
                     "-kernel", "/k", "-device", "vhost-vsock-pci,id=v,guest-cid=3"}), JAVA, LIBS, List.of(), SETPRIV,
-                    Optional.empty(), device -> {
-                        if (device.toString().equals("/dev/vhost-vsock")) {
-                            throw new JailerException(device + " is missing on this host (the VM needs it)");
-                        }
-                        return 0;
-                    })).getMessage());
+                    Optional.empty(), host(Map.of("/dev/kvm", 0L, "/dev/null", 0L, "/dev/urandom", 0L,
+                        "/dev/random", 0L)))).getMessage());
     }
 
     @Test
@@ -199,8 +214,8 @@ class JailPlanTest {
         String text = StageScript.render(p, script, Path.of("/usr/bin/umount"));
         List<String> lines = StageScript.lines(text);
         assertTrue(lines.contains("  echo 0 > '/sys/fs/cgroup/mesovirt/vm1/cgroup.procs'"), text);
-        assertTrue(lines.contains("  exec nsenter --net='/run/netns/n' -- unshare --mount --pid --ipc --uts --fork"
-                + " --kill-child --propagation private -- /bin/sh '" + script + "' inner"), text);
+        assertTrue(lines.contains("  exec prlimit --nofile=2048:2048 -- nsenter --net='/run/netns/n' -- unshare --mount"
+                + " --pid --ipc --uts --fork --kill-child --propagation private -- /bin/sh '" + script + "' inner"), text);
         assertTrue(lines.contains("mount --bind -o ro,nosuid,nodev '/usr/lib/jvm/jdk' \"$R\"'/usr/lib/jvm/jdk'"), text);
         assertTrue(lines.contains("mount --bind -o nosuid '/img/disk.img' \"$R\"'/vm/disk.img'"), text);
         assertTrue(lines.contains("pivot_root . '.old-root'"), text);
@@ -208,13 +223,14 @@ class JailPlanTest {
                 + " '/.old-root/usr/bin/umount' -l '/.old-root'"), text);
         // The order of operations: cgroup, namespaces, mounts, pivot_root, umount of the old root, privilege drop.
         int cg = text.indexOf("cgroup.procs");
+        int limits = text.indexOf("prlimit");
         int ns = text.indexOf("unshare --mount");
         int mnt = text.indexOf("mount --bind \"$R\" \"$R\"");
         int proc = text.indexOf("mount -t proc");
         int pivot = text.indexOf("pivot_root");
         int umount = text.indexOf("umount' -l");
         int exec = text.indexOf("exec '/usr/bin/setpriv'");
-        assertTrue(cg < ns && ns < mnt && mnt < proc && proc < pivot && pivot < umount && umount < exec, text);
+        assertTrue(cg < limits && limits < ns && ns < mnt && mnt < proc && proc < pivot && pivot < umount && umount < exec, text);
 
         Files.writeString(script, text);
         assertEquals(0, run("sh", "-n", script.toString()), "sh -n " + script);
@@ -226,6 +242,156 @@ class JailPlanTest {
         List<String> got = List.of(new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n"));
         assertEquals(0, pr.waitFor());
         assertEquals(p.command().subList(1, p.command().size()), got);
+    }
+
+    /**
+     * Descriptors the caller opened (fds=, fd=, vhostfd=) go to the VMM at their numbers; the jail then needs no
+     * /dev/net/tun or /dev/vhost-vsock for them; the options reach the VMM unchanged.
+     */
+    @Test
+    void passedDescriptors() throws Exception {
+        String[] args = {"-kernel", "/img/vmlinuz", "-netdev", "tap,id=n0,fds=7", "-device",
+            "virtio-net-device,netdev=n0,id=net0", "-device", "vhost-vsock-device,id=v0,guest-cid=3,vhostfd=8"};
+        JailPlan p = plan(args);
+        assertEquals(List.of(7, 8), p.descriptors());
+        assertEquals(paths("/dev/kvm", "/dev/null", "/dev/urandom", "/dev/random"),
+                p.nodes().stream().map(Node::path).toList());
+        assertEquals(List.of(args).subList(2, args.length), p.command().subList(p.command().size() - 6, p.command().size()));
+        assertEquals(List.of(7), plan("-kernel", "/k", "-netdev", "tap,id=n0,fd=7").descriptors(), "QEMU's fd=");
+        // A TAP by name still gets /dev/net/tun, next to a passed one.
+        assertEquals(List.of(7), plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=7", "-netdev", "tap,id=n1,ifname=t1")
+                .descriptors());
+        assertTrue(plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=7", "-netdev", "tap,id=n1,ifname=t1").nodes()
+                .stream().anyMatch(n -> n.path().equals(Path.of("/dev/net/tun"))));
+        assertEquals(List.of(), plan(FULL).descriptors());
+    }
+
+    @Test
+    void namedDescriptors() {
+        assertEquals(java.util.Set.of(3, 4, 7, 9), JailPlanner.namedDescriptors(List.of("-kernel", "/k", "-netdev",
+                "tap,id=n0,fds=3:4", "-netdev", "tap,id=n1,fd=7", "--device", "vhost-vsock-pci,id=v,vhostfd=9,guest-cid=3",
+                "-netdev", "tap,id=n2,ifname=t", "-device", "virtio-net-device,netdev=n0", "-append", "fd=5")));
+        assertEquals(java.util.Set.of(), JailPlanner.namedDescriptors(List.of("-netdev", "tap,id=n0,fds=x")));
+    }
+
+    @Test
+    void descriptorErrors() {
+        assertEquals("-netdev tap,id=n0,fds=3: descriptor 3 is not open in the jailer",
+                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=3")).getMessage());
+        assertEquals("-netdev tap,id=n0,fds=7:9: descriptor 9 is not a character device (a TAP's /dev/net/tun or a"
+                + " macvtap, /dev/vhost-vsock)", assertThrows(JailerException.class,
+                        () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fds=7:9")).getMessage());
+        assertEquals("-netdev tap,id=n0,fd=x: fd=x is not a descriptor number",
+                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-netdev", "tap,id=n0,fd=x")).getMessage());
+        assertEquals("-device vhost-vsock-pci,id=v,guest-cid=3,vhostfd=1: vhostfd=1: 0, 1 and 2 are the VMM's stdin,"
+                + " stdout and stderr", assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-device",
+                        "vhost-vsock-pci,id=v,guest-cid=3,vhostfd=1")).getMessage());
+        assertEquals("-device vhost-vsock-device,id=v,guest-cid=3,vhostfd=: vhostfd= is not a descriptor number",
+                assertThrows(JailerException.class, () -> plan("-kernel", "/k", "-device",
+                        "vhost-vsock-device,id=v,guest-cid=3,vhostfd=")).getMessage());
+    }
+
+    /** The jailer's own look at its descriptors, through /proc/self/fd. */
+    @Test
+    void realDescriptors(@TempDir Path tmp) throws Exception {
+        int devNull = dev.mesovirt.vmm.sys.Sys.open("/dev/null", 0);
+        int file = dev.mesovirt.vmm.sys.Sys.open(Files.writeString(tmp.resolve("f"), "x").toString(), 0);
+        try {
+            assertEquals(OptionalLong.of(dev(1, 3)), Jailer.HOST.descriptorRdev(devNull));
+            assertEquals(OptionalLong.empty(), Jailer.HOST.descriptorRdev(file));
+        } finally {
+            dev.mesovirt.vmm.sys.Sys.close(devNull);
+            dev.mesovirt.vmm.sys.Sys.close(file);
+        }
+        assertEquals("descriptor " + devNull + " is not open in the jailer (pass it open and without close-on-exec)",
+                assertThrows(JailerException.class, () -> Jailer.HOST.descriptorRdev(devNull)).getMessage());
+    }
+
+    @Test
+    void keptCapabilities() throws Exception {
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "--capability", "CAP_NET_ADMIN", "-capability", "cap_sys_nice,net_admin", "--", "-kernel", "/k"}), JAVA,
+            LIBS, List.of(), SETPRIV, Optional.empty(), HOST);
+        assertEquals(List.of("/usr/bin/setpriv", "--reuid=1", "--regid=1", "--clear-groups",
+                "--inh-caps=-all,+net_admin,+sys_nice", "--ambient-caps=-all,+net_admin,+sys_nice",
+                "--bounding-set=-all,+net_admin,+sys_nice", "--no-new-privs", "--pdeathsig=SIGKILL", "--"),
+                p.command().subList(0, 10));
+    }
+
+    /**
+     * The setpriv words for capabilities, run for real when this test runs as root (they need it): the kept
+     * capability is in every set of the program setpriv starts, as uid 1000, and nothing else is.
+     */
+    @Test
+    void setprivKeepsTheCapability(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.readString(Path.of("/proc/self/status")).contains("\nUid:\t0\t"),
+                "needs root");
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1000", "--gid", "1000",
+            "--capability", "CAP_NET_ADMIN", "--", "-kernel", "/k"}), JAVA, LIBS, List.of(), SETPRIV, Optional.empty(),
+            HOST);
+        List<String> cmd = new ArrayList<>(p.command().subList(0, p.command().indexOf("--") + 1));
+        cmd.addAll(List.of("/bin/grep", "-E", "^(Uid|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs):", "/proc/self/status"));
+        Process pr = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, pr.waitFor(), out);
+        String netAdmin = String.format("%016x", 1L << 12);
+        assertEquals("Uid:\t1000\t1000\t1000\t1000\nCapInh:\t" + netAdmin + "\nCapPrm:\t" + netAdmin + "\nCapEff:\t"
+                + netAdmin + "\nCapBnd:\t" + netAdmin + "\nCapAmb:\t" + netAdmin + "\nNoNewPrivs:\t1\n", out);
+    }
+
+    @Test
+    void numaNode() throws Exception {
+        JailPlan p = plan("-kernel", "/k");
+        assertTrue(p.cgroup().orElseThrow().limits().stream().noneMatch(w -> w.file().endsWith("cpuset.mems")));
+        JailPlan.Cgroup c = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "vm1", "--uid", "1", "--gid", "1",
+            "-numa", "1", "--", "-kernel", "/k"}), JAVA, LIBS, List.of(), SETPRIV, Optional.of(Path.of("/sys/fs/cgroup")),
+            HOST).cgroup().orElseThrow();
+        assertEquals(List.of(new Write(Path.of("/sys/fs/cgroup/mesovirt/vm1/cpuset.mems"), "1")), c.limits());
+        assertEquals(new Write(Path.of("/sys/fs/cgroup/cgroup.subtree_control"), "+cpuset"), c.controllers().getFirst());
+    }
+
+    /** ozone's -source_file: bound read-only at /vm/NAME, a directory as a directory; named again, bound once. */
+    @Test
+    void sourceFiles() throws Exception {
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "-source_file", "/img/vmlinuz", "/img/dir", "--source-file", "/img/disk.img", "--", "-kernel", "/img/vmlinuz",
+            "-drive", "id=d0,file=/img/disk.img", "-initrd", "/other/vmlinuz"}), JAVA, LIBS, List.of(), SETPRIV,
+            Optional.empty(), HOST);
+        List<Bind> vm = p.binds().stream().filter(b -> b.target().startsWith("/vm")).toList();
+        assertEquals(List.of(new Bind(Path.of("/img/vmlinuz"), Path.of("/vm/vmlinuz"), false, true),
+                new Bind(Path.of("/img/dir"), Path.of("/vm/dir"), true, true),
+                // the writable disk makes its bind writable
+                new Bind(Path.of("/img/disk.img"), Path.of("/vm/disk.img"), false, false),
+                new Bind(Path.of("/other/vmlinuz"), Path.of("/vm/2-vmlinuz"), false, true)), vm);
+        assertEquals(List.of("-kernel", "/vm/vmlinuz", "-drive", "id=d0,file=/vm/disk.img", "-initrd", "/vm/2-vmlinuz"),
+                p.command().subList(p.command().size() - 6, p.command().size()));
+    }
+
+    @Test
+    void resourceLimits() throws Exception {
+        assertEquals(List.of(new Rlimit("nofile", 2048)), plan("-kernel", "/k").rlimits(), "Firecracker's default");
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "--resource-limit", "fsize=1048576", "--resource-limit=no-file=300", "--", "-kernel", "/k"}), JAVA, LIBS,
+            List.of(), SETPRIV, Optional.empty(), HOST);
+        assertEquals(List.of(new Rlimit("nofile", 300), new Rlimit("fsize", 1048576)), p.rlimits());
+    }
+
+    /** The stage's prlimit words, run for real here: the limits reach the command it runs, soft and hard. */
+    @Test
+    void prlimitAsTheStageWritesIt(@TempDir Path tmp) throws Exception {
+        JailPlan p = JailPlanner.plan(JailerOptions.parse(new String[] {"--id", "a", "--uid", "1", "--gid", "1",
+            "--resource-limit", "fsize=1048576", "--resource-limit", "no-file=300", "--", "-kernel", "/k"}), JAVA, LIBS,
+            List.of(), SETPRIV, Optional.empty(), HOST);
+        String outer = StageScript.lines(StageScript.render(p, tmp.resolve("s.sh"), Path.of("/usr/bin/umount"))).stream()
+                .filter(l -> l.startsWith("  exec prlimit ")).findFirst().orElseThrow();
+        String prlimit = outer.substring("  exec ".length(), outer.indexOf(" -- ") + 4);
+        Path out = tmp.resolve("limits");
+        Files.writeString(tmp.resolve("t.sh"), prlimit + "cat /proc/self/limits > '" + out + "'\n");
+        assertEquals(0, run("sh", tmp.resolve("t.sh").toString()), prlimit);
+        List<String> limits = Files.readAllLines(out);
+        assertTrue(limits.stream().anyMatch(l -> l.matches("Max open files +300 +300 +files *")), limits.toString());
+        assertTrue(limits.stream().anyMatch(l -> l.matches("Max file size +1048576 +1048576 +bytes *")),
+                limits.toString());
     }
 
     private static int run(String... cmd) throws IOException, InterruptedException {

@@ -1,6 +1,7 @@
 package dev.mesovirt.cli.jailer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,6 +38,17 @@ class JailerOptionsTest {
         assertEquals(List.of("cpu.max", "memory.max", "pids.max"), List.copyOf(o.cgroups().keySet()));
         assertEquals("50000 100000", o.cgroups().get("cpu.max"));
         assertEquals(List.of("-kernel", "k", "-m", "256"), o.vmmArgs());
+        assertTrue(o.resourceLimits().isEmpty());
+        assertFalse(o.daemonize());
+        JailerOptions d = parse("--id", "a", "--uid", "1", "--gid", "1", "--daemonize", "--log-path=/var/log/vm.log",
+                "--", "-kernel", "k");
+        assertTrue(d.daemonize());
+        assertEquals(Optional.of(Path.of("/var/log/vm.log")), d.logPath());
+        JailerOptions limited = parse("--id", "a", "--uid", "1", "--gid", "1", "--resource-limit", "no-file=4096",
+                "--resource-limit=fsize=0", "--", "-kernel", "k");
+        assertEquals(List.of("no-file", "fsize"), List.copyOf(limited.resourceLimits().keySet()));
+        assertEquals(4096L, limited.resourceLimits().get("no-file"));
+        assertEquals(0L, limited.resourceLimits().get("fsize"));
     }
 
     @Test
@@ -48,6 +60,14 @@ class JailerOptionsTest {
         assertEquals(8, o.gid());
         assertEquals(Map.of("memory.max", "1G", "pids.max", "100"), o.cgroups());
         assertEquals(Optional.of(Path.of("/run/netns/x")), o.netns());
+        // ozone's options with several values, its capabilities and NUMA node
+        JailerOptions more = parse("-name", "vm3", "-uid", "7", "-gid", "8", "-source_file", "/img/k", "img/r",
+                "-cgroup", "pids.max=10", "cpu.max=max", "-capability", "CAP_NET_ADMIN,cap_sys_nice", "-numa", "0",
+                "-source", "/x", "--", "-kernel", "k");
+        assertEquals(List.of(Path.of("/img/k"), Path.of("img/r").toAbsolutePath(), Path.of("/x")), more.sourceFiles());
+        assertEquals(List.of("pids.max", "cpu.max", "cpuset.mems"), List.copyOf(more.cgroups().keySet()));
+        assertEquals("0", more.cgroups().get("cpuset.mems"));
+        assertEquals(java.util.Set.of("net_admin", "sys_nice"), more.capabilities());
     }
 
     @Test
@@ -58,6 +78,8 @@ class JailerOptionsTest {
         assertEquals(Optional.empty(), o.execFile());
         assertEquals(Optional.empty(), o.netns());
         assertTrue(o.cgroups().isEmpty());
+        assertTrue(o.capabilities().isEmpty());
+        assertTrue(o.sourceFiles().isEmpty());
     }
 
     @Test
@@ -86,6 +108,18 @@ class JailerOptionsTest {
         "--id a --uid 1 --gid 1 --cgroup memory.max -- -kernel k | --cgroup memory.max: expected FILE=VALUE, e.g. memory.max=512M",
         "--id a --uid 1 --gid 1 --cgroup memory.max= -- -kernel k | --cgroup memory.max=: empty or multi-line value",
         "--id a --uid 1 --gid 1 --parent-cgroup ../x -- -kernel k | --parent-cgroup ../x: use a plain directory name",
+        "--id a --uid 1 --gid 1 --log-path /var/log/vm.log -- -kernel k | --log-path is for --daemonize (without it the VMM's output is the jailer's)",
+        "--id a --uid 1 --gid 1 --daemonize --log-path a --log-path b -- -kernel k | option --log-path given more than once",
+        "--id a --uid 1 --gid 1 --capability CAP_FOO -- -kernel k | --capability CAP_FOO: not a capability (capabilities(7): CAP_NET_ADMIN, CAP_SYS_NICE, ...)",
+        "--id a --uid 1 --gid 1 -capability net_admin, -- -kernel k | -capability : not a capability (capabilities(7): CAP_NET_ADMIN, CAP_SYS_NICE, ...)",
+        "--id a --uid 1 --gid 1 -numa x -- -kernel k | -numa x: a NUMA node number, e.g. 0",
+        "--id a --uid 1 --gid 1 -numa 0 --cgroup cpuset.mems=1 -- -kernel k | --cgroup: cpuset.mems given more than once",
+        "--id a --uid 1 --gid 1 -source_file -- -kernel k | option -source_file needs an argument",
+        "--id a --uid 1 --gid 1 --resource-limit nproc=5 -- -kernel k | --resource-limit nproc=5: the resources are fsize and no-file, e.g. no-file=1024",
+        "--id a --uid 1 --gid 1 --resource-limit no-file -- -kernel k | --resource-limit no-file: expected no-file=N, N a number from 0",
+        "--id a --uid 1 --gid 1 --resource-limit fsize=-1 -- -kernel k | --resource-limit fsize=-1: expected fsize=N, N a number from 0",
+        "--id a --uid 1 --gid 1 --resource-limit fsize=1G -- -kernel k | --resource-limit fsize=1G: expected fsize=N, N a number from 0",
+        "--id a --uid 1 --gid 1 --resource-limit fsize=1 --resource-limit fsize=2 -- -kernel k | --resource-limit: fsize given more than once",
     })
     void errors(String args, String message) {
         assertEquals(message, error(args.split(" ")));

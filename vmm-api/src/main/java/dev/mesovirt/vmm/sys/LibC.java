@@ -135,4 +135,43 @@ public final class LibC {
 
     /** fcntl(2) with an int argument (F_GETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC). */
     public static native int fcntl(int fd, int command, int argument) throws LastErrorException;
+
+    // Starting a process with an exact set of descriptors (Spawn): ProcessBuilder closes every one above 2. The
+    // posix_spawn family returns an error number instead of setting errno.
+    public static native int posix_spawn(int[] pid, String path, Pointer fileActions, Pointer attributes,
+            Pointer argv, Pointer envp);
+
+    public static native int posix_spawn_file_actions_init(Pointer fileActions);
+
+    public static native int posix_spawn_file_actions_destroy(Pointer fileActions);
+
+    public static native int posix_spawn_file_actions_addopen(Pointer fileActions, int fd, String path, int flags,
+            int mode);
+
+    public static native int posix_spawn_file_actions_adddup2(Pointer fileActions, int fd, int newFd);
+
+    public static native int posix_spawn_file_actions_addclose(Pointer fileActions, int fd);
+
+    /** glibc 2.34+: closes every descriptor from {@code lowFd} up in the child. */
+    public static native int posix_spawn_file_actions_addclosefrom_np(Pointer fileActions, int lowFd);
+
+    public static native int posix_spawnattr_init(Pointer attributes);
+
+    public static native int posix_spawnattr_destroy(Pointer attributes);
+
+    public static native int posix_spawnattr_setflags(Pointer attributes, short flags);
+
+    public static native int posix_spawnattr_setsigmask(Pointer attributes, Pointer mask);
+
+    public static native int posix_spawnattr_setsigdefault(Pointer attributes, Pointer signals);
+
+    public static native int sigemptyset(Pointer set) throws LastErrorException;
+
+    public static native int sigfillset(Pointer set) throws LastErrorException;
+
+    public static native int waitpid(int pid, int[] status, int options) throws LastErrorException;
+
+    public static native int kill(int pid, int signal) throws LastErrorException;
+
+    public static native int pipe2(int[] fds, int flags) throws LastErrorException;
 }
