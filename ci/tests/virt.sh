@@ -12,6 +12,9 @@
 #   intx       the guest told not to use MSIs (pci=nomsi): the disk and the entropy device on the bridge's INTx
 #              lines (GIC SPIs, APLIC sources), level-triggered, through the device tree's interrupt-map
 #
+# ci/test.sh runs the aarch64 cases. riscv64 is not in it yet: its intx case passes, but the devices case's guest
+# script is longer than riscv64's 1023-byte kernel command line, and its emulated host does not load tun.
+#
 # usage: ci/tests/virt.sh aarch64|riscv64 [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
 set -uo pipefail
 CASE_TIMEOUT=600
@@ -91,7 +94,7 @@ irqs'
   check "$log" "the guest's write with conv=fsync" has "$log" '^GUEST-BLK-WRITE-OK'
   check "$log" "the data is in the image" grep -q GUEST-INTX-DATA "$WORK/rw.img"
   check "$log" "/dev/hwrng gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32'
-  check "$log" "virtio on level-triggered wired interrupts" has "$log" '^GUEST-IRQ .* Level +virtio'
+  check "$log" "virtio on level-triggered wired interrupts" has "$log" '^GUEST-IRQ .* Level .*virtio'
   check "$log" "no PCI MSI vector" bash -c "! tr -d '\r' < '$log' | grep -q -E '^GUEST-IRQ .*(ITS|IMSIC)-'"
   tr -d '\r' < "$log" | grep -E '^GUEST-IRQ' | sed 's/^/  /'
   finish "$log"
