@@ -12,7 +12,6 @@ import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.boot.GuestDescription;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -168,22 +167,16 @@ public final class Aarch64DeviceTree {
      */
     static PciHostEcamNode pciHost(DeviceDescription.PciHostBridge bridge, int gicPhandle, int itsPhandle) {
         PciLayout layout = bridge.layout();
-        List<PciHostEcamNode.Range> ranges = new ArrayList<>();
         if (layout.io().isPresent()) {
             throw new IllegalArgumentException("aarch64's PCI host bridge forwards no I/O space");
         }
-        ranges.add(new PciHostEcamNode.Range(PciHostEcamNode.Space.MEM32, false, layout.mmio32().base(),
-                layout.mmio32().base(), layout.mmio32().size()));
-        layout.mmio64().ifPresent(w -> ranges.add(new PciHostEcamNode.Range(PciHostEcamNode.Space.MEM64, false,
-                w.base(), w.base(), w.size())));
-        List<PciHostEcamNode.IntxRoute> intx = new ArrayList<>();
-        for (int device = 0; device < 4; device++) {
-            for (int pin = 0; pin < 4; pin++) {
-                Irq irq = bridge.intxOf(device, pin);
-                intx.add(new PciHostEcamNode.IntxRoute(device, pin + 1, gicPhandle, 2,
-                        List.of(GIC_SPI, irq.firmwareNumber(), flags(irq.levelTriggered()))));
-            }
-        }
+        List<PciHostEcamNode.Range> ranges = PciHostEcamNode.identityMemory(layout.mmio32().base(),
+                layout.mmio32().size(), layout.mmio64().map(PciLayout.Window::base).orElse(0L),
+                layout.mmio64().map(PciLayout.Window::size).orElse(0L));
+        List<PciHostEcamNode.IntxRoute> intx = PciHostEcamNode.swizzled(gicPhandle, 2, line -> {
+            Irq irq = bridge.intx().get(line);
+            return List.of(GIC_SPI, irq.firmwareNumber(), flags(irq.levelTriggered()));
+        });
         return new PciHostEcamNode(layout.ecamBase(), layout.buses(), ranges, intx,
                 new PciHostEcamNode.Msi.Map(itsPhandle));
     }

@@ -93,6 +93,32 @@ public record PciHostEcamNode(long ecamBase, int buses, List<Range> ranges, List
         Objects.requireNonNull(msi, "msi");
     }
 
+    /** The windows of a bridge that maps PCI memory 1:1: 32-bit memory, and 64-bit memory unless its size is 0. */
+    public static List<Range> identityMemory(long mmio32Base, long mmio32Size, long mmio64Base, long mmio64Size) {
+        List<Range> ranges = new ArrayList<>();
+        ranges.add(new Range(Space.MEM32, false, mmio32Base, mmio32Base, mmio32Size));
+        if (mmio64Size > 0) {
+            ranges.add(new Range(Space.MEM64, false, mmio64Base, mmio64Base, mmio64Size));
+        }
+        return ranges;
+    }
+
+    /**
+     * The sixteen routes of the usual swizzle: pin p (0 = INTA) of device d raises the bridge's line (d + p) % 4,
+     * whose interrupt specifier at the controller is {@code lineCells.apply(line)}.
+     */
+    public static List<IntxRoute> swizzled(int parentPhandle, int parentAddressCells,
+            java.util.function.IntFunction<List<Integer>> lineCells) {
+        List<IntxRoute> routes = new ArrayList<>();
+        for (int device = 0; device < 4; device++) {
+            for (int pin = 0; pin < 4; pin++) {
+                routes.add(new IntxRoute(device, pin + 1, parentPhandle, parentAddressCells,
+                        lineCells.apply((device + pin) & 3)));
+            }
+        }
+        return routes;
+    }
+
     public String nodeName() {
         return "pcie@" + Long.toHexString(ecamBase);
     }
