@@ -205,6 +205,11 @@ public final class ConfigSpace {
         return 0;
     }
 
+    /** A copy of every byte: for tests that compare whole states (one read per register costs far more). */
+    synchronized byte[] contents() {
+        return bytes.clone();
+    }
+
     /** Records the current contents and masks as the power-on state that {@link #reset} returns to. */
     public synchronized void markPowerOn() {
         resetBytes = bytes.clone();

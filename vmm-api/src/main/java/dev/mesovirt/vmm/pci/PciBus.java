@@ -2,6 +2,7 @@ package dev.mesovirt.vmm.pci;
 
 import dev.mesovirt.vmm.device.IrqLine;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Optional;
 
@@ -15,6 +16,8 @@ public final class PciBus {
     private final PciBridge owner;
     private final boolean onlyDeviceZero;
     private final PciFunction[] functions = new PciFunction[256];
+    /** Which of {@link #functions} are taken: walks visit those only, not all 256 slots. */
+    private final BitSet occupied = new BitSet(256);
 
     PciBus(PciRoot root, PciBridge owner, boolean onlyDeviceZero) {
         this.root = root;
@@ -66,6 +69,7 @@ public final class PciBus {
                         + f.header().place().address());
             }
             functions[devfn] = f;
+            occupied.set(devfn);
             f.attach(new PciHeader.Attachment(this, device, function, root.mapper(), root.msiRouter(),
                     intxLine(device, f.header().interruptPin())));
             updateMultiFunction(device);
@@ -82,6 +86,7 @@ public final class PciBus {
                 return Optional.empty();
             }
             functions[devfn] = null;
+            occupied.clear(devfn);
             f.detach();
             updateMultiFunction(device);
             return Optional.of(f);
@@ -119,11 +124,9 @@ public final class PciBus {
     /** Every attached function, in device.function order. */
     public List<PciFunction> functions() {
         synchronized (root.lock()) {
-            List<PciFunction> out = new ArrayList<>();
-            for (PciFunction f : functions) {
-                if (f != null) {
-                    out.add(f);
-                }
+            List<PciFunction> out = new ArrayList<>(occupied.cardinality());
+            for (int devfn = occupied.nextSetBit(0); devfn >= 0; devfn = occupied.nextSetBit(devfn + 1)) {
+                out.add(functions[devfn]);
             }
             return out;
         }
@@ -131,6 +134,11 @@ public final class PciBus {
 
     PciFunction at(int devfn) {
         return functions[devfn];
+    }
+
+    /** The first taken devfn at or after {@code from}, or -1 (under the root's lock). */
+    int nextTaken(int from) {
+        return occupied.nextSetBit(from);
     }
 
     /**

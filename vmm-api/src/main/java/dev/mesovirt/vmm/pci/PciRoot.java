@@ -186,7 +186,7 @@ public final class PciRoot {
         if (depth > 255) {
             return null;
         }
-        for (int devfn = 0; devfn < 256; devfn++) {
+        for (int devfn = on.nextTaken(0); devfn >= 0; devfn = on.nextTaken(devfn + 1)) {
             if (on.at(devfn) instanceof PciBridge b) {
                 int secondary = b.header().secondaryBus();
                 int subordinate = b.header().subordinateBus();

@@ -121,6 +121,8 @@ public final class LibC {
 
     public static native int socketpair(int domain, int type, int protocol, int[] fds) throws LastErrorException;
 
+    public static native int shutdown(int fd, int how) throws LastErrorException;
+
     public static native int memfd_create(String name, int flags) throws LastErrorException;
 
     public static native int ftruncate(int fd, long length) throws LastErrorException;

@@ -33,6 +33,7 @@ public final class UnixSocket implements AutoCloseable {
     static final int MSG_NOSIGNAL = 0x4000;
     static final int MSG_CMSG_CLOEXEC = 0x40000000;
     static final int ECONNABORTED = 103;
+    static final int SHUT_WR = 1;
 
     static final int SOCKADDR_UN_SIZE = 110;
     static final int SUN_PATH_OFFSET = 2;
@@ -323,6 +324,23 @@ public final class UnixSocket implements AutoCloseable {
                 }
             }
             return true;
+        } finally {
+            leave();
+        }
+    }
+
+    /**
+     * Ends this side's stream (shutdown(2), SHUT_WR): the peer reads what was sent, then the end of the stream, and
+     * can still send to this socket. Nothing once closed.
+     */
+    public void shutdownOutput() {
+        if (!enter()) {
+            return;
+        }
+        try {
+            LibC.shutdown(fd, SHUT_WR);
+        } catch (LastErrorException e) {
+            throw new ErrnoException("shutdown", e.getErrorCode());
         } finally {
             leave();
         }

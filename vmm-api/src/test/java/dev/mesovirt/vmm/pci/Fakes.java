@@ -6,9 +6,11 @@ import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.device.IrqLine;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /** Test doubles for what the machine implements, and a configurable endpoint. */
 final class Fakes {
@@ -24,10 +26,15 @@ final class Fakes {
         final Bus pio = new Bus("pio");
         final Bus mmio = new Bus("mmio");
         final List<String> log = new ArrayList<>();
+        /** What is mapped now. */
+        final Set<Mapping> live = new HashSet<>();
+
+        record Mapping(BusKind space, long address) {}
 
         @Override
         public void map(BusKind space, long address, long size, BusDevice region, String name) {
             (space == BusKind.PIO ? pio : mmio).insert(address, size, region, name);
+            live.add(new Mapping(space, address));
             log.add("map " + space + " 0x" + Long.toHexString(address) + "+0x" + Long.toHexString(size));
         }
 
@@ -36,6 +43,7 @@ final class Fakes {
             if (!(space == BusKind.PIO ? pio : mmio).remove(address)) {
                 throw new AssertionError("unmap of nothing at 0x" + Long.toHexString(address));
             }
+            live.remove(new Mapping(space, address));
             log.add("unmap " + space + " 0x" + Long.toHexString(address));
         }
 

@@ -125,6 +125,22 @@ class UnixSocketTest {
     }
 
     @Test
+    void aShutDownOutputEndsThePeersStreamAfterWhatWasSentAndStillReceives() throws Exception {
+        UnixSocket[] pair = UnixSocket.pair();
+        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]) {
+            assertTrue(b.send(new byte[] {1, 2, 3}));
+            b.shutdownOutput();
+            byte[] buffer = new byte[8];
+            UnixSocket.Received r = a.receive(buffer, Duration.ofSeconds(5));
+            assertEquals(3, r.length());
+            assertEquals(0, a.receive(buffer, Duration.ofSeconds(5)).length(), "the end of the stream");
+            assertTrue(a.send(new byte[] {9}), "the shut-down side still receives");
+            assertEquals(1, b.receive(buffer, Duration.ofSeconds(5)).length());
+            assertEquals(9, buffer[0]);
+        }
+    }
+
+    @Test
     void tooManyDescriptorsAreClosedByTheKernel() throws Exception {
         Path path = dir.resolve("t.sock");
         EventFd[] many = new EventFd[UnixSocket.MAX_FDS + 3];

@@ -61,21 +61,7 @@ final class VirtioFuzzing {
                 case 2 -> t.read(data.consumeInt(0, 0x1ff), new byte[data.pickValue(new int[] {1, 2, 4, 8})]);
                 case 3 -> poke(mem, address(data), data.consumeBytes(data.consumeInt(1, 64)));
                 case 4 -> descriptor(mem, data);
-                case 5 -> {
-                    // Publish heads on queue q's avail ring (the driver's side of the split ring).
-                    long avail = data.consumeLong(0, SPAN);
-                    int count = data.consumeInt(1, 4);
-                    int idx = mem.contains(avail + 2, 2) ? Short.toUnsignedInt(mem.readShort(avail + 2)) : 0;
-                    for (int i = 0; i < count; i++) {
-                        long slot = avail + 4 + 2L * ((idx + i) % 256);
-                        if (mem.contains(slot, 2)) {
-                            mem.writeShort(slot, (short) data.consumeInt(0, 300));
-                        }
-                    }
-                    if (mem.contains(avail + 2, 2)) {
-                        mem.writeShort(avail + 2, (short) (idx + count));
-                    }
-                }
+                case 5 -> publish(mem, data);
                 case 6 -> t.notifyQueue(data.consumeInt(0, queues));
                 case 7 -> initialise(t, data);
                 case 8 -> t.resample();
@@ -90,7 +76,24 @@ final class VirtioFuzzing {
         assertTrue(!t.isLive(), "live after a reset");
     }
 
-    private static void descriptor(GuestMemory mem, FuzzedDataProvider data) {
+    /** Publishes heads on an avail ring somewhere (the driver's side of the split ring). */
+    static void publish(GuestMemory mem, FuzzedDataProvider data) {
+        long avail = data.consumeLong(0, SPAN);
+        int count = data.consumeInt(1, 4);
+        int idx = mem.contains(avail + 2, 2) ? Short.toUnsignedInt(mem.readShort(avail + 2)) : 0;
+        for (int i = 0; i < count; i++) {
+            long slot = avail + 4 + 2L * ((idx + i) % 256);
+            if (mem.contains(slot, 2)) {
+                mem.writeShort(slot, (short) data.consumeInt(0, 300));
+            }
+        }
+        if (mem.contains(avail + 2, 2)) {
+            mem.writeShort(avail + 2, (short) (idx + count));
+        }
+    }
+
+    /** A descriptor anywhere: an address in RAM or any, a length, flags, next. */
+    static void descriptor(GuestMemory mem, FuzzedDataProvider data) {
         long table = address(data);
         int index = data.consumeInt(0, 300);
         long d = table + 16L * index;
