@@ -15,8 +15,11 @@
 out=${MESOVIRT_SECCOMP_OUT:?MESOVIRT_SECCOMP_OUT: where the summaries go}
 trace=$(mktemp "${TMPDIR:-/tmp}/seccomp-trace.XXXXXX") || exit 125
 # In the background, so that a job's timeout (SIGTERM to this script) reaches the VMM through strace and the summary of
-# what it did until then is still written.
-MESOVIRT_SECCOMP=log strace -f -qq -e signal=none -e raw=all -o "$trace" "$@" &
+# what it did until then is still written. Its stdin is ours (an asynchronous command's is /dev/null otherwise; the VMM
+# reads the serial console's input from it).
+exec 3<&0
+MESOVIRT_SECCOMP=log strace -f -qq -e signal=none -e raw=all -o "$trace" "$@" <&3 3<&- &
+exec 3<&-
 child=$!
 trap 'kill -TERM "$child" 2>/dev/null' TERM INT
 wait "$child"
