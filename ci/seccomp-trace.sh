@@ -14,14 +14,16 @@
 {
 out=${MESOVIRT_SECCOMP_OUT:?MESOVIRT_SECCOMP_OUT: where the summaries go}
 trace=$(mktemp "${TMPDIR:-/tmp}/seccomp-trace.XXXXXX") || exit 125
-# In the background, so that a job's timeout (SIGTERM to this script) reaches the VMM through strace and the summary of
-# what it did until then is still written. Its stdin is ours (an asynchronous command's is /dev/null otherwise; the VMM
+# In the background, so that a SIGTERM for this script (a job's timeout) can be passed on to the VMM and the summary
+# of what it did until then is still written. Its stdin is ours (an asynchronous command's is /dev/null otherwise; the VMM
 # reads the serial console's input from it).
 exec 3<&0
 MESOVIRT_SECCOMP=log strace -f -qq -e signal=none -e raw=all -o "$trace" "$@" <&3 3<&- &
 exec 3<&-
 child=$!
-trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+# A SIGTERM or SIGINT for this script goes to the traced command (strace's child), as if there were no wrapper (the
+# jailer's SIGTERM test, a job's timeout); strace then ends with it.
+trap 'kill -TERM $(cat "/proc/$child/task/$child/children" 2>/dev/null) 2>/dev/null || kill -TERM "$child"' TERM INT
 wait "$child"
 rc=$?
 while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
