@@ -4,7 +4,7 @@
 # instead of killing the process), then writes into $MESOVIRT_SECCOMP_OUT one summary of every system call made by
 # any thread of the VMM after the seccomp(SECCOMP_SET_MODE_FILTER, TSYNC) call, with the argument values the filter
 # checks:
-#   call NAME COUNT | ioctl REQUEST COUNT | arg socket|socketpair|clone ARG0 COUNT | installed 0|1 | from seccomp|kvm_run|none
+#   call NAME COUNT | ioctl REQUEST COUNT | arg socket|socketpair ARG0 COUNT | arg clone FLAGS COUNT | installed 0|1 | from seccomp|kvm_run|none
 # The VMM is the process of the last successful execve before that point and every thread it starts: so the wrapper
 # can also run the jailer (bin/mesovirt-jailer), whose last stage execs the VMM's JVM, without the jailer's own calls
 # being counted. A run without the filter (-disable-seccomp, as Kata's launch line says) is counted from its first
@@ -18,7 +18,8 @@ trace=$(mktemp "${TMPDIR:-/tmp}/seccomp-trace.XXXXXX") || exit 125
 # of what it did until then is still written. Its stdin is ours (an asynchronous command's is /dev/null otherwise; the VMM
 # reads the serial console's input from it).
 exec 3<&0
-MESOVIRT_SECCOMP=log strace -f -qq -e signal=none -e raw=all -o "$trace" "$@" <&3 3<&- &
+MESOVIRT_SECCOMP=log strace -f -qq -e signal=none -e raw='!clone,clone3' --pidns-translation -o "$trace" "$@" \
+  <&3 3<&- &
 exec 3<&-
 child=$!
 # A SIGTERM or SIGINT for this script goes to the traced command (strace's child), as if there were no wrapper (the
@@ -39,9 +40,11 @@ awk '
   { tid = $1 }
   # the VMM: a process that execs (its threads come later), until the filter goes in
   !on && $2 ~ /^execve\(/ && / = 0$/ { split("", vmm); vmm[tid] = 1; next }
-  # its threads: what any of them clones (clone3 before the filter, clone after it)
-  (tid in vmm) && ($2 ~ /^clone3?\(/ || $0 ~ /^[0-9]+ +<\.\.\. clone3? resumed>/) && match($0, /= (0x[0-9a-f]+|[0-9]+)$/) {
-    vmm[num(substr($0, RSTART + 2))] = 1
+  # its threads: what any of them clones (clone3 before the filter, clone after it); in the PID namespace of a jail
+  # the id the tracer sees for the new thread is in a comment (--pidns-translation)
+  (tid in vmm) && ($2 ~ /^clone3?\(/ || $0 ~ /^[0-9]+ +<\.\.\. clone3? resumed>/) {
+    if (match($0, /\/\* [0-9]+ in strace.s PID NS \*\/$/)) vmm[substr($0, RSTART + 3) + 0] = 1
+    else if (match($0, /= (0x[0-9a-f]+|[0-9]+)$/)) vmm[num(substr($0, RSTART + 2))] = 1
   }
   !(tid in vmm) { next }
   !on && $2 ~ /^seccomp\(0x1,$/ && $3 == "0x1," { on = 1; from = "seccomp"; next }
@@ -49,6 +52,7 @@ awk '
   on && match($0, /^[0-9]+ +[a-z0-9_]+\(/) {
     s = substr($0, RSTART, RLENGTH); sub(/^[0-9]+ +/, "", s); sub(/\($/, "", s); n[s]++
     a = substr($0, RSTART + RLENGTH); sub(/[,)].*/, "", a)
+    if (s == "clone") { a = $0; sub(/^.*flags=/, "", a); sub(/[ ,)].*/, "", a) }  # decoded: the flags by name
     if (s == "socket" || s == "socketpair" || s == "clone") arg[s " " a]++
     if (s == "ioctl") { b = substr($0, RSTART + RLENGTH); sub(/^[^,]*, */, "", b); sub(/[,)].*/, "", b); io[b]++ }
   }
