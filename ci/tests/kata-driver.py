@@ -442,6 +442,9 @@ class Kata:
             if self.mesovirt:
                 args, fds = self.stratovirt_line(tap_fd, vsock)
                 env = {"STRATOVIRT_LOG_LEVEL": "info"}   # debug mode: cmd.Env
+                # Measuring (ci/seccomp-measure.sh): bin/mesovirt's JVM under its strace wrapper; Kata's environment
+                # otherwise. The line keeps -disable-seccomp: the trace counts from the first KVM_RUN.
+                env.update({k: os.environ[k] for k in ("MESOVIRT_WRAPPER", "MESOVIRT_SECCOMP_OUT") if k in os.environ})
             else:
                 args, fds = self.qemu_line(tap_fd)
                 env = dict(os.environ)

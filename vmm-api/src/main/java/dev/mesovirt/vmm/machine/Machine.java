@@ -189,8 +189,8 @@ public final class Machine implements AutoCloseable {
         try {
             dev.mesovirt.vmm.seccomp.SeccompFilter filter = dev.mesovirt.vmm.seccomp.SeccompFilter.vmm(table);
             int size = dev.mesovirt.vmm.seccomp.Seccomp.install(filter, mode);
-            LOG.info("seccomp: {} system calls allowed on {} ({} BPF instructions), violations {}",
-                    filter.allowedCount(), table.arch(), size,
+            LOG.info("seccomp: {} system calls and {} ioctl requests allowed on {} ({} BPF instructions), violations {}",
+                    filter.allowedCount(), table.ioctlRequests().size(), table.arch(), size,
                     mode == dev.mesovirt.vmm.seccomp.SeccompFilter.Mode.KILL ? "kill the process" : "are logged");
         } catch (ErrnoException | IllegalStateException e) {
             close();

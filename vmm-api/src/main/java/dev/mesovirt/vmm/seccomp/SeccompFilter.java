@@ -13,15 +13,17 @@ import java.util.List;
  * rule in the table's order is one {@code jeq} on the number followed by its body (a {@code ret}, or an argument test
  * that ends in {@code ret}s); anything else is a violation. x86_64's x32 calls (bit 30 set) share the native audit
  * arch but match no number here, so they are violations too. A linear list costs at most ~2 instructions per listed
- * call; the hot ones (ioctl for KVM_RUN, read, write, futex...) come first in each table.
+ * call (and one per listed ioctl request); the hot ones (ioctl for KVM_RUN, read, write, futex...) come first in each
+ * table, and KVM_RUN first among the ioctl requests, so that a vCPU's KVM_RUN is allowed after 7 instructions.
  *
  * <p>Argument rules (what seccomp can check: integer arguments, never the memory a pointer points at, so paths are
  * the jailer's business):
  * <ul>
- *   <li>ioctl: only the request families the VMM uses, by the type byte of the request number (bits 8-15 of the low
- *       32 bits; the kernel takes the request as an unsigned int): KVM 0xAE, vhost 0xAF, 'T' 0x54 (TUN's TUNSETIFF
- *       & co. and the terminal's TCGETS/TCSETS/FIONBIO/FIONREAD), and 0x12 (block devices: BLKGETSIZE64, BLKSSZGET).
- *       Network configuration (0x89 SIOC*), loop, dm, filesystem and other drivers' requests are refused.</li>
+ *   <li>ioctl: only the exact request numbers of the table's {@code ioctl-request} lines (the KVM, vhost, TUN,
+ *       block-device and terminal requests the VMM and its JVM issue once the filter is in), compared as the kernel
+ *       compares them: the low 32 bits of the argument (the kernel takes the request as an unsigned int and ignores
+ *       the upper half, so the filter does too). Any other request, another KVM request or a TUN, network (SIOC*),
+ *       loop, dm or filesystem one, is a violation.</li>
  *   <li>socket and socketpair: AF_UNIX only (QMP, vhost-user); other domains fail with EAFNOSUPPORT rather than
  *       kill, because the JDK probes IPv4/IPv6 with socket() when its networking classes first load and treats a
  *       failure as "not available".</li>
@@ -49,9 +51,6 @@ public final class SeccompFilter {
     static final int DATA_ARCH = 4;
     static final int DATA_ARGS = 16;
 
-    static final int IOCTL_TYPE_MASK = 0xff00;
-    /** KVM, vhost, 'T' (TUN and terminal), block: see the class comment. */
-    static final List<Integer> IOCTL_TYPES = List.of(0xae00, 0xaf00, 0x5400, 0x1200);
     static final int AF_UNIX = 1;
     static final int EAFNOSUPPORT = 97;
     static final int ENOSYS = 38;
@@ -69,8 +68,8 @@ public final class SeccompFilter {
     public static SeccompFilter vmm(SyscallTable table) {
         List<SyscallRule> rules = new ArrayList<>();
         table.allowed().forEach((name, nr) -> rules.add(switch (name) {
-            case "ioctl" -> new SyscallRule.AllowIfMasked(name, nr, 1, IOCTL_TYPE_MASK, IOCTL_TYPES,
-                    new Verdict.Violation());
+            case "ioctl" -> new SyscallRule.AllowIfMasked(name, nr, 1, 0xffff_ffff,
+                    List.copyOf(table.ioctlRequests().values()), new Verdict.Violation());
             case "socket", "socketpair" -> new SyscallRule.AllowIfMasked(name, nr, 0, 0xffff_ffff, List.of(AF_UNIX),
                     new Verdict.Errno(EAFNOSUPPORT));
             case "clone" -> new SyscallRule.AllowIfBits(name, nr, 0, CLONE_THREAD, new Verdict.Violation());

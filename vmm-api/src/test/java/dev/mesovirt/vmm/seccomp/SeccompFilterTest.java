@@ -24,6 +24,12 @@ class SeccompFilterTest {
             socket 41
             clone 56
             clone3 435
+            ioctl-request KVM_RUN            0xae80       # hot first
+            ioctl-request KVM_IRQ_LINE       0x4008ae61
+            ioctl-request VHOST_GET_FEATURES 0x8008af00
+            ioctl-request TUNGETIFF          0x800454d2
+            ioctl-request BLKSSZGET          0x1268
+            ioctl-request TCGETS             0x5401
             """, "test");
     private static final SeccompFilter FILTER = SeccompFilter.vmm(TABLE);
 
@@ -48,18 +54,63 @@ class SeccompFilterTest {
     }
 
     @Test
-    void ioctlOnlyForKvmVhostTunTerminalAndBlockRequests() {
+    void ioctlOnlyWithTheListedRequestNumbers() {
         List<BpfInstruction> p = FILTER.program(SeccompFilter.Mode.KILL);
-        long[] allowed = {0xae80L /* KVM_RUN */, 0x4020ae46L /* KVM_SET_USER_MEMORY_REGION */,
-            0x8008af00L /* VHOST_GET_FEATURES */, 0x400454caL /* TUNSETIFF */, 0x5401L /* TCGETS */,
-            0x5421L /* FIONBIO */, 0x80081272L /* BLKGETSIZE64 */, 0xffff_ffff_0000_ae80L /* high bits ignored */};
+        // The kernel takes the request as an unsigned int: the upper half of the register does not matter to it,
+        // nor to the filter.
+        long[] allowed = {0xae80L /* KVM_RUN */, 0x4008ae61L /* KVM_IRQ_LINE */, 0x8008af00L /* VHOST_GET_FEATURES */,
+            0x800454d2L /* TUNGETIFF */, 0x1268L /* BLKSSZGET */, 0x5401L /* TCGETS */,
+            0xffff_ffff_0000_ae80L /* KVM_RUN, high bits set */, 0x1_8008_af00L /* VHOST_GET_FEATURES, bit 32 */};
         for (long request : allowed) {
             assertEquals(SeccompFilter.RET_ALLOW, run(p, AUDIT_X86_64, 16, 3, request), Long.toHexString(request));
         }
-        long[] refused = {0x8914L /* SIOCSIFFLAGS */, 0x4c00L /* LOOP_SET_FD */, 0xc0189436L /* BTRFS */, 0L};
+        // Requests of the same families that are not listed, and others: each one kills.
+        long[] refused = {0xae01L /* KVM_CREATE_VM */, 0x4020ae46L /* KVM_SET_USER_MEMORY_REGION */,
+            0x4108ae61L /* KVM_IRQ_LINE's number with another size */, 0xaf01L /* VHOST_SET_OWNER */,
+            0x400454caL /* TUNSETIFF */, 0x5402L /* TCSETS */, 0x5421L /* FIONBIO */, 0x80081272L /* BLKGETSIZE64 */,
+            0x8914L /* SIOCSIFFLAGS */, 0x4c00L /* LOOP_SET_FD */, 0xc0189436L /* BTRFS */, 0L, 0xae80_0000L};
         for (long request : refused) {
             assertEquals(SeccompFilter.RET_KILL_PROCESS, run(p, AUDIT_X86_64, 16, 3, request), Long.toHexString(request));
         }
+        assertEquals(SeccompFilter.RET_LOG, run(FILTER.program(SeccompFilter.Mode.LOG), AUDIT_X86_64, 16, 3, 0xae01L));
+    }
+
+    @Test
+    void kvmRunIsAllowedAfterSevenInstructions() {
+        List<BpfInstruction> p = FILTER.program(SeccompFilter.Mode.KILL);
+        int[] executed = new int[1];
+        assertEquals(SeccompFilter.RET_ALLOW, run(p, executed, AUDIT_X86_64, 16, 3, 0xae80L));
+        // ld arch, jeq arch, ld nr, jeq ioctl, ld request, jeq KVM_RUN, ret ALLOW
+        assertEquals(7, executed[0]);
+        run(p, executed, AUDIT_X86_64, 16, 3, 0x5401L);
+        assertEquals(12, executed[0]); // TCGETS, the sixth request: five more comparisons
+        // 3 (arch) + 1 (nr); ioctl: jeq, ld, 6 requests, 2 rets; read 2; socket 5; clone 5; clone3 2; violation 1
+        assertEquals(3 + 1 + (2 + 6 + 2) + 2 + 5 + 5 + 2 + 1, p.size());
+    }
+
+    @Test
+    void ioctlRequestLinesAreChecked() {
+        String head = "arch x\naudit-arch 1\ninstall seccomp 1\n";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SyscallTable.parse(head + "ioctl 16\n", "t.txt"));
+        assertEquals("x: ioctl is allowed but no 'ioctl-request' is listed", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SyscallTable.parse(head + "read 0\nioctl-request KVM_RUN 0xae80\n", "t.txt"));
+        assertEquals("x: 'ioctl-request' lines without ioctl", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SyscallTable.parse(head + "ioctl 16\nioctl-request KVM_RUN 0x1ae80\nioctl-request X 0x1ae80\n",
+                        "t.txt"));
+        assertEquals("x: an ioctl request number appears twice in the allow-list", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SyscallTable.parse(head + "ioctl 16\nioctl-request KVM_RUN 0x1_0000_ae80\n", "t.txt"));
+        assertEquals("t.txt:5: bad number in 'ioctl-request KVM_RUN 0x1_0000_ae80'", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> SyscallTable.parse(head + "ioctl 16\nioctl-request KVM_RUN 0x10000ae80\n", "t.txt"));
+        assertEquals("t.txt:5: KVM_RUN: more than 32 bits", e.getMessage());
+        SyscallTable t = SyscallTable.parse(head + "ioctl 16\nioctl-request KVM_RUN 0xae80\nioctl-request TCGETS 5401\n",
+                "t.txt");
+        assertEquals(List.of("KVM_RUN", "TCGETS"), List.copyOf(t.ioctlRequests().keySet()));
+        assertEquals(0x5401, t.ioctlRequests().get("TCGETS"));
     }
 
     @Test
@@ -127,6 +178,11 @@ class SeccompFilterTest {
 
     /** Runs {@code p} over a seccomp_data of {@code arch}, {@code nr} and {@code args}; returns the ret value. */
     private static int run(List<BpfInstruction> p, int arch, int nr, long... args) {
+        return run(p, new int[1], arch, nr, args);
+    }
+
+    /** As above; {@code executed[0]} is set to the number of instructions run. */
+    private static int run(List<BpfInstruction> p, int[] executed, int arch, int nr, long... args) {
         Map<Integer, Integer> data = new LinkedHashMap<>();
         data.put(SeccompFilter.DATA_NR, nr);
         data.put(SeccompFilter.DATA_ARCH, arch);
@@ -136,8 +192,10 @@ class SeccompFilterTest {
             data.put(SeccompFilter.argLow(i) ^ 4, (int) (v >>> 32));
         }
         int a = 0;
+        executed[0] = 0;
         for (int pc = 0; pc < p.size(); pc++) {
             BpfInstruction in = p.get(pc);
+            executed[0]++;
             switch (in.code()) {
                 case BpfInstruction.LD_W_ABS -> a = data.get(in.k());
                 case BpfInstruction.AND_K -> a &= in.k();

@@ -16,7 +16,10 @@ public final class SyscallTableProbe {
 
     /**
      * Every number in {@code table}, its audit arch (the macro {@code auditMacro}) and seccomp's number, as the C
-     * compiler reads them from the headers: this host's ({@code foreign} empty) or another architecture's.
+     * compiler reads them from the headers: this host's ({@code foreign} empty) or another architecture's; and every
+     * ioctl request under its name (the kernel's macro: KVM_RUN from linux/kvm.h, VHOST_* from linux/vhost.h, TUN*
+     * from linux/if_tun.h, BLK* from linux/fs.h, TC* and FIONREAD from asm/ioctls.h), as the kernel compares it (an
+     * unsigned int).
      */
     public static void assertMatchesHeaders(SyscallTable table, String auditMacro,
             Optional<CProbe.ForeignHeaders> foreign) throws Exception {
@@ -30,9 +33,17 @@ public final class SyscallTableProbe {
             expr.put(name, "__NR_" + name);
             ours.put(name, (long) nr);
         });
-        List<String> includes = List.of("asm/unistd.h", "linux/audit.h");
+        table.ioctlRequests().forEach((name, request) -> {
+            expr.put("ioctl:" + name, "(unsigned int) " + name);
+            ours.put("ioctl:" + name, Integer.toUnsignedLong(request));
+        });
+        List<String> includes = List.of("asm/unistd.h", "linux/audit.h", "linux/kvm.h", "linux/vhost.h",
+                "linux/if_tun.h", "linux/fs.h", "asm/ioctls.h");
+        // riscv64's asm/ptrace.h (through linux/kvm.h) sizes its registers by __riscv_xlen, which only its compiler sets
+        List<String> options = foreign.isPresent() && foreign.get().triplet().startsWith("riscv64")
+                ? List.of("-D__riscv_xlen=64") : List.of();
         Map<String, Long> kernel = foreign.isPresent()
-                ? CProbe.evaluate(foreign.get(), List.of(), includes, expr)
+                ? CProbe.evaluate(foreign.get(), options, includes, expr)
                 : CProbe.evaluate(includes, expr);
         assertEquals(ours, kernel, table.arch() + ": seccomp.txt against the kernel headers");
     }
