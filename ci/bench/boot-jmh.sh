@@ -6,13 +6,15 @@
 # -M microvm on x86_64 (this machine's own QEMU, seen through the host's shared /), qemu-system-aarch64 -M virt /
 # qemu-system-riscv64 -M virt on the others (trixie's, added to the host's userland by MESOVIRT_HOST_EXTRA_PKGS), no
 # disk; "q35" (x86_64) is Mesovirt -machine q35 against qemu-system-x86_64 -M q35, both with a virtio-blk-pci disk at
-# 00:03.0, QEMU through SeaBIOS (its figure includes the firmware; Mesovirt loads the kernel itself). The guest is
+# 00:03.0, QEMU through SeaBIOS (its figure includes the firmware; Mesovirt loads the kernel itself); "virt" (aarch64,
+# riscv64) is Mesovirt -machine virt against qemu-system-ARCH -M virt, both with a virtio-blk-pci disk at 00:03.0 and
+# no firmware. The guest is
 # Debian's cloud kernel on x86_64, the generic one elsewhere (as the guest tests boot). JMH's JSON goes to
 # jmh/target/bench/jmh-boot.json (x86_64) or jmh-boot-ARCH.json, with a note boot-ARCH.note, through the emulated
 # host's read-write share, where jmh/run.sh's table picks them up.
 #
 # usage: ci/bench/boot-jmh.sh [-M MACHINES] [ARCH] [FORKS]   (ARCH x86_64 (default), aarch64 or riscv64; FORKS
-#        default 3; a lone number is FORKS; MACHINES comma-separated, default microvm,q35 on x86_64 and microvm
+#        default 3; a lone number is FORKS; MACHINES comma-separated, default microvm,q35 on x86_64 and microvm,virt
 #        elsewhere; needs mvn -B package: cli/target/dist and jmh/target/benchmarks.jar)
 # About 2 x 2 x 2 x FORKS boots per machine of 5-40 s each under TCG, plus a JVM start per fork: some 10 minutes per
 # machine with the default. BOOT_TIMEOUT (seconds, default 300): a boot that takes longer is killed and fails.
@@ -85,6 +87,7 @@ if grep -q '<failure>' "$JMHLOG"; then
   echo "boot-jmh:$FAILED" >&2
 fi
 Q35=
+bench_has_machine "$MACHINES" virt && Q35=" The virt rows: Mesovirt \`-machine virt\` and QEMU \`-M virt\`, each with a virtio-blk-pci disk (an empty 16 MiB raw image on the emulated host's tmpfs) at 00:03.0 behind its ECAM host bridge; both load the kernel themselves."
 bench_has_machine "$MACHINES" q35 && Q35=" The q35 rows: Mesovirt \`-machine q35\` and QEMU \`-M q35\`, each with a virtio-blk-pci disk (an empty 16 MiB raw image on the emulated host's tmpfs) at 00:03.0 on pcie.0; QEMU's figure includes its firmware (SeaBIOS $(bench_seabios_version), whose option ROM loads the kernel), Mesovirt loads the kernel itself: each is what its user runs."
 printf '%s\n' "**boot $ARCH** (\`ci/bench/boot-jmh.sh -M $MACHINES $ARCH $FORKS\`, $START): JMH single shot, $FORKS forks per row; Debian $FLAVOUR kernel, test initramfs, \`-m 256\`, \`quiet\`; $HOSTINFO (QEMU TCG outside, nested KVM: compare ratios, not absolute values).$Q35$FAILED Load average (1, 5, 15 min) of the emulated host at the start: $LOAD; at the end: $(bench_load)." \
   >"$OUT/boot-$ARCH.note"

@@ -3,17 +3,18 @@
 # boot-jmh.sh, blk-bench.sh, vsock-bench.sh and fs-bench.sh.
 
 # bench_machines ARCH [LIST]: prints the machine types to measure, comma-separated: LIST (e.g. "microvm,q35") checked
-# against ARCH, or ARCH's default when LIST is empty: microvm and q35 on x86_64 (Mesovirt's two machines there),
-# microvm elsewhere. A type ARCH does not have: a message and status 2.
+# against ARCH, or ARCH's default when LIST is empty: Mesovirt's two machines, microvm and q35 on x86_64, microvm
+# and virt elsewhere. A type ARCH does not have: a message and status 2.
 bench_machines() {
   local arch=$1 list=${2:-} m
   if [ -z "$list" ]; then
-    [ "$arch" = x86_64 ] && list=microvm,q35 || list=microvm
+    [ "$arch" = x86_64 ] && list=microvm,q35 || list=microvm,virt
   fi
   for m in ${list//,/ }; do
     case $arch/$m in
-      */microvm | x86_64/q35) ;;
-      *) echo "bench: no machine '$m' on $arch (microvm everywhere, q35 on x86_64)" >&2; return 2 ;;
+      */microvm | x86_64/q35 | aarch64/virt | riscv64/virt) ;;
+      *) echo "bench: no machine '$m' on $arch (microvm everywhere, q35 on x86_64, virt on aarch64 and riscv64)" >&2
+         return 2 ;;
     esac
   done
   printf '%s\n' "$list"
@@ -41,8 +42,8 @@ bench_mbps() {
 # bench_field RESULTS NAME COLUMN: column COLUMN of RESULTS' lines whose first word is NAME, one value per run.
 bench_field() { awk -v v="$2" -v f="$3" '$1 == v { print $f }' "$1"; }
 
-# bench_qemu_version: the version qemu-system-x86_64 reports, e.g. 7.2.22.
-bench_qemu_version() { qemu-system-x86_64 --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'; }
+# bench_qemu_version [ARCH]: the version qemu-system-ARCH (default x86_64) reports, e.g. 7.2.22.
+bench_qemu_version() { "qemu-system-${1:-x86_64}" --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'; }
 
 # BENCH_MEDIAN: an awk function, median(a, n) of a[1..n] (sorts a), to put before a program that uses it.
 BENCH_MEDIAN='function median(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -55,7 +56,8 @@ bench_seabios_version() { dpkg-query -W -f='${Version}' seabios 2>/dev/null || e
 # mesovirt-q35 and qemu-q35.
 bench_vmm_name() { [ "$2" = microvm ] && echo "$1" || echo "$1-$2"; }
 
-# bench_in_host PART TIMEOUT SCRIPT [ARGS...]: outside the emulated host, runs SCRIPT ARGS inside the x86_64 one (for
+# bench_in_host PART TIMEOUT SCRIPT [ARGS...]: outside the emulated host, runs SCRIPT ARGS inside the one of
+# BENCH_ARCH (default x86_64; another's QEMU, qemu-system-arm or -riscv, is added to that host's userland) (for
 # at most TIMEOUT seconds unless MESOVIRT_HOST_TIMEOUT says otherwise) on a private copy of the dist in the cache
 # (unless MESOVIRT_BIN names one), so that a build meanwhile (mvn package empties cli/target/dist) cannot change what
 # is measured; its results go to MESOVIRT_HOST_OUT (default jmh/target/bench), and this machine's load average is
@@ -73,7 +75,10 @@ bench_in_host() {
   export MESOVIRT_HOST_OUT=${MESOVIRT_HOST_OUT:-$root/jmh/target/bench}
   mkdir -p "$MESOVIRT_HOST_OUT"
   started=$(mktemp "$tools/started.XXXXXX")
-  MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$timeout} bash "$root/ci/emulated-host.sh" x86_64 "$script" "$@"
+  local arch=${BENCH_ARCH:-x86_64} pkg=
+  case $arch in aarch64) pkg=qemu-system-arm ;; riscv64) pkg=qemu-system-riscv ;; esac
+  MESOVIRT_HOST_EXTRA_PKGS=${MESOVIRT_HOST_EXTRA_PKGS:-$pkg} MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-$timeout} \
+    bash "$root/ci/emulated-host.sh" "$arch" "$script" "$@"
   rc=$?
   bench_note_outer_load "$MESOVIRT_HOST_OUT/$part.note" "$started"
   rm -f "$started"

@@ -35,6 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * always were. {@code q35} (x86_64 only) is Mesovirt's standard machine {@code -machine q35} against
  * {@code qemu-system-x86_64 -M q35}, both with a virtio-blk-pci disk at 00:03.0 on pcie.0: QEMU's q35 boots through
  * its firmware (SeaBIOS loads the kernel), Mesovirt loads the kernel itself, and each figure is what its user runs.
+ * {@code virt} (aarch64 and riscv64) is Mesovirt's standard machine {@code -machine virt} against
+ * {@code qemu-system-ARCH -M virt}, both with a virtio-blk-pci disk at 00:03.0 behind their ECAM host bridge; both
+ * load the kernel themselves (no firmware on either side).
  *
  * <p>It needs a KVM that boots Linux: on this project's machines, run it inside the emulated KVM host of the
  * architecture with {@code ci/bench/boot-jmh.sh [ARCH]}, which sets {@code -p arch=} and {@code -p machine=} and
@@ -61,13 +64,13 @@ public class BootBenchmark {
     public String arch;
 
     /**
-     * The machine type: {@code microvm} (QEMU's peer is microvm or virt, no disk) or {@code q35} (x86_64 only, both
-     * with a virtio-blk-pci disk).
+     * The machine type: {@code microvm} (QEMU's peer is microvm or virt, no disk), {@code q35} (x86_64 only) or
+     * {@code virt} (aarch64 and riscv64), the standard machines, both with a virtio-blk-pci disk.
      */
     @Param({"microvm", "q35"})
     public String machine;
 
-    /** The q35 runs' disk: an empty raw image, so that both VMMs set up and the guest probes a virtio-blk-pci. */
+    /** The standard machines' disk: an empty raw image, so that both VMMs set up and the guest probes a virtio-blk-pci. */
     private static final long DISK_BYTES = 16L << 20;
 
     private List<String> command;
@@ -84,17 +87,19 @@ public class BootBenchmark {
         timeoutSeconds = Long.getLong("boot.timeout", 300);
         String kernel = required("boot.kernel");
         String initrd = required("boot.initrd");
-        boolean q35 = switch (machine) {
+        boolean q35 = machine.equals("q35");
+        boolean standard = switch (machine) {
             case "microvm" -> false;
-            case "q35" -> {
-                if (!arch.equals("x86_64")) {
-                    throw new IllegalArgumentException("machine q35 is x86_64's, not " + arch + "'s");
+            case "q35", "virt" -> {
+                String home = q35 ? "x86_64" : "aarch64 or riscv64";
+                if (q35 != arch.equals("x86_64")) {
+                    throw new IllegalArgumentException("machine " + machine + " is " + home + "'s, not " + arch + "'s");
                 }
                 yield true;
             }
-            default -> throw new IllegalArgumentException("machine must be microvm or q35, not " + machine);
+            default -> throw new IllegalArgumentException("machine must be microvm, q35 or virt, not " + machine);
         };
-        if (q35) {
+        if (standard) {
             disk = Files.createTempFile("boot-bench-", ".img");
             disk.toFile().deleteOnExit(); // a failed iteration skips the tear-down
             try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
@@ -107,7 +112,7 @@ public class BootBenchmark {
             command.addAll(List.of(required("boot.mesovirt"), "-machine", machine, "-kernel", kernel, "-initrd",
                     initrd, "-append", "console=ttyS0 quiet", "-m", "256", "-smp", Integer.toString(vcpus), "-serial",
                     "stdio"));
-            if (q35) {
+            if (standard) {
                 command.addAll(List.of("-drive", "id=d0,file=" + disk, "-device",
                         "virtio-blk-pci,drive=d0,id=blk0,bus=pcie.0,addr=0x3"));
             }
@@ -129,7 +134,7 @@ public class BootBenchmark {
             command.addAll(List.of("-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", Integer.toString(vcpus),
                     "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-kernel", kernel, "-initrd",
                     initrd, "-append", "console=" + console + " quiet"));
-            if (q35) {
+            if (standard) {
                 command.addAll(List.of("-drive", "id=d0,file=" + disk + ",format=raw,if=none", "-device",
                         "virtio-blk-pci,drive=d0,bus=pcie.0,addr=0x3"));
             }

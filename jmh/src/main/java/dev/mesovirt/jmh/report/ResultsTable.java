@@ -276,13 +276,15 @@ public final class ResultsTable {
                         + " (emulated " + arch + " KVM host)";
                 String peer = vmm.equals("mesovirt") ? name.replace("vmm=mesovirt", "vmm=qemu") : null;
                 // Results from before the parameter were all microvm. The q35 rows share the microvm rows' figure,
-                // so that the four are side by side; their labels say what differs (the disk, QEMU's firmware).
+                // (and virt's) so that the four are side by side; their labels say what differs (the disk, QEMU's firmware).
                 String machine = params.getOrDefault("machine", "microvm");
                 String variant = switch (machine + "/" + vmm) {
                     case "microvm/mesovirt" -> "Mesovirt microvm";
                     case "microvm/qemu" -> arch.equals("x86_64") ? "QEMU microvm" : "QEMU virt";
                     case "q35/mesovirt" -> "Mesovirt q35, virtio-blk-pci disk (loads the kernel itself)";
                     case "q35/qemu" -> "QEMU q35, virtio-blk-pci disk (SeaBIOS loads the kernel: firmware included)";
+                    case "virt/mesovirt" -> "Mesovirt virt, virtio-blk-pci disk";
+                    case "virt/qemu" -> "QEMU virt, virtio-blk-pci disk";
                     default -> "machine=" + machine + ", vmm=" + vmm;
                 };
                 return Series.of(name, figure, variant, unit, better, peer, samples, source);

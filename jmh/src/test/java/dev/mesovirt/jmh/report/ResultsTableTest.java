@@ -174,6 +174,22 @@ class ResultsTableTest {
     }
 
     @Test
+    void virtBootRowsPairWithQemuVirtWithTheirDisk() {
+        Map<String, String> params = new java.util.TreeMap<>(Map.of("arch", "aarch64", "machine", "virt", "vcpus",
+                "2", "vmm", "mesovirt"));
+        String name = "jmh.BootBenchmark.toPowerOff[arch=aarch64, machine=virt, vcpus=2, vmm=mesovirt]";
+        Series m = ResultsTable.describeJmh(name, "BootBenchmark.toPowerOff", params, "ms/op",
+                java.util.List.of(30000.0), "jmh-boot-aarch64.json");
+        assertEquals(name.replace("mesovirt", "qemu"), m.peer());
+        assertEquals("Mesovirt virt, virtio-blk-pci disk", m.variant());
+        params.put("vmm", "qemu");
+        Series q = ResultsTable.describeJmh(m.peer(), "BootBenchmark.toPowerOff", params, "ms/op",
+                java.util.List.of(31000.0), "jmh-boot-aarch64.json");
+        assertEquals("QEMU virt, virtio-blk-pci disk", q.variant());
+        assertTrue(m.figure().contains("emulated aarch64 KVM host"), m.figure());
+    }
+
+    @Test
     void keepCarriesOverTheRowsAndNoteFilesOfPartsNotMeasuredAgain() throws Exception {
         String line = "{\"name\":\"%s\",\"unit\":\"ms\",\"better\":\"lower\",\"figure\":\"%s\","
                 + "\"variant\":\"V\",\"samples\":[%s]}\n";
