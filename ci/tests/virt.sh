@@ -135,7 +135,7 @@ case_hotplug() {
   exec 4>"$WORK/stdin"
   wait_line() { # REGEX SECONDS
     local i=0
-    until tr -d '\r' < "$log" | grep -q -E -- "$1"; do
+    until has "$log" "$1"; do
       kill -0 "$pid" 2>/dev/null || return 1
       [ "$i" -ge "$2" ] && return 1
       sleep 1; i=$((i + 1))
