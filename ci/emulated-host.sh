@@ -104,7 +104,7 @@ case $ARCH in
     MV_FOREIGN="trixie riscv64"
     KERNEL_META=linux-image-riscv64   # APLIC, IMSIC, virtio-pci and the 8250 console built in; kvm is a module
     BUSYBOX_PKG=busybox-static
-    HOST_MODULES="kvm 9pnet_virtio 9p overlay virtio-rng"
+    HOST_MODULES="kvm 9pnet_virtio 9p overlay virtio-rng tun"
     HOST_INIT=$MV_CI_DIR/host/init-foreign.sh
     USERLAND_PKGS="openjdk-21-jre-headless libc6 libgcc-s1 libstdc++6 zlib1g bash libtinfo6 busybox-static"
     USERLAND_JAVA_HOME=/usr/lib/jvm/java-21-openjdk-riscv64

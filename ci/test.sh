@@ -7,7 +7,7 @@
 #   3. ci/kvm-jobs.sh train unit qmp: the dist's class-data archive, the KVM tests, the QMP comparison with QEMU; on
 #      this machine's /dev/kvm if it is usable, else inside the emulated x86_64 KVM host (ci/kvm.sh, MESOVIRT_KVM)
 #   4. the real-Linux guest tests inside the emulated x86_64, arm64 and riscv64 KVM hosts, the standard machine (q35;
-#      virt on arm64), vhost-vsock, Kata Containers' StratoVirt driver (ci/tests/kata.sh) and the jailer (ci/tests/jailer.sh) included
+#      virt on arm64 and riscv64), vhost-vsock, Kata Containers' StratoVirt driver (ci/tests/kata.sh) and the jailer (ci/tests/jailer.sh) included
 # then the test counts of every module. Exit status 0 only if everything passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +52,7 @@ job ci/tests/qmp-guest.sh aarch64 || rc=1
 job ci/tests/virt.sh aarch64 || rc=1
 job ci/tests/riscv64-boot.sh || rc=1
 job ci/tests/qmp-guest.sh riscv64 || rc=1
+job ci/tests/virt.sh riscv64 || rc=1
 echo "ci/test.sh: test counts (surefire reports; the KVM tests' come from ci/kvm-jobs.sh unit)"
 python3 ci/junit-report.py summary fdt vmm-api arch-x86_64 arch-aarch64 arch-riscv64 machine-microvm machine-standard cli jmh fuzz || rc=1
 echo "ci/test.sh: exit $rc after $((SECONDS - start)) s"

@@ -136,7 +136,7 @@ public final class Aarch64Architecture implements Architecture {
                     + "64-bit PCI window at 0x" + Long.toHexString(PCIE_MMIO64.base()));
         }
         PciLayout pci = new PciLayout(PCIE_ECAM_BASE, PCIE_BUSES, Optional.empty(), PCIE_MMIO32,
-                Optional.of(PCIE_MMIO64), false);
+                Optional.of(PCIE_MMIO64), false, PciLayout.HostBridgeId.REDHAT_PCIE_HOST);
         return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, 0, serial, Optional.of(pci));
     }
 

@@ -68,6 +68,8 @@ class Aarch64ArchitectureTest {
         assertEquals(new dev.mesovirt.vmm.arch.PciLayout.Window(0x80_0000_0000L, 0x80_0000_0000L),
                 pci.mmio64().orElseThrow());
         assertEquals(false, pci.legacyConfigPorts());
+        assertEquals(new dev.mesovirt.vmm.arch.PciLayout.HostBridgeId(0x1b36, 0x0008), pci.hostBridge(),
+                "QEMU virt's host bridge IDs (Red Hat's PCIe host bridge), not q35's MCH");
         assertTrue(Aarch64Architecture.VIRTIO_MMIO_BASE + 32 * 0x200 <= pci.mmio32().base());
         assertEquals(Aarch64Architecture.GICR_BASE, Aarch64Architecture.GIC_ITS_BASE + Arm64Kvm.VGIC_V3_ITS_SIZE);
         assertTrue(Aarch64Architecture.GICD_BASE + Arm64Kvm.VGIC_V3_DIST_SIZE <= Aarch64Architecture.GIC_ITS_BASE);

@@ -148,7 +148,8 @@ public final class Riscv64Architecture implements Architecture {
         long ramEnd = RAM_BASE + ramBytes;
         long high = (ramEnd + PCIE_MMIO64_SIZE - 1) & -PCIE_MMIO64_SIZE;
         PciLayout pci = new PciLayout(PCIE_ECAM_BASE, PCIE_BUSES, Optional.empty(), PCIE_MMIO32,
-                Optional.of(new PciLayout.Window(high, PCIE_MMIO64_SIZE)), false);
+                Optional.of(new PciLayout.Window(high, PCIE_MMIO64_SIZE)), false,
+                PciLayout.HostBridgeId.REDHAT_PCIE_HOST);
         return new MemoryLayout(ram, VIRTIO_MMIO_BASE, VIRTIO_MMIO_SLOT_SIZE, 0, serial, Optional.of(pci));
     }
 

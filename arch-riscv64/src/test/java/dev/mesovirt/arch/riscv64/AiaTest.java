@@ -105,5 +105,7 @@ class AiaTest {
         // RAM ends at 34 GiB: the 64-bit window is the next 16 GiB boundary's.
         assertEquals(new dev.mesovirt.vmm.arch.PciLayout.Window(48L << 30, 16L << 30), pci.mmio64().orElseThrow());
         assertEquals(java.util.Optional.empty(), pci.io());
+        assertEquals(new dev.mesovirt.vmm.arch.PciLayout.HostBridgeId(0x1b36, 0x0008), pci.hostBridge(),
+                "QEMU virt's host bridge IDs (Red Hat's PCIe host bridge), not q35's MCH");
     }
 }

@@ -156,7 +156,8 @@ public final class X86_64Architecture implements Architecture {
         long mmio64Base = Math.max(LowMemoryMap.HIGH_RAM_START, alignUp(last.guestAddress() + last.size(), 1L << 30));
         PciLayout pci = new PciLayout(Q35_ECAM_BASE, 256, Optional.of(new PciLayout.Window(PCI_IO_BASE, PCI_IO_SIZE)),
                 new PciLayout.Window(Q35_MMIO32_BASE, GED_BASE - Q35_MMIO32_BASE),
-                Optional.of(new PciLayout.Window(mmio64Base, (long) PCI_MMIO64_SIZE_GIB << 30)), true);
+                Optional.of(new PciLayout.Window(mmio64Base, (long) PCI_MMIO64_SIZE_GIB << 30)), true,
+                PciLayout.HostBridgeId.Q35_MCH);
         return new MemoryLayout(ram, 0, VIRTIO_MMIO_SLOT_SIZE, 0, serial, Optional.of(pci));
     }
 

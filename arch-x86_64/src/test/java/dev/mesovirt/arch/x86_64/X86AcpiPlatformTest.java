@@ -155,7 +155,8 @@ class X86AcpiPlatformTest {
                 () -> X86_64Architecture.acpiPlatform(request(1, List.of(bridgeOf(pci), bridgeOf(pci)))));
         assertTrue(e.getMessage().contains("more than one PCI host bridge"), e.getMessage());
 
-        PciLayout noCf8 = new PciLayout(pci.ecamBase(), pci.buses(), pci.io(), pci.mmio32(), pci.mmio64(), false);
+        PciLayout noCf8 = new PciLayout(pci.ecamBase(), pci.buses(), pci.io(), pci.mmio32(), pci.mmio64(), false,
+                PciLayout.HostBridgeId.Q35_MCH);
         e = assertThrows(IllegalArgumentException.class,
                 () -> X86_64Architecture.acpiPlatform(request(1, List.of(bridgeOf(noCf8)))));
         assertTrue(e.getMessage().contains("configuration mechanism #1"), e.getMessage());
@@ -170,7 +171,8 @@ class X86AcpiPlatformTest {
     void theDescribedBridgeMustBeTheLayouts() {
         MemoryLayout layout = ARCH.memoryLayout(MachineType.STANDARD, 2L << 30, 1);
         PciLayout pci = layout.pci().orElseThrow();
-        PciLayout other = new PciLayout(pci.ecamBase(), 128, pci.io(), pci.mmio32(), pci.mmio64(), true);
+        PciLayout other = new PciLayout(pci.ecamBase(), 128, pci.io(), pci.mmio32(), pci.mmio64(), true,
+                PciLayout.HostBridgeId.Q35_MCH);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> X86_64Architecture.requireBridgeOfLayout(request(1, q35Devices(other)), layout));
         assertTrue(e.getMessage().contains("is not the memory layout's"), e.getMessage());
@@ -181,7 +183,7 @@ class X86AcpiPlatformTest {
         // A layout whose RAM runs into the 32-bit window.
         MemoryLayout clashing = new MemoryLayout(List.of(new GuestMemory.Region(0, 0xC800_0000L)), 0, 0x200, 0,
                 layout.serial(), Optional.of(new PciLayout(0xA000_0000L, 16, pci.io(), pci.mmio32(), pci.mmio64(),
-                        true)));
+                        true, PciLayout.HostBridgeId.Q35_MCH)));
         e = assertThrows(IllegalArgumentException.class,
                 () -> X86_64Architecture.requireBridgeOfLayout(request(1, List.of()), clashing));
         assertTrue(e.getMessage().contains("overlaps RAM at 0x0"), e.getMessage());

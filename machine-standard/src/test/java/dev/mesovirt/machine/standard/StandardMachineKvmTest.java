@@ -39,7 +39,7 @@ class StandardMachineKvmTest {
     /** ECAM for 16 buses, 0xCF8 ports, a 32-bit window and no 64-bit one. */
     private static final PciLayout PCI = new PciLayout(0xB000_0000L, 16,
             Optional.of(new PciLayout.Window(0xC000, 0x4000)), new PciLayout.Window(MMIO32_BASE, MMIO32_SIZE),
-            Optional.empty(), true);
+            Optional.empty(), true, PciLayout.HostBridgeId.Q35_MCH);
 
     private final TinyX86 arch = TinyX86.withPci(PCI, firmware());
     /** How many of the architecture's port 0x80 reports {@link #answers} has read. */

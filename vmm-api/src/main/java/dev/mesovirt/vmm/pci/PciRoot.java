@@ -12,7 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The PCI Express root complex of the standard machine: bus 0 with a host bridge at 00.0 (like QEMU q35's MCH),
+ * The PCI Express root complex of the standard machine: bus 0 with a host bridge at 00.0 (its IDs from the layout),
  * configuration access through ECAM and, on x86, configuration mechanism #1 at ports 0xCF8/0xCFC, routing of
  * configuration cycles through bridges by the bus numbers the guest programmed, the four shared INTx lines, and the
  * firmware's job of assigning bus numbers, BARs and bridge windows before boot ({@link #assignResources}).
@@ -25,8 +25,6 @@ public final class PciRoot {
     /** The first of the eight ports of configuration mechanism #1 (0xCF8 address, 0xCFC data). */
     public static final long LEGACY_CONFIG_PORT = 0xcf8;
     public static final int LEGACY_CONFIG_PORTS = 8;
-    /** The host bridge's identity: Intel 82G33/Q35 DRAM controller (QEMU's q35 MCH). */
-    public static final PciIdentity HOST_BRIDGE = new PciIdentity(0x8086, 0x29c0, 0, 0x060000, 0x1af4, 0x1100);
     /** Q35 MCH register holding the ECAM base (PCIEXBAR), read-only here: the window is fixed by the machine. */
     static final int PCIEXBAR = 0x60;
 
@@ -415,7 +413,7 @@ public final class PciRoot {
         private final PciHeader header;
 
         HostBridge(PciLayout layout) {
-            header = PciHeader.endpoint(HOST_BRIDGE, ConfigSpace.CONVENTIONAL, 0, Map.of());
+            header = PciHeader.endpoint(identity(layout.hostBridge()), ConfigSpace.CONVENTIONAL, 0, Map.of());
             int length = switch (layout.buses()) {
                 case 256 -> 0;
                 case 128 -> 1;
@@ -427,6 +425,11 @@ public final class PciRoot {
                 header.config().set32(PCIEXBAR + 4, (int) (layout.ecamBase() >>> 32));
             }
             header.powerOnStateDone();
+        }
+
+        /** The layout's vendor and device ID, class 0x060000 (host bridge), QEMU's subsystem IDs 1af4:1100. */
+        static PciIdentity identity(PciLayout.HostBridgeId id) {
+            return new PciIdentity(id.vendorId(), id.deviceId(), 0, 0x060000, 0x1af4, 0x1100);
         }
 
         @Override

@@ -57,7 +57,8 @@ class GuestDescriptionTest {
                 BusKind.PIO, 0x3f8, 0, DEFAULT)), NO_INITRD)).getMessage();
         assertEquals("toy64 has no port I/O: the UART must be on MMIO", pio);
         PciLayout pci = new PciLayout(0x3000_0000L, 1, Optional.empty(),
-                new PciLayout.Window(0x1000_0000L, 0x1000_0000L), Optional.empty(), false);
+                new PciLayout.Window(0x1000_0000L, 0x1000_0000L), Optional.empty(), false,
+                PciLayout.HostBridgeId.Q35_MCH);
         Irq intx = new Irq(5, 5, 5, true);
         DeviceDescription.PciHostBridge host = new DeviceDescription.PciHostBridge(pci, List.of(intx, intx, intx, intx));
         assertEquals(Optional.empty(), of(List.of(), NO_INITRD).pci());

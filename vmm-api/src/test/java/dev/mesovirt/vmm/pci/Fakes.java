@@ -19,7 +19,7 @@ final class Fakes {
     /** q35's layout on x86_64. */
     static final PciLayout LAYOUT = new PciLayout(0xb000_0000L, 256,
             Optional.of(new PciLayout.Window(0xc000, 0x4000)), new PciLayout.Window(0xc000_0000L, 0x3ea0_0000L),
-            Optional.of(new PciLayout.Window(0x1_0000_0000L << 2, 32L << 30)), true);
+            Optional.of(new PciLayout.Window(0x1_0000_0000L << 2, 32L << 30)), true, PciLayout.HostBridgeId.Q35_MCH);
 
     /** Maps onto real {@link Bus}es (so overlaps are refused as the machine's are) and records every call. */
     static final class Mapper implements BarMapper {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mesovirt.vmm.arch.PciLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +44,34 @@ class PciRootTest {
         assertEquals(0x29c0, cf8Read(0, 0, 0, 2, 2), "word at 0xCFE");
         assertEquals(0x80, cf8Read(0, 0, 0, 1, 1), "byte at 0xCFD");
         assertEquals(0x0600, cf8Read(0, 0, 0, 0x0a, 2));
+    }
+
+    /** The IDs at 00.0 are the layout's: here QEMU virt's generic host bridge; the rest of the header is the same. */
+    @Test
+    void hostBridgeIdsComeFromTheLayout() {
+        PciLayout l = Fakes.LAYOUT;
+        PciLayout virt = new PciLayout(l.ecamBase(), l.buses(), l.io(), l.mmio32(), l.mmio64(), false,
+                PciLayout.HostBridgeId.REDHAT_PCIE_HOST);
+        Fakes.Line line = new Fakes.Line();
+        PciRoot root = new PciRoot(virt, List.of(line, line, line, line), new Fakes.Mapper(), new Fakes.Msi());
+        byte[] b = new byte[4];
+        root.ecam().read(0, b);
+        assertEquals(0x0008_1b36, PciRoot.load(b, 0, 4));
+        root.ecam().read(0x08, b);
+        assertEquals(0x0600_0000, PciRoot.load(b, 0, 4), "class 0x060000, revision 0");
+        root.ecam().read(0x2c, b);
+        assertEquals(0x1100_1af4, PciRoot.load(b, 0, 4), "subsystem 1af4:1100");
+        assertEquals(0x29c0_8086, r.read(0, 0, 0, 0, 4), "q35's MCH where the layout says so");
+    }
+
+    @Test
+    void hostBridgeIdsAreChecked() {
+        assertThrows(IllegalArgumentException.class, () -> new PciLayout.HostBridgeId(0xffff, 0x0008));
+        assertThrows(IllegalArgumentException.class, () -> new PciLayout.HostBridgeId(0, 0x0008));
+        assertThrows(IllegalArgumentException.class, () -> new PciLayout.HostBridgeId(0x1b36, 0x1_0000));
+        PciLayout l = Fakes.LAYOUT;
+        assertThrows(NullPointerException.class,
+                () -> new PciLayout(l.ecamBase(), l.buses(), l.io(), l.mmio32(), l.mmio64(), true, null));
     }
 
     @Test

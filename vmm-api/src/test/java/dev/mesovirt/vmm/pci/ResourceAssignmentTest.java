@@ -84,7 +84,7 @@ class ResourceAssignmentTest {
     @Test
     void outOfSpaceIsAClearError() {
         PciLayout small = new PciLayout(0xb000_0000L, 4, Optional.empty(), new PciLayout.Window(0xc000_0000L, 1 << 20),
-                Optional.empty(), false);
+                Optional.empty(), false, PciLayout.HostBridgeId.Q35_MCH);
         PciRoot root = new PciRoot(small, List.of(l -> {}, l -> {}, l -> {}, l -> {}), new Fakes.Mapper(),
                 new Fakes.Msi());
         root.bus().attach(1, 0, new Fakes.Endpoint(1, Map.of(0, Bar.memory32(1 << 20, region))));
@@ -108,7 +108,8 @@ class ResourceAssignmentTest {
     @Test
     void withoutA64BitWindowPrefetchableBarsGoBelow4GiB() {
         PciLayout low = new PciLayout(0xb000_0000L, 16, Optional.empty(),
-                new PciLayout.Window(0xc000_0000L, 0x1000_0000L), Optional.empty(), false);
+                new PciLayout.Window(0xc000_0000L, 0x1000_0000L), Optional.empty(), false,
+                PciLayout.HostBridgeId.Q35_MCH);
         Fakes.Mapper mapper = new Fakes.Mapper();
         PciRoot root = new PciRoot(low, List.of(l -> {}, l -> {}, l -> {}, l -> {}), mapper, new Fakes.Msi());
         Fakes.Endpoint e = virtioLike();

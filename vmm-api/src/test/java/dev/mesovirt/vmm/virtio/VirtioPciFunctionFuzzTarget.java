@@ -51,7 +51,7 @@ import org.junit.jupiter.api.BeforeAll;
 class VirtioPciFunctionFuzzTarget {
     private static final PciLayout LAYOUT = new PciLayout(0xb000_0000L, 256,
             Optional.of(new PciLayout.Window(0xc000, 0x4000)), new PciLayout.Window(0xc000_0000L, 0x3ea0_0000L),
-            Optional.of(new PciLayout.Window(0x4_0000_0000L, 32L << 30)), true);
+            Optional.of(new PciLayout.Window(0x4_0000_0000L, 32L << 30)), true, PciLayout.HostBridgeId.Q35_MCH);
     private static final int BAR4_SIZE = (int) VirtioPciFunction.CONFIG_BAR_SIZE;
 
     private static GuestMemory mem;

@@ -43,7 +43,7 @@ import org.junit.jupiter.api.io.TempDir;
 class VirtioPciFunctionTest {
     static final PciLayout LAYOUT = new PciLayout(0xb000_0000L, 256,
             Optional.of(new PciLayout.Window(0xc000, 0x4000)), new PciLayout.Window(0xc000_0000L, 0x3ea0_0000L),
-            Optional.of(new PciLayout.Window(0x4_0000_0000L, 32L << 30)), true);
+            Optional.of(new PciLayout.Window(0x4_0000_0000L, 32L << 30)), true, PciLayout.HostBridgeId.Q35_MCH);
 
     @TempDir
     Path dir;

@@ -69,6 +69,7 @@ class StandardMachineLoadTest {
         Path kernel = Files.write(dir.resolve("vmlinuz"), SyntheticBzImage.create().build());
         MemoryLayout layout = ARCH.memoryLayout(MachineType.STANDARD, 3L << 30, 2);
         PciLayout pci = layout.pci().orElseThrow();
+        assertEquals(new PciLayout.HostBridgeId(0x8086, 0x29c0), pci.hostBridge(), "q35's MCH, as QEMU's q35");
         try (GuestMemory memory = GuestMemory.allocate(layout.ram())) {
             ARCH.loadGuest(memory, layout, new BootRequest(kernel, Optional.empty(), "", 2, devices(pci)));
             List<E820Entry> map = e820Of(memory);
