@@ -285,6 +285,21 @@ class Aarch64DeviceTreeTest {
         assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.text());
     }
 
+    /** -machine virt's PL031, as QEMU's virt: a PrimeCell clocked by the APB clock, on its own level SPI. */
+    @Test
+    void theStandardMachinesRtc() throws Exception {
+        DeviceTree t = DeviceTree.parse(virtDtb(1));
+        FdtNode rtc = t.node("/pl031@9010000");
+        assertEquals(List.of("arm,pl031", "arm,primecell"), rtc.property("compatible").orElseThrow().asStringList());
+        assertArrayEquals(new long[] {0x0901_0000L, 0x1000}, u64s(rtc, "reg"));
+        assertArrayEquals(new int[] {0, 34, 4}, cells(rtc, "interrupts"));
+        assertEquals(u32(t.node("/apb-pclk"), "phandle"), u32(rtc, "clocks"));
+        assertEquals("apb_pclk", str(rtc, "clock-names"));
+        // One clock for both PrimeCells; the microVM has no RTC.
+        assertEquals(1, t.root().children().stream().filter(n -> n.name().startsWith("apb-pclk")).count());
+        assertFalse(DeviceTree.parse(dtb(1, 2, 0, "", true)).find("/pl031@9010000").isPresent());
+    }
+
     @Test
     void treeIsSmall() throws Exception {
         assertTrue(dtb(123, 32, MIB, "x".repeat(2000)).length < 64 * 1024);
