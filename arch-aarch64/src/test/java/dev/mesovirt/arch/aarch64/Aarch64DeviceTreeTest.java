@@ -43,6 +43,11 @@ class Aarch64DeviceTreeTest {
 
     /** The tree of -machine virt: 512 MiB, {@code vcpus} CPUs, the PCI host bridge, the power button. */
     static byte[] virtDtb(int vcpus) throws Exception {
+        return Aarch64DeviceTree.build(virtSpec(vcpus));
+    }
+
+    /** What {@link #virtDtb} describes: also what the standard machine's ACPI tables describe. */
+    static Aarch64DeviceTree.Spec virtSpec(int vcpus) throws Exception {
         MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.STANDARD, 512 * MIB, vcpus);
         List<DeviceDescription> devices = new java.util.ArrayList<>(Fixtures.devices(layout, 0, true));
         Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
@@ -51,8 +56,7 @@ class Aarch64DeviceTreeTest {
                 .mapToObj(i -> gic.allocate(dev.mesovirt.vmm.arch.IrqUse.PCI_INTX)).toList();
         devices.add(new DeviceDescription.PciHostBridge(layout.pci().orElseThrow(), intx));
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "console=ttyS0", vcpus, devices);
-        return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement(30 * MIB, 0),
-                SEED));
+        return Aarch64Architecture.deviceTreeSpec(layout, request, placement(30 * MIB, 0), SEED);
     }
 
     /** Where a {@link #KERNEL} of that file size and an initrd go in 256 MiB. */
