@@ -6,8 +6,8 @@
 #   devices    -smp 2 -m 512: the guest lists the PCI functions (modern virtio IDs 0x1040 + type), takes their MSI-X
 #              vectors from the ITS or the IMSICs (/proc/interrupts), writes a pattern to a virtio-blk-pci disk (found
 #              in the image after its fsync), reads virtio-rng-pci, pings the host over virtio-net-pci on a TAP;
-#              reads /sys/class/rtc/rtc0 (arm64: the PL031, through rtc-pl031, near the host's clock); powers off,
-#              exit 0
+#              arm64: /sys/class/rtc/rtc0 is the PL031 (rtc-pl031) near the host's clock, and a wakealarm 2 s
+#              ahead raises its interrupt; powers off, exit 0
 #   hotplug    a pcie-root-port; QMP device_add of a virtio-blk-pci: the guest finds it (pciehp), reads and writes
 #              it; device_del: the guest releases it, DEVICE_DELETED; quit, exit 0
 #   intx       the guest told not to use MSIs (pci=nomsi): the disk and the entropy device on the bridge's INTx
@@ -45,6 +45,15 @@ tap_up_when_created() { # NAME
   ip addr add 10.0.2.1/24 dev "$1" && ip link set "$1" up
 }
 
+# arm64's PL031: its name and time, then an alarm 2 s ahead (rtc-pl031 programs RTCMR and unmasks it) that must
+# raise its interrupt.
+RTC_SCRIPT=
+[ "$ARCH" = aarch64 ] && RTC_SCRIPT='
+echo "GUEST-RTC $(cat /sys/class/rtc/rtc0/name 2>/dev/null) $(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
+dmesg | grep -i rtc | head -3 | sed "s/^/GUEST-DMESG /"
+echo +2 > /sys/class/rtc/rtc0/wakealarm && sleep 4
+awk "/rtc-pl031/ {n = 0; for (i = 2; i < NF; i++) if (\$i ~ /^[0-9]+\$/) n += \$i; else break; print \"GUEST-RTC-ALARMS \" n}" /proc/interrupts'
+
 case_devices() {
   begin devices; local log=$WORK/$CASE.log
   rm -f "$WORK/rw.img"; truncate -s 8M "$WORK/rw.img"
@@ -54,9 +63,7 @@ echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"
 ip addr add 10.0.2.15/24 dev eth0; ip link set eth0 up
 echo "GUEST-MAC $(cat /sys/class/net/eth0/address)"
 ping -c 3 -W 5 10.0.2.1 >/tmp/ping 2>&1 && echo GUEST-PING-OK
-irqs; dmesg | grep -i -E "its|pci-host-generic" | head -5 | sed "s/^/GUEST-DMESG /"
-echo "GUEST-RTC $(cat /sys/class/rtc/rtc0/name 2>/dev/null) $(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
-dmesg | grep -i rtc | head -3 | sed "s/^/GUEST-DMESG /"'
+irqs; dmesg | grep -i -E "its|pci-host-generic" | head -5 | sed "s/^/GUEST-DMESG /"'"$RTC_SCRIPT"
   tap_up_when_created mvtap0 &
   local helper=$!
   run_vm "$log" -machine virt -kernel "$IMG/vmlinuz-generic" -initrd "$IMG/initrd-generic.gz" \
@@ -84,6 +91,7 @@ dmesg | grep -i rtc | head -3 | sed "s/^/GUEST-DMESG /"'
     local rtc; rtc=$(tr -d '\r' < "$log" | sed -n 's/^GUEST-RTC rtc-pl031 [^ ]* \([0-9]*\)$/\1/p' | head -1)
     check "$log" "rtc0 is the PL031 (rtc-pl031), reading the host's time" \
       test -n "$rtc" -a "$(( ${rtc:-0} - $(date +%s) ))" -gt -60 -a "$(( ${rtc:-0} - $(date +%s) ))" -lt 60
+    check "$log" "its alarm raised the PL031's interrupt" has "$log" '^GUEST-RTC-ALARMS [1-9]'
   fi
   tr -d '\r' < "$log" | grep -E '^GUEST-(PCI|IRQ|DMESG|RTC)' | sed 's/^/  /'
   finish "$log"
