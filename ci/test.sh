@@ -54,6 +54,6 @@ job ci/tests/riscv64-boot.sh || rc=1
 job ci/tests/qmp-guest.sh riscv64 || rc=1
 job ci/tests/virt.sh riscv64 || rc=1
 echo "ci/test.sh: test counts (surefire reports; the KVM tests' come from ci/kvm-jobs.sh unit)"
-python3 ci/junit-report.py summary fdt vmm-api arch-x86_64 arch-aarch64 arch-riscv64 machine-microvm machine-standard cli jmh fuzz || rc=1
+python3 ci/junit-report.py summary fdt acpi vmm-api arch-x86_64 arch-aarch64 arch-riscv64 machine-microvm machine-standard cli jmh fuzz || rc=1
 echo "ci/test.sh: exit $rc after $((SECONDS - start)) s"
 exit $rc

@@ -8,6 +8,8 @@
 #              device tree's msi-parent on riscv64), writes a pattern to a virtio-blk-pci disk (found in the image
 #              after its fsync), reads virtio-rng-pci, pings the host over virtio-net-pci on a TAP; powers off, exit 0.
 #              Its script comes on a fourth virtio-blk-pci disk (script_disk): too long for a kernel command line
+#              arm64: /sys/class/rtc/rtc0 is the PL031 (rtc-pl031) near the host's clock, and a wakealarm 2 s
+#              ahead raises its interrupt
 #   hotplug    a pcie-root-port; QMP device_add of a virtio-blk-pci: the guest finds it (pciehp), reads and writes
 #              it; device_del: the guest releases it, DEVICE_DELETED; quit, exit 0. Debian's riscv64 kernel has no
 #              PCI hot-plug (CONFIG_HOTPLUG_PCI unset): there the guest rescans the bus and removes the function
@@ -57,6 +59,14 @@ script_disk() { # IMAGE SCRIPT
   [ "${#2}" -lt 4000 ] || { echo "virt.sh: the guest script is over 4000 bytes" >&2; return 1; }
 }
 SCRIPT_DISK_CMD="$GUEST_LIB"'. $(dev cmd)'
+# arm64's PL031: its name and time, then an alarm 2 s ahead (rtc-pl031 programs RTCMR and unmasks it) that must
+# raise its interrupt.
+RTC_SCRIPT=
+[ "$ARCH" = aarch64 ] && RTC_SCRIPT='
+echo "GUEST-RTC $(cat /sys/class/rtc/rtc0/name 2>/dev/null) $(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)"
+dmesg | grep -i rtc | head -3 | sed "s/^/GUEST-DMESG /"
+echo +2 > /sys/class/rtc/rtc0/wakealarm && sleep 4
+awk "/rtc-pl031/ {n = 0; for (i = 2; i < NF; i++) if (\$i ~ /^[0-9]+\$/) n += \$i; else break; print \"GUEST-RTC-ALARMS \" n}" /proc/interrupts'
 
 case_devices() {
   begin devices; local log=$WORK/$CASE.log
@@ -70,7 +80,7 @@ ping -c 3 -W 5 10.0.2.1 >/tmp/ping 2>&1 && echo GUEST-PING-OK
 m=$(find /sys/firmware/devicetree/base -name msi-parent | grep /pcie@ | head -1); echo "GUEST-MSI-PARENT-OF ${m:-none}"
 [ -n "$m" ] && p=$(od -An -tx1 $m </dev/null) && for f in $(find /sys/firmware/devicetree/base -name phandle); do
   [ "$(od -An -tx1 $f </dev/null)" = "$p" ] && echo "GUEST-MSI-PARENT ${f%/phandle}"; done
-irqs; dmesg | grep -E "ITS|imsic|pci-host-generic" | head -8 | sed "s/^/GUEST-DMESG /"'
+irqs; dmesg | grep -E "ITS|imsic|pci-host-generic" | head -8 | sed "s/^/GUEST-DMESG /"'"$RTC_SCRIPT"
   script_disk "$WORK/cmd.img" "$script" || { check "$log" "a guest script that fits its disk" false; finish "$log"; return; }
   tap_up_when_created mvtap0 &
   local helper=$!
@@ -99,7 +109,14 @@ irqs; dmesg | grep -E "ITS|imsic|pci-host-generic" | head -8 | sed "s/^/GUEST-DM
   check "$log" "/dev/hwrng gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32'
   check "$log" "the MAC from mac=" has "$log" '^GUEST-MAC 02:4d:56:00:00:45'
   check "$log" "the guest pings the host side of the TAP" has "$log" '^GUEST-PING-OK'
-  tr -d '\r' < "$log" | grep -E '^GUEST-(PCI|IRQ|MSI-PARENT|DMESG)' | sed 's/^/  /'
+  if [ "$ARCH" = aarch64 ]; then
+    # The PL031: rtc-pl031 registered it as rtc0, and it reads the host's clock (within a minute of the host's).
+    local rtc; rtc=$(tr -d '\r' < "$log" | sed -n 's/^GUEST-RTC rtc-pl031 [^ ]* \([0-9]*\)$/\1/p' | head -1)
+    check "$log" "rtc0 is the PL031 (rtc-pl031), reading the host's time" \
+      test -n "$rtc" -a "$(( ${rtc:-0} - $(date +%s) ))" -gt -60 -a "$(( ${rtc:-0} - $(date +%s) ))" -lt 60
+    check "$log" "its alarm raised the PL031's interrupt" has "$log" '^GUEST-RTC-ALARMS [1-9]'
+  fi
+  tr -d '\r' < "$log" | grep -E '^GUEST-(PCI|IRQ|MSI-PARENT|DMESG|RTC)' | sed 's/^/  /'
   finish "$log"
 }
 

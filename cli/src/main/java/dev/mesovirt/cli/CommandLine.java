@@ -288,7 +288,7 @@ public final class CommandLine {
     private record SharedRam(boolean shared, long size, String what) {}
 
     /**
-     * -machine [type=]microvm|q35|virt[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID]. Kata's
+     * -machine [type=]microvm|q35|virt[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID][,acpi=off]. Kata's
      * StratoVirt driver writes type=microvm,dump-guest-core=off,mem-share=on for virtio-fs. q35 (x86_64) and virt
      * (aarch64) are the standard machine; whether the host's architecture has the one named is the machine's check.
      */
@@ -297,7 +297,7 @@ public final class CommandLine {
             return new Machine(null, "microvm", MachineType.MICROVM, true, false, null);
         }
         String what = "-machine " + text;
-        KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core", "mem-share", "memory-backend");
+        KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core", "mem-share", "memory-backend", "acpi");
         String type = kv.get("type");
         MachineType machineType = MachineType.MICROVM;
         if (type != null) {
@@ -308,10 +308,29 @@ public final class CommandLine {
                         + KeyValues.list(MACHINE_TYPES) + ")");
             }
         }
+        checkAcpi(what, type, kv.get("acpi"));
         String dump = kv.get("dump-guest-core");
         String share = kv.get("mem-share");
         return new Machine(what, type == null ? "microvm" : type, machineType, dump == null || onOff(what, "dump-guest-core", dump),
                 share != null && onOff(what, "mem-share", share), kv.get("memory-backend"));
+    }
+
+    /**
+     * QEMU's acpi=on|off, for virt (arm64, riscv64), whose guests are described by a device tree: off is what it
+     * does. on is refused, not ignored: arm64 Linux maps ACPI tables only through the UEFI memory map, so without
+     * UEFI firmware (a -kernel boot) a guest could not read the tables the machine has for it.
+     */
+    private static void checkAcpi(String what, String type, String acpi) throws UsageException {
+        if (acpi == null) {
+            return;
+        }
+        if (!"virt".equals(type)) {
+            throw new UsageException(what + ": acpi= is an option of -machine virt");
+        }
+        if (onOff(what, "acpi", acpi)) {
+            throw new UsageException(what + ": acpi=on needs UEFI firmware (Linux on arm64 reads ACPI tables only "
+                    + "through the UEFI memory map), and -kernel boots without it: use acpi=off, the device tree");
+        }
     }
 
     /**

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The module layering, checked on the compiled classes of every module: architecture-neutral code never learns the
- * ISA, architectures never lean on each other, the fdt library stands alone, PCI stays out of the machine core and
+ * ISA, architectures never lean on each other, the fdt and acpi libraries stand alone, PCI stays out of the machine core and
  * the microVM (the standard machine uses it), and the event loop knows nothing that runs on it. The rules the compiler cannot enforce (packages within one module:
  * vmm-api holds the core, QMP and PCI) are constants that {@link LayeringFixturesTest} also runs on classes breaking
  * them on purpose.
@@ -64,7 +64,7 @@ class LayeringTest {
         // Guards against a vacuous pass: the rules below mean nothing if a layer's classes are missing.
         for (String pkg : List.of("dev.mesovirt.vmm.kvm", "dev.mesovirt.vmm.machine", "dev.mesovirt.vmm.qmp",
                 "dev.mesovirt.vmm.event",
-                "dev.mesovirt.fdt", "dev.mesovirt.arch.x86_64", "dev.mesovirt.machine.microvm", "dev.mesovirt.cli")) {
+                "dev.mesovirt.fdt", "dev.mesovirt.acpi", "dev.mesovirt.arch.x86_64", "dev.mesovirt.machine.microvm", "dev.mesovirt.cli")) {
             if (classes.stream().noneMatch(c -> c.getPackageName().startsWith(pkg))) {
                 throw new AssertionError("no classes imported from " + pkg);
             }
@@ -116,7 +116,8 @@ class LayeringTest {
     void vmmApiDependsOnNoArchitectureMachineOrCli() {
         noClasses().that().resideInAPackage("dev.mesovirt.vmm..")
                 .should().dependOnClassesThat()
-                .resideInAnyPackage("dev.mesovirt.arch..", "dev.mesovirt.machine..", "dev.mesovirt.cli..", "dev.mesovirt.fdt..")
+                .resideInAnyPackage("dev.mesovirt.arch..", "dev.mesovirt.machine..", "dev.mesovirt.cli..", "dev.mesovirt.fdt..",
+                        "dev.mesovirt.acpi..")
                 .check(classes);
     }
 
@@ -124,6 +125,14 @@ class LayeringTest {
     void fdtDependsOnNothingButTheJdk() {
         classes().that().resideInAPackage("dev.mesovirt.fdt..")
                 .should().onlyDependOnClassesThat().resideInAnyPackage("dev.mesovirt.fdt..", "java..")
+                .check(classes);
+    }
+
+    /** The ACPI library (header, AML, RSDP/XSDT, MCFG, image layout) serves every architecture and leans on none. */
+    @Test
+    void acpiDependsOnNothingButTheJdk() {
+        classes().that().resideInAPackage("dev.mesovirt.acpi..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("dev.mesovirt.acpi..", "java..")
                 .check(classes);
     }
 

@@ -151,11 +151,21 @@ class CommandLineTest {
                 + ",server,nowait").config().hotplug(), "q35 hot-plugs into root ports, not reserved virtio-mmio slots");
     }
 
+    /** virt's acpi=off is its device tree; acpi=on is refused with the reason, as is acpi= on other machines. */
+    @Test
+    void acpiOfTheVirtMachine() throws UsageException {
+        assertEquals("virt", run("-machine", "virt,acpi=off").machineName());
+        assertContains("acpi=on needs UEFI firmware", errorWithKernel("-machine", "virt,acpi=on"));
+        assertContains("acpi must be on or off, not 'auto'", errorWithKernel("-machine", "virt,acpi=auto"));
+        assertContains("acpi= is an option of -machine virt", errorWithKernel("-machine", "q35,acpi=on"));
+        assertContains("acpi= is an option of -machine virt", errorWithKernel("-machine", "acpi=off"));
+    }
+
     @Test
     void badMachineProperties() {
         assertContains("dump-guest-core must be on or off, not 'yes'",
                 errorWithKernel("-machine", "microvm,dump-guest-core=yes"));
-        assertContains("unknown property 'accel' (expected type, dump-guest-core, mem-share or memory-backend)",
+        assertContains("unknown property 'accel' (expected type, dump-guest-core, mem-share, memory-backend or acpi)",
                 errorWithKernel("-machine", "microvm,accel=kvm"));
         assertContains("'type' given twice", errorWithKernel("-machine", "microvm,type=microvm"));
         assertContains("'dump-guest-core' is not of the form key=value",

@@ -40,7 +40,7 @@ import java.util.OptionalLong;
  * <p>The standard machine, {@code -machine virt}, is QEMU's virt board: the same GIC, UART and power button, plus
  * the GIC's ITS at 0x0808_0000 for MSIs, and a generic ECAM PCI Express host bridge (16 buses at 0x3F00_0000, a
  * 32-bit window at 0x1000_0000 and a 512 GiB one at 0x80_0000_0000) described in the device tree; no virtio-mmio
- * slots. PCI I/O space is not forwarded: PCI Express devices need none.
+ * slots, and the PL031 RTC at 0x0901_0000 (SPI 34). PCI I/O space is not forwarded: PCI Express devices need none.
  */
 public final class Aarch64Architecture implements Architecture {
     public static final long GICD_BASE = 0x0800_0000L;
@@ -51,6 +51,8 @@ public final class Aarch64Architecture implements Architecture {
     public static final int UART_REGISTER_SHIFT = 0;
     /** The PL061 GPIO controller whose line 3 is the power button. */
     public static final long GPIO_BASE = 0x0903_0000L;
+    /** The standard machine's PL031 RTC (QEMU's virt's address). */
+    public static final long RTC_BASE = 0x0901_0000L;
     public static final long VIRTIO_MMIO_BASE = 0x0A00_0000L;
     public static final long VIRTIO_MMIO_SLOT_SIZE = 0x200;
     public static final int VIRTIO_MMIO_SLOTS = 32;
@@ -190,14 +192,26 @@ public final class Aarch64Architecture implements Architecture {
     }
 
     /**
-     * The power button: a PL061 whose line 3 the device tree makes KEY_POWER (QMP system_powerdown). The UART comes
-     * from the neutral machine; power-off and reset are PSCI, which KVM implements.
+     * The power button: a PL061 whose line 3 the device tree makes KEY_POWER (QMP system_powerdown); on the
+     * standard machine also the PL031 RTC, as on QEMU's virt. The UART comes from the neutral machine; power-off
+     * and reset are PSCI, which KVM implements.
      */
     @Override
     public List<PlatformDevice> platformDevices(Vm vm, MemoryLayout layout, IrqChip irqChip, GuestPower power) {
         Irq irq = irqChip.allocate(IrqUse.POWER_BUTTON);
         Pl061 gpio = new Pl061(irq, level -> vm.setIrqLine(irq.kvmLine(), level));
-        return List.of(new PlatformDevice("pl061", BusKind.MMIO, GPIO_BASE, Pl061.SIZE, gpio));
+        PlatformDevice button = new PlatformDevice("pl061", BusKind.MMIO, GPIO_BASE, Pl061.SIZE, gpio);
+        if (layout.pci().isEmpty()) {
+            return List.of(button);
+        }
+        Irq rtcIrq = rtcIrq();
+        Pl031 rtc = new Pl031(rtcIrq, level -> vm.setIrqLine(rtcIrq.kvmLine(), level));
+        return List.of(button, new PlatformDevice("pl031", BusKind.MMIO, RTC_BASE, Pl031.SIZE, rtc));
+    }
+
+    /** The PL031's interrupt: a fixed level-triggered SPI, which the device tree names too. */
+    static Irq rtcIrq() {
+        return Gicv3.spi(Gicv3.RTC_SPI, true);
     }
 
     @Override
@@ -221,7 +235,10 @@ public final class Aarch64Architecture implements Architecture {
         Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,
                 Arm64Kvm.VGIC_V3_REDIST_SIZE * request.vcpus(),
                 guest.pci().isPresent() ? OptionalLong.of(GIC_ITS_BASE) : OptionalLong.empty());
-        return new Aarch64DeviceTree.Spec(cpus, gic, guest);
+        Optional<Aarch64DeviceTree.Rtc> rtc = guest.pci().isPresent()
+                ? Optional.of(new Aarch64DeviceTree.Rtc(RTC_BASE, Pl031.SIZE, rtcIrq()))
+                : Optional.empty();
+        return new Aarch64DeviceTree.Spec(cpus, gic, guest, rtc);
     }
 
     @Override

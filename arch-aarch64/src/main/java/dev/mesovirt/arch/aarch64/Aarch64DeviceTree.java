@@ -14,6 +14,7 @@ import dev.mesovirt.vmm.arch.PciLayout;
 import dev.mesovirt.vmm.boot.GuestDescription;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -21,7 +22,8 @@ import java.util.OptionalLong;
  * {@code virt} and Firecracker's trees: CPUs started through PSCI, RAM, the GICv3, the architected timer, PSCI,
  * the 16550 UART, the virtio-mmio slots (a microVM's) or the generic ECAM PCI host bridge with the GIC's ITS (the
  * standard machine's), the power button (a PL061 GPIO line that a {@code gpio-keys} node makes
- * KEY_POWER, with the fixed {@code apb-pclk} clock that AMBA devices need) and {@code /chosen}. Built from plain
+ * KEY_POWER, with the fixed {@code apb-pclk} clock that AMBA devices need), the standard machine's PL031 RTC (on the
+ * same clock) and {@code /chosen}. Built from plain
  * data, so tests can check it without KVM.
  *
  * <p>Interrupt specifiers use the GICv3 binding's three cells: type (0 SPI, 1 PPI), number (SPI number counted
@@ -57,6 +59,13 @@ public final class Aarch64DeviceTree {
         }
     }
 
+    /** A PL031 real-time clock: its register window and SPI. */
+    public record Rtc(long base, long size, Irq irq) {
+        public Rtc {
+            Objects.requireNonNull(irq, "irq");
+        }
+    }
+
     /**
      * Everything the tree describes.
      *
@@ -64,12 +73,14 @@ public final class Aarch64DeviceTree {
      *     vCPU order; they become the {@code reg} of the {@code cpu@} nodes
      * @param guest RAM, the MMIO devices (whose interrupts' firmware numbers are SPI numbers, counted from INTID 32)
      *     and /chosen
+     * @param rtc the PL031, the standard machine's
      */
-    public record Spec(List<Long> cpuAffinities, Gic gic, GuestDescription guest) {
+    public record Spec(List<Long> cpuAffinities, Gic gic, GuestDescription guest, Optional<Rtc> rtc) {
         public Spec {
             cpuAffinities = List.copyOf(cpuAffinities);
             Objects.requireNonNull(gic, "gic");
             Objects.requireNonNull(guest, "guest");
+            Objects.requireNonNull(rtc, "rtc");
             if (cpuAffinities.isEmpty()) {
                 throw new IllegalArgumentException("a machine needs a CPU");
             }
@@ -102,8 +113,15 @@ public final class Aarch64DeviceTree {
         writeTimer(fdt);
         writePsci(fdt);
         uart.writeTo(fdt);
+        int clockPhandle = 0;
+        if (guest.powerButton().isPresent() || spec.rtc().isPresent()) {
+            clockPhandle = writeApbClock(fdt);
+        }
         if (guest.powerButton().isPresent()) {
-            writePowerButton(fdt, guest.powerButton().get());
+            writePowerButton(fdt, guest.powerButton().get(), clockPhandle);
+        }
+        if (spec.rtc().isPresent()) {
+            writeRtc(fdt, spec.rtc().get(), clockPhandle);
         }
         for (DeviceDescription.VirtioMmio v : guest.virtio()) {
             new VirtioMmioNode(v.base(), v.size(), spi(v.irq())).writeTo(fdt);
@@ -206,17 +224,7 @@ public final class Aarch64DeviceTree {
      * As QEMU's virt: the APB clock, the PL061 and a gpio-keys node whose one key is KEY_POWER on the PL061's line
      * {@link Pl061#POWER_BUTTON_LINE}.
      */
-    private static void writePowerButton(FdtWriter fdt, DeviceDescription.PowerButton b) {
-        // The AMBA bus enables a PrimeCell's "apb_pclk" before it reads the ID registers; this tree has no other.
-        int clockPhandle = fdt.allocatePhandle();
-        OpenNode clock = fdt.beginNode("apb-pclk");
-        fdt.propertyString("compatible", "fixed-clock");
-        fdt.propertyU32("#clock-cells", 0);
-        fdt.propertyU32("clock-frequency", APB_PCLK_HZ);
-        fdt.propertyString("clock-output-names", "clk24mhz");
-        fdt.propertyPhandle(clockPhandle);
-        fdt.endNode(clock);
-
+    private static void writePowerButton(FdtWriter fdt, DeviceDescription.PowerButton b, int clockPhandle) {
         int gpioPhandle = fdt.allocatePhandle();
         OpenNode gpio = fdt.beginNode("pl061@" + Long.toHexString(b.base()));
         fdt.propertyStringList("compatible", List.of("arm,pl061", "arm,primecell"));
@@ -238,6 +246,30 @@ public final class Aarch64DeviceTree {
         fdt.propertyCells("gpios", gpioPhandle, Pl061.POWER_BUTTON_LINE, 0);
         fdt.endNode(key);
         fdt.endNode(keys);
+    }
+
+    /** The AMBA bus enables a PrimeCell's "apb_pclk" before it reads the ID registers; this tree has no other. */
+    private static int writeApbClock(FdtWriter fdt) {
+        int clockPhandle = fdt.allocatePhandle();
+        OpenNode clock = fdt.beginNode("apb-pclk");
+        fdt.propertyString("compatible", "fixed-clock");
+        fdt.propertyU32("#clock-cells", 0);
+        fdt.propertyU32("clock-frequency", APB_PCLK_HZ);
+        fdt.propertyString("clock-output-names", "clk24mhz");
+        fdt.propertyPhandle(clockPhandle);
+        fdt.endNode(clock);
+        return clockPhandle;
+    }
+
+    /** As QEMU's virt: a PrimeCell with the APB clock, which rtc-pl031 registers as an RTC. */
+    private static void writeRtc(FdtWriter fdt, Rtc rtc, int clockPhandle) {
+        OpenNode node = fdt.beginNode("pl031@" + Long.toHexString(rtc.base()));
+        fdt.propertyStringList("compatible", List.of("arm,pl031", "arm,primecell"));
+        fdt.propertyU64Array("reg", rtc.base(), rtc.size());
+        fdt.propertyCells("interrupts", GIC_SPI, rtc.irq().firmwareNumber(), flags(rtc.irq().levelTriggered()));
+        fdt.propertyU32("clocks", clockPhandle);
+        fdt.propertyString("clock-names", "apb_pclk");
+        fdt.endNode(node);
     }
 
     /** An SPI of the GIC, the root's interrupt-parent: {@code <GIC_SPI spi flags>}. */

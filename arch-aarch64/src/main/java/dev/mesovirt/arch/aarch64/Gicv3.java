@@ -38,6 +38,8 @@ final class Gicv3 implements IrqChip {
     static final int FIRST_VIRTIO_SPI = 1;
     /** The PL061's SPI: fixed, after the virtio-mmio slots' (which the allocator skips should it get that far). */
     static final int POWER_BUTTON_SPI = FIRST_VIRTIO_SPI + Aarch64Architecture.VIRTIO_MMIO_SLOTS;
+    /** The standard machine's PL031 RTC: fixed, after the power button's (the allocator skips it too). */
+    static final int RTC_SPI = POWER_BUTTON_SPI + 1;
 
     private final KvmDevice device;
     private final int nrIrqs;
@@ -100,7 +102,7 @@ final class Gicv3 implements IrqChip {
             case SERIAL -> spi(SERIAL_SPI, true);
             // PCI INTx lines are level-triggered SPIs, as on QEMU's virt board.
             case VIRTIO, PCI_INTX -> {
-                if (nextSpi == POWER_BUTTON_SPI) {
+                while (nextSpi == POWER_BUTTON_SPI || nextSpi == RTC_SPI) {
                     nextSpi++;
                 }
                 if (Arm64Kvm.SPI_BASE + nextSpi >= nrIrqs) {

@@ -144,4 +144,21 @@ class Aarch64ArchitectureTest {
         d.device().read(0xFE0, id);
         assertEquals(0x61, id[0]);
     }
+
+    @Test
+    void theStandardMachineAddsThePl031() {
+        Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
+        List<PlatformDevice> devices = ARCH.platformDevices(null, ARCH.memoryLayout(MachineType.STANDARD, 512L << 20, 1),
+                gic, null);
+        assertEquals(List.of("pl061", "pl031"), devices.stream().map(PlatformDevice::name).toList());
+        PlatformDevice rtc = devices.get(1);
+        assertEquals(BusKind.MMIO, rtc.bus());
+        assertEquals(0x0901_0000L, rtc.base());
+        assertEquals(0x1000, rtc.length());
+        Pl031 pl031 = assertInstanceOf(Pl031.class, rtc.device());
+        assertEquals(Gicv3.spi(Gicv3.RTC_SPI, true), pl031.irq());
+        byte[] id = new byte[4];
+        rtc.device().read(0xFE0, id);
+        assertEquals(0x31, id[0]);
+    }
 }

@@ -43,6 +43,11 @@ class Aarch64DeviceTreeTest {
 
     /** The tree of -machine virt: 512 MiB, {@code vcpus} CPUs, the PCI host bridge, the power button. */
     static byte[] virtDtb(int vcpus) throws Exception {
+        return Aarch64DeviceTree.build(virtSpec(vcpus));
+    }
+
+    /** What {@link #virtDtb} describes: also what the standard machine's ACPI tables describe. */
+    static Aarch64DeviceTree.Spec virtSpec(int vcpus) throws Exception {
         MemoryLayout layout = Fixtures.ARCH.memoryLayout(MachineType.STANDARD, 512 * MIB, vcpus);
         List<DeviceDescription> devices = new java.util.ArrayList<>(Fixtures.devices(layout, 0, true));
         Gicv3 gic = new Gicv3(null, Aarch64Architecture.GIC_NR_IRQS, "test");
@@ -51,8 +56,7 @@ class Aarch64DeviceTreeTest {
                 .mapToObj(i -> gic.allocate(dev.mesovirt.vmm.arch.IrqUse.PCI_INTX)).toList();
         devices.add(new DeviceDescription.PciHostBridge(layout.pci().orElseThrow(), intx));
         BootRequest request = Fixtures.request(Path.of("Image"), Optional.empty(), "console=ttyS0", vcpus, devices);
-        return Aarch64DeviceTree.build(Aarch64Architecture.deviceTreeSpec(layout, request, placement(30 * MIB, 0),
-                SEED));
+        return Aarch64Architecture.deviceTreeSpec(layout, request, placement(30 * MIB, 0), SEED);
     }
 
     /** Where a {@link #KERNEL} of that file size and an initrd go in 256 MiB. */
@@ -283,6 +287,21 @@ class Aarch64DeviceTreeTest {
         Dtc.Result r = Dtc.decompile(virtDtb(4));
         assertEquals(0, r.exitCode(), r.stderr());
         assertEquals("", r.stderr(), "dtc warnings:\n" + r.stderr() + "\n" + r.text());
+    }
+
+    /** -machine virt's PL031, as QEMU's virt: a PrimeCell clocked by the APB clock, on its own level SPI. */
+    @Test
+    void theStandardMachinesRtc() throws Exception {
+        DeviceTree t = DeviceTree.parse(virtDtb(1));
+        FdtNode rtc = t.node("/pl031@9010000");
+        assertEquals(List.of("arm,pl031", "arm,primecell"), rtc.property("compatible").orElseThrow().asStringList());
+        assertArrayEquals(new long[] {0x0901_0000L, 0x1000}, u64s(rtc, "reg"));
+        assertArrayEquals(new int[] {0, 34, 4}, cells(rtc, "interrupts"));
+        assertEquals(u32(t.node("/apb-pclk"), "phandle"), u32(rtc, "clocks"));
+        assertEquals("apb_pclk", str(rtc, "clock-names"));
+        // One clock for both PrimeCells; the microVM has no RTC.
+        assertEquals(1, t.root().children().stream().filter(n -> n.name().startsWith("apb-pclk")).count());
+        assertFalse(DeviceTree.parse(dtb(1, 2, 0, "", true)).find("/pl031@9010000").isPresent());
     }
 
     @Test

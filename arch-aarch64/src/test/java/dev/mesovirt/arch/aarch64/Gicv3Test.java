@@ -48,8 +48,9 @@ class Gicv3Test {
         for (int i = 0; i < Aarch64Architecture.VIRTIO_MMIO_SLOTS; i++) {
             assertEquals(1 + i, gic.allocate(IrqUse.VIRTIO).gsi());
         }
-        // Should more virtio interrupts ever be allocated, they go around the button's.
-        assertEquals(34, gic.allocate(IrqUse.VIRTIO).gsi());
+        // Should more virtio interrupts ever be allocated, they go around the button's and the RTC's.
+        assertEquals(34, Gicv3.RTC_SPI);
+        assertEquals(35, gic.allocate(IrqUse.VIRTIO).gsi());
         assertEquals(button, gic.allocate(IrqUse.POWER_BUTTON));
     }
 

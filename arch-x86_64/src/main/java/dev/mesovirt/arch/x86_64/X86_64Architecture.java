@@ -1,6 +1,6 @@
 package dev.mesovirt.arch.x86_64;
 
-import dev.mesovirt.arch.x86_64.acpi.AcpiImage;
+import dev.mesovirt.acpi.AcpiImage;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform;
 import dev.mesovirt.arch.x86_64.acpi.AcpiTables;
 import dev.mesovirt.arch.x86_64.acpi.MpTable;

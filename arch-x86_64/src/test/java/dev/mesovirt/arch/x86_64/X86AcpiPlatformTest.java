@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mesovirt.arch.x86_64.acpi.AcpiImage;
+import dev.mesovirt.acpi.AcpiImage;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform;
 import dev.mesovirt.arch.x86_64.acpi.AcpiTables;
 import dev.mesovirt.arch.x86_64.boot.E820Entry;

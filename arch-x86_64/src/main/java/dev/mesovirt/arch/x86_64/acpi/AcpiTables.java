@@ -1,12 +1,18 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
+import dev.mesovirt.acpi.AcpiImage;
+import dev.mesovirt.acpi.Aml;
+import dev.mesovirt.acpi.ByteWriter;
+import dev.mesovirt.acpi.Fadt;
+import dev.mesovirt.acpi.PciRootAml;
+import dev.mesovirt.acpi.Sdt;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.PciHostBridge;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.SerialPort;
 import dev.mesovirt.arch.x86_64.acpi.AcpiPlatform.VirtioMmioSlot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * Builds the ACPI tables of an x86_64 machine: RSDP (revision 2) → XSDT → FADT, MADT and, with a PCI host
@@ -25,30 +31,30 @@ import java.util.Optional;
  */
 public final class AcpiTables {
 
-    static final String OEM_ID = "MESOVT";
-    static final String OEM_TABLE_ID = "MESOVIRT";
-    static final int OEM_REVISION = 1;
+    static final String OEM_ID = Sdt.OEM_ID;
+    static final String OEM_TABLE_ID = Sdt.OEM_TABLE_ID;
+    static final int OEM_REVISION = Sdt.OEM_REVISION;
     /** "Creator ID" names the tool that generated the tables, like QEMU's "BXPC". */
-    static final String CREATOR_ID = "MSVT";
-    static final int CREATOR_REVISION = 1;
+    static final String CREATOR_ID = Sdt.CREATOR_ID;
+    static final int CREATOR_REVISION = Sdt.CREATOR_REVISION;
 
-    static final int RSDP_REVISION = 2; // ACPI 2.0+ RSDP with XSDT address and extended checksum
-    static final int XSDT_REVISION = 1;
-    static final int FADT_REVISION = 6;
+    static final int RSDP_REVISION = Sdt.RSDP_REVISION; // ACPI 2.0+ RSDP with XSDT address and extended checksum
+    static final int XSDT_REVISION = Sdt.XSDT_REVISION;
+    static final int FADT_REVISION = Fadt.REVISION;
     static final int FADT_MINOR_REVISION = 5; // ACPI 6.5
     static final int MADT_REVISION = 6; // ACPI 6.5
     static final int DSDT_REVISION = 2; // >= 2 makes AML integers 64-bit
-    static final int MCFG_REVISION = 1;
+    static final int MCFG_REVISION = Sdt.MCFG_REVISION;
 
-    static final int HEADER_LENGTH = 36;
-    static final int RSDP_LENGTH = 36;
-    static final int FADT_LENGTH = 276;
+    static final int HEADER_LENGTH = Sdt.HEADER_LENGTH;
+    static final int RSDP_LENGTH = Sdt.RSDP_LENGTH;
+    static final int FADT_LENGTH = Fadt.LENGTH;
     /** Tables start 16-byte aligned; the RSDP needs it for the 0xE0000-0xFFFFF scan. */
-    static final int TABLE_ALIGNMENT = 16;
+    static final int TABLE_ALIGNMENT = Sdt.TABLE_ALIGNMENT;
 
     // FADT Flags (ACPI 6.5 table 5.10).
-    static final int FADT_RESET_REG_SUP = 1 << 10;
-    static final int FADT_HW_REDUCED_ACPI = 1 << 20;
+    static final int FADT_RESET_REG_SUP = Fadt.RESET_REG_SUP;
+    static final int FADT_HW_REDUCED_ACPI = Fadt.HW_REDUCED_ACPI;
 
     // FADT IAPC_BOOT_ARCH (ACPI 6.5 table 5.11). LEGACY_DEVICES (bit 0) and 8042 (bit 1) stay
     // clear: Linux then does not probe for an i8042 keyboard/mouse controller (a microVM has no
@@ -59,8 +65,8 @@ public final class AcpiTables {
     static final int IAPC_CMOS_RTC_NOT_PRESENT = 1 << 5;
 
     // Generic Address Structure fields.
-    static final int GAS_SYSTEM_MEMORY = 0;
-    static final int GAS_ACCESS_BYTE = 1;
+    static final int GAS_SYSTEM_MEMORY = Sdt.GAS_SYSTEM_MEMORY;
+    static final int GAS_ACCESS_BYTE = Sdt.GAS_ACCESS_BYTE;
 
     // MADT.
     static final int MADT_PCAT_COMPAT = 1;
@@ -86,24 +92,23 @@ public final class AcpiTables {
     public static final int GED_POWER_BUTTON_EVENT = 1 << 1;
 
     /** The UUID of the PCI host bridge _OSC interface (PCI Firmware Specification 3.3, 4.5.1). */
-    static final String PCI_HOST_BRIDGE_OSC_UUID = "33db4d5b-1ff7-401c-9657-7441c03dd766";
+    static final String PCI_HOST_BRIDGE_OSC_UUID = PciRootAml.OSC_UUID;
     // _OSC status bits in the first capabilities DWORD (ACPI 6.5 section 6.2.11).
-    static final int OSC_UNRECOGNIZED_UUID = 1 << 2;
-    static final int OSC_UNRECOGNIZED_REVISION = 1 << 3;
-    static final int OSC_CAPABILITIES_MASKED = 1 << 4;
+    static final int OSC_UNRECOGNIZED_UUID = PciRootAml.OSC_UNRECOGNIZED_UUID;
+    static final int OSC_UNRECOGNIZED_REVISION = PciRootAml.OSC_UNRECOGNIZED_REVISION;
+    static final int OSC_CAPABILITIES_MASKED = PciRootAml.OSC_CAPABILITIES_MASKED;
     // Control bits of the PCI host bridge _OSC, in the third DWORD (PCI Firmware Specification 3.3, table 4-5).
-    static final int OSC_PCIE_NATIVE_HOT_PLUG = 1 << 0;
-    static final int OSC_PCIE_PME = 1 << 2;
-    static final int OSC_PCIE_AER = 1 << 3;
-    static final int OSC_PCIE_CAPABILITY = 1 << 4;
+    static final int OSC_PCIE_NATIVE_HOT_PLUG = PciRootAml.OSC_PCIE_NATIVE_HOT_PLUG;
+    static final int OSC_PCIE_PME = PciRootAml.OSC_PCIE_PME;
+    static final int OSC_PCIE_AER = PciRootAml.OSC_PCIE_AER;
+    static final int OSC_PCIE_CAPABILITY = PciRootAml.OSC_PCIE_CAPABILITY;
     /**
      * What the _OSC hands to the OS: native PCI Express hot-plug (Linux's pciehp runs only with it, unless booted
      * with pcie_ports=native), PME, AER and the PCI Express capability structure, all of which the guest drives
      * through the root ports with no firmware in between. SHPC hot-plug, LTR and DPC stay with the platform: no
      * device here has those capabilities, and Linux only notes that they were not granted.
      */
-    static final int OSC_GRANTED_CONTROLS = OSC_PCIE_NATIVE_HOT_PLUG | OSC_PCIE_PME | OSC_PCIE_AER
-            | OSC_PCIE_CAPABILITY;
+    static final int OSC_GRANTED_CONTROLS = PciRootAml.OSC_GRANTED_CONTROLS;
     /** _STA of a link device: present, enabled and functioning; not shown in a UI. */
     static final int LINK_DEVICE_STATUS = 0x0B;
 
@@ -120,83 +125,22 @@ public final class AcpiTables {
      */
     public static AcpiImage build(long baseAddress, AcpiPlatform platform) {
         Objects.requireNonNull(platform, "platform");
-        if (baseAddress < 0 || (baseAddress & (TABLE_ALIGNMENT - 1)) != 0) {
-            throw new IllegalArgumentException("baseAddress must be non-negative and 16-byte aligned but was 0x"
-                    + Long.toHexString(baseAddress));
-        }
-        byte[] madt = madt(platform);
-        Optional<byte[]> mcfg = platform.pciHostBridge().map(AcpiTables::mcfg);
-        byte[] dsdt = dsdt(platform);
-
-        int rsdpOffset = 0;
-        int xsdtOffset = align(rsdpOffset + RSDP_LENGTH);
-        int xsdtLength = HEADER_LENGTH + (mcfg.isPresent() ? 3 : 2) * 8;
-        int fadtOffset = align(xsdtOffset + xsdtLength);
-        int madtOffset = align(fadtOffset + FADT_LENGTH);
-        int mcfgOffset = align(madtOffset + madt.length);
-        int dsdtOffset = align(mcfgOffset + mcfg.map(t -> t.length).orElse(0));
-        int end = dsdtOffset + dsdt.length;
-        if (baseAddress + end > 0x1_0000_0000L) {
-            throw new IllegalArgumentException("ACPI tables at 0x" + Long.toHexString(baseAddress) + " (+" + end
-                    + " bytes) must end below 4 GiB");
-        }
-
-        byte[] fadt = fadt(baseAddress + dsdtOffset, platform);
-        byte[] xsdt = mcfg.isPresent()
-                ? xsdt(baseAddress + fadtOffset, baseAddress + madtOffset, baseAddress + mcfgOffset)
-                : xsdt(baseAddress + fadtOffset, baseAddress + madtOffset);
-        byte[] rsdp = rsdp(baseAddress + xsdtOffset);
-
-        ByteWriter image = new ByteWriter(end);
-        place(image, rsdp, rsdpOffset);
-        place(image, xsdt, xsdtOffset);
-        place(image, fadt, fadtOffset);
-        place(image, madt, madtOffset);
-        if (mcfg.isPresent()) {
-            place(image, mcfg.get(), mcfgOffset);
-        }
-        place(image, dsdt, dsdtOffset);
-        return new AcpiImage(baseAddress, image.toByteArray(), baseAddress + rsdpOffset);
-    }
-
-    private static void place(ByteWriter image, byte[] table, int offset) {
-        image.alignTo(TABLE_ALIGNMENT);
-        if (image.position() != offset) {
-            throw new IllegalStateException("layout mismatch: table at " + image.position() + ", expected " + offset);
-        }
-        image.bytes(table);
-    }
-
-    private static int align(int offset) {
-        return (offset + TABLE_ALIGNMENT - 1) & -TABLE_ALIGNMENT;
+        List<byte[]> tables = new ArrayList<>();
+        tables.add(madt(platform));
+        platform.pciHostBridge().map(AcpiTables::mcfg).ifPresent(tables::add);
+        return Sdt.image(baseAddress, FADT_LENGTH, dsdtAddress -> fadt(dsdtAddress, platform), tables, dsdt(platform));
     }
 
     // ---------------------------------------------------------------- RSDP, XSDT
 
     /** Root System Description Pointer, revision 2: no RSDT, only the 64-bit XSDT address. */
     static byte[] rsdp(long xsdtAddress) {
-        ByteWriter w = new ByteWriter(RSDP_LENGTH)
-                .ascii("RSD PTR ", 8)
-                .u8(0) // checksum over the ACPI 1.0 part (bytes 0..19), patched below
-                .ascii(OEM_ID, 6)
-                .u8(RSDP_REVISION)
-                .u32(0) // RsdtAddress: none, revision 2 guests use the XSDT
-                .u32(RSDP_LENGTH)
-                .u64(xsdtAddress)
-                .u8(0) // extended checksum over all 36 bytes, patched below
-                .zeros(3);
-        w.putU8At(8, w.checksumOf(0, 20));
-        w.putU8At(32, w.checksumOf(0, RSDP_LENGTH));
-        return w.toByteArray();
+        return Sdt.rsdp(xsdtAddress);
     }
 
     /** Extended System Description Table: 64-bit pointers to FADT, MADT and MCFG if any (not the DSDT). */
     static byte[] xsdt(long... tableAddresses) {
-        ByteWriter w = beginTable("XSDT", XSDT_REVISION);
-        for (long address : tableAddresses) {
-            w.u64(address);
-        }
-        return finishTable(w);
+        return Sdt.xsdt(tableAddresses);
     }
 
     // ---------------------------------------------------------------- FADT
@@ -215,42 +159,9 @@ public final class AcpiTables {
                 | (platform.pciHostBridge().isPresent() ? 0 : IAPC_MSI_NOT_SUPPORTED)
                 | (platform.rtcPresent() ? 0 : IAPC_CMOS_RTC_NOT_PRESENT);
         AcpiPlatform.SleepRegisters sleep = platform.sleep();
-        ByteWriter w = beginTable("FACP", FADT_REVISION)
-                .u32(0) // FIRMWARE_CTRL: no FACS, optional when HW_REDUCED_ACPI is set
-                .u32(dsdtAddress) // DSDT; same value as X_DSDT so ACPICA sees no mismatch
-                .u8(0) // reserved (INT_MODEL in ACPI 1.0)
-                .u8(0) // Preferred_PM_Profile: unspecified
-                .u16(0) // SCI_INT: hardware-reduced platforms have no SCI
-                .u32(0) // SMI_CMD: no SMM, so ACPI_ENABLE/ACPI_DISABLE/S4BIOS_REQ/PSTATE_CNT are 0
-                .u8(0).u8(0).u8(0).u8(0)
-                .zeros(8 * 4) // PM1a/b_EVT, PM1a/b_CNT, PM2_CNT, PM_TMR, GPE0, GPE1 blocks: absent
-                .zeros(8) // their lengths, GPE1_BASE, CST_CNT
-                .u16(0).u16(0) // P_LVL2_LAT, P_LVL3_LAT: C-states via _CST/MWAIT only
-                .u16(0).u16(0) // FLUSH_SIZE, FLUSH_STRIDE
-                .u8(0).u8(0) // DUTY_OFFSET, DUTY_WIDTH
-                .u8(0).u8(0).u8(0) // DAY_ALRM, MON_ALRM, CENTURY: RTC alarm/century not described
-                .u16(iapcBootArch)
-                .u8(0) // reserved
-                .u32(FADT_HW_REDUCED_ACPI | FADT_RESET_REG_SUP);
-        gas(w, sleep.resetAddress()); // RESET_REG
-        w.u8(sleep.resetValue())
-                .u16(0) // ARM_BOOT_ARCH
-                .u8(FADT_MINOR_REVISION)
-                .u64(0) // X_FIRMWARE_CTRL
-                .u64(dsdtAddress) // X_DSDT
-                .zeros(8 * 12); // X_PM1a_EVT_BLK .. X_GPE1_BLK: absent in hardware-reduced mode
-        gas(w, sleep.controlAddress()); // SLEEP_CONTROL_REG
-        gas(w, sleep.statusAddress()); // SLEEP_STATUS_REG
-        w.ascii("MESOVIRT", 8); // Hypervisor Vendor Identity
-        if (w.position() != FADT_LENGTH) {
-            throw new IllegalStateException("FADT is " + w.position() + " bytes, expected " + FADT_LENGTH);
-        }
-        return finishTable(w);
-    }
-
-    /** Generic Address Structure for a byte-wide register in system memory (8-bit access). */
-    private static void gas(ByteWriter w, long address) {
-        w.u8(GAS_SYSTEM_MEMORY).u8(8 /* bit width */).u8(0 /* bit offset */).u8(GAS_ACCESS_BYTE).u64(address);
+        return new Fadt(FADT_MINOR_REVISION, 0, iapcBootArch, 0, OptionalLong.of(sleep.resetAddress()),
+                sleep.resetValue(), OptionalLong.of(sleep.controlAddress()), OptionalLong.of(sleep.statusAddress()))
+                .table(dsdtAddress);
     }
 
     // ---------------------------------------------------------------- MADT
@@ -304,14 +215,7 @@ public final class AcpiTables {
      * by a PNP0C02 motherboard resource in the DSDT (checked once the interpreter runs); the machine has both.
      */
     static byte[] mcfg(PciHostBridge bridge) {
-        ByteWriter w = beginTable("MCFG", MCFG_REVISION)
-                .zeros(8) // reserved
-                .u64(bridge.ecamBase()) // of bus 0, even where the range starts later
-                .u16(0) // PCI segment group
-                .u8(0) // start bus
-                .u8(bridge.buses() - 1) // end bus
-                .zeros(4); // reserved
-        return finishTable(w);
+        return Sdt.mcfg(bridge.ecamBase(), bridge.buses());
     }
 
     // ---------------------------------------------------------------- DSDT
@@ -487,20 +391,7 @@ public final class AcpiTables {
      * as a refusal).
      */
     private static byte[] pciHostBridgeOsc() {
-        byte[] cdw1 = Aml.nameString("CDW1");
-        byte[] cdw3 = Aml.nameString("CDW3");
-        return Aml.method("_OSC", 4, false,
-                Aml.createDWordField(Aml.arg(3), Aml.zero(), "CDW1"),
-                Aml.ifThen(Aml.lEqual(Aml.arg(0), Aml.toUuid(PCI_HOST_BRIDGE_OSC_UUID)),
-                        Aml.createDWordField(Aml.arg(3), Aml.integer(8), "CDW3"),
-                        Aml.and(cdw3, Aml.integer(OSC_GRANTED_CONTROLS), Aml.local(0)),
-                        Aml.ifThen(Aml.lNotEqual(Aml.arg(1), Aml.one()),
-                                Aml.or(cdw1, Aml.integer(OSC_UNRECOGNIZED_REVISION), cdw1)),
-                        Aml.ifThen(Aml.lNotEqual(cdw3, Aml.local(0)),
-                                Aml.or(cdw1, Aml.integer(OSC_CAPABILITIES_MASKED), cdw1)),
-                        Aml.store(Aml.local(0), cdw3)),
-                Aml.elseBlock(Aml.or(cdw1, Aml.integer(OSC_UNRECOGNIZED_UUID), cdw1)),
-                Aml.returnValue(Aml.arg(3)));
+        return PciRootAml.osc();
     }
 
     /**
@@ -567,21 +458,10 @@ public final class AcpiTables {
     // ---------------------------------------------------------------- common header
 
     private static ByteWriter beginTable(String signature, int revision) {
-        return new ByteWriter(512)
-                .ascii(signature, 4)
-                .u32(0) // length, patched by finishTable
-                .u8(revision)
-                .u8(0) // checksum, patched by finishTable
-                .ascii(OEM_ID, 6)
-                .ascii(OEM_TABLE_ID, 8)
-                .u32(OEM_REVISION)
-                .ascii(CREATOR_ID, 4)
-                .u32(CREATOR_REVISION);
+        return Sdt.begin(signature, revision);
     }
 
     private static byte[] finishTable(ByteWriter w) {
-        w.putU32At(4, w.position());
-        w.putU8At(9, w.checksumOf(0, w.position()));
-        return w.toByteArray();
+        return Sdt.finish(w);
     }
 }

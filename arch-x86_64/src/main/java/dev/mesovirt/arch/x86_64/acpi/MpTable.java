@@ -1,5 +1,7 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
+import dev.mesovirt.acpi.ByteWriter;
+
 import java.util.HashSet;
 import java.util.Set;
 

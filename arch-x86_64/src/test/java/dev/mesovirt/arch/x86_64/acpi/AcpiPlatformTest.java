@@ -1,5 +1,9 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
+import dev.mesovirt.acpi.AcpiImage;
+import dev.mesovirt.acpi.testing.AmlWalker;
+import dev.mesovirt.acpi.testing.ImageReader;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

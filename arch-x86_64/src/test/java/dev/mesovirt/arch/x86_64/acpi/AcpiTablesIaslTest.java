@@ -1,13 +1,18 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
-import static dev.mesovirt.arch.x86_64.acpi.AcpicaTools.run;
-import static dev.mesovirt.arch.x86_64.acpi.AcpicaTools.tool;
+import dev.mesovirt.acpi.AcpiImage;
+import dev.mesovirt.acpi.Aml;
+import dev.mesovirt.acpi.testing.AcpicaTools;
+import dev.mesovirt.acpi.testing.ImageReader;
+
+import static dev.mesovirt.acpi.testing.AcpicaTools.run;
+import static dev.mesovirt.acpi.testing.AcpicaTools.tool;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mesovirt.arch.x86_64.acpi.ImageReader.Table;
+import dev.mesovirt.acpi.testing.ImageReader.Table;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

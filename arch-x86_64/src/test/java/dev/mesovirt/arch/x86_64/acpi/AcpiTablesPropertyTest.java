@@ -1,14 +1,18 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.sum;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u16;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u32;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u64;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u8;
+import dev.mesovirt.acpi.AcpiImage;
+import dev.mesovirt.acpi.testing.AmlWalker;
+import dev.mesovirt.acpi.testing.ImageReader;
+
+import static dev.mesovirt.acpi.testing.ImageReader.sum;
+import static dev.mesovirt.acpi.testing.ImageReader.u16;
+import static dev.mesovirt.acpi.testing.ImageReader.u32;
+import static dev.mesovirt.acpi.testing.ImageReader.u64;
+import static dev.mesovirt.acpi.testing.ImageReader.u8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mesovirt.arch.x86_64.acpi.ImageReader.Table;
+import dev.mesovirt.acpi.testing.ImageReader.Table;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

@@ -1,11 +1,16 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.ascii;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.sum;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u16;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u32;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u64;
-import static dev.mesovirt.arch.x86_64.acpi.ImageReader.u8;
+import dev.mesovirt.acpi.AcpiImage;
+import dev.mesovirt.acpi.Aml;
+import dev.mesovirt.acpi.testing.AmlWalker;
+import dev.mesovirt.acpi.testing.ImageReader;
+
+import static dev.mesovirt.acpi.testing.ImageReader.ascii;
+import static dev.mesovirt.acpi.testing.ImageReader.sum;
+import static dev.mesovirt.acpi.testing.ImageReader.u16;
+import static dev.mesovirt.acpi.testing.ImageReader.u32;
+import static dev.mesovirt.acpi.testing.ImageReader.u64;
+import static dev.mesovirt.acpi.testing.ImageReader.u8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mesovirt.arch.x86_64.acpi.ImageReader.Table;
+import dev.mesovirt.acpi.testing.ImageReader.Table;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;

@@ -1,4 +1,6 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi.testing;
+
+import dev.mesovirt.acpi.AcpiImage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,11 +14,11 @@ import java.util.Map;
  * Test-side reader that walks an {@link AcpiImage} the way a guest does (RSDP → XSDT → tables,
  * FADT → DSDT), asserting on the way that every pointer lands inside the image.
  */
-final class ImageReader {
+public final class ImageReader {
 
     /** One table inside the image, by offset from the image base. */
-    record Table(String signature, int offset, int length) {
-        int end() {
+    public record Table(String signature, int offset, int length) {
+        public int end() {
             return offset + length;
         }
     }
@@ -24,27 +26,27 @@ final class ImageReader {
     private ImageReader() {
     }
 
-    static int u8(byte[] b, int off) {
+    public static int u8(byte[] b, int off) {
         return b[off] & 0xFF;
     }
 
-    static int u16(byte[] b, int off) {
+    public static int u16(byte[] b, int off) {
         return u8(b, off) | u8(b, off + 1) << 8;
     }
 
-    static long u32(byte[] b, int off) {
+    public static long u32(byte[] b, int off) {
         return (u16(b, off) | (long) u16(b, off + 2) << 16) & 0xFFFF_FFFFL;
     }
 
-    static long u64(byte[] b, int off) {
+    public static long u64(byte[] b, int off) {
         return u32(b, off) | u32(b, off + 4) << 32;
     }
 
-    static String ascii(byte[] b, int off, int len) {
+    public static String ascii(byte[] b, int off, int len) {
         return new String(b, off, len, StandardCharsets.US_ASCII);
     }
 
-    static int sum(byte[] b, int off, int len) {
+    public static int sum(byte[] b, int off, int len) {
         int s = 0;
         for (int i = off; i < off + len; i++) {
             s += b[i];
@@ -52,12 +54,12 @@ final class ImageReader {
         return s & 0xFF;
     }
 
-    static byte[] slice(byte[] b, Table t) {
+    public static byte[] slice(byte[] b, Table t) {
         return Arrays.copyOfRange(b, t.offset(), t.end());
     }
 
     /** Offset of a guest-physical address inside the image, asserting it lies within it. */
-    static int offsetOf(AcpiImage image, long address, int minLength) {
+    public static int offsetOf(AcpiImage image, long address, int minLength) {
         long off = address - image.baseAddress();
         assertTrue(off >= 0 && off + minLength <= image.size(),
                 "address 0x" + Long.toHexString(address) + " is outside the image");
@@ -65,10 +67,10 @@ final class ImageReader {
     }
 
     /** Finds RSDP, XSDT, the XSDT's tables and the FADT's DSDT, keyed by signature. */
-    static Map<String, Table> tables(AcpiImage image) {
+    public static Map<String, Table> tables(AcpiImage image) {
         byte[] b = image.bytes();
         Map<String, Table> out = new LinkedHashMap<>();
-        int rsdp = offsetOf(image, image.rsdpAddress(), AcpiTables.RSDP_LENGTH);
+        int rsdp = offsetOf(image, image.rsdpAddress(), dev.mesovirt.acpi.Sdt.RSDP_LENGTH);
         assertEquals("RSD PTR ", ascii(b, rsdp, 8));
         out.put("RSDP", new Table("RSDP", rsdp, (int) u32(b, rsdp + 20)));
         Table xsdt = header(image, b, u64(b, rsdp + 24));

@@ -1,4 +1,4 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi;
 
 import java.util.Arrays;
 

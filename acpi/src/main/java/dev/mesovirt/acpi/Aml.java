@@ -1,4 +1,4 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi;
 
 import java.nio.charset.StandardCharsets;
 
@@ -13,40 +13,40 @@ import java.nio.charset.StandardCharsets;
 public final class Aml {
 
     // Opcodes (ACPI 6.5 section 20.3).
-    static final int ZERO_OP = 0x00;
-    static final int ONE_OP = 0x01;
-    static final int ONES_OP = 0xFF;
-    static final int BYTE_PREFIX = 0x0A;
-    static final int WORD_PREFIX = 0x0B;
-    static final int DWORD_PREFIX = 0x0C;
-    static final int STRING_PREFIX = 0x0D;
-    static final int QWORD_PREFIX = 0x0E;
-    static final int NAME_OP = 0x08;
-    static final int SCOPE_OP = 0x10;
-    static final int BUFFER_OP = 0x11;
-    static final int PACKAGE_OP = 0x12;
-    static final int METHOD_OP = 0x14;
-    static final int RETURN_OP = 0xA4;
-    static final int STORE_OP = 0x70;
-    static final int AND_OP = 0x7B;
-    static final int OR_OP = 0x7D;
-    static final int NOTIFY_OP = 0x86;
-    static final int CREATE_DWORD_FIELD_OP = 0x8A;
-    static final int LNOT_OP = 0x92;
-    static final int LEQUAL_OP = 0x93;
-    static final int IF_OP = 0xA0;
-    static final int ELSE_OP = 0xA1;
-    static final int LOCAL0_OP = 0x60; // Local0..Local7 are 0x60..0x67
-    static final int ARG0_OP = 0x68; // Arg0..Arg6 are 0x68..0x6E
-    static final int EXT_OP_PREFIX = 0x5B;
-    static final int OP_REGION_OP = 0x80; // follows EXT_OP_PREFIX
-    static final int FIELD_OP = 0x81; // follows EXT_OP_PREFIX
-    static final int DEVICE_OP = 0x82; // follows EXT_OP_PREFIX
-    static final int ROOT_CHAR = 0x5C; // '\'
-    static final int PARENT_PREFIX = 0x5E; // '^'
-    static final int DUAL_NAME_PREFIX = 0x2E;
-    static final int MULTI_NAME_PREFIX = 0x2F;
-    static final int NULL_NAME = 0x00;
+    public static final int ZERO_OP = 0x00;
+    public static final int ONE_OP = 0x01;
+    public static final int ONES_OP = 0xFF;
+    public static final int BYTE_PREFIX = 0x0A;
+    public static final int WORD_PREFIX = 0x0B;
+    public static final int DWORD_PREFIX = 0x0C;
+    public static final int STRING_PREFIX = 0x0D;
+    public static final int QWORD_PREFIX = 0x0E;
+    public static final int NAME_OP = 0x08;
+    public static final int SCOPE_OP = 0x10;
+    public static final int BUFFER_OP = 0x11;
+    public static final int PACKAGE_OP = 0x12;
+    public static final int METHOD_OP = 0x14;
+    public static final int RETURN_OP = 0xA4;
+    public static final int STORE_OP = 0x70;
+    public static final int AND_OP = 0x7B;
+    public static final int OR_OP = 0x7D;
+    public static final int NOTIFY_OP = 0x86;
+    public static final int CREATE_DWORD_FIELD_OP = 0x8A;
+    public static final int LNOT_OP = 0x92;
+    public static final int LEQUAL_OP = 0x93;
+    public static final int IF_OP = 0xA0;
+    public static final int ELSE_OP = 0xA1;
+    public static final int LOCAL0_OP = 0x60; // Local0..Local7 are 0x60..0x67
+    public static final int ARG0_OP = 0x68; // Arg0..Arg6 are 0x68..0x6E
+    public static final int EXT_OP_PREFIX = 0x5B;
+    public static final int OP_REGION_OP = 0x80; // follows EXT_OP_PREFIX
+    public static final int FIELD_OP = 0x81; // follows EXT_OP_PREFIX
+    public static final int DEVICE_OP = 0x82; // follows EXT_OP_PREFIX
+    public static final int ROOT_CHAR = 0x5C; // '\'
+    public static final int PARENT_PREFIX = 0x5E; // '^'
+    public static final int DUAL_NAME_PREFIX = 0x2E;
+    public static final int MULTI_NAME_PREFIX = 0x2F;
+    public static final int NULL_NAME = 0x00;
 
     /** Largest value a PkgLength can hold: 4 bits in the lead byte plus three full bytes. */
     public static final int MAX_PKG_LENGTH = 0x0FFF_FFFF;
@@ -222,7 +222,7 @@ public final class Aml {
         return integer(eisaIdValue(id));
     }
 
-    static long eisaIdValue(String id) {
+    public static long eisaIdValue(String id) {
         if (!id.matches("[A-Z]{3}[0-9A-F]{4}")) {
             throw new IllegalArgumentException(
                     "EISA id must be 3 upper-case letters and 4 upper-case hex digits: \"" + id + "\"");
@@ -592,7 +592,7 @@ public final class Aml {
 
     // ---------------------------------------------------------------- helpers
 
-    static byte[] concat(byte[]... parts) {
+    public static byte[] concat(byte[]... parts) {
         int length = 0;
         for (byte[] part : parts) {
             length += part.length;

@@ -1,4 +1,4 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,16 +18,16 @@ import java.util.concurrent.TimeUnit;
  * runs AML in the interpreter Linux uses. A test that needs a missing tool is skipped, except on CI (CI=true) where
  * that is a failure.
  */
-final class AcpicaTools {
+public final class AcpicaTools {
 
     private AcpicaTools() {
     }
 
     /** What a tool printed (stdout and stderr together) and its exit status. */
-    record Run(int exit, String output) {
+    public record Run(int exit, String output) {
     }
 
-    static Path tool(String name) {
+    public static Path tool(String name) {
         for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
             Path candidate = Path.of(dir.isEmpty() ? "." : dir, name);
             if (Files.isExecutable(candidate)) {
@@ -38,7 +38,7 @@ final class AcpicaTools {
         throw new AssertionError("unreachable");
     }
 
-    static Run run(Path dir, String... command) throws IOException, InterruptedException {
+    public static Run run(Path dir, String... command) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
@@ -53,7 +53,7 @@ final class AcpicaTools {
      * Compiles {@code asl}, the terms of a definition block, with iasl and returns the AML after the 36-byte table
      * header. iasl must report neither errors nor warnings, so the ASL given is what a careful author would write.
      */
-    static byte[] compileTerms(Path dir, String asl) throws IOException, InterruptedException {
+    public static byte[] compileTerms(Path dir, String asl) throws IOException, InterruptedException {
         Path iasl = tool("iasl");
         Files.writeString(dir.resolve("terms.asl"),
                 "DefinitionBlock (\"\", \"SSDT\", 2, \"MESOVT\", \"MESOVIRT\", 1)\n{\n" + asl + "\n}\n");
@@ -61,6 +61,6 @@ final class AcpicaTools {
         assertEquals(0, r.exit(), "iasl failed on\n" + asl + "\n" + r.output());
         assertTrue(r.output().contains(" 0 Errors, 0 Warnings"), "iasl complained about\n" + asl + "\n" + r.output());
         byte[] aml = Files.readAllBytes(dir.resolve("terms.aml"));
-        return Arrays.copyOfRange(aml, AcpiTables.HEADER_LENGTH, aml.length);
+        return Arrays.copyOfRange(aml, dev.mesovirt.acpi.Sdt.HEADER_LENGTH, aml.length);
     }
 }

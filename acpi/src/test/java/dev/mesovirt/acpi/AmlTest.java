@@ -1,16 +1,18 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi;
+
+import dev.mesovirt.acpi.testing.AmlWalker;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.mesovirt.arch.x86_64.acpi.Aml.FieldAccess;
-import dev.mesovirt.arch.x86_64.acpi.Aml.FieldUnit;
-import dev.mesovirt.arch.x86_64.acpi.Aml.FieldUpdate;
-import dev.mesovirt.arch.x86_64.acpi.Aml.Polarity;
-import dev.mesovirt.arch.x86_64.acpi.Aml.RegionSpace;
-import dev.mesovirt.arch.x86_64.acpi.Aml.Sharing;
-import dev.mesovirt.arch.x86_64.acpi.Aml.Trigger;
+import dev.mesovirt.acpi.Aml.FieldAccess;
+import dev.mesovirt.acpi.Aml.FieldUnit;
+import dev.mesovirt.acpi.Aml.FieldUpdate;
+import dev.mesovirt.acpi.Aml.Polarity;
+import dev.mesovirt.acpi.Aml.RegionSpace;
+import dev.mesovirt.acpi.Aml.Sharing;
+import dev.mesovirt.acpi.Aml.Trigger;
 import java.io.ByteArrayOutputStream;
 import java.util.HexFormat;
 import java.util.Random;

@@ -1,6 +1,6 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi;
 
-import static dev.mesovirt.arch.x86_64.acpi.AcpicaTools.compileTerms;
+import static dev.mesovirt.acpi.testing.AcpicaTools.compileTerms;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.nio.file.Path;

@@ -1,4 +1,6 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi.testing;
+
+import dev.mesovirt.acpi.Aml;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,17 +13,17 @@ import java.util.Map;
  * whose element count differs from NumElements, a resource template without its End Tag...), so
  * it checks the encoder without trusting it and without iasl.
  */
-final class AmlWalker {
+public final class AmlWalker {
 
     /** A named object found in the namespace, e.g. {@code \_SB_.VR00._CRS}, with its value kind. */
-    record Named(String path, String kind) {
+    public record Named(String path, String kind) {
     }
 
     /** A name inside a package, e.g. a _PRT entry's link device, as written (not resolved). */
-    record Reference(String name) {
+    public record Reference(String name) {
     }
 
-    static final class AmlFormatException extends RuntimeException {
+    public static final class AmlFormatException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         AmlFormatException(String message) {
@@ -39,7 +41,7 @@ final class AmlWalker {
     }
 
     /** Walks a whole definition block (header included) and returns the objects it defines. */
-    static List<Named> walkTable(byte[] table) {
+    public static List<Named> walkTable(byte[] table) {
         AmlWalker w = new AmlWalker(table);
         if (ImageReader.u32(table, 4) != table.length) {
             throw new AmlFormatException("header length " + ImageReader.u32(table, 4) + " != " + table.length);
@@ -53,23 +55,23 @@ final class AmlWalker {
      * {@link String}, {@code byte[]} for a buffer's bytes, {@code List<Object>} for a package's elements,
      * {@link Reference} for a name inside a package.
      */
-    static Map<String, Object> values(byte[] table) {
+    public static Map<String, Object> values(byte[] table) {
         AmlWalker w = new AmlWalker(table);
         w.termList(36, table.length, "\\");
         return w.values;
     }
 
-    static int resourceTemplateCount(byte[] table) {
+    public static int resourceTemplateCount(byte[] table) {
         AmlWalker w = new AmlWalker(table);
         w.termList(36, table.length, "\\");
         return w.resourceTemplates;
     }
 
     /** Decoded PkgLength: its value and how many bytes encode it. */
-    record PkgLength(int value, int size) {
+    public record PkgLength(int value, int size) {
     }
 
-    static PkgLength decodePkgLength(byte[] b, int at) {
+    public static PkgLength decodePkgLength(byte[] b, int at) {
         int lead = b[at] & 0xFF;
         int follow = lead >>> 6;
         if (follow == 0) {

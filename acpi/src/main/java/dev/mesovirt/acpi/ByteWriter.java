@@ -1,4 +1,4 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -7,56 +7,56 @@ import java.util.Arrays;
  * Growable little-endian byte buffer. ACPI tables are packed little-endian structures, so every
  * multi-byte field goes through here instead of ad-hoc shifting at each call site.
  */
-final class ByteWriter {
+public final class ByteWriter {
 
     private byte[] buf;
     private int size;
 
-    ByteWriter() {
+    public ByteWriter() {
         this(256);
     }
 
-    ByteWriter(int initialCapacity) {
+    public ByteWriter(int initialCapacity) {
         buf = new byte[Math.max(16, initialCapacity)];
     }
 
-    int position() {
+    public int position() {
         return size;
     }
 
-    ByteWriter u8(int value) {
+    public ByteWriter u8(int value) {
         ensure(1);
         buf[size++] = (byte) value;
         return this;
     }
 
-    ByteWriter u16(int value) {
+    public ByteWriter u16(int value) {
         return u8(value).u8(value >>> 8);
     }
 
-    ByteWriter u32(long value) {
+    public ByteWriter u32(long value) {
         return u16((int) value).u16((int) (value >>> 16));
     }
 
-    ByteWriter u64(long value) {
+    public ByteWriter u64(long value) {
         return u32(value).u32(value >>> 32);
     }
 
-    ByteWriter bytes(byte[] data) {
+    public ByteWriter bytes(byte[] data) {
         ensure(data.length);
         System.arraycopy(data, 0, buf, size, data.length);
         size += data.length;
         return this;
     }
 
-    ByteWriter zeros(int count) {
+    public ByteWriter zeros(int count) {
         ensure(count);
         size += count; // the backing array is zero-initialised and never shrinks
         return this;
     }
 
     /** Writes exactly {@code width} ASCII bytes; ACPI identifiers are fixed-width, not terminated. */
-    ByteWriter ascii(String text, int width) {
+    public ByteWriter ascii(String text, int width) {
         byte[] b = text.getBytes(StandardCharsets.US_ASCII);
         if (b.length != width || !text.chars().allMatch(c -> c >= 0x20 && c < 0x7F)) {
             throw new IllegalArgumentException(
@@ -66,36 +66,36 @@ final class ByteWriter {
     }
 
     /** Pads with zero bytes up to the next multiple of {@code alignment} (a power of two). */
-    ByteWriter alignTo(int alignment) {
+    public ByteWriter alignTo(int alignment) {
         int aligned = (size + alignment - 1) & -alignment;
         return zeros(aligned - size);
     }
 
-    void putU8At(int offset, int value) {
+    public void putU8At(int offset, int value) {
         buf[offset] = (byte) value;
     }
 
-    void putU32At(int offset, long value) {
+    public void putU32At(int offset, long value) {
         for (int i = 0; i < 4; i++) {
             buf[offset + i] = (byte) (value >>> (8 * i));
         }
     }
 
-    void putU64At(int offset, long value) {
+    public void putU64At(int offset, long value) {
         putU32At(offset, value);
         putU32At(offset + 4, value >>> 32);
     }
 
     /** The byte that makes {@code data[offset, offset+length)} sum to zero modulo 256. */
-    int checksumOf(int offset, int length) {
+    public int checksumOf(int offset, int length) {
         return checksum(buf, offset, length);
     }
 
-    byte[] toByteArray() {
+    public byte[] toByteArray() {
         return Arrays.copyOf(buf, size);
     }
 
-    static int checksum(byte[] data, int offset, int length) {
+    public static int checksum(byte[] data, int offset, int length) {
         int sum = 0;
         for (int i = offset; i < offset + length; i++) {
             sum += data[i];
