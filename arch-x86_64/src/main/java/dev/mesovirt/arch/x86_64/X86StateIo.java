@@ -114,24 +114,37 @@ final class X86StateIo {
         set(vcpu, X86Ioctls.SET_VCPU_EVENTS, events, "KVM_SET_VCPU_EVENTS");
     }
 
+    /**
+     * KVM_SET_MSRS stops at the first MSR it refuses; the rest are written again after it. A refused MSR (one this
+     * host's KVM reads but will not take back) keeps its reset value: logged, as the guest may or may not use it.
+     */
     private static void writeMsrs(Vcpu vcpu, List<X86VcpuState.Msr> msrs) {
-        if (msrs.isEmpty()) {
-            return;
+        List<X86VcpuState.Msr> left = msrs;
+        List<String> refused = new ArrayList<>();
+        while (!left.isEmpty()) {
+            try (Memory m = new Memory(X86Ioctls.MSRS_HEADER_SIZE + (long) left.size() * X86Ioctls.MSR_ENTRY_SIZE)) {
+                m.clear();
+                m.setInt(0, left.size());
+                for (int i = 0; i < left.size(); i++) {
+                    long o = X86Ioctls.MSRS_HEADER_SIZE + (long) i * X86Ioctls.MSR_ENTRY_SIZE;
+                    m.setInt(o, left.get(i).index());
+                    m.setLong(o + 8, left.get(i).value());
+                }
+                int written;
+                try {
+                    written = vcpu.ioctl(X86Ioctls.SET_MSRS, m, "KVM_SET_MSRS");
+                } catch (ErrnoException e) {
+                    throw new SnapshotException("snapshot: " + e.getMessage(), e);
+                }
+                if (written < left.size()) {
+                    refused.add("0x" + Integer.toHexString(left.get(written).index()));
+                }
+                left = left.subList(Math.min(written + 1, left.size()), left.size());
+            }
         }
-        try (Memory m = new Memory(X86Ioctls.MSRS_HEADER_SIZE + (long) msrs.size() * X86Ioctls.MSR_ENTRY_SIZE)) {
-            m.clear();
-            m.setInt(0, msrs.size());
-            for (int i = 0; i < msrs.size(); i++) {
-                long o = X86Ioctls.MSRS_HEADER_SIZE + (long) i * X86Ioctls.MSR_ENTRY_SIZE;
-                m.setInt(o, msrs.get(i).index());
-                m.setLong(o + 8, msrs.get(i).value());
-            }
-            int written = vcpu.ioctl(X86Ioctls.SET_MSRS, m, "KVM_SET_MSRS");
-            if (written != msrs.size()) {
-                throw new SnapshotException("snapshot: vCPU " + vcpu.id() + ": KVM refused MSR 0x"
-                        + Integer.toHexString(msrs.get(written).index()) + " (" + written + " of " + msrs.size()
-                        + " set)");
-            }
+        if (!refused.isEmpty()) {
+            LOG.warn("vCPU {}: KVM refused {} of {} saved MSRs, which keep their reset values: {}", vcpu.id(),
+                    refused.size(), msrs.size(), refused);
         }
     }
 

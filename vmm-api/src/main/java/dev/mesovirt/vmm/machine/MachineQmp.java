@@ -188,11 +188,11 @@ public final class MachineQmp {
             // StratoVirt's snapshot ("VM template"): only to a directory, only of a paused VM; done when it returns.
             String uri = a.requiredString("uri");
             a.checkUnexpected();
-            requireStarted();
             if (!uri.startsWith("file:") || uri.length() == "file:".length()) {
                 throw new QmpException(QmpException.GENERIC_ERROR, "migrate: only uri file:DIR is supported, not "
                         + uri);
             }
+            requireStarted();
             try {
                 machine.snapshot(Path.of(uri.substring("file:".length())));
             } catch (dev.mesovirt.vmm.snapshot.SnapshotException | java.nio.file.InvalidPathException e) {
