@@ -64,7 +64,7 @@ vm() {
   rm -f "$WORK/$name.in"; mkfifo "$WORK/$name.in"
   timeout "$CASE_TIMEOUT" "$MESOVIRT" -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" \
     -append "console=ttyS0 quiet guest.shell=1" -m 256 -smp 2 -serial stdio -qmp "unix:$WORK/$name.sock,server,nowait" \
-    -drive id=d0,file="$disk" -device virtio-blk-device,drive=d0,id=blk0,serial=snap-disk "$@" \
+    -drive id=d0,file="$disk" -device virtio-blk-device,drive=d0,id=blk0,serial=snap-disk -D "$WORK/$name.vmm.log" "$@" \
     <"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
   eval "PID_$name=$!"
 }
@@ -98,7 +98,8 @@ check "migrate returned" test "$(grep -c '"return":{}' "$WORK/q2")" -ge 2
 check "query-migrate: completed" has "$WORK/q2" '"status":"completed"'
 check "the snapshot directory has state and memory" test -s "$SNAP/state" -a -s "$SNAP/memory"
 check "memory file: 256 MiB" test "$(stat -c %s "$SNAP/memory" 2>/dev/null)" = 268435456
-echo "  state file: $(stat -c %s "$SNAP/state" 2>/dev/null) bytes"
+echo "  state file: $(stat -c %s "$SNAP/state" 2>/dev/null) bytes; memory file: $(du -k "$SNAP/memory" | cut -f1) KiB on disk (sparse)"
+grep -h -o 'snapshot of .*' "$WORK/a.vmm.log" | sed 's/^/  VMM: /'
 qmp "$WORK/a.sock" "$WORK/q3" quit 'event:SHUTDOWN:15'
 exec 3>&-
 wait "$PID_a"; RC=$?
@@ -109,13 +110,15 @@ cp "$WORK/disk.img" "$WORK/disk-c.img"; cp "$WORK/disk.img" "$WORK/disk-d.img"
 R0=$(date +%s.%N)
 vm b "$WORK/disk.img" -incoming "file:$SNAP"
 exec 3>"$WORK/b.in"
-wait_for "$WORK/b.log" "$PID_b" "TICK $((N + 3)) " 120
+wait_for "$WORK/b.log" "$PID_b" "TICK $((N + 1)) " 120
 R1=$(date +%s.%N)
-echo "  restored VMM's console: first tick $(first_tick "$WORK/b.log"), $(awk -v a="$R0" -v b="$R1" 'BEGIN { printf "%.1f", b - a }') s from start to TICK $((N + 3))"
+wait_for "$WORK/b.log" "$PID_b" "TICK $((N + 3)) " 120
+echo "  restored VMM's console: first tick $(first_tick "$WORK/b.log"), $(awk -v a="$R0" -v b="$R1" 'BEGIN { printf "%.1f", b - a }') s from starting the VMM (a JVM) to TICK $((N + 1))"
 F=$(first_tick "$WORK/b.log")
 check "the counter goes on after restore (TICK $N -> ${F:-none})" test -n "$F" -a "${F:-0}" -gt "$N" -a "${F:-0}" -le "$((N + 2))"
-check "the guest's clock does not go backwards ($U -> $(uptime_of "$WORK/b.log" "${F:-0}"))" \
-  awk -v a="$U" -v b="$(uptime_of "$WORK/b.log" "${F:-0}")" 'BEGIN { exit !(b != "" && b >= a) }'
+check "the guest's clock does not go backwards, nor count the time from stop to restore ($U -> $(uptime_of "$WORK/b.log" "${F:-0}"))" \
+  awk -v a="$U" -v b="$(uptime_of "$WORK/b.log" "${F:-0}")" 'BEGIN { exit !(b != "" && b >= a && b - a < 2.5) }'
+grep -h -E 'restored from|WARN' "$WORK/b.vmm.log" | cut -c1-200 | sed 's/^/  VMM: /'
 echo 'echo SERIAL-INPUT-$((6 * 7))' >&3
 wait_for "$WORK/b.log" "$PID_b" '^SERIAL-INPUT-42' 60
 check "serial input reaches the restored guest's shell" has "$WORK/b.log" '^SERIAL-INPUT-42'

@@ -33,8 +33,15 @@ final class KvmClock {
     private KvmClock() {}
 
     static PausedClock pause(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
-        long frozen = current(vm, vcpus, memory);
-        return () -> set(vm, frozen);
+        return new Frozen(vm, current(vm, vcpus, memory));
+    }
+
+    /** The clock as {@link #pause} froze it: set back by {@link #resume}, and what a snapshot stores. */
+    record Frozen(Vm vm, long nanos) implements PausedClock {
+        @Override
+        public void resume() {
+            set(vm, nanos);
+        }
     }
 
     /** The guest's clock now, as {@link #pause} freezes it (a snapshot stores it). */

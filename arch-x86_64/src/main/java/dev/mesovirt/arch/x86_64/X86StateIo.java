@@ -148,8 +148,10 @@ final class X86StateIo {
         }
     }
 
-    static X86VmState saveVm(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
-        long clock = KvmClock.current(vm, vcpus, memory);
+    /** The clock is the one frozen at pause where there is one: the guest then sees no time pass until restored. */
+    static X86VmState saveVm(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
+                             dev.mesovirt.vmm.arch.Architecture.PausedClock paused) {
+        long clock = paused instanceof KvmClock.Frozen f ? f.nanos() : KvmClock.current(vm, vcpus, memory);
         return new X86VmState(irqchip(vm, X86IrqChip.IRQCHIP_PIC_MASTER), irqchip(vm, X86IrqChip.IRQCHIP_PIC_SLAVE),
                 irqchip(vm, X86IrqChip.IRQCHIP_IOAPIC),
                 getVm(vm, X86Ioctls.GET_PIT2, X86Ioctls.PIT_STATE2_SIZE, "KVM_GET_PIT2"), clock);

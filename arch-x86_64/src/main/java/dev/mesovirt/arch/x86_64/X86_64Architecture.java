@@ -445,7 +445,8 @@ public final class X86_64Architecture implements Architecture {
     }
 
     @Override
-    public List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
+    public List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
+                                                            PausedClock clock) {
         List<Integer> msrs = X86StateIo.msrIndices(vm.kvm());
         List<dev.mesovirt.vmm.snapshot.Section> out = new java.util.ArrayList<>();
         for (Vcpu v : vcpus) {
@@ -453,7 +454,7 @@ public final class X86_64Architecture implements Architecture {
             X86StateIo.logSaved(v.id(), s);
             out.add(s.toSection(v.id()));
         }
-        out.add(X86StateIo.saveVm(vm, vcpus, memory).toSection());
+        out.add(X86StateIo.saveVm(vm, vcpus, memory, clock).toSection());
         return out;
     }
 

@@ -72,7 +72,8 @@ class X86SnapshotKvmTest {
                 for (int i = 1; i <= 5; i++) {
                     assertEquals(i, nextCount(vcpu));
                 }
-                List<Section> sections = arch.saveState(vm, List.of(vcpu), mem);
+                List<Section> sections = arch.saveState(vm, List.of(vcpu), mem,
+                        dev.mesovirt.vmm.arch.Architecture.PausedClock.NONE);
                 assertEquals(arch.stateSections(1), sections.stream().map(Section::id).toList());
                 X86VcpuState saved = X86VcpuState.fromSection(sections.get(0));
                 assertTrue(saved.msrs().size() > 5, "MSRs saved: " + saved.msrs().size());

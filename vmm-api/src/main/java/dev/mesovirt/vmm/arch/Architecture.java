@@ -93,9 +93,11 @@ public interface Architecture {
 
     /**
      * The state of every vCPU and of the in-kernel interrupt controller and clock as plain sections, taken with
-     * every vCPU parked outside KVM_RUN ({@link #stateSections} order).
+     * every vCPU parked outside KVM_RUN ({@link #stateSections} order); {@code clock} is what {@link #pauseClock}
+     * froze when the machine was paused, so that the snapshot's clock is the one the guest saw stop.
      */
-    default List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
+    default List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
+                                                             PausedClock clock) {
         throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on " + name() + " yet");
     }
 

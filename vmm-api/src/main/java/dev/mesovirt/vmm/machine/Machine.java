@@ -380,8 +380,12 @@ public final class Machine implements AutoCloseable {
         migration = MigrationStatus.SETUP;
         try {
             List<dev.mesovirt.vmm.snapshot.Section> sections;
+            Architecture.PausedClock clock;
+            synchronized (pauseLock) {
+                clock = pausedClock;
+            }
             synchronized (vcpuLock) {
-                sections = new ArrayList<>(arch.saveState(vm, vcpus, memory));
+                sections = new ArrayList<>(arch.saveState(vm, vcpus, memory, clock));
             }
             sections.add(new dev.mesovirt.vmm.snapshot.Section(SERIAL_SECTION, Uart16550.STATE_VERSION,
                     uart.saveState()));

@@ -34,19 +34,41 @@ public final class SnapshotDirectory {
         writeState(dir, snapshot);
     }
 
-    /** Guest RAM, region after region, as the memory file of {@code dir} (created if missing). */
+    /** Zero chunks of RAM this large are left as holes in the memory file. */
+    private static final int CHUNK = 1 << 20;
+
+    /**
+     * Guest RAM, region after region, as the memory file of {@code dir} (created if missing). The file is sparse:
+     * a MiB of RAM that is all zeros (never touched by the guest, mostly) is a hole, which reads back as zeros; so
+     * writing it costs what the guest has used, not its size.
+     */
     public static void writeMemory(Path dir, GuestMemory memory) {
         try {
             Files.createDirectories(dir);
             Files.deleteIfExists(dir.resolve(STATE)); // a directory with an old state file and new RAM is no snapshot
-            try (FileChannel ch = FileChannel.open(dir.resolve(MEMORY), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer zeros = ByteBuffer.allocateDirect(CHUNK);
+            try (FileChannel ch = FileChannel.open(dir.resolve(MEMORY), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                long position = 0;
+                boolean lastWritten = false;
                 for (GuestMemory.Region r : memory.regions()) {
                     for (ByteBuffer b : memory.slices(r.guestAddress(), r.size())) {
-                        while (b.hasRemaining()) {
-                            ch.write(b);
+                        for (int at = 0; at < b.limit(); at += CHUNK) {
+                            int n = Math.min(CHUNK, b.limit() - at);
+                            ByteBuffer part = b.slice(at, n);
+                            lastWritten = part.mismatch(zeros.slice(0, n)) != -1;
+                            if (lastWritten) {
+                                long p = position;
+                                while (part.hasRemaining()) {
+                                    p += ch.write(part, p);
+                                }
+                            }
+                            position += n;
                         }
                     }
+                }
+                if (!lastWritten && position > 0) {
+                    ch.write(ByteBuffer.allocate(1), position - 1); // the file's size, with a hole at its end
                 }
                 ch.force(true);
             }

@@ -142,6 +142,21 @@ class SnapshotFormatTest {
         }
     }
 
+    @Test
+    void zeroMegabytesAreHolesThatReadBackAsZeros(@TempDir Path dir) throws Exception {
+        try (GuestMemory m = GuestMemory.allocate(List.of(new GuestMemory.Region(0, 3 << 20)))) {
+            m.writeLong((1 << 20) + 4096, 0x0102030405060708L);
+            SnapshotDirectory.writeMemory(dir, m);
+            byte[] file = Files.readAllBytes(dir.resolve("memory"));
+            assertEquals(3 << 20, file.length);
+            byte[] expected = m.read(0, 3 << 20);
+            assertArrayEquals(expected, file);
+            m.writeLong((1 << 20) + 4096, 0);
+            SnapshotDirectory.writeMemory(dir, m); // all zeros: one byte written, at the end
+            assertArrayEquals(new byte[3 << 20], Files.readAllBytes(dir.resolve("memory")));
+        }
+    }
+
     private static void assertOneLine(SnapshotException e) {
         assertTrue(e.getMessage() != null && e.getMessage().startsWith("snapshot: ") && !e.getMessage().contains("\n"),
                 e.getMessage());
