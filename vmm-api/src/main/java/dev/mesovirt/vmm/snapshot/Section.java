@@ -11,8 +11,9 @@ public record Section(String id, int version, byte[] data) {
     public Section {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(data, "data");
-        if (id.isEmpty() || id.length() > SnapshotFormat.MAX_STRING) {
-            throw new IllegalArgumentException("section id must have 1 to " + SnapshotFormat.MAX_STRING + " characters");
+        if (id.length() > SnapshotFormat.MAX_STRING || !SnapshotFormat.printable(id)) {
+            throw new IllegalArgumentException("section id must have 1 to " + SnapshotFormat.MAX_STRING
+                    + " printable ASCII characters: '" + id + "'");
         }
         data = data.clone();
     }

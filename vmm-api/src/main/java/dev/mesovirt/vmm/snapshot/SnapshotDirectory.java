@@ -46,6 +46,8 @@ public final class SnapshotDirectory {
         try {
             Files.createDirectories(dir);
             Files.deleteIfExists(dir.resolve(STATE)); // a directory with an old state file and new RAM is no snapshot
+            // A new file, not the old one rewritten: VMs restored from the old one map it and must keep seeing it.
+            Files.deleteIfExists(dir.resolve(MEMORY));
             ByteBuffer zeros = ByteBuffer.allocateDirect(CHUNK);
             try (FileChannel ch = FileChannel.open(dir.resolve(MEMORY), StandardOpenOption.CREATE,
                     StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

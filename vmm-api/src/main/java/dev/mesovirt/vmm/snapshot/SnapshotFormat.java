@@ -64,8 +64,8 @@ public final class SnapshotFormat {
             throw new SnapshotException("snapshot: the state file's header is corrupted (CRC32C mismatch)");
         }
         StateReader hr = new StateReader("the snapshot header", headerBytes);
-        String arch = hr.string();
-        String machine = hr.string();
+        String arch = name(hr, "architecture");
+        String machine = name(hr, "machine type");
         int vcpus = hr.u32In("vCPU count", 1, 1024);
         long memory = hr.u64();
         if (memory <= 0 || memory % 4096 != 0) {
@@ -75,10 +75,9 @@ public final class SnapshotFormat {
         int n = hr.u32In("section count", 0, MAX_SECTIONS);
         List<String> ids = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            String id = hr.string();
-            if (id.isEmpty() || ids.contains(id)) {
-                throw new SnapshotException("snapshot: the header lists " + (id.isEmpty() ? "an empty" : "a duplicate")
-                        + " section id" + (id.isEmpty() ? "" : " " + id));
+            String id = name(hr, "section id");
+            if (ids.contains(id)) {
+                throw new SnapshotException("snapshot: the header lists section " + id + " twice");
             }
             ids.add(id);
         }
@@ -88,7 +87,8 @@ public final class SnapshotFormat {
             int start = in.position();
             String id = in.string();
             if (!id.equals(expected)) {
-                throw new SnapshotException("snapshot: section " + id + " where the header lists " + expected);
+                throw new SnapshotException("snapshot: section " + (printable(id) ? id : "(an unprintable name)")
+                        + " where the header lists " + expected);
             }
             int sectionVersion = in.u32();
             byte[] data = in.bytes();
@@ -103,6 +103,23 @@ public final class SnapshotFormat {
         }
         in.end();
         return new Snapshot(new SnapshotHeader(arch, machine, vcpus, memory, ids), sections);
+    }
+
+    /**
+     * A name of the header (ISA, machine type, section id): 1 to 255 printable ASCII characters, so that every error
+     * message that quotes one stays one line.
+     */
+    private static String name(StateReader r, String what) {
+        String s = r.string();
+        if (!printable(s)) {
+            throw new SnapshotException("snapshot: the header has an " + (s.isEmpty() ? "empty " : "unprintable ")
+                    + what);
+        }
+        return s;
+    }
+
+    static boolean printable(String s) {
+        return !s.isEmpty() && s.chars().allMatch(c -> c > 0x20 && c < 0x7f);
     }
 
     private static int crc(byte[] b, int offset, int length) {

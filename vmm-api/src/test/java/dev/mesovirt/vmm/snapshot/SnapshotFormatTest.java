@@ -87,6 +87,19 @@ class SnapshotFormatTest {
     }
 
     @Test
+    void namesMustBePrintableSoThatMessagesStayOneLine() {
+        byte[] file = SnapshotFormat.encode(Snapshot.of("x86_64", "microvm", 1, 1 << 20,
+                List.of(new Section("vcpu0", 1, new byte[0]))));
+        // The fuzzer's finding: a section whose id is not the header's, with a line feed in it.
+        int at = indexOf(file, "vcpu0".getBytes(), indexOf(file, "vcpu0".getBytes(), 0) + 1);
+        byte[] bad = file.clone();
+        bad[at + 2] = '\n';
+        assertEquals("snapshot: section (an unprintable name) where the header lists vcpu0",
+                assertThrows(SnapshotException.class, () -> SnapshotFormat.decode(bad)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new Section("", 1, new byte[0]));
+    }
+
+    @Test
     void machineMismatchesAreOneLineEach() {
         Snapshot s = sample();
         List<String> ids = List.of("vcpu0", "vcpu1", "serial0");
@@ -157,14 +170,39 @@ class SnapshotFormatTest {
         }
     }
 
+    @Test
+    void restoredRamIsPrivateAndOutlivesANewSnapshotInTheSameDirectory(@TempDir Path dir) throws Exception {
+        List<GuestMemory.Region> ram = List.of(new GuestMemory.Region(0, 2 << 20));
+        try (GuestMemory first = GuestMemory.allocate(ram)) {
+            first.writeLong(0, 0x1111);
+            first.writeLong((1 << 20) + 8, 0x2222);
+            SnapshotDirectory.writeMemory(dir, first);
+        }
+        try (GuestMemory restored = GuestMemory.mapFile(ram, SnapshotDirectory.memoryFile(dir), true);
+                GuestMemory other = GuestMemory.allocate(ram)) {
+            assertEquals(0x1111, restored.readLong(0));
+            restored.writeLong(0, 0x3333); // copy on write: the file keeps its page
+            assertArrayEquals(new byte[] {0x11, 0x11}, java.util.Arrays.copyOf(
+                    Files.readAllBytes(SnapshotDirectory.memoryFile(dir)), 2));
+            other.writeLong((1 << 20) + 8, 0x4444);
+            SnapshotDirectory.writeMemory(dir, other); // a new template in the same place
+            assertEquals(0x2222, restored.readLong((1 << 20) + 8), "an untouched page still reads the old file");
+            assertEquals(0x3333, restored.readLong(0));
+        }
+    }
+
     private static void assertOneLine(SnapshotException e) {
         assertTrue(e.getMessage() != null && e.getMessage().startsWith("snapshot: ") && !e.getMessage().contains("\n"),
                 e.getMessage());
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {
+        return indexOf(hay, needle, 0);
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle, int from) {
         outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
+        for (int i = from; i + needle.length <= hay.length; i++) {
             for (int j = 0; j < needle.length; j++) {
                 if (hay[i + j] != needle[j]) {
                     continue outer;
