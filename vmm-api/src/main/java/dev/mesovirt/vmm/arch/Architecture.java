@@ -93,8 +93,10 @@ public interface Architecture {
 
     /**
      * The state of every vCPU and of the in-kernel interrupt controller and clock as plain sections, taken with
-     * every vCPU parked outside KVM_RUN ({@link #stateSections} order); {@code clock} is what {@link #pauseClock}
-     * froze when the machine was paused, so that the snapshot's clock is the one the guest saw stop.
+     * every vCPU parked outside KVM_RUN ({@link #stateSections} order) after a KVM_RUN that returned EINTR (as the
+     * machine's pause parks them): KVM completes an I/O or MMIO exit only when the vCPU enters KVM_RUN again, so a
+     * vCPU saved right after one would repeat the access. {@code clock} is what {@link #pauseClock} froze when the
+     * machine was paused, so that the snapshot's clock is the one the guest saw stop.
      */
     default List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
                                                              PausedClock clock) {
