@@ -42,6 +42,7 @@ job ci/kvm-jobs.sh train unit qmp || rc=1
 job ci/tests/x86_64.sh || rc=1
 job ci/tests/x86_64-virtio.sh || rc=1
 job ci/tests/qmp-guest.sh x86_64 || rc=1
+job ci/tests/snapshot.sh || rc=1
 job ci/tests/q35.sh || rc=1
 job ci/tests/vsock.sh || rc=1
 job ci/tests/kata.sh || rc=1

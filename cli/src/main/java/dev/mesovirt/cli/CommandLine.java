@@ -183,8 +183,21 @@ public final class CommandLine {
         if (frozen && qmp.isEmpty()) {
             throw new UsageException("-S: nothing could continue the machine: add -qmp unix:PATH,server,nowait");
         }
+        String incomingArg = values[Opt.INCOMING.ordinal()];
+        Optional<Path> incoming = Optional.empty();
+        if (incomingArg != null) {
+            if (!incomingArg.startsWith("file:") || incomingArg.length() == "file:".length()) {
+                throw new UsageException("-incoming " + incomingArg + ": only file:DIR (a snapshot directory) is"
+                        + " supported");
+            }
+            try {
+                incoming = Optional.of(Path.of(incomingArg.substring("file:".length())));
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new UsageException("-incoming " + incomingArg + ": " + e.getMessage());
+            }
+        }
         return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(), machine.name(),
-                new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null);
+                new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null, incoming);
     }
 
     /**

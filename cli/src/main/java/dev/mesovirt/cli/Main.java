@@ -124,6 +124,7 @@ public final class Main {
         MachineFacade machine = run.machineType() == MachineType.STANDARD
                 ? new StandardMachine(run.config(), run.pci()) : new LightMachine(run.config());
         machine.seccomp(seccomp);
+        run.incoming().ifPresent(machine.core()::incoming);
         if (run.qmpSocket().isEmpty()) {
             return machine.run();
         }

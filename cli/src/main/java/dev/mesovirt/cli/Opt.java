@@ -33,6 +33,8 @@ enum Opt {
             "no seccomp filter (by default one is on from the end of the machine build)"),
     FREEZE("S", "freeze", Arg.NONE, Support.SUPPORTED, null,
             "start with the vCPUs stopped (QMP: prelaunch) until QMP's cont; needs -qmp"),
+    INCOMING("incoming", null, Arg.REQUIRED, Support.SUPPORTED, "file:DIR",
+            "start from the snapshot in DIR (QMP migrate to file:DIR), with the same machine options"),
     HELP("help", "h", Arg.NONE, Support.SUPPORTED, null, "print this help and exit"),
     VERSION("version", "V", Arg.NONE, Support.SUPPORTED, null, "print the version and exit"),
 

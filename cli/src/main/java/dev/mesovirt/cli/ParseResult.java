@@ -22,10 +22,13 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param pci the standard machine's root ports (-device pcie-root-port); none on the microVM
      * @param frozen -S: the vCPUs wait for QMP's cont before the guest's first instruction
      * @param seccomp whether the seccomp filter goes in once the machine is built (no -disable-seccomp)
+     * @param incoming -incoming file:DIR: the snapshot directory to restore instead of booting
      */
     record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
-            MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp) implements ParseResult {
+            MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp,
+            Optional<Path> incoming) implements ParseResult {
         public Run {
+            Objects.requireNonNull(incoming, "incoming");
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
             Objects.requireNonNull(qmpSocket, "qmpSocket");
@@ -41,6 +44,13 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
             if (frozen && qmpSocket.isEmpty()) {
                 throw new IllegalArgumentException("a frozen machine needs a QMP monitor to continue it");
             }
+        }
+
+        /** A boot, not a restore. */
+        public Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
+                MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp) {
+            this(config, logFile, verboseLog, qmpSocket, machineType, machineName, pci, frozen, seccomp,
+                    Optional.empty());
         }
 
         /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */

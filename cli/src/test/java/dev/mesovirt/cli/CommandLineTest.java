@@ -472,6 +472,16 @@ class CommandLineTest {
     }
 
     @Test
+    void incomingTakesAFileDirectory() throws UsageException {
+        assertEquals(java.util.Optional.empty(), run().incoming());
+        assertEquals(java.util.Optional.of(java.nio.file.Path.of("/srv/tpl")), run("-incoming", "file:/srv/tpl").incoming());
+        assertEquals("-incoming tcp:0:4444: only file:DIR (a snapshot directory) is supported",
+                errorWithKernel("-incoming", "tcp:0:4444"));
+        assertEquals("-incoming file:: only file:DIR (a snapshot directory) is supported",
+                errorWithKernel("-incoming", "file:"));
+    }
+
+    @Test
     void versionText() {
         assertTrue(CommandLine.versionText().startsWith("mesovirt "));
     }

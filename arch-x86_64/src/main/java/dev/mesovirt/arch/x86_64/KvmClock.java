@@ -33,6 +33,19 @@ final class KvmClock {
     private KvmClock() {}
 
     static PausedClock pause(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
+        return new Frozen(vm, current(vm, vcpus, memory));
+    }
+
+    /** The clock as {@link #pause} froze it: set back by {@link #resume}, and what a snapshot stores. */
+    record Frozen(Vm vm, long nanos) implements PausedClock {
+        @Override
+        public void resume() {
+            set(vm, nanos);
+        }
+    }
+
+    /** The guest's clock now, as {@link #pause} freezes it (a snapshot stores it). */
+    static long current(Vm vm, List<Vcpu> vcpus, GuestMemory memory) {
         long clock;
         int flags;
         try (Memory data = new Memory(X86Ioctls.CLOCK_DATA_SIZE)) {
@@ -46,14 +59,15 @@ final class KvmClock {
             LOG.info("kvmclock at pause: KVM_GET_CLOCK {} ns, the guest's pvclock {} ns", clock, guest);
             clock = Math.max(clock, guest);
         }
-        long frozen = clock;
-        return () -> {
-            try (Memory data = new Memory(X86Ioctls.CLOCK_DATA_SIZE)) {
-                data.clear();
-                data.setLong(0, frozen);
-                vm.ioctl(X86Ioctls.SET_CLOCK, data, "KVM_SET_CLOCK");
-            }
-        };
+        return clock;
+    }
+
+    static void set(Vm vm, long nanos) {
+        try (Memory data = new Memory(X86Ioctls.CLOCK_DATA_SIZE)) {
+            data.clear();
+            data.setLong(0, nanos);
+            vm.ioctl(X86Ioctls.SET_CLOCK, data, "KVM_SET_CLOCK");
+        }
     }
 
     /** The guest's kvmclock as vCPU 0 computes it now; 0 if the guest has not enabled kvmclock. */

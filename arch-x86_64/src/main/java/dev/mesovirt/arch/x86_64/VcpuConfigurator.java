@@ -46,14 +46,19 @@ final class VcpuConfigurator {
     private VcpuConfigurator() {}
 
     static void configure(Vcpu vcpu, List<CpuidEntry> supportedCpuid, int count, long entry64, long zeroPage) {
-        try (Memory cpuid = CpuidTable.toNative(CpuidTable.forVcpu(supportedCpuid, vcpu.id(), count))) {
-            vcpu.ioctl(X86Ioctls.SET_CPUID2, cpuid, "KVM_SET_CPUID2");
-        }
+        setCpuid(vcpu, supportedCpuid, count);
         setMsrs(vcpu);
         setLapicLints(vcpu);
         setFpu(vcpu);
         if (vcpu.id() == 0) {
             setBootRegisters(vcpu, entry64, zeroPage);
+        }
+    }
+
+    /** The vCPU's CPUID: the same table at boot and on a restore, computed from what this host's KVM supports. */
+    static void setCpuid(Vcpu vcpu, List<CpuidEntry> supportedCpuid, int count) {
+        try (Memory cpuid = CpuidTable.toNative(CpuidTable.forVcpu(supportedCpuid, vcpu.id(), count))) {
+            vcpu.ioctl(X86Ioctls.SET_CPUID2, cpuid, "KVM_SET_CPUID2");
         }
     }
 

@@ -30,6 +30,43 @@ public final class X86Ioctls {
     /** struct kvm_clock_data: clock u64, flags u32, pad0 u32, realtime u64, host_tsc u64, pad[4] u32. */
     public static final int CLOCK_DATA_SIZE = 48;
 
+    /** struct kvm_xsave: region[1024] u32 (KVM_GET_XSAVE2 may need more: KVM_CAP_XSAVE2's answer). */
+    public static final int XSAVE_SIZE = 4096;
+    /** struct kvm_xcrs: nr_xcrs, flags, xcrs[16] of {xcr u32, reserved u32, value u64}, padding[16] u64. */
+    public static final int XCRS_SIZE = 392;
+    /** struct kvm_debugregs: db[4], dr6, dr7, flags, reserved[9] (u64). */
+    public static final int DEBUGREGS_SIZE = 128;
+    /** struct kvm_vcpu_events. */
+    public static final int VCPU_EVENTS_SIZE = 64;
+    /** struct kvm_mp_state: mp_state u32. */
+    public static final int MP_STATE_SIZE = 4;
+    /** struct kvm_irqchip: chip_id u32, pad u32, a 512-byte union (PIC or IOAPIC state). */
+    public static final int IRQCHIP_SIZE = 520;
+    /** struct kvm_pit_state2: channels[3] (24 bytes each), flags u32, reserved[9] u32. */
+    public static final int PIT_STATE2_SIZE = 112;
+    /** struct kvm_msr_list header: nmsrs u32 (the indices follow). */
+    public static final int MSR_LIST_HEADER_SIZE = 4;
+
+    public static final long GET_MSR_INDEX_LIST = iowr(KVMIO, 0x02, MSR_LIST_HEADER_SIZE);
+    public static final long GET_IRQCHIP = iowr(KVMIO, 0x62, IRQCHIP_SIZE);
+    public static final long SET_IRQCHIP = ior(KVMIO, 0x63, IRQCHIP_SIZE);
+    public static final long GET_PIT2 = ior(KVMIO, 0x9f, PIT_STATE2_SIZE);
+    public static final long SET_PIT2 = iow(KVMIO, 0xa0, PIT_STATE2_SIZE);
+    public static final long GET_MP_STATE = ior(KVMIO, 0x98, MP_STATE_SIZE);
+    public static final long SET_MP_STATE = iow(KVMIO, 0x99, MP_STATE_SIZE);
+    public static final long GET_VCPU_EVENTS = ior(KVMIO, 0x9f, VCPU_EVENTS_SIZE);
+    public static final long SET_VCPU_EVENTS = iow(KVMIO, 0xa0, VCPU_EVENTS_SIZE);
+    public static final long GET_DEBUGREGS = ior(KVMIO, 0xa1, DEBUGREGS_SIZE);
+    public static final long SET_DEBUGREGS = iow(KVMIO, 0xa2, DEBUGREGS_SIZE);
+    public static final long SET_TSC_KHZ = io(KVMIO, 0xa2);
+    public static final long GET_TSC_KHZ = io(KVMIO, 0xa3);
+    public static final long GET_XSAVE = ior(KVMIO, 0xa4, XSAVE_SIZE);
+    public static final long SET_XSAVE = iow(KVMIO, 0xa5, XSAVE_SIZE);
+    public static final long GET_XCRS = ior(KVMIO, 0xa6, XCRS_SIZE);
+    public static final long SET_XCRS = iow(KVMIO, 0xa7, XCRS_SIZE);
+    public static final long GET_XSAVE2 = ior(KVMIO, 0xcf, XSAVE_SIZE);
+    public static final long GET_FPU = ior(KVMIO, 0x8c, FPU_SIZE);
+
     public static final long GET_SUPPORTED_CPUID = iowr(KVMIO, 0x05, CPUID2_HEADER_SIZE);
     public static final long SET_TSS_ADDR = io(KVMIO, 0x47);
     public static final long SET_IDENTITY_MAP_ADDR = iow(KVMIO, 0x48, 8);

@@ -434,6 +434,49 @@ public final class X86_64Architecture implements Architecture {
         return KvmClock.pause(vm, vcpus, memory);
     }
 
+    /** vCPUs as {@code vcpu0..}, then {@code irqchip}: PICs, IOAPIC, PIT and kvmclock. */
+    @Override
+    public List<String> stateSections(int vcpus) {
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < vcpus; i++) {
+            ids.add(X86VcpuState.sectionId(i));
+        }
+        ids.add(X86VmState.ID);
+        return ids;
+    }
+
+    @Override
+    public List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
+                                                            PausedClock clock) {
+        List<Integer> msrs = X86StateIo.msrIndices(vm.kvm());
+        List<dev.mesovirt.vmm.snapshot.Section> out = new java.util.ArrayList<>();
+        for (Vcpu v : vcpus) {
+            X86VcpuState s = X86StateIo.save(vm, v, msrs);
+            X86StateIo.logSaved(v.id(), s);
+            out.add(s.toSection(v.id()));
+        }
+        out.add(X86StateIo.saveVm(vm, vcpus, memory, clock).toSection());
+        return out;
+    }
+
+    @Override
+    public void restoreState(Vm vm, List<Vcpu> vcpus,
+                             java.util.Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
+        // Decode everything first: bad data is refused before KVM is touched.
+        X86VmState machine = X86VmState.fromSection(sections.get(X86VmState.ID));
+        List<X86VcpuState> states = new java.util.ArrayList<>();
+        for (Vcpu v : vcpus) {
+            states.add(X86VcpuState.fromSection(sections.get(X86VcpuState.sectionId(v.id()))));
+        }
+        X86StateIo.restoreVm(vm, machine);
+        List<CpuidEntry> cpuid = CpuidTable.supported(vm.kvm());
+        for (int i = 0; i < vcpus.size(); i++) {
+            VcpuConfigurator.setCpuid(vcpus.get(i), cpuid, vcpus.size());
+            X86StateIo.restore(vcpus.get(i), states.get(i));
+        }
+        X86StateIo.restoreClock(vm, machine);
+    }
+
     /** The allow-list in seccomp.txt next to this class (one readable file; see SeccompTableTest). */
     @Override
     public java.util.Optional<dev.mesovirt.vmm.seccomp.SyscallTable> seccompTable() {

@@ -135,6 +135,51 @@ final class VirtioMmioBoard implements Board {
     }
 
     @Override
+    public List<String> stateSections() {
+        List<String> ids = new ArrayList<>();
+        for (VirtioSlot slot : slots) {
+            slot.stateId().ifPresent(ids::add);
+        }
+        return ids;
+    }
+
+    @Override
+    public List<dev.mesovirt.vmm.snapshot.Section> saveState(Runnable whileQuiet) {
+        List<VirtioSlot> withDevices = slots.stream().filter(s -> s.stateId().isPresent()).toList();
+        List<dev.mesovirt.vmm.snapshot.Section> out = new ArrayList<>();
+        quiet(withDevices, 0, () -> {
+            for (VirtioSlot slot : withDevices) {
+                out.add(new dev.mesovirt.vmm.snapshot.Section(slot.stateId().orElseThrow(),
+                        dev.mesovirt.vmm.virtio.MmioTransport.STATE_VERSION, slot.transport().orElseThrow().saveState()));
+            }
+            whileQuiet.run();
+        });
+        return out;
+    }
+
+    /** Runs {@code action} holding every transport's lock from {@code from} on: no device works meanwhile. */
+    private static void quiet(List<VirtioSlot> slots, int from, Runnable action) {
+        if (from == slots.size()) {
+            action.run();
+            return;
+        }
+        slots.get(from).transport().orElseThrow().whileQuiet(() -> {
+            quiet(slots, from + 1, action);
+            return null;
+        });
+    }
+
+    @Override
+    public void restoreState(java.util.Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
+        for (VirtioSlot slot : slots) {
+            java.util.Optional<String> id = slot.stateId();
+            if (id.isPresent()) {
+                slot.transport().orElseThrow().restoreState(sections.get(id.get()));
+            }
+        }
+    }
+
+    @Override
     public void close() {
         for (VirtioSlot slot : slots) {
             slot.close();

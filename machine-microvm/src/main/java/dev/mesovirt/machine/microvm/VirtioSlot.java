@@ -69,6 +69,18 @@ final class VirtioSlot implements BusDevice {
         };
     }
 
+    /**
+     * The slot's snapshot section id: its device's id, or {@code virtio-mmioN} for a disk hot-plug slot with no disk;
+     * empty for a slot with no transport (a free slot the guest sees as no device).
+     */
+    java.util.Optional<String> stateId() {
+        Plugged p = plugged;
+        if (p == null) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(p.config() != null ? p.config().id() : "virtio-mmio" + index);
+    }
+
     /** Registers the slot's irqfd; called once the interrupt controller is complete. */
     void connectInterrupt() {
         if (!useIrqfd) {

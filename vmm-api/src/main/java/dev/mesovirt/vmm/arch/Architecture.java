@@ -84,6 +84,35 @@ public interface Architecture {
     }
 
     /**
+     * The ids of the sections {@link #saveState} gives for a machine with {@code vcpus} vCPUs (vCPUs first, then the
+     * interrupt controller's), in order: the restore checks a snapshot's header against them before building.
+     */
+    default List<String> stateSections(int vcpus) {
+        throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on " + name() + " yet");
+    }
+
+    /**
+     * The state of every vCPU and of the in-kernel interrupt controller and clock as plain sections, taken with
+     * every vCPU parked outside KVM_RUN ({@link #stateSections} order) after a KVM_RUN that returned EINTR (as the
+     * machine's pause parks them): KVM completes an I/O or MMIO exit only when the vCPU enters KVM_RUN again, so a
+     * vCPU saved right after one would repeat the access. {@code clock} is what {@link #pauseClock} froze when the
+     * machine was paused, so that the snapshot's clock is the one the guest saw stop.
+     */
+    default List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
+                                                             PausedClock clock) {
+        throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on " + name() + " yet");
+    }
+
+    /**
+     * Instead of {@link #configureVcpu}, on a restore: gives each freshly created vCPU (and the interrupt controller
+     * and clock) the state {@link #saveState} took, in the order KVM needs; {@code sections} are by id. Bad section
+     * data (a size or version this VMM does not read) is a {@link dev.mesovirt.vmm.snapshot.SnapshotException}.
+     */
+    default void restoreState(Vm vm, List<Vcpu> vcpus, java.util.Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
+        throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on " + name() + " yet");
+    }
+
+    /**
      * This ISA's seccomp allow-list: the system calls the VMM (its JVM included) makes once the machine is built, by
      * this ISA's numbers; empty if the architecture has none (then the VMM runs only with seccomp off).
      */

@@ -165,6 +165,58 @@ public final class Uart16550 implements BusDevice, SerialBackend.Receiver {
         thrPending = false;
     }
 
+    /** Snapshot section version of {@link #saveState}. */
+    public static final int STATE_VERSION = 1;
+
+    /** The registers and the receive FIFO, for a snapshot (the guest is paused; input may still arrive). */
+    public synchronized byte[] saveState() {
+        dev.mesovirt.vmm.snapshot.StateWriter w = new dev.mesovirt.vmm.snapshot.StateWriter();
+        byte[] fifo = new byte[rxCount];
+        for (int i = 0; i < rxCount; i++) {
+            fifo[i] = rx[(rxHead + i) % FIFO_SIZE];
+        }
+        return w.bytes(fifo).u8(ier).u8(lcr).u8(mcr).u8(lsrErrors).u8(msr).u8(scr).u8(dll).u8(dlm).u8(rbr)
+                .bool(fifoEnabled).u8(fifoTrigger).bool(thrPending).toByteArray();
+    }
+
+    /** Gives back what {@link #saveState} took, on a UART built from the same command line, and its interrupt. */
+    public synchronized void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
+        if (section.version() != STATE_VERSION) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "
+                    + section.version() + ", this VMM reads version " + STATE_VERSION);
+        }
+        dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
+        byte[] fifo = r.bytes();
+        if (fifo.length > FIFO_SIZE) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + section.id() + " has " + fifo.length
+                    + " bytes in a FIFO of " + FIFO_SIZE);
+        }
+        int[] v = new int[9];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.u8();
+        }
+        boolean fifoOn = r.bool();
+        int trigger = r.u8();
+        boolean thr = r.bool();
+        r.end();
+        System.arraycopy(fifo, 0, rx, 0, fifo.length);
+        rxHead = 0;
+        rxCount = fifo.length;
+        ier = v[0] & IER_MASK;
+        lcr = v[1];
+        mcr = v[2] & MCR_MASK;
+        lsrErrors = v[3] & LSR_ERRORS;
+        msr = v[4];
+        scr = v[5];
+        dll = v[6];
+        dlm = v[7];
+        rbr = v[8];
+        fifoEnabled = fifoOn;
+        fifoTrigger = trigger;
+        thrPending = thr;
+        updateIrq();
+    }
+
     @Override
     public void read(long offset, byte[] data) {
         if (data.length == 0) {

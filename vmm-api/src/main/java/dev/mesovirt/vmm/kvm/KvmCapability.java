@@ -15,6 +15,7 @@ public enum KvmCapability {
     PIT2(33),
     IOEVENTFD(36),
     SET_IDENTITY_MAP_ADDR(37),
+    TSC_CONTROL(60),
     MAX_VCPUS(66),
     ONE_REG(70),
     TSC_DEADLINE_TIMER(72),
@@ -26,7 +27,8 @@ public enum KvmCapability {
     CHECK_EXTENSION_VM(105),
     X2APIC_API(129),
     IMMEDIATE_EXIT(136),
-    ARM_VM_IPA_SIZE(165);
+    ARM_VM_IPA_SIZE(165),
+    XSAVE2(208);
 
     private final int number;
 

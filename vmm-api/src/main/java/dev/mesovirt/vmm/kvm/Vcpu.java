@@ -164,6 +164,11 @@ public final class Vcpu implements AutoCloseable {
         return Sys.ioctl(fd, request, argument, name + "(vCPU " + id + ")");
     }
 
+    /** A vCPU ioctl with an integer argument (or none); returns its result. */
+    public int ioctl(long request, long argument, String name) {
+        return Sys.ioctl(fd, request, argument, name + "(vCPU " + id + ")");
+    }
+
     @Override
     public void close() {
         Sys.munmap(runPointer, runSize);

@@ -47,4 +47,23 @@ public interface Board {
 
     /** Stops the devices' threads and closes the devices and their backends (machine shutdown). */
     void close();
+
+    /** The ids of the sections {@link #saveState} gives, in order: the devices a snapshot of this board holds. */
+    default List<String> stateSections() {
+        throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on this machine type yet");
+    }
+
+    /**
+     * Each device's state, taken with no device work running (every request complete), and, still in that state,
+     * runs {@code whileQuiet} (the machine writes guest RAM then), so that nothing a device does reaches RAM between
+     * the two. The vCPUs are parked.
+     */
+    default List<dev.mesovirt.vmm.snapshot.Section> saveState(Runnable whileQuiet) {
+        throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on this machine type yet");
+    }
+
+    /** Gives each device the state {@link #saveState} took, after {@link #afterIrqChip}; {@code sections} by id. */
+    default void restoreState(java.util.Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
+        throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on this machine type yet");
+    }
 }

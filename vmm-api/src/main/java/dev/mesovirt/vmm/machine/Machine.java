@@ -106,6 +106,19 @@ public final class Machine implements AutoCloseable {
     private boolean boardClosed;
     /** The board's view of the current VM. */
     private BoardContext boardContext;
+    /** The snapshot directory to restore from instead of booting (-incoming file:DIR), or null. */
+    private java.nio.file.Path incoming;
+    /** The state of the last or current snapshot (QMP query-migrate), as StratoVirt names it. */
+    private volatile MigrationStatus migration = MigrationStatus.NONE;
+
+    /** Where a snapshot stands: StratoVirt's {@code query-migrate} states. */
+    public enum MigrationStatus {
+        NONE, SETUP, ACTIVE, COMPLETED, FAILED;
+
+        public String qmpName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 
     /**
      * A machine of {@code type} with {@code board}, on {@code arch} through the KVM device at {@code kvmPath}; nothing
@@ -143,6 +156,20 @@ public final class Machine implements AutoCloseable {
         this.seccomp = mode;
     }
 
+    /**
+     * Makes {@link #start} restore the snapshot in {@code dir} (StratoVirt's {@code -incoming file:DIR}) instead of
+     * booting the kernel: guest RAM is mapped from its memory file, every vCPU, the interrupt controller and each
+     * device get their saved state; the devices themselves (and their backends) are built from this machine's
+     * configuration, which must describe the same machine. A snapshot that does not fit fails {@link #start} with a
+     * one-line {@link MachineException} before any guest instruction runs.
+     */
+    public synchronized void incoming(java.nio.file.Path dir) {
+        if (started) {
+            throw new IllegalStateException("incoming: the machine has already started");
+        }
+        this.incoming = Objects.requireNonNull(dir, "dir");
+    }
+
     /** Builds the machine and starts its vCPUs; returns once every vCPU thread is about to enter the guest. */
     public void start() {
         start(false);
@@ -165,7 +192,7 @@ public final class Machine implements AutoCloseable {
         } catch (BootException e) {
             close();
             throw new MachineException(e.getMessage(), e);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | dev.mesovirt.vmm.snapshot.SnapshotException e) {
             close();
             throw new MachineException(e.getMessage(), e);
         }
@@ -241,8 +268,21 @@ public final class Machine implements AutoCloseable {
             throw new IllegalArgumentException("-smp " + config.vcpus() + " exceeds the host KVM's limit of " + maxVcpus + " vCPUs");
         }
         layout = arch.memoryLayout(type, config.memoryBytes(), config.vcpus());
-        memory = config.sharedMemory() ? GuestMemory.allocateShared(layout.ram(), config.dumpGuestCore())
-                : GuestMemory.allocate(layout.ram(), config.dumpGuestCore());
+        dev.mesovirt.vmm.snapshot.Snapshot snapshot = null;
+        if (incoming != null) {
+            // Everything about the snapshot that the command line alone decides is checked before anything is built.
+            snapshot = dev.mesovirt.vmm.snapshot.SnapshotDirectory.read(incoming);
+            snapshot.requireMachine(arch.name(), typeName(), config.vcpus(), totalSize(layout.ram()));
+            if (config.sharedMemory()) {
+                throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: restoring into shared memory"
+                        + " (memory-backend-memfd, mem-share) is not supported");
+            }
+            memory = GuestMemory.mapFile(layout.ram(), dev.mesovirt.vmm.snapshot.SnapshotDirectory.memoryFile(incoming),
+                    config.dumpGuestCore());
+        } else {
+            memory = config.sharedMemory() ? GuestMemory.allocateShared(layout.ram(), config.dumpGuestCore())
+                    : GuestMemory.allocate(layout.ram(), config.dumpGuestCore());
+        }
         power = new GuestPower() {
             @Override
             public void powerOff() {
@@ -272,8 +312,117 @@ public final class Machine implements AutoCloseable {
 
         bootRequest = new BootRequest(config.kernel(), config.initrd(), config.commandLine(), config.vcpus(),
                 described);
-        loadGuestAndCreateVcpus();
+        if (snapshot != null) {
+            restore(snapshot);
+        } else {
+            loadGuestAndCreateVcpus();
+        }
         serial.start(uart);
+    }
+
+    /** The device sections: the UART, then the board's devices. */
+    private List<String> deviceSections() {
+        return concat(List.of(SERIAL_SECTION), board.stateSections());
+    }
+
+    private static final String SERIAL_SECTION = "serial0";
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    private static long totalSize(List<GuestMemory.Region> regions) {
+        long total = 0;
+        for (GuestMemory.Region r : regions) {
+            total += r.size();
+        }
+        return total;
+    }
+
+    /**
+     * Instead of loading the guest: checks the device set against the snapshot's, creates the vCPUs, gives them,
+     * the interrupt controller and the clock their state (through the architecture), completes the interrupt
+     * controller and the board's wiring, then gives the UART and each device theirs.
+     */
+    private void restore(dev.mesovirt.vmm.snapshot.Snapshot snapshot) {
+        snapshot.requireSections(concat(arch.stateSections(config.vcpus()), deviceSections()));
+        Map<String, dev.mesovirt.vmm.snapshot.Section> sections = snapshot.byId();
+        List<Vcpu> created = new ArrayList<>();
+        for (int i = 0; i < config.vcpus(); i++) {
+            created.add(vm.createVcpu(i));
+        }
+        synchronized (vcpuLock) {
+            vcpus.addAll(created);
+        }
+        arch.restoreState(vm, created, sections);
+        irqChip.finishAfterVcpus();
+        board.afterIrqChip(boardContext);
+        uart.restoreState(sections.get(SERIAL_SECTION));
+        board.restoreState(sections);
+        LOG.info("restored from {}: {} vCPUs, {} MiB, {} sections", incoming, config.vcpus(),
+                memory.totalSize() >> 20, sections.size());
+    }
+
+    /**
+     * Writes a snapshot of the paused machine into {@code dir} (QMP {@code migrate} to {@code file:DIR}): the state
+     * file with every vCPU, the interrupt controller, the UART and each device, and guest RAM as the memory file,
+     * taken with no device work running. The machine stays paused. Throws {@link
+     * dev.mesovirt.vmm.snapshot.SnapshotException} (one line) when it is not paused or the snapshot cannot be made.
+     */
+    public synchronized void snapshot(java.nio.file.Path dir) {
+        requireStarted();
+        if (runState() != RunState.PAUSED) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: the VM must be paused (QMP stop) first;"
+                    + " it is " + runState().name().toLowerCase(java.util.Locale.ROOT));
+        }
+        migration = MigrationStatus.SETUP;
+        try {
+            List<dev.mesovirt.vmm.snapshot.Section> sections;
+            Architecture.PausedClock clock;
+            synchronized (pauseLock) {
+                clock = pausedClock;
+            }
+            synchronized (vcpuLock) {
+                sections = new ArrayList<>(arch.saveState(vm, vcpus, memory, clock));
+            }
+            sections.add(new dev.mesovirt.vmm.snapshot.Section(SERIAL_SECTION, Uart16550.STATE_VERSION,
+                    uart.saveState()));
+            List<dev.mesovirt.vmm.snapshot.Section> devices = new ArrayList<>();
+            AtomicReference<RuntimeException> failure = new AtomicReference<>();
+            migration = MigrationStatus.ACTIVE;
+            long t0 = System.nanoTime();
+            devices.addAll(board.saveState(() -> {
+                try {
+                    // RAM while no device can write it; the state file, which lists the devices, after them.
+                    dev.mesovirt.vmm.snapshot.SnapshotDirectory.writeMemory(dir, memory);
+                } catch (RuntimeException e) {
+                    failure.set(e);
+                }
+            }));
+            if (failure.get() != null) {
+                throw failure.get();
+            }
+            sections.addAll(devices);
+            dev.mesovirt.vmm.snapshot.Snapshot snap = dev.mesovirt.vmm.snapshot.Snapshot.of(arch.name(), typeName(),
+                    config.vcpus(), memory.totalSize(), sections);
+            dev.mesovirt.vmm.snapshot.SnapshotDirectory.writeState(dir, snap);
+            LOG.info("snapshot of {} MiB and {} sections written to {} in {} ms", memory.totalSize() >> 20,
+                    sections.size(), dir, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+            migration = MigrationStatus.COMPLETED;
+        } catch (dev.mesovirt.vmm.snapshot.SnapshotException e) {
+            migration = MigrationStatus.FAILED;
+            throw e;
+        } catch (ErrnoException | KvmException | IllegalArgumentException e) {
+            migration = MigrationStatus.FAILED;
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + e.getMessage(), e);
+        }
+    }
+
+    /** The state of the last snapshot ({@link MigrationStatus#NONE} before the first). */
+    public MigrationStatus migrationStatus() {
+        return migration;
     }
 
     /**

@@ -184,6 +184,31 @@ public final class MachineQmp {
             }
             return null;
         });
+        c.register("migrate", a -> {
+            // StratoVirt's snapshot ("VM template"): only to a directory, only of a paused VM; done when it returns.
+            String uri = a.requiredString("uri");
+            a.checkUnexpected();
+            if (!uri.startsWith("file:") || uri.length() == "file:".length()) {
+                throw new QmpException(QmpException.GENERIC_ERROR, "migrate: only uri file:DIR is supported, not "
+                        + uri);
+            }
+            requireStarted();
+            try {
+                machine.snapshot(Path.of(uri.substring("file:".length())));
+            } catch (dev.mesovirt.vmm.snapshot.SnapshotException | java.nio.file.InvalidPathException e) {
+                throw new QmpException(QmpException.GENERIC_ERROR, e.getMessage());
+            }
+            return null;
+        });
+        c.register("query-migrate", a -> {
+            a.checkUnexpected();
+            JsonObject r = new JsonObject();
+            Machine.MigrationStatus st = machine.migrationStatus();
+            if (st != Machine.MigrationStatus.NONE) {
+                r.addProperty("status", st.qmpName());
+            }
+            return r;
+        });
         c.register("quit", a -> {
             a.checkUnexpected();
             // QEMU's order: the SHUTDOWN event, then the reply; the VM stops as the reply goes out.

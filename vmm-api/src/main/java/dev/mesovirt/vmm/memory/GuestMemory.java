@@ -56,6 +56,15 @@ public final class GuestMemory implements AutoCloseable {
     private boolean closed;
 
     private GuestMemory(List<Region> regions, boolean dumpable, boolean shared) {
+        this(regions, dumpable, shared, -1);
+    }
+
+    /**
+     * {@code file} >= 0: each region mapped MAP_PRIVATE from that file at its offset in the back-to-back layout (a
+     * snapshot's memory file): pages are read on first touch and copied on first write, so a file is a template any
+     * number of VMs can share. The file descriptor is not kept.
+     */
+    private GuestMemory(List<Region> regions, boolean dumpable, boolean shared, int file) {
         List<Region> sorted = new ArrayList<>(regions);
         sorted.sort(Comparator.comparingLong(Region::guestAddress));
         for (int i = 1; i < sorted.size(); i++) {
@@ -78,7 +87,10 @@ public final class GuestMemory implements AutoCloseable {
         try {
             for (int i = 0; i < this.regions.size(); i++) {
                 Region r = this.regions.get(i);
-                mappings.add(shared
+                mappings.add(file >= 0
+                        ? Sys.mmap(r.size(), LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_PRIVATE | LibC.MAP_NORESERVE,
+                                file, fileOffsets[i], "guest RAM from a snapshot")
+                        : shared
                         ? Sys.mmap(r.size(), LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_NORESERVE,
                                 memfd, fileOffsets[i], "shared guest RAM")
                         : Sys.mmap(r.size(), LibC.PROT_READ | LibC.PROT_WRITE,
@@ -138,6 +150,19 @@ public final class GuestMemory implements AutoCloseable {
      */
     public static GuestMemory allocateShared(List<Region> regions, boolean dumpable) {
         return new GuestMemory(regions, dumpable, true);
+    }
+
+    /**
+     * The given regions mapped privately from {@code file}, which holds them back to back (a snapshot's memory file,
+     * of exactly their total size): lazy, and shareable by every VM restored from it.
+     */
+    public static GuestMemory mapFile(List<Region> regions, java.nio.file.Path file, boolean dumpable) {
+        int fd = Sys.open(file.toString(), LibC.O_RDONLY);
+        try {
+            return new GuestMemory(regions, dumpable, false, fd);
+        } finally {
+            Sys.close(fd);
+        }
     }
 
     private static int createMemfd(long size) {

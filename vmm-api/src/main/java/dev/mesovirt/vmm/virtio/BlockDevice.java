@@ -246,6 +246,27 @@ public final class BlockDevice implements VirtioDevice {
         this.interrupt = irq;
     }
 
+    /**
+     * The configuration space the guest's driver has read (capacity, block size, topology) and the read-only flag: a
+     * restore must find the same disk, not one that has grown or shrunk under the guest's file system.
+     */
+    @Override
+    public byte[] saveState() {
+        return new dev.mesovirt.vmm.snapshot.StateWriter().bytes(config).bool(readOnly).toByteArray();
+    }
+
+    @Override
+    public void restoreState(byte[] state) {
+        dev.mesovirt.vmm.snapshot.StateReader r = new dev.mesovirt.vmm.snapshot.StateReader(id, state);
+        byte[] saved = r.bytes();
+        boolean ro = r.bool();
+        r.end();
+        if (!java.util.Arrays.equals(saved, config) || ro != readOnly) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: disk " + id + " is not the one the snapshot"
+                    + " was taken with (its size, block size or read-only flag differ)");
+        }
+    }
+
     @Override
     public void reset() {
         memory = null;

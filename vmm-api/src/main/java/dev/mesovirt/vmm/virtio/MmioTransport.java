@@ -210,6 +210,45 @@ public final class MmioTransport implements BusDevice {
         return core.isLive();
     }
 
+    /** Snapshot section version of {@link #saveState}. */
+    public static final int STATE_VERSION = 1;
+
+    /** InterruptStatus, the transport core (registers, queues) and the device's own state, for a snapshot. */
+    public byte[] saveState() {
+        synchronized (core) {
+            dev.mesovirt.vmm.snapshot.StateWriter w = new dev.mesovirt.vmm.snapshot.StateWriter()
+                    .u32(interruptStatus.get());
+            core.saveState(w);
+            return w.toByteArray();
+        }
+    }
+
+    /**
+     * Gives back what {@link #saveState} took, on the same device built from the command line; a pending interrupt
+     * is raised again (the guest reads InterruptStatus, so an extra one is harmless).
+     */
+    public void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
+        if (section.version() != STATE_VERSION) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "
+                    + section.version() + ", this VMM reads version " + STATE_VERSION);
+        }
+        dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
+        int pending = r.u32() & (INT_USED_RING | INT_CONFIG);
+        core.restoreState(r);
+        r.end();
+        interruptStatus.set(pending);
+        if (pending != 0) {
+            signal.run();
+        }
+    }
+
+    /** Runs {@code action} with no queue work running on this device (its requests are complete). */
+    public <T> T whileQuiet(java.util.function.Supplier<T> action) {
+        synchronized (core) {
+            return action.get();
+        }
+    }
+
     private void raise(int bit) {
         interruptStatus.getAndUpdate(s -> s | bit);
         signal.run();

@@ -330,6 +330,75 @@ final class TransportCore {
         }
     }
 
+    /**
+     * The transport's registers, each queue and the device's own state, for a snapshot. Holding this lock, no queue
+     * work runs ({@link #notifyQueue} takes it and completes its requests before it returns): nothing is in flight.
+     */
+    synchronized void saveState(dev.mesovirt.vmm.snapshot.StateWriter w) {
+        for (int q = 0; q < queues.size(); q++) {
+            if (device.queueService(q) != VirtioDevice.QueueService.DEVICE_THREAD) {
+                throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + name + " has queues a back-end"
+                        + " serves (vhost); their state cannot be saved yet");
+            }
+        }
+        w.u32(status).u32(deviceFeaturesSel).u32(driverFeaturesSel).u64(driverFeatures).u32(queueSel)
+                .u32(configGeneration).bool(live).u64(deviceFeatures).u32(queues.size());
+        for (Virtqueue q : queues) {
+            q.saveState(w);
+        }
+        w.bytes(device.saveState());
+    }
+
+    /**
+     * Gives back what {@link #saveState} took, on the same device built from the command line; a live device is
+     * activated again with its queues where they were, and each live queue is kicked for what the driver made
+     * available meanwhile.
+     */
+    synchronized void restoreState(dev.mesovirt.vmm.snapshot.StateReader r) {
+        int st = r.u32();
+        int devSel = r.u32();
+        int drvSel = r.u32();
+        long drvFeatures = r.u64();
+        int qSel = r.u32();
+        int generation = r.u32();
+        boolean wasLive = r.bool();
+        long offered = r.u64();
+        if (offered != deviceFeatures) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + name + " offered features 0x"
+                    + Long.toHexString(offered) + ", the same device here offers 0x" + Long.toHexString(deviceFeatures));
+        }
+        int n = r.u32();
+        if (n != queues.size()) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + name + " had " + n + " queues, here "
+                    + queues.size());
+        }
+        for (Virtqueue q : queues) {
+            q.restoreState(r, memory);
+        }
+        byte[] deviceState = r.bytes();
+        status = st;
+        deviceFeaturesSel = devSel;
+        driverFeaturesSel = drvSel;
+        driverFeatures = drvFeatures;
+        queueSel = qSel;
+        configGeneration = generation;
+        device.restoreState(deviceState);
+        if (wasLive) {
+            try {
+                device.activate(memory, List.copyOf(queues), driverFeatures, this::usedBuffers);
+            } catch (VirtioException e) {
+                throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + name + " cannot start: "
+                        + e.getMessage());
+            }
+            live = true;
+            for (int i = 0; i < queues.size(); i++) {
+                if (queues.get(i).isLive()) {
+                    events.kick(i);
+                }
+            }
+        }
+    }
+
     /** Whether the device is running (DRIVER_OK and not broken). */
     synchronized boolean isLive() {
         return live;

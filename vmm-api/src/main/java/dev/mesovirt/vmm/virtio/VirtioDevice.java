@@ -80,6 +80,22 @@ public interface VirtioDevice extends AutoCloseable {
         return List.of();
     }
 
+    /**
+     * The device's own state beyond its transport and queues, for a snapshot; empty by default: the device is what
+     * its command line builds. Called under the transport's lock, with no queue work running.
+     */
+    default byte[] saveState() {
+        return new byte[0];
+    }
+
+    /** Gives back {@link #saveState}'s bytes before the device is activated again; refuses what it did not write. */
+    default void restoreState(byte[] state) {
+        if (state.length != 0) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + state.length
+                    + " bytes of device state for a device that keeps none");
+        }
+    }
+
     @Override
     default void close() {}
 

@@ -128,6 +128,52 @@ public final class Virtqueue {
         return memory != null;
     }
 
+    /** The queue's configuration and its place in the rings, for a snapshot. */
+    public void saveState(dev.mesovirt.vmm.snapshot.StateWriter w) {
+        w.u16(size).bool(ready).u64(descTable).u64(availRing).u64(usedRing).bool(memory != null).bool(eventIdx)
+                .bool(indirect).u16(lastAvail).u16(nextUsed).u16(signalledUsed).bool(signalledValid);
+    }
+
+    /**
+     * Gives back what {@link #saveState} took; a live queue is checked as {@link #activate} checks it (size, ring
+     * alignment, rings inside {@code mem}), and goes on from the saved ring indices.
+     */
+    public void restoreState(dev.mesovirt.vmm.snapshot.StateReader r, GuestMemory mem) {
+        reset();
+        int n = r.u16();
+        boolean rdy = r.bool();
+        long desc = r.u64();
+        long avail = r.u64();
+        long used = r.u64();
+        boolean live = r.bool();
+        boolean ev = r.bool();
+        boolean ind = r.bool();
+        int last = r.u16();
+        int next = r.u16();
+        int signalled = r.u16();
+        boolean valid = r.bool();
+        if (n < 1 || n > maxSize) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: a queue of size " + n + " where the device's"
+                    + " maximum is " + maxSize);
+        }
+        size = n;
+        ready = rdy;
+        descTable = desc;
+        availRing = avail;
+        usedRing = used;
+        if (live) {
+            try {
+                activate(mem, ev, ind);
+            } catch (VirtioException e) {
+                throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: a live queue: " + e.getMessage());
+            }
+            lastAvail = last;
+            nextUsed = next;
+            signalledUsed = signalled;
+            signalledValid = valid;
+        }
+    }
+
     private int availIdx() {
         return memory.readShort(availRing + 2) & 0xffff;
     }

@@ -64,12 +64,25 @@ class MachineQmpTest {
     void theCommandsAndEventsOfEveryMachine() throws Exception {
         NativeQmpClient c = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
         assertEquals(List.of("blockdev-add", "blockdev-del", "closefd", "cont", "device_add", "device_del", "getfd",
-                "netdev_add", "netdev_del", "qmp_capabilities", "query-block", "query-chardev", "query-commands",
-                "query-cpus", "query-cpus-fast", "query-events", "query-hotpluggable-cpus", "query-kvm",
-                "query-machines", "query-status", "query-target", "query-version", "quit", "stop", "system_powerdown",
+                "migrate", "netdev_add", "netdev_del", "qmp_capabilities", "query-block", "query-chardev",
+                "query-commands", "query-cpus", "query-cpus-fast", "query-events", "query-hotpluggable-cpus", "query-kvm",
+                "query-machines", "query-migrate", "query-status", "query-target", "query-version", "quit", "stop", "system_powerdown",
                 "system_reset"), names(c.request("{\"execute\": \"query-commands\"}")));
         assertEquals(List.of("DEVICE_DELETED", "POWERDOWN", "RESET", "RESUME", "SHUTDOWN", "STOP"),
                 names(c.request("{\"execute\": \"query-events\"}")));
+    }
+
+    @Test
+    void migrateTakesOnlyAFileUriAndQueryMigrateHasNoStatusBeforeTheFirst() throws Exception {
+        NativeQmpClient c = serve(machine(MachineType.MICROVM, config()), new RecordingHotplug());
+        assertEquals("{\"return\": {}}", c.request("{\"execute\": \"query-migrate\"}"));
+        assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"migrate: only uri file:DIR is supported,"
+                + " not tcp:127.0.0.1:4444\"}}",
+                c.request("{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:127.0.0.1:4444\"}}"));
+        assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"migrate: only uri file:DIR is supported,"
+                + " not file:\"}}", c.request("{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"file:\"}}"));
+        assertEquals("{\"error\": {\"class\": \"GenericError\", \"desc\": \"the machine is still starting\"}}",
+                c.request("{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"file:" + dir + "/snap\"}}"));
     }
 
     @Test
