@@ -184,7 +184,8 @@ public final class CommandLine {
             throw new UsageException("-S: nothing could continue the machine: add -qmp unix:PATH,server,nowait");
         }
         return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(), machine.name(),
-                new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null);
+                new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null,
+                parsed.pflash());
     }
 
     /**

@@ -22,10 +22,13 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param pci the standard machine's root ports (-device pcie-root-port); none on the microVM
      * @param frozen -S: the vCPUs wait for QMP's cont before the guest's first instruction
      * @param seccomp whether the seccomp filter goes in once the machine is built (no -disable-seccomp)
+     * @param pflash the standard machine's firmware flash units (-drive if=pflash), checked; none on the microVM
      */
     record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
-            MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp) implements ParseResult {
+            MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp,
+            java.util.List<dev.mesovirt.vmm.firmware.FlashImage> pflash) implements ParseResult {
         public Run {
+            pflash = java.util.List.copyOf(pflash);
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
             Objects.requireNonNull(qmpSocket, "qmpSocket");
@@ -46,7 +49,7 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
         /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
             this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, "microvm",
-                    PciTopology.NONE, false, true);
+                    PciTopology.NONE, false, true, java.util.List.of());
         }
     }
 

@@ -793,4 +793,50 @@ class CommandLineTest {
                 errorWithKernel("-device", "vhost-vsock-pci,id=v,guest-cid=3"));
         assertContains("unknown property 'bus'", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=3,bus=pcie.0"));
     }
+
+    /** A firmware-volume-shaped file of {@code size} bytes (the "_FVH" signature at 0x28). */
+    private Path firmware(String name, int size) throws IOException {
+        byte[] b = new byte[size];
+        System.arraycopy("_FVH".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, b, 0x28, 4);
+        return Files.write(dir.resolve(name), b);
+    }
+
+    @Test
+    void pflashDrivesOnQ35() throws Exception {
+        Path code = firmware("OVMF_CODE.fd", 0x37C000);
+        Path vars = firmware("OVMF_VARS.fd", 0x84000);
+        ParseResult.Run r = run("-machine", "q35", "-drive", "file=" + code + ",if=pflash,unit=0,readonly=on",
+                "-drive", "file=" + vars + ",if=pflash,unit=1");
+        assertEquals(List.of(new dev.mesovirt.vmm.firmware.FlashImage(0, code, true, 0x37C000),
+                new dev.mesovirt.vmm.firmware.FlashImage(1, vars, false, 0x84000)), r.pflash());
+        assertTrue(r.config().devices().isEmpty(), "a pflash drive is no virtio device");
+        // unit= defaults to the next one, as in QEMU
+        assertEquals(1, run("-M", "q35", "-drive", "if=pflash,format=raw,readonly=on,file=" + code,
+                "-drive", "if=pflash,format=raw,file=" + vars).pflash().get(1).unit());
+        assertTrue(run("-M", "q35").pflash().isEmpty());
+    }
+
+    @Test
+    void pflashErrors() throws Exception {
+        Path code = firmware("OVMF_CODE.fd", 0x37C000);
+        Path cut = Files.write(dir.resolve("cut.fd"), java.util.Arrays.copyOf(Files.readAllBytes(code), 0x37C000 - 512));
+        assertContains("-drive file=" + cut + ",if=pflash,readonly=on: pflash unit 0 (" + cut + "): 3653120 bytes is"
+                + " not a whole number of 4 KiB flash blocks",
+                errorWithKernel("-M", "q35", "-drive", "file=" + cut + ",if=pflash,readonly=on"));
+        assertContains("no such file", errorWithKernel("-M", "q35", "-drive", "file=" + dir.resolve("none.fd")
+                + ",if=pflash,readonly=on"));
+        Path notFirmware = Files.write(dir.resolve("disk.img"), new byte[8192]);
+        assertContains("not a UEFI firmware image", errorWithKernel("-M", "q35", "-drive", "file=" + notFirmware
+                + ",if=pflash,readonly=on"));
+        assertContains("if=pflash needs the standard machine", errorWithKernel("-drive", "file=" + code
+                + ",if=pflash,readonly=on"));
+        assertContains("pflash unit 0 is already given", errorWithKernel("-M", "q35", "-drive", "file=" + code
+                + ",if=pflash,readonly=on", "-drive", "file=" + code + ",if=pflash,unit=0,readonly=on"));
+        assertContains("unit=2 out of range", errorWithKernel("-M", "q35", "-drive", "file=" + code
+                + ",if=pflash,unit=2,readonly=on"));
+        assertContains("if=ide is not supported (only if=none and if=pflash)", errorWithKernel("-M", "q35",
+                "-drive", "id=d0,file=" + code + ",if=ide"));
+        assertContains("unit= is for if=pflash drives", errorWithKernel("-M", "q35", "-drive", "id=d0,file=" + code
+                + ",unit=1"));
+    }
 }

@@ -164,6 +164,38 @@ public final class X86_64Architecture implements Architecture {
         return (value + alignment - 1) & -alignment;
     }
 
+    /**
+     * x86 firmware starts where the CPU comes out of reset, 16 bytes below 4 GiB (CS base 0xFFFF0000, IP 0xFFF0):
+     * there an image for x86 has a jump (after padding NOPs, as OVMF's reset vector has: 90 90 E9 ...). An arm64
+     * AAVMF image ends in padding or code of another ISA.
+     */
+    @Override
+    public java.util.Optional<String> firmwareMismatch(byte[] codeTail) {
+        int i = 0;
+        while (i < codeTail.length && codeTail[i] == (byte) 0x90) {
+            i++;
+        }
+        int op = i < codeTail.length ? codeTail[i] & 0xFF : -1;
+        if (op == 0xE9 || op == 0xEB || op == 0xEA) { // jmp rel16, jmp rel8, jmp far
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("no x86 reset vector (a jump in the last 16 bytes, where the CPU starts): not"
+                + " firmware for x86_64 (an arm64 AAVMF or other image?)");
+    }
+
+    /** As QEMU's PC machines: the flash units end at 4 GiB, unit 0 at the top. */
+    @Override
+    public java.util.OptionalLong flashBase(long totalBytes) {
+        if (totalBytes <= 0 || totalBytes > FLASH_LIMIT) {
+            return java.util.OptionalLong.empty();
+        }
+        return java.util.OptionalLong.of(FOUR_GIB - totalBytes);
+    }
+
+    /** The flash's room at the top of the 4 GiB hole, above the platform devices (QEMU's limit for it). */
+    static final long FLASH_LIMIT = 8L << 20;
+    private static final long FOUR_GIB = 1L << 32;
+
     @Override
     public long vmType(Kvm kvm, MemoryLayout layout) {
         return 0;

@@ -48,6 +48,9 @@ final class PciBoard implements Board {
 
     private final MachineConfig config;
     private final PciTopology topology;
+    private final dev.mesovirt.vmm.arch.Architecture arch;
+    private final List<dev.mesovirt.vmm.firmware.FlashImage> pflash;
+    private FirmwareFlash flash = FirmwareFlash.none();
     private final Map<String, PcieRootPort> rootPorts = new LinkedHashMap<>();
     /** Guarded by this: hot-plug and the guest's release of a slot come from different threads. */
     private final Map<String, Plugged> devices = new LinkedHashMap<>();
@@ -61,9 +64,12 @@ final class PciBoard implements Board {
     private BusBarMapper mapper;
     private GuestMemory memory;
 
-    PciBoard(MachineConfig config, PciTopology topology) {
+    PciBoard(MachineConfig config, PciTopology topology, dev.mesovirt.vmm.arch.Architecture arch,
+            List<dev.mesovirt.vmm.firmware.FlashImage> pflash) {
         this.config = config;
         this.topology = topology;
+        this.arch = arch;
+        this.pflash = List.copyOf(pflash);
     }
 
     @Override
@@ -78,6 +84,8 @@ final class PciBoard implements Board {
         root = new PciRoot(pci, lines, mapper, msi);
         memory = context.memory();
         placeRoot(context);
+        flash = FirmwareFlash.load(arch, pflash);
+        flash.attach(context.vm(), context.mmio());
         for (PciTopology.RootPort p : topology.rootPorts()) {
             PcieRootPort port = new PcieRootPort(root, p.port(), PcieRootPort.Reserve.DEFAULT,
                     f -> released(p.id(), f));
@@ -106,6 +114,7 @@ final class PciBoard implements Board {
         ioEvents.moveTo(context.vm());
         mapper.moveTo(context.pio(), context.mmio());
         placeRoot(context);
+        flash.attach(context.vm(), context.mmio());
         resetHoldingTheDeviceThreads();
         synchronized (this) {
             if (!unplugging.isEmpty()) {
@@ -152,6 +161,7 @@ final class PciBoard implements Board {
             p.function().device().close();
         }
         devices.clear();
+        flash.close();
     }
 
     /** Hot-plugs {@code device} into its root port's slot (QMP device_add); Linux's pciehp finds it. */

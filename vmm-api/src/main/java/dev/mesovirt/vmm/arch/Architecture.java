@@ -52,6 +52,23 @@ public interface Architecture {
      */
     MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus);
 
+    /**
+     * Why a firmware image whose last 16 bytes are {@code codeTail} cannot be started by this ISA's CPUs from the top
+     * of the flash (the image of pflash unit 0, e.g. an arm64 AAVMF image given to an x86 machine); empty if it looks
+     * right. The default: this architecture starts no firmware from pflash.
+     */
+    default java.util.Optional<String> firmwareMismatch(byte[] codeTail) {
+        return java.util.Optional.of("the " + name() + " machine starts no firmware from pflash");
+    }
+
+    /**
+     * The guest-physical address where flash units of {@code totalBytes} together begin (unit 0 the highest), or
+     * empty where the machine has no place for them. The default: none.
+     */
+    default java.util.OptionalLong flashBase(long totalBytes) {
+        return java.util.OptionalLong.empty();
+    }
+
     /** The machine-type word for KVM_CREATE_VM. */
     long vmType(Kvm kvm, MemoryLayout layout);
 

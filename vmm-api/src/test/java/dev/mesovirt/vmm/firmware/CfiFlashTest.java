@@ -184,7 +184,7 @@ class CfiFlashTest {
     @Test
     void randomAccessSequencesStayInsideTheDevice() {
         int[] commands = {0x00, 0xFF, 0x10, 0x40, 0x20, 0xD0, 0x50, 0x60, 0x01, 0x70, 0x90, 0x98, 0xE8};
-        for (long seed = 1; seed <= 200; seed++) {
+        for (long seed = 1; seed <= 100; seed++) {
             Random rnd = new Random(seed);
             int size = (1 + rnd.nextInt(4)) * 4096;
             int guard = 512;
@@ -198,7 +198,7 @@ class CfiFlashTest {
             boolean readOnly = rnd.nextInt(4) == 0;
             CfiFlash f = new CfiFlash(window, readOnly, r);
             boolean array = true;
-            for (int step = 0; step < 400; step++) {
+            for (int step = 0; step < 300; step++) {
                 long offset = rnd.nextInt(8) == 0 ? rnd.nextLong() : rnd.nextInt(size + 64) - 32;
                 int width = 1 << rnd.nextInt(4);
                 byte[] data = new byte[width];
