@@ -57,6 +57,19 @@ final class VcpuConfigurator {
         }
     }
 
+    /**
+     * A vCPU for firmware: CPUID, the local APIC's LINT wiring and the FPU's reset values; registers and MSRs keep
+     * KVM's reset state (real mode at F000:FFF0 on every vCPU; the application processors wait for their SIPI),
+     * which the firmware expects, MTRRs included (it programs them itself).
+     */
+    static void configureForFirmware(Vcpu vcpu, List<CpuidEntry> supportedCpuid, int count) {
+        try (Memory cpuid = CpuidTable.toNative(CpuidTable.forVcpu(supportedCpuid, vcpu.id(), count))) {
+            vcpu.ioctl(X86Ioctls.SET_CPUID2, cpuid, "KVM_SET_CPUID2");
+        }
+        setLapicLints(vcpu);
+        setFpu(vcpu);
+    }
+
     private static void setMsrs(Vcpu vcpu) {
         try (Memory m = new Memory(X86Ioctls.MSRS_HEADER_SIZE + (long) BOOT_MSRS.length * X86Ioctls.MSR_ENTRY_SIZE)) {
             m.clear();

@@ -183,6 +183,14 @@ public final class X86_64Architecture implements Architecture {
                 + " firmware for x86_64 (an arm64 AAVMF or other image?)");
     }
 
+    /** q35's ICH9 LPC bridge at 00:1f.0, with the ACPI PM timer firmware delays with. */
+    @Override
+    public List<dev.mesovirt.vmm.arch.ChipsetFunction> chipsetFunctions() {
+        dev.mesovirt.arch.x86_64.devices.Ich9Lpc lpc = new dev.mesovirt.arch.x86_64.devices.Ich9Lpc();
+        return List.of(new dev.mesovirt.vmm.arch.ChipsetFunction(dev.mesovirt.arch.x86_64.devices.Ich9Lpc.SLOT, 0,
+                lpc, lpc::placeOn));
+    }
+
     /** As QEMU's PC machines: the flash units end at 4 GiB, unit 0 at the top. */
     @Override
     public java.util.OptionalLong flashBase(long totalBytes) {
@@ -212,12 +220,29 @@ public final class X86_64Architecture implements Architecture {
         Irq buttonIrq = irqChip.allocate(IrqUse.POWER_BUTTON);
         GedPowerButton button = new GedPowerButton(buttonIrq, level -> vm.setIrqLine(buttonIrq.kvmLine(), level));
         return List.of(
-                new PlatformDevice("rtc", BusKind.PIO, RTC_PORT, 2, new CmosRtc()),
+                new PlatformDevice("rtc", BusKind.PIO, RTC_PORT, 2, new CmosRtc(ramBelow4g(layout), ramAbove4g(layout))),
                 new PlatformDevice("i8042", BusKind.PIO, I8042_PORT, I8042.LENGTH, new I8042(power)),
                 new PlatformDevice("pvpanic", BusKind.PIO, PVPANIC_PORT, 1, new PvPanic(power)),
                 new PlatformDevice("acpi-sleep", BusKind.MMIO, ACPI_SLEEP_REGISTERS, AcpiSleepRegisters.LENGTH,
                         new AcpiSleepRegisters(power, ACPI_RESET_VALUE)),
                 new PlatformDevice("ged", BusKind.MMIO, GED_BASE, GedPowerButton.LENGTH, button));
+    }
+
+    /**
+     * The firmware (OVMF) starts where an x86 CPU comes out of reset: real mode, CS base 0xFFFF0000, IP 0xFFF0, i.e.
+     * 4 GiB - 16, the top of pflash unit 0. KVM creates vCPUs in that state; nothing goes into RAM.
+     */
+    @Override
+    public BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus) {
+        return BootPlan.firmwareReset(0xFFFF_FFF0L);
+    }
+
+    private static long ramBelow4g(MemoryLayout layout) {
+        return layout.ram().stream().filter(r -> r.guestAddress() < FOUR_GIB).mapToLong(r -> r.size()).sum();
+    }
+
+    private static long ramAbove4g(MemoryLayout layout) {
+        return layout.ramSize() - ramBelow4g(layout);
     }
 
     @Override
@@ -456,6 +481,10 @@ public final class X86_64Architecture implements Architecture {
 
     @Override
     public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
+        if (plan.firmware()) {
+            VcpuConfigurator.configureForFirmware(vcpu, CpuidTable.supported(vm.kvm()), vcpuCount);
+            return;
+        }
         VcpuConfigurator.configure(vcpu, CpuidTable.supported(vm.kvm()), vcpuCount, plan.entry(), plan.firmwareAddress());
     }
 

@@ -51,6 +51,7 @@ final class PciBoard implements Board {
     private final dev.mesovirt.vmm.arch.Architecture arch;
     private final List<dev.mesovirt.vmm.firmware.FlashImage> pflash;
     private FirmwareFlash flash = FirmwareFlash.none();
+    private List<dev.mesovirt.vmm.arch.ChipsetFunction> chipset = List.of();
     private final Map<String, PcieRootPort> rootPorts = new LinkedHashMap<>();
     /** Guarded by this: hot-plug and the guest's release of a slot come from different threads. */
     private final Map<String, Plugged> devices = new LinkedHashMap<>();
@@ -86,6 +87,14 @@ final class PciBoard implements Board {
         placeRoot(context);
         flash = FirmwareFlash.load(arch, pflash);
         flash.attach(context.vm(), context.mmio());
+        if (flash.present()) {
+            // Firmware programs the chipset; a kernel booted directly does not need it (and keeps its PCI view).
+            chipset = arch.chipsetFunctions();
+            for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
+                root.bus().attach(f.slot(), f.function(), f.device());
+                f.placePorts(context.pio());
+            }
+        }
         for (PciTopology.RootPort p : topology.rootPorts()) {
             PcieRootPort port = new PcieRootPort(root, p.port(), PcieRootPort.Reserve.DEFAULT,
                     f -> released(p.id(), f));
@@ -116,6 +125,9 @@ final class PciBoard implements Board {
         placeRoot(context);
         flash.attach(context.vm(), context.mmio());
         resetHoldingTheDeviceThreads();
+        for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
+            f.placePorts(context.pio());
+        }
         synchronized (this) {
             if (!unplugging.isEmpty()) {
                 // As QEMU: a reset ends the guest's part of a pending device_del; the device stays, device_del again.
@@ -148,6 +160,11 @@ final class PciBoard implements Board {
         } finally {
             held.forEach(EventLoop.Hold::close);
         }
+    }
+
+    @Override
+    public boolean startsFirmware() {
+        return flash.present();
     }
 
     /** MSI routes and irqfds follow the guest's programming of each vector; INTx lines need nothing here. */

@@ -88,6 +88,23 @@ public interface Architecture {
      */
     BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException;
 
+    /**
+     * For a machine that starts firmware from flash instead of a kernel: prepares what that firmware needs in RAM
+     * and returns a plan with {@link BootPlan#firmware()} set, for which {@link #configureVcpu} leaves the vCPUs at
+     * their reset state. The default: this architecture starts no firmware.
+     */
+    default BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus) throws BootException {
+        throw new BootException("the " + name() + " machine cannot start firmware from pflash");
+    }
+
+    /**
+     * The chipset functions firmware programs on a standard machine's root bus (x86: the ICH9 LPC bridge with the
+     * ACPI PM timer that OVMF's timer library counts with); new ones for each machine. The default: none.
+     */
+    default List<ChipsetFunction> chipsetFunctions() {
+        return List.of();
+    }
+
     /** Sets a vCPU's architectural state (registers, CPUID, MSRs...) so that vCPU 0 enters the kernel. */
     void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan);
 
