@@ -183,6 +183,27 @@ public final class X86_64Architecture implements Architecture {
                 + " firmware for x86_64 (an arm64 AAVMF or other image?)");
     }
 
+    /**
+     * fw_cfg at QEMU's x86 ports with what OVMF's PlatformPei reads: the CPU counts, the RAM size and the memory map
+     * as "etc/e820" (RAM entries, type 1, as QEMU lists them).
+     */
+    @Override
+    public java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory) {
+        java.nio.ByteBuffer e820 = java.nio.ByteBuffer.allocate(20 * layout.ram().size())
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (GuestMemory.Region r : layout.ram()) {
+            e820.putLong(r.guestAddress()).putLong(r.size()).putInt(1);
+        }
+        dev.mesovirt.vmm.firmware.FwCfg fw = dev.mesovirt.vmm.firmware.FwCfg.builder()
+                .number(dev.mesovirt.vmm.firmware.FwCfg.NB_CPUS, vcpus, 2)
+                .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)
+                .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8)
+                .file("etc/e820", e820.array())
+                .build(memory);
+        return java.util.Optional.of(new PlatformDevice("fw_cfg", BusKind.PIO, dev.mesovirt.vmm.firmware.FwCfg.PORT_BASE,
+                dev.mesovirt.vmm.firmware.FwCfg.LENGTH, fw));
+    }
+
     /** q35's ICH9 LPC bridge at 00:1f.0, with the ACPI PM timer firmware delays with. */
     @Override
     public List<dev.mesovirt.vmm.arch.ChipsetFunction> chipsetFunctions() {

@@ -52,6 +52,7 @@ final class PciBoard implements Board {
     private final List<dev.mesovirt.vmm.firmware.FlashImage> pflash;
     private FirmwareFlash flash = FirmwareFlash.none();
     private List<dev.mesovirt.vmm.arch.ChipsetFunction> chipset = List.of();
+    private java.util.Optional<dev.mesovirt.vmm.arch.PlatformDevice> firmwareConfig = java.util.Optional.empty();
     private final Map<String, PcieRootPort> rootPorts = new LinkedHashMap<>();
     /** Guarded by this: hot-plug and the guest's release of a slot come from different threads. */
     private final Map<String, Plugged> devices = new LinkedHashMap<>();
@@ -89,6 +90,8 @@ final class PciBoard implements Board {
         flash.attach(context.vm(), context.mmio());
         if (flash.present()) {
             // Firmware programs the chipset; a kernel booted directly does not need it (and keeps its PCI view).
+            firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory());
+            firmwareConfig.ifPresent(d -> context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name()));
             chipset = arch.chipsetFunctions();
             for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
                 root.bus().attach(f.slot(), f.function(), f.device());
@@ -128,6 +131,12 @@ final class PciBoard implements Board {
         for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
             f.placePorts(context.pio());
         }
+        firmwareConfig.ifPresent(d -> {
+            if (d.device() instanceof dev.mesovirt.vmm.firmware.FwCfg fw) {
+                fw.reset();
+            }
+            context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
+        });
         synchronized (this) {
             if (!unplugging.isEmpty()) {
                 // As QEMU: a reset ends the guest's part of a pending device_del; the device stays, device_del again.

@@ -105,6 +105,15 @@ public interface Architecture {
         return List.of();
     }
 
+    /**
+     * QEMU's firmware configuration device as this architecture's firmware finds it (x86: ports 0x510-0x51B), with
+     * the items it reads about a machine of {@code layout} with {@code vcpus} vCPUs, its DMA reaching {@code memory};
+     * empty where the architecture has none. The default: none.
+     */
+    default java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory) {
+        return java.util.Optional.empty();
+    }
+
     /** Sets a vCPU's architectural state (registers, CPUID, MSRs...) so that vCPU 0 enters the kernel. */
     void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan);
 
