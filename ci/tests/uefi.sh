@@ -6,6 +6,7 @@
 #              VMM's log (-D), its console to the serial port. Checks: SEC and PEI ran (the debug log), the boot manager
 #              (BdsDxe) ran and, with nothing to boot, OVMF reaches its UEFI shell or boot-failure message on the serial
 #              console. The VM is stopped once that is seen (OVMF waits in the shell forever).
+#   qemu       the reference: QEMU's q35 with KVM and the same firmware in the same host, to the same markers (time)
 #   errors     a truncated firmware file, a wrong-architecture one (the variable store as code) and -kernel with
 #              pflash: one clear line and exit 1 each
 #
@@ -53,6 +54,26 @@ case_shell() {
   finish "$log"
 }
 
+# The reference: QEMU's q35 (Debian 12's qemu-system-x86, KVM) with the same firmware files, same host, same run.
+case_qemu() {
+  begin qemu-ovmf-shell; local log=$WORK/$CASE.log dbg=$WORK/$CASE.debugcon t
+  cp "$FW/OVMF_VARS_4M.fd" "$WORK/qvars.fd"
+  t=$(now)
+  timeout 600 qemu-system-x86_64 -M q35 -accel kvm -cpu host -m 512 -smp 1 -nodefaults -display none \
+    -serial stdio -debugcon "file:$dbg" -global isa-debugcon.iobase=0x402 \
+    -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on,format=raw \
+    -drive file="$WORK/qvars.fd",if=pflash,unit=1,format=raw </dev/null >"$log" 2>&1 &
+  local pid=$!
+  local done_re='UEFI Interactive Shell|Shell>|No bootable option|BdsDxe: failed to load|Boot Manager'
+  wait_for "$log" "$done_re" 570 "$pid"
+  SECS=$(secs "$t")
+  kill "$pid" 2>/dev/null; wait "$pid"; RC=$?
+  echo "  QEMU: firmware time to the shell/boot manager: ${SECS}s; debug log $(wc -l < "$dbg") lines"
+  check "$log" "QEMU's serial console shows the shell or the boot manager" has "$log" "$done_re"
+  tail -5 "$dbg" | cut -c1-200 | sed 's/^/    dbg: /'
+  finish "$log"
+}
+
 case_errors() {
   begin errors; local log=$WORK/$CASE.log all=$WORK/errors.all
   : > "$all"
@@ -76,4 +97,4 @@ case_errors() {
   finish "$all"
 }
 
-run_cases "uefi tests" "errors shell" "$@"
+run_cases "uefi tests" "errors shell qemu" "$@"

@@ -58,15 +58,14 @@ final class VcpuConfigurator {
     }
 
     /**
-     * A vCPU for firmware: CPUID, the local APIC's LINT wiring and the FPU's reset values; registers and MSRs keep
-     * KVM's reset state (real mode at F000:FFF0 on every vCPU; the application processors wait for their SIPI),
-     * which the firmware expects, MTRRs included (it programs them itself).
+     * A vCPU for firmware: CPUID and the FPU's reset values; registers, MSRs and the local APIC keep KVM's reset
+     * state (real mode at F000:FFF0 on every vCPU, the application processors waiting for their SIPI, LINT0/LINT1
+     * masked), which the firmware expects and programs itself (MTRRs, the APIC's virtual-wire mode).
      */
     static void configureForFirmware(Vcpu vcpu, List<CpuidEntry> supportedCpuid, int count) {
         try (Memory cpuid = CpuidTable.toNative(CpuidTable.forVcpu(supportedCpuid, vcpu.id(), count))) {
             vcpu.ioctl(X86Ioctls.SET_CPUID2, cpuid, "KVM_SET_CPUID2");
         }
-        setLapicLints(vcpu);
         setFpu(vcpu);
     }
 

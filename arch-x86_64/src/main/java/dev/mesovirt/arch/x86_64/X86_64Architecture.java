@@ -184,11 +184,15 @@ public final class X86_64Architecture implements Architecture {
     }
 
     /**
-     * fw_cfg at QEMU's x86 ports with what OVMF's PlatformPei reads: the CPU counts, the RAM size and the memory map
-     * as "etc/e820" (RAM entries, type 1, as QEMU lists them).
+     * fw_cfg at QEMU's x86 ports with what OVMF reads: the CPU counts, the RAM size, the memory map as "etc/e820"
+     * (RAM entries, type 1, as QEMU lists them), and the machine's own ACPI tables (the same builder's as for a
+     * kernel) with the table-loader script that has OVMF install them.
      */
     @Override
-    public java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory) {
+    public java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
+            List<DeviceDescription> devices) {
+        dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi acpi = dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.of(
+                AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(vcpus, devices)));
         java.nio.ByteBuffer e820 = java.nio.ByteBuffer.allocate(20 * layout.ram().size())
                 .order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (GuestMemory.Region r : layout.ram()) {
@@ -199,6 +203,9 @@ public final class X86_64Architecture implements Architecture {
                 .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)
                 .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8)
                 .file("etc/e820", e820.array())
+                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.RSDP_FILE, acpi.rsdp())
+                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.TABLES_FILE, acpi.tables())
+                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.LOADER_FILE, acpi.loader())
                 .build(memory);
         return java.util.Optional.of(new PlatformDevice("fw_cfg", BusKind.PIO, dev.mesovirt.vmm.firmware.FwCfg.PORT_BASE,
                 dev.mesovirt.vmm.firmware.FwCfg.LENGTH, fw));
@@ -437,11 +444,16 @@ public final class X86_64Architecture implements Architecture {
     }
 
     static AcpiPlatform acpiPlatform(BootRequest request) {
+        return acpiPlatform(request.vcpus(), request.devices());
+    }
+
+    /** The ACPI view of a machine of {@code vcpus} vCPUs with {@code devices}. */
+    static AcpiPlatform acpiPlatform(int vcpus, List<DeviceDescription> devices) {
         List<AcpiPlatform.VirtioMmioSlot> virtio = new ArrayList<>();
         AcpiPlatform.SerialPort serial = AcpiPlatform.SerialPort.com1();
         Optional<AcpiPlatform.PowerButton> button = Optional.empty();
         Optional<AcpiPlatform.PciHostBridge> bridge = Optional.empty();
-        for (DeviceDescription d : request.devices()) {
+        for (DeviceDescription d : devices) {
             switch (d) {
                 case DeviceDescription.Serial s -> serial = new AcpiPlatform.SerialPort((int) s.base(), s.irq().firmwareNumber());
                 case DeviceDescription.VirtioMmio v -> virtio.add(
@@ -450,7 +462,7 @@ public final class X86_64Architecture implements Architecture {
                 case DeviceDescription.PciHostBridge p -> bridge = Optional.of(pciHostBridge(p, bridge.isPresent()));
             }
         }
-        return new AcpiPlatform(request.vcpus(), AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
+        return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
                 AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, serial, virtio,
                 new AcpiPlatform.SleepRegisters(ACPI_SLEEP_REGISTERS, ACPI_SLEEP_REGISTERS + 1,
                         ACPI_SLEEP_REGISTERS + 2, ACPI_RESET_VALUE),

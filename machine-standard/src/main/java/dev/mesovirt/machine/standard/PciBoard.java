@@ -90,8 +90,6 @@ final class PciBoard implements Board {
         flash.attach(context.vm(), context.mmio());
         if (flash.present()) {
             // Firmware programs the chipset; a kernel booted directly does not need it (and keeps its PCI view).
-            firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory());
-            firmwareConfig.ifPresent(d -> context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name()));
             chipset = arch.chipsetFunctions();
             for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
                 root.bus().attach(f.slot(), f.function(), f.device());
@@ -113,6 +111,11 @@ final class PciBoard implements Board {
         }
         root.assignResources();
         described.add(new DeviceDescription.PciHostBridge(pci, intx));
+        if (flash.present()) {
+            // After the description is complete: the firmware gets the ACPI tables that describe it.
+            firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory(), described);
+            firmwareConfig.ifPresent(d -> context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name()));
+        }
     }
 
     @Override

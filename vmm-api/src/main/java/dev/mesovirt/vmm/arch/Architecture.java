@@ -107,10 +107,12 @@ public interface Architecture {
 
     /**
      * QEMU's firmware configuration device as this architecture's firmware finds it (x86: ports 0x510-0x51B), with
-     * the items it reads about a machine of {@code layout} with {@code vcpus} vCPUs, its DMA reaching {@code memory};
+     * the items it reads about a machine of {@code layout} with {@code vcpus} vCPUs and {@code devices} (what the
+     * ACPI tables it hands over describe), its DMA reaching {@code memory};
      * empty where the architecture has none. The default: none.
      */
-    default java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory) {
+    default java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
+            List<DeviceDescription> devices) {
         return java.util.Optional.empty();
     }
 
