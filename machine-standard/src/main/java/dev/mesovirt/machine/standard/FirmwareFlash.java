@@ -65,6 +65,16 @@ final class FirmwareFlash implements AutoCloseable {
         return new FirmwareFlash(List.copyOf(units));
     }
 
+    /**
+     * Checks once, on the first VM (a reset's VM is the same KVM's, and after the first start the seccomp filter
+     * allows no KVM_CHECK_EXTENSION), that KVM has read-only memory slots, which the units need.
+     */
+    void requireReadOnlySlots(Vm vm) {
+        if (present() && vm.checkExtension(dev.mesovirt.vmm.kvm.KvmCapability.READONLY_MEM) <= 0) {
+            throw new IllegalArgumentException("pflash: this KVM has no read-only memory slots (KVM_CAP_READONLY_MEM)");
+        }
+    }
+
     boolean present() {
         return !units.isEmpty();
     }
@@ -75,9 +85,6 @@ final class FirmwareFlash implements AutoCloseable {
 
     /** Maps the units into {@code vm} (the first, or the one a reset made), in Read Array mode. */
     void attach(Vm vm, Bus mmio) {
-        if (present() && vm.checkExtension(dev.mesovirt.vmm.kvm.KvmCapability.READONLY_MEM) <= 0) {
-            throw new IllegalArgumentException("pflash: this KVM has no read-only memory slots (KVM_CAP_READONLY_MEM)");
-        }
         for (FlashUnit u : units) {
             u.attach(vm, mmio);
         }

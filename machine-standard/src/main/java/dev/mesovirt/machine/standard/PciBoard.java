@@ -87,6 +87,7 @@ final class PciBoard implements Board {
         memory = context.memory();
         placeRoot(context);
         flash = FirmwareFlash.load(arch, pflash);
+        flash.requireReadOnlySlots(context.vm());
         flash.attach(context.vm(), context.mmio());
         if (flash.present()) {
             // Firmware programs the chipset; a kernel booted directly does not need it (and keeps its PCI view).
