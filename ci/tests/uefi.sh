@@ -9,6 +9,9 @@
 #   qemu       the reference: QEMU's q35 with KVM and the same firmware in the same host, to the same markers (time)
 #   errors     a truncated firmware file, a wrong-architecture one (the variable store as code) and -kernel with
 #              pflash: one clear line and exit 1 each
+# Known: in the emulated x86_64 host (QEMU 10.0.13, TCG, nested SVM) both shell and qemu abort the host's QEMU with
+# "tcg_handle_interrupt: assertion failed: (bql_locked())" 18-25 s into OVMF (exit 125, no HOST-RC): a bug of that
+# QEMU, not of the VMM under test; they need a native KVM host or a fixed QEMU. errors passes.
 #
 # usage: ci/tests/uefi.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
 set -uo pipefail
