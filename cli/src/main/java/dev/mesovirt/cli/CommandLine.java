@@ -134,10 +134,19 @@ public final class CommandLine {
         // Pass 2: semantics.
         Machine machine = parseMachine(values[Opt.MACHINE.ordinal()]);
         String kernelArg = values[Opt.KERNEL.ordinal()];
-        if (kernelArg == null) {
+        // With pflash firmware (-drive if=pflash) the machine starts the firmware, which boots from a disk.
+        boolean firmware = drives.stream().anyMatch(CommandLine::isPflash);
+        if (kernelArg == null && !firmware) {
             throw new UsageException("no kernel: -kernel FILE is required (try --help)");
         }
-        Path kernel = readableFile(Opt.KERNEL, kernelArg);
+        if (kernelArg != null && firmware) {
+            throw new UsageException("-kernel with -drive if=pflash: handing a kernel to the firmware (fw_cfg) is not"
+                    + " supported yet; boot the kernel without pflash, or the disk's boot loader with it");
+        }
+        if (kernelArg == null && (values[Opt.INITRD.ordinal()] != null || values[Opt.APPEND.ordinal()] != null)) {
+            throw new UsageException("-initrd and -append need -kernel");
+        }
+        Optional<Path> kernel = kernelArg == null ? Optional.empty() : Optional.of(readableFile(Opt.KERNEL, kernelArg));
         String initrdArg = values[Opt.INITRD.ordinal()];
         Optional<Path> initrd = initrdArg == null ? Optional.empty() : Optional.of(readableFile(Opt.INITRD, initrdArg));
         String append = values[Opt.APPEND.ordinal()];
@@ -197,7 +206,18 @@ public final class CommandLine {
             }
         }
         return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(), machine.name(),
-                new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null, incoming);
+                new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null,
+                parsed.pflash(), incoming);
+    }
+
+    /** Whether a -drive value asks for a pflash unit (if=pflash); the drive itself is checked by DeviceOptions. */
+    private static boolean isPflash(String drive) {
+        for (String item : drive.split(",")) {
+            if (item.equals("if=pflash")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.mesovirt.cli;
 
 import dev.mesovirt.machine.standard.PciTopology;
+import dev.mesovirt.vmm.firmware.FlashImage;
 import dev.mesovirt.vmm.arch.MachineType;
 import dev.mesovirt.vmm.machine.DevicePlacement;
 import dev.mesovirt.vmm.machine.MacAddress;
@@ -53,7 +54,7 @@ final class DeviceOptions {
      * backends (-object memory-backend-memfd) that -machine or -numa may name.
      */
     record Devices(List<VirtioConfig> virtio, List<PciTopology.RootPort> rootPorts,
-            Map<String, MemoryBackend> memoryBackends) {}
+            Map<String, MemoryBackend> memoryBackends, List<FlashImage> pflash) {}
 
     private DeviceOptions() {}
 
@@ -139,7 +140,12 @@ final class DeviceOptions {
             }
         }
         Map<String, Drive> driveById = new HashMap<>();
+        List<FlashImage> pflash = new ArrayList<>();
         for (String text : drives) {
+            if (KeyValues.parse("-drive " + text, text, DRIVE_KEYS).get("if") instanceof String i && i.equals("pflash")) {
+                pflash.add(parsePflash(text, machine, pflash));
+                continue;
+            }
             Drive d = parseDrive(text);
             if (driveById.put(d.id(), d) != null) {
                 throw new UsageException("-drive " + text + ": duplicate drive id '" + d.id() + "'");
@@ -331,7 +337,7 @@ final class DeviceOptions {
             throw new UsageException("-device " + (machine == MachineType.STANDARD ? "virtio-serial-pci"
                     : "virtio-serial-device") + ": no -device virtconsole,chardev=ID,nr=0 for it");
         }
-        return new Devices(out, pci.rootPorts(), memoryById);
+        return new Devices(out, pci.rootPorts(), memoryById, List.copyOf(pflash));
     }
 
     /**
@@ -503,13 +509,18 @@ final class DeviceOptions {
         }
     }
 
+    private static final String[] DRIVE_KEYS = {"id", "file", "readonly", "direct", "if", "format", "unit"};
+
     private static Drive parseDrive(String text) throws UsageException {
         String what = "-drive " + text;
-        KeyValues kv = KeyValues.parse(what, text, "id", "file", "readonly", "direct", "if", "format");
+        KeyValues kv = KeyValues.parse(what, text, DRIVE_KEYS);
         String id = required(what, kv, "id");
         String iface = kv.get("if");
         if (iface != null && !iface.equals("none")) {
-            throw new UsageException(what + ": if=" + iface + " is not supported (only if=none)");
+            throw new UsageException(what + ": if=" + iface + " is not supported (only if=none and if=pflash)");
+        }
+        if (kv.get("unit") != null) {
+            throw new UsageException(what + ": unit= is for if=pflash drives");
         }
         String format = kv.get("format");
         if (format != null && !format.equals("raw")) {
@@ -521,6 +532,49 @@ final class DeviceOptions {
         boolean direct = dio != null && CommandLine.onOff(what, "direct", dio);
         Path file = checkFile(what, required(what, kv, "file"), !readOnly, true);
         return new Drive(id, file, readOnly, direct);
+    }
+
+    /**
+     * {@code -drive file=F,if=pflash,unit=N[,readonly=on][,format=raw]} (QEMU's and StratoVirt's firmware flash,
+     * standard machine only): the image is checked here (a firmware volume of whole 4 KiB blocks), so that a missing,
+     * truncated or foreign file is one line; unit defaults to the next free one, as in QEMU.
+     */
+    private static FlashImage parsePflash(String text, MachineType machine, List<FlashImage> before)
+            throws UsageException {
+        String what = "-drive " + text;
+        KeyValues kv = KeyValues.parse(what, text, DRIVE_KEYS);
+        if (machine != MachineType.STANDARD) {
+            throw new UsageException(what + ": if=pflash needs the standard machine (-machine q35); the microVM"
+                    + " boots its kernel without firmware");
+        }
+        if (kv.get("direct") != null) {
+            throw new UsageException(what + ": direct= is not supported for if=pflash");
+        }
+        String format = kv.get("format");
+        if (format != null && !format.equals("raw")) {
+            throw new UsageException(what + ": format=" + format + " is not supported (only raw)");
+        }
+        String ro = kv.get("readonly");
+        boolean readOnly = ro != null && CommandLine.onOff(what, "readonly", ro);
+        Path file = checkFile(what, required(what, kv, "file"), !readOnly, true);
+        int unit = before.size();
+        String unitText = kv.get("unit");
+        if (unitText != null) {
+            unit = Sizes.parseCount(unitText);
+            if (unit < 0 || unit > 1) {
+                throw new UsageException(what + ": unit=" + unitText + " out of range (0: the code, 1: the variables)");
+            }
+        }
+        for (FlashImage b : before) {
+            if (b.unit() == unit) {
+                throw new UsageException(what + ": pflash unit " + unit + " is already given");
+            }
+        }
+        try {
+            return FlashImage.open(unit, file, readOnly);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(what + ": " + e.getMessage());
+        }
     }
 
     /** A descriptor number the caller passed ({@code fds=}, {@code vhostfd=}), which must be open in this process. */

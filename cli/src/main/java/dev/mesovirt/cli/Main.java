@@ -122,7 +122,9 @@ public final class Main {
     private static int run(ParseResult.Run run, SeccompFilter.Mode seccomp) {
         checkMachineType(Architectures.host(), run.machineName());
         MachineFacade machine = run.machineType() == MachineType.STANDARD
-                ? new StandardMachine(run.config(), run.pci()) : new LightMachine(run.config());
+                ? new StandardMachine(run.config(), run.pci(), run.pflash(),
+                        dev.mesovirt.vmm.arch.Architectures.host(), dev.mesovirt.vmm.kvm.Kvm.DEFAULT_PATH)
+                : new LightMachine(run.config());
         machine.seccomp(seccomp);
         run.incoming().ifPresent(machine.core()::incoming);
         if (run.qmpSocket().isEmpty()) {

@@ -22,12 +22,15 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param pci the standard machine's root ports (-device pcie-root-port); none on the microVM
      * @param frozen -S: the vCPUs wait for QMP's cont before the guest's first instruction
      * @param seccomp whether the seccomp filter goes in once the machine is built (no -disable-seccomp)
+     * @param pflash the standard machine's firmware flash units (-drive if=pflash), checked; none on the microVM
      * @param incoming -incoming file:DIR: the snapshot directory to restore instead of booting
      */
     record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
             MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp,
-            Optional<Path> incoming) implements ParseResult {
+            java.util.List<dev.mesovirt.vmm.firmware.FlashImage> pflash, Optional<Path> incoming)
+            implements ParseResult {
         public Run {
+            pflash = java.util.List.copyOf(pflash);
             Objects.requireNonNull(incoming, "incoming");
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(logFile, "logFile");
@@ -50,13 +53,13 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
         public Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
                 MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp) {
             this(config, logFile, verboseLog, qmpSocket, machineType, machineName, pci, frozen, seccomp,
-                    Optional.empty());
+                    java.util.List.of(), Optional.empty());
         }
 
         /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
             this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, "microvm",
-                    PciTopology.NONE, false, true);
+                    PciTopology.NONE, false, true, java.util.List.of(), Optional.empty());
         }
     }
 

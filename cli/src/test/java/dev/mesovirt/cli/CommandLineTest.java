@@ -199,7 +199,7 @@ class CommandLineTest {
     void kernelThroughSymlink() throws IOException, UsageException {
         Path link = Files.createSymbolicLink(dir.resolve("vmlinuz"), kernel);
         assertEquals(link, assertInstanceOf(ParseResult.Run.class, parser.parse("-kernel", link.toString()))
-                .config().kernel());
+                .config().kernel().orElseThrow());
     }
 
     @Test
@@ -812,5 +812,62 @@ class CommandLineTest {
                 + " virt, not -machine microvm; it takes vhost-vsock-device",
                 errorWithKernel("-device", "vhost-vsock-pci,id=v,guest-cid=3"));
         assertContains("unknown property 'bus'", errorWithKernel("-device", "vhost-vsock-device,id=v,guest-cid=3,bus=pcie.0"));
+    }
+
+    /** A firmware-volume-shaped file of {@code size} bytes (the "_FVH" signature at 0x28). */
+    private Path firmware(String name, int size) throws IOException {
+        byte[] b = new byte[size];
+        System.arraycopy("_FVH".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, b, 0x28, 4);
+        return Files.write(dir.resolve(name), b);
+    }
+
+    /** Parses exactly {@code args} (no -kernel: pflash firmware boots instead); the result must be a Run. */
+    private ParseResult.Run firmwareRun(String... args) throws UsageException {
+        return assertInstanceOf(ParseResult.Run.class, parser.parse(args));
+    }
+
+    @Test
+    void pflashDrivesOnQ35() throws Exception {
+        Path code = firmware("OVMF_CODE.fd", 0x37C000);
+        Path vars = firmware("OVMF_VARS.fd", 0x84000);
+        ParseResult.Run r = firmwareRun("-machine", "q35", "-drive", "file=" + code + ",if=pflash,unit=0,readonly=on",
+                "-drive", "file=" + vars + ",if=pflash,unit=1");
+        assertEquals(List.of(new dev.mesovirt.vmm.firmware.FlashImage(0, code, true, 0x37C000),
+                new dev.mesovirt.vmm.firmware.FlashImage(1, vars, false, 0x84000)), r.pflash());
+        assertTrue(r.config().devices().isEmpty(), "a pflash drive is no virtio device");
+        assertEquals(Optional.empty(), r.config().kernel(), "the firmware boots, not a kernel");
+        // unit= defaults to the next one, as in QEMU
+        assertEquals(1, firmwareRun("-M", "q35", "-drive", "if=pflash,format=raw,readonly=on,file=" + code,
+                "-drive", "if=pflash,format=raw,file=" + vars).pflash().get(1).unit());
+        assertTrue(run("-M", "q35").pflash().isEmpty());
+    }
+
+    @Test
+    void pflashErrors() throws Exception {
+        Path code = firmware("OVMF_CODE.fd", 0x37C000);
+        Path cut = Files.write(dir.resolve("cut.fd"), java.util.Arrays.copyOf(Files.readAllBytes(code), 0x37C000 - 512));
+        assertContains("-drive file=" + cut + ",if=pflash,readonly=on: pflash unit 0 (" + cut + "): 3653120 bytes is"
+                + " not a whole number of 4 KiB flash blocks",
+                error("-M", "q35", "-drive", "file=" + cut + ",if=pflash,readonly=on"));
+        assertContains("no such file", error("-M", "q35", "-drive", "file=" + dir.resolve("none.fd")
+                + ",if=pflash,readonly=on"));
+        Path notFirmware = Files.write(dir.resolve("disk.img"), new byte[8192]);
+        assertContains("not a UEFI firmware image", error("-M", "q35", "-drive", "file=" + notFirmware
+                + ",if=pflash,readonly=on"));
+        assertContains("if=pflash needs the standard machine", error("-drive", "file=" + code
+                + ",if=pflash,readonly=on"));
+        assertContains("pflash unit 0 is already given", error("-M", "q35", "-drive", "file=" + code
+                + ",if=pflash,readonly=on", "-drive", "file=" + code + ",if=pflash,unit=0,readonly=on"));
+        assertContains("unit=2 out of range", error("-M", "q35", "-drive", "file=" + code
+                + ",if=pflash,unit=2,readonly=on"));
+        assertContains("if=ide is not supported (only if=none and if=pflash)", errorWithKernel("-M", "q35",
+                "-drive", "id=d0,file=" + code + ",if=ide"));
+        assertContains("unit= is for if=pflash drives", errorWithKernel("-M", "q35", "-drive", "id=d0,file=" + code
+                + ",unit=1"));
+        assertContains("-kernel with -drive if=pflash: handing a kernel to the firmware (fw_cfg) is not supported",
+                errorWithKernel("-M", "q35", "-drive", "file=" + code + ",if=pflash,readonly=on"));
+        assertContains("-initrd and -append need -kernel", error("-M", "q35", "-drive", "file=" + code
+                + ",if=pflash,readonly=on", "-append", "console=ttyS0"));
+        assertContains("no kernel: -kernel FILE is required", error("-M", "q35"));
     }
 }

@@ -62,6 +62,16 @@ final class VcpuConfigurator {
         }
     }
 
+    /**
+     * A vCPU for firmware: CPUID and the FPU's reset values; registers, MSRs and the local APIC keep KVM's reset
+     * state (real mode at F000:FFF0 on every vCPU, the application processors waiting for their SIPI, LINT0/LINT1
+     * masked), which the firmware expects and programs itself (MTRRs, the APIC's virtual-wire mode).
+     */
+    static void configureForFirmware(Vcpu vcpu, List<CpuidEntry> supportedCpuid, int count) {
+        setCpuid(vcpu, supportedCpuid, count);
+        setFpu(vcpu);
+    }
+
     private static void setMsrs(Vcpu vcpu) {
         try (Memory m = new Memory(X86Ioctls.MSRS_HEADER_SIZE + (long) BOOT_MSRS.length * X86Ioctls.MSR_ENTRY_SIZE)) {
             m.clear();

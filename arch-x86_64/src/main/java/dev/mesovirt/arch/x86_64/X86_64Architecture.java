@@ -165,6 +165,74 @@ public final class X86_64Architecture implements Architecture {
         return (value + alignment - 1) & -alignment;
     }
 
+    /**
+     * x86 firmware starts where the CPU comes out of reset, 16 bytes below 4 GiB (CS base 0xFFFF0000, IP 0xFFF0):
+     * there an image for x86 has a jump (after padding NOPs, as OVMF's reset vector has: 90 90 E9 ...). An arm64
+     * AAVMF image ends in padding or code of another ISA.
+     */
+    @Override
+    public java.util.Optional<String> firmwareMismatch(byte[] codeTail) {
+        int i = 0;
+        while (i < codeTail.length && codeTail[i] == (byte) 0x90) {
+            i++;
+        }
+        int op = i < codeTail.length ? codeTail[i] & 0xFF : -1;
+        if (op == 0xE9 || op == 0xEB || op == 0xEA) { // jmp rel16, jmp rel8, jmp far
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of("no x86 reset vector (a jump in the last 16 bytes, where the CPU starts): not"
+                + " firmware for x86_64 (an arm64 AAVMF or other image?)");
+    }
+
+    /**
+     * fw_cfg at QEMU's x86 ports with what OVMF reads: the CPU counts, the RAM size, the memory map as "etc/e820"
+     * (RAM entries, type 1, as QEMU lists them), and the machine's own ACPI tables (the same builder's as for a
+     * kernel) with the table-loader script that has OVMF install them.
+     */
+    @Override
+    public java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
+            List<DeviceDescription> devices) {
+        dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi acpi = dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.of(
+                AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(vcpus, devices)));
+        java.nio.ByteBuffer e820 = java.nio.ByteBuffer.allocate(20 * layout.ram().size())
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (GuestMemory.Region r : layout.ram()) {
+            e820.putLong(r.guestAddress()).putLong(r.size()).putInt(1);
+        }
+        dev.mesovirt.vmm.firmware.FwCfg fw = dev.mesovirt.vmm.firmware.FwCfg.builder()
+                .number(dev.mesovirt.vmm.firmware.FwCfg.NB_CPUS, vcpus, 2)
+                .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)
+                .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8)
+                .file("etc/e820", e820.array())
+                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.RSDP_FILE, acpi.rsdp())
+                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.TABLES_FILE, acpi.tables())
+                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.LOADER_FILE, acpi.loader())
+                .build(memory);
+        return java.util.Optional.of(new PlatformDevice("fw_cfg", BusKind.PIO, dev.mesovirt.vmm.firmware.FwCfg.PORT_BASE,
+                dev.mesovirt.vmm.firmware.FwCfg.LENGTH, fw));
+    }
+
+    /** q35's ICH9 LPC bridge at 00:1f.0, with the ACPI PM timer firmware delays with. */
+    @Override
+    public List<dev.mesovirt.vmm.arch.ChipsetFunction> chipsetFunctions() {
+        dev.mesovirt.arch.x86_64.devices.Ich9Lpc lpc = new dev.mesovirt.arch.x86_64.devices.Ich9Lpc();
+        return List.of(new dev.mesovirt.vmm.arch.ChipsetFunction(dev.mesovirt.arch.x86_64.devices.Ich9Lpc.SLOT, 0,
+                lpc, lpc::placeOn));
+    }
+
+    /** As QEMU's PC machines: the flash units end at 4 GiB, unit 0 at the top. */
+    @Override
+    public java.util.OptionalLong flashBase(long totalBytes) {
+        if (totalBytes <= 0 || totalBytes > FLASH_LIMIT) {
+            return java.util.OptionalLong.empty();
+        }
+        return java.util.OptionalLong.of(FOUR_GIB - totalBytes);
+    }
+
+    /** The flash's room at the top of the 4 GiB hole, above the platform devices (QEMU's limit for it). */
+    static final long FLASH_LIMIT = 8L << 20;
+    private static final long FOUR_GIB = 1L << 32;
+
     @Override
     public long vmType(Kvm kvm, MemoryLayout layout) {
         return 0;
@@ -181,12 +249,29 @@ public final class X86_64Architecture implements Architecture {
         Irq buttonIrq = irqChip.allocate(IrqUse.POWER_BUTTON);
         GedPowerButton button = new GedPowerButton(buttonIrq, level -> vm.setIrqLine(buttonIrq.kvmLine(), level));
         return List.of(
-                new PlatformDevice("rtc", BusKind.PIO, RTC_PORT, 2, new CmosRtc()),
+                new PlatformDevice("rtc", BusKind.PIO, RTC_PORT, 2, new CmosRtc(ramBelow4g(layout), ramAbove4g(layout))),
                 new PlatformDevice("i8042", BusKind.PIO, I8042_PORT, I8042.LENGTH, new I8042(power)),
                 new PlatformDevice("pvpanic", BusKind.PIO, PVPANIC_PORT, 1, new PvPanic(power)),
                 new PlatformDevice("acpi-sleep", BusKind.MMIO, ACPI_SLEEP_REGISTERS, AcpiSleepRegisters.LENGTH,
                         new AcpiSleepRegisters(power, ACPI_RESET_VALUE)),
                 new PlatformDevice("ged", BusKind.MMIO, GED_BASE, GedPowerButton.LENGTH, button));
+    }
+
+    /**
+     * The firmware (OVMF) starts where an x86 CPU comes out of reset: real mode, CS base 0xFFFF0000, IP 0xFFF0, i.e.
+     * 4 GiB - 16, the top of pflash unit 0. KVM creates vCPUs in that state; nothing goes into RAM.
+     */
+    @Override
+    public BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus) {
+        return BootPlan.firmwareReset(0xFFFF_FFF0L);
+    }
+
+    private static long ramBelow4g(MemoryLayout layout) {
+        return layout.ram().stream().filter(r -> r.guestAddress() < FOUR_GIB).mapToLong(r -> r.size()).sum();
+    }
+
+    private static long ramAbove4g(MemoryLayout layout) {
+        return layout.ramSize() - ramBelow4g(layout);
     }
 
     @Override
@@ -360,11 +445,16 @@ public final class X86_64Architecture implements Architecture {
     }
 
     static AcpiPlatform acpiPlatform(BootRequest request) {
+        return acpiPlatform(request.vcpus(), request.devices());
+    }
+
+    /** The ACPI view of a machine of {@code vcpus} vCPUs with {@code devices}. */
+    static AcpiPlatform acpiPlatform(int vcpus, List<DeviceDescription> devices) {
         List<AcpiPlatform.VirtioMmioSlot> virtio = new ArrayList<>();
         AcpiPlatform.SerialPort serial = AcpiPlatform.SerialPort.com1();
         Optional<AcpiPlatform.PowerButton> button = Optional.empty();
         Optional<AcpiPlatform.PciHostBridge> bridge = Optional.empty();
-        for (DeviceDescription d : request.devices()) {
+        for (DeviceDescription d : devices) {
             switch (d) {
                 case DeviceDescription.Serial s -> serial = new AcpiPlatform.SerialPort((int) s.base(), s.irq().firmwareNumber());
                 case DeviceDescription.VirtioMmio v -> virtio.add(
@@ -373,7 +463,7 @@ public final class X86_64Architecture implements Architecture {
                 case DeviceDescription.PciHostBridge p -> bridge = Optional.of(pciHostBridge(p, bridge.isPresent()));
             }
         }
-        return new AcpiPlatform(request.vcpus(), AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
+        return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,
                 AcpiPlatform.DEFAULT_IOAPIC_ADDRESS, 0, serial, virtio,
                 new AcpiPlatform.SleepRegisters(ACPI_SLEEP_REGISTERS, ACPI_SLEEP_REGISTERS + 1,
                         ACPI_SLEEP_REGISTERS + 2, ACPI_RESET_VALUE),
@@ -425,6 +515,10 @@ public final class X86_64Architecture implements Architecture {
 
     @Override
     public void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan) {
+        if (plan.firmware()) {
+            VcpuConfigurator.configureForFirmware(vcpu, CpuidTable.supported(vm.kvm()), vcpuCount);
+            return;
+        }
         VcpuConfigurator.configure(vcpu, CpuidTable.supported(vm.kvm()), vcpuCount, plan.entry(), plan.firmwareAddress());
     }
 

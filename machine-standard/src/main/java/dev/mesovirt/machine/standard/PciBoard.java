@@ -48,6 +48,11 @@ final class PciBoard implements Board {
 
     private final MachineConfig config;
     private final PciTopology topology;
+    private final dev.mesovirt.vmm.arch.Architecture arch;
+    private final List<dev.mesovirt.vmm.firmware.FlashImage> pflash;
+    private FirmwareFlash flash = FirmwareFlash.none();
+    private List<dev.mesovirt.vmm.arch.ChipsetFunction> chipset = List.of();
+    private java.util.Optional<dev.mesovirt.vmm.arch.PlatformDevice> firmwareConfig = java.util.Optional.empty();
     private final Map<String, PcieRootPort> rootPorts = new LinkedHashMap<>();
     /** Guarded by this: hot-plug and the guest's release of a slot come from different threads. */
     private final Map<String, Plugged> devices = new LinkedHashMap<>();
@@ -61,9 +66,12 @@ final class PciBoard implements Board {
     private BusBarMapper mapper;
     private GuestMemory memory;
 
-    PciBoard(MachineConfig config, PciTopology topology) {
+    PciBoard(MachineConfig config, PciTopology topology, dev.mesovirt.vmm.arch.Architecture arch,
+            List<dev.mesovirt.vmm.firmware.FlashImage> pflash) {
         this.config = config;
         this.topology = topology;
+        this.arch = arch;
+        this.pflash = List.copyOf(pflash);
     }
 
     @Override
@@ -78,6 +86,17 @@ final class PciBoard implements Board {
         root = new PciRoot(pci, lines, mapper, msi);
         memory = context.memory();
         placeRoot(context);
+        flash = FirmwareFlash.load(arch, pflash);
+        flash.requireReadOnlySlots(context.vm());
+        flash.attach(context.vm(), context.mmio());
+        if (flash.present()) {
+            // Firmware programs the chipset; a kernel booted directly does not need it (and keeps its PCI view).
+            chipset = arch.chipsetFunctions();
+            for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
+                root.bus().attach(f.slot(), f.function(), f.device());
+                f.placePorts(context.pio());
+            }
+        }
         for (PciTopology.RootPort p : topology.rootPorts()) {
             PcieRootPort port = new PcieRootPort(root, p.port(), PcieRootPort.Reserve.DEFAULT,
                     f -> released(p.id(), f));
@@ -93,6 +112,11 @@ final class PciBoard implements Board {
         }
         root.assignResources();
         described.add(new DeviceDescription.PciHostBridge(pci, intx));
+        if (flash.present()) {
+            // After the description is complete: the firmware gets the ACPI tables that describe it.
+            firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory(), described);
+            firmwareConfig.ifPresent(d -> context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name()));
+        }
     }
 
     @Override
@@ -106,7 +130,17 @@ final class PciBoard implements Board {
         ioEvents.moveTo(context.vm());
         mapper.moveTo(context.pio(), context.mmio());
         placeRoot(context);
+        flash.attach(context.vm(), context.mmio());
         resetHoldingTheDeviceThreads();
+        for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
+            f.placePorts(context.pio());
+        }
+        firmwareConfig.ifPresent(d -> {
+            if (d.device() instanceof dev.mesovirt.vmm.firmware.FwCfg fw) {
+                fw.reset();
+            }
+            context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
+        });
         synchronized (this) {
             if (!unplugging.isEmpty()) {
                 // As QEMU: a reset ends the guest's part of a pending device_del; the device stays, device_del again.
@@ -141,6 +175,11 @@ final class PciBoard implements Board {
         }
     }
 
+    @Override
+    public boolean startsFirmware() {
+        return flash.present();
+    }
+
     /** MSI routes and irqfds follow the guest's programming of each vector; INTx lines need nothing here. */
     @Override
     public void afterIrqChip(BoardContext context) {}
@@ -152,6 +191,7 @@ final class PciBoard implements Board {
             p.function().device().close();
         }
         devices.clear();
+        flash.close();
     }
 
     /** Hot-plugs {@code device} into its root port's slot (QMP device_add); Linux's pciehp finds it. */

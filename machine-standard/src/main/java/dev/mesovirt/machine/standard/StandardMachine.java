@@ -3,6 +3,7 @@ package dev.mesovirt.machine.standard;
 import dev.mesovirt.vmm.arch.Architecture;
 import dev.mesovirt.vmm.arch.Architectures;
 import dev.mesovirt.vmm.arch.MachineType;
+import dev.mesovirt.vmm.firmware.FlashImage;
 import dev.mesovirt.vmm.kvm.Kvm;
 import dev.mesovirt.vmm.machine.DeviceHotplug;
 import dev.mesovirt.vmm.machine.Machine;
@@ -30,7 +31,16 @@ public final class StandardMachine implements MachineFacade {
     }
 
     public StandardMachine(MachineConfig config, PciTopology topology, Architecture arch, String kvmPath) {
-        this.board = new PciBoard(config, topology);
+        this(config, topology, List.of(), arch, kvmPath);
+    }
+
+    /**
+     * A standard machine with firmware flash units ({@code -drive if=pflash}), checked and mapped when it starts (a
+     * wrong image stops {@link #start()} with a MachineException that says why).
+     */
+    public StandardMachine(MachineConfig config, PciTopology topology, List<FlashImage> pflash, Architecture arch,
+            String kvmPath) {
+        this.board = new PciBoard(config, topology, arch, pflash);
         this.core = new Machine(config, arch, MachineType.STANDARD, kvmPath, board);
         this.hotplug = new PciHotplug(core, board);
     }

@@ -52,6 +52,23 @@ public interface Architecture {
      */
     MemoryLayout memoryLayout(MachineType type, long ramBytes, int vcpus);
 
+    /**
+     * Why a firmware image whose last 16 bytes are {@code codeTail} cannot be started by this ISA's CPUs from the top
+     * of the flash (the image of pflash unit 0, e.g. an arm64 AAVMF image given to an x86 machine); empty if it looks
+     * right. The default: this architecture starts no firmware from pflash.
+     */
+    default java.util.Optional<String> firmwareMismatch(byte[] codeTail) {
+        return java.util.Optional.of("the " + name() + " machine starts no firmware from pflash");
+    }
+
+    /**
+     * The guest-physical address where flash units of {@code totalBytes} together begin (unit 0 the highest), or
+     * empty where the machine has no place for them. The default: none.
+     */
+    default java.util.OptionalLong flashBase(long totalBytes) {
+        return java.util.OptionalLong.empty();
+    }
+
     /** The machine-type word for KVM_CREATE_VM. */
     long vmType(Kvm kvm, MemoryLayout layout);
 
@@ -70,6 +87,34 @@ public interface Architecture {
      * arm64 and riscv64: a device tree) that describe {@code request.devices()}.
      */
     BootPlan loadGuest(GuestMemory memory, MemoryLayout layout, BootRequest request) throws BootException;
+
+    /**
+     * For a machine that starts firmware from flash instead of a kernel: prepares what that firmware needs in RAM
+     * and returns a plan with {@link BootPlan#firmware()} set, for which {@link #configureVcpu} leaves the vCPUs at
+     * their reset state. The default: this architecture starts no firmware.
+     */
+    default BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus) throws BootException {
+        throw new BootException("the " + name() + " machine cannot start firmware from pflash");
+    }
+
+    /**
+     * The chipset functions firmware programs on a standard machine's root bus (x86: the ICH9 LPC bridge with the
+     * ACPI PM timer that OVMF's timer library counts with); new ones for each machine. The default: none.
+     */
+    default List<ChipsetFunction> chipsetFunctions() {
+        return List.of();
+    }
+
+    /**
+     * QEMU's firmware configuration device as this architecture's firmware finds it (x86: ports 0x510-0x51B), with
+     * the items it reads about a machine of {@code layout} with {@code vcpus} vCPUs and {@code devices} (what the
+     * ACPI tables it hands over describe), its DMA reaching {@code memory};
+     * empty where the architecture has none. The default: none.
+     */
+    default java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
+            List<DeviceDescription> devices) {
+        return java.util.Optional.empty();
+    }
 
     /** Sets a vCPU's architectural state (registers, CPUID, MSRs...) so that vCPU 0 enters the kernel. */
     void configureVcpu(Vm vm, Vcpu vcpu, int vcpuCount, BootPlan plan);

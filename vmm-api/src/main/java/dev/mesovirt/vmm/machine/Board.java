@@ -45,6 +45,14 @@ public interface Board {
      */
     void afterIrqChip(BoardContext context);
 
+    /**
+     * Whether the board holds firmware that the vCPUs start in (the standard machine's pflash): then a machine
+     * without a kernel starts there. Asked after {@link #build}.
+     */
+    default boolean startsFirmware() {
+        return false;
+    }
+
     /** Stops the devices' threads and closes the devices and their backends (machine shutdown). */
     void close();
 

@@ -101,6 +101,8 @@ public final class Machine implements AutoCloseable {
     private volatile PowerButton powerButton;
     /** What the firmware tables say about the machine's devices, in the order the interrupts were allocated. */
     private BootRequest bootRequest;
+    /** What the firmware tables announce (the board's devices, the power button...), from the first build. */
+    private List<DeviceDescription> described = List.of();
     private BootPlan bootPlan;
     private CountDownLatch vcpusRunning;
     private boolean boardClosed;
@@ -310,8 +312,13 @@ public final class Machine implements AutoCloseable {
         placeUart(serialIrq, described);
         board.build(boardContext, described);
 
-        bootRequest = new BootRequest(config.kernel(), config.initrd(), config.commandLine(), config.vcpus(),
-                described);
+        if (config.kernel().isEmpty() && !board.startsFirmware()) {
+            throw new IllegalArgumentException("no kernel and no firmware to start: give -kernel or pflash firmware");
+        }
+        described = List.copyOf(described);
+        this.described = described;
+        bootRequest = config.kernel().map(k -> new BootRequest(k, config.initrd(), config.commandLine(),
+                config.vcpus(), this.described)).orElse(null);
         if (snapshot != null) {
             restore(snapshot);
         } else {
@@ -450,9 +457,14 @@ public final class Machine implements AutoCloseable {
 
     /** Loads kernel, initrd and firmware tables, then creates and sets up the vCPUs and completes the irqchip. */
     private void loadGuestAndCreateVcpus() throws BootException {
-        bootPlan = arch.loadGuest(memory, layout, bootRequest);
-        LOG.info("kernel loaded at 0x{}, entry 0x{}, command line: {}", Long.toHexString(bootPlan.kernelStart()),
-                Long.toHexString(bootPlan.entry()), bootPlan.commandLine());
+        if (bootRequest == null) {
+            bootPlan = arch.firmwareBoot(memory, layout, config.vcpus());
+            LOG.info("firmware boot: the vCPUs start at their reset state (0x{})", Long.toHexString(bootPlan.entry()));
+        } else {
+            bootPlan = arch.loadGuest(memory, layout, bootRequest);
+            LOG.info("kernel loaded at 0x{}, entry 0x{}, command line: {}", Long.toHexString(bootPlan.kernelStart()),
+                    Long.toHexString(bootPlan.entry()), bootPlan.commandLine());
+        }
         List<Vcpu> created = new ArrayList<>();
         for (int i = 0; i < config.vcpus(); i++) {
             created.add(vm.createVcpu(i));
@@ -520,9 +532,9 @@ public final class Machine implements AutoCloseable {
             memory.discard();
             placeUart(irqChip.allocate(IrqUse.SERIAL), described);
             board.reattach(boardContext, described);
-            if (!described.equals(bootRequest.devices())) {
+            if (!described.equals(this.described)) {
                 throw new IllegalStateException("the new VM's devices differ from the old: " + described + " vs "
-                        + bootRequest.devices());
+                        + this.described);
             }
             loadGuestAndCreateVcpus();
             oldVm.close();

@@ -12,7 +12,8 @@ import java.util.UUID;
  * @param uuid the VM's UUID (-uuid)
  * @param memoryBytes guest RAM in bytes (-m)
  * @param vcpus number of vCPUs (-smp)
- * @param kernel the kernel image (-kernel)
+ * @param kernel the kernel image (-kernel); empty when the machine starts firmware from flash instead (the standard
+ *     machine with -drive if=pflash), which then loads the guest's boot loader itself
  * @param initrd an optional initramfs (-initrd)
  * @param commandLine the kernel command line (-append)
  * @param serial where the first UART's bytes go (-serial)
@@ -28,7 +29,7 @@ public record MachineConfig(
         Optional<UUID> uuid,
         long memoryBytes,
         int vcpus,
-        Path kernel,
+        Optional<Path> kernel,
         Optional<Path> initrd,
         String commandLine,
         SerialConfig serial,
@@ -94,12 +95,20 @@ public record MachineConfig(
         }
     }
 
+    /** A configuration that boots {@code kernel} directly. */
+    public MachineConfig(String name, Optional<UUID> uuid, long memoryBytes, int vcpus, Path kernel,
+            Optional<Path> initrd, String commandLine, SerialConfig serial, boolean dumpGuestCore,
+            java.util.List<VirtioConfig> devices, HotplugSlots hotplug, boolean sharedMemory) {
+        this(name, uuid, memoryBytes, vcpus, Optional.of(kernel), initrd, commandLine, serial, dumpGuestCore, devices,
+                hotplug, sharedMemory);
+    }
+
     /** A configuration whose guest RAM is private to the VMM. */
     public MachineConfig(String name, Optional<UUID> uuid, long memoryBytes, int vcpus, Path kernel,
             Optional<Path> initrd, String commandLine, SerialConfig serial, boolean dumpGuestCore,
             java.util.List<VirtioConfig> devices, HotplugSlots hotplug) {
-        this(name, uuid, memoryBytes, vcpus, kernel, initrd, commandLine, serial, dumpGuestCore, devices, hotplug,
-                false);
+        this(name, uuid, memoryBytes, vcpus, Optional.of(kernel), initrd, commandLine, serial, dumpGuestCore, devices,
+                hotplug, false);
     }
 
     /** A configuration without virtio devices. */
@@ -111,8 +120,8 @@ public record MachineConfig(
 
     /** A configuration with defaults: 256 MiB, 1 vCPU, serial on stdio. */
     public static MachineConfig of(Path kernel, Optional<Path> initrd, String commandLine) {
-        return new MachineConfig("mesovirt", Optional.empty(), DEFAULT_MEMORY, 1, kernel, initrd, commandLine,
-                new SerialConfig.Stdio(), true, java.util.List.of(), HotplugSlots.NONE);
+        return new MachineConfig("mesovirt", Optional.empty(), DEFAULT_MEMORY, 1, Optional.of(kernel), initrd,
+                commandLine, new SerialConfig.Stdio(), true, java.util.List.of(), HotplugSlots.NONE, false);
     }
 
     public MachineConfig withMemory(long bytes) {

@@ -27,6 +27,8 @@ public final class PciRoot {
     public static final int LEGACY_CONFIG_PORTS = 8;
     /** Q35 MCH register holding the ECAM base (PCIEXBAR), read-only here: the window is fixed by the machine. */
     static final int PCIEXBAR = 0x60;
+    static final int PAM0 = 0x90;
+    static final int SMRAM = 0x9D;
 
     private final Object lock = new Object();
     private final PciLayout layout;
@@ -424,6 +426,12 @@ public final class PciRoot {
                 header.config().set32(PCIEXBAR, (int) layout.ecamBase() | length << 1 | 1);
                 header.config().set32(PCIEXBAR + 4, (int) (layout.ecamBase() >>> 32));
             }
+            // q35's PAM registers (0x90-0x96) and SMRAM (0x9D), which firmware programs: kept as written, with no
+            // effect, since RAM below 1 MiB is always RAM here and there is no SMM.
+            for (int r = PAM0; r <= PAM0 + 6; r++) {
+                header.config().setWritable(r, 1, 0xFF);
+            }
+            header.config().setWritable(SMRAM, 1, 0xFF);
             header.powerOnStateDone();
         }
 

@@ -58,6 +58,36 @@ public final class CmosRtc implements BusDevice {
         this(Clock.systemUTC());
     }
 
+    /**
+     * An RTC whose CMOS RAM also holds the RAM sizes a PC BIOS leaves there (the registers QEMU fills), which
+     * firmware reads when it has no other memory map: {@code lowRam} bytes from 0 below 4 GiB, {@code highRam}
+     * above 4 GiB.
+     */
+    public CmosRtc(long lowRam, long highRam) {
+        this(Clock.systemUTC());
+        long extendedKib = Math.min(Math.max(lowRam - (1L << 20), 0) >> 10, 0xFFFF); // above 1 MiB, KiB
+        ram[BASE_MEMORY_KIB] = (byte) 640;
+        ram[BASE_MEMORY_KIB + 1] = (byte) (640 >> 8);
+        for (int at : new int[] {EXTENDED_MEMORY_KIB, EXTENDED_MEMORY_KIB_2}) {
+            ram[at] = (byte) extendedKib;
+            ram[at + 1] = (byte) (extendedKib >> 8);
+        }
+        long above16m = Math.min(Math.max(lowRam - (16L << 20), 0) >> 16, 0xFFFF); // 64 KiB units
+        ram[MEMORY_ABOVE_16M] = (byte) above16m;
+        ram[MEMORY_ABOVE_16M + 1] = (byte) (above16m >> 8);
+        long above4g = Math.min(highRam >> 16, 0xFF_FFFF);
+        ram[MEMORY_ABOVE_4G] = (byte) above4g;
+        ram[MEMORY_ABOVE_4G + 1] = (byte) (above4g >> 8);
+        ram[MEMORY_ABOVE_4G + 2] = (byte) (above4g >> 16);
+    }
+
+    /** CMOS RAM size registers (QEMU's pc.c): KiB of base memory, KiB above 1 MiB (twice), 64 KiB units above 16 MiB and 4 GiB. */
+    static final int BASE_MEMORY_KIB = 0x15;
+    static final int EXTENDED_MEMORY_KIB = 0x17;
+    static final int EXTENDED_MEMORY_KIB_2 = 0x30;
+    static final int MEMORY_ABOVE_16M = 0x34;
+    static final int MEMORY_ABOVE_4G = 0x5B;
+
     /** An RTC showing {@code clock}'s time in UTC (tests pass a fixed clock). */
     public CmosRtc(Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");

@@ -160,4 +160,18 @@ class CmosRtcTest {
         wr(rtc, 0x00, 0x11);
         assertEquals(0x58, rd(rtc, 0x00));
     }
+
+    @Test
+    void ramSizesWhereOvmfReadsThemWithoutFwCfg() {
+        // 2 GiB below 4 GiB and 2 GiB above, as q35 lays out -m 4G.
+        CmosRtc c = new CmosRtc(2L << 30, 2L << 30);
+        int above16m = rd(c, 0x34) | rd(c, 0x35) << 8;
+        assertEquals(((2L << 30) - (16L << 20)) >> 16, above16m);
+        assertEquals((2L << 30) >> 16, rd(c, 0x5B) | rd(c, 0x5C) << 8 | rd(c, 0x5D) << 16);
+        assertEquals(0xFFFF, rd(c, 0x30) | rd(c, 0x31) << 8, "KiB above 1 MiB, capped");
+        assertEquals(640, rd(c, 0x15) | rd(c, 0x16) << 8);
+        CmosRtc small = new CmosRtc(256L << 20, 0);
+        assertEquals((240L << 20) >> 16, rd(small, 0x34) | rd(small, 0x35) << 8);
+        assertEquals(0, rd(small, 0x5B));
+    }
 }

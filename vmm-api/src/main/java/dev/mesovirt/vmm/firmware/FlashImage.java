@@ -1,0 +1,112 @@
+package dev.mesovirt.vmm.firmware;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+
+/**
+ * A firmware image for a pflash unit ({@code -drive file=F,if=pflash,unit=N[,readonly=on]}), checked before any of
+ * it reaches the guest: a regular file of whole 4 KiB erase blocks (the block size EDK2's flash driver assumes)
+ * that starts with a UEFI firmware volume, as every image of Debian's {@code ovmf} package does (OVMF_CODE's first
+ * volume holds the code, OVMF_VARS's the variable store). Whether the code is for this machine's instruction set is
+ * the architecture's question ({@code Architecture.firmwareMismatch}), asked with {@link #tail()}.
+ *
+ * @param unit the pflash unit: 0 the code (mapped at the top, ending at 4 GiB on x86), 1 the variable store below
+ * @param file the image; a writable unit writes the guest's changes back to it
+ * @param readOnly whether the guest may program and erase it (the code unit: readonly=on)
+ * @param size its length in bytes
+ */
+public record FlashImage(int unit, Path file, boolean readOnly, long size) {
+    /** The signature of EFI_FIRMWARE_VOLUME_HEADER ("_FVH"), at offset 0x28 of a volume (PI spec, volume 3). */
+    static final int FV_SIGNATURE_OFFSET = 0x28;
+    static final byte[] FV_SIGNATURE = {'_', 'F', 'V', 'H'};
+    /** QEMU's limit for the flash units of an x86 machine together (they sit in the 4 GiB hole's top). */
+    public static final long TOTAL_LIMIT = 8L << 20;
+
+    public FlashImage {
+        Objects.requireNonNull(file, "file");
+    }
+
+    /**
+     * Checks {@code file} for {@code unit}; IllegalArgumentException with a message for the user that names the
+     * drive and says what is wrong (missing, unreadable, empty, not whole 4 KiB blocks, no firmware volume).
+     */
+    public static FlashImage open(int unit, Path file, boolean readOnly) {
+        String what = "pflash unit " + unit + " (" + file + ")";
+        long size;
+        ByteBuffer head = ByteBuffer.allocate(FV_SIGNATURE_OFFSET + FV_SIGNATURE.length);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException(what + ": not a regular file");
+            }
+            size = ch.size();
+            while (head.hasRemaining() && ch.read(head, head.position()) > 0) {
+                // read() may return short counts; loop until the header is in or the file ends
+            }
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException(what + ": no such file");
+        } catch (IOException e) {
+            throw new IllegalArgumentException(what + ": cannot read: " + e.getMessage(), e);
+        }
+        if (size == 0) {
+            throw new IllegalArgumentException(what + ": empty file");
+        }
+        if (size % CfiFlash.BLOCK_SIZE != 0) {
+            throw new IllegalArgumentException(what + ": " + size + " bytes is not a whole number of 4 KiB flash"
+                    + " blocks (truncated? Debian's OVMF_CODE_4M.fd is 3653632 bytes, OVMF_VARS_4M.fd 540672)");
+        }
+        if (size > TOTAL_LIMIT) {
+            throw new IllegalArgumentException(what + ": " + size + " bytes is more than the " + (TOTAL_LIMIT >> 20)
+                    + " MiB the flash may take");
+        }
+        byte[] sig = new byte[FV_SIGNATURE.length];
+        head.get(FV_SIGNATURE_OFFSET, sig);
+        if (!java.util.Arrays.equals(sig, FV_SIGNATURE)) {
+            throw new IllegalArgumentException(what + ": not a UEFI firmware image (no firmware volume signature"
+                    + " _FVH at offset 0x28)");
+        }
+        return new FlashImage(unit, file, readOnly, size);
+    }
+
+    /** The image's last 16 bytes: where an x86 CPU's reset vector lands (4 GiB - 16) for the top unit. */
+    public byte[] tail() {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(16);
+            while (b.hasRemaining() && ch.read(b, size - 16 + b.position()) > 0) {
+                // as above
+            }
+            return b.array();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("pflash unit " + unit + " (" + file + "): cannot read: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Checks the units of one machine together: units 0, 1, ... without gaps, each once, within {@link #TOTAL_LIMIT}
+     * together. Returns them ordered by unit.
+     */
+    public static java.util.List<FlashImage> checkSet(java.util.List<FlashImage> units) {
+        java.util.List<FlashImage> sorted = new java.util.ArrayList<>(units);
+        sorted.sort(java.util.Comparator.comparingInt(FlashImage::unit));
+        long total = 0;
+        for (int i = 0; i < sorted.size(); i++) {
+            if (sorted.get(i).unit() != i) {
+                throw new IllegalArgumentException(i > 0 && sorted.get(i).unit() == sorted.get(i - 1).unit()
+                        ? "pflash unit " + sorted.get(i).unit() + " is given twice"
+                        : "pflash unit " + i + " is missing (units go 0, 1, ... : unit 0 the code, 1 the variables)");
+            }
+            total += sorted.get(i).size();
+        }
+        if (total > TOTAL_LIMIT) {
+            throw new IllegalArgumentException("the pflash units take " + total + " bytes together, more than the "
+                    + (TOTAL_LIMIT >> 20) + " MiB below 4 GiB they may take");
+        }
+        return java.util.List.copyOf(sorted);
+    }
+}
