@@ -112,8 +112,11 @@ mesovirt_disks() { # MACHINE
 qemu_disks() { # MACHINE
   local dev=virtio-blk-device at0= at1=
   [ "$1" != microvm ] && dev=virtio-blk-pci at0=,bus=pcie.0,addr=0x3 at1=,bus=pcie.0,addr=0x4
-  echo -drive id=d0,file="$DISK",format=raw,if=none -device "$dev,drive=d0$at0" \
-    -drive id=d1,file="$TOOLS_IMG",format=raw,if=none,readonly=on -device "$dev,drive=d1$at1"
+  local measured="-drive id=d0,file=$DISK,format=raw,if=none -device $dev,drive=d0$at0"
+  local tools="-drive id=d1,file=$TOOLS_IMG,format=raw,if=none,readonly=on -device $dev,drive=d1$at1"
+  # QEMU's virt board fills its virtio-mmio transports from the top, and Linux probes them from the bottom: there
+  # the last virtio-blk-device given is vda. (The paths have no spaces: mktemp and the cache.)
+  if [ "$1" = microvm ] && [ "$ARCH" != x86_64 ]; then echo "$tools $measured"; else echo "$measured $tools"; fi
 }
 
 # qemu_machine MACHINE: QEMU's -M for it: the same type on x86_64; virt (with its options) for both elsewhere.

@@ -8,9 +8,10 @@
 # disk; "q35" (x86_64) is Mesovirt -machine q35 against qemu-system-x86_64 -M q35, both with a virtio-blk-pci disk at
 # 00:03.0, QEMU through SeaBIOS (its figure includes the firmware; Mesovirt loads the kernel itself); "virt" (aarch64,
 # riscv64) is Mesovirt -machine virt against qemu-system-ARCH -M virt, both with a virtio-blk-pci disk at 00:03.0 and
-# no firmware. The guest is
-# Debian's cloud kernel on x86_64, the generic one elsewhere (as the guest tests boot). JMH's JSON goes to
-# jmh/target/bench/jmh-boot.json (x86_64) or jmh-boot-ARCH.json, with a note boot-ARCH.note, through the emulated
+# no firmware. The guest is Debian's cloud kernel on x86_64, the generic one elsewhere (as the guest tests boot).
+# JMH's JSON goes to jmh/target/bench/jmh-boot.json (x86_64) or jmh-boot-ARCH.json, with a note boot-ARCH.note (a
+# run of fewer machines than the default: jmh-boot-ARCH-MACHINES.json and boot-ARCH-MACHINES.note, so that the table
+# keeps the other machines' rows), through the emulated
 # host's read-write share, where jmh/run.sh's table picks them up.
 #
 # usage: ci/bench/boot-jmh.sh [-M MACHINES] [ARCH] [FORKS]   (ARCH x86_64 (default), aarch64 or riscv64; FORKS
@@ -35,8 +36,12 @@ MACHINES=$(bench_machines "$ARCH" "$MACHINES") || usage
 MESOVIRT=$ROOT/cli/target/dist/bin/mesovirt
 JAR=$ROOT/jmh/target/benchmarks.jar
 OUT=$ROOT/jmh/target/bench
-RESULT=$OUT/jmh-boot-$ARCH.json
-[ "$ARCH" = x86_64 ] && RESULT=$OUT/jmh-boot.json # the name it always had
+# A run of fewer machines than the default writes files of its own (PART = boot-ARCH-MACHINE...), so that the
+# table keeps the other machines' rows (jmh/run.sh replaces a part's rows only with that part's file).
+PART=boot-$ARCH
+[ "$MACHINES" = "$(bench_machines "$ARCH")" ] || PART=boot-$ARCH-${MACHINES//,/-}
+RESULT=$OUT/jmh-$PART.json
+[ "$PART" = boot-x86_64 ] && RESULT=$OUT/jmh-boot.json # the name it always had
 case $ARCH in
   x86_64)  QEMU=qemu-system-x86_64  FLAVOUR=cloud ;;
   aarch64) QEMU=qemu-system-aarch64 FLAVOUR=generic QEMU_PKG=qemu-system-arm ;;
@@ -57,7 +62,7 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
     MESOVIRT_HOST_EXTRA_PKGS=${QEMU_PKG:-} bash "$ROOT/ci/emulated-host.sh" "$ARCH" "$HERE/boot-jmh.sh" \
     -M "$MACHINES" "$ARCH" "$FORKS"
   rc=$?
-  bench_note_outer_load "$OUT/boot-$ARCH.note" "$SNAP"
+  bench_note_outer_load "$OUT/$PART.note" "$SNAP"
   exit $rc
 fi
 if [ -n "${MESOVIRT_BOOT_SNAP:-}" ]; then
@@ -89,6 +94,6 @@ fi
 Q35=
 bench_has_machine "$MACHINES" virt && Q35=" The virt rows: Mesovirt \`-machine virt\` and QEMU \`-M virt\`, each with a virtio-blk-pci disk (an empty 16 MiB raw image on the emulated host's tmpfs) at 00:03.0 behind its ECAM host bridge; both load the kernel themselves."
 bench_has_machine "$MACHINES" q35 && Q35=" The q35 rows: Mesovirt \`-machine q35\` and QEMU \`-M q35\`, each with a virtio-blk-pci disk (an empty 16 MiB raw image on the emulated host's tmpfs) at 00:03.0 on pcie.0; QEMU's figure includes its firmware (SeaBIOS $(bench_seabios_version), whose option ROM loads the kernel), Mesovirt loads the kernel itself: each is what its user runs."
-printf '%s\n' "**boot $ARCH** (\`ci/bench/boot-jmh.sh -M $MACHINES $ARCH $FORKS\`, $START): JMH single shot, $FORKS forks per row; Debian $FLAVOUR kernel, test initramfs, \`-m 256\`, \`quiet\`; $HOSTINFO (QEMU TCG outside, nested KVM: compare ratios, not absolute values).$Q35$FAILED Load average (1, 5, 15 min) of the emulated host at the start: $LOAD; at the end: $(bench_load)." \
-  >"$OUT/boot-$ARCH.note"
+printf '%s\n' "**$PART** (\`ci/bench/boot-jmh.sh -M $MACHINES $ARCH $FORKS\`, $START): JMH single shot, $FORKS forks per row; Debian $FLAVOUR kernel, test initramfs, \`-m 256\`, \`quiet\`; $HOSTINFO (QEMU TCG outside, nested KVM: compare ratios, not absolute values).$Q35$FAILED Load average (1, 5, 15 min) of the emulated host at the start: $LOAD; at the end: $(bench_load)." \
+  >"$OUT/$PART.note"
 exit $rc
