@@ -198,18 +198,6 @@ public final class Pl031 implements BusDevice {
 
     /** One daemon thread for every PL031's alarms, gone when idle. */
     private static final class AlarmTimer {
-        static final ScheduledThreadPoolExecutor EXECUTOR = create();
-
-        private static ScheduledThreadPoolExecutor create() {
-            ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "pl031-alarm");
-                t.setDaemon(true);
-                return t;
-            });
-            e.setKeepAliveTime(1, TimeUnit.SECONDS);
-            e.allowCoreThreadTimeOut(true);
-            e.setRemoveOnCancelPolicy(true);
-            return e;
-        }
+        static final ScheduledThreadPoolExecutor EXECUTOR = IdleScheduler.create("pl031-alarm");
     }
 }

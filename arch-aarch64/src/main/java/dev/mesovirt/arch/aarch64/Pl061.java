@@ -251,18 +251,6 @@ public final class Pl061 implements PowerButton {
      * so nothing needs closing.
      */
     private static final class ReleaseTimer {
-        static final ScheduledThreadPoolExecutor EXECUTOR = create();
-
-        private static ScheduledThreadPoolExecutor create() {
-            ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "pl061-power-button");
-                t.setDaemon(true);
-                return t;
-            });
-            e.setKeepAliveTime(1, TimeUnit.SECONDS);
-            e.allowCoreThreadTimeOut(true);
-            e.setRemoveOnCancelPolicy(true);
-            return e;
-        }
+        static final ScheduledThreadPoolExecutor EXECUTOR = IdleScheduler.create("pl061-power-button");
     }
 }
