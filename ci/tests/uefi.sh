@@ -9,13 +9,16 @@
 #   qemu       the reference: QEMU's q35 with KVM and the same firmware in the same host, to the same markers (time)
 #   errors     a truncated firmware file, a wrong-architecture one (the variable store as code) and -kernel with
 #              pflash: one clear line and exit 1 each
-# Known: in the emulated x86_64 host (QEMU 10.0.13, TCG, nested SVM) both shell and qemu abort the host's QEMU with
-# "tcg_handle_interrupt: assertion failed: (bql_locked())" 18-25 s into OVMF (exit 125, no HOST-RC): a bug of that
-# QEMU, not of the VMM under test; they need a native KVM host or a fixed QEMU. errors passes.
+# The outer QEMU is Debian 12's 7.2 (MESOVIRT_HOST_QEMU_SUITE=bookworm, unless set otherwise). OVMF in a nested guest
+# makes the outer QEMU abort with "tcg_handle_interrupt: assertion failed: (bql_locked())" (exit 125, no HOST-RC):
+# always in trixie's 10.0.13, the default emulated host of the other jobs (three runs, under Mesovirt and under QEMU's
+# own q35 alike), and in some runs of 7.2 too: a bug of the outer QEMU's TCG with nested SVM, not of the VMM under
+# test. So this is not a CI job yet.
 #
 # usage: ci/tests/uefi.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
 set -uo pipefail
 CASE_TIMEOUT=900
+export MESOVIRT_HOST_QEMU_SUITE=${MESOVIRT_HOST_QEMU_SUITE:-bookworm}
 . "$(dirname "$0")/lib.sh"
 if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   bash "$TESTS_ROOT/ci/firmware.sh" x86_64 >/dev/null || exit 2
@@ -48,9 +51,9 @@ case_shell() {
   kill "$pid" 2>/dev/null; wait "$pid"; RC=$?
   echo "  firmware time to the shell/boot manager: ${SECS}s"
   check "$vmm" "the firmware starts at the reset vector" grep -q "firmware boot: the vCPUs start at their reset state" "$vmm"
-  check "$vmm" "OVMF's SEC ran from flash (debug log)" grep -a -q "firmware: SecCoreStartupWithStack" "$vmm"
-  check "$vmm" "OVMF's PEI found the flash as flash" grep -a -q "QemuFlashDetected => FD behaves as FLASH" "$vmm"
-  check "$vmm" "OVMF's boot manager (BdsDxe) ran" grep -a -q "BdsDxe" "$vmm"
+  # Debian's OVMF is a release build: it writes nothing to the debug port (QEMU's debugcon gets nothing either, see
+  # the qemu case), so its progress shows on the serial console only.
+  check "$log" "OVMF's boot manager (BdsDxe) started a boot option" has "$log" 'BdsDxe: (loading|starting) Boot[0-9A-F]{4}'
   check "$log" "the serial console shows the shell or the boot manager" has "$log" "$done_re"
   echo "  debug log: $(grep -a -c 'firmware: ' "$vmm") lines; its last:"; grep -a 'firmware: ' "$vmm" | tail -15 | cut -c1-200 | sed 's/^/    /'
   echo "  serial console (last lines):"; tr -d '\r' < "$log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -a -v '^ *$' | tail -12 | cut -c1-160 | sed 's/^/    /'
