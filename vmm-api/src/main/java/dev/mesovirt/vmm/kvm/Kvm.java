@@ -12,6 +12,8 @@ public final class Kvm implements AutoCloseable {
     public static final int API_VERSION = 12;
 
     private final int fd;
+    /** close() may be reached twice (error paths, shutdown); a second close(2) would hit a reused number. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final int vcpuMmapSize;
 
     private Kvm(int fd) {
@@ -69,6 +71,8 @@ public final class Kvm implements AutoCloseable {
 
     @Override
     public void close() {
-        Sys.close(fd);
+        if (closed.compareAndSet(false, true)) {
+            Sys.close(fd);
+        }
     }
 }

@@ -7,6 +7,8 @@ import dev.mesovirt.vmm.sys.Sys;
 public final class KvmDevice implements AutoCloseable {
     private final int type;
     private final int fd;
+    /** close() may be reached twice (error paths, shutdown); a second close(2) would hit a reused number. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     KvmDevice(int type, int fd) {
         this.type = type;
@@ -81,6 +83,8 @@ public final class KvmDevice implements AutoCloseable {
 
     @Override
     public void close() {
-        Sys.close(fd);
+        if (closed.compareAndSet(false, true)) {
+            Sys.close(fd);
+        }
     }
 }

@@ -20,6 +20,8 @@ public final class Vcpu implements AutoCloseable {
 
     private final int id;
     private final int fd;
+    /** close() may be reached twice (error paths, shutdown); a second close(2) would hit a reused number. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final Pointer runPointer;
     private final long runSize;
     private final ByteBuffer run;
@@ -171,7 +173,9 @@ public final class Vcpu implements AutoCloseable {
 
     @Override
     public void close() {
-        Sys.munmap(runPointer, runSize);
-        Sys.close(fd);
+        if (closed.compareAndSet(false, true)) {
+            Sys.munmap(runPointer, runSize);
+            Sys.close(fd);
+        }
     }
 }

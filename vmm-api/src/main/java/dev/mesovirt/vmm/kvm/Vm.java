@@ -21,6 +21,8 @@ public final class Vm implements AutoCloseable {
 
     private final Kvm kvm;
     private final int fd;
+    /** close() may be reached twice (error paths, shutdown); a second close(2) would hit a reused number. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final Memory irqLevel = new Memory(Layouts.IRQ_LEVEL_SIZE);
 
     Vm(Kvm kvm, int fd) {
@@ -187,6 +189,8 @@ public final class Vm implements AutoCloseable {
 
     @Override
     public void close() {
-        Sys.close(fd);
+        if (closed.compareAndSet(false, true)) {
+            Sys.close(fd);
+        }
     }
 }

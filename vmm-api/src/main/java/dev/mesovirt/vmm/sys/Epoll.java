@@ -22,6 +22,8 @@ public final class Epoll implements AutoCloseable {
     private static final int CTL_MOD = 3;
 
     private final int fd;
+    /** close() may be reached twice (error paths, shutdown); a second close(2) would hit a reused number. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final int capacity;
     private final Memory events;
     private final Memory control = new Memory(16);
@@ -34,6 +36,11 @@ public final class Epoll implements AutoCloseable {
         }
         this.capacity = capacity;
         this.events = new Memory((long) EVENT_SIZE * capacity);
+    }
+
+    /** The descriptor number (tests). */
+    int fd() {
+        return fd;
     }
 
     public synchronized void add(int watchedFd, int eventMask, long token) {
@@ -81,6 +88,8 @@ public final class Epoll implements AutoCloseable {
 
     @Override
     public void close() {
-        Sys.close(fd);
+        if (closed.compareAndSet(false, true)) {
+            Sys.close(fd);
+        }
     }
 }
