@@ -1,6 +1,9 @@
 package dev.mesovirt.acpi;
 
-/** What every architecture's PCI Express host bridge (PNP0A08) has in its DSDT device: the _OSC method. */
+/**
+ * What every architecture's PCI Express host bridge has in its DSDT: the device {@code \_SB.PCI0} with its identity
+ * and _OSC; the architecture gives the resources and the INTx routing.
+ */
 public final class PciRootAml {
     /** The UUID of the PCI host bridge _OSC interface (PCI Firmware Specification 3.3, 4.5.1). */
     public static final String OSC_UUID = "33db4d5b-1ff7-401c-9657-7441c03dd766";
@@ -23,6 +26,30 @@ public final class PciRootAml {
             | OSC_PCIE_CAPABILITY;
 
     private PciRootAml() {
+    }
+
+    /**
+     * {@code Device (PCI0)}: PNP0A08, compatible with PNP0A03, segment 0 from bus 0, UID 0; then the architecture's
+     * own objects ({@code platform}, e.g. arm64's _CCA), the resources, {@link #osc} and the routing table.
+     *
+     * <p>No _ADR: ACPI 6.5 section 6.1 gives a device a _HID or an _ADR, not both (iasl warns), and nothing reads a
+     * host bridge's _ADR. QEMU's q35 DSDT has one only from its PIIX ancestry.
+     *
+     * @param crs a resource template (the bus range and the windows)
+     * @param prt the _PRT package
+     */
+    public static byte[] device(java.util.List<byte[]> platform, byte[] crs, byte[] prt) {
+        java.util.List<byte[]> objects = new java.util.ArrayList<>(java.util.List.of(
+                Aml.name("_HID", Aml.eisaId("PNP0A08")),
+                Aml.name("_CID", Aml.eisaId("PNP0A03")),
+                Aml.name("_SEG", Aml.zero()),
+                Aml.name("_BBN", Aml.zero()),
+                Aml.name("_UID", Aml.zero())));
+        objects.addAll(platform);
+        objects.add(Aml.name("_CRS", crs));
+        objects.add(osc());
+        objects.add(Aml.name("_PRT", prt));
+        return Aml.device("PCI0", objects.toArray(byte[][]::new));
     }
 
     /**

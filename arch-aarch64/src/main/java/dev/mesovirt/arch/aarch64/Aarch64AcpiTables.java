@@ -275,16 +275,8 @@ public final class Aarch64AcpiTables {
                         Aml.integer(gsi(bridge.intxOf(device, pin)))));
             }
         }
-        return Aml.device("PCI0",
-                Aml.name("_HID", Aml.eisaId("PNP0A08")),
-                Aml.name("_CID", Aml.eisaId("PNP0A03")),
-                Aml.name("_SEG", Aml.zero()),
-                Aml.name("_BBN", Aml.zero()),
-                Aml.name("_UID", Aml.zero()),
-                Aml.name("_CCA", Aml.one()),
-                Aml.name("_CRS", Aml.resourceTemplate(resources.toArray(byte[][]::new))),
-                PciRootAml.osc(),
-                Aml.name("_PRT", Aml.packageOf(prt.toArray(byte[][]::new))));
+        return PciRootAml.device(List.of(Aml.name("_CCA", Aml.one())),
+                Aml.resourceTemplate(resources.toArray(byte[][]::new)), Aml.packageOf(prt.toArray(byte[][]::new)));
     }
 
     private static byte[] interrupt(Irq irq) {

@@ -342,10 +342,7 @@ public final class AcpiTables {
     }
 
     /**
-     * The PCI Express host bridge {@code \_SB.PCI0}: PNP0A08, compatible with PNP0A03, segment 0 from bus 0.
-     *
-     * <p>No _ADR: ACPI 6.5 section 6.1 gives a device a _HID or an _ADR, not both (iasl warns), and nothing reads
-     * a host bridge's _ADR. QEMU's q35 DSDT has one only from its PIIX ancestry.
+     * The PCI Express host bridge {@code \_SB.PCI0} ({@link PciRootAml#device}).
      *
      * <p>_CRS: the bus range, the configuration ports 0xCF8-0xCFF (the bridge's own; Linux drops them from the
      * windows), then the windows. The I/O window is exactly the one I/O BARs are assigned from. QEMU's q35 forwards
@@ -360,38 +357,8 @@ public final class AcpiTables {
         bridge.io().ifPresent(io -> resources.add(Aml.wordIo((int) io.base(), (int) io.last())));
         resources.add(Aml.dwordMemory(bridge.mmio32().base(), bridge.mmio32().last()));
         bridge.mmio64().ifPresent(w -> resources.add(Aml.qwordMemory(w.base(), w.last())));
-        return Aml.device("PCI0",
-                Aml.name("_HID", Aml.eisaId("PNP0A08")),
-                Aml.name("_CID", Aml.eisaId("PNP0A03")),
-                Aml.name("_SEG", Aml.zero()),
-                Aml.name("_BBN", Aml.zero()),
-                Aml.name("_UID", Aml.zero()),
-                Aml.name("_CRS", Aml.resourceTemplate(resources.toArray(byte[][]::new))),
-                pciHostBridgeOsc(),
-                Aml.name("_PRT", pciRoutingTable(bridge)));
-    }
-
-    /**
-     * The PCI host bridge _OSC, in ASL:
-     * <pre>
-     * Method (_OSC, 4, NotSerialized) {
-     *     CreateDWordField (Arg3, Zero, CDW1)                 // status
-     *     If ((Arg0 == ToUUID ("33db4d5b-1ff7-401c-9657-7441c03dd766"))) {
-     *         CreateDWordField (Arg3, 0x08, CDW3)             // control, requested then granted
-     *         Local0 = (CDW3 &amp; 0x1D)
-     *         If ((Arg1 != One)) { CDW1 |= 0x08 }             // unrecognised revision
-     *         If ((CDW3 != Local0)) { CDW1 |= 0x10 }          // capabilities masked
-     *         CDW3 = Local0
-     *     } Else { CDW1 |= 0x04 }                           // unrecognised UUID
-     *     Return (Arg3)
-     * }
-     * </pre>
-     * The grant is the same whether or not the query bit is set, so Linux's query-then-request sequence ends with a
-     * request for exactly what the query returned, which then comes back unmasked (Linux treats a masked request
-     * as a refusal).
-     */
-    private static byte[] pciHostBridgeOsc() {
-        return PciRootAml.osc();
+        return PciRootAml.device(List.of(), Aml.resourceTemplate(resources.toArray(byte[][]::new)),
+                pciRoutingTable(bridge));
     }
 
     /**
