@@ -31,8 +31,8 @@
 # EXIT_REPEATS (3 C samples before JMH and 3 after);
 # MEMORY_JAVA_OPTS adds a Mesovirt variant with those JVM options to the memory figure.
 # The figures from inside the emulated KVM host (real Linux boots), into the same directory for the table:
-# ci/bench/boot-jmh.sh, ci/bench/blk-bench.sh, ci/bench/fs-bench.sh, ci/bench/exit-emulated.sh (this "exit" part there,
-# always).
+# ci/bench/boot-jmh.sh, ci/bench/blk-bench.sh, ci/bench/fs-bench.sh, ci/bench/snapshot-bench.sh,
+# ci/bench/exit-emulated.sh (this "exit" part there, always).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared helpers of the ci/bench scripts that measure inside an emulated KVM host (sourced, not run):
-# boot-jmh.sh, blk-bench.sh, vsock-bench.sh and fs-bench.sh.
+# boot-jmh.sh, blk-bench.sh, vsock-bench.sh, fs-bench.sh and snapshot-bench.sh.
 
 # bench_machines ARCH [LIST]: prints the machine types to measure, comma-separated: LIST (e.g. "microvm,q35") checked
 # against ARCH, or ARCH's default when LIST is empty: Mesovirt's two machines, microvm and q35 on x86_64, microvm

@@ -153,6 +153,56 @@ class ResultsTableTest {
         assertTrue(md.contains("| Mesovirt | 250 | 200–300 | 2 | 2.50× | QEMU | blk.jsonl |"), md);
     }
 
+    /** Lines as ci/bench/snapshot-bench.sh writes them (from a run, samples shortened): two of its five figures. */
+    private static final String SNAPSHOT_LINES = """
+            {"name":"snapshot.save.mesovirt","peer":"snapshot.save.qemu","unit":"s","better":"lower","figure":"snapshot of the paused guest: migrate -> query-migrate \\"completed\\", -m 256 -smp 2 (emulated x86_64 KVM host)","variant":"Mesovirt microvm (file:DIR: state + sparse memory file; restore maps it)","samples":[1.864,1.230,1.039]}
+            {"name":"snapshot.save.qemu","unit":"s","better":"lower","figure":"snapshot of the paused guest: migrate -> query-migrate \\"completed\\", -m 256 -smp 2 (emulated x86_64 KVM host)","variant":"QEMU 7.2.22 microvm (exec:cat > PATH: one stream, unthrottled; restore + cont)","samples":[4.963,5.114,5.794]}
+            {"name":"snapshot.disk.mesovirt","peer":"snapshot.disk.qemu","unit":"MiB","better":"lower","figure":"snapshot size on disk (allocated blocks, tmpfs), -m 256 (emulated x86_64 KVM host)","variant":"Mesovirt microvm (file:DIR: state + sparse memory file; restore maps it)","samples":[95.0,94.0,94.0]}
+            {"name":"snapshot.disk.qemu","unit":"MiB","better":"lower","figure":"snapshot size on disk (allocated blocks, tmpfs), -m 256 (emulated x86_64 KVM host)","variant":"QEMU 7.2.22 microvm (exec:cat > PATH: one stream, unthrottled; restore + cont)","samples":[94.5,94.4,94.4]}
+            """;
+
+    @Test
+    void snapshotRowsOfTheBenchScriptPairMesovirtWithQemuAndKeepTheOtherParts() throws Exception {
+        // An earlier table with another part's rows, whose file is not in this run's directory.
+        ResultsTable before = new ResultsTable();
+        before.addLines(Files.writeString(tmp.resolve("blk.jsonl"), """
+                {"name":"blk.read.mesovirt","peer":"blk.read.qemu","unit":"MB/s","better":"higher","figure":"read","variant":"Mesovirt","samples":[300]}
+                {"name":"blk.read.qemu","unit":"MB/s","better":"higher","figure":"read","variant":"QEMU","samples":[100]}
+                """));
+        Path previous = Files.writeString(tmp.resolve("previous.json"), before.json(Map.of(), Instant.EPOCH));
+
+        Path now = Files.createDirectories(tmp.resolve("now"));
+        ResultsTable t = new ResultsTable();
+        t.addLines(Files.writeString(now.resolve("snapshot.jsonl"), SNAPSHOT_LINES));
+        t.keep(previous);
+        assertEquals(6, t.series().size());
+
+        Series save = t.find("snapshot.save.mesovirt");
+        assertEquals("s", save.unit());
+        assertEquals("lower", save.better());
+        assertEquals(1.230, save.median());
+        assertEquals(1.230 / 5.114, t.ratio(save), 1e-9);
+        assertTrue(Double.isNaN(t.ratio(t.find("snapshot.save.qemu")))); // the peer row itself has no ratio
+        assertEquals(94.0 / 94.4, t.ratio(t.find("snapshot.disk.mesovirt")), 1e-9);
+        assertEquals(3.0, t.ratio(t.find("blk.read.mesovirt")), 1e-9); // kept, with its ratio
+
+        String md = t.markdown("T", Map.of(), Instant.EPOCH);
+        assertTrue(md.contains("## snapshot of the paused guest: migrate -> query-migrate \"completed\", -m 256 -smp 2"
+                + " (emulated x86_64 KVM host)\n\nUnit: s, lower is better."), md);
+        assertTrue(md.contains("| Mesovirt microvm (file:DIR: state + sparse memory file; restore maps it) | 1.23 | "
+                + "1.04–1.86 | 3 | 0.24× | QEMU 7.2.22 microvm (exec:cat > PATH: one stream, unthrottled; restore + "
+                + "cont) | snapshot.jsonl |"), md);
+        assertTrue(md.contains("| 94.0 | 94.0–95.0 | 3 | 1.00× |"), md);
+        // Rows by file name: the kept blk.jsonl before snapshot.jsonl.
+        assertEquals(java.util.List.of("blk.jsonl", "blk.jsonl", "snapshot.jsonl", "snapshot.jsonl", "snapshot.jsonl",
+                "snapshot.jsonl"), t.series().stream().map(Series::source).toList());
+        JsonObject json = JsonParser.parseString(t.json(Map.of(), Instant.EPOCH)).getAsJsonObject();
+        JsonObject row = json.getAsJsonArray("series").asList().stream().map(e -> e.getAsJsonObject())
+                .filter(o -> o.get("name").getAsString().equals("snapshot.save.mesovirt")).findFirst().orElseThrow();
+        assertEquals(0.241, row.get("ratioToPeer").getAsDouble());
+        assertEquals("snapshot.save.qemu", row.get("peer").getAsString());
+    }
+
     @Test
     void q35BootRowsPairWithQemuQ35InTheMicrovmRowsFigure() {
         Map<String, String> params = new java.util.TreeMap<>(Map.of("machine", "q35", "vcpus", "1", "vmm",
