@@ -64,6 +64,8 @@ public final class ResultsTable {
      */
     public record Note(String text, String source) {
     }
+    private static final String JMH_JVM = "JMH JVM";
+    /** The machine table's lines that come from the results (the JVM that ran JMH), not from this machine. */
     private final Map<String, String> jvmOfJmh = new LinkedHashMap<>();
 
     public static void main(String[] args) throws IOException {
@@ -94,7 +96,7 @@ public final class ResultsTable {
             table.keep(keep); // after every input: it keeps what they did not measure
         }
         Map<String, String> machine = machine();
-        machine.putAll(table.jvmOfJmh);
+        machine.putAll(table.machineOfResults());
         Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         write(md, table.markdown(title, machine, now));
         write(json, table.json(machine, now));
@@ -122,6 +124,11 @@ public final class ResultsTable {
 
     public List<Note> notes() {
         return List.copyOf(notes);
+    }
+
+    /** The machine table's lines that come from the results read or kept (the JVM that ran JMH). */
+    public Map<String, String> machineOfResults() {
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(jvmOfJmh));
     }
 
     /** Adds a note given as text (kept by no later table: it is made again each time). */
@@ -176,6 +183,13 @@ public final class ResultsTable {
                     notes.add(new Note(o.get("text").getAsString(), source));
                 }
             }
+        }
+        // The JVM that ran JMH is a line of the machine table, read from the JMH files: when this run read none and
+        // kept rows of some, the kept table's line stays with them instead of vanishing.
+        boolean keptJmh = series.stream().anyMatch(s -> s.source().split(", ")[0].endsWith(".json")
+                && !inputs.contains(s.source().split(", ")[0]));
+        if (jvmOfJmh.isEmpty() && keptJmh && root.has("machine") && root.getAsJsonObject("machine").has(JMH_JVM)) {
+            jvmOfJmh.put(JMH_JVM, root.getAsJsonObject("machine").get(JMH_JVM).getAsString());
         }
         if (kept > 0) {
             // The machine above is this run's: say which rows are not from it.
@@ -236,7 +250,7 @@ public final class ResultsTable {
             String name = "jmh." + simple + (params.isEmpty() ? "" : params.toString().replace('{', '[').replace('}', ']'));
             add(inHost(describeJmh(name, simple, params, metric.get("scoreUnit").getAsString(), samples, source)));
             if (r.has("jdkVersion")) {
-                jvmOfJmh.put("JMH JVM", r.get("jdkVersion").getAsString() + " (" + r.get("vmName").getAsString() + " "
+                jvmOfJmh.put(JMH_JVM, r.get("jdkVersion").getAsString() + " (" + r.get("vmName").getAsString() + " "
                         + r.get("vmVersion").getAsString() + ")");
             }
         }

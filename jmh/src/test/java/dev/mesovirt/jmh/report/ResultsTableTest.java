@@ -204,6 +204,33 @@ class ResultsTableTest {
     }
 
     @Test
+    void keptJmhRowsKeepTheJvmThatRanThemInTheMachineTable() throws Exception {
+        ResultsTable before = new ResultsTable();
+        before.addJmh(Files.writeString(tmp.resolve("jmh-exit.json"), JMH));
+        assertEquals(Map.of("JMH JVM", "25.0.3 (OpenJDK 64-Bit Server VM 25.0.3+9-LTS)"), before.machineOfResults());
+        Map<String, String> machine = new java.util.LinkedHashMap<>(Map.of("nproc", "2"));
+        machine.putAll(before.machineOfResults());
+        Path previous = Files.writeString(tmp.resolve("previous.json"), before.json(machine, Instant.EPOCH));
+
+        Path now = Files.createDirectories(tmp.resolve("now"));
+        ResultsTable onlyLines = new ResultsTable(); // e.g. jmh/run.sh --only table after a ci/bench script
+        onlyLines.addLines(Files.writeString(now.resolve("snapshot.jsonl"), SNAPSHOT_LINES));
+        onlyLines.keep(previous);
+        assertEquals(Map.of("JMH JVM", "25.0.3 (OpenJDK 64-Bit Server VM 25.0.3+9-LTS)"), onlyLines.machineOfResults());
+
+        ResultsTable jmhAgain = new ResultsTable(); // the JMH file measured again: its own JVM
+        jmhAgain.addJmh(Files.writeString(now.resolve("jmh-exit.json"), JMH.replace("\"25.0.3\"", "\"26\"")));
+        jmhAgain.keep(previous);
+        assertEquals("26 (OpenJDK 64-Bit Server VM 25.0.3+9-LTS)", jmhAgain.machineOfResults().get("JMH JVM"));
+
+        ResultsTable noJmhKept = new ResultsTable(); // no JMH rows in the table at all: no JMH JVM line
+        noJmhKept.addLines(Files.writeString(now.resolve("snapshot.jsonl"), SNAPSHOT_LINES));
+        noJmhKept.keep(Files.writeString(tmp.resolve("lines-only.json"),
+                onlyLines.json(Map.of("JMH JVM", "stale"), Instant.EPOCH).replace("\"jmh-exit.json\"", "\"x.jsonl\"")));
+        assertEquals(Map.of(), noJmhKept.machineOfResults());
+    }
+
+    @Test
     void q35BootRowsPairWithQemuQ35InTheMicrovmRowsFigure() {
         Map<String, String> params = new java.util.TreeMap<>(Map.of("machine", "q35", "vcpus", "1", "vmm",
                 "mesovirt"));
