@@ -276,7 +276,7 @@ public final class Aarch64Architecture implements Architecture {
     public List<String> stateSections(int vcpus) {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < vcpus; i++) {
-            ids.add(Arm64VcpuState.sectionId(i));
+            ids.add(dev.mesovirt.vmm.snapshot.RegisterListState.sectionId(i));
         }
         ids.add(Gicv3State.ID);
         return ids;
@@ -293,7 +293,7 @@ public final class Aarch64Architecture implements Architecture {
         List<dev.mesovirt.vmm.snapshot.Section> out = new ArrayList<>();
         List<Long> mpidrs = new ArrayList<>();
         for (Vcpu v : vcpus) {
-            Arm64VcpuState s = Arm64StateIo.save(v);
+            dev.mesovirt.vmm.snapshot.RegisterListState s = dev.mesovirt.vmm.snapshot.RegisterListState.save(v);
             if (clock instanceof FrozenCounter frozen) {
                 s = s.withRegister(Arm64Kvm.REG_TIMER_CNT, frozen.value());
             }
@@ -314,20 +314,26 @@ public final class Aarch64Architecture implements Architecture {
                              Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
         Gicv3 gic = snapshotGic(irqChip);
         // Decode everything first: bad data is refused before KVM is touched.
-        List<Arm64VcpuState> states = new ArrayList<>();
+        List<dev.mesovirt.vmm.snapshot.RegisterListState> states = new ArrayList<>();
         for (Vcpu v : vcpus) {
-            states.add(Arm64VcpuState.fromSection(sections.get(Arm64VcpuState.sectionId(v.id()))));
+            states.add(vcpuState(sections.get(dev.mesovirt.vmm.snapshot.RegisterListState.sectionId(v.id()))));
         }
         Gicv3State gicState = Gicv3State.fromSection(sections.get(Gicv3State.ID), gic.nrIrqs(), vcpus.size());
         List<Long> mpidrs = new ArrayList<>();
         for (int i = 0; i < vcpus.size(); i++) {
             Vcpu v = vcpus.get(i);
             VcpuSetup.initialise(vm, v);
-            Arm64StateIo.restore(v, states.get(i));
+            states.get(i).restoreTo(v);
             mpidrs.add(v.getOneReg(Arm64Kvm.REG_MPIDR_EL1));
         }
         gic.finishAfterVcpus();
         Arm64StateIo.restoreGic(gic.device(), gicState, mpidrs);
+    }
+
+    /** A vCPU section: arm64 registers (every core, system, timer and firmware register KVM lists) and MP state. */
+    static dev.mesovirt.vmm.snapshot.RegisterListState vcpuState(dev.mesovirt.vmm.snapshot.Section section) {
+        return dev.mesovirt.vmm.snapshot.RegisterListState.fromSection(section, "arm64", Arm64Kvm.REG_ARM64,
+                java.util.Set.of(Arm64Kvm.MP_STATE_RUNNABLE, Arm64Kvm.MP_STATE_STOPPED, Arm64Kvm.MP_STATE_SUSPENDED));
     }
 
     /** The microVM's vGIC; one with an ITS (the standard machine's LPIs and their tables) is not saved. */

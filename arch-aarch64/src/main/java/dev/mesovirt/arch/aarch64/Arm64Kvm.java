@@ -77,8 +77,6 @@ public final class Arm64Kvm {
     public static final long REG_TIMER_CTL = systemRegister(3, 3, 14, 3, 1);
     /** KVM_REG_ARM_TIMER_CVAL: the virtual timer's compare value, in the guest's counter time. */
     public static final long REG_TIMER_CVAL = systemRegister(3, 3, 14, 0, 2);
-    /** KVM_REG_ARM64: the architecture field of every arm64 ONE_REG id (bits 56-63). */
-    public static final long REG_ARCH_MASK = 0xff00_0000_0000_0000L;
 
     /** KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_STOPPED and KVM_MP_STATE_SUSPENDED: what arm64's KVM_SET_MP_STATE takes. */
     public static final int MP_STATE_RUNNABLE = 0;

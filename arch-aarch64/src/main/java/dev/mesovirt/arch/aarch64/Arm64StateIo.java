@@ -1,30 +1,21 @@
 package dev.mesovirt.arch.aarch64;
 
-import com.sun.jna.Memory;
 import dev.mesovirt.vmm.kvm.KvmDevice;
-import dev.mesovirt.vmm.kvm.KvmIoctls;
-import dev.mesovirt.vmm.kvm.Vcpu;
 import dev.mesovirt.vmm.snapshot.SnapshotException;
 import dev.mesovirt.vmm.sys.ErrnoException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Takes and gives back {@link Arm64VcpuState} and {@link Gicv3State} through KVM. A restore goes: KVM_ARM_VCPU_INIT
- * and every saved register of each vCPU (MPIDR_EL1 among them, by which the vGIC finds its redistributor), its MP
- * state; then the vGIC's CTRL_INIT (KVM takes its registers only once initialised) and the vGIC in QEMU's order:
+ * Takes and gives back the vGIC's {@link Gicv3State} through KVM. A restore goes: KVM_ARM_VCPU_INIT and every saved
+ * register of each vCPU (a {@link dev.mesovirt.vmm.snapshot.RegisterListState}: MPIDR_EL1 among them, by which the
+ * vGIC finds its redistributor), its MP state; then the vGIC's CTRL_INIT (KVM takes its registers only once initialised) and the vGIC in QEMU's order:
  * GICD_CTLR; each redistributor (LPI table bases before GICR_CTLR, then group, enable, trigger configuration before
  * line level and pending, active, priorities); the distributor's SPIs (enable, group, routes before pending, so that
  * a pending SPI lands on its CPU interface; configuration before line level and pending); the CPU interfaces last.
  * Set/clear register pairs are cleared first, so a write leaves exactly the saved bits.
  */
 final class Arm64StateIo {
-    private static final Logger LOG = LoggerFactory.getLogger(Arm64StateIo.class);
-
     // Distributor register offsets (GICv3 architecture specification, IHI 0069).
     static final int GICD_CTLR = 0x0000;
     static final int GICD_IGROUPR = 0x0080;
@@ -72,61 +63,6 @@ final class Arm64StateIo {
     }
 
     private Arm64StateIo() {}
-
-    // ---- vCPUs
-
-    static Arm64VcpuState save(Vcpu vcpu) {
-        long[] ids = vcpu.registerList();
-        List<Arm64VcpuState.Register> regs = new ArrayList<>(ids.length);
-        for (long id : ids) {
-            regs.add(new Arm64VcpuState.Register(id, vcpu.getOneRegBytes(id)));
-        }
-        int mp;
-        try (Memory m = new Memory(4)) {
-            m.setInt(0, 0);
-            vcpu.ioctl(KvmIoctls.GET_MP_STATE, m, "KVM_GET_MP_STATE");
-            mp = m.getInt(0);
-        }
-        return new Arm64VcpuState(mp, regs);
-    }
-
-    /**
-     * On a vCPU initialised as at boot: every saved register, in the saved (KVM's) order, then the MP state. A saved
-     * register this host's KVM does not list is refused before anything is written; one it lists that the snapshot
-     * lacks keeps its reset value (logged).
-     */
-    static void restore(Vcpu vcpu, Arm64VcpuState s) {
-        Set<Long> here = new HashSet<>();
-        for (long id : vcpu.registerList()) {
-            here.add(id);
-        }
-        Set<Long> saved = new HashSet<>();
-        for (Arm64VcpuState.Register r : s.registers()) {
-            if (!here.contains(r.id())) {
-                throw new SnapshotException(String.format("snapshot: vCPU %d's register 0x%x is not one this host's KVM"
-                        + " has (a snapshot of another CPU or kernel)", vcpu.id(), r.id()));
-            }
-            saved.add(r.id());
-        }
-        here.removeAll(saved);
-        if (!here.isEmpty()) {
-            LOG.warn("vCPU {}: {} registers of this host's KVM are not in the snapshot and keep their reset values",
-                    vcpu.id(), here.size());
-        }
-        for (Arm64VcpuState.Register r : s.registers()) {
-            try {
-                vcpu.setOneRegBytes(r.id(), r.value());
-            } catch (ErrnoException e) {
-                throw new SnapshotException("snapshot: " + e.getMessage(), e);
-            }
-        }
-        try (Memory m = new Memory(4)) {
-            m.setInt(0, s.mpState());
-            vcpu.ioctl(KvmIoctls.SET_MP_STATE, m, "KVM_SET_MP_STATE");
-        } catch (ErrnoException e) {
-            throw new SnapshotException("snapshot: " + e.getMessage(), e);
-        }
-    }
 
     // ---- the vGIC
 

@@ -145,7 +145,7 @@ class Arm64KvmTest {
         put(expected, expr, "irq_type_ppi", "KVM_ARM_IRQ_TYPE_PPI", Arm64Kvm.IRQ_TYPE_PPI);
         put(expected, expr, "timer_ctl", "KVM_REG_ARM_TIMER_CTL", Arm64Kvm.REG_TIMER_CTL);
         put(expected, expr, "timer_cval", "KVM_REG_ARM_TIMER_CVAL", Arm64Kvm.REG_TIMER_CVAL);
-        put(expected, expr, "reg_arch_mask", "KVM_REG_ARCH_MASK", Arm64Kvm.REG_ARCH_MASK);
+        put(expected, expr, "reg_arch_mask", "KVM_REG_ARCH_MASK", dev.mesovirt.vmm.snapshot.RegisterListState.REG_ARCH_MASK);
         put(expected, expr, "reg_arm64", "KVM_REG_ARM64", Arm64Kvm.REG_ARM64);
         put(expected, expr, "mp_runnable", "KVM_MP_STATE_RUNNABLE", Arm64Kvm.MP_STATE_RUNNABLE);
         put(expected, expr, "mp_stopped", "KVM_MP_STATE_STOPPED", Arm64Kvm.MP_STATE_STOPPED);

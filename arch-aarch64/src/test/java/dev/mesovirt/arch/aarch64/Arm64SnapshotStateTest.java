@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mesovirt.vmm.arch.Irq;
+import dev.mesovirt.vmm.snapshot.RegisterListState;
 import dev.mesovirt.vmm.snapshot.Section;
 import dev.mesovirt.vmm.snapshot.SnapshotException;
 import dev.mesovirt.vmm.snapshot.StateWriter;
@@ -21,24 +22,24 @@ class Arm64SnapshotStateTest {
     private static final long V0 = 0x6040_0000_0010_0054L;
     private static final long FPSR = 0x6020_0000_0010_00d4L;
 
-    private static Arm64VcpuState vcpu() {
+    private static RegisterListState vcpu() {
         byte[] v0 = new byte[16];
         for (int i = 0; i < v0.length; i++) {
             v0[i] = (byte) (i + 1);
         }
-        return new Arm64VcpuState(Arm64Kvm.MP_STATE_STOPPED, List.of(
-                new Arm64VcpuState.Register(Arm64Kvm.REG_PC, new byte[] {0, 0x10, 0, 0x40, 0, 0, 0, 0}),
-                new Arm64VcpuState.Register(V0, v0),
-                new Arm64VcpuState.Register(FPSR, new byte[] {1, 2, 3, 4}),
-                new Arm64VcpuState.Register(Arm64Kvm.REG_TIMER_CNT, new byte[8])));
+        return new RegisterListState(Arm64Kvm.MP_STATE_STOPPED, List.of(
+                new RegisterListState.Register(Arm64Kvm.REG_PC, new byte[] {0, 0x10, 0, 0x40, 0, 0, 0, 0}),
+                new RegisterListState.Register(V0, v0),
+                new RegisterListState.Register(FPSR, new byte[] {1, 2, 3, 4}),
+                new RegisterListState.Register(Arm64Kvm.REG_TIMER_CNT, new byte[8])));
     }
 
     @Test
     void vcpuStateRoundTripsEveryRegisterSize() {
-        Arm64VcpuState s = vcpu();
+        RegisterListState s = vcpu();
         Section section = s.toSection(1);
         assertEquals("vcpu1", section.id());
-        Arm64VcpuState back = Arm64VcpuState.fromSection(section);
+        RegisterListState back = Aarch64Architecture.vcpuState(section);
         assertEquals(s, back);
         assertEquals(0x4000_1000L, back.register(Arm64Kvm.REG_PC).getAsLong());
         assertEquals(16, back.registers().get(1).value().length);
@@ -46,7 +47,7 @@ class Arm64SnapshotStateTest {
 
     @Test
     void theFrozenCounterReplacesTheSavedOne() {
-        Arm64VcpuState s = vcpu().withRegister(Arm64Kvm.REG_TIMER_CNT, 0x1234_5678_9abcL);
+        RegisterListState s = vcpu().withRegister(Arm64Kvm.REG_TIMER_CNT, 0x1234_5678_9abcL);
         assertEquals(0x1234_5678_9abcL, s.register(Arm64Kvm.REG_TIMER_CNT).getAsLong());
         assertEquals(vcpu().registers().get(0), s.registers().get(0));
         assertFalse(s.register(Arm64Kvm.REG_TIMER_CTL).isPresent());
@@ -59,24 +60,24 @@ class Arm64SnapshotStateTest {
     @Test
     void malformedVcpuSectionsAreRefused() {
         assertMessage("has register 0x6030000000100040 with 4 bytes",
-                () -> Arm64VcpuState.fromSection(vcpuSection(0, Arm64Kvm.REG_PC, new byte[4], 1)));
+                () -> Aarch64Architecture.vcpuState(vcpuSection(0, Arm64Kvm.REG_PC, new byte[4], 1)));
         // An x86 (KVM_REG_X86) id is no arm64 register.
-        assertMessage("not an arm64 register", () -> Arm64VcpuState.fromSection(
+        assertMessage("not an arm64 register", () -> Aarch64Architecture.vcpuState(
                 vcpuSection(0, 0x2030_0000_0000_0001L, new byte[8], 1)));
         // KVM_REG_SIZE 2^12 bytes: more than any register.
-        assertMessage("not an arm64 register", () -> Arm64VcpuState.fromSection(
+        assertMessage("not an arm64 register", () -> Aarch64Architecture.vcpuState(
                 vcpuSection(0, 0x60c0_0000_0010_0000L, new byte[0], 1)));
-        assertMessage("MP state 3", () -> Arm64VcpuState.fromSection(vcpuSection(3, Arm64Kvm.REG_PC, new byte[8], 1)));
-        assertMessage("has version 2", () -> Arm64VcpuState.fromSection(vcpuSection(0, Arm64Kvm.REG_PC, new byte[8], 2)));
+        assertMessage("MP state 3, not one arm64's KVM takes [0, 5, 10]", () -> Aarch64Architecture.vcpuState(vcpuSection(3, Arm64Kvm.REG_PC, new byte[8], 1)));
+        assertMessage("has version 2", () -> Aarch64Architecture.vcpuState(vcpuSection(0, Arm64Kvm.REG_PC, new byte[8], 2)));
         byte[] twice = new StateWriter().u32(0).u32(2).u64(Arm64Kvm.REG_PC).bytes(new byte[8]).u64(Arm64Kvm.REG_PC)
                 .bytes(new byte[8]).toByteArray();
-        assertMessage("twice", () -> Arm64VcpuState.fromSection(new Section("vcpu0", 1, twice)));
+        assertMessage("twice", () -> Aarch64Architecture.vcpuState(new Section("vcpu0", 1, twice)));
         byte[] good = vcpu().toSection(0).data();
-        assertMessage("truncated", () -> Arm64VcpuState.fromSection(
+        assertMessage("truncated", () -> Aarch64Architecture.vcpuState(
                 new Section("vcpu0", 1, Arrays.copyOf(good, good.length - 1))));
-        assertMessage("after its last field", () -> Arm64VcpuState.fromSection(
+        assertMessage("after its last field", () -> Aarch64Architecture.vcpuState(
                 new Section("vcpu0", 1, Arrays.copyOf(good, good.length + 1))));
-        assertMessage("register count 0", () -> Arm64VcpuState.fromSection(
+        assertMessage("register count 0", () -> Aarch64Architecture.vcpuState(
                 new Section("vcpu0", 1, new StateWriter().u32(0).u32(0).toByteArray())));
     }
 
