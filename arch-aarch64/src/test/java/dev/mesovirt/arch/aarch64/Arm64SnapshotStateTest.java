@@ -62,10 +62,10 @@ class Arm64SnapshotStateTest {
         assertMessage("has register 0x6030000000100040 with 4 bytes",
                 () -> Aarch64Architecture.vcpuState(vcpuSection(0, Arm64Kvm.REG_PC, new byte[4], 1)));
         // An x86 (KVM_REG_X86) id is no arm64 register.
-        assertMessage("not an arm64 register", () -> Aarch64Architecture.vcpuState(
+        assertMessage("not one of arm64's registers", () -> Aarch64Architecture.vcpuState(
                 vcpuSection(0, 0x2030_0000_0000_0001L, new byte[8], 1)));
         // KVM_REG_SIZE 2^12 bytes: more than any register.
-        assertMessage("not an arm64 register", () -> Aarch64Architecture.vcpuState(
+        assertMessage("not one of arm64's registers", () -> Aarch64Architecture.vcpuState(
                 vcpuSection(0, 0x60c0_0000_0010_0000L, new byte[0], 1)));
         assertMessage("MP state 3, not one arm64's KVM takes [0, 5, 10]", () -> Aarch64Architecture.vcpuState(vcpuSection(3, Arm64Kvm.REG_PC, new byte[8], 1)));
         assertMessage("has version 2", () -> Aarch64Architecture.vcpuState(vcpuSection(0, Arm64Kvm.REG_PC, new byte[8], 2)));

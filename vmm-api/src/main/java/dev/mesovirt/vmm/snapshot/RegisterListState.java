@@ -109,8 +109,8 @@ public record RegisterListState(int mpState, List<Register> registers) {
             byte[] value = r.bytes();
             if ((id & REG_ARCH_MASK) != archField || Vcpu.oneRegBytes(id) > Vcpu.MAX_ONE_REG_BYTES
                     || value.length != Vcpu.oneRegBytes(id)) {
-                throw new SnapshotException(String.format("snapshot: %s has register 0x%x with %d bytes, which is not"
-                        + " an %s register of that size", s.id(), id, value.length, isa));
+                throw new SnapshotException(String.format("snapshot: %s has register 0x%x with %d bytes, not one of"
+                        + " %s's registers of that size", s.id(), id, value.length, isa));
             }
             if (!seen.add(id)) {
                 throw new SnapshotException(String.format("snapshot: %s has register 0x%x twice", s.id(), id));
