@@ -141,6 +141,14 @@ public record RegisterListState(int mpState, List<Register> registers) {
      * keeps its reset value (logged).
      */
     public void restoreTo(Vcpu vcpu) {
+        restoreTo(vcpu, r -> true);
+    }
+
+    /**
+     * As {@link #restoreTo(Vcpu)}, writing only the saved registers {@code write} accepts: the others (a value the
+     * fresh vCPU already has and KVM refuses to be given, such as riscv64's timer state "off") keep their reset value.
+     */
+    public void restoreTo(Vcpu vcpu, java.util.function.Predicate<Register> write) {
         Set<Long> here = new HashSet<>();
         for (long id : vcpu.registerList()) {
             here.add(id);
@@ -157,7 +165,9 @@ public record RegisterListState(int mpState, List<Register> registers) {
         }
         try {
             for (Register r : registers) {
-                vcpu.setOneRegBytes(r.id(), r.value);
+                if (write.test(r)) {
+                    vcpu.setOneRegBytes(r.id(), r.value);
+                }
             }
             try (Memory m = new Memory(4)) {
                 m.setInt(0, mpState);
