@@ -49,9 +49,11 @@ job ci/tests/kata.sh || rc=1
 job ci/tests/jailer.sh || rc=1
 job ci/tests/aarch64-boot.sh || rc=1
 job ci/tests/aarch64-virtio.sh || rc=1
+job ci/tests/snapshot.sh aarch64 || rc=1
 job ci/tests/qmp-guest.sh aarch64 || rc=1
 job ci/tests/virt.sh aarch64 || rc=1
 job ci/tests/riscv64-boot.sh || rc=1
+job ci/tests/snapshot.sh riscv64 || rc=1
 job ci/tests/qmp-guest.sh riscv64 || rc=1
 job ci/tests/virt.sh riscv64 || rc=1
 echo "ci/test.sh: test counts (surefire reports; the KVM tests' come from ci/kvm-jobs.sh unit)"

@@ -1,28 +1,39 @@
 #!/bin/bash
 # Snapshot and restore with a real guest (StratoVirt's interface, docs/snapshot.md there): a Debian kernel with the
-# busybox test initramfs in Mesovirt, inside the emulated x86_64 KVM host, its shell on the serial console (stdin from
-# a FIFO), a ticker in the guest (one console line a second) and a virtio-blk disk.
+# busybox test initramfs in Mesovirt's microVM, inside the emulated KVM host of ARCH (x86_64, aarch64, riscv64), its
+# shell on the serial console (stdin from a FIFO), a ticker in the guest (one console line a second), a virtio-blk disk
+# and 2 vCPUs.
 #   - migrate on a running VM: GenericError; stop, migrate to file:DIR, query-migrate "completed", quit
 #   - restore with -incoming file:DIR in a new VMM (same options): the ticker goes on from where it stopped, the
 #     guest's clock does not go backwards, serial input reaches the shell, the disk reads and writes (the host finds
 #     the guest's write in the image), the guest powers off cleanly (exit 0)
 #   - two VMMs restored at once from the same snapshot (a template; each with its own copy of the disk) both go on
-#   - a snapshot with a flipped byte, a truncated one: one line on stderr, exit 1
+#   - a snapshot with a flipped byte, a truncated one, one of another ISA, another RAM size: one line on stderr, exit 1
 #
-# usage: ci/tests/snapshot.sh        Ends with "N passed, M failed". MESOVIRT_BIN as in ci/tests/lib.sh.
+# usage: ci/tests/snapshot.sh [ARCH]   (default x86_64) Ends with "N passed, M failed". MESOVIRT_BIN as in
+#        ci/tests/lib.sh.
 set -uo pipefail
+# A VMM that dies leaves its stdin FIFO without a reader: a write to it must fail a check, not kill this script.
+trap '' PIPE
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # MESOVIRT_BIN: a copy of the dist's launcher (e.g. while the tree is rebuilt); mesovirt-qmp is taken next to it.
 MESOVIRT=${MESOVIRT_BIN:-$ROOT/cli/target/dist/bin/mesovirt}
 QMPC=$(dirname "$MESOVIRT")/mesovirt-qmp
 CASE_TIMEOUT=${MESOVIRT_CASE_TIMEOUT:-900}
-ARCH=x86_64
+ARCH=${1:-x86_64}
+case $ARCH in
+  x86_64) KERNEL=vmlinuz-cloud INITRD=initrd-cloud.gz OTHER_ISA=aarch64 ;;
+  aarch64 | riscv64) KERNEL=vmlinuz-generic INITRD=initrd-generic.gz OTHER_ISA=x86_64 ;;
+  *) echo "snapshot tests: no snapshot support on '$ARCH' (x86_64, aarch64, riscv64)" >&2; exit 2 ;;
+esac
+# A valid state file of the other ISA's microVM (the snapshot format's fuzz seeds), for the other-ISA check.
+OTHER_STATE=$ROOT/vmm-api/src/test/resources/dev/mesovirt/vmm/snapshot/SnapshotFormatFuzzTargetInputs/decode/header-$OTHER_ISA
 
 if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   [ -x "$MESOVIRT" ] || { echo "snapshot tests: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
   bash "$ROOT/ci/guest-image.sh" "$ARCH" >/dev/null || exit 2
-  exec bash "$ROOT/ci/emulated-host.sh" "$ARCH" "$HERE/snapshot.sh" "$@"
+  exec bash "$ROOT/ci/emulated-host.sh" "$ARCH" "$HERE/snapshot.sh" "$ARCH"
 fi
 
 IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/$ARCH
@@ -31,6 +42,9 @@ SNAP=$WORK/snap
 OK=1
 FAILS=""
 export MESOVIRT_JAVA_OPTS=${MESOVIRT_JAVA_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData}
+# arm64: two of five runs saw the JVM die of SIGSEGV inside libjvm (once before any snapshot code ran), none of the
+# runs with the JVM's SVE code off; the emulated host's CPU is TCG's -cpu max, whose SVE emulation is the suspect.
+[ "$ARCH" = aarch64 ] && [ -z "${MESOVIRT_SNAPSHOT_KEEP_SVE:-}" ] && MESOVIRT_JAVA_OPTS="$MESOVIRT_JAVA_OPTS -XX:UseSVE=0"
 
 check() { # DESCRIPTION COMMAND...
   if "${@:2}"; then echo "  ok: $1"; else OK=0; FAILS="$FAILS|$1"; echo "  FAILED: $1"; fi
@@ -62,7 +76,7 @@ uptime_of() { tick_lines "$1" | grep "^TICK $2 " | tail -1 | cut -d' ' -f3; }
 vm() {
   local name=$1 disk=$2; shift 2
   rm -f "$WORK/$name.in"; mkfifo "$WORK/$name.in"
-  timeout "$CASE_TIMEOUT" "$MESOVIRT" -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" \
+  timeout "$CASE_TIMEOUT" "$MESOVIRT" -kernel "$IMG/$KERNEL" -initrd "$IMG/$INITRD" \
     -append "console=ttyS0 quiet guest.shell=1" -m 256 -smp 2 -serial stdio -qmp "unix:$WORK/$name.sock,server,nowait" \
     -drive id=d0,file="$disk" -device virtio-blk-device,drive=d0,id=blk0,serial=snap-disk -D "$WORK/$name.vmm.log" "$@" \
     <"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
@@ -116,12 +130,13 @@ wait_for "$WORK/b.log" "$PID_b" "TICK $((N + 3)) " 120
 echo "  restored VMM's console: first tick $(first_tick "$WORK/b.log"), $(awk -v a="$R0" -v b="$R1" 'BEGIN { printf "%.1f", b - a }') s from starting the VMM (a JVM) to TICK $((N + 1))"
 F=$(first_tick "$WORK/b.log")
 check "the counter goes on after restore (TICK $N -> ${F:-none})" test -n "$F" -a "${F:-0}" -gt "$N" -a "${F:-0}" -le "$((N + 2))"
-# The guest's step from its last tick before the snapshot to its first after: the rest of that second's sleep plus
-# the ticker's fork and exec on pages the restored VM faults in from the snapshot file (up to 2.6 s seen under nested
-# TCG). STEP is well under the wall-clock time from stop to that first tick, which a clock counting the pause adds.
-STEP=4
+# The guest's step from its last tick before the snapshot to its first after: the rest of that period's sleep plus
+# the ticker's fork and exec on pages the restored VM faults in from the snapshot file (2.54 s seen on nested x86_64,
+# 2.44 s on arm64). STEP: 4 s, or the template's longest ticker period plus 1 s where the nested guest ticks slower; it
+# must stay under the wall-clock time from stop to that first tick, which a clock counting the pause would add.
+STEP=$(tick_lines "$WORK/a.log" | awk '{ if (NR > 1 && $3 - p > g) g = $3 - p; p = $3 } END { g += 1; print (g > 4 ? g : 4) }')
 GAP=$(awk -v a="$T1" -v b="$R1" 'BEGIN { printf "%.1f", b - a }')
-check "the guest's clock does not go backwards, nor count the time from stop to restore ($U -> $(uptime_of "$WORK/b.log" "${F:-0}"); stop to first tick: $GAP s of wall clock)" \
+check "the guest's clock does not go backwards, nor count the time from stop to restore ($U -> $(uptime_of "$WORK/b.log" "${F:-0}"), at most $STEP s on; stop to first tick: $GAP s of wall clock)" \
   awk -v a="$U" -v b="$(uptime_of "$WORK/b.log" "${F:-0}")" -v step="$STEP" -v gap="$GAP" \
   'BEGIN { exit !(b != "" && b >= a && b - a < step && gap > step + 1) }'
 grep -h -E 'restored from|WARN' "$WORK/b.vmm.log" | cut -c1-200 | sed 's/^/  VMM: /'
@@ -165,21 +180,23 @@ check "both power off cleanly (exit $RC_C and $RC_D)" test "$RC_C" = 0 -a "$RC_D
 # --- broken snapshots
 bad() { # NAME REGEX: -incoming from $WORK/NAME gives one line matching REGEX and exit 1
   local out rc
-  out=$("$MESOVIRT" -kernel "$IMG/vmlinuz-cloud" -m 256 -smp 2 -serial none \
+  out=$("$MESOVIRT" -kernel "$IMG/$KERNEL" -m 256 -smp 2 -serial none \
     -drive id=d0,file="$WORK/disk.img" -device virtio-blk-device,drive=d0,id=blk0,serial=snap-disk \
     -incoming "file:$WORK/$1" 2>&1 </dev/null); rc=$?
   echo "    $1 -> exit $rc: $out" | cut -c1-220
   check "$1: exit 1 and one line matching '$2'" \
     test "$rc" = 1 -a "$(printf '%s\n' "$out" | wc -l)" = 1 -a -n "$(printf '%s' "$out" | grep -E -- "$2")"
 }
-mkdir -p "$WORK/flipped" "$WORK/truncated"
+mkdir -p "$WORK/flipped" "$WORK/truncated" "$WORK/other-isa"
 ln -s "$SNAP/memory" "$WORK/flipped/memory"; ln -s "$SNAP/memory" "$WORK/truncated/memory"
+ln -s "$SNAP/memory" "$WORK/other-isa/memory"; cp "$OTHER_STATE" "$WORK/other-isa/state"
 cp "$SNAP/state" "$WORK/flipped/state"
 printf 'X' | dd of="$WORK/flipped/state" bs=1 seek=2000 conv=notrunc 2>/dev/null
 head -c 1000 "$SNAP/state" > "$WORK/truncated/state"
 bad flipped '^mesovirt: snapshot: .*corrupted \(CRC32C mismatch\)$'
 bad truncated '^mesovirt: snapshot: .*truncated'
-out=$("$MESOVIRT" -kernel "$IMG/vmlinuz-cloud" -m 128 -smp 2 -serial none -incoming "file:$SNAP" 2>&1 </dev/null); rc=$?
+bad other-isa "^mesovirt: snapshot: taken on $OTHER_ISA, this VMM runs $ARCH\$"
+out=$("$MESOVIRT" -kernel "$IMG/$KERNEL" -m 128 -smp 2 -serial none -incoming "file:$SNAP" 2>&1 </dev/null); rc=$?
 echo "    -m 128 -> exit $rc: $out" | cut -c1-220
 check "another RAM size: exit 1, one line" test "$rc" = 1 -a "$out" = "mesovirt: snapshot: has 256 MiB of RAM, the command line asks for 128 MiB"
 

@@ -73,6 +73,16 @@ public final class Arm64Kvm {
      */
     public static final long REG_TIMER_CNT = systemRegister(3, 3, 14, 3, 2);
 
+    /** KVM_REG_ARM_TIMER_CTL: the virtual timer's CNTV_CTL_EL0. */
+    public static final long REG_TIMER_CTL = systemRegister(3, 3, 14, 3, 1);
+    /** KVM_REG_ARM_TIMER_CVAL: the virtual timer's compare value, in the guest's counter time. */
+    public static final long REG_TIMER_CVAL = systemRegister(3, 3, 14, 0, 2);
+
+    /** KVM_MP_STATE_RUNNABLE, KVM_MP_STATE_STOPPED and KVM_MP_STATE_SUSPENDED: what arm64's KVM_SET_MP_STATE takes. */
+    public static final int MP_STATE_RUNNABLE = 0;
+    public static final int MP_STATE_STOPPED = 5;
+    public static final int MP_STATE_SUSPENDED = 10;
+
     /** PSTATE at kernel entry: EL1h (M = 0b0101) with D, A, I and F masked (booting.rst). */
     public static final long PSTATE_EL1H_DAIF_MASKED = 0x3c5;
     /** The affinity fields of MPIDR_EL1: Aff3 (bits 32-39) and Aff2..Aff0 (bits 0-23). */
@@ -99,6 +109,34 @@ public final class Arm64Kvm {
     public static final long VGIC_V3_ITS_SIZE = 0x2_0000;
     /** GITS_TRANSLATER's offset in the ITS frame: the address a device writes its MSI's event ID to. */
     public static final long GITS_TRANSLATER = 0x1_0040;
+
+    // vGICv3 state (struct kvm_device_attr's group; Documentation/virt/kvm/devices/arm-vgic-v3.rst).
+    /** KVM_DEV_ARM_VGIC_GRP_DIST_REGS: a 32-bit distributor register at attr's offset. */
+    public static final int VGIC_GRP_DIST_REGS = 1;
+    /** KVM_DEV_ARM_VGIC_GRP_REDIST_REGS: a 32-bit redistributor register; attr = MPIDR affinity << 32 | offset. */
+    public static final int VGIC_GRP_REDIST_REGS = 5;
+    /** KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS: a 64-bit ICC_* register; attr = MPIDR affinity << 32 | op0..op2. */
+    public static final int VGIC_GRP_CPU_SYSREGS = 6;
+    /** KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO: the line levels of 32 interrupts from attr's INTID (a multiple of 32). */
+    public static final int VGIC_GRP_LEVEL_INFO = 7;
+    /** KVM_DEV_ARM_VGIC_V3_MPIDR_SHIFT. */
+    public static final int VGIC_V3_MPIDR_SHIFT = 32;
+    /** KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT; VGIC_LEVEL_INFO_LINE_LEVEL is 0 in these bits. */
+    public static final int VGIC_LINE_LEVEL_INFO_SHIFT = 10;
+
+    /**
+     * The vGIC attribute's affinity field for a vCPU's MPIDR_EL1: Aff3..Aff0 packed into 32 bits (Aff0 lowest) and
+     * shifted to bits 63-32, as KVM's VGIC_TO_MPIDR unpacks it.
+     */
+    public static long vgicMpidrAttr(long mpidr) {
+        long packed = (mpidr & 0xff_ffffL) | ((mpidr >>> 32) & 0xffL) << 24;
+        return packed << VGIC_V3_MPIDR_SHIFT;
+    }
+
+    /** The CPU_SYSREGS attribute's instruction field: op0 << 14 | op1 << 11 | CRn << 7 | CRm << 3 | op2. */
+    public static long vgicSysreg(int op0, int op1, int crn, int crm, int op2) {
+        return systemRegister(op0, op1, crn, crm, op2) & 0xffffL;
+    }
 
     // KVM_IRQ_LINE's irq field on arm64: vcpu2_index 31-28, irq_type 27-24, vcpu_index 23-16, irq_id 15-0.
     public static final int IRQ_TYPE_SHIFT = 24;

@@ -127,6 +127,19 @@ final class Gicv3 implements IrqChip {
         its.ifPresent(d -> d.setAttribute(Arm64Kvm.VGIC_GRP_CTRL, Arm64Kvm.VGIC_CTRL_INIT));
     }
 
+    /** The vGIC's device, for a snapshot's register accesses. */
+    KvmDevice device() {
+        return device;
+    }
+
+    int nrIrqs() {
+        return nrIrqs;
+    }
+
+    boolean hasIts() {
+        return itsBase.isPresent();
+    }
+
     @Override
     public boolean supportsMsi() {
         return itsBase.isPresent();

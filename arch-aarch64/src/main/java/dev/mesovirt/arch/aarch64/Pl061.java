@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * ({@link #reset}) and the release timer call in concurrently; all state is guarded by the instance monitor, and
  * the line is set under it so that it always ends at the last computed level.
  */
-public final class Pl061 implements PowerButton {
+public final class Pl061 implements PowerButton, dev.mesovirt.vmm.snapshot.StatefulDevice {
     private static final Logger LOG = LoggerFactory.getLogger(Pl061.class);
 
     /** The register window: 4 KiB, with the PrimeCell ID registers in its last 32 bytes. */
@@ -164,6 +164,60 @@ public final class Pl061 implements PowerButton {
         if (lineHigh) {
             line.set(false);
             lineHigh = false;
+        }
+    }
+
+    /** Snapshot section version of {@link #saveState}. */
+    static final int STATE_VERSION = 1;
+
+    @Override
+    public int stateVersion() {
+        return STATE_VERSION;
+    }
+
+    /** The registers, the latched edges, the inputs and the pins as last seen (the edge detector's memory). */
+    @Override
+    public synchronized byte[] saveState() {
+        return new dev.mesovirt.vmm.snapshot.StateWriter().u8(data).u8(inputs).u8(dir).u8(is).u8(ibe).u8(iev).u8(ie)
+                .u8(edgeStatus).u8(afsel).u8(pins).toByteArray();
+    }
+
+    /**
+     * Gives back what {@link #saveState} took and drives GPIOINTR to match; a button saved while pressed is released
+     * {@link #PRESS_TIME} later, as the press's own timer would have.
+     */
+    @Override
+    public void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
+        if (section.version() != STATE_VERSION) {
+            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "
+                    + section.version() + ", this VMM reads version " + STATE_VERSION);
+        }
+        dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
+        int[] v = new int[10];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.u8();
+        }
+        r.end();
+        long generation;
+        boolean pressed;
+        synchronized (this) {
+            data = v[0];
+            inputs = v[1];
+            dir = v[2];
+            is = v[3];
+            ibe = v[4];
+            iev = v[5];
+            ie = v[6];
+            edgeStatus = v[7] & ~is;
+            afsel = v[8];
+            pins = v[9];
+            generation = ++pressGeneration;
+            pressed = (inputs & (1 << POWER_BUTTON_LINE)) != 0;
+            lineHigh = !((rawStatus() & ie) != 0); // forces update() to drive the line to its level
+            update();
+        }
+        if (pressed) {
+            ReleaseTimer.EXECUTOR.schedule(() -> release(generation), pressTime.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 

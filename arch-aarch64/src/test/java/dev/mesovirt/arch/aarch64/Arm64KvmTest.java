@@ -44,6 +44,25 @@ class Arm64KvmTest {
     }
 
     @Test
+    void snapshotIdsAndAttributes() {
+        assertEquals(0x6030_0000_0013_DF19L, Arm64Kvm.REG_TIMER_CTL);
+        assertEquals(0x6030_0000_0013_DF02L, Arm64Kvm.REG_TIMER_CVAL);
+        assertEquals(0xc008_aeb0L, dev.mesovirt.vmm.kvm.KvmIoctls.GET_REG_LIST);
+        assertEquals(0x8004_ae98L, dev.mesovirt.vmm.kvm.KvmIoctls.GET_MP_STATE);
+        assertEquals(0x4018_aee2L, dev.mesovirt.vmm.kvm.KvmIoctls.GET_DEVICE_ATTR);
+        // Aff0 in bits 32-39, Aff1 40-47, Aff2 48-55, Aff3 (MPIDR bits 32-39) 56-63; MPIDR's RES1 bit 31 dropped.
+        assertEquals(0L, Arm64Kvm.vgicMpidrAttr(VcpuSetup.expectedMpidr(0)));
+        assertEquals(0x0000_0001_0000_0000L, Arm64Kvm.vgicMpidrAttr(VcpuSetup.expectedMpidr(1)));
+        assertEquals(0x0000_0702_0000_0000L, Arm64Kvm.vgicMpidrAttr(VcpuSetup.expectedMpidr(114)));
+        assertEquals(0x0403_0201_0000_0000L, Arm64Kvm.vgicMpidrAttr(0x04_8003_0201L));
+        // ICC_SRE_EL1 = S3_0_C12_C12_5, ICC_AP1R0_EL1 = S3_0_C12_C9_0, ICC_PMR_EL1 = S3_0_C4_C6_0.
+        assertEquals(0xc665L, Arm64StateIo.ICC_SRE_EL1);
+        assertEquals(0xc648L, Arm64StateIo.iccAp1r(0));
+        assertEquals(0xc644L, Arm64StateIo.iccAp0r(0));
+        assertEquals(0xc230L, Arm64StateIo.ICC_PMR_EL1);
+    }
+
+    @Test
     void vcpuFeaturesAndBootState() {
         assertEquals(0b100, VcpuSetup.features(0));
         assertEquals(0b101, VcpuSetup.features(1));
@@ -124,6 +143,29 @@ class Arm64KvmTest {
         put(expected, expr, "irq_num_mask", "KVM_ARM_IRQ_NUM_MASK", Arm64Kvm.IRQ_NUM_MASK);
         put(expected, expr, "irq_type_spi", "KVM_ARM_IRQ_TYPE_SPI", Arm64Kvm.IRQ_TYPE_SPI);
         put(expected, expr, "irq_type_ppi", "KVM_ARM_IRQ_TYPE_PPI", Arm64Kvm.IRQ_TYPE_PPI);
+        put(expected, expr, "timer_ctl", "KVM_REG_ARM_TIMER_CTL", Arm64Kvm.REG_TIMER_CTL);
+        put(expected, expr, "timer_cval", "KVM_REG_ARM_TIMER_CVAL", Arm64Kvm.REG_TIMER_CVAL);
+        put(expected, expr, "reg_arch_mask", "KVM_REG_ARCH_MASK", dev.mesovirt.vmm.snapshot.RegisterListState.REG_ARCH_MASK);
+        put(expected, expr, "reg_arm64", "KVM_REG_ARM64", Arm64Kvm.REG_ARM64);
+        put(expected, expr, "mp_runnable", "KVM_MP_STATE_RUNNABLE", Arm64Kvm.MP_STATE_RUNNABLE);
+        put(expected, expr, "mp_stopped", "KVM_MP_STATE_STOPPED", Arm64Kvm.MP_STATE_STOPPED);
+        put(expected, expr, "mp_suspended", "KVM_MP_STATE_SUSPENDED", Arm64Kvm.MP_STATE_SUSPENDED);
+        put(expected, expr, "get_mp_state", "KVM_GET_MP_STATE", dev.mesovirt.vmm.kvm.KvmIoctls.GET_MP_STATE);
+        put(expected, expr, "set_mp_state", "KVM_SET_MP_STATE", dev.mesovirt.vmm.kvm.KvmIoctls.SET_MP_STATE);
+        put(expected, expr, "get_reg_list", "KVM_GET_REG_LIST", dev.mesovirt.vmm.kvm.KvmIoctls.GET_REG_LIST);
+        put(expected, expr, "reg_list_size", "sizeof(struct kvm_reg_list)", 8);
+        put(expected, expr, "get_device_attr", "KVM_GET_DEVICE_ATTR", dev.mesovirt.vmm.kvm.KvmIoctls.GET_DEVICE_ATTR);
+        put(expected, expr, "grp_dist_regs", "KVM_DEV_ARM_VGIC_GRP_DIST_REGS", Arm64Kvm.VGIC_GRP_DIST_REGS);
+        put(expected, expr, "grp_redist_regs", "KVM_DEV_ARM_VGIC_GRP_REDIST_REGS", Arm64Kvm.VGIC_GRP_REDIST_REGS);
+        put(expected, expr, "grp_cpu_sysregs", "KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS", Arm64Kvm.VGIC_GRP_CPU_SYSREGS);
+        put(expected, expr, "grp_level_info", "KVM_DEV_ARM_VGIC_GRP_LEVEL_INFO", Arm64Kvm.VGIC_GRP_LEVEL_INFO);
+        put(expected, expr, "mpidr_shift", "KVM_DEV_ARM_VGIC_V3_MPIDR_SHIFT", Arm64Kvm.VGIC_V3_MPIDR_SHIFT);
+        put(expected, expr, "level_info_shift", "KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT",
+                Arm64Kvm.VGIC_LINE_LEVEL_INFO_SHIFT);
+        put(expected, expr, "level_info_line", "VGIC_LEVEL_INFO_LINE_LEVEL", 0);
+        put(expected, expr, "sysreg_mask", "KVM_DEV_ARM_VGIC_SYSREG_INSTR_MASK", 0xffff);
+        put(expected, expr, "icc_ctlr", "ARM64_SYS_REG(3, 0, 12, 12, 4) & KVM_DEV_ARM_VGIC_SYSREG_INSTR_MASK",
+                Arm64StateIo.ICC_CTLR_EL1);
         put(expected, expr, "cap_ipa", "KVM_CAP_ARM_VM_IPA_SIZE", 165);
         put(expected, expr, "ipa48", "KVM_VM_TYPE_ARM_IPA_SIZE(48)", Arm64Kvm.vmTypeIpaSize(48));
         // The arm64 headers first: they use only fixed-size types, so the host compiler computes arm64's layout.

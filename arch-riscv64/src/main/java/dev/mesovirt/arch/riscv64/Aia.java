@@ -36,6 +36,7 @@ final class Aia implements IrqChip {
     private final KvmDevice device;
     private final AiaConfig config;
     private int nextSource = FIRST_VIRTIO_SOURCE;
+    private boolean initialised;
     private volatile String description;
 
     /** Everything the AIA is configured with, and the device tree describes. */
@@ -112,8 +113,21 @@ final class Aia implements IrqChip {
         };
     }
 
+    /** The AIA's device, for a snapshot's register accesses. */
+    KvmDevice device() {
+        return device;
+    }
+
+    /**
+     * IMSIC addresses and CTRL_INIT, once: a restore initialises the AIA itself (KVM takes its registers only then)
+     * before the machine's own call, which then does nothing (KVM refuses addresses after CTRL_INIT).
+     */
     @Override
-    public void finishAfterVcpus() {
+    public synchronized void finishAfterVcpus() {
+        if (initialised) {
+            return;
+        }
+        initialised = true;
         for (int i = 0; i < config.vcpus(); i++) {
             device.setAttribute(RiscvKvm.AIA_GRP_ADDR, RiscvKvm.aiaAddrImsic(i), config.imsicAddress(i), 8);
         }

@@ -54,6 +54,8 @@ public final class RiscvKvm {
     public static final long TIMER_FREQUENCY = reg(TYPE_TIMER, 0, 0);
     /** struct kvm_riscv_timer's time: the guest's time CSR; writing it back after a pause hides the pause. */
     public static final long TIMER_TIME = reg(TYPE_TIMER, 0, 1);
+    /** The timer's state: KVM_RISCV_TIMER_STATE_ON (1) while a compare value is armed, OFF (0) otherwise. */
+    public static final long TIMER_STATE = reg(TYPE_TIMER, 0, 3);
 
     /** KVM_REG_RISCV_ISA_EXT | KVM_REG_RISCV_ISA_SINGLE | id: 1 when extension {@code id} is enabled. */
     public static long isaExtension(int id) {
@@ -99,6 +101,32 @@ public final class RiscvKvm {
     public static final int AIA_ADDR_APLIC = 0;
     public static final int AIA_GRP_CTRL = 2;
     public static final int AIA_CTRL_INIT = 0;
+    /** KVM_DEV_RISCV_AIA_GRP_APLIC: a 32-bit APLIC register at attr's offset (domaincfg, sourcecfg, setip...). */
+    public static final int AIA_GRP_APLIC = 3;
+    /** KVM_DEV_RISCV_AIA_GRP_IMSIC: an IMSIC register (an unsigned long): attr = vCPU << 12 | iselect. */
+    public static final int AIA_GRP_IMSIC = 4;
+    public static final int AIA_IMSIC_ISEL_BITS = 12;
+
+    /** KVM_DEV_RISCV_AIA_IMSIC_MKATTR(vcpu, isel). */
+    public static long imsicAttr(int vcpu, int isel) {
+        return ((long) vcpu << AIA_IMSIC_ISEL_BITS) | (isel & ((1 << AIA_IMSIC_ISEL_BITS) - 1));
+    }
+
+    // IMSIC interrupt-file registers by iselect (the AIA specification): EIP/EIE come in 64-bit pairs on RV64.
+    public static final int IMSIC_EIDELIVERY = 0x70;
+    public static final int IMSIC_EITHRESHOLD = 0x72;
+    public static final int IMSIC_EIP0 = 0x80;
+    public static final int IMSIC_EIE0 = 0xc0;
+    // APLIC register offsets (the AIA specification's domain layout).
+    public static final int APLIC_DOMAINCFG = 0x0000;
+    /** sourcecfg[1] (source 0 does not exist). */
+    public static final int APLIC_SOURCECFG_BASE = 0x0004;
+    public static final int APLIC_SETIP_BASE = 0x1c00;
+    public static final int APLIC_CLRIP_BASE = 0x1d00;
+    public static final int APLIC_SETIE_BASE = 0x1e00;
+    public static final int APLIC_CLRIE_BASE = 0x1f00;
+    /** target[1]. */
+    public static final int APLIC_TARGET_BASE = 0x3004;
     /** KVM_DEV_RISCV_APLIC_SIZE / KVM_DEV_RISCV_APLIC_ALIGN. */
     public static final long APLIC_SIZE = 0x4000;
     public static final long APLIC_ALIGN = 0x1000;
@@ -113,6 +141,8 @@ public final class RiscvKvm {
 
     /** KVM_MP_STATE_STOPPED: a hart that waits for an SBI HSM HART_START. */
     public static final int MP_STATE_STOPPED = 5;
+    /** KVM_MP_STATE_RUNNABLE. */
+    public static final int MP_STATE_RUNNABLE = 0;
 
     /** satp.MODE values (CONFIG satp_mode holds the mode KVM's guests may use). */
     public static String mmuType(long satpMode) {

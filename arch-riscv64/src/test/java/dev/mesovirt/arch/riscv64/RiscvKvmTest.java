@@ -110,6 +110,18 @@ class RiscvKvmTest {
         put(expected, expr, "imsic_size", "KVM_DEV_RISCV_IMSIC_SIZE", RiscvKvm.IMSIC_SIZE);
         put(expected, expr, "imsic_align", "KVM_DEV_RISCV_IMSIC_ALIGN", RiscvKvm.IMSIC_ALIGN);
         put(expected, expr, "mp_stopped", "KVM_MP_STATE_STOPPED", RiscvKvm.MP_STATE_STOPPED);
+        put(expected, expr, "mp_runnable", "KVM_MP_STATE_RUNNABLE", RiscvKvm.MP_STATE_RUNNABLE);
+        put(expected, expr, "grp_aplic", "KVM_DEV_RISCV_AIA_GRP_APLIC", RiscvKvm.AIA_GRP_APLIC);
+        put(expected, expr, "grp_imsic", "KVM_DEV_RISCV_AIA_GRP_IMSIC", RiscvKvm.AIA_GRP_IMSIC);
+        put(expected, expr, "isel_bits", "KVM_DEV_RISCV_AIA_IMSIC_ISEL_BITS", RiscvKvm.AIA_IMSIC_ISEL_BITS);
+        put(expected, expr, "imsic_attr", "KVM_DEV_RISCV_AIA_IMSIC_MKATTR(3, 0xc2)", RiscvKvm.imsicAttr(3, 0xc2));
+        put(expected, expr, "reg_riscv", "KVM_REG_RISCV", RiscvKvm.REG_RISCV);
+        put(expected, expr, "get_reg_list", "KVM_GET_REG_LIST", dev.mesovirt.vmm.kvm.KvmIoctls.GET_REG_LIST);
+        put(expected, expr, "get_mp_state", "KVM_GET_MP_STATE", dev.mesovirt.vmm.kvm.KvmIoctls.GET_MP_STATE);
+        put(expected, expr, "timer_time", u64 + "KVM_REG_RISCV_TIMER | KVM_REG_RISCV_TIMER_REG(time)",
+                RiscvKvm.TIMER_TIME);
+        put(expected, expr, "timer_state", u64 + "KVM_REG_RISCV_TIMER | KVM_REG_RISCV_TIMER_REG(state)",
+                RiscvKvm.TIMER_STATE);
         // riscv64's uapi headers first; unsigned long is 64 bits on x86_64 as on riscv64, so the layouts agree.
         assertEquals(expected, CProbe.evaluate(headers.get(), List.of("-D__riscv_xlen=64"), List.of("linux/kvm.h"),
                 expr));

@@ -541,7 +541,7 @@ public final class X86_64Architecture implements Architecture {
 
     @Override
     public List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
-                                                            PausedClock clock) {
+                                                            PausedClock clock, IrqChip irqChip) {
         List<Integer> msrs = X86StateIo.msrIndices(vm.kvm());
         List<dev.mesovirt.vmm.snapshot.Section> out = new java.util.ArrayList<>();
         for (Vcpu v : vcpus) {
@@ -554,7 +554,7 @@ public final class X86_64Architecture implements Architecture {
     }
 
     @Override
-    public void restoreState(Vm vm, List<Vcpu> vcpus,
+    public void restoreState(Vm vm, List<Vcpu> vcpus, IrqChip irqChip,
                              java.util.Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
         // Decode everything first: bad data is refused before KVM is touched.
         X86VmState machine = X86VmState.fromSection(sections.get(X86VmState.ID));

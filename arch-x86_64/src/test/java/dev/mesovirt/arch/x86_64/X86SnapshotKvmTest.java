@@ -55,7 +55,7 @@ class X86SnapshotKvmTest {
         byte[] memoryImage;
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(0); GuestMemory mem = GuestMemory.allocate(ram)) {
             mem.registerWith(vm, 0);
-            new X86IrqChip(vm);
+            X86IrqChip chip = new X86IrqChip(vm);
             mem.write(CODE, COUNTER);
             try (Vcpu vcpu = vm.createVcpu(0)) {
                 VcpuConfigurator.setCpuid(vcpu, CpuidTable.supported(kvm), 1);
@@ -79,7 +79,7 @@ class X86SnapshotKvmTest {
                 assertInstanceOf(VcpuExit.Interrupted.class, vcpu.run());
                 vcpu.setImmediateExit(false);
                 List<Section> sections = arch.saveState(vm, List.of(vcpu), mem,
-                        dev.mesovirt.vmm.arch.Architecture.PausedClock.NONE);
+                        dev.mesovirt.vmm.arch.Architecture.PausedClock.NONE, chip);
                 assertEquals(arch.stateSections(1), sections.stream().map(Section::id).toList());
                 X86VcpuState saved = X86VcpuState.fromSection(sections.get(0));
                 assertTrue(saved.msrs().size() > 5, "MSRs saved: " + saved.msrs().size());
@@ -91,10 +91,10 @@ class X86SnapshotKvmTest {
         Snapshot back = SnapshotFormat.decode(file);
         try (Kvm kvm = Kvm.open(); Vm vm = kvm.createVm(0); GuestMemory mem = GuestMemory.allocate(ram)) {
             mem.registerWith(vm, 0);
-            new X86IrqChip(vm);
+            X86IrqChip chip = new X86IrqChip(vm);
             mem.write(0, memoryImage);
             try (Vcpu vcpu = vm.createVcpu(0)) {
-                arch.restoreState(vm, List.of(vcpu), back.byId());
+                arch.restoreState(vm, List.of(vcpu), chip, back.byId());
                 for (int i = 6; i <= 8; i++) {
                     assertEquals(i, nextCount(vcpu), "the count goes on in the second VM");
                 }

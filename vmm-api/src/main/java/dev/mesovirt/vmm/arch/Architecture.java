@@ -141,10 +141,11 @@ public interface Architecture {
      * every vCPU parked outside KVM_RUN ({@link #stateSections} order) after a KVM_RUN that returned EINTR (as the
      * machine's pause parks them): KVM completes an I/O or MMIO exit only when the vCPU enters KVM_RUN again, so a
      * vCPU saved right after one would repeat the access. {@code clock} is what {@link #pauseClock} froze when the
-     * machine was paused, so that the snapshot's clock is the one the guest saw stop.
+     * machine was paused, so that the snapshot's clock is the one the guest saw stop. {@code irqChip} is what
+     * {@link #createIrqChip} made for this VM (arm64 and riscv64 read their controller's state through its device).
      */
     default List<dev.mesovirt.vmm.snapshot.Section> saveState(Vm vm, List<Vcpu> vcpus, GuestMemory memory,
-                                                             PausedClock clock) {
+                                                             PausedClock clock, IrqChip irqChip) {
         throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on " + name() + " yet");
     }
 
@@ -152,8 +153,11 @@ public interface Architecture {
      * Instead of {@link #configureVcpu}, on a restore: gives each freshly created vCPU (and the interrupt controller
      * and clock) the state {@link #saveState} took, in the order KVM needs; {@code sections} are by id. Bad section
      * data (a size or version this VMM does not read) is a {@link dev.mesovirt.vmm.snapshot.SnapshotException}.
+     * Called before {@link IrqChip#finishAfterVcpus} (which must then accept being called again): a controller whose
+     * state KVM takes only once initialised (arm64's vGIC, riscv64's AIA) is initialised here first.
      */
-    default void restoreState(Vm vm, List<Vcpu> vcpus, java.util.Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
+    default void restoreState(Vm vm, List<Vcpu> vcpus, IrqChip irqChip,
+                              java.util.Map<String, dev.mesovirt.vmm.snapshot.Section> sections) {
         throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: not supported on " + name() + " yet");
     }
 

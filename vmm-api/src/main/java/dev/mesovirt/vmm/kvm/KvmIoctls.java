@@ -36,6 +36,8 @@ public final class KvmIoctls {
     public static final long SET_ONE_REG = iow(KVMIO, 0xac, Layouts.ONE_REG_SIZE);
     public static final long GET_MP_STATE = ior(KVMIO, 0x98, 4);
     public static final long SET_MP_STATE = iow(KVMIO, 0x99, 4);
+    /** KVM_GET_REG_LIST = _IOWR(KVMIO, 0xb0, struct kvm_reg_list): {@code __u64 n; __u64 reg[];} (arm64, riscv64). */
+    public static final long GET_REG_LIST = iowr(KVMIO, 0xb0, 8);
 
     private KvmIoctls() {}
 }

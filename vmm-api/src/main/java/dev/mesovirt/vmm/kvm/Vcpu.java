@@ -151,6 +151,80 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
+    /** The largest ONE_REG register KVM defines: KVM_REG_SIZE_U2048 (arm64's SVE Z registers). */
+    public static final int MAX_ONE_REG_BYTES = 256;
+
+    /** The size in bytes of any ONE_REG register: 1 << bits 52-55 of its id (KVM_REG_SIZE_MASK). */
+    public static int oneRegBytes(long registerId) {
+        return 1 << (int) ((registerId >>> 52) & 0xf);
+    }
+
+    /** A ONE_REG register of any size (vector and 128-bit registers included), as the kernel's bytes. */
+    public byte[] getOneRegBytes(long registerId) {
+        int size = oneRegBytes(registerId);
+        if (size > MAX_ONE_REG_BYTES) {
+            throw new IllegalArgumentException("ONE_REG register 0x" + Long.toHexString(registerId) + " has "
+                    + size + " bytes, more than KVM defines");
+        }
+        try (Memory value = new Memory(size); Memory reg = new Memory(Layouts.ONE_REG_SIZE)) {
+            value.clear();
+            reg.setLong(0, registerId);
+            reg.setLong(8, Pointer.nativeValue(value));
+            Sys.ioctl(fd, KvmIoctls.GET_ONE_REG, reg, "KVM_GET_ONE_REG(0x" + Long.toHexString(registerId) + ")");
+            return value.getByteArray(0, size);
+        }
+    }
+
+    /** Sets a ONE_REG register of any size; {@code value} must have exactly the size its id encodes. */
+    public void setOneRegBytes(long registerId, byte[] value) {
+        if (value.length != oneRegBytes(registerId) || value.length > MAX_ONE_REG_BYTES) {
+            throw new IllegalArgumentException("ONE_REG register 0x" + Long.toHexString(registerId) + " takes "
+                    + oneRegBytes(registerId) + " bytes, not " + value.length);
+        }
+        try (Memory v = new Memory(value.length); Memory reg = new Memory(Layouts.ONE_REG_SIZE)) {
+            v.write(0, value, 0, value.length);
+            reg.setLong(0, registerId);
+            reg.setLong(8, Pointer.nativeValue(v));
+            Sys.ioctl(fd, KvmIoctls.SET_ONE_REG, reg, "KVM_SET_ONE_REG(0x" + Long.toHexString(registerId) + ")");
+        }
+    }
+
+    /**
+     * The ids of every ONE_REG register this vCPU has (KVM_GET_REG_LIST, arm64 and riscv64), in KVM's order: asked
+     * once with room for none, which fails with E2BIG and gives the count, then with room for them all.
+     */
+    public long[] registerList() {
+        long n;
+        try (Memory probe = new Memory(8)) {
+            probe.setLong(0, 0);
+            try {
+                Sys.ioctl(fd, KvmIoctls.GET_REG_LIST, probe, "KVM_GET_REG_LIST(vCPU " + id + ")");
+                return new long[0];
+            } catch (ErrnoException e) {
+                if (e.errno() != E2BIG) {
+                    throw e;
+                }
+            }
+            n = probe.getLong(0);
+        }
+        if (n < 0 || n > MAX_LISTED_REGISTERS) {
+            throw new IllegalStateException("KVM_GET_REG_LIST(vCPU " + id + ") reports " + n + " registers");
+        }
+        try (Memory list = new Memory(8 + 8 * n)) {
+            list.setLong(0, n);
+            Sys.ioctl(fd, KvmIoctls.GET_REG_LIST, list, "KVM_GET_REG_LIST(vCPU " + id + ")");
+            long[] ids = new long[(int) list.getLong(0)];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = list.getLong(8 + 8L * i);
+            }
+            return ids;
+        }
+    }
+
+    private static final int E2BIG = 7;
+    /** Far above any list KVM gives (a few hundred on arm64, about 200 on riscv64). */
+    public static final int MAX_LISTED_REGISTERS = 1 << 16;
+
     /** The register size encoded in a ONE_REG id (bits 52-55: log2 of the size in bytes). */
     static int oneRegSize(long registerId) {
         int log2 = (int) ((registerId >>> 52) & 0xf);

@@ -99,6 +99,8 @@ public final class Machine implements AutoCloseable {
     private IrqChip irqChip;
     private Uart16550 uart;
     private volatile PowerButton powerButton;
+    /** The platform devices a snapshot carries, by section id (the device's name), in the architecture's order. */
+    private final Map<String, dev.mesovirt.vmm.snapshot.StatefulDevice> platformState = new java.util.LinkedHashMap<>();
     /** What the firmware tables say about the machine's devices, in the order the interrupts were allocated. */
     private BootRequest bootRequest;
     /** What the firmware tables announce (the board's devices, the power button...), from the first build. */
@@ -327,9 +329,11 @@ public final class Machine implements AutoCloseable {
         serial.start(uart);
     }
 
-    /** The device sections: the UART, then the board's devices. */
+    /** The device sections: the UART, the architecture's stateful platform devices, then the board's devices. */
     private List<String> deviceSections() {
-        return concat(List.of(SERIAL_SECTION), board.stateSections());
+        List<String> ids = new ArrayList<>(List.of(SERIAL_SECTION));
+        ids.addAll(platformState.keySet());
+        return concat(ids, board.stateSections());
     }
 
     private static final String SERIAL_SECTION = "serial0";
@@ -363,10 +367,11 @@ public final class Machine implements AutoCloseable {
         synchronized (vcpuLock) {
             vcpus.addAll(created);
         }
-        arch.restoreState(vm, created, sections);
+        arch.restoreState(vm, created, irqChip, sections);
         irqChip.finishAfterVcpus();
         board.afterIrqChip(boardContext);
         uart.restoreState(sections.get(SERIAL_SECTION));
+        platformState.forEach((id, d) -> d.restoreState(sections.get(id)));
         board.restoreState(sections);
         LOG.info("restored from {}: {} vCPUs, {} MiB, {} sections", incoming, config.vcpus(),
                 memory.totalSize() >> 20, sections.size());
@@ -392,10 +397,14 @@ public final class Machine implements AutoCloseable {
                 clock = pausedClock;
             }
             synchronized (vcpuLock) {
-                sections = new ArrayList<>(arch.saveState(vm, vcpus, memory, clock));
+                sections = new ArrayList<>(arch.saveState(vm, vcpus, memory, clock, irqChip));
             }
             sections.add(new dev.mesovirt.vmm.snapshot.Section(SERIAL_SECTION, Uart16550.STATE_VERSION,
                     uart.saveState()));
+            for (Map.Entry<String, dev.mesovirt.vmm.snapshot.StatefulDevice> d : platformState.entrySet()) {
+                sections.add(new dev.mesovirt.vmm.snapshot.Section(d.getKey(), d.getValue().stateVersion(),
+                        d.getValue().saveState()));
+            }
             List<dev.mesovirt.vmm.snapshot.Section> devices = new ArrayList<>();
             AtomicReference<RuntimeException> failure = new AtomicReference<>();
             migration = MigrationStatus.ACTIVE;
@@ -445,8 +454,12 @@ public final class Machine implements AutoCloseable {
         mmio = new Bus("mmio");
         boardContext = new BoardContext(vm, memory, layout, irqChip, pio, mmio, this::irqLine);
         PowerButton button = null;
+        platformState.clear();
         for (PlatformDevice d : arch.platformDevices(vm, layout, irqChip, power)) {
             boardContext.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
+            if (d.device() instanceof dev.mesovirt.vmm.snapshot.StatefulDevice stateful) {
+                platformState.put(d.name(), stateful);
+            }
             if (d.device() instanceof PowerButton b) {
                 button = b;
                 described.add(new DeviceDescription.PowerButton(d.bus(), d.base(), d.length(), b.irq()));
