@@ -24,6 +24,9 @@
 # usage: ci/tests/uefi.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
 set -uo pipefail
 CASE_TIMEOUT=900
+# A firmware or guest boot that hangs is killed after this long, in time for its console to be shown (the host's own
+# limit is 900 s for all cases).
+BOOT_TIMEOUT=240
 . "$(dirname "$0")/lib.sh"
 if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   bash "$TESTS_ROOT/ci/firmware.sh" x86_64 >/dev/null || exit 2
@@ -57,7 +60,7 @@ case_shell() {
   local pid=$!
   # The shell's banner or the boot manager's message about nothing to boot, whichever OVMF prints.
   local done_re='UEFI Interactive Shell|Shell>|No bootable option|BdsDxe: failed to load|Boot Manager'
-  wait_for "$log" "$done_re" "$((CASE_TIMEOUT - 30))" "$pid"
+  wait_for "$log" "$done_re" "$BOOT_TIMEOUT" "$pid"
   SECS=$(secs "$t")
   kill "$pid" 2>/dev/null; wait "$pid"; RC=$?
   echo "  firmware time to the shell/boot manager: ${SECS}s"
@@ -82,7 +85,7 @@ case_qemu() {
     -drive file="$WORK/qvars.fd",if=pflash,unit=1,format=raw </dev/null >"$log" 2>&1 &
   local pid=$!
   local done_re='UEFI Interactive Shell|Shell>|No bootable option|BdsDxe: failed to load|Boot Manager'
-  wait_for "$log" "$done_re" 570 "$pid"
+  wait_for "$log" "$done_re" "$BOOT_TIMEOUT" "$pid"
   SECS=$(secs "$t")
   kill "$pid" 2>/dev/null; wait "$pid"; RC=$?
   echo "  QEMU: firmware time to the shell/boot manager: ${SECS}s; debug log $(wc -l < "$dbg") lines"
@@ -116,9 +119,7 @@ case_errors() {
 
 # boot_disk NAME COMMAND...: runs the VM (console and stderr into $WORK/NAME.log) until it exits; READY_SECS is
 # the time from the start to the guest's GUEST-READY (firmware, boot loader and kernel), SECS the whole run's, RC its
-# exit code. BOOT_TIMEOUT: a boot that hangs is killed in time for its console to be shown (the host's own limit is
-# 900 s for all cases).
-BOOT_TIMEOUT=240
+# exit code.
 boot_disk() {
   local name=$1 log=$WORK/$1.log t pid
   shift
