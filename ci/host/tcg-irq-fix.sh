@@ -13,7 +13,8 @@
 # In bytes, at tcg_handle_interrupt+0x16:  je <assert>; or %ebp,0xd0(%rbx)   74 45 09 ab d0 00 00 00
 #                                  become: lock or %ebp,0xd0(%rbx); nop       f0 09 ab d0 00 00 00 90
 # The bytes are checked before patching: another QEMU build fails here with a clear message instead of being patched
-# blindly.
+# blindly. Single-threaded TCG (-accel tcg,thread=single) is no way around it: its round-robin vCPU thread also drops
+# the lock while running guest code (measured: the unpatched host aborted 22 s into the first nested OVMF boot).
 #
 # usage: ci/host/tcg-irq-fix.sh      prints the path of a launcher like ci/emulated-host.sh's (for MESOVIRT_HOST_QEMU)
 # Cached next to the unpacked QEMU; rebuilt when that QEMU or this script changes. Runs on the real machine only.
