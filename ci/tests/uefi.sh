@@ -2,10 +2,11 @@
 # UEFI on the x86_64 standard machine (-machine q35): Debian 12's OVMF as shipped (ci/firmware.sh), started from pflash
 # by Mesovirt inside the emulated x86_64 KVM host. The harness: ci/tests/lib.sh.
 #   shell      OVMF_CODE_4M.fd (unit 0, read-only) + a copy of OVMF_VARS_4M.fd (unit 1), -m 512, no disk: the vCPU
-#              starts at the reset vector and OVMF runs SEC, PEI, DXE and BDS; its debug log (port 0x402) goes to the
-#              VMM's log (-D), its console to the serial port. Checks: SEC and PEI ran (the debug log), the boot manager
-#              (BdsDxe) ran and, with nothing to boot, OVMF reaches its UEFI shell or boot-failure message on the serial
-#              console. The VM is stopped once that is seen (OVMF waits in the shell forever).
+#              starts at the reset vector and OVMF runs SEC, PEI, DXE and BDS; a debug log (port 0x402) would go to the
+#              VMM's log (-D; Debian's release build writes none), its console goes to the serial port. Checks: the VMM
+#              started the vCPU at the reset vector, the boot manager (BdsDxe) started a boot option and, with nothing
+#              to boot, OVMF reaches its UEFI shell or boot-failure message on the serial console. The VM is stopped
+#              once that is seen (OVMF waits in the shell forever).
 #   qemu       the reference: QEMU's q35 with KVM and the same firmware in the same host, to the same markers (time)
 #   errors     a truncated firmware file, a wrong-architecture one (the variable store as code) and -kernel with
 #              pflash: one clear line and exit 1 each
