@@ -4,7 +4,7 @@
 # /usr/lib/jvm, which bin/mesovirt and ci/env.sh pick automatically). Idempotent and quiet when all is there.
 set -euo pipefail
 PKGS=(maven gcc libc6-dev linux-libc-dev qemu-system-x86 qemu-system-arm busybox-static cpio xz-utils zstd acpica-tools
-      device-tree-compiler e2fsprogs strace python3)
+      device-tree-compiler e2fsprogs strace python3 fdisk dosfstools mtools)
 # (The riscv64 emulated host needs nothing more here: Debian 12's QEMU 7.2 cannot emulate the AIA, so
 # ci/emulated-host.sh unpacks trixie's QEMU 10 and the riscv64 packages into its cache with a private apt state.)
 missing=()

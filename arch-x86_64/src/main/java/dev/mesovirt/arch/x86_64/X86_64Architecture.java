@@ -212,10 +212,10 @@ public final class X86_64Architecture implements Architecture {
                 dev.mesovirt.vmm.firmware.FwCfg.LENGTH, fw));
     }
 
-    /** q35's ICH9 LPC bridge at 00:1f.0, with the ACPI PM timer firmware delays with. */
+    /** q35's ICH9 LPC bridge at 00:1f.0, with the ACPI PM timer firmware delays with and PM1 control. */
     @Override
-    public List<dev.mesovirt.vmm.arch.ChipsetFunction> chipsetFunctions() {
-        dev.mesovirt.arch.x86_64.devices.Ich9Lpc lpc = new dev.mesovirt.arch.x86_64.devices.Ich9Lpc();
+    public List<dev.mesovirt.vmm.arch.ChipsetFunction> chipsetFunctions(GuestPower power) {
+        dev.mesovirt.arch.x86_64.devices.Ich9Lpc lpc = new dev.mesovirt.arch.x86_64.devices.Ich9Lpc(power);
         return List.of(new dev.mesovirt.vmm.arch.ChipsetFunction(dev.mesovirt.arch.x86_64.devices.Ich9Lpc.SLOT, 0,
                 lpc, lpc::placeOn));
     }

@@ -91,7 +91,7 @@ final class PciBoard implements Board {
         flash.attach(context.vm(), context.mmio());
         if (flash.present()) {
             // Firmware programs the chipset; a kernel booted directly does not need it (and keeps its PCI view).
-            chipset = arch.chipsetFunctions();
+            chipset = arch.chipsetFunctions(context.power());
             for (dev.mesovirt.vmm.arch.ChipsetFunction f : chipset) {
                 root.bus().attach(f.slot(), f.function(), f.device());
                 f.placePorts(context.pio());

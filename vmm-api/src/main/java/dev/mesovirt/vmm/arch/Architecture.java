@@ -99,9 +99,10 @@ public interface Architecture {
 
     /**
      * The chipset functions firmware programs on a standard machine's root bus (x86: the ICH9 LPC bridge with the
-     * ACPI PM timer that OVMF's timer library counts with); new ones for each machine. The default: none.
+     * ACPI PM timer that OVMF's timer library counts with, and the PM1 control register its ResetSystem powers off
+     * through); new ones for each machine, whose guest power requests go to {@code power}. The default: none.
      */
-    default List<ChipsetFunction> chipsetFunctions() {
+    default List<ChipsetFunction> chipsetFunctions(GuestPower power) {
         return List.of();
     }
 

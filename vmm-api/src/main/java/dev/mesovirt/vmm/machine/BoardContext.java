@@ -1,6 +1,7 @@
 package dev.mesovirt.vmm.machine;
 
 import dev.mesovirt.vmm.arch.BusKind;
+import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.IrqChip;
 import dev.mesovirt.vmm.arch.MemoryLayout;
@@ -22,9 +23,10 @@ public final class BoardContext {
     private final Bus pio;
     private final Bus mmio;
     private final Function<Irq, IrqLine> irqLines;
+    private final GuestPower power;
 
     BoardContext(Vm vm, GuestMemory memory, MemoryLayout layout, IrqChip irqChip, Bus pio, Bus mmio,
-            Function<Irq, IrqLine> irqLines) {
+            Function<Irq, IrqLine> irqLines, GuestPower power) {
         this.vm = vm;
         this.memory = memory;
         this.layout = layout;
@@ -32,6 +34,12 @@ public final class BoardContext {
         this.pio = pio;
         this.mmio = mmio;
         this.irqLines = irqLines;
+        this.power = power;
+    }
+
+    /** How the board's devices power the machine off or reset it when the guest asks (e.g. a chipset register). */
+    public GuestPower power() {
+        return power;
     }
 
     public Vm vm() {

@@ -452,7 +452,7 @@ public final class Machine implements AutoCloseable {
         irqChip = arch.createIrqChip(vm, layout, config.vcpus());
         pio = new Bus("pio");
         mmio = new Bus("mmio");
-        boardContext = new BoardContext(vm, memory, layout, irqChip, pio, mmio, this::irqLine);
+        boardContext = new BoardContext(vm, memory, layout, irqChip, pio, mmio, this::irqLine, power);
         PowerButton button = null;
         platformState.clear();
         for (PlatformDevice d : arch.platformDevices(vm, layout, irqChip, power)) {

@@ -1,5 +1,6 @@
 package dev.mesovirt.arch.x86_64.devices;
 
+import dev.mesovirt.vmm.arch.GuestPower;
 import dev.mesovirt.vmm.bus.Bus;
 import dev.mesovirt.vmm.bus.BusDevice;
 import dev.mesovirt.vmm.pci.ConfigSpace;
@@ -7,15 +8,20 @@ import dev.mesovirt.vmm.pci.PciFunction;
 import dev.mesovirt.vmm.pci.PciHeader;
 import dev.mesovirt.vmm.pci.PciIdentity;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.LongSupplier;
 
 /**
  * The q35 chipset's LPC bridge (ICH9, 8086:2918 at 00:1f.0) as far as firmware programs it: the ACPI I/O base
  * (PMBASE, config 0x40, 128 ports) and its enable (ACPI_CNTL, config 0x44, bit 7), and in that block the ACPI PM
  * timer (PMBASE + 8), the 24-bit 3.579545 MHz counter that OVMF's timer library ({@code BaseRomAcpiTimerLib} and
- * its kin) delays with: OVMF writes PMBASE 0x600 and sets the enable itself when it finds it clear. The rest of the
- * block (PM1 event and control registers, GPE) reads 0 and ignores writes: the standard machine's sleep and power
- * button registers are elsewhere (the ACPI tables say where).
+ * its kin) delays with: OVMF writes PMBASE 0x600 and sets the enable itself when it finds it clear.
+ *
+ * <p>PM1 control (PMBASE + 4, 16 bits) keeps what is written, except SLP_EN (bit 13), which is write-only: writing it
+ * with SLP_TYP (bits 10-12) 0 powers the machine off. That is QEMU's ICH9 encoding of S5, which OVMF's ResetSystem
+ * (EfiResetShutdown) uses: Linux booted through UEFI on this machine, whose ACPI is hardware-reduced, powers off
+ * through that runtime service rather than the ACPI sleep registers. Other sleep types are ignored (no S3/S4). The
+ * rest of the block (PM1 event registers, GPE) reads 0 and ignores writes.
  */
 public final class Ich9Lpc implements PciFunction {
     public static final PciIdentity ID = new PciIdentity(0x8086, 0x2918, 2, 0x060100, 0x1af4, 0x1100);
@@ -26,21 +32,30 @@ public final class Ich9Lpc implements PciFunction {
     static final int PM_BLOCK_LENGTH = 0x80;
     static final int PM_TIMER = 0x08;
     static final long PM_TIMER_HZ = 3_579_545;
+    static final int PM1_CONTROL = 0x04;
+    static final int SLP_EN = 1 << 13;
+    static final int SLP_TYP_SHIFT = 10;
+    static final int SLP_TYP_MASK = 7;
 
     private final PciHeader header;
+    private final GuestPower power;
     private final LongSupplier nanos;
     private final long start;
     private final DebugPort debugPort = new DebugPort();
     private Bus pio;
     /** Where the block is on {@link #pio} now, or -1. */
     private long placedAt = -1;
+    /** PM1 control without SLP_EN; guarded by this. */
+    private int pm1Control;
 
-    public Ich9Lpc() {
-        this(System::nanoTime);
+    /** An LPC bridge whose PM1 control register powers the machine off through {@code power}. */
+    public Ich9Lpc(GuestPower power) {
+        this(power, System::nanoTime);
     }
 
     /** An LPC bridge whose PM timer counts {@code nanos} (tests pass a fake clock). */
-    Ich9Lpc(LongSupplier nanos) {
+    Ich9Lpc(GuestPower power, LongSupplier nanos) {
+        this.power = Objects.requireNonNull(power, "power");
         this.nanos = nanos;
         this.start = nanos.getAsLong();
         header = PciHeader.endpoint(ID, ConfigSpace.CONVENTIONAL, 0, Map.of());
@@ -67,6 +82,7 @@ public final class Ich9Lpc implements PciFunction {
     @Override
     public synchronized void reset() {
         header.reset();
+        pm1Control = 0;
         decode();
     }
 
@@ -115,20 +131,62 @@ public final class Ich9Lpc implements PciFunction {
         return (int) (ticks & 0xFF_FFFF);
     }
 
-    /** The ACPI I/O block: the timer, and zeros. */
+    /**
+     * A write of {@code data} at {@code offset} of the PM block: the bytes of PM1 control it covers are stored, the
+     * others dropped. Powers off when the written control value has SLP_EN with SLP_TYP 0 (outside this lock).
+     */
+    void writePm(long offset, byte[] data) {
+        boolean off = false;
+        synchronized (this) {
+            boolean touched = false;
+            int value = pm1Control;
+            for (int i = 0; i < data.length; i++) {
+                long at = offset + i;
+                if (at >= PM1_CONTROL && at < PM1_CONTROL + 2) {
+                    int shift = (int) (8 * (at - PM1_CONTROL));
+                    value = value & ~(0xFF << shift) | (data[i] & 0xFF) << shift;
+                    touched = true;
+                }
+            }
+            if (touched) {
+                pm1Control = value & ~SLP_EN;
+                off = (value & SLP_EN) != 0 && (value >>> SLP_TYP_SHIFT & SLP_TYP_MASK) == 0;
+            }
+        }
+        if (off) {
+            power.powerOff();
+        }
+    }
+
+    /** A read of the PM block: the timer, PM1 control (SLP_EN reads 0), and zeros. */
+    void readPm(long offset, byte[] data) {
+        int t = timer();
+        int control;
+        synchronized (this) {
+            control = pm1Control;
+        }
+        for (int i = 0; i < data.length; i++) {
+            long at = offset + i;
+            if (at >= PM_TIMER && at < PM_TIMER + 4) {
+                data[i] = (byte) (t >>> (8 * (at - PM_TIMER)));
+            } else if (at >= PM1_CONTROL && at < PM1_CONTROL + 2) {
+                data[i] = (byte) (control >>> (8 * (at - PM1_CONTROL)));
+            } else {
+                data[i] = 0;
+            }
+        }
+    }
+
+    /** The ACPI I/O block on the port bus. */
     private final class PmBlock implements BusDevice {
         @Override
         public void read(long offset, byte[] data) {
-            int t = timer();
-            for (int i = 0; i < data.length; i++) {
-                long at = offset + i;
-                data[i] = at >= PM_TIMER && at < PM_TIMER + 4 ? (byte) (t >>> (8 * (at - PM_TIMER))) : 0;
-            }
+            readPm(offset, data);
         }
 
         @Override
         public void write(long offset, byte[] data) {
-            // PM1 status/enable/control and GPE writes: nothing behind them here.
+            writePm(offset, data);
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.mesovirt.arch.x86_64.devices;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.mesovirt.vmm.bus.Bus;
 import java.util.concurrent.atomic.AtomicLong;
@@ -8,8 +9,19 @@ import org.junit.jupiter.api.Test;
 
 class Ich9LpcTest {
     private final AtomicLong now = new AtomicLong(5_000_000_000L);
-    private final Ich9Lpc lpc = new Ich9Lpc(now::get);
+    private final RecordingPower power = new RecordingPower();
+    private final Ich9Lpc lpc = new Ich9Lpc(power, now::get);
     private final Bus pio = new Bus("pio");
+
+    private void out16(long port, int value) {
+        pio.write(port, new byte[] {(byte) value, (byte) (value >>> 8)});
+    }
+
+    private int in16(long port) {
+        byte[] b = new byte[2];
+        pio.read(port, b);
+        return (b[0] & 0xFF) | (b[1] & 0xFF) << 8;
+    }
 
     private int port32(long port) {
         byte[] b = new byte[4];
@@ -44,6 +56,37 @@ class Ich9LpcTest {
         assertEquals((int) (5L * 3_579_545 & 0xFFFFFF), port32(0xB008));
         lpc.reset();
         assertEquals(-1, port32(0xB008), "a reset stops decoding");
+    }
+
+    @Test
+    void ovmfResetShutdownPowersOffThroughPm1Control() {
+        lpc.placeOn(pio);
+        lpc.writeConfig(Ich9Lpc.PMBASE, 4, 0x600);
+        lpc.writeConfig(Ich9Lpc.ACPI_CNTL, 1, 0x80);
+        // Linux's ACPI enable (SCI_EN) and other sleep types: kept, no power change.
+        out16(0x604, 0x0001);
+        assertEquals(0x0001, in16(0x604));
+        out16(0x604, 0x0001 | 1 << 13 | 1 << 10); // S1-like type 1 with SLP_EN: not supported, ignored
+        assertEquals(0x0401, in16(0x604), "SLP_EN reads 0");
+        assertEquals(java.util.List.of(), power.events);
+        // OVMF's ResetShutdown: IoBitFieldWrite16(PmBase + 4, 10, 13, 0) (SLP_TYP 0), then IoOr16(PmBase + 4, BIT13).
+        out16(0x604, in16(0x604) & ~(7 << 10));
+        assertEquals(java.util.List.of(), power.events, "SLP_TYP 0 alone does nothing");
+        out16(0x604, in16(0x604) | 1 << 13);
+        assertEquals(java.util.List.of("off"), power.events);
+        // Byte-wide: the high byte alone carries SLP_EN and SLP_TYP.
+        pio.write(0x605, new byte[] {(byte) 0x20});
+        assertEquals(java.util.List.of("off", "off"), power.events);
+        lpc.reset();
+        assertEquals(-1, port32(0x604), "a reset stops decoding");
+        lpc.writeConfig(Ich9Lpc.PMBASE, 4, 0x600);
+        lpc.writeConfig(Ich9Lpc.ACPI_CNTL, 1, 0x80);
+        assertEquals(0, in16(0x604), "a reset clears PM1 control");
+    }
+
+    @Test
+    void needsAPowerTarget() {
+        assertThrows(NullPointerException.class, () -> new Ich9Lpc(null));
     }
 
     @Test
