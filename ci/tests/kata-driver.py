@@ -563,7 +563,11 @@ class Kata:
             # What Kata's agent does: the path exists, so use it (no probing, no uevent). The sector sizes are the
             # ones probed at boot, as under StratoVirt (README), not the requested logical/physical_block_size.
             sizes = (512, 512)
-            self.guest_check(console, "disk", "for b in /sys/block/vdb; do [ \"$(head -c 24 /dev/${b##*/})\" = KATA-HOTPLUG-PATTERN-01 ] "
+            # The guest learns the new size from a config-change interrupt that device_add's return does not wait
+            # for: a read racing it saw the empty drive once (CI); wait up to 5 s for the size, then read.
+            self.guest_check(console, "disk", "i=0; while [ \"$(cat /sys/block/vdb/size)\" = 0 ] && [ $i -lt 50 ]; do "
+                             "sleep 0.1; i=$((i+1)); done; "
+                             "for b in /sys/block/vdb; do [ \"$(head -c 24 /dev/${b##*/})\" = KATA-HOTPLUG-PATTERN-01 ] "
                              "&& echo \"KATA-DISK ${b##*/} $(cat $b/queue/logical_block_size) "
                              "$(cat $b/queue/physical_block_size)\" && echo KATA-WROTE-IN-THE-GUEST | "
                              "dd of=/dev/${b##*/} bs=4096 seek=8 conv=fsync 2>/dev/null && echo KATA-DISK-WRITE-OK; "
