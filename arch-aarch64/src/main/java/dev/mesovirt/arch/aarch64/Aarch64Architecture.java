@@ -274,12 +274,7 @@ public final class Aarch64Architecture implements Architecture {
     /** vCPUs as {@code vcpu0..}, then {@code gic}: the vGICv3's distributor, redistributors and CPU interfaces. */
     @Override
     public List<String> stateSections(int vcpus) {
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < vcpus; i++) {
-            ids.add(dev.mesovirt.vmm.snapshot.RegisterListState.sectionId(i));
-        }
-        ids.add(Gicv3State.ID);
-        return ids;
+        return dev.mesovirt.vmm.snapshot.RegisterListState.sectionIds(vcpus, Gicv3State.ID);
     }
 
     /**

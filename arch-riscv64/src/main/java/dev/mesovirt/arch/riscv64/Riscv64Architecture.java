@@ -240,12 +240,7 @@ public final class Riscv64Architecture implements Architecture {
     /** vCPUs as {@code vcpu0..}, then {@code aia}: the APLIC and every hart's IMSIC file. */
     @Override
     public List<String> stateSections(int vcpus) {
-        List<String> ids = new java.util.ArrayList<>();
-        for (int i = 0; i < vcpus; i++) {
-            ids.add(dev.mesovirt.vmm.snapshot.RegisterListState.sectionId(i));
-        }
-        ids.add(AiaState.ID);
-        return ids;
+        return dev.mesovirt.vmm.snapshot.RegisterListState.sectionIds(vcpus, AiaState.ID);
     }
 
     /**

@@ -56,6 +56,16 @@ public record RegisterListState(int mpState, List<Register> registers) {
         return "vcpu" + vcpu;
     }
 
+    /** The sections of a machine whose vCPUs are saved this way: {@code vcpu0..}, then the interrupt controller's. */
+    public static List<String> sectionIds(int vcpus, String irqChipSection) {
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < vcpus; i++) {
+            ids.add(sectionId(i));
+        }
+        ids.add(irqChipSection);
+        return ids;
+    }
+
     /** The same state with 64-bit register {@code id} (if present) holding {@code value}. */
     public RegisterListState withRegister(long id, long value) {
         List<Register> out = new ArrayList<>(registers.size());
