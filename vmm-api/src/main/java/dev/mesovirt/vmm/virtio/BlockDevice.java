@@ -275,18 +275,7 @@ public final class BlockDevice implements VirtioDevice {
 
     @Override
     public void process(int index) throws VirtioException {
-        Virtqueue q = queues.get(index);
-        boolean any = false;
-        for (int n = 0; n < 65536; n++) {
-            DescriptorChain chain = q.pop();
-            if (chain == null) {
-                break;
-            }
-            int written = handle(chain);
-            q.addUsed(chain.head(), written);
-            any = true;
-        }
-        if (any) {
+        if (queues.get(index).serveAvailable(this::handle)) {
             interrupt.usedBuffers(index);
         }
     }

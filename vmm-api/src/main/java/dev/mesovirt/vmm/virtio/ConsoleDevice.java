@@ -144,28 +144,23 @@ public final class ConsoleDevice implements VirtioDevice, ConsoleBackend.Sink {
     }
 
     private void transmit() throws VirtioException {
-        Virtqueue q = queues.get(1);
-        boolean any = false;
-        for (int n = 0; n < 65536; n++) {
-            DescriptorChain chain = q.pop();
-            if (chain == null) {
-                break;
-            }
-            for (DescriptorChain.Segment s : chain.readable()) {
-                for (ByteBuffer b : memory.slices(s.address(), s.length())) {
-                    try {
-                        backend.output(b);
-                    } catch (IOException e) {
-                        LOG.debug("{}: output dropped: {}", id, e.getMessage());
-                    }
-                }
-            }
-            q.addUsed(chain.head(), 0);
-            any = true;
-        }
-        if (any) {
+        if (queues.get(1).serveAvailable(this::output)) {
             interrupt.usedBuffers(1);
         }
+    }
+
+    /** Hands a transmit request's buffers to the backend; output it cannot take is dropped, as a UART would. */
+    private int output(DescriptorChain chain) {
+        for (DescriptorChain.Segment s : chain.readable()) {
+            for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                try {
+                    backend.output(b);
+                } catch (IOException e) {
+                    LOG.debug("{}: output dropped: {}", id, e.getMessage());
+                }
+            }
+        }
+        return 0;
     }
 
     @Override

@@ -290,31 +290,26 @@ public final class NetDevice implements VirtioDevice {
     }
 
     private void transmit() throws VirtioException {
-        Virtqueue q = queues.get(1);
-        boolean any = false;
-        for (int n = 0; n < 65536; n++) {
-            DescriptorChain chain = q.pop();
-            if (chain == null) {
-                break;
-            }
-            long total = chain.readableLength();
-            if (total > HDR && total - HDR <= MAX_FRAME) {
-                int len = (int) (total - HDR);
-                byte[] frame = Segments.gather(memory, Segments.range(chain.readable(), HDR, len), len);
-                // The frame after the TAP's (zero) vnet header, if it has one: one write, one frame.
-                txBuffer.write(MAX_VNET_HDR, frame, 0, len);
-                try {
-                    LibC.write(tapFd, txBuffer.share(MAX_VNET_HDR - tapHeader), tapHeader + len);
-                } catch (LastErrorException e) {
-                    LOG.debug("{}: TAP write failed: {}", id, LibC.strerror(e.getErrorCode()));
-                }
-            }
-            q.addUsed(chain.head(), 0);
-            any = true;
-        }
-        if (any) {
+        if (queues.get(1).serveAvailable(this::send)) {
             interrupt.usedBuffers(1);
         }
+    }
+
+    /** Writes one frame to the TAP; a frame too short or too long, or one the TAP refuses, is dropped. */
+    private int send(DescriptorChain chain) {
+        long total = chain.readableLength();
+        if (total > HDR && total - HDR <= MAX_FRAME) {
+            int len = (int) (total - HDR);
+            byte[] frame = Segments.gather(memory, Segments.range(chain.readable(), HDR, len), len);
+            // The frame after the TAP's (zero) vnet header, if it has one: one write, one frame.
+            txBuffer.write(MAX_VNET_HDR, frame, 0, len);
+            try {
+                LibC.write(tapFd, txBuffer.share(MAX_VNET_HDR - tapHeader), tapHeader + len);
+            } catch (LastErrorException e) {
+                LOG.debug("{}: TAP write failed: {}", id, LibC.strerror(e.getErrorCode()));
+            }
+        }
+        return 0;
     }
 
     @Override

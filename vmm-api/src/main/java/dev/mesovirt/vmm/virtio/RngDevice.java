@@ -61,37 +61,31 @@ public final class RngDevice implements VirtioDevice {
 
     @Override
     public void process(int index) throws VirtioException {
-        Virtqueue q = queues.get(index);
-        boolean any = false;
-        for (int n = 0; n < 65536; n++) {
-            DescriptorChain chain = q.pop();
-            if (chain == null) {
-                break;
-            }
-            List<DescriptorChain.Segment> segs = Segments.range(chain.writable(), 0, MAX_PER_REQUEST);
-            int done = 0;
-            try {
-                outer:
-                for (DescriptorChain.Segment s : segs) {
-                    for (ByteBuffer b : memory.slices(s.address(), s.length())) {
-                        while (b.hasRemaining()) {
-                            int r = source.read(b);
-                            if (r <= 0) {
-                                break outer;
-                            }
-                            done += r;
-                        }
-                    }
-                }
-            } catch (IOException e) {
-                LOG.warn("{}: reading the entropy source failed: {}", id, e.getMessage());
-            }
-            q.addUsed(chain.head(), done);
-            any = true;
-        }
-        if (any) {
+        if (queues.get(index).serveAvailable(this::fill)) {
             interrupt.usedBuffers(index);
         }
+    }
+
+    /** Fills a request's writable buffers (up to MAX_PER_REQUEST bytes) from the source; the bytes it read. */
+    private int fill(DescriptorChain chain) {
+        int done = 0;
+        try {
+            outer:
+            for (DescriptorChain.Segment s : Segments.range(chain.writable(), 0, MAX_PER_REQUEST)) {
+                for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                    while (b.hasRemaining()) {
+                        int r = source.read(b);
+                        if (r <= 0) {
+                            break outer;
+                        }
+                        done += r;
+                    }
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("{}: reading the entropy source failed: {}", id, e.getMessage());
+        }
+        return done;
     }
 
     @Override

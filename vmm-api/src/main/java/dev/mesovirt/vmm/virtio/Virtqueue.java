@@ -286,6 +286,31 @@ public final class Virtqueue {
         return new DescriptorChain(head, List.copyOf(readable), List.copyOf(writable));
     }
 
+    /** What a device does with one popped chain: the bytes it wrote into the chain's device-writable buffers. */
+    @FunctionalInterface
+    public interface ChainHandler {
+        int handle(DescriptorChain chain) throws VirtioException;
+    }
+
+    /**
+     * Pops every available chain, hands it to {@code handler} and returns it to the driver as used. At most 65536
+     * chains a call, so a driver that refills the ring as fast as it is drained cannot hold the device's thread for
+     * ever (its next notification brings the thread back). Returns whether any chain was used: the caller then raises
+     * the queue's interrupt once.
+     */
+    public boolean serveAvailable(ChainHandler handler) throws VirtioException {
+        boolean any = false;
+        for (int n = 0; n < 65536; n++) {
+            DescriptorChain chain = pop();
+            if (chain == null) {
+                break;
+            }
+            addUsed(chain.head(), handler.handle(chain));
+            any = true;
+        }
+        return any;
+    }
+
     /** Returns a chain to the driver with {@code written} bytes written into its device-writable buffers. */
     public void addUsed(int head, int written) {
         long elem = usedRing + 4 + 8L * (nextUsed % size);
