@@ -2,6 +2,7 @@ package dev.mesovirt.arch.x86_64.boot;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -51,6 +52,10 @@ class RealKernelTest {
     @Test
     void realKernelsParseWithSaneValues() throws Exception {
         List<Path> kernels = realKernels();
+        if ("true".equals(System.getenv("CI"))) {
+            // ci/test.sh builds the test guest's kernels before the unit tests: a skip here would hide a broken cache.
+            assertFalse(kernels.isEmpty(), "no real bzImage: ci/guest-image.sh x86_64 builds them (CI=true)");
+        }
         Assumptions.assumeFalse(kernels.isEmpty(), "no real bzImage on this machine");
         for (Path path : kernels) {
             BzImage k = BzImage.parse(path);
