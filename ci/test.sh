@@ -17,13 +17,13 @@ bash ci/install-deps.sh
 . ci/kvm.sh
 mv_kvm_probe
 echo "ci/test.sh: the KVM tests, the dist's training and the QMP comparison run $(mv_kvm_where "$MV_KVM_TINY")"
+# The x86_64 test guest's kernels first: RealKernelTest (arch-x86_64) parses them, and under CI=true it fails
+# without one (on a fresh cache it used to skip); the guest jobs need them anyway.
+bash ci/guest-image.sh x86_64 >/dev/null
 start=$SECONDS
 uapi=$(bash ci/uapi-headers.sh)
 # shellcheck disable=SC2086
 export $uapi
-# The x86_64 test guest's kernels first: RealKernelTest (arch-x86_64) parses them, and under CI=true it fails
-# without one (on a fresh cache it used to skip); the guest jobs need them anyway.
-bash ci/guest-image.sh x86_64 >/dev/null
 mvn -B -ntp verify -DexcludedGroups=kvm
 echo "ci/test.sh: mvn verify took $((SECONDS - start)) s"
 # An emulated-host job whose host itself died (exit 125: TCG emulating nested virtualization occasionally resets
