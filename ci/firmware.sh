@@ -1,18 +1,20 @@
 #!/bin/bash
 # Debian's UEFI firmware for the standard machine, as the distribution ships it (cached, like the guest images).
 #
-# usage: ci/firmware.sh x86_64
-# output: ${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/x86_64/
-#   OVMF_CODE_4M.fd, OVMF_VARS_4M.fd   from Debian 12's `ovmf` package (/usr/share/OVMF), unmodified
+# usage: ci/firmware.sh x86_64|aarch64
+# output: ${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/ARCH/
+#   x86_64:  OVMF_CODE_4M.fd, OVMF_VARS_4M.fd   from Debian 12's `ovmf` package (/usr/share/OVMF), unmodified
+#   aarch64: AAVMF_CODE.fd, AAVMF_VARS.fd       from Debian 12's `qemu-efi-aarch64` (/usr/share/AAVMF, 64 MiB each)
 #   stamp                              package version + hashes
 # Prints the directory. A run whose stamp matches touches nothing (no network). Runs on the real machine only.
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] || mv_die "usage: $0 ARCH   (x86_64)" 2
+[ $# -eq 1 ] || mv_die "usage: $0 ARCH   (x86_64|aarch64)" 2
 case $1 in
   x86_64) PKG=ovmf; SRC=usr/share/OVMF; FILES="OVMF_CODE_4M.fd OVMF_VARS_4M.fd" ;;
+  aarch64) PKG=qemu-efi-aarch64; SRC=usr/share/AAVMF; FILES="AAVMF_CODE.fd AAVMF_VARS.fd" ;;
   *) mv_unsupported_arch "$1" ;;
 esac
 mv_check_cache_location

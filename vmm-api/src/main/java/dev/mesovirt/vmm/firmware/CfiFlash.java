@@ -19,11 +19,44 @@ import java.nio.ByteBuffer;
  * code) runs the same state machine but refuses to program or erase, with the status register's error bits set.
  *
  * <p>Accesses of more than a byte are taken as QEMU takes them on a one-byte-wide bank: the command is the low byte,
- * a program writes all the bytes, status and query reads repeat the value in every byte. Thread-safe.
+ * a program writes all the bytes, status and query reads repeat the value in every byte.
+ *
+ * <p>The {@link Geometry} says how the bank is built. x86's ({@link Geometry#X86}) is the one above. QEMU's arm64
+ * {@code virt} board ({@link Geometry#ARM_VIRT}) has 256 KiB erase blocks on a 4-byte bank of two 16-bit chips in
+ * parallel, so every command arrives once per chip (0x00FF00FF) and a status read answers for both chips (0x00800080,
+ * which EDK2's NorFlashDxe tests for). EDK2 programs it with Write to Buffer (0xE8 to the block, then the word count
+ * minus one per chip, that many bank-wide words, then the confirm 0xD0): the words are collected and written to the
+ * contents at the confirm, as one change. Thread-safe.
  */
 public final class CfiFlash implements BusDevice {
     /** The erase block size of OVMF's flash on QEMU's x86 machines. */
     public static final int BLOCK_SIZE = 4096;
+
+    /**
+     * How a flash bank is built.
+     *
+     * @param blockSize the erase block size in bytes (a power of two)
+     * @param bankWidth the bank's data width in bytes: 1, 2, 4 or 8
+     * @param deviceWidth the width of one chip in bytes (bankWidth / deviceWidth chips side by side)
+     */
+    public record Geometry(int blockSize, int bankWidth, int deviceWidth) {
+        /** QEMU's PC machines: one byte-wide chip, 4 KiB blocks. */
+        public static final Geometry X86 = new Geometry(BLOCK_SIZE, 1, 1);
+        /** QEMU's arm64 virt board: two x16 chips on a 32-bit bank, 256 KiB blocks. */
+        public static final Geometry ARM_VIRT = new Geometry(256 << 10, 4, 2);
+
+        public Geometry {
+            if (blockSize <= 0 || Integer.bitCount(blockSize) != 1 || Integer.bitCount(bankWidth) != 1
+                    || bankWidth > 8 || deviceWidth <= 0 || bankWidth % deviceWidth != 0) {
+                throw new IllegalArgumentException("bad flash geometry: block " + blockSize + ", bank width "
+                        + bankWidth + ", device width " + deviceWidth);
+            }
+        }
+
+        int chips() {
+            return bankWidth / deviceWidth;
+        }
+    }
 
     static final int STATUS_READY = 0x80;
     static final int STATUS_ERASE_ERROR = 0x20;
@@ -47,30 +80,47 @@ public final class CfiFlash implements BusDevice {
     }
 
     /** The read mode, and the second cycle a two-cycle command waits for. */
-    enum Mode { READ_ARRAY, READ_STATUS, READ_ID, CFI_QUERY, PROGRAM, ERASE, LOCK }
+    enum Mode { READ_ARRAY, READ_STATUS, READ_ID, CFI_QUERY, PROGRAM, ERASE, LOCK, BUFFER_COUNT, BUFFER_DATA,
+        BUFFER_CONFIRM }
 
     private final ByteBuffer contents;
     private final int size;
     private final boolean readOnly;
     private final Listener listener;
     private final byte[] cfi;
+    private final Geometry geometry;
     private Mode mode = Mode.READ_ARRAY;
     private int status = STATUS_READY;
+    /** Write to Buffer: where it started, the words still expected, and the words collected so far. */
+    private long bufferStart;
+    private int bufferWordsLeft;
+    private java.io.ByteArrayOutputStream bufferData;
 
     /**
      * A flash over {@code contents} (its whole capacity, a positive multiple of {@link #BLOCK_SIZE}), which it reads
      * and writes in place.
      */
     public CfiFlash(ByteBuffer contents, boolean readOnly, Listener listener) {
+        this(contents, readOnly, listener, Geometry.X86);
+    }
+
+    /** A flash of {@code geometry} over {@code contents}, a positive multiple of its block size. */
+    public CfiFlash(ByteBuffer contents, boolean readOnly, Listener listener, Geometry geometry) {
         int capacity = contents.capacity();
-        if (capacity <= 0 || capacity % BLOCK_SIZE != 0) {
-            throw new IllegalArgumentException("flash size " + capacity + " is not a positive multiple of " + BLOCK_SIZE);
+        if (capacity <= 0 || capacity % geometry.blockSize() != 0) {
+            throw new IllegalArgumentException("flash size " + capacity + " is not a positive multiple of "
+                    + geometry.blockSize());
         }
+        this.geometry = geometry;
         this.contents = contents.duplicate().clear();
         this.size = capacity;
         this.readOnly = readOnly;
         this.listener = listener;
-        this.cfi = cfiTable(capacity);
+        this.cfi = cfiTable(capacity, geometry);
+    }
+
+    public Geometry geometry() {
+        return geometry;
     }
 
     public int size() {
@@ -97,6 +147,10 @@ public final class CfiFlash implements BusDevice {
 
     @Override
     public synchronized void read(long offset, byte[] data) {
+        if (geometry.bankWidth() > 1 && mode != Mode.READ_ARRAY) {
+            readWide(offset, data);
+            return;
+        }
         for (int i = 0; i < data.length; i++) {
             long at = offset + i;
             data[i] = switch (mode) {
@@ -108,6 +162,25 @@ public final class CfiFlash implements BusDevice {
         }
     }
 
+    /**
+     * A status, identifier or query read on a multi-chip bank: each chip answers in its own lanes (little-endian), so
+     * the value repeats every device width; query and identifier data are addressed in bank-wide words.
+     */
+    private void readWide(long offset, byte[] data) {
+        int dw = geometry.deviceWidth();
+        for (int i = 0; i < data.length; i++) {
+            long at = offset + i;
+            int lane = (int) Math.floorMod(at, (long) dw);
+            long index = Math.floorDiv(at, (long) geometry.bankWidth());
+            int value = switch (mode) {
+                case READ_ID -> index == 0 ? 0x89 : index == 1 ? 0x18 : 0;
+                case CFI_QUERY -> index >= 0 && index < cfi.length ? cfi[(int) index] & 0xFF : 0;
+                default -> status;
+            };
+            data[i] = lane == 0 ? (byte) value : 0;
+        }
+    }
+
     @Override
     public synchronized void write(long offset, byte[] data) {
         if (data.length == 0 || offset < 0 || offset >= size) {
@@ -115,6 +188,54 @@ public final class CfiFlash implements BusDevice {
         }
         int value = data[0] & 0xFF;
         switch (mode) {
+            case BUFFER_COUNT -> {
+                // The count (words - 1) of one chip, in its lanes; every chip gets the same.
+                long count = 0;
+                for (int i = geometry.deviceWidth() - 1; i >= 0; i--) {
+                    count = count << 8 | (i < data.length ? data[i] & 0xFF : 0);
+                }
+                long bytes = (count + 1) * geometry.bankWidth();
+                if (bytes > writeBufferBytes(geometry)) {
+                    status |= STATUS_PROGRAM_ERROR | STATUS_ERASE_ERROR; // a command sequence error
+                    enter(Mode.READ_STATUS);
+                    return;
+                }
+                bufferWordsLeft = (int) count + 1;
+                bufferStart = -1;
+                bufferData = new java.io.ByteArrayOutputStream((int) bytes);
+                enter(Mode.BUFFER_DATA);
+            }
+            case BUFFER_DATA -> {
+                if (bufferStart < 0) {
+                    bufferStart = offset;
+                } else if (offset != bufferStart + bufferData.size()) {
+                    // Words out of sequence: the part refuses the whole buffer.
+                    status |= STATUS_PROGRAM_ERROR;
+                    enter(Mode.READ_STATUS);
+                    return;
+                }
+                bufferData.write(data, 0, data.length);
+                if (--bufferWordsLeft == 0) {
+                    enter(Mode.BUFFER_CONFIRM);
+                }
+            }
+            case BUFFER_CONFIRM -> {
+                if (value == 0xD0) {
+                    byte[] words = bufferData.toByteArray();
+                    int length = (int) Math.min(words.length, size - bufferStart);
+                    if (readOnly) {
+                        status |= STATUS_PROGRAM_ERROR;
+                    } else if (length > 0) {
+                        contents.put((int) bufferStart, words, 0, length);
+                        listener.changed(bufferStart, length);
+                    }
+                } else {
+                    status |= STATUS_PROGRAM_ERROR | STATUS_ERASE_ERROR;
+                }
+                bufferData = null;
+                status |= STATUS_READY;
+                enter(Mode.READ_STATUS);
+            }
             case PROGRAM -> {
                 int length = (int) Math.min(data.length, size - offset);
                 if (readOnly) {
@@ -128,12 +249,15 @@ public final class CfiFlash implements BusDevice {
             }
             case ERASE -> {
                 if (value == 0xD0) {
-                    int block = (int) (offset & ~(long) (BLOCK_SIZE - 1));
+                    int blockSize = geometry.blockSize();
+                    int block = (int) (offset & ~(long) (blockSize - 1));
                     if (readOnly) {
                         status |= STATUS_ERASE_ERROR;
                     } else {
-                        contents.put(block, ERASED, 0, BLOCK_SIZE);
-                        listener.changed(block, BLOCK_SIZE);
+                        for (int at = block; at < block + blockSize; at += ERASED.length) {
+                            contents.put(at, ERASED, 0, Math.min(ERASED.length, block + blockSize - at));
+                        }
+                        listener.changed(block, blockSize);
                     }
                     status |= STATUS_READY;
                     enter(Mode.READ_STATUS);
@@ -164,6 +288,14 @@ public final class CfiFlash implements BusDevice {
             case 0x70 -> enter(Mode.READ_STATUS);
             case 0x90 -> enter(Mode.READ_ID);
             case 0x98 -> enter(Mode.CFI_QUERY);
+            case 0xE8 -> {
+                if (geometry.bankWidth() == 1) {
+                    enter(Mode.READ_ARRAY); // x86's part, as before: no buffer
+                } else {
+                    status |= STATUS_READY; // the buffer is free at once
+                    enter(Mode.BUFFER_COUNT);
+                }
+            }
             default -> enter(Mode.READ_ARRAY);
         }
     }
@@ -185,8 +317,16 @@ public final class CfiFlash implements BusDevice {
         return a;
     }
 
-    /** The CFI query table (JEDEC JESD68.01) of a byte-wide part with one region of 4 KiB blocks. */
-    static byte[] cfiTable(int size) {
+    /** The bank's write buffer (what the CFI table announces; EDK2 fills 128 bytes at a time). */
+    static int writeBufferBytes(Geometry g) {
+        return Math.min(g.blockSize(), 2048);
+    }
+
+    /** The CFI query table (JEDEC JESD68.01) of one chip of the bank: one region of equal blocks. */
+    static byte[] cfiTable(int size, Geometry g) {
+        int chips = g.chips();
+        int chipSize = size / chips;
+        int chipBlock = g.blockSize() / chips;
         byte[] t = new byte[0x40];
         t[0x10] = 'Q';
         t[0x11] = 'R';
@@ -199,14 +339,18 @@ public final class CfiFlash implements BusDevice {
         t[0x21] = 0x0A; // typical block erase 2^10 ms
         t[0x23] = 0x04; // maxima: 2^4 times the typical
         t[0x25] = 0x04;
-        t[0x27] = (byte) (64 - Long.numberOfLeadingZeros(size - 1L)); // size, log2 rounded up
-        t[0x28] = 0x00; // x8 asynchronous interface
+        t[0x27] = (byte) (64 - Long.numberOfLeadingZeros(chipSize - 1L)); // size, log2 rounded up
+        t[0x28] = (byte) (g.deviceWidth() == 1 ? 0x00 : 0x01); // x8, or x16 asynchronous interface
+        if (g.bankWidth() > 1) {
+            int buffer = writeBufferBytes(g) / chips;
+            t[0x2A] = (byte) (31 - Integer.numberOfLeadingZeros(buffer)); // write buffer size, log2
+        }
         t[0x2C] = 0x01; // one erase block region
-        int blocks = size / BLOCK_SIZE - 1;
+        int blocks = chipSize / chipBlock - 1;
         t[0x2D] = (byte) blocks;
         t[0x2E] = (byte) (blocks >> 8);
-        t[0x2F] = (byte) ((BLOCK_SIZE / 256) & 0xFF);
-        t[0x30] = (byte) ((BLOCK_SIZE / 256) >> 8);
+        t[0x2F] = (byte) ((chipBlock / 256) & 0xFF);
+        t[0x30] = (byte) ((chipBlock / 256) >> 8);
         t[0x31] = 'P';
         t[0x32] = 'R';
         t[0x33] = 'I';

@@ -43,6 +43,11 @@ public final class FlashUnit implements AutoCloseable {
      * machine's RAM does not use).
      */
     public FlashUnit(FlashImage image, long base, int slot) {
+        this(image, base, slot, CfiFlash.Geometry.X86);
+    }
+
+    /** As above, for a bank of {@code geometry} (arm64's virt board: {@link CfiFlash.Geometry#ARM_VIRT}). */
+    public FlashUnit(FlashImage image, long base, int slot, CfiFlash.Geometry geometry) {
         this.image = image;
         this.base = base;
         this.slot = slot;
@@ -83,7 +88,7 @@ public final class FlashUnit implements AutoCloseable {
             public void changed(long offset, int length) {
                 persist(view, offset, length);
             }
-        });
+        }, geometry);
     }
 
     public FlashImage image() {
