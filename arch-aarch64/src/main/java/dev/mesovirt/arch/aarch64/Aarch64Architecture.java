@@ -209,6 +209,27 @@ public final class Aarch64Architecture implements Architecture {
         return List.of(button, new PlatformDevice("pl031", BusKind.MMIO, RTC_BASE, Pl031.SIZE, rtc));
     }
 
+    /**
+     * On QEMU's virt board the CPU starts at address 0, the first byte of pflash unit 0: an arm64 image has an A64
+     * instruction there (AAVMF: {@code b 0x1000}, 00 04 00 14), checked as an unconditional branch (bits 31-26
+     * 000101), which is what EDK2's ArmVirtQemu and other arm64 flash images put first. An x86 OVMF image starts with
+     * its firmware volume header's zero vector, which is no branch.
+     */
+    @Override
+    public Optional<String> firmwareMismatch(dev.mesovirt.vmm.firmware.FlashImage code) {
+        return codeHeadMismatch(code.head());
+    }
+
+    static Optional<String> codeHeadMismatch(byte[] head) {
+        int insn = head.length < 4 ? 0 : (head[0] & 0xFF) | (head[1] & 0xFF) << 8 | (head[2] & 0xFF) << 16
+                | (head[3] & 0xFF) << 24;
+        if (head.length >= 4 && (insn >>> 26) == 0b000101) {
+            return Optional.empty();
+        }
+        return Optional.of("no arm64 branch at its first byte, where the CPU starts: not firmware for aarch64"
+                + " (an x86 OVMF or other image?)");
+    }
+
     /** The PL031's interrupt: a fixed level-triggered SPI, which the device tree names too. */
     static Irq rtcIrq() {
         return Gicv3.spi(Gicv3.RTC_SPI, true);

@@ -39,7 +39,7 @@ final class FirmwareFlash implements AutoCloseable {
             return none();
         }
         List<FlashImage> sorted = FlashImage.checkSet(images);
-        Optional<String> wrong = arch.firmwareMismatch(sorted.get(0).tail());
+        Optional<String> wrong = arch.firmwareMismatch(sorted.get(0));
         if (wrong.isPresent()) {
             throw new IllegalArgumentException("pflash unit 0 (" + sorted.get(0).file() + "): " + wrong.get());
         }

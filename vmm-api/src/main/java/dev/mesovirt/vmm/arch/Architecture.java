@@ -62,6 +62,15 @@ public interface Architecture {
     }
 
     /**
+     * Why pflash unit 0's image {@code code} cannot be started by this ISA's CPUs; empty if it looks right. The
+     * default asks {@link #firmwareMismatch(byte[])} about its last 16 bytes (x86's reset vector); arm64, whose CPU
+     * starts at the image's first byte, looks there.
+     */
+    default java.util.Optional<String> firmwareMismatch(dev.mesovirt.vmm.firmware.FlashImage code) {
+        return firmwareMismatch(code.tail());
+    }
+
+    /**
      * The guest-physical address where flash units of {@code totalBytes} together begin (unit 0 the highest), or
      * empty where the machine has no place for them. The default: none.
      */

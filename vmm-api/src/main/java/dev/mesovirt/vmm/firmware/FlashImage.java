@@ -27,6 +27,13 @@ public record FlashImage(int unit, Path file, boolean readOnly, long size) {
     static final byte[] FV_SIGNATURE = {'_', 'F', 'V', 'H'};
     /** QEMU's limit for the flash units of an x86 machine together (they sit in the 4 GiB hole's top). */
     public static final long TOTAL_LIMIT = 8L << 20;
+    /** QEMU's arm64 virt board: two banks of 64 MiB each (Debian's AAVMF images are exactly that). */
+    public static final long ARM_VIRT_UNIT_LIMIT = 64L << 20;
+    /**
+     * arm64's AAVMF code image starts with a branch over its first 4 KiB (its reset vector at address 0), so its first
+     * volume's signature is there.
+     */
+    static final int AARCH64_FV_OFFSET = 0x1000;
 
     public FlashImage {
         Objects.requireNonNull(file, "file");
@@ -37,9 +44,18 @@ public record FlashImage(int unit, Path file, boolean readOnly, long size) {
      * drive and says what is wrong (missing, unreadable, empty, not whole 4 KiB blocks, no firmware volume).
      */
     public static FlashImage open(int unit, Path file, boolean readOnly) {
+        return open(unit, file, readOnly, TOTAL_LIMIT);
+    }
+
+    /**
+     * As {@link #open(int, Path, boolean)}, for a machine whose units may each be up to {@code limit} bytes. Also
+     * accepted: the volume behind a 4 KiB reset-vector page (AAVMF's code image), and for a unit other than 0 a blank
+     * variable store (its first 4 KiB all 0x00 or all 0xFF, as Debian's AAVMF_VARS.fd ships: the firmware formats it).
+     */
+    public static FlashImage open(int unit, Path file, boolean readOnly, long limit) {
         String what = "pflash unit " + unit + " (" + file + ")";
         long size;
-        ByteBuffer head = ByteBuffer.allocate(FV_SIGNATURE_OFFSET + FV_SIGNATURE.length);
+        ByteBuffer head = ByteBuffer.allocate(AARCH64_FV_OFFSET + FV_SIGNATURE_OFFSET + FV_SIGNATURE.length);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             if (!Files.isRegularFile(file)) {
                 throw new IllegalArgumentException(what + ": not a regular file");
@@ -60,17 +76,55 @@ public record FlashImage(int unit, Path file, boolean readOnly, long size) {
             throw new IllegalArgumentException(what + ": " + size + " bytes is not a whole number of 4 KiB flash"
                     + " blocks (truncated? Debian's OVMF_CODE_4M.fd is 3653632 bytes, OVMF_VARS_4M.fd 540672)");
         }
-        if (size > TOTAL_LIMIT) {
-            throw new IllegalArgumentException(what + ": " + size + " bytes is more than the " + (TOTAL_LIMIT >> 20)
+        if (size > limit) {
+            throw new IllegalArgumentException(what + ": " + size + " bytes is more than the " + (limit >> 20)
                     + " MiB the flash may take");
         }
-        byte[] sig = new byte[FV_SIGNATURE.length];
-        head.get(FV_SIGNATURE_OFFSET, sig);
-        if (!java.util.Arrays.equals(sig, FV_SIGNATURE)) {
+        if (!hasVolume(head, FV_SIGNATURE_OFFSET) && !hasVolume(head, AARCH64_FV_OFFSET + FV_SIGNATURE_OFFSET)
+                && !(unit > 0 && blank(head, (int) Math.min(size, AARCH64_FV_OFFSET)))) {
             throw new IllegalArgumentException(what + ": not a UEFI firmware image (no firmware volume signature"
                     + " _FVH at offset 0x28)");
         }
         return new FlashImage(unit, file, readOnly, size);
+    }
+
+    private static boolean hasVolume(ByteBuffer head, int at) {
+        byte[] sig = new byte[FV_SIGNATURE.length];
+        if (at + sig.length > head.position()) {
+            return false;
+        }
+        head.get(at, sig);
+        return java.util.Arrays.equals(sig, FV_SIGNATURE);
+    }
+
+    private static boolean blank(ByteBuffer head, int length) {
+        if (head.position() < length || length == 0) {
+            return false;
+        }
+        byte first = head.get(0);
+        if (first != 0 && first != (byte) 0xFF) {
+            return false;
+        }
+        for (int i = 1; i < length; i++) {
+            if (head.get(i) != first) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The image's first 16 bytes: where an arm64 CPU starts (address 0) for unit 0 on the virt board. */
+    public byte[] head() {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(16);
+            while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
+                // short reads: loop until the 16 bytes are in or the file ends
+            }
+            return b.array();
+        } catch (IOException e) {
+            throw new IllegalArgumentException("pflash unit " + unit + " (" + file + "): cannot read: "
+                    + e.getMessage(), e);
+        }
     }
 
     /** The image's last 16 bytes: where an x86 CPU's reset vector lands (4 GiB - 16) for the top unit. */

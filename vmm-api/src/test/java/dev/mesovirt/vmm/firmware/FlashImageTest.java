@@ -91,4 +91,29 @@ class FlashImageTest {
         assertContains("more than the 8 MiB", assertThrows(IllegalArgumentException.class,
                 () -> FlashImage.checkSet(List.of(a, big))).getMessage());
     }
+
+    @Test
+    void arm64ImagesWithinTheirLimit() throws IOException {
+        // AAVMF_CODE: a branch over the first 4 KiB, the volume behind it; 64 MiB, too much for x86's 8.
+        byte[] code = new byte[64 << 20];
+        code[0] = 0x00;
+        code[1] = 0x04;
+        code[3] = 0x14;
+        System.arraycopy("_FVH".getBytes(), 0, code, 0x1028, 4);
+        Path c = Files.write(dir.resolve("AAVMF_CODE.fd"), code);
+        FlashImage image = FlashImage.open(0, c, true, FlashImage.ARM_VIRT_UNIT_LIMIT);
+        assertEquals(64 << 20, image.size());
+        assertEquals(0x14, image.head()[3]);
+        assertContains("more than the 8 MiB", error(c));
+        // AAVMF_VARS: all zeros, which the firmware formats; blank is fine for the variable store only.
+        Path v = Files.write(dir.resolve("AAVMF_VARS.fd"), new byte[1 << 20]);
+        assertEquals(1, FlashImage.open(1, v, false, FlashImage.ARM_VIRT_UNIT_LIMIT).unit());
+        assertContains("not a UEFI firmware image", assertThrows(IllegalArgumentException.class,
+                () -> FlashImage.open(0, v, true, FlashImage.ARM_VIRT_UNIT_LIMIT)).getMessage());
+        byte[] mixed = new byte[8192];
+        mixed[100] = 1;
+        Path m = Files.write(dir.resolve("mixed.fd"), mixed);
+        assertContains("not a UEFI firmware image", assertThrows(IllegalArgumentException.class,
+                () -> FlashImage.open(1, m, false, FlashImage.ARM_VIRT_UNIT_LIMIT)).getMessage());
+    }
 }
