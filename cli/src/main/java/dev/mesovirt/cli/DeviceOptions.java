@@ -571,7 +571,8 @@ final class DeviceOptions {
             }
         }
         try {
-            return FlashImage.open(unit, file, readOnly);
+            // The largest unit any machine takes (arm64 virt's 64 MiB banks); the machine checks its own limit.
+            return FlashImage.open(unit, file, readOnly, FlashImage.ARM_VIRT_UNIT_LIMIT);
         } catch (IllegalArgumentException e) {
             throw new UsageException(what + ": " + e.getMessage());
         }

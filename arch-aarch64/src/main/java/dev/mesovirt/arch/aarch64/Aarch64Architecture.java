@@ -62,6 +62,21 @@ public final class Aarch64Architecture implements Architecture {
     public static final int PCIE_BUSES = 16;
     public static final PciLayout.Window PCIE_MMIO32 = new PciLayout.Window(0x1000_0000L, 0x2eff_0000L);
     public static final PciLayout.Window PCIE_MMIO64 = new PciLayout.Window(0x80_0000_0000L, 0x80_0000_0000L);
+    /** The flash banks of QEMU's virt: unit 0 (the firmware, where the CPU starts) at 0, unit 1 (variables) above. */
+    public static final long FLASH_BASE = 0;
+    public static final long FLASH_BANK_SIZE = 64L << 20;
+    public static final int FLASH_BANKS = 2;
+    /** fw_cfg's registers, as on QEMU's virt. */
+    public static final long FW_CFG_BASE = 0x0902_0000L;
+    /** The PCI I/O window that firmware's tree gives the host bridge (QEMU's virt's PIO window). */
+    public static final PciLayout.Window PCIE_PIO = new PciLayout.Window(0x3eff_0000L, 0x1_0000L);
+    /**
+     * Where firmware finds its device tree: the start of RAM (EDK2's ArmVirtQemu reads it there, at its
+     * PcdDeviceTreeInitialBaseAddress, before it knows anything else about the machine).
+     */
+    public static final long FIRMWARE_DTB = RAM_BASE;
+    /** ArmVirtQemu's early stack lies from 496 KiB into RAM: the tree must end before it. */
+    public static final int FIRMWARE_DTB_LIMIT = 0x7_c000;
     /** INTIDs the vGIC implements: 32 private (SGIs, PPIs) + 96 SPIs, enough for the UART and every slot. */
     public static final int GIC_NR_IRQS = 128;
     /** The redistributor frames (128 KiB per vCPU) must end before the UART: 123 vCPUs, as in QEMU's virt. */
@@ -228,6 +243,121 @@ public final class Aarch64Architecture implements Architecture {
         }
         return Optional.of("no arm64 branch at its first byte, where the CPU starts: not firmware for aarch64"
                 + " (an x86 OVMF or other image?)");
+    }
+
+    /**
+     * As QEMU's virt: unit 0 in the bank at 0, unit 1 in the bank at 64 MiB, each at most a bank and in whole
+     * 256 KiB blocks of the bank's chips.
+     */
+    @Override
+    public List<Long> flashPlacement(List<dev.mesovirt.vmm.firmware.FlashImage> units) {
+        if (units.size() > FLASH_BANKS) {
+            throw new IllegalArgumentException("the virt machine has " + FLASH_BANKS + " flash banks (pflash units 0"
+                    + " and 1), not " + units.size());
+        }
+        List<Long> bases = new ArrayList<>();
+        int block = flashGeometry().blockSize();
+        for (dev.mesovirt.vmm.firmware.FlashImage u : units) {
+            String what = "pflash unit " + u.unit() + " (" + u.file() + "): ";
+            if (u.size() > FLASH_BANK_SIZE) {
+                throw new IllegalArgumentException(what + u.size() + " bytes is more than the virt machine's "
+                        + (FLASH_BANK_SIZE >> 20) + " MiB flash bank");
+            }
+            if (u.size() % block != 0) {
+                throw new IllegalArgumentException(what + u.size() + " bytes is not a whole number of the virt"
+                        + " machine's " + (block >> 10) + " KiB flash blocks (Debian's AAVMF_CODE.fd and"
+                        + " AAVMF_VARS.fd are 64 MiB each)");
+            }
+            bases.add(FLASH_BASE + u.unit() * FLASH_BANK_SIZE);
+        }
+        return List.copyOf(bases);
+    }
+
+    /** QEMU's virt: a 32-bit bank of two x16 chips with 256 KiB blocks, what EDK2's flash driver expects. */
+    @Override
+    public dev.mesovirt.vmm.firmware.CfiFlash.Geometry flashGeometry() {
+        return dev.mesovirt.vmm.firmware.CfiFlash.Geometry.ARM_VIRT;
+    }
+
+    /** On the virt machine, a PL011 where the kernel's 16550 would be: EDK2 2022.11 drives no other UART. */
+    @Override
+    public MemoryLayout.SerialPlacement firmwareSerial(MemoryLayout layout) {
+        if (layout.pci().isEmpty()) {
+            return layout.serial();
+        }
+        return new MemoryLayout.SerialPlacement(BusKind.MMIO, UART_BASE, 0, false, dev.mesovirt.vmm.arch.UartModel.PL011);
+    }
+
+    /**
+     * fw_cfg on MMIO at {@link #FW_CFG_BASE} with DMA, as EDK2 finds it through the device tree: the vCPU count;
+     * no ACPI tables (without etc/table-loader EDK2 hands the guest the device tree), no kernel.
+     */
+    @Override
+    public Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
+            List<dev.mesovirt.vmm.arch.DeviceDescription> devices) {
+        dev.mesovirt.vmm.firmware.FwCfg fw = dev.mesovirt.vmm.firmware.FwCfg.builder()
+                .number(dev.mesovirt.vmm.firmware.FwCfg.NB_CPUS, vcpus, 2)
+                .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)
+                .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8)
+                .build(memory);
+        return Optional.of(new PlatformDevice("fw_cfg", BusKind.MMIO, FW_CFG_BASE,
+                dev.mesovirt.vmm.firmware.FwCfgMmio.LENGTH, new dev.mesovirt.vmm.firmware.FwCfgMmio(fw)));
+    }
+
+    /**
+     * As QEMU's virt with KVM: vCPU 0 starts at address 0, the first instruction of pflash unit 0, in EL1 (KVM's
+     * reset state) with x0 = the device tree, which goes to the start of RAM; the other vCPUs stay powered off
+     * until the firmware or the kernel starts them with PSCI CPU_ON.
+     */
+    @Override
+    public BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus,
+            List<dev.mesovirt.vmm.arch.DeviceDescription> devices) throws BootException {
+        byte[] dtb = Aarch64DeviceTree.build(firmwareTreeSpec(layout, vcpus, devices));
+        if (dtb.length > FIRMWARE_DTB_LIMIT) {
+            throw new BootException("the firmware's device tree is " + dtb.length + " bytes, more than the "
+                    + FIRMWARE_DTB_LIMIT + " before the firmware's stack");
+        }
+        memory.write(FIRMWARE_DTB, dtb);
+        return firmwarePlan();
+    }
+
+    static BootPlan firmwarePlan() {
+        return new BootPlan(FLASH_BASE, FIRMWARE_DTB, 0, 0, 0, 0, "", true);
+    }
+
+    @Override
+    public BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus) throws BootException {
+        throw new BootException("the aarch64 machine's firmware needs the machine's device list for its device tree");
+    }
+
+    /** The tree firmware reads: a kernel's, with the PL011, flash banks, fw_cfg and PCI I/O window. */
+    static Aarch64DeviceTree.Spec firmwareTreeSpec(MemoryLayout layout, int vcpus,
+            List<dev.mesovirt.vmm.arch.DeviceDescription> devices) {
+        List<Long> cpus = new ArrayList<>(vcpus);
+        for (int i = 0; i < vcpus; i++) {
+            cpus.add(VcpuSetup.affinity(VcpuSetup.expectedMpidr(i)));
+        }
+        GuestDescription guest = GuestDescription.ofFirmware("aarch64", layout, devices,
+                Gicv3.spi(Gicv3.SERIAL_SPI, true));
+        List<dev.mesovirt.vmm.arch.DeviceDescription.Flash> flash = new ArrayList<>();
+        Optional<dev.mesovirt.vmm.arch.DeviceDescription.FirmwareConfig> fwCfg = Optional.empty();
+        for (dev.mesovirt.vmm.arch.DeviceDescription d : devices) {
+            if (d instanceof dev.mesovirt.vmm.arch.DeviceDescription.Flash f) {
+                flash.add(f);
+            } else if (d instanceof dev.mesovirt.vmm.arch.DeviceDescription.FirmwareConfig c) {
+                fwCfg = Optional.of(c);
+            }
+        }
+        flash.sort(java.util.Comparator.comparingInt(dev.mesovirt.vmm.arch.DeviceDescription.Flash::unit));
+        Aarch64DeviceTree.Gic gic = new Aarch64DeviceTree.Gic(GICD_BASE, Arm64Kvm.VGIC_V3_DIST_SIZE, GICR_BASE,
+                Arm64Kvm.VGIC_V3_REDIST_SIZE * vcpus,
+                guest.pci().isPresent() ? OptionalLong.of(GIC_ITS_BASE) : OptionalLong.empty());
+        Optional<Aarch64DeviceTree.Rtc> rtc = guest.pci().isPresent()
+                ? Optional.of(new Aarch64DeviceTree.Rtc(RTC_BASE, Pl031.SIZE, rtcIrq()))
+                : Optional.empty();
+        Optional<PciLayout.Window> io = guest.pci().isPresent() ? Optional.of(PCIE_PIO) : Optional.empty();
+        return new Aarch64DeviceTree.Spec(cpus, gic, guest, rtc,
+                Optional.of(new Aarch64DeviceTree.Firmware(flash, fwCfg, io)));
     }
 
     /** The PL031's interrupt: a fixed level-triggered SPI, which the device tree names too. */

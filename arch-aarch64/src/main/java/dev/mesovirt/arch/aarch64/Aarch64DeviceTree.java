@@ -11,6 +11,7 @@ import dev.mesovirt.fdt.nodes.VirtioMmioNode;
 import dev.mesovirt.vmm.arch.DeviceDescription;
 import dev.mesovirt.vmm.arch.Irq;
 import dev.mesovirt.vmm.arch.PciLayout;
+import dev.mesovirt.vmm.arch.UartModel;
 import dev.mesovirt.vmm.boot.GuestDescription;
 import java.util.List;
 import java.util.Objects;
@@ -23,7 +24,8 @@ import java.util.OptionalLong;
  * the 16550 UART, the virtio-mmio slots (a microVM's) or the generic ECAM PCI host bridge with the GIC's ITS (the
  * standard machine's), the power button (a PL061 GPIO line that a {@code gpio-keys} node makes
  * KEY_POWER, with the fixed {@code apb-pclk} clock that AMBA devices need), the standard machine's PL031 RTC (on the
- * same clock) and {@code /chosen}. Built from plain
+ * same clock) and {@code /chosen}; for firmware (EDK2) the PL011 console, the flash banks, fw_cfg and the PCI I/O
+ * window too. Built from plain
  * data, so tests can check it without KVM.
  *
  * <p>Interrupt specifiers use the GICv3 binding's three cells: type (0 SPI, 1 PPI), number (SPI number counted
@@ -75,15 +77,38 @@ public final class Aarch64DeviceTree {
      *     and /chosen
      * @param rtc the PL031, the standard machine's
      */
-    public record Spec(List<Long> cpuAffinities, Gic gic, GuestDescription guest, Optional<Rtc> rtc) {
+    public record Spec(List<Long> cpuAffinities, Gic gic, GuestDescription guest, Optional<Rtc> rtc,
+            Optional<Firmware> firmware) {
         public Spec {
             cpuAffinities = List.copyOf(cpuAffinities);
             Objects.requireNonNull(gic, "gic");
             Objects.requireNonNull(guest, "guest");
             Objects.requireNonNull(rtc, "rtc");
+            Objects.requireNonNull(firmware, "firmware");
             if (cpuAffinities.isEmpty()) {
                 throw new IllegalArgumentException("a machine needs a CPU");
             }
+        }
+
+        /** A kernel's tree. */
+        public Spec(List<Long> cpuAffinities, Gic gic, GuestDescription guest, Optional<Rtc> rtc) {
+            this(cpuAffinities, gic, guest, rtc, Optional.empty());
+        }
+    }
+
+    /**
+     * What a tree for firmware (EDK2's ArmVirtQemu, which reads it from the start of RAM) has beyond a kernel's, as
+     * QEMU's virt gives it: the flash banks as one {@code cfi-flash} node (EDK2 keeps its variables in the bank that
+     * does not hold its own code), fw_cfg as {@code qemu,fw-cfg-mmio}, and an I/O window in the PCI host bridge's
+     * {@code ranges}, without which EDK2 2022.11's FdtPciHostBridgeLib gives up on the bridge (I/O space is
+     * memory-mapped there; no device behind it decodes any: virtio-pci has memory BARs only).
+     */
+    public record Firmware(List<DeviceDescription.Flash> flash, Optional<DeviceDescription.FirmwareConfig> fwCfg,
+            Optional<PciLayout.Window> pciIo) {
+        public Firmware {
+            flash = List.copyOf(flash);
+            Objects.requireNonNull(fwCfg, "fwCfg");
+            Objects.requireNonNull(pciIo, "pciIo");
         }
     }
 
@@ -101,9 +126,11 @@ public final class Aarch64DeviceTree {
 
         GuestDescription guest = spec.guest();
         DeviceDescription.Serial serial = guest.serial();
+        boolean pl011 = serial.model() == UartModel.PL011;
         Ns16550Node uart = new Ns16550Node("uart", serial.base(), guest.serialSize(), serial.registerShift(),
                 spi(serial.irq()));
-        new ChosenNode(guest.bootargs(), "/" + uart.nodeName(), guest.initrdStart(), guest.initrdSize(),
+        String uartPath = "/" + (pl011 ? pl011NodeName(serial) : uart.nodeName());
+        new ChosenNode(guest.bootargs(), uartPath, guest.initrdStart(), guest.initrdSize(),
                 guest.rngSeed()).writeTo(fdt);
         writeCpus(fdt, spec.cpuAffinities());
         new MemoryNode(guest.ram().stream().map(r -> new MemoryNode.Range(r.guestAddress(), r.size())).toList())
@@ -112,10 +139,15 @@ public final class Aarch64DeviceTree {
         writeGic(fdt, spec.gic(), gicPhandle, itsPhandle);
         writeTimer(fdt);
         writePsci(fdt);
-        uart.writeTo(fdt);
+        if (!pl011) {
+            uart.writeTo(fdt);
+        }
         int clockPhandle = 0;
-        if (guest.powerButton().isPresent() || spec.rtc().isPresent()) {
+        if (guest.powerButton().isPresent() || spec.rtc().isPresent() || pl011) {
             clockPhandle = writeApbClock(fdt);
+        }
+        if (pl011) {
+            writePl011(fdt, serial, clockPhandle);
         }
         if (guest.powerButton().isPresent()) {
             writePowerButton(fdt, guest.powerButton().get(), clockPhandle);
@@ -130,7 +162,12 @@ public final class Aarch64DeviceTree {
             if (spec.gic().itsBase().isEmpty()) {
                 throw new IllegalArgumentException("a PCI host bridge needs the GIC's ITS for its MSIs");
             }
-            pciHost(guest.pci().get(), gicPhandle, itsPhandle).writeTo(fdt);
+            pciHost(guest.pci().get(), gicPhandle, itsPhandle,
+                    spec.firmware().flatMap(Firmware::pciIo)).writeTo(fdt);
+        }
+        if (spec.firmware().isPresent()) {
+            writeFlash(fdt, spec.firmware().get().flash());
+            spec.firmware().get().fwCfg().ifPresent(c -> writeFwCfg(fdt, c));
         }
 
         fdt.endNode(root);
@@ -184,13 +221,22 @@ public final class Aarch64DeviceTree {
      * level-triggered SPIs with the usual swizzle, MSIs to the ITS with device ID = requester ID.
      */
     static PciHostEcamNode pciHost(DeviceDescription.PciHostBridge bridge, int gicPhandle, int itsPhandle) {
+        return pciHost(bridge, gicPhandle, itsPhandle, Optional.empty());
+    }
+
+    /** As above, with {@code pciIo}: an I/O window (PCI I/O addresses from 0) at that CPU address, for firmware. */
+    static PciHostEcamNode pciHost(DeviceDescription.PciHostBridge bridge, int gicPhandle, int itsPhandle,
+            Optional<PciLayout.Window> pciIo) {
         PciLayout layout = bridge.layout();
         if (layout.io().isPresent()) {
             throw new IllegalArgumentException("aarch64's PCI host bridge forwards no I/O space");
         }
-        List<PciHostEcamNode.Range> ranges = PciHostEcamNode.identityMemory(layout.mmio32().base(),
+        List<PciHostEcamNode.Range> ranges = new java.util.ArrayList<>();
+        pciIo.ifPresent(w -> ranges.add(new PciHostEcamNode.Range(PciHostEcamNode.Space.IO, false, 0, w.base(),
+                w.size())));
+        ranges.addAll(PciHostEcamNode.identityMemory(layout.mmio32().base(),
                 layout.mmio32().size(), layout.mmio64().map(PciLayout.Window::base).orElse(0L),
-                layout.mmio64().map(PciLayout.Window::size).orElse(0L));
+                layout.mmio64().map(PciLayout.Window::size).orElse(0L)));
         List<PciHostEcamNode.IntxRoute> intx = PciHostEcamNode.swizzled(gicPhandle, 2, line -> {
             Irq irq = bridge.intx().get(line);
             return List.of(GIC_SPI, irq.firmwareNumber(), flags(irq.levelTriggered()));
@@ -269,6 +315,60 @@ public final class Aarch64DeviceTree {
         fdt.propertyCells("interrupts", GIC_SPI, rtc.irq().firmwareNumber(), flags(rtc.irq().levelTriggered()));
         fdt.propertyU32("clocks", clockPhandle);
         fdt.propertyString("clock-names", "apb_pclk");
+        fdt.endNode(node);
+    }
+
+    static String pl011NodeName(DeviceDescription.Serial serial) {
+        return "pl011@" + Long.toHexString(serial.base());
+    }
+
+    /**
+     * As QEMU's virt: a PrimeCell whose UART clock and bus clock are both the APB clock (Linux's amba-pl011 takes
+     * its baud-rate clock from "uartclk"). EDK2 finds it by its compatible string.
+     */
+    private static void writePl011(FdtWriter fdt, DeviceDescription.Serial serial, int clockPhandle) {
+        OpenNode node = fdt.beginNode(pl011NodeName(serial));
+        fdt.propertyStringList("compatible", List.of("arm,pl011", "arm,primecell"));
+        fdt.propertyU64Array("reg", serial.base(), dev.mesovirt.vmm.device.Pl011.SIZE);
+        fdt.propertyCells("interrupts", GIC_SPI, serial.irq().firmwareNumber(), flags(serial.irq().levelTriggered()));
+        fdt.propertyCells("clocks", clockPhandle, clockPhandle);
+        fdt.propertyStringList("clock-names", List.of("uartclk", "apb_pclk"));
+        fdt.endNode(node);
+    }
+
+    /**
+     * The flash units as one node, as QEMU's virt has its two banks: {@code reg} holds each unit's window in unit
+     * order, {@code bank-width} the bank's bytes. Nothing without units.
+     */
+    private static void writeFlash(FdtWriter fdt, List<DeviceDescription.Flash> units) {
+        if (units.isEmpty()) {
+            return;
+        }
+        long[] reg = new long[2 * units.size()];
+        for (int i = 0; i < units.size(); i++) {
+            DeviceDescription.Flash u = units.get(i);
+            if (u.unit() != i || u.bankWidth() != units.get(0).bankWidth()) {
+                throw new IllegalArgumentException("flash units go 0, 1, ... in one bank width: " + units);
+            }
+            reg[2 * i] = u.base();
+            reg[2 * i + 1] = u.size();
+        }
+        OpenNode node = fdt.beginNode("flash@" + Long.toHexString(units.get(0).base()));
+        fdt.propertyString("compatible", "cfi-flash");
+        fdt.propertyU64Array("reg", reg);
+        fdt.propertyU32("bank-width", units.get(0).bankWidth());
+        fdt.endNode(node);
+    }
+
+    /** QEMU's fw_cfg binding: its registers, and DMA that sees memory as the CPUs do. */
+    private static void writeFwCfg(FdtWriter fdt, DeviceDescription.FirmwareConfig c) {
+        if (c.bus() != dev.mesovirt.vmm.arch.BusKind.MMIO) {
+            throw new IllegalArgumentException("aarch64 has no port I/O: fw_cfg must be on MMIO");
+        }
+        OpenNode node = fdt.beginNode("fw-cfg@" + Long.toHexString(c.base()));
+        fdt.propertyString("compatible", "qemu,fw-cfg-mmio");
+        fdt.propertyU64Array("reg", c.base(), c.length());
+        fdt.propertyEmpty("dma-coherent");
         fdt.endNode(node);
     }
 

@@ -461,6 +461,9 @@ public final class X86_64Architecture implements Architecture {
                         new AcpiPlatform.VirtioMmioSlot(v.base(), v.size(), v.irq().firmwareNumber()));
                 case DeviceDescription.PowerButton b -> button = Optional.of(powerButton(b, button.isPresent()));
                 case DeviceDescription.PciHostBridge p -> bridge = Optional.of(pciHostBridge(p, bridge.isPresent()));
+                // OVMF finds its flash and fw_cfg at fixed places; the ACPI tables do not describe them.
+                case DeviceDescription.Flash f -> { }
+                case DeviceDescription.FirmwareConfig c -> { }
             }
         }
         return new AcpiPlatform(vcpus, AcpiPlatform.DEFAULT_LAPIC_ADDRESS, 0,

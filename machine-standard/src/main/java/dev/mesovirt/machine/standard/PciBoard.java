@@ -117,6 +117,14 @@ final class PciBoard implements Board {
             firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory(), described);
             firmwareConfig.ifPresent(d -> context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name()));
         }
+        describeFirmware(described);
+    }
+
+    /** The flash units and fw_cfg, for firmware that finds them in a device tree (arm64's EDK2). */
+    private void describeFirmware(List<DeviceDescription> described) {
+        described.addAll(flash.describe());
+        firmwareConfig.ifPresent(d -> described.add(new DeviceDescription.FirmwareConfig(d.bus(), d.base(),
+                d.length())));
     }
 
     @Override
@@ -138,6 +146,8 @@ final class PciBoard implements Board {
         firmwareConfig.ifPresent(d -> {
             if (d.device() instanceof dev.mesovirt.vmm.firmware.FwCfg fw) {
                 fw.reset();
+            } else if (d.device() instanceof dev.mesovirt.vmm.firmware.FwCfgMmio fw) {
+                fw.core().reset();
             }
             context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name());
         });
@@ -150,6 +160,7 @@ final class PciBoard implements Board {
         }
         root.assignResources();
         described.add(new DeviceDescription.PciHostBridge(pci, intx));
+        describeFirmware(described);
     }
 
     /**
@@ -177,7 +188,7 @@ final class PciBoard implements Board {
 
     @Override
     public boolean startsFirmware() {
-        return flash.present();
+        return !pflash.isEmpty();
     }
 
     /** MSI routes and irqfds follow the guest's programming of each vector; INTx lines need nothing here. */

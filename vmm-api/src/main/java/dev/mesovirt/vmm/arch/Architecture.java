@@ -14,7 +14,8 @@ import java.util.List;
  * only it can do (interrupt controller creation, guest loading with firmware tables, vCPU register set-up).
  *
  * <p>The machine calls, in order: {@link #requiredCapabilities}, {@link #memoryLayout}, {@link #vmType},
- * {@link #createIrqChip}, {@link #platformDevices}, {@link #loadGuest}, then {@link #configureVcpu} for each vCPU
+ * {@link #createIrqChip}, {@link #platformDevices}, {@link #loadGuest} (or {@link #firmwareBoot}), then
+ * {@link #configureVcpu} for each vCPU
  * (after creating all of them), then {@link IrqChip#finishAfterVcpus}.
  */
 public interface Architecture {
@@ -78,6 +79,45 @@ public interface Architecture {
         return java.util.OptionalLong.empty();
     }
 
+    /**
+     * Where each of {@code units} (checked, in unit order) goes: its guest-physical base, in the same order.
+     * IllegalArgumentException with a message for the user when they do not fit. The default stacks them below
+     * {@link #flashBase} as x86 does (unit 0 at the top), within {@link dev.mesovirt.vmm.firmware.FlashImage#TOTAL_LIMIT}
+     * together.
+     */
+    default List<Long> flashPlacement(List<dev.mesovirt.vmm.firmware.FlashImage> units) {
+        long total = units.stream().mapToLong(dev.mesovirt.vmm.firmware.FlashImage::size).sum();
+        if (total > dev.mesovirt.vmm.firmware.FlashImage.TOTAL_LIMIT) {
+            throw new IllegalArgumentException("the pflash units take " + total + " bytes together, more than the "
+                    + (dev.mesovirt.vmm.firmware.FlashImage.TOTAL_LIMIT >> 20) + " MiB below 4 GiB they may take");
+        }
+        java.util.OptionalLong base = flashBase(total);
+        if (base.isEmpty()) {
+            throw new IllegalArgumentException("the " + name() + " standard machine has no room for " + total
+                    + " bytes of pflash");
+        }
+        List<Long> bases = new java.util.ArrayList<>();
+        long top = base.getAsLong() + total;
+        for (dev.mesovirt.vmm.firmware.FlashImage u : units) {
+            top -= u.size();
+            bases.add(top);
+        }
+        return List.copyOf(bases);
+    }
+
+    /** How the flash units' chips are wired (block size, bank width). The default: x86's one byte-wide chip. */
+    default dev.mesovirt.vmm.firmware.CfiFlash.Geometry flashGeometry() {
+        return dev.mesovirt.vmm.firmware.CfiFlash.Geometry.X86;
+    }
+
+    /**
+     * Where the console UART is, and which one, on a machine of {@code layout} that starts firmware from pflash
+     * (arm64's EDK2 drives only a PL011). The default: the layout's, as for a kernel.
+     */
+    default MemoryLayout.SerialPlacement firmwareSerial(MemoryLayout layout) {
+        return layout.serial();
+    }
+
     /** The machine-type word for KVM_CREATE_VM. */
     long vmType(Kvm kvm, MemoryLayout layout);
 
@@ -104,6 +144,16 @@ public interface Architecture {
      */
     default BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus) throws BootException {
         throw new BootException("the " + name() + " machine cannot start firmware from pflash");
+    }
+
+    /**
+     * As {@link #firmwareBoot(GuestMemory, MemoryLayout, int)}, for firmware that reads a description of the machine
+     * ({@code devices}: the UART, the PCI host bridge, the flash units, fw_cfg...) from RAM, as arm64's EDK2 reads a
+     * device tree. The default ignores them.
+     */
+    default BootPlan firmwareBoot(GuestMemory memory, MemoryLayout layout, int vcpus, List<DeviceDescription> devices)
+            throws BootException {
+        return firmwareBoot(memory, layout, vcpus);
     }
 
     /**

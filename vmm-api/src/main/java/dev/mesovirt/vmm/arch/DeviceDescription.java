@@ -2,8 +2,26 @@ package dev.mesovirt.vmm.arch;
 
 /** A device as the firmware tables announce it to the guest. */
 public sealed interface DeviceDescription {
-    /** A 16550-compatible UART. */
-    record Serial(BusKind bus, long base, int registerShift, Irq irq) implements DeviceDescription {}
+    /** The console UART, a 16550 or a PL011 ({@code model}). */
+    record Serial(BusKind bus, long base, int registerShift, Irq irq, UartModel model) implements DeviceDescription {
+        public Serial {
+            java.util.Objects.requireNonNull(model, "model");
+        }
+
+        /** A 16550-compatible UART. */
+        public Serial(BusKind bus, long base, int registerShift, Irq irq) {
+            this(bus, base, registerShift, irq, UartModel.NS16550);
+        }
+    }
+
+    /**
+     * A firmware flash unit (pflash), for firmware that finds its variable store in a device tree ({@code
+     * cfi-flash}): unit {@code unit} at {@code base}, {@code size} bytes, in banks {@code bankWidth} bytes wide.
+     */
+    record Flash(int unit, long base, long size, int bankWidth) implements DeviceDescription {}
+
+    /** QEMU's firmware configuration device (fw_cfg), where the firmware finds it: its registers and their bus. */
+    record FirmwareConfig(BusKind bus, long base, long length) implements DeviceDescription {}
 
     /** A virtio-mmio transport slot (possibly empty, for hot-plug). */
     record VirtioMmio(long base, long size, Irq irq) implements DeviceDescription {}

@@ -54,6 +54,16 @@ public record MemoryLayout(
      *
      * @param out2Gated whether the modem control register's OUT2 bit gates the UART's interrupt output, as on PCs
      *     (see {@link dev.mesovirt.vmm.device.Uart16550}); MMIO UARTs of other platforms have no such gate
+     * @param model the UART's register interface (a PL011 ignores {@code registerShift} and {@code out2Gated})
      */
-    public record SerialPlacement(BusKind bus, long base, int registerShift, boolean out2Gated) {}
+    public record SerialPlacement(BusKind bus, long base, int registerShift, boolean out2Gated, UartModel model) {
+        public SerialPlacement {
+            java.util.Objects.requireNonNull(model, "model");
+        }
+
+        /** A 16550. */
+        public SerialPlacement(BusKind bus, long base, int registerShift, boolean out2Gated) {
+            this(bus, base, registerShift, out2Gated, UartModel.NS16550);
+        }
+    }
 }

@@ -17,7 +17,7 @@ import java.util.Optional;
  * {@code /chosen}. The architecture adds its CPUs and interrupt controller, and writes the interrupt numbers in its
  * controller's binding.
  *
- * @param serial the 16550 UART, the console
+ * @param serial the console UART (a 16550, or the PL011 of an arm64 machine that starts firmware)
  * @param pci the PCI Express host bridge, on a standard machine
  * @param rngSeed bytes for {@code /chosen/rng-seed}; empty for none
  */
@@ -46,13 +46,29 @@ public record GuestDescription(List<GuestMemory.Region> ram, DeviceDescription.S
      */
     public static GuestDescription of(String arch, MemoryLayout layout, BootRequest request, BootPlacement placement,
             byte[] rngSeed, Irq serialIrq) {
+        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
+        return describe(arch, layout, request.devices(), serialIrq, request.commandLine(), initrd,
+                placement.initrdSize(), rngSeed);
+    }
+
+    /**
+     * The description of a machine that starts firmware, which boots the kernel itself: no command line, initrd or
+     * seed. Exceptions as {@link #of}.
+     */
+    public static GuestDescription ofFirmware(String arch, MemoryLayout layout, List<DeviceDescription> devices,
+            Irq serialIrq) {
+        return describe(arch, layout, devices, serialIrq, "", Optional.empty(), 0, new byte[0]);
+    }
+
+    private static GuestDescription describe(String arch, MemoryLayout layout, List<DeviceDescription> devices,
+            Irq serialIrq, String bootargs, Optional<Long> initrd, long initrdSize, byte[] rngSeed) {
         MemoryLayout.SerialPlacement sp = layout.serial();
         DeviceDescription.Serial serial = new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(),
                 serialIrq);
         List<DeviceDescription.VirtioMmio> virtio = new ArrayList<>();
         Optional<DeviceDescription.PowerButton> powerButton = Optional.empty();
         Optional<DeviceDescription.PciHostBridge> pci = Optional.empty();
-        for (DeviceDescription d : request.devices()) {
+        for (DeviceDescription d : devices) {
             switch (d) {
                 case DeviceDescription.Serial s -> {
                     if (s.bus() != BusKind.MMIO) {
@@ -68,15 +84,18 @@ public record GuestDescription(List<GuestMemory.Region> ram, DeviceDescription.S
                     }
                     pci = Optional.of(p);
                 }
+                // What only firmware reads (its flash and fw_cfg): the architecture's firmware path takes them.
+                case DeviceDescription.Flash f -> { }
+                case DeviceDescription.FirmwareConfig c -> { }
             }
         }
-        Optional<Long> initrd = placement.initrdSize() > 0 ? Optional.of(placement.initrdAddress()) : Optional.empty();
-        return new GuestDescription(layout.ram(), serial, virtio, pci, powerButton, request.commandLine(), initrd,
-                placement.initrdSize(), rngSeed);
+        return new GuestDescription(layout.ram(), serial, virtio, pci, powerButton, bootargs, initrd, initrdSize,
+                rngSeed);
     }
 
-    /** The UART's register window: 8 registers, {@code 1 << registerShift} bytes apart. */
+    /** The UART's register window: a 16550's 8 registers, {@code 1 << registerShift} bytes apart; a PL011's 4 KiB. */
     public long serialSize() {
-        return 8L << serial.registerShift();
+        return serial.model() == dev.mesovirt.vmm.arch.UartModel.PL011 ? dev.mesovirt.vmm.device.Pl011.SIZE
+                : 8L << serial.registerShift();
     }
 }

@@ -23,7 +23,7 @@ import java.util.Objects;
  * instance monitor, and {@link IrqLine#set} is called under it (only when the level changes) so the line always
  * ends up at the last computed level.
  */
-public final class Uart16550 implements BusDevice, SerialBackend.Receiver {
+public final class Uart16550 implements ConsoleUart {
     /** Number of byte registers; the device spans {@code REGISTER_COUNT << registerShift} bytes. */
     public static final int REGISTER_COUNT = 8;
     /** The receive FIFO depth in FIFO mode. */
@@ -133,6 +133,7 @@ public final class Uart16550 implements BusDevice, SerialBackend.Receiver {
     }
 
     /** The span of the device on its bus. */
+    @Override
     public long length() {
         return (long) REGISTER_COUNT << registerShift;
     }
@@ -142,6 +143,7 @@ public final class Uart16550 implements BusDevice, SerialBackend.Receiver {
     }
 
     /** Returns the UART to its power-on state (machine reset); pending input in the FIFO is discarded. */
+    @Override
     public synchronized void reset() {
         resetState();
         updateIrq();
@@ -168,7 +170,13 @@ public final class Uart16550 implements BusDevice, SerialBackend.Receiver {
     /** Snapshot section version of {@link #saveState}. */
     public static final int STATE_VERSION = 1;
 
+    @Override
+    public int stateVersion() {
+        return STATE_VERSION;
+    }
+
     /** The registers and the receive FIFO, for a snapshot (the guest is paused; input may still arrive). */
+    @Override
     public synchronized byte[] saveState() {
         dev.mesovirt.vmm.snapshot.StateWriter w = new dev.mesovirt.vmm.snapshot.StateWriter();
         byte[] fifo = new byte[rxCount];
@@ -180,6 +188,7 @@ public final class Uart16550 implements BusDevice, SerialBackend.Receiver {
     }
 
     /** Gives back what {@link #saveState} took, on a UART built from the same command line, and its interrupt. */
+    @Override
     public synchronized void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
         if (section.version() != STATE_VERSION) {
             throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "

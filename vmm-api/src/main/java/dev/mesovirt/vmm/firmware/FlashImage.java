@@ -146,6 +146,14 @@ public record FlashImage(int unit, Path file, boolean readOnly, long size) {
      * together. Returns them ordered by unit.
      */
     public static java.util.List<FlashImage> checkSet(java.util.List<FlashImage> units) {
+        return checkSet(units, TOTAL_LIMIT);
+    }
+
+    /**
+     * As {@link #checkSet(java.util.List)}, within {@code totalLimit} bytes together ({@link Long#MAX_VALUE}: the
+     * machine's architecture checks the sizes where it places the units).
+     */
+    public static java.util.List<FlashImage> checkSet(java.util.List<FlashImage> units, long totalLimit) {
         java.util.List<FlashImage> sorted = new java.util.ArrayList<>(units);
         sorted.sort(java.util.Comparator.comparingInt(FlashImage::unit));
         long total = 0;
@@ -157,9 +165,9 @@ public record FlashImage(int unit, Path file, boolean readOnly, long size) {
             }
             total += sorted.get(i).size();
         }
-        if (total > TOTAL_LIMIT) {
+        if (total > totalLimit) {
             throw new IllegalArgumentException("the pflash units take " + total + " bytes together, more than the "
-                    + (TOTAL_LIMIT >> 20) + " MiB below 4 GiB they may take");
+                    + (totalLimit >> 20) + " MiB below 4 GiB they may take");
         }
         return java.util.List.copyOf(sorted);
     }

@@ -99,6 +99,10 @@ public final class FlashUnit implements AutoCloseable {
         return base;
     }
 
+    public CfiFlash.Geometry geometry() {
+        return flash.geometry();
+    }
+
     CfiFlash flash() {
         return flash;
     }

@@ -47,7 +47,8 @@ public interface Board {
 
     /**
      * Whether the board holds firmware that the vCPUs start in (the standard machine's pflash): then a machine
-     * without a kernel starts there. Asked after {@link #build}.
+     * without a kernel starts there. Known from construction: asked before {@link #build} too (the console UART
+     * the firmware drives may differ from a kernel's).
      */
     default boolean startsFirmware() {
         return false;

@@ -14,7 +14,9 @@ import dev.mesovirt.vmm.arch.MemoryLayout;
 import dev.mesovirt.vmm.arch.PlatformDevice;
 import dev.mesovirt.vmm.arch.PowerButton;
 import dev.mesovirt.vmm.bus.Bus;
+import dev.mesovirt.vmm.device.ConsoleUart;
 import dev.mesovirt.vmm.device.IrqLine;
+import dev.mesovirt.vmm.device.Pl011;
 import dev.mesovirt.vmm.device.SerialBackend;
 import dev.mesovirt.vmm.device.Uart16550;
 import dev.mesovirt.vmm.kvm.Kvm;
@@ -97,7 +99,9 @@ public final class Machine implements AutoCloseable {
     private MemoryLayout layout;
     private GuestPower power;
     private IrqChip irqChip;
-    private Uart16550 uart;
+    private ConsoleUart uart;
+    /** Where the console UART is and which one it is: the layout's, or the one the architecture's firmware drives. */
+    private MemoryLayout.SerialPlacement serialPlacement;
     private volatile PowerButton powerButton;
     /** The platform devices a snapshot carries, by section id (the device's name), in the architecture's order. */
     private final Map<String, dev.mesovirt.vmm.snapshot.StatefulDevice> platformState = new java.util.LinkedHashMap<>();
@@ -307,10 +311,15 @@ public final class Machine implements AutoCloseable {
         createVm(described);
         LOG.info("{} machine: {} MiB, {} vCPUs, {}", arch.name(), config.memoryBytes() >> 20, config.vcpus(),
                 irqChip.description());
-        MemoryLayout.SerialPlacement sp = layout.serial();
+        MemoryLayout.SerialPlacement sp = board.startsFirmware() ? arch.firmwareSerial(layout) : layout.serial();
+        serialPlacement = sp;
         Irq serialIrq = irqChip.allocate(IrqUse.SERIAL);
         serial = SerialBackends.open(config.serial(), () -> stop(new Outcome.Quit("Ctrl-A x")));
-        uart = new Uart16550(irqLine(serialIrq), serial, sp.registerShift(), sp.out2Gated());
+        IrqLine serialLine = irqLine(serialIrq);
+        uart = switch (sp.model()) {
+            case NS16550 -> new Uart16550(serialLine, serial, sp.registerShift(), sp.out2Gated());
+            case PL011 -> new Pl011(serialLine, serial);
+        };
         placeUart(serialIrq, described);
         board.build(boardContext, described);
 
@@ -399,7 +408,7 @@ public final class Machine implements AutoCloseable {
             synchronized (vcpuLock) {
                 sections = new ArrayList<>(arch.saveState(vm, vcpus, memory, clock, irqChip));
             }
-            sections.add(new dev.mesovirt.vmm.snapshot.Section(SERIAL_SECTION, Uart16550.STATE_VERSION,
+            sections.add(new dev.mesovirt.vmm.snapshot.Section(SERIAL_SECTION, uart.stateVersion(),
                     uart.saveState()));
             for (Map.Entry<String, dev.mesovirt.vmm.snapshot.StatefulDevice> d : platformState.entrySet()) {
                 sections.add(new dev.mesovirt.vmm.snapshot.Section(d.getKey(), d.getValue().stateVersion(),
@@ -471,7 +480,7 @@ public final class Machine implements AutoCloseable {
     /** Loads kernel, initrd and firmware tables, then creates and sets up the vCPUs and completes the irqchip. */
     private void loadGuestAndCreateVcpus() throws BootException {
         if (bootRequest == null) {
-            bootPlan = arch.firmwareBoot(memory, layout, config.vcpus());
+            bootPlan = arch.firmwareBoot(memory, layout, config.vcpus(), described);
             LOG.info("firmware boot: the vCPUs start at their reset state (0x{})", Long.toHexString(bootPlan.entry()));
         } else {
             bootPlan = arch.loadGuest(memory, layout, bootRequest);
@@ -589,9 +598,9 @@ public final class Machine implements AutoCloseable {
 
     /** Puts the UART on the current VM's bus and describes it, with interrupt {@code irq}, to the firmware tables. */
     private void placeUart(Irq irq, List<DeviceDescription> described) {
-        MemoryLayout.SerialPlacement sp = layout.serial();
-        boardContext.bus(sp.bus()).insert(sp.base(), 8L << sp.registerShift(), uart, "serial0");
-        described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), irq));
+        MemoryLayout.SerialPlacement sp = serialPlacement;
+        boardContext.bus(sp.bus()).insert(sp.base(), uart.length(), uart, "serial0");
+        described.add(new DeviceDescription.Serial(sp.bus(), sp.base(), sp.registerShift(), irq, sp.model()));
     }
 
     /**

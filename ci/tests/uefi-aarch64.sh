@@ -1,0 +1,147 @@
+#!/bin/bash
+# UEFI on the arm64 standard machine (-machine virt): Debian 12's AAVMF (qemu-efi-aarch64, ci/firmware.sh aarch64) as
+# shipped, started from pflash by Mesovirt inside the emulated arm64 KVM host. The harness: ci/tests/lib.sh.
+#   shell      AAVMF_CODE.fd (unit 0, read-only, the bank at 0) + a copy of AAVMF_VARS.fd (unit 1, all zeros as
+#              shipped: the firmware formats it), -m 512, no disk: vCPU 0 starts at address 0 with the device tree at
+#              the start of RAM; the firmware finds the PL011, the flash, fw_cfg, the GIC and the PCI host bridge
+#              there. Checks: the firmware's console on the PL011 shows the boot manager starting a boot option, and
+#              the UEFI shell or the boot manager's message about nothing to boot. The VM is stopped once seen
+#   errors     an x86 OVMF image as unit 0, a variable store that is not whole 256 KiB blocks: one clear line, exit 1
+#   disk       the same firmware and a GPT disk on virtio-blk-pci (ci/uefi-image.sh aarch64: an EFI system partition
+#              with Debian's arm64 systemd-boot, the arm64 test guest's kernel and initramfs): AAVMF boots it to the
+#              guest's markers; the guest sees /sys/firmware/efi (the kernel's console: the PL011, ttyAMA0)
+#   qemu-disk  the reference: QEMU's virt (gic-version=3, -cpu host, KVM), the same firmware and disk in the same host
+#              (trixie's qemu-system-arm, added to the host's userland), to the same markers (time)
+# Firmware-to-marker times are printed for both.
+#
+# usage: ci/tests/uefi-aarch64.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
+set -uo pipefail
+CASE_TIMEOUT=900
+# A firmware or guest boot that hangs is killed after this long (the emulated arm64 host is slow: TCG under nested
+# KVM; the host's own limit, MESOVIRT_HOST_TIMEOUT, is raised below to fit the cases).
+BOOT_TIMEOUT=${MESOVIRT_UEFI_BOOT_TIMEOUT:-600}
+. "$(dirname "$0")/lib.sh"
+if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
+  bash "$TESTS_ROOT/ci/firmware.sh" aarch64 >/dev/null || exit 2
+  bash "$TESTS_ROOT/ci/firmware.sh" x86_64 >/dev/null || exit 2
+  case " ${*:-disk} " in
+    *" disk "*|*" qemu-disk "*) bash "$TESTS_ROOT/ci/uefi-image.sh" aarch64 >/dev/null || exit 2 ;;
+  esac
+  case " ${*:-qemu-disk} " in
+    *" qemu-disk "*) export MESOVIRT_HOST_EXTRA_PKGS="${MESOVIRT_HOST_EXTRA_PKGS:-} qemu-system-arm" ;;
+  esac
+  export MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-2400}
+fi
+tests_enter aarch64 "uefi aarch64 tests" "$TESTS_DIR/uefi-aarch64.sh" "$@"
+FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/aarch64
+X86_FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/x86_64
+DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/aarch64/disk.img
+
+# wait_for LOG REGEX SECONDS PID: until LOG has a line matching REGEX, PID has exited or SECONDS have passed.
+wait_for() {
+  local i=0
+  until tr -d '\r' 2>/dev/null < "$1" | grep -a -q -E -- "$2"; do
+    kill -0 "$4" 2>/dev/null || return 1
+    [ "$i" -ge "$3" ] && return 1
+    sleep 1; i=$((i + 1))
+  done
+}
+
+console_tail() { # LOG N
+  echo "  serial console (last lines):"
+  tr -d '\r' < "$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -a -v '^ *$' | tail -"$2" | cut -c1-160 | sed 's/^/    /'
+}
+
+DONE_RE='UEFI Interactive Shell|Shell>|No bootable option|BdsDxe: failed to load|Boot Manager'
+case_shell() {
+  begin aavmf-shell; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log t
+  cp "$FW/AAVMF_VARS.fd" "$WORK/vars.fd"
+  t=$(now)
+  timeout "$CASE_TIMEOUT" "$MESOVIRT" -machine virt -m 512 -smp 1 -serial stdio -D "$vmm" \
+    -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on -drive file="$WORK/vars.fd",if=pflash,unit=1 \
+    </dev/null >"$log" 2>&1 &
+  local pid=$!
+  wait_for "$log" "$DONE_RE" "$BOOT_TIMEOUT" "$pid"
+  SECS=$(secs "$t")
+  kill "$pid" 2>/dev/null; wait "$pid"; RC=$?
+  echo "  firmware time to the shell/boot manager: ${SECS}s"
+  check "$vmm" "the firmware starts at address 0" grep -q "firmware boot: the vCPUs start at their reset state (0x0)" "$vmm"
+  check "$log" "AAVMF's boot manager (BdsDxe) started a boot option" has "$log" 'BdsDxe: (loading|starting) Boot[0-9A-F]{4}'
+  check "$log" "the serial console shows the shell or the boot manager" has "$log" "$DONE_RE"
+  check "$WORK/vars.fd" "the firmware formatted its variable store (a firmware volume in unit 1)" \
+    env LC_ALL=C grep -a -q '_FVH' "$WORK/vars.fd"
+  echo "  the VMM's log (last lines):"; tail -15 "$vmm" | cut -c1-200 | sed 's/^/    /'
+  console_tail "$log" 15
+  finish "$log"
+}
+
+case_errors() {
+  begin aavmf-errors; local log=$WORK/$CASE.log all=$WORK/errors.all
+  : > "$all"
+  head -c 540672 "$FW/AAVMF_VARS.fd" > "$WORK/small-vars.fd"
+  err() { # WHAT REGEX ARGS...
+    local what=$1 re=$2; shift 2
+    run_vm "$log" "$@"
+    { echo "## $what (exit $RC)"; cat "$log"; } >> "$all"
+    check "$all" "$what: exit 1" test "$RC" = 1
+    check "$all" "$what: one line" test "$(wc -l < "$log")" = 1
+    check "$all" "$what: says why ($re)" has "$log" "^mesovirt: .*$re"
+  }
+  err "x86 OVMF as unit 0" 'not firmware for aarch64' -machine virt -serial none \
+    -drive file="$X86_FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on
+  err "a variable store of 4 KiB blocks" "not a whole number of the virt machine's 256 KiB flash blocks" \
+    -machine virt -serial none -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on \
+    -drive file="$WORK/small-vars.fd",if=pflash,unit=1
+  sed 's/^/  /' "$all"
+  finish "$all"
+}
+
+# boot_disk NAME COMMAND...: runs the VM (console and stderr into $WORK/NAME.log) until it exits; READY_SECS is
+# the time from the start to the guest's GUEST-READY (firmware, boot loader and kernel), SECS the whole run's, RC its
+# exit code.
+boot_disk() {
+  local name=$1 log=$WORK/$1.log t pid
+  shift
+  t=$(now)
+  timeout "$BOOT_TIMEOUT" "$@" </dev/null >"$log" 2>&1 &
+  pid=$!
+  READY_SECS=-
+  wait_for "$log" '^GUEST-READY' "$BOOT_TIMEOUT" "$pid" && READY_SECS=$(secs "$t")
+  wait "$pid"; RC=$?
+  SECS=$(secs "$t")
+}
+
+case_disk() {
+  begin aavmf-disk; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log
+  cp "$FW/AAVMF_VARS.fd" "$WORK/dvars.fd"
+  boot_disk disk "$MESOVIRT" -machine virt -m 512 -smp 1 -serial stdio -D "$vmm" \
+    -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on -drive file="$WORK/dvars.fd",if=pflash,unit=1 \
+    -drive id=d0,file="$DISK",readonly=on -device virtio-blk-pci,drive=d0,id=blk0
+  cp "$WORK/disk.log" "$log"
+  echo "  Mesovirt: firmware to GUEST-READY ${READY_SECS}s, whole run ${SECS}s, exit $RC"
+  check "$log" "exit code 0 (the guest powered off)" test "$RC" = 0
+  check "$log" "AAVMF's boot manager started the disk's boot option" has "$log" 'BdsDxe: starting Boot[0-9A-F]{4}'
+  check "$log" "the guest's init ran (GUEST-READY)" has "$log" '^GUEST-READY'
+  check "$log" "the guest sees /sys/firmware/efi (GUEST-EFI 64-bit)" has "$log" '^GUEST-EFI 64-bit$'
+  tr -d '\r' < "$log" | grep -a -E '^(GUEST-|BdsDxe)' | sed 's/^/    /'
+  [ "$CASE_OK" = 1 ] || { echo "  the VMM's log (last lines):"; tail -30 "$vmm" | cut -c1-200 | sed 's/^/    /'; }
+  finish "$log"
+}
+
+case_qemu-disk() {
+  begin qemu-aavmf-disk; local log=$WORK/$CASE.log
+  command -v qemu-system-aarch64 >/dev/null || { echo "  no qemu-system-aarch64 in the host (MESOVIRT_HOST_EXTRA_PKGS)"; CASE_OK=0; finish /dev/null; return; }
+  cp "$FW/AAVMF_VARS.fd" "$WORK/qdvars.fd"
+  boot_disk qdisk qemu-system-aarch64 -M virt,gic-version=3 -accel kvm -cpu host -m 512 -smp 1 -nodefaults \
+    -display none -serial stdio \
+    -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on,format=raw \
+    -drive file="$WORK/qdvars.fd",if=pflash,unit=1,format=raw \
+    -drive id=d0,file="$DISK",if=none,format=raw,readonly=on -device virtio-blk-pci,drive=d0
+  cp "$WORK/qdisk.log" "$log"
+  echo "  QEMU: firmware to GUEST-READY ${READY_SECS}s, whole run ${SECS}s, exit $RC"
+  check "$log" "QEMU: exit code 0" test "$RC" = 0
+  check "$log" "QEMU: the guest sees /sys/firmware/efi" has "$log" '^GUEST-EFI 64-bit$'
+  finish "$log"
+}
+
+run_cases "uefi aarch64 tests" "errors shell disk qemu-disk" "$@"
