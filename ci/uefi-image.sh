@@ -1,45 +1,56 @@
 #!/bin/bash
-# Build (cached) a UEFI-bootable test disk for the x86_64 standard machine, from Debian packages only and without
-# root, loop devices or mounts: a GPT disk whose one partition is an EFI system partition (FAT, made with
-# mkfs.vfat -C and filled with mtools), holding
+# Build (cached) a UEFI-bootable test disk for the standard machine (x86_64's q35, aarch64's virt), from Debian
+# packages only and without root, loop devices or mounts: a GPT disk whose one partition is an EFI system partition
+# (FAT, made with mkfs.vfat -C and filled with mtools), holding
 #   EFI/BOOT/BOOTX64.EFI        systemd-boot, as Debian's systemd-boot-efi package ships it (the removable-media
-#                               path: OVMF boots it with no boot entry in its variable store)
+#   (BOOTAA64.EFI on aarch64)   path: the firmware boots it with no boot entry in its variable store); aarch64's
+#                               from trixie's systemd-boot-efi:arm64, the suite of the arm64 test guest
 #   loader/loader.conf          timeout 0: straight to the one entry
-#   loader/entries/guest.conf   linux /vmlinuz, initrd /initrd.img, options console=ttyS0 ... guest.cmd=<the script below>
-#   vmlinuz, initrd.img         the test guest's cloud kernel (EFI stub) and initramfs from ci/guest-image.sh, the
-#                               initramfs followed by a second cpio with that kernel's efivarfs.ko (the kernel unpacks
-#                               concatenated archives), so ci/guest-image.sh's shared images stay as they are
+#   loader/entries/guest.conf   linux /vmlinuz, initrd /initrd.img, options console=ttyS0 (aarch64: ttyAMA0, the virt
+#                               machine's PL011 under firmware) ... guest.cmd=<the script below>
+#   vmlinuz, initrd.img         the test guest's kernel (EFI stub: x86_64's cloud kernel, aarch64's generic Image) and
+#                               initramfs from ci/guest-image.sh, the initramfs followed by a second cpio with that
+#                               kernel's efivarfs.ko (the kernel unpacks concatenated archives), so ci/guest-image.sh's
+#                               shared images stay as they are
 # The guest's script (guest.cmd of ci/guest/init.sh) prints, each on its own line:
 #   GUEST-EFI <n>-bit           /sys/firmware/efi exists (n: fw_platform_size); GUEST-NO-EFI otherwise
 #   GUEST-EFIVAR-FOUND <value>  the test variable MesovirtTest-<GUID> is already in the variable store (a later boot)
 #   GUEST-EFIVAR-WRITTEN <value> it was not, and was written through efivarfs (non-volatile) and read back
 #   GUEST-EFIVAR-FAILED <why>   neither
 #
-# usage: ci/uefi-image.sh x86_64
-# output: ${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/x86_64/
-#   disk.img    the disk (raw, 40 MiB)      stamp    what it was built from
+# usage: ci/uefi-image.sh x86_64|aarch64
+# output: ${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/ARCH/
+#   disk.img    the disk (raw, 40 MiB; aarch64 72 MiB)      stamp    what it was built from
 # Prints the disk's path. Needs sfdisk (fdisk), mkfs.vfat (dosfstools) and mtools (ci/install-deps.sh). Runs on the
 # real machine only. A run whose stamp matches touches nothing.
 set -euo pipefail
 # shellcheck source=ci/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-[ $# -eq 1 ] || mv_die "usage: $0 ARCH   (x86_64)" 2
-[ "$1" = x86_64 ] || mv_unsupported_arch "$1"
+[ $# -eq 1 ] || mv_die "usage: $0 ARCH   (x86_64|aarch64)" 2
+ARCH=$1
+case $ARCH in
+  # FLAVOUR: the guest image's kernel (ci/guest-image.sh); EFI_NAME: systemd-boot's file and the removable-media path.
+  x86_64) FLAVOUR=cloud EFI_NAME=x64 BOOT_NAME=BOOTX64.EFI CONSOLE=ttyS0 ;;
+  aarch64) FLAVOUR=generic EFI_NAME=aa64 BOOT_NAME=BOOTAA64.EFI CONSOLE=ttyAMA0 ;;
+  *) mv_unsupported_arch "$ARCH" ;;
+esac
 for t in sfdisk mkfs.vfat mcopy mmd; do
   command -v "$t" >/dev/null || mv_die "$t is missing: run ci/install-deps.sh (fdisk, dosfstools, mtools)" 2
 done
 mv_check_cache_location
-OUT=$MV_CACHE/uefi/x86_64
+OUT=$MV_CACHE/uefi/$ARCH
 mkdir -p "$OUT"
 
-GUEST=$(bash "$MV_CI_DIR/guest-image.sh" x86_64 | sed -n 's|/vmlinuz-cloud$||p')
-[ -n "$GUEST" ] && [ -s "$GUEST/vmlinuz-cloud" ] || mv_die "ci/guest-image.sh x86_64 gave no vmlinuz-cloud"
+GUEST=$(bash "$MV_CI_DIR/guest-image.sh" "$ARCH" | sed -n "s|/vmlinuz-$FLAVOUR\$||p")
+[ -n "$GUEST" ] && [ -s "$GUEST/vmlinuz-$FLAVOUR" ] || mv_die "ci/guest-image.sh $ARCH gave no vmlinuz-$FLAVOUR"
+# The arm64 packages come from the guest's suite, through a private apt state (ci/lib.sh, as ci/guest-image.sh).
+if [ "$ARCH" = aarch64 ]; then MV_FOREIGN="trixie arm64"; fi
 BOOT_PKG=systemd-boot-efi
 mv_apt_ready "$BOOT_PKG"
 BOOT_VER=$(mv_candidate "$BOOT_PKG")
-KPKG=$(sed -n 's/^cloud \(linux-image-[^=]*\)=\(.*\)$/\1 \2/p' "$GUEST/stamp")
-[ -n "$KPKG" ] || mv_die "no cloud kernel in $GUEST/stamp"
+KPKG=$(sed -n "s/^$FLAVOUR \\(linux-image-[^=]*\\)=\\(.*\\)\$/\\1 \\2/p" "$GUEST/stamp")
+[ -n "$KPKG" ] || mv_die "no $FLAVOUR kernel in $GUEST/stamp"
 
 # The GUID is this project's own (random); attributes 7 = non-volatile, boot-service and runtime access.
 VAR=MesovirtTest-5f2c7a3e-1b9d-4e6a-9c3f-2d8e7b6a5c41
@@ -53,7 +64,7 @@ else
   printf "\007\000\000\000%s" "$val" > $v
   if [ "$(tail -c +5 $v 2>/dev/null)" = "$val" ]; then echo "GUEST-EFIVAR-WRITTEN $val"; else echo "GUEST-EFIVAR-FAILED write"; fi
 fi'
-CMDLINE="console=ttyS0 quiet guest.cmd=$(printf '%s' "$GUEST_SCRIPT" | base64 -w0)"
+CMDLINE="console=$CONSOLE quiet guest.cmd=$(printf '%s' "$GUEST_SCRIPT" | base64 -w0)"
 
 WANT="format=1
 $BOOT_PKG=$BOOT_VER
@@ -67,8 +78,8 @@ if ready; then mv_unlock; printf '%s\n' "$OUT/disk.img"; exit 0; fi
 rm -f "$OUT/stamp"
 
 BOOT_DIR=$(mv_fetch_pkg "$BOOT_PKG" "$BOOT_VER")
-EFI=$BOOT_DIR/usr/lib/systemd/boot/efi/systemd-bootx64.efi
-[ -s "$EFI" ] || mv_die "$BOOT_PKG $BOOT_VER has no usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+EFI=$BOOT_DIR/usr/lib/systemd/boot/efi/systemd-boot$EFI_NAME.efi
+[ -s "$EFI" ] || mv_die "$BOOT_PKG $BOOT_VER has no usr/lib/systemd/boot/efi/systemd-boot$EFI_NAME.efi"
 # shellcheck disable=SC2086
 KDIR=$(mv_fetch_pkg $KPKG)
 EFIVARFS=$(mv_find_module "$KDIR" efivarfs)
@@ -79,21 +90,23 @@ trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/extra/lib/modules"
 mv_copy_module "$EFIVARFS" "$T/extra/lib/modules/efivarfs.ko"
 mv_pack_initramfs "$T/extra" "$T/extra.cpio.gz"
-cat "$GUEST/initrd-cloud.gz" "$T/extra.cpio.gz" > "$T/initrd.img"
+cat "$GUEST/initrd-$FLAVOUR.gz" "$T/extra.cpio.gz" > "$T/initrd.img"
 printf 'default guest.conf\ntimeout 0\neditor no\n' > "$T/loader.conf"
 printf 'title Mesovirt test guest\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' "$CMDLINE" > "$T/guest.conf"
 
-# 40 MiB: the partition from 1 MiB to 39 MiB (room for the backup GPT at the end), FAT16 with 38 MiB.
+# 40 MiB: the partition from 1 MiB to 39 MiB (room for the backup GPT at the end), FAT16 with 38 MiB; aarch64's
+# uncompressed 36 MiB Image needs 72 MiB (70 MiB of FAT).
 ESP_MIB=38
+[ "$ARCH" = x86_64 ] || ESP_MIB=70
 mkfs.vfat -C -n MVESP "$T/esp.img" $((ESP_MIB * 1024)) >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mmd -i "$T/esp.img" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
-mcopy -i "$T/esp.img" "$EFI" ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$T/esp.img" "$EFI" "::/EFI/BOOT/$BOOT_NAME"
 mcopy -i "$T/esp.img" "$T/loader.conf" ::/loader/loader.conf
 mcopy -i "$T/esp.img" "$T/guest.conf" ::/loader/entries/guest.conf
-mcopy -i "$T/esp.img" "$GUEST/vmlinuz-cloud" ::/vmlinuz
+mcopy -i "$T/esp.img" "$GUEST/vmlinuz-$FLAVOUR" ::/vmlinuz
 mcopy -i "$T/esp.img" "$T/initrd.img" ::/initrd.img
-truncate -s 40M "$T/disk.img"
+truncate -s $((ESP_MIB + 2))M "$T/disk.img"
 printf 'label: gpt\nstart=2048, size=%d, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"\n' \
   $((ESP_MIB * 2048)) | sfdisk -q "$T/disk.img"
 dd if="$T/esp.img" of="$T/disk.img" bs=1M seek=1 conv=notrunc status=none
