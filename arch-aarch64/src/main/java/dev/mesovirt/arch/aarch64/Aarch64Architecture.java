@@ -41,6 +41,10 @@ import java.util.OptionalLong;
  * the GIC's ITS at 0x0808_0000 for MSIs, and a generic ECAM PCI Express host bridge (16 buses at 0x3F00_0000, a
  * 32-bit window at 0x1000_0000 and a 512 GiB one at 0x80_0000_0000) described in the device tree; no virtio-mmio
  * slots, and the PL031 RTC at 0x0901_0000 (SPI 34). PCI I/O space is not forwarded: PCI Express devices need none.
+ *
+ * <p>With pflash units the virt machine starts UEFI firmware (AAVMF) as QEMU's does: unit 0 in the bank at 0, where
+ * vCPU 0 starts, unit 1 at 64 MiB; a PL011 instead of the 16550, fw_cfg on MMIO at 0x0902_0000, and a device tree at
+ * the start of RAM that also names the banks, fw_cfg and a PCI I/O window for the firmware.
  */
 public final class Aarch64Architecture implements Architecture {
     public static final long GICD_BASE = 0x0800_0000L;
