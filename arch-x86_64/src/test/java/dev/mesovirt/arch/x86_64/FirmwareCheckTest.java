@@ -40,4 +40,30 @@ class FirmwareCheckTest {
         assertEquals(OptionalLong.of(0xFFC0_0000L), arch.flashBase(4L << 20));
         assertEquals(OptionalLong.empty(), arch.flashBase(9L << 20));
     }
+
+    private static dev.mesovirt.vmm.firmware.FlashImage unit(int unit, long size) {
+        return new dev.mesovirt.vmm.firmware.FlashImage(unit, java.nio.file.Path.of("u" + unit), unit == 0, size);
+    }
+
+    @Test
+    void unitZeroEndsAtFourGibAndUnitOneLiesBelowIt() {
+        // Debian 12's OVMF_CODE_4M.fd (3653632 bytes) and OVMF_VARS_4M.fd (540672), as QEMU maps them.
+        assertEquals(java.util.List.of(0x1_0000_0000L - 3653632, 0x1_0000_0000L - 3653632 - 540672),
+                arch.flashPlacement(java.util.List.of(unit(0, 3653632), unit(1, 540672))));
+        assertEquals(dev.mesovirt.vmm.firmware.CfiFlash.Geometry.X86, arch.flashGeometry());
+        IllegalArgumentException big = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> arch.flashPlacement(java.util.List.of(unit(0, 64L << 20), unit(1, 64L << 20))));
+        assertEquals("the pflash units take 134217728 bytes together, more than the 8 MiB below 4 GiB they may take",
+                big.getMessage());
+    }
+
+    @Test
+    void theFirmwaresConsoleIsTheKernels() {
+        for (dev.mesovirt.vmm.arch.MachineType type : java.util.List.of(dev.mesovirt.vmm.arch.MachineType.MICROVM,
+                dev.mesovirt.vmm.arch.MachineType.STANDARD)) {
+            dev.mesovirt.vmm.arch.MemoryLayout l = arch.memoryLayout(type, 512L << 20, 1);
+            assertEquals(l.serial(), arch.firmwareSerial(l));
+            assertEquals(dev.mesovirt.vmm.arch.UartModel.NS16550, arch.firmwareSerial(l).model());
+        }
+    }
 }
