@@ -16,6 +16,8 @@
 # Firmware-to-marker times are printed for both.
 #
 # usage: ci/tests/uefi-aarch64.sh [CASE...]     (no CASE: all)      Ends with "N passed, M failed".
+# MESOVIRT_HOST_OUT=DIR keeps the shell and disk cases' consoles and VMM logs in DIR; MESOVIRT_UEFI_BOOT_TIMEOUT
+# (seconds, default 600) bounds each boot.
 set -uo pipefail
 CASE_TIMEOUT=900
 # A firmware or guest boot that hangs is killed after this long (the emulated arm64 host is slow: TCG under nested
@@ -48,6 +50,10 @@ wait_for() {
   done
 }
 
+# keep FILE...: copies a case's logs out of the host when MESOVIRT_HOST_OUT names a directory (ci/emulated-host.sh),
+# e.g. the VMM's -D log of a run with MESOVIRT_LOG=debug, which names every MMIO access no device claimed.
+keep() { [ -z "${MESOVIRT_HOST_OUT:-}" ] || cp "$@" "$MESOVIRT_HOST_OUT/"; }
+
 console_tail() { # LOG N
   echo "  serial console (last lines):"
   tr -d '\r' < "$1" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' | grep -a -v '^ *$' | tail -"$2" | cut -c1-160 | sed 's/^/    /'
@@ -74,6 +80,7 @@ case_shell() {
     env LC_ALL=C grep -a -q '_FVH' "$WORK/vars.fd"
   echo "  the VMM's log (last lines):"; tail -15 "$vmm" | cut -c1-200 | sed 's/^/    /'
   console_tail "$log" 15
+  keep "$vmm" "$log"
   finish "$log"
 }
 
@@ -151,6 +158,7 @@ case_disk() {
     has "$second" "^GUEST-EFIVAR-FOUND ${val:-none}\$"
   { echo "## first boot"; cat "$first"; echo "## second boot"; cat "$second"; echo "## the VMM's log (last lines)"
     tail -40 "$vmm"; } > "$log"
+  keep "$WORK/disk1.vmm.log" "$vmm" "$log"
   tr -d '\r' < "$log" | grep -a -E '^(##|GUEST-|BdsDxe)' | sed 's/^/    /'
   finish "$log"
 }

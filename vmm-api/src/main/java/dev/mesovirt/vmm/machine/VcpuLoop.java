@@ -139,12 +139,18 @@ public final class VcpuLoop implements Runnable {
             return;
         }
         byte[] data = buffers[len];
+        boolean claimed;
         if (m.write()) {
             vcpu.readRun(Layouts.Run.MMIO_DATA, data);
-            mmio.write(m.address(), data);
+            claimed = mmio.write(m.address(), data);
         } else {
-            mmio.read(m.address(), data);
+            claimed = mmio.read(m.address(), data);
             vcpu.writeRun(Layouts.Run.MMIO_DATA, data);
+        }
+        if (!claimed && LOG.isDebugEnabled()) {
+            // What firmware or a guest probes that this machine does not have (MESOVIRT_LOG=debug).
+            LOG.debug("vCPU {}: MMIO {} of {} bytes at 0x{}: no device", vcpu.id(), m.write() ? "write" : "read", len,
+                    Long.toHexString(m.address()));
         }
     }
 
