@@ -78,6 +78,10 @@ public final class Machine implements AutoCloseable {
     private Bus mmio;
     /** Bumped by {@link #reset()}: vCPU threads of an older generation leave their loop. */
     private volatile int generation;
+    /** The generation whose guest asked for a reset last (one reset per boot, however often it asks). */
+    private final java.util.concurrent.atomic.AtomicInteger resetRequestedFor =
+            new java.util.concurrent.atomic.AtomicInteger(-1);
+    private volatile Runnable guestResetListener;
     private volatile boolean paused;
     /** The seccomp filter's violation action once the machine is built, or null: no filter (the API's default). */
     private dev.mesovirt.vmm.seccomp.SeccompFilter.Mode seccomp;
@@ -239,7 +243,7 @@ public final class Machine implements AutoCloseable {
         for (int index = 0; index < vcpus.size(); index++) {
             Vcpu vcpu = vcpus.get(index);
             int i = index;
-            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::stop, () -> stopping || generation != g,
+            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::vcpuStopped, () -> stopping || generation != g,
                     () -> pausePoint(g), () -> {
                         vcpuThreadIds[i] = Sys.gettid();
                         running.countDown();
@@ -295,7 +299,7 @@ public final class Machine implements AutoCloseable {
 
             @Override
             public void reset() {
-                stop(new Outcome.Rebooted());
+                guestReset();
             }
 
             @Override
@@ -619,6 +623,62 @@ public final class Machine implements AutoCloseable {
                 v.kick();
             }
         }
+    }
+
+    /** A vCPU's loop ended the run with {@code o}; a reboot (a reset system event: PSCI's) is a guest reset. */
+    private void vcpuStopped(Outcome o) {
+        if (o instanceof Outcome.Rebooted) {
+            guestReset();
+        } else {
+            stop(o);
+        }
+    }
+
+    /**
+     * A reset the guest asked for (x86: the reset control port 0xCF9, the i8042's reset pulse, the ACPI reset
+     * register; arm64 and riscv64: the reset system event), from a vCPU thread. A machine that starts firmware
+     * (pflash) resets in place, as QMP system_reset does and as QEMU's machines do, so that the firmware runs again
+     * from the reset vector; this runs on a thread of its own, since the reset waits for every vCPU thread to leave
+     * the guest, this one included. A machine whose kernel the VMM loads stops instead with {@link
+     * Outcome.Rebooted} (Firecracker's and StratoVirt's microvm's way: the VMM exits and its owner decides). The
+     * requests of one boot (OVMF's ResetCold writes 0xCF9, then pulses the i8042) make one reset.
+     */
+    private void guestReset() {
+        if (!board.startsFirmware()) {
+            stop(new Outcome.Rebooted());
+            return;
+        }
+        int g = generation;
+        if (resetRequestedFor.getAndSet(g) == g) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                synchronized (this) {
+                    if (generation != g || stopping) {
+                        return; // a QMP system_reset, or a stop, came first
+                    }
+                    LOG.info("the guest asked for a reset: the machine resets in place");
+                    reset();
+                }
+                Runnable listener = guestResetListener;
+                if (listener != null) {
+                    listener.run();
+                }
+            } catch (MachineException | IllegalStateException e) {
+                LOG.warn("guest reset: {}", e.getMessage());
+            }
+        }, "machine-reset");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * Called after each reset the guest asked for and the machine did in place ({@link #guestReset}), on the thread
+     * that did it: QMP's RESET event. One listener; null for none.
+     */
+    public void onGuestReset(Runnable listener) {
+        guestResetListener = listener;
     }
 
     /** Records how the run ended (first caller wins) and stops every vCPU. */

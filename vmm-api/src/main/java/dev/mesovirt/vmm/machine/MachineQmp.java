@@ -156,6 +156,13 @@ public final class MachineQmp {
 
     private void register(QmpCommands c) {
         EVENTS.forEach(c::registerEvent);
+        machine.onGuestReset(() -> {
+            // A reset the guest asked for, done in place (a firmware machine): QEMU's RESET with its cause.
+            JsonObject data = new JsonObject();
+            data.addProperty("guest", true);
+            data.addProperty("reason", "guest-reset");
+            server.emit("RESET", data);
+        });
         c.register("query-status", a -> {
             a.checkUnexpected();
             RunState s = machine.runState();

@@ -131,4 +131,20 @@ class FwCfgTest {
         assertThrows(IllegalArgumentException.class, () -> FwCfg.builder().file("x".repeat(56), new byte[1]));
         assertThrows(IllegalArgumentException.class, () -> FwCfg.builder().file("a", new byte[1]).file("a", new byte[1]));
     }
+
+    /** A machine reset: the signature selected again at offset 0, and a half-written DMA address forgotten. */
+    @Test
+    void resetClearsTheSelectionAndTheDmaAddress() {
+        select(FwCfg.RAM_SIZE);
+        data(3);
+        // The high half of a DMA address that points past RAM, then a reset, then the low half of a good one.
+        fw.write(FwCfg.DMA, ByteBuffer.allocate(4).putInt(1).array());
+        fw.reset();
+        assertArrayEquals("QEMU".getBytes(StandardCharsets.US_ASCII), data(4), "the signature, from its start");
+        memory.write(0x1000, ByteBuffer.allocate(16).putInt(FwCfg.DMA_SELECT | FwCfg.NB_CPUS << 16 | FwCfg.DMA_READ)
+                .putInt(2).putLong(0x2000).array());
+        fw.write(FwCfg.DMA + 4, ByteBuffer.allocate(4).putInt(0x1000).array());
+        assertEquals(0, ByteBuffer.wrap(memory.read(0x1000, 4)).getInt(), "the request ran at 0x1000, not 4 GiB up");
+        assertArrayEquals(new byte[] {2, 0}, memory.read(0x2000, 2));
+    }
 }
