@@ -9,7 +9,7 @@
 #              once that is seen (OVMF waits in the shell forever).
 #   qemu       the reference: QEMU's q35 with KVM and the same firmware in the same host, to the same markers (time)
 #   errors     a truncated firmware file, a wrong-architecture one (the variable store as code) and -kernel with
-#              pflash: one clear line and exit 1 each
+#              pflash of a file that is no bzImage: one clear line and exit 1 each
 #   disk       the same firmware and a GPT disk on virtio-blk-pci (ci/uefi-image.sh: an EFI system partition with
 #              Debian's systemd-boot, the test guest's cloud kernel and initramfs): OVMF boots it to the guest's
 #              markers; the guest sees /sys/firmware/efi and writes a new non-volatile variable through efivarfs.
@@ -22,6 +22,10 @@
 #              (Linux writes the reset control port 0xCF9), then QMP system_reset: each resets the machine in place
 #              (QMP's RESET event: guest true for the guest's), OVMF runs again from the reset vector and boots the
 #              disk to the guest's marker; then the guest powers off: exit 0. Checks every boot's markers.
+#   kernel     -kernel/-initrd/-append with the pflash firmware: the cloud kernel and the test initramfs go to OVMF
+#              through fw_cfg (setup, kernel, initrd, command line, as QEMU hands them), OVMF starts the kernel's EFI
+#              stub; the guest prints GUEST-READY, sees /sys/firmware/efi and the -append marker in /proc/cmdline,
+#              and powers off through OVMF (exit 0)
 # The outer QEMU: trixie's 10.0 (ci/emulated-host.sh's default for x86_64) with one bug worked around
 # (ci/host/tcg-irq-fix.sh): with nested SVM, an L2 guest's CR8 write while its hypervisor has a virtual interrupt
 # pending makes TCG call cpu_interrupt() without the big lock, and QEMU aborts with "tcg_handle_interrupt: assertion
@@ -133,8 +137,8 @@ case_errors() {
     -drive file="$WORK/cut.fd",if=pflash,unit=0,readonly=on
   err "the variable store as code (no reset vector)" 'not firmware for x86_64' -machine q35 -serial none \
     -drive file="$WORK/vars2.fd",if=pflash,unit=0,readonly=on
-  err "-kernel with pflash" 'not supported yet' -machine q35 -serial none -kernel "$IMG/vmlinuz-cloud" \
-    -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on
+  err "-kernel with pflash, the kernel not a bzImage" 'no bzImage|not a bzImage|kernel' -machine q35 -serial none \
+    -kernel "$WORK/vars2.fd" -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on
   sed 's/^/  /' "$all"
   finish "$all"
 }
@@ -253,4 +257,24 @@ case_reboot() {
   finish "$all"
 }
 
-run_cases "uefi tests" "errors shell qemu disk qemu-disk reboot" "$@"
+case_kernel() {
+  begin ovmf-kernel; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log script
+  cp "$FW/OVMF_VARS_4M.fd" "$WORK/kvars.fd"
+  script='if [ -d /sys/firmware/efi ]; then echo "GUEST-EFI $(cat /sys/firmware/efi/fw_platform_size 2>/dev/null)-bit"; else echo GUEST-NO-EFI; fi
+if grep -q "mesovirt.marker=fwcfg-42" /proc/cmdline; then echo GUEST-CMDLINE-MARKER; fi'
+  boot_disk kernel "$MESOVIRT" -machine q35 -m 512 -smp 1 -serial stdio -D "$vmm" \
+    -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on -drive file="$WORK/kvars.fd",if=pflash,unit=1 \
+    -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" \
+    -append "console=ttyS0 quiet mesovirt.marker=fwcfg-42 guest.cmd=$(printf '%s' "$script" | base64 -w0)"
+  { cat "$WORK/kernel.log"; echo "## the VMM's log (not firmware)"; grep -a -v 'firmware: ' "$vmm"; } > "$log"
+  echo "  firmware to GUEST-READY ${READY_SECS}s, whole run ${SECS}s, exit $RC"
+  check "$log" "exit code 0 (the guest powered off)" test "$RC" = 0
+  check "$log" "the firmware started at the reset vector" grep -a -q "firmware boot: the vCPUs start at their reset state" "$vmm"
+  check "$log" "the guest's init ran (GUEST-READY)" has "$log" '^GUEST-READY'
+  check "$log" "the kernel was booted by UEFI (GUEST-EFI 64-bit)" has "$log" '^GUEST-EFI 64-bit$'
+  check "$log" "the -append marker is in /proc/cmdline" has "$log" '^GUEST-CMDLINE-MARKER$'
+  tr -d '\r' < "$log" | grep -a -E '^(GUEST-|BdsDxe)' | sed 's/^/    /'
+  finish "$log"
+}
+
+run_cases "uefi tests" "errors shell qemu disk qemu-disk reboot kernel" "$@"

@@ -39,6 +39,15 @@ public final class FwCfg implements BusDevice {
     public static final int RAM_SIZE = 0x0003;
     public static final int NB_CPUS = 0x0005;
     public static final int MAX_CPUS = 0x000f;
+    /** The kernel handed to the firmware (QEMU's x86 -kernel): sizes (32-bit little-endian) and data. */
+    public static final int KERNEL_SIZE = 0x0008;
+    public static final int INITRD_SIZE = 0x000b;
+    public static final int KERNEL_DATA = 0x0011;
+    public static final int INITRD_DATA = 0x0012;
+    public static final int CMDLINE_SIZE = 0x0014;
+    public static final int CMDLINE_DATA = 0x0015;
+    public static final int SETUP_SIZE = 0x0017;
+    public static final int SETUP_DATA = 0x0018;
     public static final int FILE_DIR = 0x0019;
     public static final int FILE_FIRST = 0x0020;
     /** FW_CFG_ID: the traditional interface (bit 0) and DMA (bit 1). */
@@ -130,6 +139,12 @@ public final class FwCfg implements BusDevice {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** A copy of item {@code key}'s contents, or empty (tests and the log). */
+    public java.util.Optional<byte[]> item(int key) {
+        byte[] b = items.get(key);
+        return b == null ? java.util.Optional.empty() : java.util.Optional.of(b.clone());
     }
 
     /** The names of the files, in directory order (for the log and tests). */

@@ -323,8 +323,9 @@ public final class Machine implements AutoCloseable {
         }
         described = List.copyOf(described);
         this.described = described;
-        bootRequest = config.kernel().map(k -> new BootRequest(k, config.initrd(), config.commandLine(),
-                config.vcpus(), this.described)).orElse(null);
+        // A machine with firmware starts it; the board has handed any -kernel to it (fw_cfg on x86).
+        bootRequest = board.startsFirmware() ? null : config.kernel().map(k -> new BootRequest(k, config.initrd(),
+                config.commandLine(), config.vcpus(), this.described)).orElse(null);
         if (snapshot != null) {
             restore(snapshot);
         } else {
