@@ -18,7 +18,8 @@
 # the guest prints GUEST-EFI as above and GUEST-WAITING, then reads a line from its console: "reboot" makes it reboot
 # as Linux does by default (reboot -f: on hardware-reduced ACPI, Linux asks the firmware's ResetSystem for a warm reset,
 # which OVMF does with the i8042's reset pulse), "pci" as Linux's reboot=pci does (it writes the reset control port
-# 0xCF9 itself), anything else (the test sends "poweroff") lets init power off; while it waits, a QMP system_reset can
+# 0xCF9 itself), "triple" as reboot=triple does (an empty IDT and an int3: a triple fault), anything else (the test
+# sends "poweroff") lets init power off; while it waits, a QMP system_reset can
 # come instead.
 #
 # usage: ci/uefi-image.sh x86_64
@@ -67,6 +68,7 @@ echo "GUEST-GOT $what"
 case $what in
   reboot) echo GUEST-REBOOTING; reboot -f ;;
   pci) echo pci > /sys/kernel/reboot/type && echo GUEST-REBOOTING-PCI && reboot -f ;;
+  triple) echo triple > /sys/kernel/reboot/type && echo GUEST-REBOOTING-TRIPLE && reboot -f ;;
 esac'
 REBOOT_CMDLINE="console=ttyS0 quiet guest.cmd=$(printf '%s' "$REBOOT_SCRIPT" | base64 -w0)"
 

@@ -243,7 +243,10 @@ public final class Machine implements AutoCloseable {
         for (int index = 0; index < vcpus.size(); index++) {
             Vcpu vcpu = vcpus.get(index);
             int i = index;
-            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::vcpuStopped, () -> stopping || generation != g,
+            // A vCPU leaves the guest as soon as its machine is to be reset (resetRequestedFor), so it does not run
+            // on into what a guest does when the reset is late (Linux: a triple fault after writing 0xCF9).
+            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::vcpuStopped,
+                    () -> stopping || generation != g || resetRequestedFor.get() == g,
                     () -> pausePoint(g), () -> {
                         vcpuThreadIds[i] = Sys.gettid();
                         running.countDown();
@@ -626,9 +629,15 @@ public final class Machine implements AutoCloseable {
         }
     }
 
-    /** A vCPU's loop ended the run with {@code o}; a reboot (a reset system event: PSCI's) is a guest reset. */
+    /**
+     * A vCPU's loop ended the run with {@code o}; a reboot (a reset system event: PSCI's) is a guest reset, and so is
+     * a triple fault on a machine that starts firmware (as on hardware and QEMU's q35).
+     */
     private void vcpuStopped(Outcome o) {
         if (o instanceof Outcome.Rebooted) {
+            guestReset();
+        } else if (o instanceof Outcome.TripleFault t && board.startsFirmware()) {
+            LOG.warn("vCPU {}: triple fault: the machine resets as hardware does", t.vcpu());
             guestReset();
         } else {
             stop(o);
@@ -689,6 +698,7 @@ public final class Machine implements AutoCloseable {
         }
         switch (o) {
             case Outcome.Failed f -> LOG.error("machine stopped: {}", f.message());
+            case Outcome.TripleFault t -> LOG.error("machine stopped: {}", t.message());
             case Outcome.Panicked p -> LOG.warn("guest panicked: {}", p.detail());
             default -> LOG.info("machine stopped: {}", o);
         }

@@ -146,6 +146,7 @@ public final class MachineQmp {
                 case Outcome.Rebooted r -> "guest-reset";
                 case Outcome.Panicked p -> "guest-panic";
                 case Outcome.Quit q -> q.reason().equals(QUIT) ? "host-qmp-quit" : "host-signal";
+                case Outcome.TripleFault t -> "guest-reset"; // QEMU's cause for a triple fault (with -no-reboot)
                 case Outcome.Failed f -> "host-error";
             };
             data.addProperty("guest", reason.startsWith("guest-"));
