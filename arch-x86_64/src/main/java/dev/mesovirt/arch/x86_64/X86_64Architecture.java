@@ -193,7 +193,7 @@ public final class X86_64Architecture implements Architecture {
     @Override
     public java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
             List<DeviceDescription> devices, Optional<dev.mesovirt.vmm.arch.FirmwareKernel> kernel) {
-        dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi acpi = dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.of(
+        dev.mesovirt.acpi.FirmwareAcpi acpi = dev.mesovirt.acpi.FirmwareAcpi.of(
                 AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(vcpus, devices)));
         java.nio.ByteBuffer e820 = java.nio.ByteBuffer.allocate(20 * layout.ram().size())
                 .order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -209,9 +209,9 @@ public final class X86_64Architecture implements Architecture {
                 .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)
                 .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8)
                 .file("etc/e820", e820.array())
-                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.RSDP_FILE, acpi.rsdp())
-                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.TABLES_FILE, acpi.tables())
-                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.LOADER_FILE, acpi.loader())
+                .file(dev.mesovirt.acpi.FirmwareAcpi.RSDP_FILE, acpi.rsdp())
+                .file(dev.mesovirt.acpi.FirmwareAcpi.TABLES_FILE, acpi.tables())
+                .file(dev.mesovirt.acpi.FirmwareAcpi.LOADER_FILE, acpi.loader())
                 .build(memory);
         return java.util.Optional.of(new PlatformDevice("fw_cfg", BusKind.PIO, dev.mesovirt.vmm.firmware.FwCfg.PORT_BASE,
                 dev.mesovirt.vmm.firmware.FwCfg.LENGTH, fw));
