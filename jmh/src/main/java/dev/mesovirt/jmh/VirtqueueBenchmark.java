@@ -52,6 +52,10 @@ public class VirtqueueBenchmark {
     static final int QUEUE = BlockDevice.QUEUE_SIZE;
     static final long RAM = 16L << 20;
     static final long DISK = 64L << 20;
+    /** Data buffers per request of {@link ScatteredBlk}: 32 pages, a 128 KiB readahead or writeback request. */
+    static final int SEGMENTS = 32;
+    /** Room for BATCH requests of SEGMENTS pages a page apart, and the rings. */
+    static final long SCATTERED_RAM = 24L << 20;
 
     /** A virtio-blk device on a tmpfs image behind the virtio-mmio transport, driven as Linux would. */
     @State(Scope.Thread)
@@ -78,20 +82,7 @@ public class VirtqueueBenchmark {
         @Setup
         public void setUp() throws IOException {
             memory = GuestMemory.allocate(List.of(new GuestMemory.Region(0, RAM)));
-            Path dir = Path.of(diskDir);
-            if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
-                dir = Path.of(System.getProperty("java.io.tmpdir"));
-            }
-            image = Files.createTempFile(dir, "mesovirt-bench-", ".img");
-            try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
-                byte[] chunk = new byte[1 << 20];
-                for (int i = 0; i < chunk.length; i++) {
-                    chunk[i] = (byte) (i * 7 + 1);
-                }
-                for (long done = 0; done < DISK; done += chunk.length) {
-                    f.write(chunk);
-                }
-            }
+            image = diskImage(diskDir);
             device = new BlockDevice("bench0", image, false, false, null);
             transport = new MmioTransport("bench0", device, memory, () -> interrupts++, queue -> { });
             // Requests spread over the image (every 16th 4 KiB block), as a random-ish workload would touch it.
@@ -116,6 +107,71 @@ public class VirtqueueBenchmark {
             memory.close();
             Files.deleteIfExists(image);
         }
+    }
+
+    /**
+     * Requests as Linux's readahead and writeback send them: {@link #SEGMENTS} scattered 4 KiB pages each (128 KiB),
+     * indirect descriptors, over the same device and transport.
+     */
+    @State(Scope.Thread)
+    public static class ScatteredBlk {
+        @Param({"read", "write"})
+        public String op;
+
+        @Param({"/dev/shm"})
+        public String diskDir;
+
+        GuestMemory memory;
+        Path image;
+        BlockDevice device;
+        MmioTransport transport;
+        BlkQueueDriver driver;
+        long interrupts;
+
+        @Setup
+        public void setUp() throws IOException {
+            memory = GuestMemory.allocate(List.of(new GuestMemory.Region(0, SCATTERED_RAM)));
+            image = diskImage(diskDir);
+            device = new BlockDevice("bench0", image, false, false, null);
+            transport = new MmioTransport("bench0", device, memory, () -> interrupts++, queue -> { });
+            driver = new BlkQueueDriver(memory, 0, QUEUE, BATCH, true, op.equals("write"), BLOCK,
+                    SEGMENTS * BLOCK / BlockDevice.SECTOR, SEGMENTS);
+            driver.initialize(transport);
+            int before = driver.usedIdx();
+            driver.post();
+            transport.notifyQueue(0);
+            if (((driver.usedIdx() - before) & 0xffff) != BATCH || driver.status(0) != 0
+                    || driver.status(BATCH - 1) != 0) {
+                throw new IllegalStateException("the device did not complete the batch: used idx " + driver.usedIdx()
+                        + ", status " + driver.status(0));
+            }
+        }
+
+        @TearDown
+        public void tearDown() throws IOException {
+            device.close();
+            memory.close();
+            Files.deleteIfExists(image);
+        }
+    }
+
+    /** A disk image of {@link #DISK} bytes of a pattern, on tmpfs where there is one. */
+    static Path diskImage(String diskDir) throws IOException {
+        Path dir = Path.of(diskDir);
+        if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            dir = Path.of(System.getProperty("java.io.tmpdir"));
+        }
+        Path image = Files.createTempFile(dir, "mesovirt-bench-", ".img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            byte[] chunk = new byte[1 << 20];
+            for (int i = 0; i < chunk.length; i++) {
+                chunk[i] = (byte) (i * 7 + 1);
+            }
+            for (long done = 0; done < DISK; done += chunk.length) {
+                f.write(chunk);
+            }
+        }
+        return image;
     }
 
     /** The same requests in a bare {@link Virtqueue}: no device, no I/O. */
@@ -145,6 +201,14 @@ public class VirtqueueBenchmark {
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public long blk(Blk s) {
+        s.driver.post();
+        s.transport.notifyQueue(0);
+        return s.interrupts;
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long blkScattered(ScatteredBlk s) {
         s.driver.post();
         s.transport.notifyQueue(0);
         return s.interrupts;
