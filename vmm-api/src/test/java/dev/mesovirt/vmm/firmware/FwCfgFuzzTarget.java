@@ -24,13 +24,18 @@ import java.util.TreeMap;
  * across the hole, wrapping past 2^64), stores of the guest's own into RAM, and machine resets.
  *
  * <p>The harness keeps its own model of the device, from QEMU's {@code fw_cfg_dma_transfer} and the items it built:
- * the selected key, the offset in it and the DMA address. After every operation: what the guest read is what the
- * model says (item bytes, zeros past the end or for an absent key, "QEMU CFG" at the DMA register); guest RAM is
- * byte for byte what the model says: a request changes at most its control word (0, or the ERROR bit: never an
+ * the selected key, the offset in it and the DMA address. What the guest reads is what the model says (item bytes,
+ * zeros past the end or for an absent key, "QEMU CFG" at the DMA register); after every transfer the model makes, and
+ * at the end of the input (which catches a transfer the model does not expect), guest RAM is byte for byte what the
+ * model says: a request changes at most its control word (0, or the ERROR bit: never an
  * exception) and, for a read, exactly its target range, and nothing else (a structure whose 16 bytes are not all in RAM
  * gets ERROR in its control word if that word is in RAM, as QEMU's failed {@code dma_memory_read} does). After every
  * input: each item reads back as built (nothing is writable, through DMA or the data port), and the file directory
  * (key 0x19) is the one the harness encodes from the files it gave the builder.
+ *
+ * <p>There is no host-side guard around RAM to check: GuestMemory maps each region on its own and range-checks every
+ * access (one outside RAM throws, which fails the input here); the guard is the 4 KiB hole, which requests straddle,
+ * and the rest of RAM, which the comparison covers byte for byte.
  *
  * <p>The device and the RAM are built once; each input starts with a machine reset and RAM refilled with a pattern.
  * The input format: one operation byte, then its operands ({@link #run}).
