@@ -21,10 +21,12 @@ import java.util.TreeMap;
  *
  * <p>A DMA request is a {@code FWCfgDmaAccess} in guest RAM (big-endian control, length, address): SELECT (bit 3,
  * key in bits 16-31), then READ (bit 1) copies the item from the current offset (zeros past its end), SKIP (bit 2)
- * advances, WRITE (bit 4) is refused (no item here is writable); the control word is written back 0 on success, with
- * ERROR (bit 0) otherwise. Every guest-physical range is checked against guest RAM before it is touched: a request
- * anywhere else, or a length beyond RAM, is an ERROR and nothing is transferred, so a guest cannot make the VMM
- * read or write outside its memory.
+ * advances, WRITE (bit 4) is refused (no item here is writable); a zero length, or none of the three, is nothing to
+ * do; the control word is written back 0 on success, with ERROR (bit 0) otherwise. Every guest-physical range is
+ * checked against guest RAM before it is touched: a target anywhere else, or a length beyond RAM, is an ERROR and
+ * nothing is transferred, so a guest cannot make the VMM read or write outside its memory; a request whose 16 bytes
+ * are not all in RAM gets ERROR in its control word if that word is (QEMU's behaviour, checked against a model of it
+ * by FwCfgFuzzTarget). Every transfer clears the DMA address.
  */
 public final class FwCfg implements BusDevice {
     public static final int PORT_BASE = 0x510;
@@ -199,9 +201,7 @@ public final class FwCfg implements BusDevice {
         } else if (at == DMA && data.length == 4) {
             dmaAddressHigh = Integer.toUnsignedLong(ByteBuffer.wrap(data).getInt());
         } else if (at == DMA + 4 && data.length == 4) {
-            long address = dmaAddressHigh << 32 | Integer.toUnsignedLong(ByteBuffer.wrap(data).getInt());
-            dmaAddressHigh = 0;
-            dma(address);
+            dma(dmaAddressHigh << 32 | Integer.toUnsignedLong(ByteBuffer.wrap(data).getInt()));
         }
         // Writes to the data port (a deprecated interface QEMU ignores too) and odd sizes: ignored.
     }
@@ -213,8 +213,16 @@ public final class FwCfg implements BusDevice {
 
     /** One DMA request at {@code address}; the result goes back into its control word. */
     private void dma(long address) {
+        // Every transfer clears the address, the 64-bit write's too (QEMU's fw_cfg_dma_transfer): a later low half
+        // alone starts a transfer below 4 GiB, not at a high half written before.
+        dmaAddressHigh = 0;
         if (!memory.contains(address, DMA_ACCESS_SIZE)) {
-            return; // no control word to answer in: nothing happens, as nothing could be reported
+            // The request cannot be read: ERROR in its control word if that word is in RAM (as QEMU's failed
+            // dma_memory_read), otherwise nothing happens, as nothing could be reported.
+            if (memory.contains(address, 4)) {
+                memory.write(address, ByteBuffer.allocate(4).putInt(DMA_ERROR).array());
+            }
+            return;
         }
         ByteBuffer access = ByteBuffer.wrap(memory.read(address, DMA_ACCESS_SIZE));
         int control = access.getInt(0);
@@ -227,6 +235,9 @@ public final class FwCfg implements BusDevice {
     private boolean transfer(int control, long length, long target) {
         if ((control & DMA_SELECT) != 0) {
             select(control >>> 16);
+        }
+        if (length == 0 || (control & (DMA_READ | DMA_WRITE | DMA_SKIP)) == 0) {
+            return true; // nothing to transfer: done, wherever the address points (QEMU's loop does not run)
         }
         byte[] item = items.get(selected);
         int size = item == null ? 0 : item.length;
