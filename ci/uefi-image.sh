@@ -14,6 +14,9 @@
 #                               shared images stay as they are
 # The guest's script (guest.cmd of ci/guest/init.sh) prints, each on its own line:
 #   GUEST-EFI <n>-bit           /sys/firmware/efi exists (n: fw_platform_size); GUEST-NO-EFI otherwise
+#   GUEST-ACPI <tables>         the ACPI tables the kernel found (/sys/firmware/acpi/tables); GUEST-NO-ACPI without
+#   GUEST-DEVICES blk N pci M   virtio disks (vdX) and PCI functions the kernel found
+# and then sources the script on a virtio disk whose serial is "cmd", if there is one (a test's own checks).
 #   GUEST-EFIVAR-FOUND <value>  the test variable MesovirtTest-<GUID> is already in the variable store (a later boot)
 #   GUEST-EFIVAR-WRITTEN <value> it was not, and was written through efivarfs (non-volatile) and read back
 #   GUEST-EFIVAR-FAILED <why>   neither
@@ -62,6 +65,8 @@ KPKG=$(sed -n "s/^$FLAVOUR \\(linux-image-[^=]*\\)=\\(.*\\)\$/\\1 \\2/p" "$GUEST
 # The GUID is this project's own (random); attributes 7 = non-volatile, boot-service and runtime access.
 VAR=MesovirtTest-5f2c7a3e-1b9d-4e6a-9c3f-2d8e7b6a5c41
 GUEST_SCRIPT='if [ -d /sys/firmware/efi ]; then echo "GUEST-EFI $(cat /sys/firmware/efi/fw_platform_size 2>/dev/null)-bit"; else echo GUEST-NO-EFI; fi
+if [ -d /sys/firmware/acpi/tables ]; then echo "GUEST-ACPI $(ls /sys/firmware/acpi/tables | grep -v -e dynamic -e data | tr "\n" " ")"; else echo GUEST-NO-ACPI; fi
+echo "GUEST-DEVICES blk $(ls /sys/block | grep -c vd) pci $(ls /sys/bus/pci/devices 2>/dev/null | wc -l)"
 insmod /lib/modules/efivarfs.ko 2>/dev/null
 v=/sys/firmware/efi/efivars/'$VAR'
 if ! mount -t efivarfs efivarfs /sys/firmware/efi/efivars; then echo "GUEST-EFIVAR-FAILED mount"
@@ -70,7 +75,8 @@ else
   val=written-at-$(cut -d" " -f1 /proc/uptime)
   printf "\007\000\000\000%s" "$val" > $v
   if [ "$(tail -c +5 $v 2>/dev/null)" = "$val" ]; then echo "GUEST-EFIVAR-WRITTEN $val"; else echo "GUEST-EFIVAR-FAILED write"; fi
-fi'
+fi
+for b in /sys/block/vd*; do [ "$(cat $b/serial 2>/dev/null)" = cmd ] && . /dev/${b##*/}; done'
 CMDLINE="console=$CONSOLE quiet guest.cmd=$(printf '%s' "$GUEST_SCRIPT" | base64 -w0)"
 REBOOT_SCRIPT='if [ -d /sys/firmware/efi ]; then echo "GUEST-EFI $(cat /sys/firmware/efi/fw_platform_size 2>/dev/null)-bit"; else echo GUEST-NO-EFI; fi
 echo GUEST-WAITING

@@ -11,6 +11,11 @@
 #              with Debian's arm64 systemd-boot, the arm64 test guest's kernel and initramfs): AAVMF boots it to the
 #              guest's markers; the guest sees /sys/firmware/efi (the kernel's console: the PL011, ttyAMA0) and writes
 #              a new non-volatile variable through efivarfs; started again with the same VARS file, the guest finds it
+#   acpi       the disk with -machine virt,acpi=on and -smp 2: the firmware installs the machine's ACPI tables (fw_cfg's
+#              table-loader) and hands the guest ACPI instead of the device tree; the guest boots to its markers and
+#              finds the tables (MADT, GTDT, MCFG, SPCR, IORT, DSDT), both CPUs and the devices of virt.sh's devices
+#              case: a disk it writes (the data reaches the file), virtio-rng-pci, virtio-net-pci on a TAP (ping),
+#              MSI-X from the ITS
 #   qemu-disk  the reference: QEMU's virt (gic-version=3, -cpu host, KVM), the same firmware and disk in the same host
 #              (trixie's qemu-system-arm, added to the host's userland), to the same markers (time)
 # Firmware-to-marker times are printed for both.
@@ -28,7 +33,7 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   bash "$TESTS_ROOT/ci/firmware.sh" aarch64 >/dev/null || exit 2
   bash "$TESTS_ROOT/ci/firmware.sh" x86_64 >/dev/null || exit 2
   case " ${*:-disk} " in
-    *" disk "*|*" qemu-disk "*) bash "$TESTS_ROOT/ci/uefi-image.sh" aarch64 >/dev/null || exit 2 ;;
+    *" disk "*|*" acpi "*|*" qemu-disk "*) bash "$TESTS_ROOT/ci/uefi-image.sh" aarch64 >/dev/null || exit 2 ;;
   esac
   case " ${*:-qemu-disk} " in
     *" qemu-disk "*) export MESOVIRT_HOST_EXTRA_PKGS="${MESOVIRT_HOST_EXTRA_PKGS:-} qemu-system-arm" ;;
@@ -163,6 +168,64 @@ case_disk() {
   finish "$log"
 }
 
+# tap_up_when_created NAME: the VMM creates the TAP (TUNSETIFF on a new name); the host side gets its address once it
+# exists (the emulated host's busybox ip has no tuntap).
+tap_up_when_created() {
+  local i=0
+  until [ -e "/sys/class/net/$1" ] || [ $i -ge 1200 ]; do sleep 0.5; i=$((i + 1)); done
+  ip addr add 10.0.2.1/24 dev "$1" && ip link set "$1" up
+}
+
+ACPI_PATTERN=MESOVIRT-ACPI-PATTERN-0123456789
+# What the acpi case's guest does after the disk's own script (sourced from the disk with serial "cmd"): the devices
+# virt.sh's devices case checks with a device tree, here found through ACPI.
+ACPI_SCRIPT='rw=$(for b in /sys/block/vd*; do [ "$(cat $b/serial)" = disk-rw ] && echo /dev/${b##*/}; done)
+yes '"$ACPI_PATTERN"' | head -c 1048576 | dd of=$rw bs=4096 conv=fsync 2>/dev/null && echo GUEST-BLK-WRITE-OK
+echo "GUEST-RNG-BYTES $(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | wc -c)"
+ip addr add 10.0.2.15/24 dev eth0; ip link set eth0 up
+ping -c 3 -W 5 10.0.2.1 >/tmp/ping 2>&1 && echo GUEST-PING-OK
+grep -E virtio /proc/interrupts | sed "s/^ */GUEST-IRQ /"
+dmesg | grep -E "ACPI: (SPCR|IORT|MCFG)|ITS|ARMH0011" | head -8 | sed "s/^/GUEST-DMESG /"'
+
+case_acpi() {
+  begin aavmf-acpi; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log helper
+  cp "$FW/AAVMF_VARS.fd" "$WORK/avars.fd"
+  rm -f "$WORK/arw.img"; truncate -s 8M "$WORK/arw.img"
+  { printf '%s\n' "$ACPI_SCRIPT"; head -c 4096 /dev/zero | tr '\0' '\n'; } | head -c 4096 > "$WORK/acmd.img"
+  tap_up_when_created mvtap1 &
+  helper=$!
+  boot_disk acpi "$MESOVIRT" -machine virt,acpi=on -m 512 -smp 2 -serial stdio -D "$vmm" \
+    -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on -drive file="$WORK/avars.fd",if=pflash,unit=1 \
+    -drive id=d0,file="$DISK",readonly=on -device virtio-blk-pci,drive=d0,id=blk0 \
+    -drive id=d1,file="$WORK/arw.img" -device virtio-blk-pci,drive=d1,id=blk1,serial=disk-rw \
+    -object rng-random,id=r0,filename=/dev/urandom -device virtio-rng-pci,rng=r0,id=rng0 \
+    -netdev tap,id=n0,ifname=mvtap1 -device virtio-net-pci,netdev=n0,id=net0,mac=02:4d:56:00:00:46 \
+    -drive id=c0,file="$WORK/acmd.img",readonly=on -device virtio-blk-pci,drive=c0,id=cmd0,serial=cmd
+  kill "$helper" 2>/dev/null; wait "$helper" 2>/dev/null
+  echo "  Mesovirt acpi=on: start to GUEST-READY ${READY_SECS}s (from the firmware's first instruction" \
+    "$(from_firmware_start "$vmm")s), whole run ${SECS}s, exit $RC"
+  { cat "$WORK/acpi.log"; echo "## the VMM's log (last lines)"; tail -40 "$vmm"; } > "$log"
+  check "$log" "exit code 0 (the guest powered off)" test "$RC" = 0
+  check "$log" "the guest's init ran (GUEST-READY)" has "$log" '^GUEST-READY'
+  check "$log" "the guest sees /sys/firmware/efi" has "$log" '^GUEST-EFI 64-bit$'
+  local t
+  for t in APIC GTDT MCFG SPCR IORT DSDT FACP; do
+    check "$log" "the guest found the $t table" has "$log" "^GUEST-ACPI (.* )?$t "
+  done
+  check "$log" "both vCPUs are up (the MADT's GICCs, PSCI)" has "$log" '^GUEST-CPUS 2$'
+  check "$log" "three disks and six PCI functions (the host bridge, 3 blk, rng, net) through the DSDT's host bridge" \
+    has "$log" '^GUEST-DEVICES blk 3 pci 6$'
+  check "$log" "the guest wrote its disk (fsync)" has "$log" '^GUEST-BLK-WRITE-OK'
+  check "$log" "the pattern is in the disk's file" grep -q "$ACPI_PATTERN" "$WORK/arw.img"
+  check "$log" "virtio-rng-pci gave 32 bytes" has "$log" '^GUEST-RNG-BYTES 32$'
+  check "$log" "the guest pings the host over virtio-net-pci" has "$log" '^GUEST-PING-OK'
+  check "$log" "the queues' interrupts are MSI-X from the ITS (the IORT maps the root complex to it)" \
+    has "$log" '^GUEST-IRQ .*ITS-PCI-MSIX'
+  keep "$vmm" "$log"
+  tr -d '\r' < "$log" | grep -a -E '^(GUEST-|BdsDxe)' | cut -c1-160 | sed 's/^/    /'
+  finish "$log"
+}
+
 case_qemu-disk() {
   begin qemu-aavmf-disk; local log=$WORK/$CASE.log
   command -v qemu-system-aarch64 >/dev/null || { echo "  no qemu-system-aarch64 in the host (MESOVIRT_HOST_EXTRA_PKGS)"; CASE_OK=0; finish /dev/null; return; }
@@ -179,4 +242,4 @@ case_qemu-disk() {
   finish "$log"
 }
 
-run_cases "uefi aarch64 tests" "errors shell disk qemu-disk" "$@"
+run_cases "uefi aarch64 tests" "errors shell disk acpi qemu-disk" "$@"

@@ -101,6 +101,11 @@ public final class Sdt {
         w.u8(GAS_SYSTEM_MEMORY).u8(8 /* bit width */).u8(0 /* bit offset */).u8(GAS_ACCESS_BYTE).u64(address);
     }
 
+    /** Generic Address Structure for a 32-bit register in system memory (dword access). */
+    public static void gasDword(ByteWriter w, long address) {
+        w.u8(GAS_SYSTEM_MEMORY).u8(32 /* bit width */).u8(0 /* bit offset */).u8(GAS_ACCESS_DWORD).u64(address);
+    }
+
     /** Builds the FADT once the DSDT's address is known (its X_DSDT and DSDT fields). */
     @FunctionalInterface
     public interface FadtWriter {

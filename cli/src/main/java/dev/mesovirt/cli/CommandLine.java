@@ -137,6 +137,10 @@ public final class CommandLine {
         // With pflash firmware (-drive if=pflash) the machine starts the firmware, which boots from a disk, or the
         // -kernel the machine hands it (fw_cfg), as QEMU's q35 does.
         boolean firmware = drives.stream().anyMatch(CommandLine::isPflash);
+        if (machine.acpi() && !firmware) {
+            throw new UsageException(machine.what() + ": acpi=on needs UEFI firmware (-drive if=pflash): Linux on arm64"
+                    + " reads ACPI tables only through the UEFI memory map; without firmware use acpi=off, the device tree");
+        }
         if (kernelArg == null && !firmware) {
             throw new UsageException("no kernel: -kernel FILE is required (try --help)");
         }
@@ -204,7 +208,7 @@ public final class CommandLine {
         }
         return new ParseResult.Run(config, logFile, logArg != null, qmp, machine.type(), machine.name(),
                 new PciTopology(parsed.rootPorts()), frozen, values[Opt.DISABLE_SECCOMP.ordinal()] == null,
-                parsed.pflash(), incoming);
+                parsed.pflash(), machine.acpi(), incoming);
     }
 
     /** Whether a -drive value asks for a pflash unit (if=pflash); the drive itself is checked by DeviceOptions. */
@@ -312,7 +316,7 @@ public final class CommandLine {
      * mem-share and QEMU's memory-backend (null when absent).
      */
     private record Machine(String what, String name, MachineType type, boolean dumpGuestCore, boolean memShare,
-            String memoryBackend) {}
+            String memoryBackend, boolean acpi) {}
 
     /** Guest RAM's sharing and, when a memory backend gives it, its size (else -1) and its -object option. */
     private record SharedRam(boolean shared, long size, String what) {}
@@ -324,7 +328,7 @@ public final class CommandLine {
      */
     private static Machine parseMachine(String text) throws UsageException {
         if (text == null) {
-            return new Machine(null, "microvm", MachineType.MICROVM, true, false, null);
+            return new Machine(null, "microvm", MachineType.MICROVM, true, false, null, false);
         }
         String what = "-machine " + text;
         KeyValues kv = KeyValues.parse(what, text, "type", "dump-guest-core", "mem-share", "memory-backend", "acpi");
@@ -338,29 +342,27 @@ public final class CommandLine {
                         + KeyValues.list(MACHINE_TYPES) + ")");
             }
         }
-        checkAcpi(what, type, kv.get("acpi"));
+        boolean acpi = acpiOn(what, type, kv.get("acpi"));
         String dump = kv.get("dump-guest-core");
         String share = kv.get("mem-share");
         return new Machine(what, type == null ? "microvm" : type, machineType, dump == null || onOff(what, "dump-guest-core", dump),
-                share != null && onOff(what, "mem-share", share), kv.get("memory-backend"));
+                share != null && onOff(what, "mem-share", share), kv.get("memory-backend"), acpi);
     }
 
     /**
-     * QEMU's acpi=on|off, for virt (arm64, riscv64), whose guests are described by a device tree: off is what it
-     * does. on is refused, not ignored: arm64 Linux maps ACPI tables only through the UEFI memory map, so without
-     * UEFI firmware (a -kernel boot) a guest could not read the tables the machine has for it.
+     * QEMU's acpi=on|off, for virt (arm64, riscv64), whose guests are otherwise described by a device tree (off, the
+     * default). on hands the machine's ACPI tables to UEFI firmware, which installs them for the guest instead of the
+     * tree; it needs the firmware (checked with the drives): arm64 Linux maps ACPI tables only through the UEFI memory
+     * map, so a -kernel boot could not read them.
      */
-    private static void checkAcpi(String what, String type, String acpi) throws UsageException {
+    private static boolean acpiOn(String what, String type, String acpi) throws UsageException {
         if (acpi == null) {
-            return;
+            return false;
         }
         if (!"virt".equals(type)) {
             throw new UsageException(what + ": acpi= is an option of -machine virt");
         }
-        if (onOff(what, "acpi", acpi)) {
-            throw new UsageException(what + ": acpi=on needs UEFI firmware (Linux on arm64 reads ACPI tables only "
-                    + "through the UEFI memory map), and -kernel boots without it: use acpi=off, the device tree");
-        }
+        return onOff(what, "acpi", acpi);
     }
 
     /**

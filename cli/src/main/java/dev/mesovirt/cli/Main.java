@@ -123,6 +123,7 @@ public final class Main {
         checkMachineType(Architectures.host(), run.machineName());
         MachineFacade machine = run.machineType() == MachineType.STANDARD
                 ? new StandardMachine(run.config(), run.pci(), run.pflash(),
+                        run.firmwareAcpi() || !run.machineName().equals("virt"),
                         dev.mesovirt.vmm.arch.Architectures.host(), dev.mesovirt.vmm.kvm.Kvm.DEFAULT_PATH)
                 : new LightMachine(run.config());
         machine.seccomp(seccomp);

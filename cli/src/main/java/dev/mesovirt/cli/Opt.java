@@ -11,11 +11,11 @@ package dev.mesovirt.cli;
  */
 enum Opt {
     MACHINE("machine", "M", Arg.REQUIRED, Support.SUPPORTED,
-            "[type=]microvm|q35|virt[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID][,acpi=off]",
+            "[type=]microvm|q35|virt[,dump-guest-core=on|off][,mem-share=on|off][,memory-backend=ID][,acpi=on|off]",
             "machine type: microvm (the default), or the PCIe machine: q35 (x86_64), virt (aarch64,\n"
             + "                                riscv64); mem-share=on or a\n"
             + "                                memory-backend-memfd with share=on: RAM a vhost-user back-end can map;\n"
-            + "                                virt: acpi=off (its device tree; acpi=on needs UEFI firmware)"),
+            + "                                virt: acpi=off (its device tree, the default), acpi=on (ACPI through UEFI firmware)"),
     KERNEL("kernel", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "guest kernel image (required)"),
     INITRD("initrd", null, Arg.REQUIRED, Support.SUPPORTED, "FILE", "initial ramdisk"),
     APPEND("append", null, Arg.REQUIRED, Support.SUPPORTED, "CMDLINE", "kernel command line"),

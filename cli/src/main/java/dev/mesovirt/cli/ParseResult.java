@@ -23,11 +23,12 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
      * @param frozen -S: the vCPUs wait for QMP's cont before the guest's first instruction
      * @param seccomp whether the seccomp filter goes in once the machine is built (no -disable-seccomp)
      * @param pflash the standard machine's firmware flash units (-drive if=pflash), checked; none on the microVM
+     * @param firmwareAcpi -machine virt,acpi=on: the firmware gets the machine's ACPI tables (q35's always does)
      * @param incoming -incoming file:DIR: the snapshot directory to restore instead of booting
      */
     record Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
             MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp,
-            java.util.List<dev.mesovirt.vmm.firmware.FlashImage> pflash, Optional<Path> incoming)
+            java.util.List<dev.mesovirt.vmm.firmware.FlashImage> pflash, boolean firmwareAcpi, Optional<Path> incoming)
             implements ParseResult {
         public Run {
             pflash = java.util.List.copyOf(pflash);
@@ -53,13 +54,13 @@ public sealed interface ParseResult permits ParseResult.Run, ParseResult.Help, P
         public Run(MachineConfig config, Optional<Path> logFile, boolean verboseLog, Optional<Path> qmpSocket,
                 MachineType machineType, String machineName, PciTopology pci, boolean frozen, boolean seccomp) {
             this(config, logFile, verboseLog, qmpSocket, machineType, machineName, pci, frozen, seccomp,
-                    java.util.List.of(), Optional.empty());
+                    java.util.List.of(), false, Optional.empty());
         }
 
         /** A microVM run without QMP: -D LOGFILE when {@code logFile} is present, no -D otherwise. */
         public Run(MachineConfig config, Optional<Path> logFile) {
             this(config, logFile, logFile.isPresent(), Optional.empty(), MachineType.MICROVM, "microvm",
-                    PciTopology.NONE, false, true, java.util.List.of(), Optional.empty());
+                    PciTopology.NONE, false, true, java.util.List.of(), false, Optional.empty());
         }
     }
 

@@ -151,10 +151,19 @@ class CommandLineTest {
                 + ",server,nowait").config().hotplug(), "q35 hot-plugs into root ports, not reserved virtio-mmio slots");
     }
 
-    /** virt's acpi=off is its device tree; acpi=on is refused with the reason, as is acpi= on other machines. */
+    /**
+     * virt's acpi=off is its device tree; acpi=on hands the tables to pflash firmware and without firmware is refused
+     * with the reason, as is acpi= on other machines.
+     */
     @Test
-    void acpiOfTheVirtMachine() throws UsageException {
+    void acpiOfTheVirtMachine() throws Exception {
         assertEquals("virt", run("-machine", "virt,acpi=off").machineName());
+        assertFalse(run("-machine", "virt,acpi=off").firmwareAcpi());
+        Path code = firmware("AAVMF_CODE.fd", 0x40000);
+        assertTrue(firmwareRun("-machine", "virt,acpi=on", "-drive", "file=" + code + ",if=pflash,unit=0,readonly=on")
+                .firmwareAcpi());
+        assertFalse(firmwareRun("-machine", "virt", "-drive", "file=" + code + ",if=pflash,unit=0,readonly=on")
+                .firmwareAcpi(), "off by default: the device tree");
         assertContains("acpi=on needs UEFI firmware", errorWithKernel("-machine", "virt,acpi=on"));
         assertContains("acpi must be on or off, not 'auto'", errorWithKernel("-machine", "virt,acpi=auto"));
         assertContains("acpi= is an option of -machine virt", errorWithKernel("-machine", "q35,acpi=on"));

@@ -55,8 +55,10 @@ public final class Aarch64AcpiTables {
     /** GTDT timer flags: level-triggered (bit 0 clear), active high (bit 1 clear), as the device tree says. */
     static final int GTDT_TIMER_FLAGS = 0;
 
-    /** SPCR interface type 0: a full 16550 (the machine's UART). */
+    /** SPCR interface type 0: a full 16550 (the machine's UART for a kernel booted directly). */
     static final int SPCR_16550 = 0;
+    /** SPCR interface type 3: Arm's PL011 (the UART of a machine that starts firmware, as QEMU's virt). */
+    static final int SPCR_PL011 = 3;
     /** SPCR interrupt type bit 3: an ARMH GIC interrupt (GSIV). */
     static final int SPCR_INTERRUPT_GIC = 1 << 3;
     /** SPCR baud rate 7: 115200. */
@@ -153,15 +155,23 @@ public final class Aarch64AcpiTables {
         return Sdt.finish(w);
     }
 
-    /** The SPCR, revision 2: the console is the 16550 at its MMIO base, byte-wide registers, on its GIC SPI. */
+    /**
+     * The SPCR, revision 2: the console at its MMIO base on its GIC SPI, a 16550 (byte-wide registers) or a PL011
+     * (32-bit registers, as QEMU's virt describes its own).
+     */
     static byte[] spcr(DeviceDescription.Serial serial) {
-        if (serial.registerShift() != 0) {
+        boolean pl011 = serial.model() == dev.mesovirt.vmm.arch.UartModel.PL011;
+        if (!pl011 && serial.registerShift() != 0) {
             throw new IllegalArgumentException("the SPCR describes byte-spaced 16550 registers only");
         }
         ByteWriter w = Sdt.begin("SPCR", SPCR_REVISION)
-                .u8(SPCR_16550)
+                .u8(pl011 ? SPCR_PL011 : SPCR_16550)
                 .zeros(3);
-        Sdt.gasByte(w, serial.base());
+        if (pl011) {
+            Sdt.gasDword(w, serial.base());
+        } else {
+            Sdt.gasByte(w, serial.base());
+        }
         w.u8(SPCR_INTERRUPT_GIC)
                 .u8(0) // PC-AT IRQ: none
                 .u32(gsi(serial.irq()))
@@ -236,8 +246,10 @@ public final class Aarch64AcpiTables {
                     Aml.name("_UID", Aml.integer(i))));
         }
         DeviceDescription.Serial serial = guest.serial();
+        // A PL011 is ARMH0011 (Linux's amba-pl011 binds it as ttyAMA0), a 16550 PNP0501 (8250_pnp).
         devices.add(Aml.device("COM0",
-                Aml.name("_HID", Aml.eisaId("PNP0501")),
+                Aml.name("_HID", serial.model() == dev.mesovirt.vmm.arch.UartModel.PL011 ? Aml.string("ARMH0011")
+                        : Aml.eisaId("PNP0501")),
                 Aml.name("_UID", Aml.zero()),
                 Aml.name("_CRS", Aml.resourceTemplate(
                         Aml.memory32Fixed(true, serial.base(), guest.serialSize()),

@@ -293,17 +293,31 @@ public final class Aarch64Architecture implements Architecture {
     }
 
     /**
-     * fw_cfg on MMIO at {@link #FW_CFG_BASE} with DMA, as EDK2 finds it through the device tree: the vCPU count;
-     * no ACPI tables (without etc/table-loader EDK2 hands the guest the device tree), no kernel.
+     * fw_cfg on MMIO at {@link #FW_CFG_BASE} with DMA, as EDK2 finds it through the device tree: the vCPU count,
+     * and with acpi=on the machine's ACPI tables ({@link Aarch64AcpiTables}) with the table-loader script: EDK2
+     * installs them and then hands the guest ACPI instead of the device tree (without etc/table-loader, the tree).
+     * No kernel: AAVMF boots a disk.
      */
     @Override
     public Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
-            List<dev.mesovirt.vmm.arch.DeviceDescription> devices) {
-        dev.mesovirt.vmm.firmware.FwCfg fw = dev.mesovirt.vmm.firmware.FwCfg.builder()
+            List<dev.mesovirt.vmm.arch.DeviceDescription> devices, dev.mesovirt.vmm.arch.FirmwareHandover handover) {
+        if (handover.kernel().isPresent()) {
+            throw new IllegalArgumentException("-kernel with pflash firmware is not supported on the aarch64 virt"
+                    + " machine: the firmware boots a disk (or drop the pflash drives to boot the kernel directly)");
+        }
+        dev.mesovirt.vmm.firmware.FwCfg.Builder builder = dev.mesovirt.vmm.firmware.FwCfg.builder()
                 .number(dev.mesovirt.vmm.firmware.FwCfg.NB_CPUS, vcpus, 2)
                 .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)
-                .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8)
-                .build(memory);
+                .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8);
+        if (handover.acpiTables()) {
+            // Built at 0: the table-loader turns every pointer into an offset the firmware relocates.
+            dev.mesovirt.acpi.FirmwareAcpi acpi = dev.mesovirt.acpi.FirmwareAcpi.of(
+                    Aarch64AcpiTables.build(0, firmwareTreeSpec(layout, vcpus, devices)));
+            builder.file(dev.mesovirt.acpi.FirmwareAcpi.RSDP_FILE, acpi.rsdp())
+                    .file(dev.mesovirt.acpi.FirmwareAcpi.TABLES_FILE, acpi.tables())
+                    .file(dev.mesovirt.acpi.FirmwareAcpi.LOADER_FILE, acpi.loader());
+        }
+        dev.mesovirt.vmm.firmware.FwCfg fw = builder.build(memory);
         return Optional.of(new PlatformDevice("fw_cfg", BusKind.MMIO, FW_CFG_BASE,
                 dev.mesovirt.vmm.firmware.FwCfgMmio.LENGTH, new dev.mesovirt.vmm.firmware.FwCfgMmio(fw)));
     }

@@ -76,7 +76,8 @@ class FirmwareBootTest {
     void fwCfgIsOnMmioAtQemusAddress() {
         MemoryLayout virt = ARCH.memoryLayout(MachineType.STANDARD, 512 * MIB, 2);
         try (GuestMemory memory = GuestMemory.allocate(List.of(new GuestMemory.Region(0x4000_0000L, MIB)))) {
-            PlatformDevice d = ARCH.firmwareConfig(virt, 2, memory, List.of()).orElseThrow();
+            PlatformDevice d = ARCH.firmwareConfig(virt, 2, memory, List.of(),
+                    new dev.mesovirt.vmm.arch.FirmwareHandover(java.util.Optional.empty(), false)).orElseThrow();
             assertEquals(BusKind.MMIO, d.bus());
             assertEquals(0x0902_0000L, d.base());
             assertEquals(FwCfgMmio.LENGTH, d.length());
@@ -89,6 +90,48 @@ class FirmwareBootTest {
             // No ACPI tables: EDK2 then gives the guest the device tree.
             assertFalse(fw.core().fileNames().contains("etc/table-loader"));
         }
+    }
+
+    /**
+     * acpi=on: fw_cfg carries the machine's ACPI tables and the table-loader (EDK2 installs them and gives the guest
+     * ACPI instead of the tree), whose SPCR and DSDT name the firmware's PL011 (interface type 3, ARMH0011);
+     * -kernel under AAVMF is refused with a reason.
+     */
+    @Test
+    void acpiOnHandsTheTablesWithThePl011ToTheFirmware() {
+        MemoryLayout virt = ARCH.memoryLayout(MachineType.STANDARD, 512 * MIB, 2);
+        List<DeviceDescription> devices = firmwareDevices(virt);
+        try (GuestMemory memory = GuestMemory.allocate(List.of(new GuestMemory.Region(0x4000_0000L, MIB)))) {
+            FwCfgMmio fw = (FwCfgMmio) ARCH.firmwareConfig(virt, 2, memory, devices,
+                    new dev.mesovirt.vmm.arch.FirmwareHandover(java.util.Optional.empty(), true)).orElseThrow().device();
+            assertTrue(fw.core().fileNames().containsAll(List.of("etc/acpi/rsdp", "etc/acpi/tables",
+                    "etc/table-loader")), fw.core().fileNames().toString());
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> ARCH.firmwareConfig(virt, 2, memory, devices, new dev.mesovirt.vmm.arch.FirmwareHandover(
+                            java.util.Optional.of(new dev.mesovirt.vmm.arch.FirmwareKernel(java.nio.file.Path.of("Image"),
+                                    java.util.Optional.empty(), "")), true)));
+            assertTrue(e.getMessage().contains("-kernel with pflash firmware is not supported"), e.getMessage());
+        }
+        byte[] image = Aarch64AcpiTables.build(0, Aarch64Architecture.firmwareTreeSpec(virt, 2, devices)).bytes();
+        int spcr = indexOf(image, "SPCR".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertTrue(spcr >= 0, "an SPCR");
+        assertEquals(Aarch64AcpiTables.SPCR_PL011, image[spcr + 36], "SPCR interface type: PL011");
+        assertEquals(32, image[spcr + 41], "its registers are 32 bits wide");
+        assertTrue(indexOf(image, "ARMH0011".getBytes(java.nio.charset.StandardCharsets.US_ASCII)) > 0,
+                "the DSDT's UART is a PL011");
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     /** The virt machine's devices as the machine describes them when pflash units 0 and 1 are given. */

@@ -192,7 +192,9 @@ public final class X86_64Architecture implements Architecture {
      */
     @Override
     public java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
-            List<DeviceDescription> devices, Optional<dev.mesovirt.vmm.arch.FirmwareKernel> kernel) {
+            List<DeviceDescription> devices, dev.mesovirt.vmm.arch.FirmwareHandover handover) {
+        // q35's firmware always gets the tables (QEMU's PC machines have no acpi=off with OVMF either).
+        Optional<dev.mesovirt.vmm.arch.FirmwareKernel> kernel = handover.kernel();
         dev.mesovirt.acpi.FirmwareAcpi acpi = dev.mesovirt.acpi.FirmwareAcpi.of(
                 AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(vcpus, devices)));
         java.nio.ByteBuffer e820 = java.nio.ByteBuffer.allocate(20 * layout.ram().size())

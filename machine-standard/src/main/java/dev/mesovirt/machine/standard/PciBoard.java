@@ -50,6 +50,8 @@ final class PciBoard implements Board {
     private final PciTopology topology;
     private final dev.mesovirt.vmm.arch.Architecture arch;
     private final List<dev.mesovirt.vmm.firmware.FlashImage> pflash;
+    /** Whether the firmware gets the machine's ACPI tables (acpi=on). */
+    private final boolean firmwareAcpi;
     private FirmwareFlash flash = FirmwareFlash.none();
     private List<dev.mesovirt.vmm.arch.ChipsetFunction> chipset = List.of();
     private java.util.Optional<dev.mesovirt.vmm.arch.PlatformDevice> firmwareConfig = java.util.Optional.empty();
@@ -67,7 +69,8 @@ final class PciBoard implements Board {
     private GuestMemory memory;
 
     PciBoard(MachineConfig config, PciTopology topology, dev.mesovirt.vmm.arch.Architecture arch,
-            List<dev.mesovirt.vmm.firmware.FlashImage> pflash) {
+            List<dev.mesovirt.vmm.firmware.FlashImage> pflash, boolean firmwareAcpi) {
+        this.firmwareAcpi = firmwareAcpi;
         this.config = config;
         this.topology = topology;
         this.arch = arch;
@@ -116,8 +119,9 @@ final class PciBoard implements Board {
             // After the description is complete: the firmware gets the ACPI tables that describe it.
             // A -kernel goes to the firmware, which boots it (QEMU's x86 way with pflash).
             firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory(), described,
-                    config.kernel().map(k -> new dev.mesovirt.vmm.arch.FirmwareKernel(k, config.initrd(),
-                            config.commandLine())));
+                    new dev.mesovirt.vmm.arch.FirmwareHandover(config.kernel().map(k ->
+                            new dev.mesovirt.vmm.arch.FirmwareKernel(k, config.initrd(), config.commandLine())),
+                            firmwareAcpi));
             firmwareConfig.ifPresent(d -> context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name()));
         }
         describeFirmware(described);

@@ -40,7 +40,16 @@ public final class StandardMachine implements MachineFacade {
      */
     public StandardMachine(MachineConfig config, PciTopology topology, List<FlashImage> pflash, Architecture arch,
             String kvmPath) {
-        this.board = new PciBoard(config, topology, arch, pflash);
+        this(config, topology, pflash, true, arch, kvmPath);
+    }
+
+    /**
+     * As above, saying whether the firmware gets the machine's ACPI tables to install ({@code firmwareAcpi}; QEMU's
+     * acpi=on|off, which arm64 virt's firmware turns into ACPI or a device tree for the guest; q35's always does).
+     */
+    public StandardMachine(MachineConfig config, PciTopology topology, List<FlashImage> pflash, boolean firmwareAcpi,
+            Architecture arch, String kvmPath) {
+        this.board = new PciBoard(config, topology, arch, pflash, firmwareAcpi);
         this.core = new Machine(config, arch, MachineType.STANDARD, kvmPath, board);
         this.hotplug = new PciHotplug(core, board);
     }

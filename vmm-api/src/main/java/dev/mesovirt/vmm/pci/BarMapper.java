@@ -16,6 +16,6 @@ public interface BarMapper {
      */
     void map(BusKind space, long address, long size, BusDevice region, String name);
 
-    /** Removes what {@link #map} put at {@code address}. */
-    void unmap(BusKind space, long address);
+    /** Removes {@code region}, which {@link #map} put at {@code address}. */
+    void unmap(BusKind space, long address, BusDevice region);
 }

@@ -321,7 +321,7 @@ public final class PciHeader {
             mapped[i] = -1;
             b.listener().unmapped(old);
             if (p != null) {
-                p.mapper().unmap(space, old);
+                p.mapper().unmap(space, old, b.region());
             }
         }
         if (want >= 0 && p != null) {

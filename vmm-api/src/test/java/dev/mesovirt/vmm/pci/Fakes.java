@@ -39,7 +39,7 @@ final class Fakes {
         }
 
         @Override
-        public void unmap(BusKind space, long address) {
+        public void unmap(BusKind space, long address, BusDevice region) {
             if (!(space == BusKind.PIO ? pio : mmio).remove(address)) {
                 throw new AssertionError("unmap of nothing at 0x" + Long.toHexString(address));
             }

@@ -102,7 +102,7 @@ class VirtioPciFunctionFuzzTarget {
             }
 
             @Override
-            public void unmap(BusKind space, long address) {
+            public void unmap(BusKind space, long address, BusDevice region) {
                 assertTrue(MMIO.remove(address), () -> "unmap of nothing at 0x" + Long.toHexString(address));
             }
         };

@@ -71,7 +71,7 @@ class VirtioPciFunctionTest {
         }
 
         @Override
-        public void unmap(BusKind space, long address) {
+        public void unmap(BusKind space, long address, BusDevice region) {
             mmio.remove(address);
         }
     };
