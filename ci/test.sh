@@ -7,7 +7,7 @@
 #   3. ci/kvm-jobs.sh train unit qmp: the dist's class-data archive, the KVM tests, the QMP comparison with QEMU; on
 #      this machine's /dev/kvm if it is usable, else inside the emulated x86_64 KVM host (ci/kvm.sh, MESOVIRT_KVM)
 #   4. the real-Linux guest tests inside the emulated x86_64, arm64 and riscv64 KVM hosts, the standard machine (q35;
-#      virt on arm64 and riscv64), UEFI on q35 (Debian's OVMF, a GPT/ESP disk; ci/tests/uefi.sh), vhost-vsock, Kata Containers' StratoVirt driver (ci/tests/kata.sh) and the jailer (ci/tests/jailer.sh) included
+#      virt on arm64 and riscv64), UEFI on q35 and arm64 virt (Debian's OVMF and AAVMF, a GPT/ESP disk, resets, -kernel, acpi=on; ci/tests/uefi.sh, ci/tests/uefi-aarch64.sh), vhost-vsock, Kata Containers' StratoVirt driver (ci/tests/kata.sh) and the jailer (ci/tests/jailer.sh) included
 # then the test counts of every module. Exit status 0 only if everything passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,6 +59,10 @@ job ci/tests/aarch64-virtio.sh || rc=1
 job ci/tests/snapshot.sh aarch64 || rc=1
 job ci/tests/qmp-guest.sh aarch64 || rc=1
 job ci/tests/virt.sh aarch64 || rc=1
+# arm64 UEFI: AAVMF boots the GPT/ESP disk (an efivarfs variable across a restart), the firmware errors, and acpi=on
+# (ACPI through the firmware's table-loader, with blk, rng, net and ITS MSIs); the shell and qemu-disk cases are a
+# subset and the timing reference
+job ci/tests/uefi-aarch64.sh errors disk acpi || rc=1
 job ci/tests/riscv64-boot.sh || rc=1
 job ci/tests/snapshot.sh riscv64 || rc=1
 job ci/tests/qmp-guest.sh riscv64 || rc=1

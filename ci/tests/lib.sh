@@ -28,6 +28,8 @@ tests_enter() {
   if [ "${MESOVIRT_IN_EMULATED_HOST:-}" = 1 ]; then
     IMG=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/guest/$arch
     WORK=$(mktemp -d /tmp/mesovirt-tests.XXXXXX)
+    # A JVM that crashes leaves its report where a failing case shows it (finish), not in an unknown directory.
+    export MESOVIRT_JAVA_OPTS="${MESOVIRT_JAVA_OPTS:-} -XX:ErrorFile=$WORK/hs_err_%p.log"
     return 0
   fi
   [ -x "$MESOVIRT" ] || { echo "$label: $MESOVIRT missing: run 'mvn -B package' first" >&2; exit 2; }
@@ -77,6 +79,13 @@ finish() {
   else
     FAILED=$((FAILED + 1)); FAILURES="$FAILURES $CASE"
     echo "--- FAIL $CASE (${SECS}s, exit $RC); console and log:"; tr -d '\r' < "$log" | sed 's/^/    | /' | tail -80
+    local h
+    for h in "${WORK:-/nonexistent}"/hs_err_*.log; do
+      [ -f "$h" ] || continue
+      echo "    the JVM's crash report $h (its thread and stack):"
+      grep -a -E -A14 '^(Current thread|Stack:|Java frames)' "$h" | head -60 | sed 's/^/    ! /'
+      mv "$h" "$h.shown"
+    done
   fi
 }
 
