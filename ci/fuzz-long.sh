@@ -27,6 +27,8 @@ ALL=(
   vmm-api:dev.mesovirt.vmm.vhost.user.VhostUserCodecFuzzTarget#replies
   vmm-api:dev.mesovirt.vmm.vhost.user.VhostUserFrontendFuzzTarget#replies
   vmm-api:dev.mesovirt.vmm.snapshot.SnapshotFormatFuzzTarget#decode
+  vmm-api:dev.mesovirt.vmm.firmware.FwCfgFuzzTarget#guest
+  vmm-api:dev.mesovirt.vmm.firmware.CfiFlashFuzzTarget#guest
   fdt:dev.mesovirt.fdt.FdtParserFuzzTarget#parse
   arch-x86_64:dev.mesovirt.arch.x86_64.boot.BzImageFuzzTarget#parse
   arch-aarch64:dev.mesovirt.arch.aarch64.ArmImageHeaderFuzzTarget#parse

@@ -47,9 +47,10 @@ job ci/tests/x86_64-virtio.sh || rc=1
 job ci/tests/qmp-guest.sh x86_64 || rc=1
 job ci/tests/snapshot.sh || rc=1
 job ci/tests/q35.sh || rc=1
-# UEFI: the disk boot (firmware, boot loader, kernel, efivarfs variable across a restart) and the firmware errors;
-# the shell case is a subset of disk, the qemu cases are the timing reference (all of them: ci/tests/uefi.sh)
-job ci/tests/uefi.sh errors disk || rc=1
+# UEFI: the disk boot (firmware, boot loader, kernel, efivarfs variable across a restart), the firmware errors, the
+# resets through the firmware and -kernel under it; the shell case is a subset of disk, the qemu cases are the timing
+# reference (all of them: ci/tests/uefi.sh)
+job ci/tests/uefi.sh errors disk reboot kernel || rc=1
 job ci/tests/vsock.sh || rc=1
 job ci/tests/kata.sh || rc=1
 job ci/tests/jailer.sh || rc=1

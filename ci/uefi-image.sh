@@ -17,10 +17,18 @@
 #   GUEST-EFIVAR-FOUND <value>  the test variable MesovirtTest-<GUID> is already in the variable store (a later boot)
 #   GUEST-EFIVAR-WRITTEN <value> it was not, and was written through efivarfs (non-volatile) and read back
 #   GUEST-EFIVAR-FAILED <why>   neither
+# and a second disk, reboot.img, the same but for its entry's script, for the reset cases (ci/tests/uefi.sh reboot):
+# the guest prints GUEST-EFI as above and GUEST-WAITING, then reads a line from its console: "reboot" makes it reboot
+# as Linux does by default (reboot -f: on hardware-reduced ACPI, Linux asks the firmware's ResetSystem for a warm reset,
+# which OVMF does with the i8042's reset pulse), "pci" as Linux's reboot=pci does (it writes the reset control port
+# 0xCF9 itself), "triple" as reboot=triple does (an empty IDT and an int3: a triple fault), anything else (the test
+# sends "poweroff") lets init power off; while it waits, a QMP system_reset can
+# come instead.
 #
 # usage: ci/uefi-image.sh x86_64|aarch64
 # output: ${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/ARCH/
-#   disk.img    the disk (raw, 40 MiB; aarch64 72 MiB)      stamp    what it was built from
+#   disk.img    the disk (raw, 40 MiB; aarch64 72 MiB)      reboot.img   the reset cases' disk      stamp    what it
+#               was built from
 # Prints the disk's path. Needs sfdisk (fdisk), mkfs.vfat (dosfstools) and mtools (ci/install-deps.sh). Runs on the
 # real machine only. A run whose stamp matches touches nothing.
 set -euo pipefail
@@ -65,13 +73,24 @@ else
   if [ "$(tail -c +5 $v 2>/dev/null)" = "$val" ]; then echo "GUEST-EFIVAR-WRITTEN $val"; else echo "GUEST-EFIVAR-FAILED write"; fi
 fi'
 CMDLINE="console=$CONSOLE quiet guest.cmd=$(printf '%s' "$GUEST_SCRIPT" | base64 -w0)"
+REBOOT_SCRIPT='if [ -d /sys/firmware/efi ]; then echo "GUEST-EFI $(cat /sys/firmware/efi/fw_platform_size 2>/dev/null)-bit"; else echo GUEST-NO-EFI; fi
+echo GUEST-WAITING
+read -t 200 what
+echo "GUEST-GOT $what"
+case $what in
+  reboot) echo GUEST-REBOOTING; reboot -f ;;
+  pci) echo pci > /sys/kernel/reboot/type && echo GUEST-REBOOTING-PCI && reboot -f ;;
+  triple) echo triple > /sys/kernel/reboot/type && echo GUEST-REBOOTING-TRIPLE && reboot -f ;;
+esac'
+REBOOT_CMDLINE="console=$CONSOLE quiet guest.cmd=$(printf '%s' "$REBOOT_SCRIPT" | base64 -w0)"
 
 WANT="format=1
 $BOOT_PKG=$BOOT_VER
 guest $(mv_sha256 "$GUEST/stamp")
 cmdline $CMDLINE
+reboot $REBOOT_CMDLINE
 builder sha256=$(mv_sha256 "$0" "$MV_CI_DIR/lib.sh")"
-ready() { [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$WANT" ] && [ -s "$OUT/disk.img" ]; }
+ready() { [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$WANT" ] && [ -s "$OUT/disk.img" ] && [ -s "$OUT/reboot.img" ]; }
 if ready; then printf '%s\n' "$OUT/disk.img"; exit 0; fi
 mv_lock
 if ready; then mv_unlock; printf '%s\n' "$OUT/disk.img"; exit 0; fi
@@ -93,6 +112,7 @@ mv_pack_initramfs "$T/extra" "$T/extra.cpio.gz"
 cat "$GUEST/initrd-$FLAVOUR.gz" "$T/extra.cpio.gz" > "$T/initrd.img"
 printf 'default guest.conf\ntimeout 0\neditor no\n' > "$T/loader.conf"
 printf 'title Mesovirt test guest\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' "$CMDLINE" > "$T/guest.conf"
+printf 'title Mesovirt test guest\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' "$REBOOT_CMDLINE" > "$T/reboot.conf"
 
 # 40 MiB: the partition from 1 MiB to 39 MiB (room for the backup GPT at the end), FAT16 with 38 MiB; aarch64's
 # uncompressed 36 MiB Image needs 72 MiB (70 MiB of FAT).
@@ -106,11 +126,18 @@ mcopy -i "$T/esp.img" "$T/loader.conf" ::/loader/loader.conf
 mcopy -i "$T/esp.img" "$T/guest.conf" ::/loader/entries/guest.conf
 mcopy -i "$T/esp.img" "$GUEST/vmlinuz-$FLAVOUR" ::/vmlinuz
 mcopy -i "$T/esp.img" "$T/initrd.img" ::/initrd.img
-truncate -s $((ESP_MIB + 2))M "$T/disk.img"
-printf 'label: gpt\nstart=2048, size=%d, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"\n' \
-  $((ESP_MIB * 2048)) | sfdisk -q "$T/disk.img"
-dd if="$T/esp.img" of="$T/disk.img" bs=1M seek=1 conv=notrunc status=none
+gpt_disk() { # ESP DISK: a GPT disk of ESP_MIB + 2 MiB whose one partition is the EFI system partition ESP
+  truncate -s $((ESP_MIB + 2))M "$2"
+  printf 'label: gpt\nstart=2048, size=%d, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"\n' \
+    $((ESP_MIB * 2048)) | sfdisk -q "$2"
+  dd if="$1" of="$2" bs=1M seek=1 conv=notrunc status=none
+}
+gpt_disk "$T/esp.img" "$T/disk.img"
+# The reset cases' disk: the same partition with the other entry under the same name.
+mcopy -o -i "$T/esp.img" "$T/reboot.conf" ::/loader/entries/guest.conf
+gpt_disk "$T/esp.img" "$T/reboot.img"
 mv "$T/disk.img" "$OUT/disk.img"
+mv "$T/reboot.img" "$OUT/reboot.img"
 printf '%s\n' "$WANT" > "$OUT/stamp"
 mv_unlock
 mv_log "uefi image: $BOOT_PKG $BOOT_VER + $KPKG in $OUT/disk.img"

@@ -9,13 +9,24 @@
 #              once that is seen (OVMF waits in the shell forever).
 #   qemu       the reference: QEMU's q35 with KVM and the same firmware in the same host, to the same markers (time)
 #   errors     a truncated firmware file, a wrong-architecture one (the variable store as code) and -kernel with
-#              pflash: one clear line and exit 1 each
+#              pflash of a file that is no bzImage: one clear line and exit 1 each
 #   disk       the same firmware and a GPT disk on virtio-blk-pci (ci/uefi-image.sh: an EFI system partition with
 #              Debian's systemd-boot, the test guest's cloud kernel and initramfs): OVMF boots it to the guest's
 #              markers; the guest sees /sys/firmware/efi and writes a new non-volatile variable through efivarfs.
 #              Then the VMM is started again with the same VARS file: the guest finds the variable (CFI flash writes
 #              reach the file)
 #   qemu-disk  the reference: QEMU's q35 with KVM, the same firmware and disk, to the same markers (time)
+#   reboot     reset through the firmware, with ci/uefi-image.sh's reboot.img (its guest waits for a console line):
+#              five boots in one VMM. The guest's reboot as Linux does it by default (reboot -f: EFI ResetSystem,
+#              warm on hardware-reduced ACPI, which OVMF does with the i8042's 0xFE pulse), then as reboot=pci does
+#              (Linux writes the reset control port 0xCF9), then QMP system_reset, then as reboot=triple does (a
+#              triple fault, which hardware and QEMU's q35 turn into a reset): each resets the machine in place
+#              (QMP's RESET event: guest true for the guest's), OVMF runs again from the reset vector and boots the
+#              disk to the guest's marker; then the guest powers off: exit 0. Checks every boot's markers.
+#   kernel     -kernel/-initrd/-append with the pflash firmware: the cloud kernel and the test initramfs go to OVMF
+#              through fw_cfg (setup, kernel, initrd, command line, as QEMU hands them), OVMF starts the kernel's EFI
+#              stub; the guest prints GUEST-READY, sees /sys/firmware/efi and the -append marker in /proc/cmdline,
+#              and powers off through OVMF (exit 0)
 # The outer QEMU: trixie's 10.0 (ci/emulated-host.sh's default for x86_64) with one bug worked around
 # (ci/host/tcg-irq-fix.sh): with nested SVM, an L2 guest's CR8 write while its hypervisor has a virtual interrupt
 # pending makes TCG call cpu_interrupt() without the big lock, and QEMU aborts with "tcg_handle_interrupt: assertion
@@ -40,6 +51,8 @@ fi
 tests_enter x86_64 "uefi tests" "$TESTS_DIR/uefi.sh" "$@"
 FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/x86_64
 DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/x86_64/disk.img
+REBOOT_DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/x86_64/reboot.img
+QMPC=$(dirname "$MESOVIRT")/mesovirt-qmp
 
 # wait_for LOG REGEX SECONDS PID: until LOG has a line matching REGEX, PID has exited or SECONDS have passed.
 wait_for() {
@@ -47,6 +60,19 @@ wait_for() {
   until tr -d '\r' 2>/dev/null < "$1" | grep -a -q -E -- "$2"; do
     kill -0 "$4" 2>/dev/null || return 1
     [ "$i" -ge "$3" ] && return 1
+    sleep 1; i=$((i + 1))
+  done
+}
+
+# count_of LOG REGEX: how many console lines match.
+count_of() { tr -d '\r' < "$1" | grep -a -c -E -- "$2"; }
+
+# wait_count LOG REGEX N SECONDS PID: until LOG has N lines matching REGEX, PID has exited or SECONDS have passed.
+wait_count() {
+  local i=0
+  until [ "$(count_of "$1" "$2")" -ge "$3" ]; do
+    kill -0 "$5" 2>/dev/null || return 1
+    [ "$i" -ge "$4" ] && return 1
     sleep 1; i=$((i + 1))
   done
 }
@@ -112,8 +138,8 @@ case_errors() {
     -drive file="$WORK/cut.fd",if=pflash,unit=0,readonly=on
   err "the variable store as code (no reset vector)" 'not firmware for x86_64' -machine q35 -serial none \
     -drive file="$WORK/vars2.fd",if=pflash,unit=0,readonly=on
-  err "-kernel with pflash" 'not supported yet' -machine q35 -serial none -kernel "$IMG/vmlinuz-cloud" \
-    -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on
+  err "-kernel with pflash, the kernel not a bzImage" 'no bzImage|not a bzImage|kernel' -machine q35 -serial none \
+    -kernel "$WORK/vars2.fd" -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on
   sed 's/^/  /' "$all"
   finish "$all"
 }
@@ -128,7 +154,8 @@ boot_disk() {
   timeout "$BOOT_TIMEOUT" "$@" </dev/null >"$log" 2>&1 &
   pid=$!
   READY_SECS=-
-  wait_for "$log" '^GUEST-READY' "$BOOT_TIMEOUT" "$pid" && READY_SECS=$(secs "$t")
+  # Unanchored: under -kernel, OVMF's screen-clearing escape codes precede the guest's first line.
+  wait_for "$log" 'GUEST-READY' "$BOOT_TIMEOUT" "$pid" && READY_SECS=$(secs "$t")
   wait "$pid"; RC=$?
   SECS=$(secs "$t")
 }
@@ -176,4 +203,89 @@ case_qemu-disk() {
   finish "$log"
 }
 
-run_cases "uefi tests" "errors shell qemu disk qemu-disk" "$@"
+case_reboot() {
+  begin ovmf-reboot; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log sock=$WORK/reboot.qmp fifo=$WORK/reboot.stdin
+  local t t1 t2 t3 t4 t5 pid qpid all=$WORK/$CASE.all
+  cp "$FW/OVMF_VARS_4M.fd" "$WORK/rvars.fd"
+  rm -f "$fifo"; mkfifo "$fifo"
+  t=$(now)
+  timeout "$CASE_TIMEOUT" "$MESOVIRT" -machine q35 -m 512 -smp 1 -serial stdio -D "$vmm" -qmp "unix:$sock,server,nowait" \
+    -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on -drive file="$WORK/rvars.fd",if=pflash,unit=1 \
+    -drive id=d0,file="$REBOOT_DISK",readonly=on -device virtio-blk-pci,drive=d0,id=blk0 <"$fifo" >"$log" 2>&1 &
+  pid=$!
+  exec 3>"$fifo"
+  # A VMM that dies must fail the checks, not end this script with SIGPIPE at the next console write.
+  trap '' PIPE
+  wait_count "$log" '^GUEST-WAITING' 1 "$BOOT_TIMEOUT" "$pid"; t1=$(secs "$t")
+  # A QMP client waits for the RESET event of the guest's first reboot.
+  timeout $((BOOT_TIMEOUT + 30)) "$QMPC" "$sock" "event:RESET:$BOOT_TIMEOUT" > "$WORK/reboot.q1" 2>&1 &
+  qpid=$!
+  # Its JVM takes seconds to start in the emulated host: the guest reboots only once the client has negotiated.
+  local j=0
+  until grep -a -q '"return"' "$WORK/reboot.q1" 2>/dev/null || [ "$j" -ge 240 ]; do sleep 0.5; j=$((j + 1)); done
+  printf 'reboot\n' >&3
+  wait_count "$log" '^GUEST-WAITING' 2 "$BOOT_TIMEOUT" "$pid"; t2=$(secs "$t")
+  wait "$qpid"
+  printf 'pci\n' >&3
+  wait_count "$log" '^GUEST-WAITING' 3 "$BOOT_TIMEOUT" "$pid"; t3=$(secs "$t")
+  timeout 60 "$QMPC" "$sock" system_reset > "$WORK/reboot.q2" 2>&1
+  wait_count "$log" '^GUEST-WAITING' 4 "$BOOT_TIMEOUT" "$pid"; t4=$(secs "$t")
+  printf 'triple\n' >&3
+  wait_count "$log" '^GUEST-WAITING' 5 "$BOOT_TIMEOUT" "$pid"; t5=$(secs "$t")
+  printf 'poweroff\n' >&3
+  local i=0
+  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 120 ]; do sleep 1; i=$((i + 1)); done
+  kill "$pid" 2>/dev/null; wait "$pid"; RC=$?
+  exec 3>&-
+  trap - PIPE
+  SECS=$(secs "$t")
+  echo "  to GUEST-WAITING: first boot ${t1}s; after the guest's reboot ${t2}s; after its reboot=pci ${t3}s;" \
+    "after system_reset ${t4}s; after its reboot=triple ${t5}s; exit after ${SECS}s"
+  { echo "## console"; cat "$log"; echo "## QMP during the guest's reboot"; cat "$WORK/reboot.q1"
+    echo "## QMP system_reset"; cat "$WORK/reboot.q2"; echo "## the VMM's log (not firmware)"
+    grep -a -v 'firmware: ' "$vmm"; } > "$all"
+  check "$all" "exit code 0 (the guest powered off after the fifth boot)" test "$RC" = 0
+  check "$all" "OVMF's boot manager started the disk five times" \
+    test "$(count_of "$log" 'BdsDxe: starting Boot[0-9A-F]{4}')" = 5
+  check "$all" "the guest reached GUEST-READY five times" test "$(count_of "$log" '^GUEST-READY')" = 5
+  check "$all" "every boot was through UEFI (GUEST-EFI 64-bit five times)" \
+    test "$(count_of "$log" '^GUEST-EFI 64-bit$')" = 5
+  check "$all" "the guest rebooted itself three times" test "$(count_of "$log" '^GUEST-REBOOTING')" = 3
+  check "$all" "Linux's default reboot reached OVMF's ResetSystem, which pulsed the i8042's reset line" \
+    grep -a -q 'i8042: guest pulsed the reset line' "$vmm"
+  check "$all" "reboot=pci wrote the reset control register 0xCF9 with RST_CPU" \
+    grep -a -q 'reset control register (0xCF9): 0xe with RST_CPU' "$vmm"
+  check "$all" "reboot=triple's triple fault reset the machine (as hardware and QEMU's q35 do)" \
+    grep -a -q 'vCPU 0: triple fault: the machine resets as hardware does' "$vmm"
+  check "$all" "the VMM reset the machine in place for the guest three times" \
+    test "$(grep -a -c 'the guest asked for a reset' "$vmm")" = 3
+  check "$all" "four resets, each a new VM whose vCPU starts at the reset vector" \
+    test "$(grep -a -c 'machine reset: new VM, 1 vCPUs restart at 0xfffffff0' "$vmm")" = 4
+  check "$all" "QMP: RESET with guest true, reason guest-reset" \
+    grep -a -q '"event": *"RESET".*"guest": *true.*"reason": *"guest-reset"' "$WORK/reboot.q1"
+  check "$all" "QMP: system_reset's RESET with guest false" grep -a -q '"event": *"RESET".*"guest": *false' "$WORK/reboot.q2"
+  tr -d '\r' < "$log" | grep -a -E '^(GUEST-|BdsDxe)' | sed 's/^/    /'
+  finish "$all"
+}
+
+case_kernel() {
+  begin ovmf-kernel; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log script
+  cp "$FW/OVMF_VARS_4M.fd" "$WORK/kvars.fd"
+  script='if [ -d /sys/firmware/efi ]; then echo "GUEST-EFI $(cat /sys/firmware/efi/fw_platform_size 2>/dev/null)-bit"; else echo GUEST-NO-EFI; fi
+if grep -q "mesovirt.marker=fwcfg-42" /proc/cmdline; then echo GUEST-CMDLINE-MARKER; fi'
+  boot_disk kernel "$MESOVIRT" -machine q35 -m 512 -smp 1 -serial stdio -D "$vmm" \
+    -drive file="$FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on -drive file="$WORK/kvars.fd",if=pflash,unit=1 \
+    -kernel "$IMG/vmlinuz-cloud" -initrd "$IMG/initrd-cloud.gz" \
+    -append "console=ttyS0 quiet mesovirt.marker=fwcfg-42 guest.cmd=$(printf '%s' "$script" | base64 -w0)"
+  { cat "$WORK/kernel.log"; echo "## the VMM's log (not firmware)"; grep -a -v 'firmware: ' "$vmm"; } > "$log"
+  echo "  firmware to GUEST-READY ${READY_SECS}s, whole run ${SECS}s, exit $RC"
+  check "$log" "exit code 0 (the guest powered off)" test "$RC" = 0
+  check "$log" "the firmware started at the reset vector" grep -a -q "firmware boot: the vCPUs start at their reset state" "$vmm"
+  check "$log" "the guest's init ran (GUEST-READY)" has "$log" 'GUEST-READY'
+  check "$log" "the kernel was booted by UEFI (GUEST-EFI 64-bit)" has "$log" '^GUEST-EFI 64-bit$'
+  check "$log" "the -append marker is in /proc/cmdline" has "$log" '^GUEST-CMDLINE-MARKER$'
+  tr -d '\r' < "$log" | grep -a -E '^(GUEST-|BdsDxe)' | sed 's/^/    /'
+  finish "$log"
+}
+
+run_cases "uefi tests" "errors shell qemu disk qemu-disk reboot kernel" "$@"

@@ -134,14 +134,11 @@ public final class CommandLine {
         // Pass 2: semantics.
         Machine machine = parseMachine(values[Opt.MACHINE.ordinal()]);
         String kernelArg = values[Opt.KERNEL.ordinal()];
-        // With pflash firmware (-drive if=pflash) the machine starts the firmware, which boots from a disk.
+        // With pflash firmware (-drive if=pflash) the machine starts the firmware, which boots from a disk, or the
+        // -kernel the machine hands it (fw_cfg), as QEMU's q35 does.
         boolean firmware = drives.stream().anyMatch(CommandLine::isPflash);
         if (kernelArg == null && !firmware) {
             throw new UsageException("no kernel: -kernel FILE is required (try --help)");
-        }
-        if (kernelArg != null && firmware) {
-            throw new UsageException("-kernel with -drive if=pflash: handing a kernel to the firmware (fw_cfg) is not"
-                    + " supported yet; boot the kernel without pflash, or the disk's boot loader with it");
         }
         if (kernelArg == null && (values[Opt.INITRD.ordinal()] != null || values[Opt.APPEND.ordinal()] != null)) {
             throw new UsageException("-initrd and -append need -kernel");

@@ -864,8 +864,10 @@ class CommandLineTest {
                 "-drive", "id=d0,file=" + code + ",if=ide"));
         assertContains("unit= is for if=pflash drives", errorWithKernel("-M", "q35", "-drive", "id=d0,file=" + code
                 + ",unit=1"));
-        assertContains("-kernel with -drive if=pflash: handing a kernel to the firmware (fw_cfg) is not supported",
-                errorWithKernel("-M", "q35", "-drive", "file=" + code + ",if=pflash,readonly=on"));
+        // -kernel with pflash: the kernel goes to the firmware (fw_cfg), as QEMU's q35 does it.
+        ParseResult.Run both = run("-M", "q35", "-drive", "file=" + code + ",if=pflash,readonly=on", "-append", "quiet");
+        assertEquals(kernel, both.config().kernel().orElseThrow());
+        assertEquals(1, both.pflash().size());
         assertContains("-initrd and -append need -kernel", error("-M", "q35", "-drive", "file=" + code
                 + ",if=pflash,readonly=on", "-append", "console=ttyS0"));
         assertContains("no kernel: -kernel FILE is required", error("-M", "q35"));

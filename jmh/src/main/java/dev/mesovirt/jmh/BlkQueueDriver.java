@@ -37,6 +37,8 @@ public final class BlkQueueDriver {
     private final int requests;
     private final boolean indirect;
     private final int blockBytes;
+    /** Data buffers per request, each {@code blockBytes}, a block apart (Linux's pages are scattered too). */
+    private final int segments;
     private final long desc;
     private final long avail;
     private final long used;
@@ -54,6 +56,19 @@ public final class BlkQueueDriver {
      */
     public BlkQueueDriver(GuestMemory memory, long base, int queueSize, int requests, boolean indirect, boolean write,
             int blockBytes, long sectorStride) {
+        this(memory, base, queueSize, requests, indirect, write, blockBytes, sectorStride, 1);
+    }
+
+    /**
+     * As above with {@code segments} data buffers of {@code blockBytes} per request, each followed by an unused block
+     * (so no two are adjacent in guest RAM); more than one needs indirect descriptors.
+     */
+    public BlkQueueDriver(GuestMemory memory, long base, int queueSize, int requests, boolean indirect, boolean write,
+            int blockBytes, long sectorStride, int segments) {
+        if (segments < 1 || (segments > 1 && !indirect)) {
+            throw new IllegalArgumentException(segments + " data buffers per request" + (indirect ? "" : " need"
+                    + " indirect descriptors"));
+        }
         if (requests < 1 || requests > queueSize || (!indirect && 3 * requests > queueSize)) {
             throw new IllegalArgumentException(requests + " requests do not fit a queue of " + queueSize
                     + (indirect ? "" : " with 3 descriptors each"));
@@ -63,6 +78,8 @@ public final class BlkQueueDriver {
         this.requests = requests;
         this.indirect = indirect;
         this.blockBytes = blockBytes;
+        this.segments = segments;
+        int entries = segments + 2;
         long at = align(base);
         desc = at;
         at = align(at + 16L * queueSize);
@@ -71,13 +88,13 @@ public final class BlkQueueDriver {
         used = at;
         at = align(at + 6 + 8L * queueSize);
         indirectTables = at;
-        at = align(at + 48L * requests);
+        at = align(at + 16L * entries * requests);
         headers = at;
         at = align(at + 16L * requests);
         statuses = at;
         at = align(at + requests);
         data = at;
-        end = align(at + (long) blockBytes * requests);
+        end = align(at + (long) blockBytes * requests * (segments == 1 ? 1 : 2L * segments));
         if (!memory.contains(base, end - base)) {
             throw new IllegalArgumentException("the queue needs guest RAM up to 0x" + Long.toHexString(end));
         }
@@ -87,15 +104,18 @@ public final class BlkQueueDriver {
             memory.writeInt(header, write ? T_OUT : T_IN);
             memory.writeInt(header + 4, 0);
             memory.writeLong(header + 8, i * sectorStride);
-            long buffer = data + (long) blockBytes * i;
+            long buffer = dataAddress(i);
             long status = statuses + i;
             int dataFlags = write ? 0 : Virtqueue.DESC_F_WRITE;
             if (indirect) {
-                long table = indirectTables + 48L * i;
+                long table = indirectTables + 16L * entries * i;
                 descriptor(table, 0, header, 16, Virtqueue.DESC_F_NEXT, 1);
-                descriptor(table, 1, buffer, blockBytes, dataFlags | Virtqueue.DESC_F_NEXT, 2);
-                descriptor(table, 2, status, 1, Virtqueue.DESC_F_WRITE, 0);
-                descriptor(desc, i, table, 48, Virtqueue.DESC_F_INDIRECT, 0);
+                for (int k = 0; k < segments; k++) {
+                    descriptor(table, 1 + k, buffer + 2L * blockBytes * k, blockBytes, dataFlags | Virtqueue.DESC_F_NEXT,
+                            2 + k);
+                }
+                descriptor(table, 1 + segments, status, 1, Virtqueue.DESC_F_WRITE, 0);
+                descriptor(desc, i, table, 16 * entries, Virtqueue.DESC_F_INDIRECT, 0);
             } else {
                 int d = 3 * i;
                 descriptor(desc, d, header, 16, Virtqueue.DESC_F_NEXT, d + 1);
@@ -151,7 +171,7 @@ public final class BlkQueueDriver {
 
     /** Guest address of request {@code i}'s data buffer. */
     public long dataAddress(int i) {
-        return data + (long) blockBytes * i;
+        return data + (long) blockBytes * i * (segments == 1 ? 1 : 2L * segments);
     }
 
     /** The first guest address after everything this driver uses. */

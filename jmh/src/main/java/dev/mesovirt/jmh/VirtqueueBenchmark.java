@@ -52,8 +52,58 @@ public class VirtqueueBenchmark {
     static final int QUEUE = BlockDevice.QUEUE_SIZE;
     static final long RAM = 16L << 20;
     static final long DISK = 64L << 20;
+    /** Data buffers per request of {@link ScatteredBlk}: 32 pages, a 128 KiB readahead or writeback request. */
+    static final int SEGMENTS = 32;
+    /** Room for BATCH requests of SEGMENTS pages a page apart, and the rings. */
+    static final long SCATTERED_RAM = 24L << 20;
 
-    /** A virtio-blk device on a tmpfs image behind the virtio-mmio transport, driven as Linux would. */
+    /**
+     * A virtio-blk device on a tmpfs image behind the virtio-mmio transport, with a driver's queue in guest RAM; one
+     * batch has been checked end to end (a wrong set-up would measure an error path).
+     */
+    static final class BlkRig implements AutoCloseable {
+        final GuestMemory memory;
+        final Path image;
+        final BlockDevice device;
+        final MmioTransport transport;
+        final BlkQueueDriver driver;
+        long interrupts;
+
+        BlkRig(long ram, String diskDir, java.util.function.Function<GuestMemory, BlkQueueDriver> driverOn)
+                throws IOException {
+            memory = GuestMemory.allocate(List.of(new GuestMemory.Region(0, ram)));
+            image = diskImage(diskDir);
+            device = new BlockDevice("bench0", image, false, false, null);
+            transport = new MmioTransport("bench0", device, memory, () -> interrupts++, queue -> { });
+            driver = driverOn.apply(memory);
+            driver.initialize(transport);
+            int before = driver.usedIdx();
+            driver.post();
+            transport.notifyQueue(0);
+            if (((driver.usedIdx() - before) & 0xffff) != BATCH || driver.status(0) != 0
+                    || driver.status(BATCH - 1) != 0) {
+                throw new IllegalStateException("the device did not complete the batch: used idx " + driver.usedIdx()
+                        + ", status " + driver.status(0) + ", transport status 0x"
+                        + Integer.toHexString(transport.status()));
+            }
+        }
+
+        /** One notification's work: the batch made available again, then the device thread's pass. */
+        long serveBatch() {
+            driver.post();
+            transport.notifyQueue(0);
+            return interrupts;
+        }
+
+        @Override
+        public void close() throws IOException {
+            device.close();
+            memory.close();
+            Files.deleteIfExists(image);
+        }
+    }
+
+    /** 4 KiB requests, as Linux would send them. */
     @State(Scope.Thread)
     public static class Blk {
         /** read: VIRTIO_BLK_T_IN; write: VIRTIO_BLK_T_OUT. */
@@ -68,54 +118,64 @@ public class VirtqueueBenchmark {
         @Param({"/dev/shm"})
         public String diskDir;
 
-        GuestMemory memory;
-        Path image;
-        BlockDevice device;
-        MmioTransport transport;
-        BlkQueueDriver driver;
-        long interrupts;
+        BlkRig rig;
 
         @Setup
         public void setUp() throws IOException {
-            memory = GuestMemory.allocate(List.of(new GuestMemory.Region(0, RAM)));
-            Path dir = Path.of(diskDir);
-            if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
-                dir = Path.of(System.getProperty("java.io.tmpdir"));
-            }
-            image = Files.createTempFile(dir, "mesovirt-bench-", ".img");
-            try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
-                byte[] chunk = new byte[1 << 20];
-                for (int i = 0; i < chunk.length; i++) {
-                    chunk[i] = (byte) (i * 7 + 1);
-                }
-                for (long done = 0; done < DISK; done += chunk.length) {
-                    f.write(chunk);
-                }
-            }
-            device = new BlockDevice("bench0", image, false, false, null);
-            transport = new MmioTransport("bench0", device, memory, () -> interrupts++, queue -> { });
             // Requests spread over the image (every 16th 4 KiB block), as a random-ish workload would touch it.
-            driver = new BlkQueueDriver(memory, 0, QUEUE, BATCH, layout.equals("indirect"), op.equals("write"),
-                    BLOCK, 8 * 16);
-            driver.initialize(transport);
-            // A wrong set-up would measure an error path: check one batch end to end first.
-            int before = driver.usedIdx();
-            driver.post();
-            transport.notifyQueue(0);
-            if (((driver.usedIdx() - before) & 0xffff) != BATCH || driver.status(0) != 0
-                    || driver.status(BATCH - 1) != 0) {
-                throw new IllegalStateException("the device did not complete the batch: used idx " + driver.usedIdx()
-                        + ", status " + driver.status(0) + ", transport status 0x"
-                        + Integer.toHexString(transport.status()));
-            }
+            rig = new BlkRig(RAM, diskDir, m -> new BlkQueueDriver(m, 0, QUEUE, BATCH, layout.equals("indirect"),
+                    op.equals("write"), BLOCK, 8 * 16));
         }
 
         @TearDown
         public void tearDown() throws IOException {
-            device.close();
-            memory.close();
-            Files.deleteIfExists(image);
+            rig.close();
         }
+    }
+
+    /**
+     * Requests as Linux's readahead and writeback send them: {@link #SEGMENTS} scattered 4 KiB pages each (128 KiB),
+     * indirect descriptors, over the same device and transport.
+     */
+    @State(Scope.Thread)
+    public static class ScatteredBlk {
+        @Param({"read", "write"})
+        public String op;
+
+        @Param({"/dev/shm"})
+        public String diskDir;
+
+        BlkRig rig;
+
+        @Setup
+        public void setUp() throws IOException {
+            rig = new BlkRig(SCATTERED_RAM, diskDir, m -> new BlkQueueDriver(m, 0, QUEUE, BATCH, true,
+                    op.equals("write"), BLOCK, SEGMENTS * BLOCK / BlockDevice.SECTOR, SEGMENTS));
+        }
+
+        @TearDown
+        public void tearDown() throws IOException {
+            rig.close();
+        }
+    }
+
+    /** A disk image of {@link #DISK} bytes of a pattern, on tmpfs where there is one. */
+    static Path diskImage(String diskDir) throws IOException {
+        Path dir = Path.of(diskDir);
+        if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+            dir = Path.of(System.getProperty("java.io.tmpdir"));
+        }
+        Path image = Files.createTempFile(dir, "mesovirt-bench-", ".img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            byte[] chunk = new byte[1 << 20];
+            for (int i = 0; i < chunk.length; i++) {
+                chunk[i] = (byte) (i * 7 + 1);
+            }
+            for (long done = 0; done < DISK; done += chunk.length) {
+                f.write(chunk);
+            }
+        }
+        return image;
     }
 
     /** The same requests in a bare {@link Virtqueue}: no device, no I/O. */
@@ -145,9 +205,13 @@ public class VirtqueueBenchmark {
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public long blk(Blk s) {
-        s.driver.post();
-        s.transport.notifyQueue(0);
-        return s.interrupts;
+        return s.rig.serveBatch();
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public long blkScattered(ScatteredBlk s) {
+        return s.rig.serveBatch();
     }
 
     @Benchmark

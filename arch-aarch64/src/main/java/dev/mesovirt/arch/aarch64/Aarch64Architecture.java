@@ -294,11 +294,18 @@ public final class Aarch64Architecture implements Architecture {
 
     /**
      * fw_cfg on MMIO at {@link #FW_CFG_BASE} with DMA, as EDK2 finds it through the device tree: the vCPU count;
-     * no ACPI tables (without etc/table-loader EDK2 hands the guest the device tree), no kernel.
+     * no ACPI tables (without etc/table-loader EDK2 hands the guest the device tree). A {@code -kernel} for the
+     * firmware is refused for now: AAVMF's fw_cfg kernel loader is not wired up here yet.
      */
     @Override
     public Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
-            List<dev.mesovirt.vmm.arch.DeviceDescription> devices) {
+            List<dev.mesovirt.vmm.arch.DeviceDescription> devices,
+            Optional<dev.mesovirt.vmm.arch.FirmwareKernel> kernel) {
+        if (kernel.isPresent()) {
+            throw new IllegalArgumentException("-kernel with pflash: handing a kernel to the aarch64 firmware (AAVMF,"
+                    + " through fw_cfg) is not supported yet; boot the kernel without pflash, or the disk's boot"
+                    + " loader with it");
+        }
         dev.mesovirt.vmm.firmware.FwCfg fw = dev.mesovirt.vmm.firmware.FwCfg.builder()
                 .number(dev.mesovirt.vmm.firmware.FwCfg.NB_CPUS, vcpus, 2)
                 .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)

@@ -76,7 +76,8 @@ class FirmwareBootTest {
     void fwCfgIsOnMmioAtQemusAddress() {
         MemoryLayout virt = ARCH.memoryLayout(MachineType.STANDARD, 512 * MIB, 2);
         try (GuestMemory memory = GuestMemory.allocate(List.of(new GuestMemory.Region(0x4000_0000L, MIB)))) {
-            PlatformDevice d = ARCH.firmwareConfig(virt, 2, memory, List.of()).orElseThrow();
+            PlatformDevice d = ARCH.firmwareConfig(virt, 2, memory, List.of(), java.util.Optional.empty())
+                    .orElseThrow();
             assertEquals(BusKind.MMIO, d.bus());
             assertEquals(0x0902_0000L, d.base());
             assertEquals(FwCfgMmio.LENGTH, d.length());
@@ -88,6 +89,11 @@ class FirmwareBootTest {
             assertArrayEquals(new byte[] {2, 0}, n);
             // No ACPI tables: EDK2 then gives the guest the device tree.
             assertFalse(fw.core().fileNames().contains("etc/table-loader"));
+            // A kernel for the firmware is one clear error, not a kernel silently dropped.
+            IllegalArgumentException k = assertThrows(IllegalArgumentException.class, () -> ARCH.firmwareConfig(virt,
+                    2, memory, List.of(), java.util.Optional.of(new dev.mesovirt.vmm.arch.FirmwareKernel(
+                            Path.of("Image"), java.util.Optional.empty(), ""))));
+            assertTrue(k.getMessage().startsWith("-kernel with pflash: "), k.getMessage());
         }
     }
 

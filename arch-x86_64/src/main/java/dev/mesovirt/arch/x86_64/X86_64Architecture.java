@@ -187,29 +187,56 @@ public final class X86_64Architecture implements Architecture {
     /**
      * fw_cfg at QEMU's x86 ports with what OVMF reads: the CPU counts, the RAM size, the memory map as "etc/e820"
      * (RAM entries, type 1, as QEMU lists them), and the machine's own ACPI tables (the same builder's as for a
-     * kernel) with the table-loader script that has OVMF install them.
+     * kernel) with the table-loader script that has OVMF install them; with {@code kernel}, the bzImage, initrd and
+     * command line as QEMU hands them to OVMF ({@link dev.mesovirt.arch.x86_64.boot.FwCfgKernel}).
      */
     @Override
     public java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
-            List<DeviceDescription> devices) {
-        dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi acpi = dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.of(
+            List<DeviceDescription> devices, Optional<dev.mesovirt.vmm.arch.FirmwareKernel> kernel) {
+        dev.mesovirt.acpi.FirmwareAcpi acpi = dev.mesovirt.acpi.FirmwareAcpi.of(
                 AcpiTables.build(LowMemoryMap.ACPI_TABLES_ADDR, acpiPlatform(vcpus, devices)));
         java.nio.ByteBuffer e820 = java.nio.ByteBuffer.allocate(20 * layout.ram().size())
                 .order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (GuestMemory.Region r : layout.ram()) {
             e820.putLong(r.guestAddress()).putLong(r.size()).putInt(1);
         }
-        dev.mesovirt.vmm.firmware.FwCfg fw = dev.mesovirt.vmm.firmware.FwCfg.builder()
+        dev.mesovirt.vmm.firmware.FwCfg.Builder builder = dev.mesovirt.vmm.firmware.FwCfg.builder();
+        if (kernel.isPresent()) {
+            addKernel(builder, kernel.get());
+        }
+        dev.mesovirt.vmm.firmware.FwCfg fw = builder
                 .number(dev.mesovirt.vmm.firmware.FwCfg.NB_CPUS, vcpus, 2)
                 .number(dev.mesovirt.vmm.firmware.FwCfg.MAX_CPUS, vcpus, 2)
                 .number(dev.mesovirt.vmm.firmware.FwCfg.RAM_SIZE, layout.ramSize(), 8)
                 .file("etc/e820", e820.array())
-                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.RSDP_FILE, acpi.rsdp())
-                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.TABLES_FILE, acpi.tables())
-                .file(dev.mesovirt.arch.x86_64.acpi.FirmwareAcpi.LOADER_FILE, acpi.loader())
+                .file(dev.mesovirt.acpi.FirmwareAcpi.RSDP_FILE, acpi.rsdp())
+                .file(dev.mesovirt.acpi.FirmwareAcpi.TABLES_FILE, acpi.tables())
+                .file(dev.mesovirt.acpi.FirmwareAcpi.LOADER_FILE, acpi.loader())
                 .build(memory);
         return java.util.Optional.of(new PlatformDevice("fw_cfg", BusKind.PIO, dev.mesovirt.vmm.firmware.FwCfg.PORT_BASE,
                 dev.mesovirt.vmm.firmware.FwCfg.LENGTH, fw));
+    }
+
+    /** The kernel's fw_cfg items; a file that is no bzImage, or unreadable: IllegalArgumentException, one line. */
+    private static void addKernel(dev.mesovirt.vmm.firmware.FwCfg.Builder builder,
+            dev.mesovirt.vmm.arch.FirmwareKernel k) {
+        try {
+            BzImage image = parseKernel(k.kernel());
+            byte[] initrd = new byte[0];
+            if (k.initrd().isPresent()) {
+                long size = initrdLength(k.initrd());
+                if (size > BzImage.MAX_IMAGE_SIZE) {
+                    throw new BootException("initrd " + k.initrd().get() + " is larger than "
+                            + (BzImage.MAX_IMAGE_SIZE >> 20) + " MiB");
+                }
+                initrd = Files.readAllBytes(k.initrd().get());
+            }
+            dev.mesovirt.arch.x86_64.boot.FwCfgKernel.add(builder, image, initrd, k.commandLine());
+        } catch (BootException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("initrd " + k.initrd().get() + ": cannot read: " + e.getMessage(), e);
+        }
     }
 
     /** q35's ICH9 LPC bridge at 00:1f.0, with the ACPI PM timer firmware delays with and PM1 control. */

@@ -276,6 +276,11 @@ public final class ResultsTable {
                 return Series.of(name, "virtio-blk 4 KiB requests, device path in-process (tmpfs image)", variant,
                         unit.replace("ops/", "requests/"), better, null, samples, source);
             }
+            case "VirtqueueBenchmark.blkScattered" -> {
+                return Series.of(name, "virtio-blk 128 KiB requests of 32 scattered 4 KiB pages, device path in-process"
+                        + " (tmpfs image)", params.getOrDefault("op", "?") + ", indirect descriptors",
+                        unit.replace("ops/", "requests/"), better, null, samples, source);
+            }
             case "VirtqueueBenchmark.queueOnly" -> {
                 return Series.of(name, "split virtqueue: pop + addUsed only (no device)",
                         params.getOrDefault("layout", "?") + " descriptors", unit.replace("ops/", "chains/"), better,

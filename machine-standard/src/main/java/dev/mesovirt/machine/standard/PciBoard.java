@@ -114,7 +114,10 @@ final class PciBoard implements Board {
         described.add(new DeviceDescription.PciHostBridge(pci, intx));
         if (flash.present()) {
             // After the description is complete: the firmware gets the ACPI tables that describe it.
-            firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory(), described);
+            // A -kernel goes to the firmware, which boots it (QEMU's x86 way with pflash).
+            firmwareConfig = arch.firmwareConfig(context.layout(), config.vcpus(), context.memory(), described,
+                    config.kernel().map(k -> new dev.mesovirt.vmm.arch.FirmwareKernel(k, config.initrd(),
+                            config.commandLine())));
             firmwareConfig.ifPresent(d -> context.bus(d.bus()).insert(d.base(), d.length(), d.device(), d.name()));
         }
         describeFirmware(described);

@@ -169,10 +169,12 @@ public interface Architecture {
      * QEMU's firmware configuration device as this architecture's firmware finds it (x86: ports 0x510-0x51B), with
      * the items it reads about a machine of {@code layout} with {@code vcpus} vCPUs and {@code devices} (what the
      * ACPI tables it hands over describe), its DMA reaching {@code memory};
-     * empty where the architecture has none. The default: none.
+     * empty where the architecture has none. With {@code kernel}, the firmware boots that kernel, which the device
+     * carries as the firmware reads it; a kernel file that is not one for this architecture is an
+     * IllegalArgumentException with a message for the user. The default: none.
      */
     default java.util.Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
-            List<DeviceDescription> devices) {
+            List<DeviceDescription> devices, java.util.Optional<FirmwareKernel> kernel) {
         return java.util.Optional.empty();
     }
 

@@ -21,10 +21,12 @@ import java.util.TreeMap;
  *
  * <p>A DMA request is a {@code FWCfgDmaAccess} in guest RAM (big-endian control, length, address): SELECT (bit 3,
  * key in bits 16-31), then READ (bit 1) copies the item from the current offset (zeros past its end), SKIP (bit 2)
- * advances, WRITE (bit 4) is refused (no item here is writable); the control word is written back 0 on success, with
- * ERROR (bit 0) otherwise. Every guest-physical range is checked against guest RAM before it is touched: a request
- * anywhere else, or a length beyond RAM, is an ERROR and nothing is transferred, so a guest cannot make the VMM
- * read or write outside its memory.
+ * advances, WRITE (bit 4) is refused (no item here is writable); a zero length, or none of the three, is nothing to
+ * do; the control word is written back 0 on success, with ERROR (bit 0) otherwise. Every guest-physical range is
+ * checked against guest RAM before it is touched: a target anywhere else, or a length beyond RAM, is an ERROR and
+ * nothing is transferred, so a guest cannot make the VMM read or write outside its memory; a request whose 16 bytes
+ * are not all in RAM gets ERROR in its control word if that word is (QEMU's behaviour, checked against a model of it
+ * by FwCfgFuzzTarget). Every transfer clears the DMA address.
  */
 public final class FwCfg implements BusDevice {
     public static final int PORT_BASE = 0x510;
@@ -39,6 +41,15 @@ public final class FwCfg implements BusDevice {
     public static final int RAM_SIZE = 0x0003;
     public static final int NB_CPUS = 0x0005;
     public static final int MAX_CPUS = 0x000f;
+    /** The kernel handed to the firmware (QEMU's x86 -kernel): sizes (32-bit little-endian) and data. */
+    public static final int KERNEL_SIZE = 0x0008;
+    public static final int INITRD_SIZE = 0x000b;
+    public static final int KERNEL_DATA = 0x0011;
+    public static final int INITRD_DATA = 0x0012;
+    public static final int CMDLINE_SIZE = 0x0014;
+    public static final int CMDLINE_DATA = 0x0015;
+    public static final int SETUP_SIZE = 0x0017;
+    public static final int SETUP_DATA = 0x0018;
     public static final int FILE_DIR = 0x0019;
     public static final int FILE_FIRST = 0x0020;
     /** FW_CFG_ID: the traditional interface (bit 0) and DMA (bit 1). */
@@ -132,6 +143,12 @@ public final class FwCfg implements BusDevice {
         return new Builder();
     }
 
+    /** A copy of item {@code key}'s contents, or empty (tests and the log). */
+    public java.util.Optional<byte[]> item(int key) {
+        byte[] b = items.get(key);
+        return b == null ? java.util.Optional.empty() : java.util.Optional.of(b.clone());
+    }
+
     /** The names of the files, in directory order (for the log and tests). */
     public List<String> fileNames() {
         List<String> names = new ArrayList<>();
@@ -184,9 +201,7 @@ public final class FwCfg implements BusDevice {
         } else if (at == DMA && data.length == 4) {
             dmaAddressHigh = Integer.toUnsignedLong(ByteBuffer.wrap(data).getInt());
         } else if (at == DMA + 4 && data.length == 4) {
-            long address = dmaAddressHigh << 32 | Integer.toUnsignedLong(ByteBuffer.wrap(data).getInt());
-            dmaAddressHigh = 0;
-            dma(address);
+            dma(dmaAddressHigh << 32 | Integer.toUnsignedLong(ByteBuffer.wrap(data).getInt()));
         }
         // Writes to the data port (a deprecated interface QEMU ignores too) and odd sizes: ignored.
     }
@@ -198,8 +213,16 @@ public final class FwCfg implements BusDevice {
 
     /** One DMA request at {@code address}; the result goes back into its control word. */
     private void dma(long address) {
+        // Every transfer clears the address, the 64-bit write's too (QEMU's fw_cfg_dma_transfer): a later low half
+        // alone starts a transfer below 4 GiB, not at a high half written before.
+        dmaAddressHigh = 0;
         if (!memory.contains(address, DMA_ACCESS_SIZE)) {
-            return; // no control word to answer in: nothing happens, as nothing could be reported
+            // The request cannot be read: ERROR in its control word if that word is in RAM (as QEMU's failed
+            // dma_memory_read), otherwise nothing happens, as nothing could be reported.
+            if (memory.contains(address, 4)) {
+                memory.write(address, ByteBuffer.allocate(4).putInt(DMA_ERROR).array());
+            }
+            return;
         }
         ByteBuffer access = ByteBuffer.wrap(memory.read(address, DMA_ACCESS_SIZE));
         int control = access.getInt(0);
@@ -212,6 +235,9 @@ public final class FwCfg implements BusDevice {
     private boolean transfer(int control, long length, long target) {
         if ((control & DMA_SELECT) != 0) {
             select(control >>> 16);
+        }
+        if (length == 0 || (control & (DMA_READ | DMA_WRITE | DMA_SKIP)) == 0) {
+            return true; // nothing to transfer: done, wherever the address points (QEMU's loop does not run)
         }
         byte[] item = items.get(selected);
         int size = item == null ? 0 : item.length;

@@ -80,6 +80,10 @@ public final class Machine implements AutoCloseable {
     private Bus mmio;
     /** Bumped by {@link #reset()}: vCPU threads of an older generation leave their loop. */
     private volatile int generation;
+    /** The generation whose guest asked for a reset last (one reset per boot, however often it asks). */
+    private final java.util.concurrent.atomic.AtomicInteger resetRequestedFor =
+            new java.util.concurrent.atomic.AtomicInteger(-1);
+    private volatile Runnable guestResetListener;
     private volatile boolean paused;
     /** The seccomp filter's violation action once the machine is built, or null: no filter (the API's default). */
     private dev.mesovirt.vmm.seccomp.SeccompFilter.Mode seccomp;
@@ -243,7 +247,10 @@ public final class Machine implements AutoCloseable {
         for (int index = 0; index < vcpus.size(); index++) {
             Vcpu vcpu = vcpus.get(index);
             int i = index;
-            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::stop, () -> stopping || generation != g,
+            // A vCPU leaves the guest as soon as its machine is to be reset (resetRequestedFor), so it does not run
+            // on into what a guest does when the reset is late (Linux: a triple fault after writing 0xCF9).
+            VcpuLoop loop = new VcpuLoop(vcpu, pio, mmio, this::vcpuStopped,
+                    () -> stopping || generation != g || resetRequestedFor.get() == g,
                     () -> pausePoint(g), () -> {
                         vcpuThreadIds[i] = Sys.gettid();
                         running.countDown();
@@ -299,7 +306,7 @@ public final class Machine implements AutoCloseable {
 
             @Override
             public void reset() {
-                stop(new Outcome.Rebooted());
+                guestReset();
             }
 
             @Override
@@ -328,8 +335,9 @@ public final class Machine implements AutoCloseable {
         }
         described = List.copyOf(described);
         this.described = described;
-        bootRequest = config.kernel().map(k -> new BootRequest(k, config.initrd(), config.commandLine(),
-                config.vcpus(), this.described)).orElse(null);
+        // A machine with firmware starts it; the board has handed any -kernel to it (fw_cfg on x86).
+        bootRequest = board.startsFirmware() ? null : config.kernel().map(k -> new BootRequest(k, config.initrd(),
+                config.commandLine(), config.vcpus(), this.described)).orElse(null);
         if (snapshot != null) {
             restore(snapshot);
         } else {
@@ -630,6 +638,68 @@ public final class Machine implements AutoCloseable {
         }
     }
 
+    /**
+     * A vCPU's loop ended the run with {@code o}; a reboot (a reset system event: PSCI's) is a guest reset, and so is
+     * a triple fault on a machine that starts firmware (as on hardware and QEMU's q35).
+     */
+    private void vcpuStopped(Outcome o) {
+        if (o instanceof Outcome.Rebooted) {
+            guestReset();
+        } else if (o instanceof Outcome.TripleFault t && board.startsFirmware()) {
+            LOG.warn("vCPU {}: triple fault: the machine resets as hardware does", t.vcpu());
+            guestReset();
+        } else {
+            stop(o);
+        }
+    }
+
+    /**
+     * A reset the guest asked for (x86: the reset control port 0xCF9, the i8042's reset pulse, the ACPI reset
+     * register; arm64 and riscv64: the reset system event), from a vCPU thread. A machine that starts firmware
+     * (pflash) resets in place, as QMP system_reset does and as QEMU's machines do, so that the firmware runs again
+     * from the reset vector; this runs on a thread of its own, since the reset waits for every vCPU thread to leave
+     * the guest, this one included. A machine whose kernel the VMM loads stops instead with {@link
+     * Outcome.Rebooted} (Firecracker's and StratoVirt's microvm's way: the VMM exits and its owner decides). The
+     * requests of one boot (OVMF's ResetCold writes 0xCF9, then pulses the i8042) make one reset.
+     */
+    private void guestReset() {
+        if (!board.startsFirmware()) {
+            stop(new Outcome.Rebooted());
+            return;
+        }
+        int g = generation;
+        if (resetRequestedFor.getAndSet(g) == g) {
+            return;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                synchronized (this) {
+                    if (generation != g || stopping) {
+                        return; // a QMP system_reset, or a stop, came first
+                    }
+                    LOG.info("the guest asked for a reset: the machine resets in place");
+                    reset();
+                }
+                Runnable listener = guestResetListener;
+                if (listener != null) {
+                    listener.run();
+                }
+            } catch (MachineException | IllegalStateException e) {
+                LOG.warn("guest reset: {}", e.getMessage());
+            }
+        }, "machine-reset");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * Called after each reset the guest asked for and the machine did in place ({@link #guestReset}), on the thread
+     * that did it: QMP's RESET event. One listener; null for none.
+     */
+    public void onGuestReset(Runnable listener) {
+        guestResetListener = listener;
+    }
+
     /** Records how the run ended (first caller wins) and stops every vCPU. */
     public void stop(Outcome o) {
         if (!outcome.compareAndSet(null, o)) {
@@ -637,6 +707,7 @@ public final class Machine implements AutoCloseable {
         }
         switch (o) {
             case Outcome.Failed f -> LOG.error("machine stopped: {}", f.message());
+            case Outcome.TripleFault t -> LOG.error("machine stopped: {}", t.message());
             case Outcome.Panicked p -> LOG.warn("guest panicked: {}", p.detail());
             default -> LOG.info("machine stopped: {}", o);
         }

@@ -146,6 +146,7 @@ public final class MachineQmp {
                 case Outcome.Rebooted r -> "guest-reset";
                 case Outcome.Panicked p -> "guest-panic";
                 case Outcome.Quit q -> q.reason().equals(QUIT) ? "host-qmp-quit" : "host-signal";
+                case Outcome.TripleFault t -> "guest-reset"; // QEMU's cause for a triple fault (with -no-reboot)
                 case Outcome.Failed f -> "host-error";
             };
             data.addProperty("guest", reason.startsWith("guest-"));
@@ -156,6 +157,13 @@ public final class MachineQmp {
 
     private void register(QmpCommands c) {
         EVENTS.forEach(c::registerEvent);
+        machine.onGuestReset(() -> {
+            // A reset the guest asked for, done in place (a firmware machine): QEMU's RESET with its cause.
+            JsonObject data = new JsonObject();
+            data.addProperty("guest", true);
+            data.addProperty("reason", "guest-reset");
+            server.emit("RESET", data);
+        });
         c.register("query-status", a -> {
             a.checkUnexpected();
             RunState s = machine.runState();

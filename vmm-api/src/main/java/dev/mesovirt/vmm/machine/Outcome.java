@@ -42,7 +42,22 @@ public sealed interface Outcome {
         }
     }
 
-    /** KVM or the VMM failed: an internal error, a failed entry, a triple fault... */
+    /**
+     * An x86 vCPU shut down (KVM_EXIT_SHUTDOWN: a triple fault, which is also Linux's last resort when a reset it
+     * asked for has not happened). On real hardware it resets the machine, and a firmware machine does that (as QEMU's
+     * q35); a machine whose kernel the VMM loads ends here: its guest crashed.
+     */
+    record TripleFault(int vcpu) implements Outcome {
+        public int exitCode() {
+            return 1;
+        }
+
+        public String message() {
+            return "vCPU " + vcpu + ": KVM_EXIT_SHUTDOWN (triple fault): the guest crashed";
+        }
+    }
+
+    /** KVM or the VMM failed: an internal error, a failed entry... */
     record Failed(String message) implements Outcome {
         public int exitCode() {
             return 1;

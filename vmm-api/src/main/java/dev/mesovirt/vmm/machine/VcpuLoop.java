@@ -92,8 +92,7 @@ public final class VcpuLoop implements Runnable {
                     return;
                 }
                 case VcpuExit.Shutdown s -> {
-                    finish.accept(new Outcome.Failed("vCPU " + vcpu.id()
-                            + ": KVM_EXIT_SHUTDOWN (triple fault): the guest crashed"));
+                    finish.accept(new Outcome.TripleFault(vcpu.id()));
                     return;
                 }
                 case VcpuExit.InternalError e -> {

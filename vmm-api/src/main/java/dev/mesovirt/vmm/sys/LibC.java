@@ -54,6 +54,11 @@ public final class LibC {
 
     public static native long read(int fd, Pointer buffer, long count) throws LastErrorException;
 
+    /** Positional vectored I/O: {@code iov} is an array of {@code count} struct iovec (base, length: 16 bytes). */
+    public static native long preadv(int fd, Pointer iov, int count, long offset) throws LastErrorException;
+
+    public static native long pwritev(int fd, Pointer iov, int count, long offset) throws LastErrorException;
+
     /** The calling thread's kernel thread ID (glibc 2.30+), what QMP reports as a vCPU's thread-id. */
     public static native int gettid();
 

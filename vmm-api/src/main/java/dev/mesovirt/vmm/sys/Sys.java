@@ -97,4 +97,30 @@ public final class Sys {
             }
         }
     }
+
+    /** preadv(2), restarted after EINTR; returns the bytes read (fewer at end of file). */
+    public static long preadv(int fd, Pointer iov, int count, long offset, String what) {
+        while (true) {
+            try {
+                return LibC.preadv(fd, iov, count, offset);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LibC.EINTR) {
+                    throw new ErrnoException("preadv(" + what + ")", e.getErrorCode());
+                }
+            }
+        }
+    }
+
+    /** pwritev(2), restarted after EINTR; returns the bytes written. */
+    public static long pwritev(int fd, Pointer iov, int count, long offset, String what) {
+        while (true) {
+            try {
+                return LibC.pwritev(fd, iov, count, offset);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LibC.EINTR) {
+                    throw new ErrnoException("pwritev(" + what + ")", e.getErrorCode());
+                }
+            }
+        }
+    }
 }

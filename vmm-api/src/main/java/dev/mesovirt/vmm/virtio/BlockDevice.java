@@ -17,8 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * virtio-blk (virtio 1.2 section 5.2) over a raw image file or a host block device: read, write, flush and get-id.
- * Data moves between the file and guest RAM with no copy (FileChannel positional I/O on views of guest memory),
- * except with O_DIRECT, which needs aligned buffers and goes through an aligned bounce buffer. A flush is an
+ * Data moves between the file and guest RAM with no copy, a request's scattered buffers in one preadv/pwritev on
+ * views of guest memory (FileChannel's positional I/O would take a system call per buffer), except with O_DIRECT, which needs aligned buffers and goes through an aligned bounce buffer. A flush is an
  * fdatasync ({@code FileChannel.force(false)}) completed before the request is returned to the guest, unless the
  * drive was added with QEMU's {@code cache.no-flush} (then flushes succeed without one, as QEMU's do).
  */
@@ -51,6 +51,11 @@ public final class BlockDevice implements VirtioDevice {
 
     private final String id;
     private final FileChannel file;
+    /** A second descriptor of the image for vectored I/O, or -1 (O_DIRECT, no medium). */
+    private final int vectorFd;
+    /** The iovecs of the request being served: requests are served one at a time, on the device's thread. */
+    private final dev.mesovirt.vmm.sys.IoVector vector;
+    private boolean closed;
     private final boolean readOnly;
     private final boolean direct;
     private final boolean noFlush;
@@ -122,10 +127,12 @@ public final class BlockDevice implements VirtioDevice {
             // FileChannel.size() is BLKGETSIZE64 on a block device (the JDK asks the kernel), st_size on a file.
             this.sizeBytes = ch.size();
             this.capacitySectors = sizeBytes / SECTOR;
+            this.vectorFd = direct ? -1 : openForVectors(path, readOnly);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
         }
+        this.vector = vectorFd < 0 ? null : new dev.mesovirt.vmm.sys.IoVector();
         this.file = ch;
         byte[] s = (serial == null ? id : serial).getBytes(StandardCharsets.US_ASCII);
         this.serial = java.util.Arrays.copyOf(s, Math.min(s.length, ID_BYTES));
@@ -136,6 +143,8 @@ public final class BlockDevice implements VirtioDevice {
     private BlockDevice(String id) {
         this.id = id;
         this.file = null;
+        this.vectorFd = -1;
+        this.vector = null;
         this.readOnly = true;
         this.direct = false;
         this.noFlush = true;
@@ -154,6 +163,15 @@ public final class BlockDevice implements VirtioDevice {
      */
     public static BlockDevice noMedium(String id) {
         return new BlockDevice(id);
+    }
+
+    private static int openForVectors(Path path, boolean readOnly) throws IOException {
+        try {
+            return dev.mesovirt.vmm.sys.Sys.open(path.toString(), readOnly ? dev.mesovirt.vmm.sys.LibC.O_RDONLY
+                    : dev.mesovirt.vmm.sys.LibC.O_RDWR);
+        } catch (dev.mesovirt.vmm.sys.ErrnoException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     private static byte[] configSpace(long capacitySectors, int blockSize, int physical) {
@@ -343,8 +361,18 @@ public final class BlockDevice implements VirtioDevice {
             if (direct) {
                 return directTransfer(pos, segs, len, write);
             }
+            // Most requests complete in the one vectored call; a short one (the image's end, a signal) or one with
+            // more buffers than an iovec array holds goes on buffer by buffer from where it stopped.
+            long skip = vectored(pos, segs, write);
+            pos += skip;
             for (DescriptorChain.Segment s : segs) {
                 for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                    if (skip >= b.remaining()) {
+                        skip -= b.remaining();
+                        continue;
+                    }
+                    b.position(b.position() + (int) skip);
+                    skip = 0;
                     while (b.hasRemaining()) {
                         int n = write ? file.write(b, pos) : file.read(b, pos);
                         if (n < 0) {
@@ -355,10 +383,29 @@ public final class BlockDevice implements VirtioDevice {
                 }
             }
             return S_OK;
-        } catch (IOException e) {
+        } catch (IOException | dev.mesovirt.vmm.sys.ErrnoException e) {
             LOG.warn("{}: {} at byte {} failed: {}", id, write ? "write" : "read", pos, e.getMessage());
             return S_IOERR;
         }
+    }
+
+    /**
+     * The request's buffers in one preadv/pwritev at {@code pos}; returns the bytes moved (0: not tried). A request
+     * of one buffer stays with FileChannel's pread/pwrite, a cheaper call than JNA's.
+     */
+    private long vectored(long pos, List<DescriptorChain.Segment> segs, boolean write) {
+        if (vector == null || segs.size() < 2) {
+            return 0;
+        }
+        vector.clear();
+        for (DescriptorChain.Segment s : segs) {
+            for (ByteBuffer b : memory.slices(s.address(), s.length())) {
+                if (!vector.add(b)) {
+                    return 0;
+                }
+            }
+        }
+        return Math.max(0, write ? vector.write(vectorFd, pos, id) : vector.read(vectorFd, pos, id));
     }
 
     /**
@@ -411,9 +458,14 @@ public final class BlockDevice implements VirtioDevice {
     }
 
     @Override
-    public void close() {
-        if (file == null) {
+    public synchronized void close() {
+        if (file == null || closed) {
             return;
+        }
+        closed = true; // the descriptor number may be reused after this: never close it twice
+        if (vectorFd >= 0) {
+            dev.mesovirt.vmm.sys.Fds.closeQuietly(vectorFd);
+            vector.close();
         }
         try {
             file.close();

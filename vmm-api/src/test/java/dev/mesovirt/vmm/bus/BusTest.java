@@ -64,4 +64,30 @@ class BusTest {
         bus.insert(0x1000, 0x100, new Recorder(), "again");
         assertThrows(IllegalArgumentException.class, () -> bus.insert(0, 0, new Recorder(), "empty"));
     }
+
+    /** x86's 0xCF9 inside the configuration address port 0xCF8-0xCFB: bytes there go to the inner device only. */
+    @Test
+    void aRangeInsideAnotherTakesTheAccessesThatFitInIt() {
+        Bus bus = new Bus("pio");
+        Recorder config = new Recorder();
+        Recorder reset = new Recorder();
+        bus.insert(0xcf8, 8, config, "pci-config-ports");
+        bus.insertWithin(0xcf9, 1, reset, "rst-cnt");
+        bus.write(0xcf8, new byte[] {1, 0, 0, 0});
+        bus.write(0xcf9, new byte[] {6});
+        bus.write(0xcf9, new byte[] {7, 0});
+        bus.write(0xcfa, new byte[] {8});
+        bus.write(0xcfc, new byte[] {9, 0, 0, 0});
+        assertEquals(List.of("w0:1", "w1:7", "w2:8", "w4:9"), config.log, "everything that does not fit in 0xCF9");
+        assertEquals(List.of("w0:6"), reset.log);
+        assertFalse(bus.write(0xcff, new byte[] {1, 2}), "across the outer range's end: nobody");
+        assertThrows(IllegalArgumentException.class, () -> bus.insertWithin(0xcf9, 1, reset, "again"));
+        assertThrows(IllegalArgumentException.class, () -> bus.insertWithin(0xcf8, 1, reset, "at the outer's base"));
+        assertThrows(IllegalArgumentException.class, () -> bus.insertWithin(0xcfe, 4, reset, "across its end"));
+        assertThrows(IllegalArgumentException.class, () -> bus.insertWithin(0x60, 1, reset, "inside nothing"));
+        assertThrows(IllegalArgumentException.class, () -> bus.insert(0xcf9, 1, reset, "an ordinary overlap"));
+        assertTrue(bus.remove(0xcf9));
+        bus.write(0xcf9, new byte[] {5});
+        assertEquals("w1:5", config.log.get(config.log.size() - 1), "gone: the outer device has it again");
+    }
 }

@@ -99,7 +99,51 @@ class FwCfgTest {
         assertEquals(FwCfg.DMA_ERROR, dma(0x1000, FwCfg.DMA_WRITE, 4, 0x2000), "nothing is writable");
         // A control structure outside RAM: ignored (no exception, nothing written).
         fw.write(FwCfg.DMA, ByteBuffer.allocate(8).putLong(Long.MIN_VALUE).array());
-        fw.write(FwCfg.DMA, ByteBuffer.allocate(8).putLong((1 << 20) - 8).array());
+    }
+
+    /**
+     * A request whose 16 bytes run past RAM's end cannot be read: ERROR in its control word when that word is in RAM
+     * (QEMU's failed dma_memory_read), nothing when it is not. FwCfgFuzzTarget's model of QEMU found that the device
+     * ignored the first.
+     */
+    @Test
+    void aRequestAcrossTheEndOfRamGetsErrorInItsControlWord() {
+        long end = 1 << 20;
+        memory.write(end - 8, ByteBuffer.allocate(8).putInt(FwCfg.DMA_READ).putInt(4).array());
+        fw.write(FwCfg.DMA, ByteBuffer.allocate(8).putLong(end - 8).array());
+        assertEquals(FwCfg.DMA_ERROR, ByteBuffer.wrap(memory.read(end - 8, 4)).getInt());
+        assertEquals(4, ByteBuffer.wrap(memory.read(end - 4, 4)).getInt(), "the rest as it was");
+        memory.write(end - 3, new byte[] {1, 2, 3});
+        fw.write(FwCfg.DMA, ByteBuffer.allocate(8).putLong(end - 3).array());
+        assertArrayEquals(new byte[] {1, 2, 3}, memory.read(end - 3, 3), "no whole control word in RAM: untouched");
+    }
+
+    /**
+     * Every transfer clears the DMA address, as QEMU's does: after a high half and a 64-bit write, a low half alone
+     * starts a transfer below 4 GiB. Found by FwCfgFuzzTarget
+     * (FwCfgFuzzTargetInputs/guest/crash-ecef5a361396a6e385405a659801176f65ca7a40): the 64-bit write left the high half.
+     */
+    @Test
+    void everyTransferClearsTheDmaAddress() {
+        fw.write(FwCfg.DMA, ByteBuffer.allocate(4).putInt(1).array()); // a high half: 4 GiB up
+        memory.write(0x1000, ByteBuffer.allocate(16).putInt(FwCfg.SIGNATURE << 16 | FwCfg.DMA_SELECT | FwCfg.DMA_READ)
+                .putInt(4).putLong(0x3000).array());
+        fw.write(FwCfg.DMA, ByteBuffer.allocate(8).putLong(0x1000).array());
+        assertEquals(0, ByteBuffer.wrap(memory.read(0x1000, 4)).getInt());
+        memory.write(0x2000, ByteBuffer.allocate(16).putInt(FwCfg.SIGNATURE << 16 | FwCfg.DMA_SELECT | FwCfg.DMA_READ)
+                .putInt(4).putLong(0x4000).array());
+        fw.write(FwCfg.DMA + 4, ByteBuffer.allocate(4).putInt(0x2000).array());
+        assertEquals(0, ByteBuffer.wrap(memory.read(0x2000, 4)).getInt(), "the request at 0x2000 was served");
+        assertEquals("QEMU", new String(memory.read(0x4000, 4), StandardCharsets.US_ASCII));
+    }
+
+    /** A zero length, or no operation bit, is nothing to do wherever the target is (QEMU's loop does not run). */
+    @Test
+    void aZeroLengthIsNothingToDo() {
+        assertEquals(0, dma(0x1000, FwCfg.DMA_READ, 0, 1L << 40));
+        assertEquals(0, dma(0x1000, FwCfg.DMA_WRITE, 0, 0x2000));
+        assertEquals(0, dma(0x1000, FwCfg.DMA_SELECT | FwCfg.ID << 16, 100, 1L << 40), "select only");
+        assertEquals(FwCfg.DMA_ERROR, dma(0x1000, FwCfg.DMA_WRITE, 1, 0x2000), "a write of a byte is refused");
     }
 
     /** Property: random DMA requests never change guest RAM outside the request's target and control word. */
@@ -130,5 +174,21 @@ class FwCfgTest {
         assertThrows(IllegalArgumentException.class, () -> FwCfg.builder().item(FwCfg.FILE_DIR, new byte[1]));
         assertThrows(IllegalArgumentException.class, () -> FwCfg.builder().file("x".repeat(56), new byte[1]));
         assertThrows(IllegalArgumentException.class, () -> FwCfg.builder().file("a", new byte[1]).file("a", new byte[1]));
+    }
+
+    /** A machine reset: the signature selected again at offset 0, and a half-written DMA address forgotten. */
+    @Test
+    void resetClearsTheSelectionAndTheDmaAddress() {
+        select(FwCfg.RAM_SIZE);
+        data(3);
+        // The high half of a DMA address that points past RAM, then a reset, then the low half of a good one.
+        fw.write(FwCfg.DMA, ByteBuffer.allocate(4).putInt(1).array());
+        fw.reset();
+        assertArrayEquals("QEMU".getBytes(StandardCharsets.US_ASCII), data(4), "the signature, from its start");
+        memory.write(0x1000, ByteBuffer.allocate(16).putInt(FwCfg.DMA_SELECT | FwCfg.NB_CPUS << 16 | FwCfg.DMA_READ)
+                .putInt(2).putLong(0x2000).array());
+        fw.write(FwCfg.DMA + 4, ByteBuffer.allocate(4).putInt(0x1000).array());
+        assertEquals(0, ByteBuffer.wrap(memory.read(0x1000, 4)).getInt(), "the request ran at 0x1000, not 4 GiB up");
+        assertArrayEquals(new byte[] {2, 0}, memory.read(0x2000, 2));
     }
 }

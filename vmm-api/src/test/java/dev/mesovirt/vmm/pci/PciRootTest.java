@@ -222,4 +222,21 @@ class PciRootTest {
         assertEquals(PciHeader.STATUS_INTERRUPT, other.header().config().get16(PciHeader.STATUS)
                 & PciHeader.STATUS_INTERRUPT);
     }
+
+    /** q35's PAM and SMRAM registers keep what firmware writes, and a machine reset puts them back to 0. */
+    @Test
+    void pamAndSmramBackToPowerOnAtReset() {
+        for (int reg = PciRoot.PAM0; reg <= PciRoot.PAM0 + 6; reg++) {
+            cf8Write(0, 0, 0, reg, 1, 0x33);
+            assertEquals(0x33, cf8Read(0, 0, 0, reg, 1));
+        }
+        cf8Write(0, 0, 0, PciRoot.SMRAM, 1, 0x0A);
+        assertEquals(0x0A, cf8Read(0, 0, 0, PciRoot.SMRAM, 1));
+        r.root.reset();
+        for (int reg = PciRoot.PAM0; reg <= PciRoot.PAM0 + 6; reg++) {
+            assertEquals(0, cf8Read(0, 0, 0, reg, 1), "PAM at 0x" + Integer.toHexString(reg));
+        }
+        assertEquals(0, cf8Read(0, 0, 0, PciRoot.SMRAM, 1));
+        assertEquals(0xb000_0001, r.read(0, 0, 0, PciRoot.PCIEXBAR, 4), "PCIEXBAR keeps the machine's ECAM");
+    }
 }

@@ -221,6 +221,11 @@ public final class BzImage {
                 .asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /** A copy of the real-mode part: the boot sector and the setup sectors, up to {@link #protectedModeOffset()}. */
+    public byte[] setup() {
+        return Arrays.copyOfRange(image, 0, protectedModeOffset);
+    }
+
     /** Size of the whole file in bytes. */
     public int size() {
         return image.length;

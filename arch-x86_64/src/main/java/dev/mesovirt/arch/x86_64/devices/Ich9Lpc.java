@@ -10,6 +10,8 @@ import dev.mesovirt.vmm.pci.PciIdentity;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The q35 chipset's LPC bridge (ICH9, 8086:2918 at 00:1f.0) as far as firmware programs it: the ACPI I/O base
@@ -22,8 +24,16 @@ import java.util.function.LongSupplier;
  * (EfiResetShutdown) uses: Linux booted through UEFI on this machine, whose ACPI is hardware-reduced, powers off
  * through that runtime service rather than the ACPI sleep registers. Other sleep types are ignored (no S3/S4). The
  * rest of the block (PM1 event registers, GPE) reads 0 and ignores writes.
+ *
+ * <p>The reset control register (RST_CNT, port 0xCF9, one byte, inside the host bridge's configuration address port,
+ * which takes only dword accesses): a write with RST_CPU (bit 2) resets the machine, whatever SYS_RST (bit 1) and
+ * FULL_RST (bit 3) say (there is one kind of reset here, the whole machine's, as in QEMU); a write without it keeps
+ * SYS_RST and FULL_RST for the next. OVMF's ResetSystemLib writes SYS_RST | RST_CPU for EfiResetCold (then, should
+ * that fail, the i8042's 0xFE pulse, which reaches the same reset). A machine reset clears it, as every register
+ * here: PMBASE, ACPI_CNTL, PM1 control.
  */
 public final class Ich9Lpc implements PciFunction {
+    private static final Logger LOG = LoggerFactory.getLogger(Ich9Lpc.class);
     public static final PciIdentity ID = new PciIdentity(0x8086, 0x2918, 2, 0x060100, 0x1af4, 0x1100);
     public static final int SLOT = 0x1f;
     static final int PMBASE = 0x40;
@@ -36,17 +46,24 @@ public final class Ich9Lpc implements PciFunction {
     static final int SLP_EN = 1 << 13;
     static final int SLP_TYP_SHIFT = 10;
     static final int SLP_TYP_MASK = 7;
+    public static final int RESET_CONTROL_PORT = 0xCF9;
+    static final int SYS_RST = 0x02;
+    static final int RST_CPU = 0x04;
+    static final int FULL_RST = 0x08;
 
     private final PciHeader header;
     private final GuestPower power;
     private final LongSupplier nanos;
     private final long start;
     private final DebugPort debugPort = new DebugPort();
+    private final BusDevice resetControlPort = new ResetControl();
     private Bus pio;
     /** Where the block is on {@link #pio} now, or -1. */
     private long placedAt = -1;
     /** PM1 control without SLP_EN; guarded by this. */
     private int pm1Control;
+    /** RST_CNT's SYS_RST and FULL_RST; guarded by this. */
+    private int resetControl;
 
     /** An LPC bridge whose PM1 control register powers the machine off through {@code power}. */
     public Ich9Lpc(GuestPower power) {
@@ -83,18 +100,41 @@ public final class Ich9Lpc implements PciFunction {
     public synchronized void reset() {
         header.reset();
         pm1Control = 0;
+        resetControl = 0;
         decode();
     }
 
     /**
-     * The ports go on {@code pio} (each VM's): the PM block where PMBASE and ACPI_CNTL say, and the debug console
-     * (port 0x402) that firmware logs to.
+     * The ports go on {@code pio} (each VM's): the PM block where PMBASE and ACPI_CNTL say, the debug console (port
+     * 0x402) that firmware logs to, and the reset control register at 0xCF9, inside the PCI configuration address
+     * port when that is already there (q35: the host bridge is placed first), as QEMU overlaps them.
      */
     public synchronized void placeOn(Bus pio) {
         this.pio = pio;
         this.placedAt = -1;
         pio.insert(DebugPort.PORT, 1, debugPort, "debugcon");
+        try {
+            pio.insertWithin(RESET_CONTROL_PORT, 1, resetControlPort, "ich9-rst-cnt");
+        } catch (IllegalArgumentException inNoOtherRange) {
+            pio.insert(RESET_CONTROL_PORT, 1, resetControlPort, "ich9-rst-cnt");
+        }
         decode();
+    }
+
+    /** A write of RST_CNT: RST_CPU resets the machine (outside this lock), else SYS_RST and FULL_RST are kept. */
+    void writeResetControl(int value) {
+        synchronized (this) {
+            if ((value & RST_CPU) == 0) {
+                resetControl = value & (SYS_RST | FULL_RST);
+                return;
+            }
+        }
+        LOG.info("reset control register (0xCF9): 0x{} with RST_CPU, the machine resets", Integer.toHexString(value));
+        power.reset();
+    }
+
+    synchronized int readResetControl() {
+        return resetControl;
     }
 
     /** The PM block's base, or -1 while decoding is off. */
@@ -174,6 +214,19 @@ public final class Ich9Lpc implements PciFunction {
             } else {
                 data[i] = 0;
             }
+        }
+    }
+
+    /** RST_CNT on the port bus: byte accesses (a wider one at 0xCF9 goes to the configuration address port). */
+    private final class ResetControl implements BusDevice {
+        @Override
+        public void read(long offset, byte[] data) {
+            data[0] = (byte) readResetControl();
+        }
+
+        @Override
+        public void write(long offset, byte[] data) {
+            writeResetControl(data[0] & 0xFF);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.mesovirt.arch.x86_64.acpi;
 
 import dev.mesovirt.acpi.AcpiImage;
+import dev.mesovirt.acpi.FirmwareAcpi;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -100,4 +100,72 @@ class Ich9LpcTest {
         d.read(0, b);
         assertEquals((byte) 0xE9, b[0]);
     }
+
+    private int in8(long port) {
+        byte[] b = new byte[1];
+        pio.read(port, b);
+        return b[0] & 0xFF;
+    }
+
+    /** RST_CNT at 0xCF9, inside the host bridge's configuration ports as on q35, with QEMU's ICH9 semantics. */
+    @Test
+    void resetControlRegisterAtCf9() {
+        java.util.List<String> config = new java.util.ArrayList<>();
+        pio.insert(0xCF8, 8, new dev.mesovirt.vmm.bus.BusDevice() {
+            @Override
+            public void read(long offset, byte[] data) {
+                java.util.Arrays.fill(data, (byte) 0x11);
+            }
+
+            @Override
+            public void write(long offset, byte[] data) {
+                config.add(offset + ":" + data.length);
+            }
+        }, "pci-config-ports");
+        lpc.placeOn(pio);
+        assertEquals(0, in8(0xCF9), "0 at power-on");
+        pio.write(0xCF9, new byte[] {(byte) (Ich9Lpc.SYS_RST | Ich9Lpc.FULL_RST | 0x31)});
+        assertEquals(Ich9Lpc.SYS_RST | Ich9Lpc.FULL_RST, in8(0xCF9), "SYS_RST and FULL_RST kept, the rest dropped");
+        assertEquals(java.util.List.of(), power.events, "no RST_CPU: no reset");
+        // OVMF's ResetCold: IoWrite8 (0xCF9, BIT2 | BIT1).
+        pio.write(0xCF9, new byte[] {(byte) (Ich9Lpc.RST_CPU | Ich9Lpc.SYS_RST)});
+        assertEquals(java.util.List.of("reset"), power.events);
+        pio.write(0xCF9, new byte[] {(byte) Ich9Lpc.RST_CPU});
+        assertEquals(java.util.List.of("reset", "reset"), power.events, "RST_CPU alone resets too (QEMU)");
+        // The configuration address register still takes its dword at 0xCF8, and the data port its accesses.
+        pio.write(0xCF8, new byte[] {0, 0, 0, (byte) 0x80});
+        pio.write(0xCFC, new byte[] {1, 2});
+        assertEquals(java.util.List.of("0:4", "4:2"), config);
+        assertEquals(0x11, in8(0xCF8));
+        lpc.reset();
+        assertEquals(0, in8(0xCF9), "a machine reset clears it");
+    }
+
+    /** Every register firmware programs is back at its power-on value after a machine reset. */
+    @Test
+    void machineResetRestoresPowerOnValues() {
+        lpc.placeOn(pio);
+        int pmBase = lpc.readConfig(Ich9Lpc.PMBASE, 4);
+        int acpiCntl = lpc.readConfig(Ich9Lpc.ACPI_CNTL, 1);
+        lpc.writeConfig(Ich9Lpc.PMBASE, 4, 0x600);
+        lpc.writeConfig(Ich9Lpc.ACPI_CNTL, 1, 0x80);
+        out16(0x604, 0x0001);
+        pio.write(0xCF9, new byte[] {(byte) Ich9Lpc.FULL_RST});
+        lpc.reset();
+        assertEquals(pmBase, lpc.readConfig(Ich9Lpc.PMBASE, 4));
+        assertEquals(0x1, pmBase, "only the I/O space bit");
+        assertEquals(acpiCntl, lpc.readConfig(Ich9Lpc.ACPI_CNTL, 1));
+        assertEquals(-1, lpc.pmBase(), "no PM block decoded");
+        assertEquals(0, in8(0xCF9));
+        // The new VM's bus (a reset builds one): the ports go on it as on the first.
+        Bus next = new Bus("pio2");
+        lpc.placeOn(next);
+        lpc.writeConfig(Ich9Lpc.PMBASE, 4, 0x600);
+        lpc.writeConfig(Ich9Lpc.ACPI_CNTL, 1, 0x80);
+        byte[] b = new byte[2];
+        next.read(0x604, b);
+        assertEquals(0, b[0] | b[1], "PM1 control cleared");
+        next.write(0xCF9, new byte[] {(byte) 0x06});
+        assertEquals(java.util.List.of("reset"), power.events);
+    }
 }

@@ -6,9 +6,11 @@ import dev.mesovirt.vmm.vhost.user.VhostUserCodec.Header;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -142,5 +144,23 @@ final class FakeBackend implements AutoCloseable {
             Arrays.stream(m.fds()).forEach(Fds::closeQuietly);
         }
         pendingFds.forEach(Fds::closeQuietly);
+    }
+
+    /**
+     * Connects to the socket a server is about to listen on (the VMM, virtiofsd): its file appears at bind, a moment before listen, and a
+     * connect in between is refused, so this tries again for up to 10 s.
+     */
+    static UnixSocket connectOnceListening(Path path) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                return UnixSocket.connect(path);
+            } catch (RuntimeException e) {
+                if (System.nanoTime() > end) {
+                    throw e;
+                }
+                Thread.sleep(10);
+            }
+        }
     }
 }

@@ -74,24 +74,6 @@ class VhostUserFsTest {
         assertThrows(IllegalArgumentException.class, () -> new VhostUserFs("a", 128, 0));
     }
 
-    /**
-     * Connects to the socket the VMM is about to listen on: its file appears at bind, a moment before listen, and a
-     * connect in between is refused, so this tries again for up to 10 s.
-     */
-    private static UnixSocket connectOnceListening(Path path) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (true) {
-            try {
-                return UnixSocket.connect(path);
-            } catch (RuntimeException e) {
-                if (System.nanoTime() > end) {
-                    throw e;
-                }
-                Thread.sleep(10);
-            }
-        }
-    }
-
     /** A back-end at {@code path} that accepts one connection and behaves as {@code behaviour} says. */
     private static CompletableFuture<FakeBackend> backendAt(Path path, FakeBackend.Behaviour behaviour) {
         UnixSocket listener = UnixSocket.listen(path, 1);
@@ -242,7 +224,7 @@ class VhostUserFsTest {
         Path listen = dir.resolve("qemu.sock");
         CompletableFuture<VhostDevice> opening = CompletableFuture.supplyAsync(
                 () -> VhostUserFs.open("fs0", listen, true, "share", 128, 1, Duration.ofSeconds(10)));
-        try (UnixSocket backendSide = connectOnceListening(listen);
+        try (UnixSocket backendSide = FakeBackend.connectOnceListening(listen);
                 FakeBackend b = new FakeBackend(backendSide, VhostUserFsTest::virtiofsd);
                 VhostDevice device = opening.get(10, TimeUnit.SECONDS)) {
             assertEquals(26, device.deviceType());

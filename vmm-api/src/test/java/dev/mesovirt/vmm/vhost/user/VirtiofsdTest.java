@@ -63,10 +63,9 @@ class VirtiofsdTest {
         try (GuestMemory ram = GuestMemory.allocateShared(List.of(new GuestMemory.Region(RAM, RAM_SIZE)), true);
                 EventFd kick = new EventFd(true);
                 EventFd call = new EventFd(true)) {
-            for (int i = 0; i < 500 && !Files.exists(socket); i++) {
-                Thread.sleep(10);
-            }
-            VhostUserFrontend f = VhostUserFrontend.connect(socket, Duration.ofSeconds(10));
+            // virtiofsd creates the file at bind, a moment before it listens.
+            VhostUserFrontend f = new VhostUserFrontend(socket.toString(), FakeBackend.connectOnceListening(socket),
+                    Duration.ofSeconds(10));
             try {
                 long features = f.negotiate(2);
                 assertTrue((features & (1L << VirtioIds.F_VERSION_1)) != 0, "virtiofsd offers VERSION_1");

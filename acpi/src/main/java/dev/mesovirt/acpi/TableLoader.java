@@ -1,4 +1,4 @@
-package dev.mesovirt.vmm.firmware;
+package dev.mesovirt.acpi;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,6 +16,8 @@ import java.util.List;
  */
 public final class TableLoader {
     static final int COMMAND_SIZE = 128;
+    /** A fw_cfg file name field: 56 bytes, NUL-padded (QEMU's FW_CFG_MAX_FILE_PATH), as in the file directory. */
+    static final int FILE_NAME_LENGTH = 56;
     static final int ALLOCATE = 1;
     static final int ADD_POINTER = 2;
     static final int ADD_CHECKSUM = 3;
@@ -68,10 +70,10 @@ public final class TableLoader {
 
     private static void name(ByteBuffer b, String file) {
         byte[] n = file.getBytes(StandardCharsets.US_ASCII);
-        if (n.length >= FwCfg.FILE_NAME_LENGTH) {
+        if (n.length >= FILE_NAME_LENGTH) {
             throw new IllegalArgumentException("file name '" + file + "' too long");
         }
-        b.put(n).put(new byte[FwCfg.FILE_NAME_LENGTH - n.length]);
+        b.put(n).put(new byte[FILE_NAME_LENGTH - n.length]);
     }
 
     private TableLoader add(ByteBuffer b) {

@@ -1,7 +1,5 @@
-package dev.mesovirt.arch.x86_64.acpi;
+package dev.mesovirt.acpi;
 
-import dev.mesovirt.acpi.AcpiImage;
-import dev.mesovirt.vmm.firmware.TableLoader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
