@@ -30,7 +30,8 @@
 #
 # usage: ci/uefi-image.sh x86_64|aarch64
 # output: ${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/ARCH/
-#   disk.img    the disk (raw, 40 MiB; aarch64 72 MiB)      reboot.img   the reset cases' disk      stamp    what it was built from
+#   disk.img    the disk (raw, 40 MiB; aarch64 72 MiB)      reboot.img   the reset cases' disk      stamp    what it
+#               was built from
 # Prints the disk's path. Needs sfdisk (fdisk), mkfs.vfat (dosfstools) and mtools (ci/install-deps.sh). Runs on the
 # real machine only. A run whose stamp matches touches nothing.
 set -euo pipefail

@@ -6,7 +6,8 @@
 #              the start of RAM; the firmware finds the PL011, the flash, fw_cfg, the GIC and the PCI host bridge
 #              there. Checks: the firmware's console on the PL011 shows the boot manager starting a boot option, and
 #              the UEFI shell or the boot manager's message about nothing to boot. The VM is stopped once seen
-#   errors     an x86 OVMF image as unit 0, a variable store that is not whole 256 KiB blocks: one clear line, exit 1
+#   errors     an x86 OVMF image as unit 0, a variable store that is not whole 256 KiB blocks, -kernel with pflash (the
+#              firmware's fw_cfg kernel is x86-only so far): one clear line, exit 1
 #   disk       the same firmware and a GPT disk on virtio-blk-pci (ci/uefi-image.sh aarch64: an EFI system partition
 #              with Debian's arm64 systemd-boot, the arm64 test guest's kernel and initramfs): AAVMF boots it to the
 #              guest's markers; the guest sees /sys/firmware/efi (the kernel's console: the PL011, ttyAMA0) and writes
@@ -106,6 +107,8 @@ case_errors() {
   err "a variable store of 4 KiB blocks" "not a whole number of the virt machine's 256 KiB flash blocks" \
     -machine virt -serial none -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on \
     -drive file="$WORK/small-vars.fd",if=pflash,unit=1
+  err "-kernel with pflash (not yet on aarch64)" 'not supported yet' -machine virt -serial none \
+    -kernel "$IMG/vmlinuz-generic" -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on
   sed 's/^/  /' "$all"
   finish "$all"
 }
