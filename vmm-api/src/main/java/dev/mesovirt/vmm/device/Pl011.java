@@ -53,9 +53,7 @@ public final class Pl011 implements ConsoleUart {
 
     private final IrqLine irq;
     private final SerialBackend backend;
-    private final byte[] rx = new byte[FIFO_SIZE];
-    private int rxHead;
-    private int rxCount;
+    private final ByteFifo rx = new ByteFifo(FIFO_SIZE);
     private int ilpr;
     private int ibrd;
     private int fbrd;
@@ -86,8 +84,7 @@ public final class Pl011 implements ConsoleUart {
     }
 
     private void resetState() {
-        rxHead = 0;
-        rxCount = 0;
+        rx.clear();
         ilpr = 0;
         ibrd = 0;
         fbrd = 0;
@@ -171,8 +168,7 @@ public final class Pl011 implements ConsoleUart {
             case LCR_H -> {
                 if (((lcrH ^ value) & LCR_H_FEN) != 0) {
                     // Switching the FIFOs on or off flushes them (PL011 TRM, 3.3.7).
-                    rxHead = 0;
-                    rxCount = 0;
+                    rx.clear();
                     wakeRoomWaiters();
                 }
                 lcrH = value & 0xFF;
@@ -191,10 +187,10 @@ public final class Pl011 implements ConsoleUart {
 
     private int flags() {
         int f = FR_TXFE;
-        if (rxCount == 0) {
+        if (rx.size() == 0) {
             f |= FR_RXFE;
         }
-        if (rxCount >= rxCapacity()) {
+        if (rx.size() >= rxCapacity()) {
             f |= FR_RXFF;
         }
         return f;
@@ -202,19 +198,17 @@ public final class Pl011 implements ConsoleUart {
 
     private int raw() {
         int r = INT_TX;
-        if (rxCount > 0) {
+        if (rx.size() > 0) {
             r |= INT_RX | INT_RT;
         }
         return r;
     }
 
     private int popRx() {
-        if (rxCount == 0) {
+        int b = rx.pop();
+        if (b < 0) {
             return 0;
         }
-        int b = rx[rxHead] & 0xFF;
-        rxHead = (rxHead + 1) % FIFO_SIZE;
-        rxCount--;
         wakeRoomWaiters();
         updateIrq();
         return b;
@@ -241,11 +235,7 @@ public final class Pl011 implements ConsoleUart {
     @Override
     public synchronized int offer(byte[] data, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, data.length);
-        int taken = Math.max(0, Math.min(length, rxCapacity() - rxCount));
-        for (int i = 0; i < taken; i++) {
-            rx[(rxHead + rxCount) % FIFO_SIZE] = data[offset + i];
-            rxCount++;
-        }
+        int taken = rx.push(data, offset, length, rxCapacity());
         if (taken > 0) {
             updateIrq();
         }
@@ -254,7 +244,7 @@ public final class Pl011 implements ConsoleUart {
 
     @Override
     public synchronized void awaitRoom(long timeoutMillis) throws InterruptedException {
-        if (rxCount < rxCapacity() || timeoutMillis <= 0) {
+        if (rx.size() < rxCapacity() || timeoutMillis <= 0) {
             return;
         }
         roomWaiters++;
@@ -275,11 +265,7 @@ public final class Pl011 implements ConsoleUart {
 
     @Override
     public synchronized byte[] saveState() {
-        byte[] fifo = new byte[rxCount];
-        for (int i = 0; i < rxCount; i++) {
-            fifo[i] = rx[(rxHead + i) % FIFO_SIZE];
-        }
-        return new dev.mesovirt.vmm.snapshot.StateWriter().bytes(fifo).u8(ilpr).u16(ibrd).u8(fbrd).u8(lcrH).u16(cr)
+        return new dev.mesovirt.vmm.snapshot.StateWriter().bytes(rx.contents()).u8(ilpr).u16(ibrd).u8(fbrd).u8(lcrH).u16(cr)
                 .u8(ifls).u16(imsc).u8(dmacr).toByteArray();
     }
 
@@ -291,7 +277,7 @@ public final class Pl011 implements ConsoleUart {
         }
         dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
         byte[] fifo = r.bytes();
-        if (fifo.length > FIFO_SIZE) {
+        if (!rx.fits(fifo)) {
             throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + section.id() + " has " + fifo.length
                     + " bytes in a FIFO of " + FIFO_SIZE);
         }
@@ -304,9 +290,7 @@ public final class Pl011 implements ConsoleUart {
         int imscV = r.u16();
         int dmacrV = r.u8();
         r.end();
-        System.arraycopy(fifo, 0, rx, 0, fifo.length);
-        rxHead = 0;
-        rxCount = fifo.length;
+        rx.restore(fifo);
         ilpr = ilprV;
         ibrd = ibrdV;
         fbrd = fbrdV & 0x3F;
@@ -321,6 +305,6 @@ public final class Pl011 implements ConsoleUart {
     @Override
     public synchronized String toString() {
         return "Pl011[cr=0x" + Integer.toHexString(cr) + ", lcr_h=0x" + Integer.toHexString(lcrH) + ", imsc=0x"
-                + Integer.toHexString(imsc) + ", rx=" + rxCount + "]";
+                + Integer.toHexString(imsc) + ", rx=" + rx.size() + "]";
     }
 }

@@ -92,9 +92,7 @@ public final class Uart16550 implements ConsoleUart {
     private final boolean out2Gated;
     private final int registerShift;
 
-    private final byte[] rx = new byte[FIFO_SIZE];
-    private int rxHead;
-    private int rxCount;
+    private final ByteFifo rx = new ByteFifo(FIFO_SIZE);
 
     private int ier;
     private int lcr;
@@ -151,8 +149,7 @@ public final class Uart16550 implements ConsoleUart {
     }
 
     private void resetState() {
-        rxHead = 0;
-        rxCount = 0;
+        rx.clear();
         ier = 0;
         lcr = 0;
         mcr = MCR_OUT2; // as QEMU: firmware-less guests that never touch MCR still get interrupts
@@ -179,11 +176,7 @@ public final class Uart16550 implements ConsoleUart {
     @Override
     public synchronized byte[] saveState() {
         dev.mesovirt.vmm.snapshot.StateWriter w = new dev.mesovirt.vmm.snapshot.StateWriter();
-        byte[] fifo = new byte[rxCount];
-        for (int i = 0; i < rxCount; i++) {
-            fifo[i] = rx[(rxHead + i) % FIFO_SIZE];
-        }
-        return w.bytes(fifo).u8(ier).u8(lcr).u8(mcr).u8(lsrErrors).u8(msr).u8(scr).u8(dll).u8(dlm).u8(rbr)
+        return w.bytes(rx.contents()).u8(ier).u8(lcr).u8(mcr).u8(lsrErrors).u8(msr).u8(scr).u8(dll).u8(dlm).u8(rbr)
                 .bool(fifoEnabled).u8(fifoTrigger).bool(thrPending).toByteArray();
     }
 
@@ -196,7 +189,7 @@ public final class Uart16550 implements ConsoleUart {
         }
         dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
         byte[] fifo = r.bytes();
-        if (fifo.length > FIFO_SIZE) {
+        if (!rx.fits(fifo)) {
             throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: " + section.id() + " has " + fifo.length
                     + " bytes in a FIFO of " + FIFO_SIZE);
         }
@@ -208,9 +201,7 @@ public final class Uart16550 implements ConsoleUart {
         int trigger = r.u8();
         boolean thr = r.bool();
         r.end();
-        System.arraycopy(fifo, 0, rx, 0, fifo.length);
-        rxHead = 0;
-        rxCount = fifo.length;
+        rx.restore(fifo);
         ier = v[0] & IER_MASK;
         lcr = v[1];
         mcr = v[2] & MCR_MASK;
@@ -297,10 +288,8 @@ public final class Uart16550 implements ConsoleUart {
     }
 
     private int readRbr() {
-        if (rxCount > 0) {
-            rbr = rx[rxHead] & 0xFF;
-            rxHead = (rxHead + 1) % FIFO_SIZE;
-            rxCount--;
+        if (rx.size() > 0) {
+            rbr = rx.pop();
             wakeRoomWaiters();
             updateIrq();
         }
@@ -317,7 +306,7 @@ public final class Uart16550 implements ConsoleUart {
     }
 
     private int readLsr() {
-        int value = (rxCount > 0 ? LSR_DR : 0) | lsrErrors | LSR_THRE | LSR_TEMT;
+        int value = (rx.size() > 0 ? LSR_DR : 0) | lsrErrors | LSR_THRE | LSR_TEMT;
         if (lsrErrors != 0) {
             lsrErrors = 0;
             updateIrq();
@@ -423,18 +412,15 @@ public final class Uart16550 implements ConsoleUart {
     }
 
     private boolean pushRx(int value) {
-        if (rxCount >= rxCapacity()) {
+        if (!rx.push((byte) value, rxCapacity())) {
             lsrErrors |= LSR_OE; // the new byte is lost, the FIFO's contents are kept
             return false;
         }
-        rx[(rxHead + rxCount) % FIFO_SIZE] = (byte) value;
-        rxCount++;
         return true;
     }
 
     private void clearRx() {
-        rxHead = 0;
-        rxCount = 0;
+        rx.clear();
         wakeRoomWaiters();
     }
 
@@ -449,7 +435,7 @@ public final class Uart16550 implements ConsoleUart {
         if ((ier & IER_RLS) != 0 && lsrErrors != 0) {
             return IIR_RLS;
         }
-        if ((ier & IER_RDA) != 0 && rxCount > 0) {
+        if ((ier & IER_RDA) != 0 && rx.size() > 0) {
             return IIR_RDA;
         }
         if ((ier & IER_THRE) != 0 && thrPending) {
@@ -481,7 +467,7 @@ public final class Uart16550 implements ConsoleUart {
 
     /** Whether at least one byte would be taken now (false in loopback, where the receiver is disconnected). */
     public synchronized boolean canReceive() {
-        return (mcr & MCR_LOOP) == 0 && rxCount < rxCapacity();
+        return (mcr & MCR_LOOP) == 0 && rx.size() < rxCapacity();
     }
 
     /**
@@ -504,7 +490,7 @@ public final class Uart16550 implements ConsoleUart {
         if ((mcr & MCR_LOOP) != 0) {
             return 0;
         }
-        int taken = Math.min(length, rxCapacity() - rxCount);
+        int taken = Math.min(length, rxCapacity() - rx.size());
         for (int i = 0; i < taken; i++) {
             pushRx(data[offset + i] & 0xFF);
         }
@@ -530,7 +516,7 @@ public final class Uart16550 implements ConsoleUart {
     @Override
     public synchronized String toString() {
         return "Uart16550[ier=0x" + Integer.toHexString(ier) + ", lcr=0x" + Integer.toHexString(lcr) + ", mcr=0x"
-                + Integer.toHexString(mcr) + ", divisor=" + ((dlm << 8) | dll) + ", rx=" + rxCount
+                + Integer.toHexString(mcr) + ", divisor=" + ((dlm << 8) | dll) + ", rx=" + rx.size()
                 + (fifoEnabled ? ", fifo trigger=0x" + Integer.toHexString(fifoTrigger) : "") + "]";
     }
 }
