@@ -112,26 +112,16 @@ class FirmwareBootTest {
             assertTrue(fw.core().fileNames().containsAll(List.of("etc/acpi/rsdp", "etc/acpi/tables",
                     "etc/table-loader")), fw.core().fileNames().toString());
         }
-        byte[] image = Aarch64AcpiTables.build(0, Aarch64Architecture.firmwareTreeSpec(virt, 2, devices)).bytes();
-        int spcr = indexOf(image, "SPCR".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        assertTrue(spcr >= 0, "an SPCR");
-        assertEquals(Aarch64AcpiTables.SPCR_PL011, image[spcr + 36], "SPCR interface type: PL011");
-        assertEquals(32, image[spcr + 41], "its registers are 32 bits wide");
-        assertTrue(indexOf(image, "ARMH0011".getBytes(java.nio.charset.StandardCharsets.US_ASCII)) > 0,
+        dev.mesovirt.acpi.AcpiImage image = Aarch64AcpiTables.build(0,
+                Aarch64Architecture.firmwareTreeSpec(virt, 2, devices));
+        java.util.Map<String, dev.mesovirt.acpi.testing.ImageReader.Table> tables =
+                dev.mesovirt.acpi.testing.ImageReader.tables(image);
+        int spcr = tables.get("SPCR").offset();
+        assertEquals(Aarch64AcpiTables.SPCR_PL011, image.bytes()[spcr + 36], "SPCR interface type: PL011");
+        assertEquals(32, image.bytes()[spcr + 41], "its registers are 32 bits wide");
+        byte[] dsdt = dev.mesovirt.acpi.testing.ImageReader.slice(image.bytes(), tables.get("DSDT"));
+        assertTrue(new String(dsdt, java.nio.charset.StandardCharsets.ISO_8859_1).contains("ARMH0011"),
                 "the DSDT's UART is a PL011");
-    }
-
-    private static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= haystack.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     /** The virt machine's devices as the machine describes them when pflash units 0 and 1 are given. */
