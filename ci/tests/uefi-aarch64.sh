@@ -42,19 +42,11 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   export MESOVIRT_HOST_TIMEOUT=${MESOVIRT_HOST_TIMEOUT:-2400}
 fi
 tests_enter aarch64 "uefi aarch64 tests" "$TESTS_DIR/uefi-aarch64.sh" "$@"
+. "$TESTS_DIR/uefi-lib.sh"
 FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/aarch64
 X86_FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/x86_64
 DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/aarch64/disk.img
 
-# wait_for LOG REGEX SECONDS PID: until LOG has a line matching REGEX, PID has exited or SECONDS have passed.
-wait_for() {
-  local i=0
-  until tr -d '\r' 2>/dev/null < "$1" | grep -a -q -E -- "$2"; do
-    kill -0 "$4" 2>/dev/null || return 1
-    [ "$i" -ge "$3" ] && return 1
-    sleep 1; i=$((i + 1))
-  done
-}
 
 # keep FILE...: copies a case's logs out of the host when MESOVIRT_HOST_OUT names a directory (ci/emulated-host.sh),
 # e.g. the VMM's -D log of a run with MESOVIRT_LOG=debug, which names every MMIO access no device claimed.
@@ -113,20 +105,6 @@ case_errors() {
   finish "$all"
 }
 
-# boot_disk NAME COMMAND...: runs the VM (console and stderr into $WORK/NAME.log) until it exits; READY_SECS is
-# the time from the start to the guest's GUEST-READY (firmware, boot loader and kernel), SECS the whole run's, RC its
-# exit code.
-boot_disk() {
-  local name=$1 log=$WORK/$1.log t pid
-  shift
-  t=$(now)
-  timeout "$BOOT_TIMEOUT" "$@" </dev/null >"$log" 2>&1 &
-  pid=$!
-  READY_SECS=- READY_AT=
-  wait_for "$log" '^GUEST-READY' "$BOOT_TIMEOUT" "$pid" && { READY_SECS=$(secs "$t"); READY_AT=$(now); }
-  wait "$pid"; RC=$?
-  SECS=$(secs "$t")
-}
 
 # from_firmware_start VMMLOG: seconds from the VMM's "firmware boot" log line (the vCPUs about to start at address 0:
 # the JVM's start, slow in this TCG-emulated host, is behind it) to GUEST-READY; "-" if either is missing.

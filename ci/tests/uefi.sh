@@ -49,20 +49,12 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   fi
 fi
 tests_enter x86_64 "uefi tests" "$TESTS_DIR/uefi.sh" "$@"
+. "$TESTS_DIR/uefi-lib.sh"
 FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/x86_64
 DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/x86_64/disk.img
 REBOOT_DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/x86_64/reboot.img
 QMPC=$(dirname "$MESOVIRT")/mesovirt-qmp
 
-# wait_for LOG REGEX SECONDS PID: until LOG has a line matching REGEX, PID has exited or SECONDS have passed.
-wait_for() {
-  local i=0
-  until tr -d '\r' 2>/dev/null < "$1" | grep -a -q -E -- "$2"; do
-    kill -0 "$4" 2>/dev/null || return 1
-    [ "$i" -ge "$3" ] && return 1
-    sleep 1; i=$((i + 1))
-  done
-}
 
 # count_of LOG REGEX: how many console lines match.
 count_of() { tr -d '\r' < "$1" | grep -a -c -E -- "$2"; }
@@ -144,21 +136,6 @@ case_errors() {
   finish "$all"
 }
 
-# boot_disk NAME COMMAND...: runs the VM (console and stderr into $WORK/NAME.log) until it exits; READY_SECS is
-# the time from the start to the guest's GUEST-READY (firmware, boot loader and kernel), SECS the whole run's, RC its
-# exit code.
-boot_disk() {
-  local name=$1 log=$WORK/$1.log t pid
-  shift
-  t=$(now)
-  timeout "$BOOT_TIMEOUT" "$@" </dev/null >"$log" 2>&1 &
-  pid=$!
-  READY_SECS=-
-  # Unanchored: under -kernel, OVMF's screen-clearing escape codes precede the guest's first line.
-  wait_for "$log" 'GUEST-READY' "$BOOT_TIMEOUT" "$pid" && READY_SECS=$(secs "$t")
-  wait "$pid"; RC=$?
-  SECS=$(secs "$t")
-}
 
 VAR_RE='^GUEST-EFIVAR-WRITTEN written-at-[0-9.]+$'
 case_disk() {
