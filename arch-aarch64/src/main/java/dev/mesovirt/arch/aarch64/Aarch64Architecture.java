@@ -302,7 +302,7 @@ public final class Aarch64Architecture implements Architecture {
     public Optional<PlatformDevice> firmwareConfig(MemoryLayout layout, int vcpus, GuestMemory memory,
             List<dev.mesovirt.vmm.arch.DeviceDescription> devices, dev.mesovirt.vmm.arch.FirmwareHandover handover) {
         if (handover.kernel().isPresent()) {
-            throw new IllegalArgumentException("-kernel with pflash firmware is not supported on the aarch64 virt"
+            throw new IllegalArgumentException("-kernel with pflash firmware is not supported yet on the aarch64 virt"
                     + " machine: the firmware boots a disk (or drop the pflash drives to boot the kernel directly)");
         }
         dev.mesovirt.vmm.firmware.FwCfg.Builder builder = dev.mesovirt.vmm.firmware.FwCfg.builder()
