@@ -63,10 +63,7 @@ record Gicv3State(int nrIrqs, int distCtlr, int[] spiGroup, int[] spiEnabled, in
 
     /** Reads a section for a vGIC of {@code nrIrqs} interrupts and {@code vcpus} vCPUs: anything else is refused. */
     static Gicv3State fromSection(Section s, int expectedNrIrqs, int vcpus) {
-        if (s.version() != VERSION) {
-            throw new SnapshotException("snapshot: section " + s.id() + " has version " + s.version()
-                    + ", this VMM reads version " + VERSION);
-        }
+        s.requireVersion(VERSION);
         StateReader r = s.reader();
         int nrIrqs = r.u32();
         if (nrIrqs != expectedNrIrqs) {

@@ -188,10 +188,7 @@ public final class Pl061 implements PowerButton, dev.mesovirt.vmm.snapshot.State
      */
     @Override
     public void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
-        if (section.version() != STATE_VERSION) {
-            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "
-                    + section.version() + ", this VMM reads version " + STATE_VERSION);
-        }
+        section.requireVersion(STATE_VERSION);
         dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
         int[] v = new int[10];
         for (int i = 0; i < v.length; i++) {

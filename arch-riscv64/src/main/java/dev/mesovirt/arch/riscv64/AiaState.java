@@ -53,10 +53,7 @@ record AiaState(int sources, int ids, int domaincfg, int[] sourcecfg, int[] targ
 
     /** Reads a section for an AIA of {@code sources} APLIC sources, {@code ids} IMSIC identities and {@code vcpus} harts. */
     static AiaState fromSection(Section s, int sources, int ids, int vcpus) {
-        if (s.version() != VERSION) {
-            throw new SnapshotException("snapshot: section " + s.id() + " has version " + s.version()
-                    + ", this VMM reads version " + VERSION);
-        }
+        s.requireVersion(VERSION);
         StateReader r = s.reader();
         int savedSources = r.u32();
         int savedIds = r.u32();

@@ -40,10 +40,7 @@ record X86VcpuState(int tscKhz, byte[] mpState, byte[] regs, byte[] sregs, byte[
     }
 
     static X86VcpuState fromSection(Section s) {
-        if (s.version() != VERSION) {
-            throw new SnapshotException("snapshot: section " + s.id() + " has version " + s.version()
-                    + ", this VMM reads version " + VERSION);
-        }
+        s.requireVersion(VERSION);
         StateReader r = s.reader();
         int tscKhz = r.u32();
         byte[] mp = r.bytes("mp_state", X86Ioctls.MP_STATE_SIZE);

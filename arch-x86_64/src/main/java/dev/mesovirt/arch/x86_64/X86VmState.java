@@ -1,7 +1,6 @@
 package dev.mesovirt.arch.x86_64;
 
 import dev.mesovirt.vmm.snapshot.Section;
-import dev.mesovirt.vmm.snapshot.SnapshotException;
 import dev.mesovirt.vmm.snapshot.StateReader;
 import dev.mesovirt.vmm.snapshot.StateWriter;
 
@@ -19,10 +18,7 @@ record X86VmState(byte[] picMaster, byte[] picSlave, byte[] ioapic, byte[] pit, 
     }
 
     static X86VmState fromSection(Section s) {
-        if (s.version() != VERSION) {
-            throw new SnapshotException("snapshot: section " + s.id() + " has version " + s.version()
-                    + ", this VMM reads version " + VERSION);
-        }
+        s.requireVersion(VERSION);
         StateReader r = s.reader();
         X86VmState v = new X86VmState(r.bytes("PIC master", X86Ioctls.IRQCHIP_SIZE),
                 r.bytes("PIC slave", X86Ioctls.IRQCHIP_SIZE), r.bytes("IOAPIC", X86Ioctls.IRQCHIP_SIZE),

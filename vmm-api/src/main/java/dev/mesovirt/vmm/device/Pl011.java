@@ -271,10 +271,7 @@ public final class Pl011 implements ConsoleUart {
 
     @Override
     public synchronized void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
-        if (section.version() != STATE_VERSION) {
-            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "
-                    + section.version() + ", this VMM reads version " + STATE_VERSION);
-        }
+        section.requireVersion(STATE_VERSION);
         dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
         byte[] fifo = r.bytes();
         if (!rx.fits(fifo)) {

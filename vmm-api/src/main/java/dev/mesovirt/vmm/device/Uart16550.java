@@ -183,10 +183,7 @@ public final class Uart16550 implements ConsoleUart {
     /** Gives back what {@link #saveState} took, on a UART built from the same command line, and its interrupt. */
     @Override
     public synchronized void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
-        if (section.version() != STATE_VERSION) {
-            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "
-                    + section.version() + ", this VMM reads version " + STATE_VERSION);
-        }
+        section.requireVersion(STATE_VERSION);
         dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
         byte[] fifo = r.bytes();
         if (!rx.fits(fifo)) {

@@ -101,10 +101,7 @@ public record RegisterListState(int mpState, List<Register> registers) {
      * says, is refused in one line.
      */
     public static RegisterListState fromSection(Section s, String isa, long archField, Set<Integer> mpStates) {
-        if (s.version() != VERSION) {
-            throw new SnapshotException("snapshot: section " + s.id() + " has version " + s.version()
-                    + ", this VMM reads version " + VERSION);
-        }
+        s.requireVersion(VERSION);
         StateReader r = s.reader();
         int mp = r.u32();
         if (!mpStates.contains(mp)) {

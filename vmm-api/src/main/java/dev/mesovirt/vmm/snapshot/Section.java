@@ -23,6 +23,17 @@ public record Section(String id, int version, byte[] data) {
         return data.clone();
     }
 
+    /**
+     * Throws SnapshotException unless the data has layout {@code readable}, the one this VMM reads (a snapshot from
+     * another version of it is refused, not misread).
+     */
+    public void requireVersion(int readable) {
+        if (version != readable) {
+            throw new SnapshotException("snapshot: section " + id + " has version " + version
+                    + ", this VMM reads version " + readable);
+        }
+    }
+
     /** A reader over the data, for a device's restore. */
     public StateReader reader() {
         return new StateReader(id, data);

@@ -228,10 +228,7 @@ public final class MmioTransport implements BusDevice {
      * is raised again (the guest reads InterruptStatus, so an extra one is harmless).
      */
     public void restoreState(dev.mesovirt.vmm.snapshot.Section section) {
-        if (section.version() != STATE_VERSION) {
-            throw new dev.mesovirt.vmm.snapshot.SnapshotException("snapshot: section " + section.id() + " has version "
-                    + section.version() + ", this VMM reads version " + STATE_VERSION);
-        }
+        section.requireVersion(STATE_VERSION);
         dev.mesovirt.vmm.snapshot.StateReader r = section.reader();
         int pending = r.u32() & (INT_USED_RING | INT_CONFIG);
         core.restoreState(r);
