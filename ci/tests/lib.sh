@@ -55,6 +55,18 @@ run_vm() {
   SECS=$(secs "$t")
 }
 
+# expect_error ALL LOG WHAT REGEX ARGS...: runs the VMM with ARGS (console into LOG, appended to ALL under WHAT): it
+# must end with exit 1 and one line, "mesovirt: ..." matching REGEX (a bad command line or firmware file).
+expect_error() {
+  local all=$1 log=$2 what=$3 re=$4
+  shift 4
+  run_vm "$log" "$@"
+  { echo "## $what (exit $RC)"; cat "$log"; } >> "$all"
+  check "$all" "$what: exit 1" test "$RC" = 1
+  check "$all" "$what: one line" test "$(wc -l < "$log")" = 1
+  check "$all" "$what: says why ($re)" has "$log" "^mesovirt: .*$re"
+}
+
 # check LOG DESCRIPTION COMMAND...: records a failed expectation of the current case.
 check() {
   local what=$2

@@ -242,14 +242,7 @@ case_errors() {
   : > "$all"
   truncate -s 1M "$WORK/e.img"
   local k=(-machine q35 -kernel "$IMG/vmlinuz-cloud" -m 256 -serial none -drive id=d0,file="$WORK/e.img")
-  err() { # WHAT REGEX ARGS...: exit 1 and one line matching REGEX
-    local what=$1 re=$2; shift 2
-    run_vm "$log" "$@"
-    { echo "## $what (exit $RC)"; cat "$log"; } >> "$all"
-    check "$all" "$what: exit 1" test "$RC" = 1
-    check "$all" "$what: one line" test "$(wc -l < "$log")" = 1
-    check "$all" "$what: says why ($re)" has "$log" "^mesovirt: .*$re"
-  }
+  err() { expect_error "$all" "$log" "$@"; } # WHAT REGEX ARGS...
   err "a BDF already in use" 'pcie\.0 03\.0 is already in use' "${k[@]}" -device virtio-blk-pci,drive=d0,id=b0,bus=pcie.0,addr=0x3 \
     -object rng-random,id=r0,filename=/dev/urandom -device virtio-rng-pci,rng=r0,id=r1,bus=pcie.0,addr=0x3
   err "a bus that does not exist" 'pcie\.7' "${k[@]}" -device virtio-blk-pci,drive=d0,id=b0,bus=pcie.7,addr=0x3

@@ -86,14 +86,7 @@ case_errors() {
   begin aavmf-errors; local log=$WORK/$CASE.log all=$WORK/errors.all
   : > "$all"
   head -c 540672 "$FW/AAVMF_VARS.fd" > "$WORK/small-vars.fd"
-  err() { # WHAT REGEX ARGS...
-    local what=$1 re=$2; shift 2
-    run_vm "$log" "$@"
-    { echo "## $what (exit $RC)"; cat "$log"; } >> "$all"
-    check "$all" "$what: exit 1" test "$RC" = 1
-    check "$all" "$what: one line" test "$(wc -l < "$log")" = 1
-    check "$all" "$what: says why ($re)" has "$log" "^mesovirt: .*$re"
-  }
+  err() { expect_error "$all" "$log" "$@"; } # WHAT REGEX ARGS...
   err "x86 OVMF as unit 0" 'not firmware for aarch64' -machine virt -serial none \
     -drive file="$X86_FW/OVMF_CODE_4M.fd",if=pflash,unit=0,readonly=on
   err "a variable store of 4 KiB blocks" "not a whole number of the virt machine's 256 KiB flash blocks" \

@@ -118,14 +118,7 @@ case_errors() {
   : > "$all"
   head -c 1000000 "$FW/OVMF_CODE_4M.fd" > "$WORK/cut.fd"
   cp "$FW/OVMF_VARS_4M.fd" "$WORK/vars2.fd"
-  err() { # WHAT REGEX ARGS...
-    local what=$1 re=$2; shift 2
-    run_vm "$log" "$@"
-    { echo "## $what (exit $RC)"; cat "$log"; } >> "$all"
-    check "$all" "$what: exit 1" test "$RC" = 1
-    check "$all" "$what: one line" test "$(wc -l < "$log")" = 1
-    check "$all" "$what: says why ($re)" has "$log" "^mesovirt: .*$re"
-  }
+  err() { expect_error "$all" "$log" "$@"; } # WHAT REGEX ARGS...
   err "a truncated firmware file" 'not a whole number of 4 KiB flash blocks' -machine q35 -serial none \
     -drive file="$WORK/cut.fd",if=pflash,unit=0,readonly=on
   err "the variable store as code (no reset vector)" 'not firmware for x86_64' -machine q35 -serial none \
