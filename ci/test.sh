@@ -59,10 +59,10 @@ job ci/tests/aarch64-virtio.sh || rc=1
 job ci/tests/snapshot.sh aarch64 || rc=1
 job ci/tests/qmp-guest.sh aarch64 || rc=1
 job ci/tests/virt.sh aarch64 || rc=1
-# arm64 UEFI: AAVMF boots the GPT/ESP disk (an efivarfs variable across a restart), the firmware errors, and acpi=on
-# (ACPI through the firmware's table-loader, with blk, rng, net and ITS MSIs); the shell and qemu-disk cases are a
+# arm64 UEFI: AAVMF boots the GPT/ESP disk (an efivarfs variable across a restart), the firmware errors, acpi=on
+# (ACPI through the firmware's table-loader, with blk, rng, net and ITS MSIs) and resets through the firmware; the shell and qemu-disk cases are a
 # subset and the timing reference
-job ci/tests/uefi-aarch64.sh errors disk acpi || rc=1
+job ci/tests/uefi-aarch64.sh errors disk acpi reboot || rc=1
 job ci/tests/riscv64-boot.sh || rc=1
 job ci/tests/snapshot.sh riscv64 || rc=1
 job ci/tests/qmp-guest.sh riscv64 || rc=1

@@ -17,6 +17,10 @@
 #              finds the tables (MADT, GTDT, MCFG, SPCR, IORT, DSDT), both CPUs and the devices of virt.sh's devices
 #              case: a disk it writes (the data reaches the file), virtio-rng-pci, virtio-net-pci on a TAP (ping),
 #              MSI-X from the ITS
+#   reboot     reset through the firmware (ci/uefi-image.sh's reboot.img, whose guest waits for a console line): the
+#              guest's reboot (EFI ResetSystem, which AAVMF does with PSCI SYSTEM_RESET), then QMP system_reset, in one
+#              VMM: each resets the machine in place (QMP RESET, guest true for the guest's) and AAVMF boots the disk
+#              again; then the guest powers off, exit 0
 #   qemu-disk  the reference: QEMU's virt (gic-version=3, -cpu host, KVM), the same firmware and disk in the same host
 #              (trixie's qemu-system-arm, added to the host's userland), to the same markers (time)
 # Firmware-to-marker times are printed for both.
@@ -34,7 +38,7 @@ if [ "${MESOVIRT_IN_EMULATED_HOST:-}" != 1 ]; then
   bash "$TESTS_ROOT/ci/firmware.sh" aarch64 >/dev/null || exit 2
   bash "$TESTS_ROOT/ci/firmware.sh" x86_64 >/dev/null || exit 2
   case " ${*:-disk} " in
-    *" disk "*|*" acpi "*|*" qemu-disk "*) bash "$TESTS_ROOT/ci/uefi-image.sh" aarch64 >/dev/null || exit 2 ;;
+    *" disk "*|*" acpi "*|*" reboot "*|*" qemu-disk "*) bash "$TESTS_ROOT/ci/uefi-image.sh" aarch64 >/dev/null || exit 2 ;;
   esac
   case " ${*:-qemu-disk} " in
     *" qemu-disk "*) export MESOVIRT_HOST_EXTRA_PKGS="${MESOVIRT_HOST_EXTRA_PKGS:-} qemu-system-arm" ;;
@@ -46,6 +50,8 @@ tests_enter aarch64 "uefi aarch64 tests" "$TESTS_DIR/uefi-aarch64.sh" "$@"
 FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/aarch64
 X86_FW=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/firmware/x86_64
 DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/aarch64/disk.img
+REBOOT_DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/aarch64/reboot.img
+QMPC=$(dirname "$MESOVIRT")/mesovirt-qmp
 
 
 # keep FILE...: copies a case's logs out of the host when MESOVIRT_HOST_OUT names a directory (ci/emulated-host.sh),
@@ -200,6 +206,60 @@ case_acpi() {
   finish "$log"
 }
 
+# Reset through the firmware: one VMM, three boots of reboot.img (its guest waits for a console line): the guest's
+# reboot (Linux asks EFI ResetSystem, which AAVMF does with PSCI SYSTEM_RESET: KVM's reset system event), then QMP
+# system_reset; each resets the machine in place and AAVMF runs again from address 0; then the guest powers off.
+case_reboot() {
+  begin aavmf-reboot; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log sock=$WORK/reboot.qmp fifo=$WORK/reboot.stdin
+  local t t1 t2 t3 pid qpid all=$WORK/$CASE.all j=0 i=0
+  cp "$FW/AAVMF_VARS.fd" "$WORK/rvars.fd"
+  rm -f "$fifo"; mkfifo "$fifo"
+  t=$(now)
+  timeout "$CASE_TIMEOUT" "$MESOVIRT" -machine virt -m 512 -smp 1 -serial stdio -D "$vmm" \
+    -qmp "unix:$sock,server,nowait" \
+    -drive file="$FW/AAVMF_CODE.fd",if=pflash,unit=0,readonly=on -drive file="$WORK/rvars.fd",if=pflash,unit=1 \
+    -drive id=d0,file="$REBOOT_DISK",readonly=on -device virtio-blk-pci,drive=d0,id=blk0 <"$fifo" >"$log" 2>&1 &
+  pid=$!
+  exec 3>"$fifo"
+  # A VMM that dies must fail the checks, not end this script with SIGPIPE at the next console write.
+  trap '' PIPE
+  wait_count "$log" '^GUEST-WAITING' 1 "$BOOT_TIMEOUT" "$pid"; t1=$(secs "$t")
+  timeout $((BOOT_TIMEOUT + 30)) "$QMPC" "$sock" "event:RESET:$BOOT_TIMEOUT" > "$WORK/reboot.q1" 2>&1 &
+  qpid=$!
+  # The QMP client's JVM takes seconds to start in this host: the guest reboots once it has negotiated.
+  until grep -a -q '"return"' "$WORK/reboot.q1" 2>/dev/null || [ "$j" -ge 480 ]; do sleep 0.5; j=$((j + 1)); done
+  printf 'reboot\n' >&3
+  wait_count "$log" '^GUEST-WAITING' 2 "$BOOT_TIMEOUT" "$pid"; t2=$(secs "$t")
+  wait "$qpid"
+  timeout 120 "$QMPC" "$sock" system_reset > "$WORK/reboot.q2" 2>&1
+  wait_count "$log" '^GUEST-WAITING' 3 "$BOOT_TIMEOUT" "$pid"; t3=$(secs "$t")
+  printf 'poweroff\n' >&3
+  while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 240 ]; do sleep 1; i=$((i + 1)); done
+  kill "$pid" 2>/dev/null; wait "$pid"; RC=$?
+  exec 3>&-
+  trap - PIPE
+  SECS=$(secs "$t")
+  echo "  to GUEST-WAITING: first boot ${t1}s; after the guest's reboot ${t2}s; after system_reset ${t3}s;" \
+    "exit after ${SECS}s"
+  { echo "## console"; cat "$log"; echo "## QMP during the guest's reboot"; cat "$WORK/reboot.q1"
+    echo "## QMP system_reset"; cat "$WORK/reboot.q2"; echo "## the VMM's log"; tail -40 "$vmm"; } > "$all"
+  check "$all" "exit code 0 (the guest powered off after the third boot)" test "$RC" = 0
+  check "$all" "AAVMF's boot manager started the disk three times" \
+    test "$(count_of "$log" 'BdsDxe: starting Boot[0-9A-F]{4}')" = 3
+  check "$all" "the guest reached GUEST-READY three times" test "$(count_of "$log" 'GUEST-READY')" = 3
+  check "$all" "every boot was through UEFI (GUEST-EFI 64-bit three times)" \
+    test "$(count_of "$log" '^GUEST-EFI 64-bit$')" = 3
+  check "$all" "the guest rebooted itself once" test "$(count_of "$log" '^GUEST-REBOOTING$')" = 1
+  check "$all" "the VMM reset the machine in place for the guest" grep -a -q 'the guest asked for a reset' "$vmm"
+  check "$all" "two resets, each a new VM whose vCPU starts at address 0" \
+    test "$(grep -a -c 'machine reset: new VM, 1 vCPUs restart at 0x0' "$vmm")" = 2
+  check "$all" "QMP: RESET with guest true, reason guest-reset" \
+    grep -a -q '"event": *"RESET".*"guest": *true.*"reason": *"guest-reset"' "$WORK/reboot.q1"
+  check "$all" "QMP: system_reset's RESET with guest false" grep -a -q '"event": *"RESET".*"guest": *false' "$WORK/reboot.q2"
+  tr -d '\r' < "$log" | grep -a -E '^(GUEST-(READY|WAITING|GOT|REBOOTING|EFI)|BdsDxe: starting)' | sed 's/^/    /'
+  finish "$all"
+}
+
 case_qemu-disk() {
   begin qemu-aavmf-disk; local log=$WORK/$CASE.log
   command -v qemu-system-aarch64 >/dev/null || { echo "  no qemu-system-aarch64 in the host (MESOVIRT_HOST_EXTRA_PKGS)"; CASE_OK=0; finish /dev/null; return; }
@@ -216,4 +276,4 @@ case_qemu-disk() {
   finish "$log"
 }
 
-run_cases "uefi aarch64 tests" "errors shell disk acpi qemu-disk" "$@"
+run_cases "uefi aarch64 tests" "errors shell disk acpi reboot qemu-disk" "$@"

@@ -11,6 +11,19 @@ wait_for() {
   done
 }
 
+# count_of LOG REGEX: how many console lines match.
+count_of() { tr -d '\r' < "$1" | grep -a -c -E -- "$2"; }
+
+# wait_count LOG REGEX N SECONDS PID: until LOG has N lines matching REGEX, PID has exited or SECONDS have passed.
+wait_count() {
+  local i=0
+  until [ "$(count_of "$1" "$2")" -ge "$3" ]; do
+    kill -0 "$5" 2>/dev/null || return 1
+    [ "$i" -ge "$4" ] && return 1
+    sleep 1; i=$((i + 1))
+  done
+}
+
 # boot_disk NAME COMMAND...: runs the VM (console and stderr into $WORK/NAME.log) until it exits; READY_SECS is
 # the time from the start to the guest's GUEST-READY (firmware, boot loader and kernel), READY_AT when that was (epoch
 # seconds), SECS the whole run's, RC its exit code.

@@ -56,18 +56,6 @@ REBOOT_DISK=${MESOVIRT_CACHE:-$HOME/.cache/mesovirt}/uefi/x86_64/reboot.img
 QMPC=$(dirname "$MESOVIRT")/mesovirt-qmp
 
 
-# count_of LOG REGEX: how many console lines match.
-count_of() { tr -d '\r' < "$1" | grep -a -c -E -- "$2"; }
-
-# wait_count LOG REGEX N SECONDS PID: until LOG has N lines matching REGEX, PID has exited or SECONDS have passed.
-wait_count() {
-  local i=0
-  until [ "$(count_of "$1" "$2")" -ge "$3" ]; do
-    kill -0 "$5" 2>/dev/null || return 1
-    [ "$i" -ge "$4" ] && return 1
-    sleep 1; i=$((i + 1))
-  done
-}
 
 case_shell() {
   begin ovmf-shell; local log=$WORK/$CASE.log vmm=$WORK/$CASE.vmm.log t

@@ -58,6 +58,8 @@ final class KvmMsiRouter implements MsiRouter {
     private final Deque<Integer> freeGsis = new ArrayDeque<>();
     private final Map<Integer, Vector> live = new LinkedHashMap<>();
     private Target target;
+    /** Between a machine reset's {@link #moveTo} and {@link #attachLive}: nothing is sent to the target. */
+    private boolean waiting;
     private int nextGsi;
 
     /**
@@ -90,10 +92,21 @@ final class KvmMsiRouter implements MsiRouter {
 
     /**
      * Machine reset: the old VM, its routes and irqfds are gone with it; the vectors still open are routed and
-     * attached again on {@code newTarget}.
+     * attached again on {@code newTarget} by {@link #attachLive}, once its interrupt controller is complete (arm64's
+     * vGIC takes no irqfd before it is initialized, which is after the vCPUs: KVM_IRQFD failed with EAGAIN). Until
+     * then the guest's programming only changes what will be attached.
      */
     synchronized void moveTo(Target newTarget) {
         target = newTarget;
+        waiting = true;
+    }
+
+    /** After {@link #moveTo}, with the new VM's interrupt controller complete: the live vectors' routes and irqfds. */
+    synchronized void attachLive() {
+        if (!waiting) {
+            return;
+        }
+        waiting = false;
         if (!live.isEmpty()) {
             target.setRoutes(routes());
             for (Vector v : live.values()) {
@@ -118,6 +131,9 @@ final class KvmMsiRouter implements MsiRouter {
         boolean first = v.route == null;
         v.route = route;
         live.put(v.gsi, v);
+        if (waiting) {
+            return;
+        }
         target.setRoutes(routes());
         if (first) {
             target.attach(v.eventFd, v.gsi);
@@ -129,7 +145,7 @@ final class KvmMsiRouter implements MsiRouter {
             return;
         }
         v.closed = true;
-        if (live.remove(v.gsi) != null) {
+        if (live.remove(v.gsi) != null && !waiting) {
             target.detach(v.eventFd, v.gsi);
             target.setRoutes(routes());
         }

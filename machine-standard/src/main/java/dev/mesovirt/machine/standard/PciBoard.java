@@ -198,9 +198,14 @@ final class PciBoard implements Board {
         return !pflash.isEmpty();
     }
 
-    /** MSI routes and irqfds follow the guest's programming of each vector; INTx lines need nothing here. */
+    /**
+     * MSI routes and irqfds follow the guest's programming of each vector; after a machine reset, the vectors still
+     * open go to the new VM now that its interrupt controller is complete. INTx lines need nothing here.
+     */
     @Override
-    public void afterIrqChip(BoardContext context) {}
+    public void afterIrqChip(BoardContext context) {
+        msi.attachLive();
+    }
 
     @Override
     public synchronized void close() {

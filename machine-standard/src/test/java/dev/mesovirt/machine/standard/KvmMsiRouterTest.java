@@ -117,8 +117,13 @@ class KvmMsiRouterTest {
         router.allocate(16); // never programmed: nothing to move
         Recorder fresh = new Recorder();
         router.moveTo(fresh);
+        assertEquals(List.of(), fresh.tables, "nothing before the new VM's interrupt controller is complete");
+        assertEquals(List.of(), fresh.irqfds);
+        router.attachLive();
         assertEquals(List.of(List.of(WIRED, new GsiRoute.Msi(24, 0xFEE0_0000L, 0x51, OptionalInt.of(8)))), fresh.tables);
         assertEquals(List.of("+24"), fresh.irqfds);
+        router.attachLive();
+        assertEquals(List.of("+24"), fresh.irqfds, "once");
     }
 
     @Test
